@@ -1,0 +1,107 @@
+/**
+ * Loading and validating versions.json. The catalog is validated on every load
+ * against versions.schema.json, then checked for things a schema cannot say
+ * (ranges that parse, overlap, or leave gaps).
+ */
+import { readFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { Ajv2020, type ErrorObject } from "ajv/dist/2020.js";
+import semver from "semver";
+import { CatalogError } from "../errors.js";
+import type { Catalog } from "./types.js";
+
+/** The folder that holds versions.json, patches/ … (the package root). */
+export const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
+export const DEFAULT_CATALOG_PATH = join(PACKAGE_ROOT, "versions.json");
+export const SCHEMA_PATH = join(PACKAGE_ROOT, "versions.schema.json");
+
+let validator: ReturnType<Ajv2020["compile"]> | undefined;
+function validate(data: unknown): ErrorObject[] {
+  if (!validator) {
+    const schema = JSON.parse(readFileSync(SCHEMA_PATH, "utf8"));
+    const ajv = new Ajv2020({ allErrors: true, strict: true });
+    validator = ajv.compile(schema);
+  }
+  return validator(data) ? [] : [...(validator.errors ?? [])];
+}
+
+function describeSchemaError(e: ErrorObject): string {
+  const at = e.instancePath || "/";
+  switch (e.keyword) {
+    case "required":
+      return `at ${at}: expected property "${(e.params as { missingProperty: string }).missingProperty}", found none`;
+    case "type":
+      return `at ${at}: expected ${(e.params as { type: string }).type}, found ${typeName(e.data)}`;
+    case "enum":
+      return `at ${at}: expected one of ${JSON.stringify((e.params as { allowedValues: unknown[] }).allowedValues)}, found ${JSON.stringify(e.data)}`;
+    case "additionalProperties":
+      return `at ${at}: unexpected property "${(e.params as { additionalProperty: string }).additionalProperty}"`;
+    case "const":
+      return `at ${at}: expected ${JSON.stringify((e.params as { allowedValue: unknown }).allowedValue)}, found ${JSON.stringify(e.data)}`;
+    default:
+      return `at ${at}: ${e.message ?? e.keyword}, found ${JSON.stringify(e.data)}`;
+  }
+}
+
+function typeName(v: unknown): string {
+  if (v === null) return "null";
+  if (Array.isArray(v)) return "array";
+  return typeof v === "number" ? `number ${v}` : typeof v === "string" ? `string ${JSON.stringify(v)}` : typeof v;
+}
+
+/** Parse and validate catalog text. `source` names the file in messages. */
+export function parseCatalog(text: string, source = "versions.json"): Catalog {
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (err) {
+    throw new CatalogError("E_CATALOG_JSON", `${source}: expected JSON, found a syntax error (${(err as Error).message})`, `fix the syntax or restore ${source} from the release`);
+  }
+  const errors = validate(data);
+  if (errors.length) {
+    // The most specific error first: ajv reports deepest paths last for oneOf/anyOf.
+    const first = errors.sort((a, b) => b.instancePath.length - a.instancePath.length)[0]!;
+    const more = errors.length > 1 ? ` (+${errors.length - 1} more)` : "";
+    throw new CatalogError("E_CATALOG_SCHEMA", `${source}: ${describeSchemaError(first)}${more}`, `correct the entry, then run \`kubelet-nokmem resolve 1.20\` to re-check`);
+  }
+  const catalog = data as Catalog;
+  checkRanges(catalog, source);
+  return catalog;
+}
+
+function checkRanges(catalog: Catalog, source: string): void {
+  const ranges: { i: number; range: semver.Range }[] = [];
+  catalog.lines.forEach((l, i) => {
+    const r = semver.validRange(l.range) ? new semver.Range(l.range) : null;
+    if (!r) {
+      throw new CatalogError("E_CATALOG_RANGE", `${source}: at /lines/${i}/range: expected a semver range such as ">=1.16.0 <1.17.0", found ${JSON.stringify(l.range)}`, "fix the range");
+    }
+    const min = semver.minVersion(r);
+    if (!min || `${min.major}.${min.minor}` !== l.line) {
+      throw new CatalogError("E_CATALOG_RANGE", `${source}: at /lines/${i}/range: expected a range within line ${l.line}, found ${JSON.stringify(l.range)}`, "make the range start in its own line");
+    }
+    for (const other of ranges) {
+      if (semver.intersects(other.range, r)) {
+        throw new CatalogError("E_CATALOG_OVERLAP", `${source}: at /lines/${i}/range: expected ranges that do not overlap, found ${JSON.stringify(l.range)} overlapping /lines/${other.i}/range ${JSON.stringify(other.range.raw)}`, "narrow one of the two ranges");
+      }
+    }
+    ranges.push({ i, range: r });
+  });
+  for (const [version, _pin] of Object.entries(catalog.pins)) {
+    if (!catalog.lines.some((l) => semver.satisfies(version, l.range))) {
+      throw new CatalogError("E_CATALOG_PIN", `${source}: at /pins/${version}: expected a release inside a catalog line, found none covering ${version}`, "remove the pin or add its release line");
+    }
+  }
+}
+
+export function loadCatalog(path = DEFAULT_CATALOG_PATH): Catalog {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new CatalogError("E_CATALOG_READ", `expected a readable catalog at ${path}, found ${code === "ENOENT" ? "no file" : code ?? "an error"}`, "pass --catalog FILE or reinstall kubelet-nokmem");
+  }
+  return parseCatalog(text, path);
+}

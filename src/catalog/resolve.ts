@@ -1,0 +1,116 @@
+/**
+ * resolve(): which strategy a Kubernetes release needs, from the catalog alone.
+ * Pure: plain data in, plain data out.
+ */
+import semver from "semver";
+import { UsageError } from "../errors.js";
+import { strategyFor } from "../strategy/index.js";
+import type { Catalog, Env, KmemLayout, Pin, ReleaseLine, StrategyId } from "./types.js";
+
+export interface VersionQuery {
+  /** "1.16.15" for an exact release, null for a bare line. */
+  version: string | null;
+  /** "1.16" */
+  line: string;
+}
+
+export interface Resolution {
+  version: string | null;
+  line: string;
+  range: string;
+  strategy: StrategyId;
+  affected: boolean;
+  reason: string;
+  reference: string;
+  env: Env;
+  image: string;
+  go: string;
+  runc: string;
+  kmemLayout: KmemLayout;
+  goflags: ReleaseLine["goflags"];
+  versionPackage: string;
+  /** Files the strategy's patches change, relative to the tree. */
+  changes: string[];
+  patchSeries: string | null;
+  pin: Pin | null;
+  /** For a bare line whose releases need different strategies. */
+  otherRanges: { range: string; strategy: StrategyId }[];
+}
+
+const EXACT = /^v?(\d{1,3})\.(\d{1,3})\.(\d{1,4})$/;
+const LINE = /^v?(\d{1,3})\.(\d{1,3})$/;
+
+/** Parse a user's version argument. Throws UsageError with a one-line message. */
+export function parseVersionQuery(input: string): VersionQuery {
+  const raw = String(input ?? "").trim();
+  const shown = JSON.stringify(raw.length > 40 ? `${raw.slice(0, 40)}…` : raw);
+  if (!raw) {
+    throw new UsageError("E_VERSION_EMPTY", "expected a Kubernetes version such as 1.16.15 or v1.16.15, found an empty string", "pass a version, e.g. `kubelet-nokmem resolve 1.16.15`");
+  }
+  let m = EXACT.exec(raw);
+  if (m) return { version: `${+m[1]!}.${+m[2]!}.${+m[3]!}`, line: `${+m[1]!}.${+m[2]!}` };
+  m = LINE.exec(raw);
+  if (m) return { version: null, line: `${+m[1]!}.${+m[2]!}` };
+  const coerced = semver.valid(raw.replace(/^v/, ""));
+  if (coerced && semver.prerelease(coerced)) {
+    throw new UsageError("E_VERSION_PRERELEASE", `expected a released Kubernetes version, found the pre-release ${shown}`, `use the release it became, e.g. ${semver.major(coerced)}.${semver.minor(coerced)}.${semver.patch(coerced)}`);
+  }
+  throw new UsageError("E_VERSION_SYNTAX", `expected a Kubernetes version such as 1.16.15, v1.16.15 or 1.16, found ${shown}`, "pass MAJOR.MINOR.PATCH or MAJOR.MINOR");
+}
+
+function coverage(catalog: Catalog): string {
+  const mins = catalog.lines.map((l) => semver.minVersion(l.range)!).sort(semver.compare);
+  return `${catalog.lines[0] ? `${mins[0]!.major}.${mins[0]!.minor}` : "?"} to ${catalog.lines.map((l) => l.line).sort(compareLines).at(-1)}`;
+}
+
+export function compareLines(a: string, b: string): number {
+  const [am, an] = a.split(".").map(Number);
+  const [bm, bn] = b.split(".").map(Number);
+  return am! - bm! || an! - bn!;
+}
+
+/** The catalog entry covering an exact release, or undefined. */
+export function lineFor(catalog: Catalog, version: string): ReleaseLine | undefined {
+  return catalog.lines.find((l) => semver.satisfies(version, l.range));
+}
+
+export function resolve(catalog: Catalog, input: string | VersionQuery): Resolution {
+  const q = typeof input === "string" ? parseVersionQuery(input) : input;
+  const entries = catalog.lines.filter((l) => l.line === q.line);
+  let entry: ReleaseLine | undefined;
+  if (q.version) {
+    entry = lineFor(catalog, q.version);
+  } else {
+    entry = entries.slice().sort((a, b) => semver.compare(semver.minVersion(a.range)!, semver.minVersion(b.range)!))[0];
+  }
+  if (!entry) {
+    const what = q.version ?? q.line;
+    throw new UsageError("E_VERSION_UNKNOWN", `expected a release the catalog covers (${coverage(catalog)}), found ${what}`, "pick a covered release, or add its line to versions.json");
+  }
+  const strategy = catalog.strategies[entry.strategy];
+  return {
+    version: q.version,
+    line: entry.line,
+    range: entry.range,
+    strategy: entry.strategy,
+    affected: strategyFor(entry.strategy).affected,
+    reason: entry.reason,
+    reference: entry.reference,
+    env: buildEnv(catalog, entry),
+    image: (q.version && catalog.pins[q.version]?.image) || entry.image,
+    go: entry.go,
+    runc: entry.runc,
+    kmemLayout: entry.kmemLayout,
+    goflags: entry.goflags,
+    versionPackage: entry.versionPackage,
+    changes: [...strategy.changes],
+    patchSeries: strategyFor(entry.strategy).patchSeries(entry),
+    pin: (q.version && catalog.pins[q.version]) || null,
+    otherRanges: q.version ? [] : entries.filter((e) => e !== entry).map((e) => ({ range: e.range, strategy: e.strategy })),
+  };
+}
+
+/** Strategy env over line env. GOFLAGS carries the tag alone (DOMAIN.md, the trap). */
+export function buildEnv(catalog: Catalog, entry: ReleaseLine, strategy: StrategyId = entry.strategy): Env {
+  return { ...entry.env, ...catalog.strategies[strategy].env };
+}

@@ -1,0 +1,74 @@
+/** The release catalog (versions.json). versions.schema.json describes the same shape; a test keeps them in step. */
+
+export const STRATEGY_IDS = ["vendor-stub", "build-tag", "kmem-override", "none"] as const;
+export type StrategyId = (typeof STRATEGY_IDS)[number];
+
+/**
+ * How the vendored runc's kmem code is laid out in a tree.
+ * - legacy: memory.go without EnableKernelMemoryAccounting (kubelet never enables kmem)
+ * - pre-split: both kmem functions in memory.go, no build tag (runc rc4/rc5)
+ * - split-rc6: kmem.go + kmem_disabled.go, the disabled variant returns nil from both (f000fe1)
+ * - split-rc7+: as split-rc6, but disabled setKernelMemory returns an error (rc7 … rc93)
+ * - absent: no kmem code at all (runc rc94+)
+ */
+export const KMEM_LAYOUTS = ["legacy", "pre-split", "split-rc6", "split-rc7+", "absent"] as const;
+export type KmemLayout = (typeof KMEM_LAYOUTS)[number];
+
+/** How a line's hack/lib/golang.sh treats GOFLAGS (DOMAIN.md, "the trap"). */
+export type GoflagsHandling = "copy" | "env" | "extract";
+
+export type Env = Record<string, string>;
+
+export interface StrategyEntry {
+  summary: string;
+  /** Build environment the strategy needs, e.g. GOFLAGS=-tags=nokmem. */
+  env: Env;
+  /** Files (relative to the tree) the strategy's patch series changes. */
+  changes: string[];
+}
+
+export interface ReleaseLine {
+  /** "1.16" */
+  line: string;
+  /** A semver range over exact releases, e.g. ">=1.16.0 <1.17.0". */
+  range: string;
+  strategy: StrategyId;
+  runc: string;
+  kmemLayout: KmemLayout;
+  /** Go version of the line's upstream toolchain image. */
+  go: string;
+  /** Default build image for the line. */
+  image: string;
+  goflags: GoflagsHandling;
+  /** Go package the version ldflags target. */
+  versionPackage: string;
+  /** Extra build environment the line needs (GO111MODULE=off …). */
+  env: Env;
+  reason: string;
+  reference: string;
+}
+
+export interface PinnedPatch {
+  name: string;
+  sha256: string;
+}
+
+export interface Pin {
+  /** Source commit the pinned kubelet was built from ("" until built). */
+  commit: string;
+  image: string;
+  imageId?: string;
+  strategy?: StrategyId;
+  patches?: PinnedPatch[];
+  /** Expected sha256 of the nokmem kubelet per platform ("linux/amd64" → hex). */
+  sha256: Record<string, string>;
+}
+
+export interface Catalog {
+  $schema?: string;
+  schemaVersion: 1;
+  strategies: Record<StrategyId, StrategyEntry>;
+  lines: ReleaseLine[];
+  /** Exact release ("1.20.15") → pin. */
+  pins: Record<string, Pin>;
+}

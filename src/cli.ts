@@ -1,0 +1,73 @@
+#!/usr/bin/env node
+/**
+ * The entry point: wires commander to src/commands/*, and is the only place
+ * that turns errors into exit codes.
+ */
+import { Command, CommanderError } from "commander";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { PACKAGE_ROOT } from "./catalog/load.js";
+import { COMMANDS } from "./commands/index.js";
+import { makeContext, processIo, type Io } from "./commands/context.js";
+import { asToolError, ExitCode, ToolError, UsageError } from "./errors.js";
+
+export function buildProgram(io: Io, signal: AbortSignal): Command {
+  const pkg = JSON.parse(readFileSync(join(PACKAGE_ROOT, "package.json"), "utf8")) as { version: string };
+  const program = new Command("kubelet-nokmem");
+  program
+    .description("Build, pin and audit kubelet binaries that never enable kernel-memory (kmem) accounting.")
+    .version(pkg.version)
+    .option("--catalog <file>", "release catalog to use instead of the bundled versions.json")
+    .option("-v, --verbose", "print more detail (and stack traces of internal errors)")
+    .showHelpAfterError("(run with --help for usage)")
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => io.out(s.replace(/\n$/, "")), writeErr: (s) => io.err(s.replace(/\n$/, "")) })
+    .addHelpText(
+      "after",
+      `
+Exit codes:
+  0 ok · 2 usage · 3 environment · 4 verification failed · 5 invalid catalog
+  6 source tree · 7 patch · 8 build · 9 busy · 70 internal · 130 interrupted`,
+    );
+  const ctx = makeContext(program, io, signal);
+  for (const c of COMMANDS) c.register(program, ctx);
+  for (const sub of program.commands) sub.exitOverride().configureOutput(program.configureOutput());
+  return program;
+}
+
+/** Run the CLI; returns the exit code instead of exiting (tests call this). */
+export async function main(argv: string[], io: Io = processIo()): Promise<number> {
+  const abort = new AbortController();
+  const onSignal = () => abort.abort(new Error("interrupted"));
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
+  const program = buildProgram(io, abort.signal);
+  const wantsJson = argv.includes("--json");
+  try {
+    await program.parseAsync(argv, { from: "user" });
+    return typeof process.exitCode === "number" ? process.exitCode : ExitCode.ok;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.code === "commander.helpDisplayed" || err.code === "commander.version" || err.code === "commander.help") return ExitCode.ok;
+      // commander already printed its message; map to our usage code.
+      return err.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
+    }
+    const e: ToolError = asToolError(err);
+    io.err(`kubelet-nokmem: ${e.oneLine()}`);
+    if (wantsJson) io.out(JSON.stringify({ error: e.toJSON() }, null, 2));
+    if (!(err instanceof ToolError) && (program.opts() as { verbose?: boolean }).verbose && err instanceof Error) io.err(err.stack ?? "");
+    return e.exitCode;
+  } finally {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+  }
+}
+
+export { UsageError };
+
+const invokedDirectly = process.argv[1] && /cli\.(js|ts)$/.test(process.argv[1]);
+if (invokedDirectly) {
+  main(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+  });
+}

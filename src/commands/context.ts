@@ -1,0 +1,53 @@
+/** What every command gets: where to print, the catalog, global flags. */
+import type { Command } from "commander";
+import { DEFAULT_CATALOG_PATH, loadCatalog } from "../catalog/load.js";
+import type { Catalog } from "../catalog/types.js";
+
+export interface Io {
+  out(text: string): void;
+  err(text: string): void;
+  /** Progress goes to stderr so stdout stays parseable. */
+  progress(text: string): void;
+  isTTY: boolean;
+}
+
+export interface GlobalOptions {
+  catalog?: string;
+  verbose?: boolean;
+}
+
+export interface CommandContext {
+  io: Io;
+  /** Loaded lazily so commands that do not need the catalog never fail on it. */
+  catalog(): Catalog;
+  catalogPath(): string;
+  verbose(): boolean;
+  /** Aborted on SIGINT/SIGTERM. */
+  signal: AbortSignal;
+}
+
+export function processIo(): Io {
+  return {
+    out: (t) => process.stdout.write(t.endsWith("\n") ? t : `${t}\n`),
+    err: (t) => process.stderr.write(t.endsWith("\n") ? t : `${t}\n`),
+    progress: (t) => process.stderr.write(t.endsWith("\n") ? t : `${t}\n`),
+    isTTY: Boolean(process.stderr.isTTY),
+  };
+}
+
+export function makeContext(program: Command, io: Io, signal: AbortSignal): CommandContext {
+  let cached: Catalog | undefined;
+  const path = () => (program.opts() as GlobalOptions).catalog ?? process.env.KUBELET_NOKMEM_CATALOG ?? DEFAULT_CATALOG_PATH;
+  return {
+    io,
+    signal,
+    catalogPath: path,
+    catalog: () => (cached ??= loadCatalog(path())),
+    verbose: () => Boolean((program.opts() as GlobalOptions).verbose),
+  };
+}
+
+/** Print a value as the stable JSON contract: two-space indented, one trailing newline. */
+export function printJson(io: Io, value: unknown): void {
+  io.out(JSON.stringify(value, null, 2));
+}

@@ -1,0 +1,6 @@
+/** Every CLI command, in the order `--help` lists them. */
+import type { Command } from "commander";
+import type { CommandContext } from "./context.js";
+import * as resolve from "./resolve.js";
+
+export const COMMANDS: { register(program: Command, ctx: CommandContext): void }[] = [resolve];

@@ -1,0 +1,77 @@
+import type { Command } from "commander";
+import { resolve, type Resolution } from "../catalog/resolve.js";
+import { printJson, type CommandContext } from "./context.js";
+
+export interface ResolveJson {
+  version: string | null;
+  line: string;
+  range: string;
+  strategy: string;
+  affected: boolean;
+  reason: string;
+  reference: string;
+  changes: string[];
+  env: Record<string, string>;
+  image: string;
+  go: string;
+  runc: string;
+  kmemLayout: string;
+  patchSeries: string | null;
+  pinned: boolean;
+  otherRanges: { range: string; strategy: string }[];
+}
+
+export function resolveJson(r: Resolution): ResolveJson {
+  return {
+    version: r.version,
+    line: r.line,
+    range: r.range,
+    strategy: r.strategy,
+    affected: r.affected,
+    reason: r.reason,
+    reference: r.reference,
+    changes: r.changes,
+    env: r.env,
+    image: r.image,
+    go: r.go,
+    runc: r.runc,
+    kmemLayout: r.kmemLayout,
+    patchSeries: r.patchSeries,
+    pinned: r.pin !== null,
+    otherRanges: r.otherRanges,
+  };
+}
+
+export function register(program: Command, ctx: CommandContext): void {
+  program
+    .command("resolve")
+    .summary("say which strategy makes a release's kubelet nokmem")
+    .description("Look a Kubernetes release up in the catalog and print the strategy it needs, why, the files it changes, the build environment and the build image.")
+    .argument("<version>", "a release (1.16.15, v1.16.15) or a line (1.16)")
+    .option("--json", "print the result as JSON")
+    .addHelpText(
+      "after",
+      `
+Examples:
+  $ kubelet-nokmem resolve 1.16.15
+  $ kubelet-nokmem resolve v1.13.12 --json
+  $ kubelet-nokmem resolve 1.21          # a whole line`,
+    )
+    .action((version: string, opts: { json?: boolean }) => {
+      const r = resolve(ctx.catalog(), version);
+      if (opts.json) return printJson(ctx.io, resolveJson(r));
+      const env = Object.entries(r.env).map(([k, v]) => `${k}=${v}`).join(" ") || "(none)";
+      const lines = [
+        `release:   ${r.version ? `v${r.version}` : `line ${r.line}`} (catalog range ${r.range})`,
+        `strategy:  ${r.strategy}${r.affected ? "" : " (not affected: nothing to do)"}`,
+        `why:       ${r.reason}`,
+        `reference: ${r.reference}`,
+        `changes:   ${r.changes.length ? r.changes.join(", ") : "no source files"}`,
+        `build env: ${env}`,
+        `image:     ${r.image} (Go ${r.go})`,
+        `runc:      ${r.runc} (${r.kmemLayout} layout expected)`,
+      ];
+      for (const o of r.otherRanges) lines.push(`note:      releases ${o.range} of this line need strategy ${o.strategy}`);
+      ctx.io.out(lines.join("\n"));
+    });
+}

@@ -1,0 +1,110 @@
+/**
+ * The one door to child processes. Commands are argument arrays, never shell
+ * strings; a failure becomes an ExecError with the command, its exit code and
+ * the tail of its stderr.
+ */
+import { execa, type Options as ExecaOptions, type ResultPromise } from "execa";
+import { EnvironmentError, ToolError } from "../errors.js";
+
+export interface Command {
+  file: string;
+  args: string[];
+  env?: Record<string, string>;
+  cwd?: string;
+}
+
+export class ExecError extends ToolError {
+  readonly kind = "build" as const;
+  constructor(
+    readonly command: Command,
+    readonly exitCodeOfChild: number | undefined,
+    readonly stderrTail: string,
+    readonly signal?: string,
+  ) {
+    const status = signal ? `was killed by ${signal}` : `exited with code ${exitCodeOfChild}`;
+    const tail = stderrTail.trim().split("\n").slice(-1)[0] ?? "";
+    super("E_EXEC", `\`${formatCommand(command)}\` ${status}${tail ? `: ${tail}` : ""}`);
+  }
+}
+
+/** Quote a command for display only (never executed through a shell). */
+export function formatCommand(cmd: Pick<Command, "file" | "args">): string {
+  return [cmd.file, ...cmd.args].map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, "'\\''")}'`)).join(" ");
+}
+
+export function tail(text: string, lines = 20): string {
+  return text.split("\n").slice(-lines).join("\n");
+}
+
+export interface RunOptions {
+  /** Stream each output line here (stdout and stderr interleaved). */
+  onLine?: (line: string) => void;
+  input?: string;
+  signal?: AbortSignal;
+  /** Do not throw on a non-zero exit. */
+  reject?: boolean;
+  timeoutMs?: number;
+}
+
+export interface RunResult {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Run a command to completion. Throws EnvironmentError if the program is missing. */
+export async function run(cmd: Command, opts: RunOptions = {}): Promise<RunResult> {
+  const child = spawn(cmd, opts);
+  if (opts.onLine) {
+    const emit = (chunk: unknown) => {
+      for (const line of String(chunk).split("\n")) if (line.length) opts.onLine!(line);
+    };
+    child.stdout?.on("data", emit);
+    child.stderr?.on("data", emit);
+  }
+  try {
+    const r = await child;
+    return { exitCode: r.exitCode ?? 0, stdout: String(r.stdout ?? ""), stderr: String(r.stderr ?? "") };
+  } catch (err) {
+    throw toExecError(cmd, err);
+  }
+}
+
+export function spawn(cmd: Command, opts: RunOptions = {}): ResultPromise {
+  const options: ExecaOptions = {
+    cwd: cmd.cwd,
+    env: cmd.env,
+    extendEnv: true,
+    reject: opts.reject ?? true,
+    input: opts.input,
+    cancelSignal: opts.signal,
+    timeout: opts.timeoutMs,
+    stripFinalNewline: true,
+    buffer: true,
+    maxBuffer: 512 * 1024 * 1024,
+  };
+  return execa(cmd.file, cmd.args, options);
+}
+
+export function toExecError(cmd: Command, err: unknown): ToolError {
+  if (err instanceof ToolError) return err;
+  const e = err as { code?: string; exitCode?: number; stderr?: unknown; signal?: string; isCanceled?: boolean };
+  if (e.code === "ENOENT") {
+    return new EnvironmentError(
+      "E_PROGRAM_MISSING",
+      `expected the program \`${cmd.file}\` on PATH, found nothing`,
+      `install ${cmd.file} or put it on PATH`,
+    );
+  }
+  return new ExecError(cmd, e.exitCode, tail(String(e.stderr ?? "")), e.signal);
+}
+
+/** True if `file` can be run (used for environment checks). */
+export async function which(file: string): Promise<boolean> {
+  try {
+    await execa(file, ["--version"], { reject: false, timeout: 10_000 });
+    return true;
+  } catch {
+    return false;
+  }
+}
