@@ -29,9 +29,27 @@ Exit codes:
   0 ok · 2 usage · 3 environment · 4 verification failed · 5 invalid catalog
   6 source tree · 7 patch · 8 build · 9 busy · 70 internal · 130 interrupted`,
     );
+  // Options are positional so that `build --version 1.16.15` reaches the build
+  // command instead of printing the program's own version. The global options
+  // are then declared on every command too and lifted to the program before
+  // the action runs, so `resolve 1.16 --verbose` keeps working.
+  program.enablePositionalOptions();
   const ctx = makeContext(program, io, signal);
   for (const c of COMMANDS) c.register(program, ctx);
-  for (const sub of program.commands) sub.exitOverride().configureOutput(program.configureOutput());
+  const prepare = (cmd: Command) => {
+    for (const sub of cmd.commands) {
+      sub.exitOverride().configureOutput(program.configureOutput());
+      if (!sub.options.some((o) => o.long === "--catalog")) sub.option("--catalog <file>", "release catalog to use instead of the bundled versions.json");
+      if (!sub.options.some((o) => o.long === "--verbose")) sub.option("-v, --verbose", "print more detail");
+      prepare(sub);
+    }
+  };
+  prepare(program);
+  program.hook("preAction", (_root, action) => {
+    const o = action.opts() as { catalog?: string; verbose?: boolean };
+    if (o.catalog) program.setOptionValue("catalog", o.catalog);
+    if (o.verbose) program.setOptionValue("verbose", true);
+  });
   return program;
 }
 
