@@ -21,7 +21,6 @@ export class Progress {
   private current: { phase: Phase; started: number } | null = null;
   private statusShown = false;
   private lastStatus = 0;
-  private lastBeat = 0;
   private lines = 0;
 
   constructor(
@@ -35,16 +34,24 @@ export class Progress {
     return Boolean(this.sink.raw);
   }
 
+  private timer: NodeJS.Timeout | null = null;
+
   start(phase: Phase, detail = ""): void {
     this.clearStatus();
+    this.stopTimer();
     this.current = { phase, started: Date.now() };
+    if (!this.sink.raw && !this.verbose) {
+      // A silent phase (make's own output goes to build.log) still shows it is alive.
+      this.timer = setInterval(() => this.beat(), this.heartbeatMs);
+      this.timer.unref();
+    }
     this.lines = 0;
-    this.lastBeat = Date.now();
     const n = this.phases.indexOf(phase) + 1;
     this.sink.line(`[${n}/${this.phases.length}] ${phase}${detail ? `: ${detail}` : ""}`);
   }
 
   done(detail = ""): void {
+    this.stopTimer();
     if (!this.current) return;
     this.clearStatus();
     const secs = ((Date.now() - this.current.started) / 1000).toFixed(1);
@@ -73,10 +80,24 @@ export class Progress {
       const width = Math.max(20, (this.sink.columns ?? 80) - 1);
       this.sink.raw(`\r\x1b[K${`      ${elapsed} · ${line}`.slice(0, width)}`);
       this.statusShown = true;
-    } else if (now - this.lastBeat >= this.heartbeatMs && this.current) {
-      this.lastBeat = now;
-      this.sink.line(`      ${this.current.phase}: still running after ${fmt(now - this.current.started)} (${this.lines} lines of output)`);
     }
+  }
+
+  /** Stop the heartbeat (the build failed or finished). */
+  stop(): void {
+    this.stopTimer();
+    this.clearStatus();
+  }
+
+  private beat(): void {
+    if (!this.current) return;
+    const now = Date.now();
+    this.sink.line(`      ${this.current.phase}: still running after ${fmt(now - this.current.started)} (${this.lines} lines of output)`);
+  }
+
+  private stopTimer(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
   }
 
   private clearStatus(): void {

@@ -265,6 +265,7 @@ export async function runBuild(req: BuildRequest, deps: BuildDeps): Promise<Buil
     }
     throw err;
   } finally {
+    progress.stop();
     if (log) await closeStream(log).catch(() => undefined);
     if (containerStarted) await removeContainer(containerName);
     if (staged && !req.keepWork) await staged.cleanup().catch(() => undefined);
@@ -309,6 +310,10 @@ async function make(p: BuildPlan, cmd: { file: string; args: string[] }, onLine:
     if (!(await lstat(cacheInTree).catch(() => null))) await symlink(keep, cacheInTree);
   }
   const env = p.runner === "local" ? Object.fromEntries(p.env) : undefined;
+  // Killing the docker client does not stop the container (make as PID 1 ignores
+  // the forwarded SIGTERM): remove the container itself as soon as we are interrupted.
+  const stopContainer = () => void (p.containerName && removeContainer(p.containerName));
+  if (p.runner === "docker") signal.addEventListener("abort", stopContainer, { once: true });
   try {
     await run({ file: cmd.file, args: cmd.args, cwd: p.runner === "local" ? p.tree : undefined, env }, { onLine, signal });
   } catch (err) {
@@ -317,6 +322,8 @@ async function make(p: BuildPlan, cmd: { file: string; args: string[] }, onLine:
       throw new BuildError("E_MAKE", `expected \`${p.command.join(" ")}\` to succeed, found it failing (${err.message.replace(/^`[^`]*` /, "")})`, "read the log tail above, or the full build.log");
     }
     throw err;
+  } finally {
+    signal.removeEventListener("abort", stopContainer);
   }
 }
 

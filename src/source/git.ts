@@ -29,12 +29,22 @@ export function mirrorPath(cacheDir: string, url: string): string {
 }
 
 function git(baseDir: string, signal?: AbortSignal): SimpleGit {
-  return simpleGit({ baseDir, maxConcurrentProcesses: 4, ...(signal ? { abort: signal } : {}) }).env({
-    ...process.env,
-    // Never hang on a password prompt in a build.
-    GIT_TERMINAL_PROMPT: "0",
-    GIT_ASKPASS: "true",
-  } as Record<string, string>);
+  return simpleGit({ baseDir, maxConcurrentProcesses: 4, ...(signal ? { abort: signal } : {}) }).env(gitEnv());
+}
+
+/**
+ * The caller's environment without what simple-git refuses to pass on (editors,
+ * pagers, GIT_* overrides that can run programs), and without prompts: a build
+ * must fail, not hang, when a remote asks for a password.
+ */
+export function gitEnv(env: NodeJS.ProcessEnv = process.env): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(env)) {
+    if (v === undefined || /^(EDITOR|VISUAL|PAGER|SSH_ASKPASS|GIT_.*)$/i.test(k)) continue;
+    out[k] = v;
+  }
+  out.GIT_TERMINAL_PROMPT = "0";
+  return out;
 }
 
 const FULL_SHA = /^[0-9a-f]{40}$/;

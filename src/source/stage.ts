@@ -78,8 +78,7 @@ async function copyPreserving(from: string, to: string, e: Pick<Entry, "mode" | 
   await copyFile(from, to, constants.COPYFILE_FICLONE);
   await chmod(to, e.mode);
   // Keep times: make decides what to regenerate by comparing them.
-  const t = new Date(e.mtimeMs);
-  await utimes(to, t, t);
+  await utimes(to, e.mtimeMs / 1000, e.mtimeMs / 1000);
 }
 
 /**
