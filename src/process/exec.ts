@@ -64,6 +64,9 @@ export async function run(cmd: Command, opts: RunOptions = {}): Promise<RunResul
   }
   try {
     const r = await child;
+    // With reject: false a program that could not be started still "resolves",
+    // without an exit code: that is never success.
+    if (r.failed && r.exitCode === undefined) throw r;
     return { exitCode: r.exitCode ?? 0, stdout: String(r.stdout ?? ""), stderr: String(r.stderr ?? "") };
   } catch (err) {
     throw toExecError(cmd, err);
