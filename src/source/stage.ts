@@ -9,7 +9,7 @@
  * filesystem has them (btrfs, xfs): COPYFILE_FICLONE falls back to a copy.
  */
 import { constants } from "node:fs";
-import { chmod, copyFile, link, lstat, mkdir, readlink, rename, symlink, utimes } from "node:fs/promises";
+import { copyFile, link, lstat, mkdir, readlink, rename, symlink, utimes } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { tempNameFor } from "../io/atomic.js";
 import type { LinkMode } from "./types.js";
@@ -75,8 +75,8 @@ export async function stageDirectory(
 }
 
 async function copyPreserving(from: string, to: string, e: Pick<Entry, "mode" | "mtimeMs">): Promise<void> {
+  // copyFile keeps the permission bits (libuv copies the source's mode).
   await copyFile(from, to, constants.COPYFILE_FICLONE);
-  await chmod(to, e.mode);
   // Keep times: make decides what to regenerate by comparing them.
   await utimes(to, e.mtimeMs / 1000, e.mtimeMs / 1000);
 }
