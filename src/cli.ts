@@ -20,6 +20,9 @@ export function buildProgram(io: Io, signal: AbortSignal): Command {
     .option("--catalog <file>", "release catalog to use instead of the bundled versions.json")
     .option("-v, --verbose", "print more detail (and stack traces of internal errors)")
     .showHelpAfterError("(run with --help for usage)")
+    // Program options stop at the command name, so a command can have its own
+    // --version (the tree's release) without meeting the tool's --version.
+    .enablePositionalOptions()
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.out(s.replace(/\n$/, "")), writeErr: (s) => io.err(s.replace(/\n$/, "")) })
     .addHelpText(
@@ -31,7 +34,19 @@ Exit codes:
     );
   const ctx = makeContext(program, io, signal);
   for (const c of COMMANDS) c.register(program, ctx);
-  for (const sub of program.commands) sub.exitOverride().configureOutput(program.configureOutput());
+  for (const sub of program.commands) {
+    // The global options are also accepted after the command (`resolve 1.16 --catalog FILE`).
+    sub
+      .option("--catalog <file>", "release catalog to use instead of the bundled versions.json")
+      .option("-v, --verbose", "print more detail (and stack traces of internal errors)")
+      .hook("preAction", (_cmd, action) => {
+        for (const key of ["catalog", "verbose"]) {
+          const value = action.getOptionValue(key);
+          if (value !== undefined) program.setOptionValue(key, value);
+        }
+      });
+    sub.exitOverride().configureOutput(program.configureOutput());
+  }
   return program;
 }
 
