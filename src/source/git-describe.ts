@@ -28,9 +28,7 @@ export async function readGitFacts(root: string): Promise<GitFacts | null> {
   } catch {
     return null;
   }
-  // Keep the caller's GIT_DIR / GIT_WORK_TREE (set inside git hooks) from redirecting git elsewhere.
-  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^GIT_(DIR|WORK_TREE|INDEX_FILE|COMMON_DIR)$/.test(k)));
-  const git = simpleGit({ baseDir: root }).env(env as Record<string, string>);
+  const git = simpleGit({ baseDir: root }).env(gitEnv());
   try {
     const commit = await git.raw(["rev-parse", "--verify", "--quiet", "HEAD^{commit}"]).then((s) => s.trim() || null, () => null);
     const describe = commit
@@ -41,6 +39,20 @@ export async function readGitFacts(root: string): Promise<GitFacts | null> {
   } catch (err) {
     throw gitError(root, err);
   }
+}
+
+/**
+ * The environment git runs with: only what it needs to find itself and the
+ * user's configuration (safe.directory lives there). A caller's GIT_DIR or
+ * GIT_WORK_TREE (set inside git hooks) must not redirect it elsewhere, and
+ * GIT_OPTIONAL_LOCKS=0 keeps `git status` from writing the index of a tree
+ * it only reads.
+ */
+export function gitEnv(source: NodeJS.ProcessEnv = process.env): Record<string, string> {
+  const keep = /^(PATH|HOME|USER|LOGNAME|TMPDIR|XDG_CONFIG_HOME|GIT_CONFIG_NOSYSTEM|GIT_CONFIG_GLOBAL|GIT_CONFIG_SYSTEM|GIT_CEILING_DIRECTORIES)$/;
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(source)) if (v !== undefined && keep.test(k)) env[k] = v;
+  return { ...env, LC_ALL: "C", GIT_OPTIONAL_LOCKS: "0", GIT_TERMINAL_PROMPT: "0" };
 }
 
 /** Paths from `git status --porcelain` (v1) output; a rename lists its new path. */

@@ -8,7 +8,7 @@ import { join, resolve as resolvePath } from "node:path";
 import type { Catalog } from "../catalog/types.js";
 import { TreeError } from "../errors.js";
 import { readGitFacts } from "../source/git-describe.js";
-import { assessTree, type TreeFacts, type TreeReport } from "./assess.js";
+import { assessTree, parseVersionFlag, type TreeFacts, type TreeReport } from "./assess.js";
 import { detectKmemLayout, RUNC_FS_DIR, UnknownLayoutError } from "./kmem-layout.js";
 import { goVersionFromCross, goVersionFromDotFile, parseArchiveVersionSh } from "./release-version.js";
 import { runcFromGodeps, runcFromGoMod, runcFromModulesTxt, type RuncRecord } from "./runc-version.js";
@@ -31,6 +31,8 @@ export interface InspectOptions {
 }
 
 export async function inspectTree(root: string, opts: InspectOptions): Promise<TreeReport> {
+  // A bad --version is the user's typo: say so before reading anything.
+  if (opts.version !== undefined) parseVersionFlag(opts.version);
   const facts = await readTreeFacts(root);
   return assessTree(opts.catalog, facts, { version: opts.version });
 }
