@@ -24,6 +24,16 @@ export interface CommandContext {
   verbose(): boolean;
   /** Aborted on SIGINT/SIGTERM. */
   signal: AbortSignal;
+  /**
+   * Ask for a non-zero exit without an error, for commands whose exit code is
+   * their answer (e.g. `doctor --npd`). src/cli.ts applies it.
+   */
+  setExitCode(code: number): void;
+}
+
+/** Filled in by commands, read by the entry point. */
+export interface Outcome {
+  exitCode?: number;
 }
 
 export function processIo(): Io {
@@ -35,7 +45,7 @@ export function processIo(): Io {
   };
 }
 
-export function makeContext(program: Command, io: Io, signal: AbortSignal): CommandContext {
+export function makeContext(program: Command, io: Io, signal: AbortSignal, outcome: Outcome = {}): CommandContext {
   let cached: Catalog | undefined;
   const path = () => (program.opts() as GlobalOptions).catalog ?? process.env.KUBELET_NOKMEM_CATALOG ?? DEFAULT_CATALOG_PATH;
   return {
@@ -44,6 +54,9 @@ export function makeContext(program: Command, io: Io, signal: AbortSignal): Comm
     catalogPath: path,
     catalog: () => (cached ??= loadCatalog(path())),
     verbose: () => Boolean((program.opts() as GlobalOptions).verbose),
+    setExitCode: (code) => {
+      outcome.exitCode = code;
+    },
   };
 }
 
