@@ -53,7 +53,7 @@ export class HostFiles {
         resolved.push(part);
         continue;
       }
-      if (++hops > MAX_SYMLINK_HOPS) return here; // the read reports ELOOP
+      if (++hops > MAX_SYMLINK_HOPS) throw Object.assign(new Error(`too many levels of symbolic links at ${nodePath}`), { code: "ELOOP" });
       const target = await readlink(here);
       if (target.startsWith("/")) resolved = [];
       pending = [...target.split("/").filter(Boolean), ...pending];
@@ -63,7 +63,16 @@ export class HostFiles {
 
   /** Read a node file whole, up to maxBytes. */
   async read(nodePath: string, maxBytes = 1024 * 1024): Promise<NodeRead> {
-    return readLocal(await this.locate(nodePath), nodePath, maxBytes);
+    const local = await this.tryLocate(nodePath);
+    return typeof local === "string" ? readLocal(local, nodePath, maxBytes) : local;
+  }
+
+  private async tryLocate(nodePath: string): Promise<string | Exclude<NodeRead, { state: "ok" }>> {
+    try {
+      return await this.locate(nodePath);
+    } catch (err) {
+      return fromError(nodePath, err);
+    }
   }
 
   /** What kind of thing sits at a node path, or null when nothing does. */
@@ -81,7 +90,8 @@ export class HostFiles {
    * cgroup too). Links are not followed; counting stops at `limit`.
    */
   async countDirectories(nodePath: string, limit = 500_000): Promise<DirectoryCount | Exclude<NodeRead, { state: "ok" }>> {
-    const top = await this.locate(nodePath);
+    const top = await this.tryLocate(nodePath);
+    if (typeof top !== "string") return top;
     try {
       const st = await stat(top);
       if (!st.isDirectory()) return { path: nodePath, state: "unreadable", cause: "other", reason: "not a directory" };
@@ -107,7 +117,8 @@ export class HostFiles {
 
   /** Feed the lines of the last `tailBytes` of a node file to onLine. */
   async scanTail(nodePath: string, tailBytes: number, onLine: (line: string) => void): Promise<ScanResult> {
-    return scanLocalTail(await this.locate(nodePath), nodePath, tailBytes, onLine);
+    const local = await this.tryLocate(nodePath);
+    return typeof local === "string" ? scanLocalTail(local, nodePath, tailBytes, onLine) : local;
   }
 }
 
