@@ -122,7 +122,8 @@ export async function examineNode(opts: DoctorOptions): Promise<NodeReport> {
     kernelRelease: kernel.release?.raw ?? null,
     verdict: decision.verdict,
     summary: `${decision.verdict}: ${decision.because?.title ?? "no finding decided it"}`,
-    findings,
+    // One key order for every finding: the JSON is a contract, and diffs of it should be quiet.
+    findings: findings.map((f) => ({ id: f.id, severity: f.severity, title: f.title, evidence: f.evidence, remedy: f.remedy })),
     binaries: { kubelet: binaryReport(kubelet), runc: binaryReport(runc) },
   };
 }
