@@ -35,7 +35,7 @@ export function npdMessage(text: string): string {
 export function register(program: Command, ctx: CommandContext): void {
   program
     .command("doctor")
-    .summary("check whether this node leaks memory cgroups through kmem accounting, and what to do")
+    .summary("check a node for the kmem memory-cgroup leak, and say what to do")
     .description(
       "Read the node's kernel release, boot parameters, kernel config, /proc/cgroups, the kubepods memory cgroup, " +
         "/proc/meminfo and the kernel log, audit its kubelet and runc, and say whether the node is healthy, at risk or " +

@@ -69,9 +69,9 @@ export function assessCgroupIds(read: NodeRead): CgroupIdAssessment {
   }
   const ratio = memory.numCgroups / MEMCG_ID_LIMIT;
   const pct = `${Math.round(ratio * 100)}%`;
-  const title = `${memory.numCgroups} of ${MEMCG_ID_LIMIT} memory cgroup ids in use (${pct})`;
+  const title = `${memory.numCgroups}/${MEMCG_ID_LIMIT} memory cgroup ids in use (${pct})`;
   if (ratio > IDS_CRITICAL_RATIO) {
-    return { memory, finding: { id, severity: "critical", title: `${title}: pod creation will fail soon`, evidence, remedy: remedies.reboot() } };
+    return { memory, finding: { id, severity: "critical", title: `${title}, pod creation fails soon`, evidence, remedy: remedies.reboot() } };
   }
   if (ratio > IDS_WARNING_RATIO) {
     return { memory, finding: { id, severity: "warning", title, evidence, remedy: remedies.reboot() } };

@@ -63,7 +63,6 @@ export async function examineNode(opts: DoctorOptions): Promise<NodeReport> {
     auditBinary(files, "kubelet", opts.kubelet, KUBELET_PATHS, opts.auditor),
     auditBinary(files, "runc", opts.runc, RUNC_PATHS, opts.auditor),
   ]);
-  const kubeletVersion = kubelet.audit?.kubernetesVersion;
 
   const ids = assessCgroupIds(await files.read("/proc/cgroups", 64 * 1024));
   const dirs = await files.countDirectories(MEMORY_CGROUP_ROOT, MEMCG_ID_LIMIT + 5000);
@@ -71,11 +70,7 @@ export async function examineNode(opts: DoctorOptions): Promise<NodeReport> {
 
   const kubepodsCgroup = await firstDirectory(files, KUBEPODS_CGROUPS);
   const cgroupV2 = (await files.kind("/sys/fs/cgroup/cgroup.controllers")) === "file" && (await files.kind(MEMORY_CGROUP_ROOT)) === null;
-  const stopKmem = [
-    remedies.bootParameter(),
-    remedies.nokmemKubelet(kubeletVersion, kubelet.path ?? undefined),
-    ...(runc.audit?.verdict === "unpatched" ? [remedies.nokmemRunc(runc.path ?? undefined)] : []),
-  ].join("; or ");
+  const stopKmem = remedies.stopKmem(runc.audit?.verdict === "unpatched");
   const kmem = assessKubepodsKmem(
     {
       cgroup: kubepodsCgroup,

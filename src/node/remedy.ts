@@ -7,7 +7,7 @@ import type { KernelRelease } from "./kernel.js";
 
 /** The command that builds a nokmem kubelet for a release with this tool. */
 export function nokmemBuildCommand(version: string | undefined): string {
-  const v = version ? `v${version.replace(/^v/, "")}` : "<version from `kubelet --version`>";
+  const v = version ? `v${version.replace(/^v/, "")}` : "<vX.Y.Z that kubelet --version prints>";
   return `kubelet-nokmem build --version ${v}`;
 }
 
@@ -39,6 +39,11 @@ export const remedies = {
       `the runtime's runc (${path ?? "runc"}) enables kmem for every container: upgrade it to runc 1.0.0-rc94 or later (no kmem code), ` +
       "or use a runc built with `make BUILDTAGS=nokmem` (runc's own Makefile honours BUILDTAGS; Kubernetes' does not)"
     );
+  },
+
+  /** For kmem found on: point at the findings that carry the full commands. */
+  stopKmem(runcToo: boolean): string {
+    return `keep kmem from being turned on: boot with cgroup.memory=nokmem (see boot-nokmem), or run a nokmem kubelet (see kubelet-binary)${runcToo ? " and runc (see runc-binary)" : ""}, then drain and reboot`;
   },
 
   reboot(): string {
