@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import { stat } from "node:fs/promises";
 import { isAbsolute, resolve } from "node:path";
 import { UsageError } from "../errors.js";
 import type { BinaryAuditor } from "../node/binaries.js";
@@ -65,8 +66,13 @@ default locations are looked up under --root.`,
         throw new UsageError("E_DOCTOR_FLAGS", "expected at most one of --json and --npd, found both", "pick --json for the full report or --npd for the plugin line");
       }
       const root = isAbsolute(flags.root) ? flags.root : resolve(flags.root);
-      const run = () =>
-        examineNode({ root, kubelet: flags.kubelet, runc: flags.runc, dmesg: flags.dmesg, nodeName: flags.nodeName, auditor: doctorAuditor(ctx) });
+      const run = async () => {
+        // A mistyped --root would otherwise read as a node where every file is missing.
+        if (!(await stat(root).then((s) => s.isDirectory(), () => false))) {
+          throw new UsageError("E_DOCTOR_ROOT", `expected --root to be the directory the node's filesystem is mounted at, found nothing usable at ${root}`, "pass the mount point, e.g. --root /host, or leave --root out on the node itself");
+        }
+        return examineNode({ root, kubelet: flags.kubelet, runc: flags.runc, dmesg: flags.dmesg, nodeName: flags.nodeName, auditor: doctorAuditor(ctx) });
+      };
       if (flags.npd) {
         // The plugin contract allows nothing but one line and the exit code, even on failure.
         try {

@@ -66,7 +66,7 @@ export async function examineNode(opts: DoctorOptions): Promise<NodeReport> {
 
   const ids = assessCgroupIds(await files.read("/proc/cgroups", 64 * 1024));
   const dirs = await files.countDirectories(MEMORY_CGROUP_ROOT, MEMCG_ID_LIMIT + 5000);
-  const gap = assessCgroupGap(ids.memory, dirs, MEMORY_CGROUP_ROOT);
+  const gap = assessCgroupGap(ids.memory, dirs, MEMORY_CGROUP_ROOT, kernel.risk !== "none");
 
   const kubepodsCgroup = await firstDirectory(files, KUBEPODS_CGROUPS);
   const cgroupV2 = (await files.kind("/sys/fs/cgroup/cgroup.controllers")) === "file" && (await files.kind(MEMORY_CGROUP_ROOT)) === null;
@@ -87,7 +87,8 @@ export async function examineNode(opts: DoctorOptions): Promise<NodeReport> {
   const leakRemedy = kernel.risk === "none" || protectedNow ? null : remedies.reboot();
   const slab = assessSlab(await files.read("/proc/meminfo", 64 * 1024), leakRemedy ?? "find the growing cache with `slabtop -o -s c`");
   const log = await scanKernelLogs(files, opts.dmesg, opts.logTailBytes ?? LOG_TAIL_BYTES);
-  const kernelLog = assessKernelLog(log.scans, log.unusable, protectedNow, remedies.reboot());
+  const logContext = protectedNow ? "protected" : kernel.risk === "none" ? "kernel-not-affected" : "leak-possible";
+  const kernelLog = assessKernelLog(log.scans, log.unusable, logContext, remedies.reboot());
 
   const findings: Finding[] = [
     kernel.finding,

@@ -66,11 +66,16 @@ export function scanLogLine(scan: KernelLogScan, line: string): void {
 }
 
 /**
- * `scans` are the logs that could be read, `unusable` the ones that could not.
- * `protectedNow`: the node is booted so the leak cannot happen; lines then most
- * likely predate this boot (/var/log/messages outlives reboots).
+ * Why logged failures may not be the kmem leak:
+ * - `protected`: the node is booted so the leak cannot happen; the lines most
+ *   likely predate this boot (/var/log/messages outlives reboots);
+ * - `kernel-not-affected`: allocations fail on any kernel under memory
+ *   pressure; on this one they are not the kmem leak.
  */
-export function assessKernelLog(scans: KernelLogScan[], unusable: Exclude<NodeRead, { state: "ok" }>[], protectedNow: boolean, remedy: string | null): Finding {
+export type LogContext = "leak-possible" | "protected" | "kernel-not-affected";
+
+/** `scans` are the logs that could be read, `unusable` the ones that could not. */
+export function assessKernelLog(scans: KernelLogScan[], unusable: Exclude<NodeRead, { state: "ok" }>[], context: LogContext, remedy: string | null): Finding {
   const id = "kernel-log" as const;
   const evidence = [
     ...scans.map((s) => `${s.source}: ${s.slub} SLUB allocation failures, ${s.mkdir} failed memory cgroup mkdirs`),
@@ -87,8 +92,11 @@ export function assessKernelLog(scans: KernelLogScan[], unusable: Exclude<NodeRe
   const last = scans.map((s) => s.lastMatch).filter((l): l is string => l !== null).at(-1);
   if (last) evidence.push(`last: ${last}`);
   const what = [slub ? `${slub} SLUB allocation failures` : "", mkdir ? `${mkdir} failed memory cgroup mkdirs` : ""].filter(Boolean).join(", ");
-  if (protectedNow) {
+  if (context === "protected") {
     return { id, severity: "info", title: `${what} logged, likely before the current boot`, evidence, remedy: null };
+  }
+  if (context === "kernel-not-affected") {
+    return { id, severity: "info", title: `${what} logged: memory pressure, not the kmem leak on this kernel`, evidence, remedy: null };
   }
   return { id, severity: "critical", title: `${what} in the kernel log`, evidence, remedy };
 }

@@ -131,6 +131,10 @@ describe("/proc/cgroups", () => {
     expect(assessCgroupGap(row(n), dirs(d), "/sys/fs/cgroup/memory").severity).toBe(severity);
   });
 
+  it("a gap on a kernel that does not leak is dying cgroups, not the leak", () => {
+    expect(assessCgroupGap(row(20000, 8), dirs(500), "/sys/fs/cgroup/memory", false)).toMatchObject({ severity: "info", title: "kernel counts 20000 memory cgroups, 500 exist: 19500 dying, not the kmem leak on this kernel" });
+  });
+
   it("a gap with directories that could not be listed is unknown, not a leak", () => {
     expect(assessCgroupGap(row(60000), dirs(40, 3), "/sys/fs/cgroup/memory").severity).toBe("unknown");
   });
@@ -180,9 +184,10 @@ describe("slab and kernel log", () => {
     ])
       scanLogLine(scan, line);
     expect(scan).toMatchObject({ slub: 1, mkdir: 2 });
-    expect(assessKernelLog([scan], [], false, "reboot").severity).toBe("critical");
-    expect(assessKernelLog([scan], [], true, "reboot").severity).toBe("info");
-    expect(assessKernelLog([], [{ path: "/var/log/messages", state: "missing" }], false, null).severity).toBe("unknown");
+    expect(assessKernelLog([scan], [], "leak-possible", "reboot").severity).toBe("critical");
+    expect(assessKernelLog([scan], [], "protected", "reboot").severity).toBe("info");
+    expect(assessKernelLog([scan], [], "kernel-not-affected", "reboot").severity).toBe("info");
+    expect(assessKernelLog([], [{ path: "/var/log/messages", state: "missing" }], "leak-possible", null).severity).toBe("unknown");
   });
 });
 

@@ -35,6 +35,13 @@ describe("doctor --npd follows node-problem-detector's custom-plugin contract", 
     expect(r.stdout).toMatch(message);
   });
 
+  it("a --root that does not exist is unknown, in one line", async () => {
+    const r = await cli(["doctor", "--root", "/no/such/mount", "--npd"]);
+    expect(r).toMatchObject({ exitCode: 2, stderr: "" });
+    expect(r.stdout).toMatch(/^unknown: doctor failed: expected --root to be/);
+    expect(r.stdout.length).toBeLessThanOrEqual(80);
+  });
+
   it("a bad flag value is still exit 2 (unknown), never 1", async () => {
     const r = await cli(["doctor", "--npd", "--no-such-flag"]);
     expect(r.exitCode).toBe(2);
@@ -77,6 +84,12 @@ describe("doctor --json", () => {
     const r = await cli(["doctor", "--root", roots.empty!, "--json"]);
     expect(r.exitCode).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ verdict: "unknown", node: "bare", kernelRelease: null });
+  });
+
+  it("a --root that does not exist is a usage error", async () => {
+    const r = await cli(["doctor", "--root", "/no/such/mount", "--json"]);
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toContain("expected --root to be the directory");
   });
 
   it("--json and --npd together are a usage error", async () => {

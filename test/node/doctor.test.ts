@@ -45,6 +45,17 @@ describe("verdicts on fixture nodes", () => {
     expect(r.summary).toMatch(/^healthy: kernel 5\.10\.0-21-amd64/);
   });
 
+  it("a 5.x node with SLUB failures and dying cgroups is still healthy: memory pressure, not the leak", async () => {
+    const r = await examine({
+      ...healthyNode(),
+      "proc/cgroups": "#subsys_name\thierarchy\tnum_cgroups\tenabled\nmemory\t8\t9000\t1\n",
+      "var/log/kern.log": "Mar  3 10:11:12 worker-1 kernel: SLUB: Unable to allocate memory on node -1 (gfp=0x8020)\n",
+    });
+    expect(finding(r, "memory-cgroup-gap").severity).toBe("info");
+    expect(finding(r, "kernel-log").severity).toBe("info");
+    expect(r.verdict).toBe("healthy");
+  });
+
   it("a CentOS 7 node with kmem on and 60000 cgroups against 40 directories is leaking", async () => {
     const r = await examine(centos7LeakingNode());
     expect(r.verdict).toBe("leaking");
