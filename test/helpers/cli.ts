@@ -1,8 +1,16 @@
-/** The real CLI as a child process: `node dist/cli.js …` (built by `npm run build`, which `npm test` runs first). */
+/**
+ * The real CLI as a child process, synchronously and with a chosen
+ * environment: `node dist/cli.js …`. dist/ is rebuilt first when it is older
+ * than src/ (test/support/built-cli.ts), so a single test file can be run alone.
+ */
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { beforeAll } from "vitest";
+import { ensureBuilt } from "../support/built-cli.js";
+
+beforeAll(ensureBuilt, 5 * 60_000);
 
 export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 export const CLI = join(REPO_ROOT, "dist", "cli.js");
