@@ -6,7 +6,7 @@
 import { lineFor } from "../catalog/resolve.js";
 import type { Catalog } from "../catalog/types.js";
 import { strategyFor } from "../strategy/index.js";
-import { BUILDINFO_HEADER_SIZE, decodeInlineStrings, ldflagsStamps, parseBuildInfoHeader, parseModinfo, type GoBuildInfo } from "./buildinfo.js";
+import { BUILDINFO_HEADER_SIZE, decodeInlineStrings, ldflagsStamps, parseBuildInfoHeader, parseModinfo, unframeModinfo, type GoBuildInfo } from "./buildinfo.js";
 import { ElfFormatError, ElfImage, isExecutable, parseElfHeader, type ElfHeader } from "./elf.js";
 import { MARKERS, MARKER_BY_ID } from "./markers.js";
 import { checkPin, type ManifestEntry } from "./pin.js";
@@ -66,14 +66,14 @@ async function goBuildInfo(image: ElfImage, hits: Map<string, MarkerHits>): Prom
       for (let want = 64 << 10; want <= 16 << 20; want *= 4) {
         const blob = await image.src.read(offset, want);
         const s = decodeInlineStrings(blob);
-        if (s) return parseModinfo(s.version || null, s.modinfo, "inline");
+        if (s) return parseModinfo(s.version || null, unframeModinfo(s.modinfo), "inline");
         if (blob.length < want) break;
       }
       return { goVersion: null, path: null, main: null, deps: [], settings: [], tags: [], format: "inline" };
     }
     const version = await image.goString(h.versionAddr, 64);
-    const modinfo = await image.goString(h.modinfoAddr, 16 << 20);
-    return parseModinfo(version || null, modinfo ?? "", "pointer");
+    const modinfo = await image.goBytes(h.modinfoAddr, 16 << 20);
+    return parseModinfo(version || null, modinfo ? unframeModinfo(modinfo) : "", "pointer");
   }
   return null;
 }

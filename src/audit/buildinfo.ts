@@ -59,26 +59,30 @@ export function uvarint(buf: Buffer, at: number): { value: number; next: number 
  * The two inline strings that follow a Go 1.18+ header. `blob` starts at the
  * magic. Returns null when the blob is cut short (read more and retry).
  */
-export function decodeInlineStrings(blob: Buffer): { version: string; modinfo: string } | null {
+export function decodeInlineStrings(blob: Buffer): { version: string; modinfo: Buffer } | null {
   let at = BUILDINFO_HEADER_SIZE;
-  const out: string[] = [];
+  const out: Buffer[] = [];
   for (let k = 0; k < 2; k++) {
     const v = uvarint(blob, at);
     if (!v || v.next + v.value > blob.length) return null;
-    out.push(blob.toString("utf8", v.next, v.next + v.value));
+    out.push(blob.subarray(v.next, v.next + v.value));
     at = v.next + v.value;
   }
-  return { version: out[0]!, modinfo: out[1]! };
+  return { version: out[0]!.toString("utf8"), modinfo: out[1]! };
 }
 
 /**
- * Parse modinfo text (as `go version -m` prints it, between its 16-byte
- * sentinels) into the report's shape. Tolerates both framed and bare text.
+ * cmd/go frames modinfo with 16-byte binary sentinels; strip them on bytes
+ * (decoding them as UTF-8 first would change the length), the way
+ * debug/buildinfo does.
  */
-export function parseModinfo(goVersion: string | null, raw: string, format: GoBuildInfo["format"]): GoBuildInfo {
-  let text = raw;
-  // cmd/go frames modinfo with 16-byte sentinels; debug/buildinfo strips them this way.
-  if (text.length >= 33 && text[text.length - 17] === "\n") text = text.slice(16, -16);
+export function unframeModinfo(raw: Buffer): string {
+  const framed = raw.length >= 33 && raw[raw.length - 17] === 0x0a;
+  return (framed ? raw.subarray(16, raw.length - 16) : raw).toString("utf8");
+}
+
+/** Parse modinfo text (as `go version -m` prints it, sentinels stripped) into the report's shape. */
+export function parseModinfo(goVersion: string | null, text: string, format: GoBuildInfo["format"]): GoBuildInfo {
   const info: GoBuildInfo = { goVersion, path: null, main: null, deps: [], settings: [], tags: [], format };
   for (const line of text.split("\n")) {
     const [kind, ...rest] = line.split("\t");

@@ -260,15 +260,18 @@ export class ElfImage {
   }
 
   /** Read a Go string header (data pointer, length) at `vaddr` and the bytes it points to. */
-  async goString(vaddr: number, maxLength = 4096): Promise<string | null> {
+  async goBytes(vaddr: number, maxLength = 4096): Promise<Buffer | null> {
     const hdr = await this.readAt(vaddr, this.ptrSize * 2);
     if (!hdr) return null;
     const r = reader(hdr, this.header.littleEndian, this.header.bits);
     const ptr = r.addr(0);
     const len = r.addr(this.ptrSize);
-    if (len === 0) return "";
+    if (len === 0) return Buffer.alloc(0);
     if (len > maxLength) return null;
-    const bytes = await this.readAt(ptr, len);
-    return bytes ? bytes.toString("utf8") : null;
+    return this.readAt(ptr, len);
+  }
+
+  async goString(vaddr: number, maxLength = 4096): Promise<string | null> {
+    return (await this.goBytes(vaddr, maxLength))?.toString("utf8") ?? null;
   }
 }
