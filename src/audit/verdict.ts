@@ -80,21 +80,35 @@ export function verdictFor(input: VerdictInput): VerdictResult {
     reasons.push(`the catalog says ${input.release.version} has no kmem code (layout ${input.release.kmemLayout}), but the binary carries kmem markers: the binary is the final word`);
   }
 
-  if (enabledStrings.length && disabled.length) {
-    reasons.push(`both enabled-only (${enabledStrings.join(", ")}) and disabled-only (${disabled.join(", ")}) markers are present: two runc copies or a hand-edited build; cannot tell which one runs`);
+  // memory.kmem.limit_in_bytes alone is weak: runc before 1.9-era kubelets
+  // names it for explicit kernel-memory limits (which kubelet never sets), and
+  // other programs (dockerd) probe it. runc's kmem function strings are strong.
+  const strong = enabledStrings.filter((id) => RUNC_KMEM_CODE.has(id));
+  if (strong.length && disabled.length) {
+    reasons.push(`both enabled-only (${strong.join(", ")}) and disabled-only (${disabled.join(", ")}) markers are present: two runc copies or a hand-edited build; cannot tell which one runs`);
     return done("unknown");
   }
-  if (enabledStrings.length && input.program === "other" && !enabledStrings.some((id) => RUNC_KMEM_CODE.has(id))) {
-    reasons.push(`the binary names ${enabledStrings.join(", ")} but carries none of runc's kmem functions and is neither a kubelet nor runc: it may only check whether the kernel offers kmem`);
-    return done("unknown");
-  }
-  if (enabledStrings.length) {
+  if (strong.length) {
     reasons.push(`enabled-only kmem code is in the binary: ${enabledStrings.join(", ")}`);
     if (tag) reasons.push("the build info says -tags nokmem, but the tag did not remove the kmem code (a pre-split runc has no nokmem tag)");
     return done("unpatched");
   }
+  if (enabledStrings.length && !disabled.length) {
+    const r = input.release;
+    if (input.program === "kubelet" && r?.affected) {
+      reasons.push(`enabled-only kmem code is in the binary: ${enabledStrings.join(", ")} (release ${r.version} enables kmem through it)`);
+      return done("unpatched");
+    }
+    if (input.program === "kubelet" && r && !r.affected) {
+      reasons.push(`release ${r.version} carries no kmem-enabling code (catalog: layout ${r.kmemLayout}); the binary only names ${enabledStrings.join(", ")}, as its runc does for explicit kernel-memory limits, which kubelet never sets`);
+      return done("not-affected");
+    }
+    reasons.push(`the binary names ${enabledStrings.join(", ")} but carries none of runc's kmem functions${input.program === "other" ? " and is neither a kubelet nor runc" : ""}: it may only probe the file; cannot tell`);
+    return done("unknown");
+  }
   if (disabled.length) {
-    reasons.push(`the disabled kmem variant is in the binary: ${disabled.join(", ")}; no enabled-only string is`);
+    reasons.push(`the disabled kmem variant is in the binary: ${disabled.join(", ")}; no enabled-only kmem function is`);
+    if (enabledStrings.length) reasons.push(`it also names ${enabledStrings.join(", ")}, which code other than the kmem functions may probe`);
     if (kmemPath) reasons.push("kmem.go is in the line table but holds the disabled implementation (the kmem-override patch)");
     if (tag) reasons.push("the build info records -tags nokmem");
     return done("patched");
