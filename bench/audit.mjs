@@ -70,7 +70,7 @@ import (
 	"fmt"
 	"os"
 
-	"k8s.io/kubernetes/vendor/github.com/opencontainers/runc/libcontainer/cgroups/fs"
+	"github.com/opencontainers/runc/libcontainer/cgroups/fs"
 )
 
 var gitVersion = "v0.0.0-master"

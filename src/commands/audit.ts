@@ -133,13 +133,16 @@ Exit codes: 0 nothing listed in --fail-on occurred · 4 a listed outcome occurre
       if (opts.json) printJson(ctx.io, result);
       else ctx.io.out(renderTable(result, ctx.verbose()));
       if (result.failed.length) {
+        // The report is printed already (one JSON document on stdout); the exit code says the rest.
         const first = result.failed[0]!;
         const more = result.failed.length > 1 ? ` (+${result.failed.length - 1} more)` : "";
-        throw new VerificationError(
+        const e = new VerificationError(
           "E_AUDIT_FAILED",
           `expected no binary with an outcome in --fail-on (${failOn.join(",")}), found ${first.path}: ${first.outcomes.join(", ")}${more}`,
           "rebuild the binary with `kubelet-nokmem build`, or inspect it with `kubelet-nokmem audit PATH --verbose`",
         );
+        ctx.io.err(`kubelet-nokmem: ${e.oneLine()}`);
+        ctx.setExitCode(e.exitCode);
       }
     });
 }

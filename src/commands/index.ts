@@ -2,6 +2,7 @@
 import type { Command } from "commander";
 import type { CommandContext } from "./context.js";
 import * as audit from "./audit.js";
+import * as doctor from "./doctor.js";
 import * as resolve from "./resolve.js";
 
-export const COMMANDS: { register(program: Command, ctx: CommandContext): void }[] = [resolve, audit];
+export const COMMANDS: { register(program: Command, ctx: CommandContext): void }[] = [resolve, doctor, audit];
