@@ -101,8 +101,15 @@ export interface Block {
  */
 export function referencedStrings(data: readonly Buffer[], readOnly: readonly Block[], ptrSize: 4 | 8, littleEndian: boolean, min: number, max: number): string[] {
   const out = new Set<string>();
+  // Two 32-bit reads instead of a BigInt per word: this loop runs over every pointer slot of the data sections.
   const word = (b: Buffer, o: number) =>
-    ptrSize === 4 ? (littleEndian ? b.readUInt32LE(o) : b.readUInt32BE(o)) : Number(littleEndian ? b.readBigUInt64LE(o) : b.readBigUInt64BE(o));
+    ptrSize === 4
+      ? littleEndian
+        ? b.readUInt32LE(o)
+        : b.readUInt32BE(o)
+      : littleEndian
+        ? b.readUInt32LE(o + 4) * 2 ** 32 + b.readUInt32LE(o)
+        : b.readUInt32BE(o) * 2 ** 32 + b.readUInt32BE(o + 4);
   for (const b of data) {
     for (let o = 0; o + 2 * ptrSize <= b.length; o += ptrSize) {
       // Cheap test first: the length word, then whether the pointer lands in read-only data.
