@@ -4,7 +4,7 @@ import { isAbsolute, resolve } from "node:path";
 import { UsageError } from "../errors.js";
 import type { BinaryAuditor } from "../node/binaries.js";
 import { examineNode, type NodeReport } from "../node/doctor.js";
-import { markerStringAuditor } from "../node/marker-auditor.js";
+import { auditAuditor } from "../node/audit-auditor.js";
 import type { NodeVerdict, Severity } from "../node/types.js";
 import { printJson, type CommandContext } from "./context.js";
 
@@ -24,8 +24,8 @@ interface DoctorFlags {
 }
 
 /** The auditor the doctor uses for the node's kubelet and runc. */
-export function doctorAuditor(_ctx: CommandContext): BinaryAuditor {
-  return markerStringAuditor;
+export function doctorAuditor(ctx: CommandContext): BinaryAuditor {
+  return auditAuditor(ctx.catalog());
 }
 
 export function npdMessage(text: string): string {

@@ -1,6 +1,9 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { examineNode, type NodeReport } from "../../src/node/doctor.js";
-import { markerStringAuditor } from "../../src/node/marker-auditor.js";
+import { auditAuditor } from "../../src/node/audit-auditor.js";
+import { loadCatalog } from "../../src/catalog/load.js";
+
+const realAuditor = auditAuditor(loadCatalog());
 import type { BinaryAuditor } from "../../src/node/binaries.js";
 import type { Finding, FindingId } from "../../src/node/types.js";
 import {
@@ -21,7 +24,7 @@ afterEach(async () => {
   await Promise.all(roots.splice(0).map(removeRoot));
 });
 
-async function examine(files: NodeFiles, auditor: BinaryAuditor = markerStringAuditor, extra: { dmesg?: string } = {}): Promise<NodeReport> {
+async function examine(files: NodeFiles, auditor: BinaryAuditor = realAuditor, extra: { dmesg?: string } = {}): Promise<NodeReport> {
   const root = await writeRoot(files);
   roots.push(root);
   return examineNode({ root, auditor, ...extra });
@@ -75,8 +78,8 @@ describe("verdicts on fixture nodes", () => {
   });
 
   it("the same node before the leak shows is at risk, and the remedy names the build command", async () => {
-    const auditor: BinaryAuditor = async (p) => ({ ...(await markerStringAuditor(p)), kubernetesVersion: "1.17.9" });
-    const r = await examine(centos7AtRiskNode(), auditor);
+    const pinnedAuditor: BinaryAuditor = async (p) => ({ ...(await realAuditor(p)), kubernetesVersion: "1.17.9" });
+    const r = await examine(centos7AtRiskNode(), pinnedAuditor);
     expect(r.verdict).toBe("at-risk");
     expect(finding(r, "memory-cgroup-gap").severity).toBe("ok");
     expect(finding(r, "kernel-log").severity).toBe("ok");
@@ -136,7 +139,7 @@ describe("verdicts on fixture nodes", () => {
   it("--dmesg replaces the log files", async () => {
     const dir = await writeRoot({ "dmesg.txt": "[43073.004575] SLUB: Unable to allocate memory on node -1 (gfp=0x8020)\n" });
     roots.push(dir);
-    const r = await examine(centos7AtRiskNode(), markerStringAuditor, { dmesg: `${dir}/dmesg.txt` });
+    const r = await examine(centos7AtRiskNode(), realAuditor, { dmesg: `${dir}/dmesg.txt` });
     expect(finding(r, "kernel-log")).toMatchObject({ severity: "critical", evidence: expect.arrayContaining([`${dir}/dmesg.txt: 1 SLUB allocation failures, 0 failed memory cgroup mkdirs`]) });
     expect(r.verdict).toBe("leaking");
   });
