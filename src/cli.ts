@@ -8,10 +8,10 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { PACKAGE_ROOT } from "./catalog/load.js";
 import { COMMANDS } from "./commands/index.js";
-import { makeContext, processIo, type Io } from "./commands/context.js";
+import { makeContext, processIo, type GlobalOptions, type Io, type Outcome } from "./commands/context.js";
 import { asToolError, ExitCode, ToolError, UsageError } from "./errors.js";
 
-export function buildProgram(io: Io, signal: AbortSignal): Command {
+export function buildProgram(io: Io, signal: AbortSignal, outcome: Outcome = {}): Command {
   const pkg = JSON.parse(readFileSync(join(PACKAGE_ROOT, "package.json"), "utf8")) as { version: string };
   const program = new Command("kubelet-nokmem");
   program
@@ -29,26 +29,22 @@ Exit codes:
   0 ok · 2 usage · 3 environment · 4 verification failed · 5 invalid catalog
   6 source tree · 7 patch · 8 build · 9 busy · 70 internal · 130 interrupted`,
     );
-  // Options are positional so that `build --version 1.16.15` reaches the build
-  // command instead of printing the program's own version. The global options
-  // are then declared on every command too and lifted to the program before
-  // the action runs, so `resolve 1.16 --verbose` keeps working.
-  program.enablePositionalOptions();
-  const ctx = makeContext(program, io, signal);
+  const ctx = makeContext(program, io, signal, outcome);
   for (const c of COMMANDS) c.register(program, ctx);
-  const prepare = (cmd: Command) => {
-    for (const sub of cmd.commands) {
-      sub.exitOverride().configureOutput(program.configureOutput());
-      if (!sub.options.some((o) => o.long === "--catalog")) sub.option("--catalog <file>", "release catalog to use instead of the bundled versions.json");
-      if (!sub.options.some((o) => o.long === "--verbose")) sub.option("-v, --verbose", "print more detail");
-      prepare(sub);
-    }
-  };
-  prepare(program);
+  // Global options are accepted before or after the command name; with
+  // positional options `--version` after a command is the command's own
+  // (`build --version 1.16.15`), not the tool's.
+  program.enablePositionalOptions();
+  const everyCommand = (cmds: readonly Command[]): Command[] => cmds.flatMap((c) => [c, ...everyCommand(c.commands)]);
+  for (const sub of everyCommand(program.commands)) {
+    sub.exitOverride().configureOutput(program.configureOutput());
+    if (!sub.options.some((o) => o.long === "--catalog")) sub.option("--catalog <file>", "release catalog to use instead of the bundled versions.json");
+    if (!sub.options.some((o) => o.long === "--verbose")) sub.option("-v, --verbose", "print more detail");
+  }
   program.hook("preAction", (_root, action) => {
-    const o = action.opts() as { catalog?: string; verbose?: boolean };
-    if (o.catalog) program.setOptionValue("catalog", o.catalog);
-    if (o.verbose) program.setOptionValue("verbose", true);
+    const own = action.opts() as GlobalOptions;
+    const globals = program.opts() as GlobalOptions;
+    ctx.setGlobals({ catalog: own.catalog ?? globals.catalog, verbose: Boolean(own.verbose || globals.verbose) });
   });
   return program;
 }
@@ -57,15 +53,17 @@ Exit codes:
 export async function main(argv: string[], io: Io = processIo()): Promise<number> {
   const abort = new AbortController();
   const onSignal = () => abort.abort(new Error("interrupted"));
-  // \`on\`, not \`once\`: execa's exit handler (signal-exit) re-raises a signal
-  // when it finds no other listener left, and \`once\` removes ours before the
-  // handlers run, so the process died without stopping its container.
+  // `on`, not `once`: execa's exit handler (signal-exit) re-raises a signal
+  // when it finds no other listener left, and `once` removes ours before the
+  // handlers run, so the process died without stopping a build's container.
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
-  const program = buildProgram(io, abort.signal);
+  const outcome: Outcome = {};
+  const program = buildProgram(io, abort.signal, outcome);
   const wantsJson = argv.includes("--json");
   try {
     await program.parseAsync(argv, { from: "user" });
+    if (outcome.exitCode !== undefined) return outcome.exitCode;
     return typeof process.exitCode === "number" ? process.exitCode : ExitCode.ok;
   } catch (err) {
     if (err instanceof CommanderError) {
@@ -88,6 +86,13 @@ export { UsageError };
 
 const invokedDirectly = process.argv[1] && /cli\.(js|ts)$/.test(process.argv[1]);
 if (invokedDirectly) {
+  // `kubelet-nokmem … | head` closes the pipe early: stop quietly, as other tools do.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on("error", (err: NodeJS.ErrnoException) => {
+      if (err.code === "EPIPE") process.exit(typeof process.exitCode === "number" ? process.exitCode : 0);
+      throw err;
+    });
+  }
   main(process.argv.slice(2)).then((code) => {
     process.exitCode = code;
   });

@@ -3,10 +3,12 @@
  * against versions.schema.json, then checked for things a schema cannot say
  * (ranges that parse, overlap, or leave gaps).
  */
+import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { Ajv2020, type ErrorObject } from "ajv/dist/2020.js";
+import type { Ajv2020, ErrorObject } from "ajv/dist/2020.js";
 import semver from "semver";
 import { CatalogError } from "../errors.js";
 import type { Catalog } from "./types.js";
@@ -16,13 +18,29 @@ export const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..
 export const DEFAULT_CATALOG_PATH = join(PACKAGE_ROOT, "versions.json");
 export const SCHEMA_PATH = join(PACKAGE_ROOT, "versions.schema.json");
 
-let validator: ReturnType<Ajv2020["compile"]> | undefined;
-function validate(data: unknown): ErrorObject[] {
-  if (!validator) {
-    const schema = JSON.parse(readFileSync(SCHEMA_PATH, "utf8"));
-    const ajv = new Ajv2020({ allErrors: true, strict: true });
-    validator = ajv.compile(schema);
+type Validator = ReturnType<Ajv2020["compile"]>;
+let validator: Validator | undefined;
+const require = createRequire(import.meta.url);
+
+/**
+ * The validator `npm run build` precompiled (scripts/build-catalog-validator.mjs)
+ * when it was made from this very schema; otherwise compile the schema now.
+ * Importing ajv and compiling cost about 120 ms per start, measured.
+ */
+function loadValidator(): Validator {
+  const text = readFileSync(SCHEMA_PATH, "utf8");
+  try {
+    const pre = require("./schema-validator.cjs") as Validator & { schemaSha256?: string };
+    if (pre.schemaSha256 === createHash("sha256").update(text).digest("hex")) return pre;
+  } catch {
+    // not built (tests run from the sources): compile below
   }
+  const { Ajv2020: Ajv } = require("ajv/dist/2020.js") as typeof import("ajv/dist/2020.js");
+  return new Ajv({ allErrors: true, strict: true, verbose: true }).compile(JSON.parse(text));
+}
+
+function validate(data: unknown): ErrorObject[] {
+  validator ??= loadValidator();
   return validator(data) ? [] : [...(validator.errors ?? [])];
 }
 

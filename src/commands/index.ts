@@ -1,8 +1,11 @@
 /** Every CLI command, in the order `--help` lists them. */
 import type { Command } from "commander";
 import type { CommandContext } from "./context.js";
+import * as audit from "./audit.js";
 import * as build from "./build.js";
+import * as doctor from "./doctor.js";
 import * as image from "./image.js";
+import * as inspect from "./inspect.js";
 import * as resolve from "./resolve.js";
 
-export const COMMANDS: { register(program: Command, ctx: CommandContext): void }[] = [resolve, build, image];
+export const COMMANDS: { register(program: Command, ctx: CommandContext): void }[] = [resolve, inspect, build, image, audit, doctor];

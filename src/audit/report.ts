@@ -1,0 +1,44 @@
+/** The per-binary report: the shape `audit --json` prints (a stable contract, see docs/audit.md). */
+import type { GoBuildInfo } from "./buildinfo.js";
+import type { PinResult } from "./pin.js";
+import type { KubernetesVersion, RuncVersion } from "./stamps.js";
+import type { Evidence, Program, ReleaseFacts, Verdict } from "./verdict.js";
+
+export interface ElfSummary {
+  bits: 32 | 64;
+  endian: "little" | "big";
+  type: string;
+  machine: number;
+  /** GOARCH name, or null for machines Go does not know. */
+  arch: string | null;
+  /** An executable or a position-independent executable. */
+  executable: boolean;
+}
+
+/** A problem with one file. The audit of the other files goes on. */
+export interface FileError {
+  code: string;
+  message: string;
+}
+
+export interface BinaryReport {
+  path: string;
+  size: number | null;
+  sha256: string | null;
+  elf: ElfSummary | null;
+  /** Whether the binary was built by the Go toolchain. */
+  go: boolean;
+  goBuildInfo: GoBuildInfo | null;
+  program: Program | null;
+  kubernetesVersion: KubernetesVersion | null;
+  runcVersion: RuncVersion | null;
+  /** What the catalog says about the stamped release. */
+  release: ReleaseFacts | null;
+  verdict: Verdict;
+  reasons: string[];
+  evidence: Evidence[];
+  pin: PinResult;
+  errors: FileError[];
+}
+
+export const REPORT_SCHEMA_VERSION = 1;

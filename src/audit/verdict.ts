@@ -1,0 +1,189 @@
+/**
+ * The verdict over a binary's evidence (DOMAIN.md, "Telling a nokmem kubelet
+ * from a normal one"). Pure: evidence and what the catalog says in, a verdict
+ * and its reasons out. The one rule that matters most: never `patched` without
+ * evidence — and absence of the enabled-only strings counts as evidence only
+ * for a recognised kubelet of a release whose nokmem build leaves no trace.
+ */
+import type { KmemLayout, StrategyId } from "../catalog/types.js";
+
+export const VERDICTS = ["patched", "unpatched", "not-affected", "unknown"] as const;
+export type Verdict = (typeof VERDICTS)[number];
+
+export type Program = "kubelet" | "runc" | "other";
+
+export type EvidenceKind = "enabled" | "disabled" | "identity" | "absence";
+
+export interface Evidence {
+  /** Stable id, e.g. `enabled-string:kmem-limit-file`, `build-tag:nokmem`. */
+  id: string;
+  kind: EvidenceKind;
+  /** What was found and what it means. */
+  detail: string;
+  /** Occurrences in the file (for byte markers). */
+  count?: number;
+  /** File offsets of the first occurrences (for byte markers). */
+  offsets?: number[];
+}
+
+/** What the catalog says about the binary's release. */
+export interface ReleaseFacts {
+  version: string;
+  line: string;
+  strategy: StrategyId;
+  kmemLayout: KmemLayout;
+  /** Whether kubelets of the release carry kmem-enabling code. */
+  affected: boolean;
+}
+
+export interface VerdictInput {
+  program: Program;
+  /** Evidence found in the binary (absence items are added by verdictFor). */
+  evidence: Evidence[];
+  /** The Kubernetes release the catalog matched, or null. */
+  release: ReleaseFacts | null;
+  /** The stamped version as found, even when the catalog does not cover it. */
+  kubernetesVersion: string | null;
+  /** Whether the version came from the symbol table, the build info or a confirmed heuristic match. */
+  versionTrusted: boolean;
+  /** runc's own version (for runc binaries). */
+  runcVersion: string | null;
+}
+
+export interface VerdictResult {
+  verdict: Verdict;
+  reasons: string[];
+  /** Evidence the verdict adds (an absence it relied on). */
+  added: Evidence[];
+}
+
+/** Strings of runc's kmem functions themselves, not just the file name other programs also probe. */
+const RUNC_KMEM_CODE = new Set(["enabled-string:kmem-failed-to-set", "enabled-string:kmem-not-supported"]);
+
+const STRONG_DISABLED = new Set(["disabled-string:runc-build", "source-path:kmem_disabled.go"]);
+
+/** Layouts whose nokmem build leaves nothing to find: only absence tells it apart. */
+const SILENT_WHEN_DISABLED: ReadonlySet<KmemLayout> = new Set(["pre-split", "split-rc6"]);
+
+export const ENABLED_ABSENT_ID = "absence:enabled-strings";
+
+export function verdictFor(input: VerdictInput): VerdictResult {
+  const ids = new Set(input.evidence.map((e) => e.id));
+  const enabledStrings = input.evidence.filter((e) => e.kind === "enabled" && e.id.startsWith("enabled-string:")).map((e) => e.id);
+  const kmemPath = ids.has("source-path:kmem.go");
+  const disabled = input.evidence.filter((e) => STRONG_DISABLED.has(e.id)).map((e) => e.id);
+  const tag = ids.has("build-tag:nokmem");
+  const reasons: string[] = [];
+  const done = (verdict: Verdict, added: Evidence[] = []): VerdictResult => ({ verdict, reasons, added });
+
+  if (input.release && !input.release.affected && (enabledStrings.length || disabled.length || kmemPath)) {
+    reasons.push(`the catalog says ${input.release.version} has no kmem code (layout ${input.release.kmemLayout}), but the binary carries kmem markers: the binary is the final word`);
+  }
+
+  // memory.kmem.limit_in_bytes alone is weak: runc before 1.9-era kubelets
+  // names it for explicit kernel-memory limits (which kubelet never sets), and
+  // other programs (dockerd) probe it. runc's kmem function strings are strong.
+  const strong = enabledStrings.filter((id) => RUNC_KMEM_CODE.has(id));
+  if (strong.length && disabled.length) {
+    reasons.push(`both enabled-only (${strong.join(", ")}) and disabled-only (${disabled.join(", ")}) markers are present: two runc copies or a hand-edited build; cannot tell which one runs`);
+    return done("unknown");
+  }
+  if (strong.length) {
+    reasons.push(`enabled-only kmem code is in the binary: ${enabledStrings.join(", ")}`);
+    if (tag) reasons.push("the build info says -tags nokmem, but the tag did not remove the kmem code (a pre-split runc has no nokmem tag)");
+    return done("unpatched");
+  }
+  if (enabledStrings.length && !disabled.length) {
+    const r = input.release;
+    if (input.program === "kubelet" && r?.affected) {
+      reasons.push(`enabled-only kmem code is in the binary: ${enabledStrings.join(", ")} (release ${r.version} enables kmem through it)`);
+      return done("unpatched");
+    }
+    if (input.program === "kubelet" && r && !r.affected) {
+      reasons.push(`release ${r.version} carries no kmem-enabling code (catalog: layout ${r.kmemLayout}); the binary only names ${enabledStrings.join(", ")}, as its runc does for explicit kernel-memory limits, which kubelet never sets`);
+      return done("not-affected");
+    }
+    reasons.push(`the binary names ${enabledStrings.join(", ")} but carries none of runc's kmem functions${input.program === "other" ? " and is neither a kubelet nor runc" : ""}: it may only probe the file; cannot tell`);
+    return done("unknown");
+  }
+  if (disabled.length) {
+    reasons.push(`the disabled kmem variant is in the binary: ${disabled.join(", ")}; no enabled-only kmem function is`);
+    if (enabledStrings.length) reasons.push(`it also names ${enabledStrings.join(", ")}, which code other than the kmem functions may probe`);
+    if (kmemPath) reasons.push("kmem.go is in the line table but holds the disabled implementation (the kmem-override patch)");
+    if (tag) reasons.push("the build info records -tags nokmem");
+    return done("patched");
+  }
+  if (kmemPath) {
+    reasons.push("the line table names kmem.go, but neither variant's strings are present: cannot tell what it does");
+    return done("unknown");
+  }
+
+  // No kmem marker at all: what that means depends on what the binary is.
+  switch (input.program) {
+    case "kubelet":
+      return kubeletByAbsence(input, tag, reasons, done);
+    case "runc":
+      return runcByAbsence(input.runcVersion, reasons, done);
+    case "other":
+      reasons.push("no kmem marker found and the binary is neither a kubelet nor runc");
+      return done("not-affected");
+  }
+}
+
+function kubeletByAbsence(input: VerdictInput, tag: boolean, reasons: string[], done: (v: Verdict, added?: Evidence[]) => VerdictResult): VerdictResult {
+  const r = input.release;
+  if (!r) {
+    reasons.push(
+      input.kubernetesVersion
+        ? `no kmem marker found, and the catalog does not cover ${input.kubernetesVersion}: cannot tell whether this release carries kmem code`
+        : "no kmem marker found, and no Kubernetes version stamp either: cannot tell whether this release carries kmem code",
+    );
+    return done("unknown");
+  }
+  if (!r.affected) {
+    reasons.push(`release ${r.version} carries no kmem code (catalog: strategy ${r.strategy}, layout ${r.kmemLayout}) and no kmem marker is in the binary`);
+    return done("not-affected");
+  }
+  if (!input.versionTrusted) {
+    reasons.push(`no kmem marker found; the version ${input.kubernetesVersion} came from an unconfirmed heuristic match, too weak to rest a verdict on an absence`);
+    return done("unknown");
+  }
+  if (!SILENT_WHEN_DISABLED.has(r.kmemLayout)) {
+    reasons.push(
+      `release ${r.version} vendors a ${r.kmemLayout} runc: a normal build carries the enabled strings and a nokmem build the disabled one; found neither${tag ? " (though the build info says -tags nokmem)" : ""}`,
+    );
+    return done("unknown");
+  }
+  const absence: Evidence = {
+    id: ENABLED_ABSENT_ID,
+    kind: "absence",
+    detail: `none of the enabled-only strings is present, in a kubelet of ${r.version} whose vendored runc (${r.kmemLayout}) carries them in a normal build`,
+  };
+  reasons.push(`release ${r.version} carries kmem code (layout ${r.kmemLayout}), and its enabled-only strings are absent: the kmem code was stubbed or compiled out`);
+  if (tag) reasons.push("the build info records -tags nokmem");
+  return done("patched", [absence]);
+}
+
+/** runc rc94 removed kmem support; 1.0.0 and later have none. */
+export function runcHasKmemCode(version: string): boolean | null {
+  const m = /^v?(\d+)\.(\d+)\.(\d+)(?:-rc(\d+))?/.exec(version);
+  if (!m) return null;
+  const [maj, min, patch] = [+m[1]!, +m[2]!, +m[3]!];
+  if (maj > 1 || min > 0 || patch > 0) return false;
+  if (m[4] === undefined) return maj === 1 ? false : null;
+  return +m[4] < 94;
+}
+
+function runcByAbsence(version: string | null, reasons: string[], done: (v: Verdict) => VerdictResult): VerdictResult {
+  const has = version ? runcHasKmemCode(version) : null;
+  if (has === false) {
+    reasons.push(`runc ${version} has no kmem code (removed in 1.0.0-rc94) and no kmem marker is in the binary`);
+    return done("not-affected");
+  }
+  reasons.push(
+    has === true
+      ? `runc ${version} carries kmem code, but no kmem marker was found: cannot tell how it was built`
+      : "no kmem marker found and runc's version is unknown: cannot tell whether it carries kmem code",
+  );
+  return done("unknown");
+}

@@ -1,0 +1,148 @@
+import type { Command } from "commander";
+import { availableParallelism } from "node:os";
+import type { BinaryReport } from "../audit/report.js";
+import { UsageError, VerificationError } from "../errors.js";
+import { printJson, type CommandContext } from "./context.js";
+
+export const OUTCOMES = ["unpatched", "unknown", "not-affected", "patched", "mismatch", "unpinned", "match", "error"] as const;
+export type Outcome = (typeof OUTCOMES)[number];
+export const DEFAULT_FAIL_ON: Outcome[] = ["unpatched", "mismatch"];
+
+export interface AuditJson {
+  schemaVersion: 1;
+  reports: BinaryReport[];
+  summary: { binaries: number; verdicts: Record<string, number>; pins: Record<string, number>; errors: number };
+  failOn: Outcome[];
+  /** Paths whose outcome is listed in failOn (the exit code is 4 when any). */
+  failed: { path: string; outcomes: Outcome[] }[];
+}
+
+export function parseFailOn(value: string): Outcome[] {
+  if (value.trim() === "none" || value.trim() === "") return [];
+  const items = value.split(",").map((s) => s.trim()).filter(Boolean);
+  for (const i of items) {
+    if (!(OUTCOMES as readonly string[]).includes(i)) {
+      throw new UsageError("E_AUDIT_FAIL_ON", `expected --fail-on to list outcomes from ${OUTCOMES.join(", ")} (or none), found ${JSON.stringify(i)}`, "e.g. --fail-on unpatched,mismatch,unknown");
+    }
+  }
+  return [...new Set(items as Outcome[])];
+}
+
+/** The outcomes of one report that --fail-on can select. */
+export function outcomesOf(r: BinaryReport): Outcome[] {
+  const out: Outcome[] = [r.verdict, r.pin.status];
+  if (r.errors.length) out.push("error");
+  return out;
+}
+
+export function summarise(reports: BinaryReport[], failOn: Outcome[]): AuditJson {
+  const verdicts: Record<string, number> = { patched: 0, unpatched: 0, "not-affected": 0, unknown: 0 };
+  const pins: Record<string, number> = { match: 0, mismatch: 0, unpinned: 0 };
+  for (const r of reports) {
+    verdicts[r.verdict]!++;
+    pins[r.pin.status]!++;
+  }
+  const failed = reports.map((r) => ({ path: r.path, outcomes: outcomesOf(r).filter((o) => failOn.includes(o)) })).filter((f) => f.outcomes.length);
+  return {
+    schemaVersion: 1,
+    reports,
+    summary: { binaries: reports.length, verdicts, pins, errors: reports.filter((r) => r.errors.length).length },
+    failOn,
+    failed,
+  };
+}
+
+function short(sha: string | null): string {
+  return sha ? `${sha.slice(0, 12)}` : "-";
+}
+
+/** The human table. Not a contract: use --json for machines. */
+export function renderTable(result: AuditJson, verbose: boolean): string {
+  const rows = result.reports.map((r) => [r.verdict, r.pin.status, r.program ?? "-", r.kubernetesVersion?.gitVersion ?? r.runcVersion?.version ?? "-", short(r.sha256), r.path]);
+  const head = ["VERDICT", "PIN", "PROGRAM", "VERSION", "SHA256", "PATH"];
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
+  const fmt = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join("  ");
+  const lines = [fmt(head)];
+  result.reports.forEach((r, i) => {
+    lines.push(fmt(rows[i]!));
+    for (const e of r.errors) lines.push(`    error: ${e.message}`);
+    const ev = r.evidence.filter((e) => e.kind !== "identity").map((e) => e.id);
+    if (ev.length) lines.push(`    evidence: ${ev.join(", ")}`);
+    const why = verbose ? r.reasons : r.reasons.slice(0, 1);
+    if (!r.errors.length) for (const reason of why) lines.push(`    why: ${reason}`);
+    if (verbose && r.kubernetesVersion?.source === "heuristic") lines.push(`    version: found by heuristic (${r.kubernetesVersion.confirmed ? "confirmed by a Go string header" : "unconfirmed"})`);
+    if (verbose) for (const c of r.pin.checks) lines.push(`    pin: ${c.status} against ${c.source} (${c.name}: ${c.expected})`);
+  });
+  const s = result.summary;
+  const v = Object.entries(s.verdicts).filter(([, n]) => n).map(([k, n]) => `${n} ${k}`).join(", ") || "none";
+  const p = Object.entries(s.pins).filter(([, n]) => n).map(([k, n]) => `${n} ${k}`).join(", ") || "none";
+  lines.push("", `${s.binaries} binar${s.binaries === 1 ? "y" : "ies"}: ${v}; pins: ${p}${s.errors ? `; ${s.errors} with errors` : ""}`);
+  return lines.join("\n");
+}
+
+interface AuditFlags {
+  json?: boolean;
+  all?: boolean;
+  failOn: string;
+  manifest: string[];
+  jobs: string;
+}
+
+export function register(program: Command, ctx: CommandContext): void {
+  program
+    .command("audit")
+    .summary("tell from the binary alone whether kubelets (and runcs) are nokmem")
+    .description(
+      "Audit kubelet and runc binaries without running them: sha256, Go build info, the Kubernetes version stamps, the kmem evidence " +
+        "(strings, source paths, build tags), a verdict (patched, unpatched, not-affected, unknown) with its reasons, and a pin check " +
+        "against versions.json and build manifests. Folders are searched recursively for kubelet-named executables (every ELF file with --all).",
+    )
+    .argument("<path...>", "binaries or folders")
+    .option("--json", "print the reports as JSON (a stable contract)")
+    .option("--all", "in folders, audit every ELF file, not only kubelet-named executables (e.g. a runtime's runc)")
+    .option("--fail-on <outcomes>", `exit 4 when a binary has one of these outcomes: ${OUTCOMES.join(", ")}, or none`, DEFAULT_FAIL_ON.join(","))
+    .option("--manifest <dir>", "check sha256 against a build manifest folder (SHA256SUMS and/or in-toto manifest.json); repeatable", (v: string, prev: string[]) => [...prev, v], [] as string[])
+    .option("--jobs <n>", "files audited at once", String(Math.min(4, availableParallelism())))
+    .addHelpText(
+      "after",
+      `
+Examples:
+  $ kubelet-nokmem audit /usr/bin/kubelet
+  $ kubelet-nokmem audit /opt/kube/bin /usr/local/bin --json
+  $ kubelet-nokmem audit --all /usr/bin/runc /usr/sbin/runc
+  $ kubelet-nokmem audit _output/local/bin/linux/amd64/kubelet --manifest dist/ --fail-on unpatched,mismatch,unknown
+
+Exit codes: 0 nothing listed in --fail-on occurred · 4 a listed outcome occurred · 2 bad arguments`,
+    )
+    .action(async (paths: string[], opts: AuditFlags) => {
+      const failOn = parseFailOn(opts.failOn);
+      const jobs = Number(opts.jobs);
+      if (!Number.isInteger(jobs) || jobs < 1 || jobs > 64) throw new UsageError("E_AUDIT_JOBS", `expected --jobs to be a whole number from 1 to 64, found ${JSON.stringify(opts.jobs)}`, "e.g. --jobs 2");
+      // The engine is loaded here, not at start-up, so other commands do not pay for it.
+      const { auditPaths, readManifestDir } = await import("../audit/index.js");
+      const manifest = [];
+      for (const dir of opts.manifest) {
+        try {
+          manifest.push(...(await readManifestDir(dir)));
+        } catch (err) {
+          throw new UsageError("E_AUDIT_MANIFEST", (err as Error).message, "pass a folder holding SHA256SUMS (sha256sum format) or an in-toto manifest.json");
+        }
+      }
+      const reports = await auditPaths(paths, { catalog: ctx.catalog(), manifest, all: Boolean(opts.all), concurrency: jobs, signal: ctx.signal });
+      const result = summarise(reports, failOn);
+      if (opts.json) printJson(ctx.io, result);
+      else ctx.io.out(renderTable(result, ctx.verbose()));
+      if (result.failed.length) {
+        // The report is printed already (one JSON document on stdout); the exit code says the rest.
+        const first = result.failed[0]!;
+        const more = result.failed.length > 1 ? ` (+${result.failed.length - 1} more)` : "";
+        const e = new VerificationError(
+          "E_AUDIT_FAILED",
+          `expected no binary with an outcome in --fail-on (${failOn.join(",")}), found ${first.path}: ${first.outcomes.join(", ")}${more}`,
+          "rebuild the binary with `kubelet-nokmem build`, or inspect it with `kubelet-nokmem audit PATH --verbose`",
+        );
+        ctx.io.err(`kubelet-nokmem: ${e.oneLine()}`);
+        ctx.setExitCode(e.exitCode);
+      }
+    });
+}

@@ -1,0 +1,20 @@
+/**
+ * The doctor's BinaryAuditor: the same detectors `kubelet-nokmem audit` uses,
+ * reduced to what a node finding needs.
+ */
+import { auditFile } from "../audit/index.js";
+import type { Catalog } from "../catalog/types.js";
+import type { BinaryAudit, BinaryAuditor } from "./binaries.js";
+
+export function auditAuditor(catalog: Catalog): BinaryAuditor {
+  return async (path: string): Promise<BinaryAudit> => {
+    const report = await auditFile(path, { catalog });
+    if (report.errors.length && !report.sha256) throw new Error(report.errors.map((e) => e.message).join("; "));
+    const version = report.kubernetesVersion?.gitVersion?.replace(/^v/, "").replace(/[-+].*$/, "");
+    return {
+      verdict: report.verdict,
+      ...(version ? { kubernetesVersion: version } : {}),
+      evidence: report.evidence.map((e) => ({ id: e.id, detail: e.detail })),
+    };
+  };
+}

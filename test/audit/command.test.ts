@@ -1,0 +1,75 @@
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { parseFailOn } from "../../src/commands/audit.js";
+import { main } from "../../src/cli.js";
+import type { Io } from "../../src/commands/context.js";
+import { syntheticBinary } from "./synthetic.js";
+
+let dir: string;
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), "audit-cmd-"));
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function cli(...argv: string[]) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const io: Io = { out: (t) => out.push(t), err: (t) => err.push(t), progress: () => undefined, isTTY: false };
+  const code = await main(argv, io);
+  return { code, stdout: out.join("\n"), stderr: err.join("\n") };
+}
+
+const patched = () => syntheticBinary({ markers: ["disabled-string:runc-build", "identity:kubelet"], stamps: { gitVersion: "v1.20.2" } });
+const unpatched = () => syntheticBinary({ markers: ["enabled-string:kmem-limit-file", "enabled-string:kmem-not-supported", "identity:kubelet"], stamps: { gitVersion: "v1.20.2" } });
+
+describe("kubelet-nokmem audit", () => {
+  it("prints the JSON contract with one report per binary", async () => {
+    const a = join(dir, "kubelet-ok");
+    await writeFile(a, patched(), { mode: 0o755 });
+    const r = await cli("audit", a, join(dir, "missing"), "--json", "--fail-on", "none");
+    expect(r.code).toBe(0);
+    const json = JSON.parse(r.stdout);
+    expect(Object.keys(json)).toEqual(["schemaVersion", "reports", "summary", "failOn", "failed"]);
+    expect(Object.keys(json.reports[0])).toEqual(["path", "size", "sha256", "elf", "go", "goBuildInfo", "program", "kubernetesVersion", "runcVersion", "release", "verdict", "reasons", "evidence", "pin", "errors"]);
+    expect(json.reports.map((x: { verdict: string }) => x.verdict)).toEqual(["patched", "unknown"]);
+    expect(json.summary).toEqual({ binaries: 2, verdicts: { patched: 1, unpatched: 0, "not-affected": 0, unknown: 1 }, pins: { match: 0, mismatch: 0, unpinned: 2 }, errors: 1 });
+  });
+
+  it("exits 4 when an outcome listed in --fail-on occurs, with one JSON document on stdout", async () => {
+    const a = join(dir, "kubelet");
+    await writeFile(a, unpatched(), { mode: 0o755 });
+    const r = await cli("audit", a, "--json");
+    expect(r.code).toBe(4);
+    expect(JSON.parse(r.stdout).failed).toEqual([{ path: a, outcomes: ["unpatched"] }]);
+    expect(r.stderr).toMatch(/found .*kubelet: unpatched/);
+  });
+
+  it("exits 0 for a patched binary under the strictest --fail-on", async () => {
+    const a = join(dir, "kubelet");
+    await writeFile(a, patched(), { mode: 0o755 });
+    const r = await cli("audit", a, "--fail-on", "unpatched,mismatch,unknown,error");
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^patched\s+unpinned\s+kubelet\s+v1\.20\.2/m);
+  });
+
+  it("checks --manifest folders", async () => {
+    const a = join(dir, "kubelet");
+    await writeFile(a, patched(), { mode: 0o755 });
+    await writeFile(join(dir, "SHA256SUMS"), `${"0".repeat(64)}  kubelet\n`);
+    const r = await cli("audit", a, "--manifest", dir, "--json");
+    expect(r.code).toBe(4);
+    expect(JSON.parse(r.stdout).reports[0].pin.status).toBe("mismatch");
+    const none = await cli("audit", a, "--manifest", join(dir, "nowhere"));
+    expect(none.code).toBe(2);
+  });
+
+  it("rejects an unknown --fail-on outcome", async () => {
+    expect(() => parseFailOn("unpatched,bogus")).toThrow(/found "bogus"/);
+    expect(parseFailOn("none")).toEqual([]);
+    expect((await cli("audit", dir, "--fail-on", "bogus")).code).toBe(2);
+  });
+});
