@@ -22,7 +22,7 @@ import { breakLink, parseSource, stageSource, type LinkMode, type StagedSource }
 import { DOCKER, dockerPreflight, dockerRunArgs, ensureCacheVolume, parseGoVersion, removeContainer, requireImage } from "./docker.js";
 import { plan as makePlan, TREE_GO_CACHE, type BuildPlan, type ImageFacts, type Runner } from "./plan.js";
 import type { Progress } from "./progress.js";
-import { checkVersionStamp, DEFAULT_STEPS, type BuildSteps, type Verdict, type VerifyOutcome } from "./steps.js";
+import { checkVersionStamp, defaultSteps, type BuildSteps, type Verdict, type VerifyOutcome } from "./steps.js";
 
 export const DEFAULT_CACHE_DIR = join(process.env.XDG_CACHE_HOME || join(homedir(), ".cache"), "kubelet-nokmem");
 
@@ -81,7 +81,7 @@ export interface BuildResult {
 
 export async function runBuild(req: BuildRequest, deps: BuildDeps): Promise<BuildResult> {
   const { progress, signal } = deps;
-  const steps = deps.steps ?? DEFAULT_STEPS;
+  const steps = deps.steps ?? defaultSteps(deps.catalog);
   const startedOn = new Date();
   const invocationId = `${startedOn.toISOString().replace(/[-:]/g, "").replace(/\..*/, "")}-${randomBytes(4).toString("hex")}`;
   const containerName = `kubelet-nokmem-build-${invocationId.toLowerCase()}`;

@@ -4,14 +4,17 @@
  *    tree and writes the clean version file.
  *  - VerifyStep (src/audit/): inspects the built kubelet and says whether it is nokmem.
  *
- * The stand-ins below are deliberately minimal and named for what they are:
- * `versionFileOnlyPatchStep` writes the version file and applies no patch,
- * `markerStringVerifyStep` looks for the marker strings of DOMAIN.md. The real
- * steps from src/patch and src/audit replace them in DEFAULT_STEPS.
+ * `auditVerifyStep` runs the audit's own detectors (src/audit), the same a
+ * user's `kubelet-nokmem audit` runs. The stand-ins are deliberately minimal
+ * and named for what they are: `versionFileOnlyPatchStep` writes the version
+ * file and applies no patch (until src/patch provides the real step),
+ * `markerStringVerifyStep` looks for the marker strings of DOMAIN.md only.
  */
 import { mkdir, readFile } from "node:fs/promises";
 import { dirname } from "node:path";
+import { auditFile } from "../audit/index.js";
 import type { Resolution } from "../catalog/resolve.js";
+import type { Catalog } from "../catalog/types.js";
 import { writeFileAtomic } from "../io/atomic.js";
 
 export interface PatchOptions {
@@ -124,4 +127,20 @@ export interface BuildSteps {
   verify: VerifyStep;
 }
 
-export const DEFAULT_STEPS: BuildSteps = { patch: versionFileOnlyPatchStep, verify: markerStringVerifyStep };
+/** The audit's verdicts in the build's terms. */
+const FROM_AUDIT: Record<string, Verdict> = { patched: "nokmem", unpatched: "kmem-enabled", "not-affected": "not-affected", unknown: "unknown" };
+
+/** VerifyStep backed by the audit's detectors (ELF sections, build info, stamped version, markers). */
+export function auditVerifyStep(catalog: Catalog): VerifyStep {
+  return async (binary) => {
+    const report = await auditFile(binary, { catalog });
+    const evidence: Evidence[] = report.evidence.map((e) => ({ check: e.id, found: e.kind !== "absence", detail: e.detail }));
+    for (const r of report.reasons) evidence.push({ check: "reason", found: true, detail: r });
+    for (const e of report.errors) evidence.push({ check: `error:${e.code}`, found: true, detail: e.message });
+    return { verdict: FROM_AUDIT[report.verdict] ?? "unknown", evidence };
+  };
+}
+
+export function defaultSteps(catalog: Catalog): BuildSteps {
+  return { patch: versionFileOnlyPatchStep, verify: auditVerifyStep(catalog) };
+}

@@ -30,8 +30,8 @@ describe("plan", () => {
   });
 
   it.each([
-    ["1.13.12", undefined, undefined],
-    ["1.14.10", "-tags=nokmem", undefined],
+    ["1.13.12", undefined, "off"],
+    ["1.14.10", "-tags=nokmem", "off"],
     ["1.15.12", "-tags=nokmem", "off"],
     ["1.20.15", "-tags=nokmem", "off"],
     ["1.22.17", undefined, "off"],
