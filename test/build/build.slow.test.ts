@@ -121,6 +121,22 @@ describe("build in Docker", () => {
   });
 });
 
+describe("several platforms", () => {
+  it("publishes one kubelet per platform under OUT/<os>/<arch>/ with one SHA256SUMS", async () => {
+    const out = join(tmp, "out-multi");
+    const r = await cli([...buildArgs(out), "--source", repo.root, "--platform", "linux/amd64,linux/arm64", "--json"]);
+    expect(r.code, r.stderr).toBe(0);
+    const j = JSON.parse(r.stdout);
+    expect(j.binaries.map((b: { platform: string }) => b.platform)).toEqual(["linux/amd64", "linux/arm64"]);
+    expect(execFileSync("sha256sum", ["-c", "SHA256SUMS"], { cwd: out, encoding: "utf8" })).toBe("linux/amd64/kubelet: OK\nlinux/arm64/kubelet: OK\n");
+    // ELF e_machine: 0x3e x86-64, 0xb7 AArch64.
+    const machine = (p: string) => readFileSync(join(out, p)).readUInt16LE(18);
+    expect([machine("linux/amd64/kubelet"), machine("linux/arm64/kubelet")]).toEqual([0x3e, 0xb7]);
+    const m = JSON.parse(readFileSync(join(out, "manifest.json"), "utf8"));
+    expect(m.subject.map((s: { name: string }) => s.name)).toEqual(["linux/amd64/kubelet", "linux/arm64/kubelet"]);
+  });
+});
+
 describe("build with --runner local", () => {
   it("runs the same make on the host with Go on PATH", async () => {
     const out = join(tmp, "out-local");
