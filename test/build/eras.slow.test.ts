@@ -67,3 +67,11 @@ describe("era 1.13 without the patch engine", () => {
     expect(r.code, r.stderr).toBe(4);
   });
 });
+
+describe("image check", () => {
+  it("reports the toolchain image and its Go", () => {
+    const r = spawnSync(process.execPath, [CLI, "image", "check", IMAGE, "--json"], { encoding: "utf8" });
+    expect(r.status, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ image: IMAGE, exists: true, id: expect.stringMatching(/^sha256:/), go: expect.stringMatching(/^1\.19/) });
+  });
+});
