@@ -19,6 +19,10 @@ export function buildProgram(io: Io, signal: AbortSignal): Command {
     .version(pkg.version)
     .option("--catalog <file>", "release catalog to use instead of the bundled versions.json")
     .option("-v, --verbose", "print more detail (and stack traces of internal errors)")
+    // Subcommands own their options, so `patch --version 1.16.15` names a
+    // release instead of printing the tool's version; global options given
+    // after a subcommand are moved in front of it by hoistGlobalOptions().
+    .enablePositionalOptions()
     .showHelpAfterError("(run with --help for usage)")
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.out(s.replace(/\n$/, "")), writeErr: (s) => io.err(s.replace(/\n$/, "")) })
@@ -35,6 +39,23 @@ Exit codes:
   return program;
 }
 
+/** Global options (with their values) anywhere on the line, moved in front of the subcommand. */
+export function hoistGlobalOptions(argv: string[]): string[] {
+  const front: string[] = [];
+  const rest: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === "--") {
+      rest.push(...argv.slice(i));
+      break;
+    }
+    if (a === "--catalog" && i + 1 < argv.length) front.push(a, argv[++i]!);
+    else if (a.startsWith("--catalog=") || a === "--verbose" || a === "-v") front.push(a);
+    else rest.push(a);
+  }
+  return [...front, ...rest];
+}
+
 /** Run the CLI; returns the exit code instead of exiting (tests call this). */
 export async function main(argv: string[], io: Io = processIo()): Promise<number> {
   const abort = new AbortController();
@@ -44,7 +65,7 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
   const program = buildProgram(io, abort.signal);
   const wantsJson = argv.includes("--json");
   try {
-    await program.parseAsync(argv, { from: "user" });
+    await program.parseAsync(hoistGlobalOptions(argv), { from: "user" });
     return typeof process.exitCode === "number" ? process.exitCode : ExitCode.ok;
   } catch (err) {
     if (err instanceof CommanderError) {

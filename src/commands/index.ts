@@ -1,6 +1,7 @@
 /** Every CLI command, in the order `--help` lists them. */
 import type { Command } from "commander";
 import type { CommandContext } from "./context.js";
+import * as patch from "./patch.js";
 import * as resolve from "./resolve.js";
 
-export const COMMANDS: { register(program: Command, ctx: CommandContext): void }[] = [resolve];
+export const COMMANDS: { register(program: Command, ctx: CommandContext): void }[] = [resolve, patch];
