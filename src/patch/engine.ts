@@ -44,7 +44,7 @@ export interface ChangePlan {
  * forward: a change that applies is pending; one whose transform is a no-op,
  * or whose reverse applies, is already applied. backward: the mirror.
  */
-export async function planChanges(tree: TreeHandle, changes: Change[], direction: "forward" | "backward", fuzz = 0): Promise<ChangePlan> {
+export async function planChanges(tree: TreeHandle, changes: Change[], direction: "forward" | "backward", fuzz = 0, recorded: ReadonlyMap<string, string | null> = new Map()): Promise<ChangePlan> {
   const files = new Map<string, PlannedFile>();
   const load = async (rel: string, patch: string): Promise<PlannedFile> => {
     let f = files.get(rel);
@@ -62,6 +62,9 @@ export async function planChanges(tree: TreeHandle, changes: Change[], direction
   for (const change of ordered) {
     for (const input of inputsOf(change)) await load(input, change.patch);
     const file = await load(change.path, change.patch);
+    // A file left exactly as the recorded apply left it is done: a hunk
+    // whose context still matches after it was applied must not apply twice.
+    if (direction === "forward" && file.after === file.before && recorded.has(change.path) && recorded.get(change.path) === hash(file.after)) continue;
     const opts = { fuzz, sibling: (p: string) => files.get(p)?.after ?? null };
     const there = carry(change, file.after, direction, opts);
     if (there.ok && there.content !== file.after) {
@@ -270,7 +273,8 @@ export async function runPatch(root: string, resolution: Resolution, opts: Patch
     const covered = new Set(recorded.map((c) => c.path));
     changes = [...seriesChanges.filter((c) => !covered.has(c.path) && c.kind !== "tree-state-clean"), ...recorded];
   }
-  const plan = await planChanges(tree, changes, operation === "apply" ? "forward" : "backward", fuzz);
+  const recorded = new Map((state?.files ?? []).map((f) => [f.path, f.after] as const));
+  const plan = await planChanges(tree, changes, operation === "apply" ? "forward" : "backward", fuzz, recorded);
   if (plan.problems.length) throw new PatchDriftError(plan.problems, operation, seriesName);
 
   const pending = plan.files.filter((f) => f.before !== f.after);
