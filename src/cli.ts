@@ -8,10 +8,10 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { PACKAGE_ROOT } from "./catalog/load.js";
 import { COMMANDS } from "./commands/index.js";
-import { makeContext, processIo, type Io } from "./commands/context.js";
+import { makeContext, processIo, type GlobalOptions, type Io, type Outcome } from "./commands/context.js";
 import { asToolError, ExitCode, ToolError, UsageError } from "./errors.js";
 
-export function buildProgram(io: Io, signal: AbortSignal): Command {
+export function buildProgram(io: Io, signal: AbortSignal, outcome: Outcome = {}): Command {
   const pkg = JSON.parse(readFileSync(join(PACKAGE_ROOT, "package.json"), "utf8")) as { version: string };
   const program = new Command("kubelet-nokmem");
   program
@@ -19,10 +19,6 @@ export function buildProgram(io: Io, signal: AbortSignal): Command {
     .version(pkg.version)
     .option("--catalog <file>", "release catalog to use instead of the bundled versions.json")
     .option("-v, --verbose", "print more detail (and stack traces of internal errors)")
-    // Subcommands own their options, so `patch --version 1.16.15` names a
-    // release instead of printing the tool's version; global options given
-    // after a subcommand are moved in front of it by hoistGlobalOptions().
-    .enablePositionalOptions()
     .showHelpAfterError("(run with --help for usage)")
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.out(s.replace(/\n$/, "")), writeErr: (s) => io.err(s.replace(/\n$/, "")) })
@@ -33,27 +29,24 @@ Exit codes:
   0 ok · 2 usage · 3 environment · 4 verification failed · 5 invalid catalog
   6 source tree · 7 patch · 8 build · 9 busy · 70 internal · 130 interrupted`,
     );
-  const ctx = makeContext(program, io, signal);
+  const ctx = makeContext(program, io, signal, outcome);
   for (const c of COMMANDS) c.register(program, ctx);
-  for (const sub of program.commands) sub.exitOverride().configureOutput(program.configureOutput());
-  return program;
-}
-
-/** Global options (with their values) anywhere on the line, moved in front of the subcommand. */
-export function hoistGlobalOptions(argv: string[]): string[] {
-  const front: string[] = [];
-  const rest: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (a === "--") {
-      rest.push(...argv.slice(i));
-      break;
-    }
-    if (a === "--catalog" && i + 1 < argv.length) front.push(a, argv[++i]!);
-    else if (a.startsWith("--catalog=") || a === "--verbose" || a === "-v") front.push(a);
-    else rest.push(a);
+  // Global options are accepted before or after the command name; with
+  // positional options `--version` after a command is the command's own
+  // (`build --version 1.16.15`), not the tool's.
+  program.enablePositionalOptions();
+  const everyCommand = (cmds: readonly Command[]): Command[] => cmds.flatMap((c) => [c, ...everyCommand(c.commands)]);
+  for (const sub of everyCommand(program.commands)) {
+    sub.exitOverride().configureOutput(program.configureOutput());
+    if (!sub.options.some((o) => o.long === "--catalog")) sub.option("--catalog <file>", "release catalog to use instead of the bundled versions.json");
+    if (!sub.options.some((o) => o.long === "--verbose")) sub.option("-v, --verbose", "print more detail");
   }
-  return [...front, ...rest];
+  program.hook("preAction", (_root, action) => {
+    const own = action.opts() as GlobalOptions;
+    const globals = program.opts() as GlobalOptions;
+    ctx.setGlobals({ catalog: own.catalog ?? globals.catalog, verbose: Boolean(own.verbose || globals.verbose) });
+  });
+  return program;
 }
 
 /** Run the CLI; returns the exit code instead of exiting (tests call this). */
@@ -62,10 +55,12 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
   const onSignal = () => abort.abort(new Error("interrupted"));
   process.once("SIGINT", onSignal);
   process.once("SIGTERM", onSignal);
-  const program = buildProgram(io, abort.signal);
+  const outcome: Outcome = {};
+  const program = buildProgram(io, abort.signal, outcome);
   const wantsJson = argv.includes("--json");
   try {
-    await program.parseAsync(hoistGlobalOptions(argv), { from: "user" });
+    await program.parseAsync(argv, { from: "user" });
+    if (outcome.exitCode !== undefined) return outcome.exitCode;
     return typeof process.exitCode === "number" ? process.exitCode : ExitCode.ok;
   } catch (err) {
     if (err instanceof CommanderError) {
@@ -88,6 +83,13 @@ export { UsageError };
 
 const invokedDirectly = process.argv[1] && /cli\.(js|ts)$/.test(process.argv[1]);
 if (invokedDirectly) {
+  // `kubelet-nokmem … | head` closes the pipe early: stop quietly, as other tools do.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on("error", (err: NodeJS.ErrnoException) => {
+      if (err.code === "EPIPE") process.exit(typeof process.exitCode === "number" ? process.exitCode : 0);
+      throw err;
+    });
+  }
   main(process.argv.slice(2)).then((code) => {
     process.exitCode = code;
   });

@@ -24,6 +24,18 @@ export interface CommandContext {
   verbose(): boolean;
   /** Aborted on SIGINT/SIGTERM. */
   signal: AbortSignal;
+  /** Set by the entry point before a command runs: global options, wherever given. */
+  setGlobals(globals: GlobalOptions): void;
+  /**
+   * Ask for a non-zero exit without an error, for commands whose exit code is
+   * their answer (e.g. `doctor --npd`). src/cli.ts applies it.
+   */
+  setExitCode(code: number): void;
+}
+
+/** Filled in by commands, read by the entry point. */
+export interface Outcome {
+  exitCode?: number;
 }
 
 export function processIo(): Io {
@@ -35,15 +47,24 @@ export function processIo(): Io {
   };
 }
 
-export function makeContext(program: Command, io: Io, signal: AbortSignal): CommandContext {
+export function makeContext(program: Command, io: Io, signal: AbortSignal, outcome: Outcome = {}): CommandContext {
   let cached: Catalog | undefined;
-  const path = () => (program.opts() as GlobalOptions).catalog ?? process.env.KUBELET_NOKMEM_CATALOG ?? DEFAULT_CATALOG_PATH;
+  let globals: GlobalOptions = {};
+  const current = () => ({ ...(program.opts() as GlobalOptions), ...globals });
+  const path = () => current().catalog ?? process.env.KUBELET_NOKMEM_CATALOG ?? DEFAULT_CATALOG_PATH;
   return {
     io,
     signal,
     catalogPath: path,
     catalog: () => (cached ??= loadCatalog(path())),
-    verbose: () => Boolean((program.opts() as GlobalOptions).verbose),
+    verbose: () => Boolean(current().verbose),
+    setGlobals: (g) => {
+      globals = g;
+      cached = undefined;
+    },
+    setExitCode: (code) => {
+      outcome.exitCode = code;
+    },
   };
 }
 

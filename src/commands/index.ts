@@ -1,7 +1,9 @@
 /** Every CLI command, in the order `--help` lists them. */
 import type { Command } from "commander";
 import type { CommandContext } from "./context.js";
+import * as doctor from "./doctor.js";
+import * as inspect from "./inspect.js";
 import * as patch from "./patch.js";
 import * as resolve from "./resolve.js";
 
-export const COMMANDS: { register(program: Command, ctx: CommandContext): void }[] = [resolve, patch];
+export const COMMANDS: { register(program: Command, ctx: CommandContext): void }[] = [resolve, inspect, patch, doctor];

@@ -130,9 +130,11 @@ export class PatchDriftError extends PatchError {
     super(
       "E_PATCH_DRIFT",
       `expected ${series} to ${operation === "apply" ? "apply" : "revert"} cleanly, found ${problems.length} problem${problems.length === 1 ? "" : "s"}${hunks ? ` (${hunks} hunk${hunks === 1 ? "" : "s"})` : ""} in ${files.join(", ")}; nothing was changed`,
-      operation === "apply"
-        ? "check the tree is the release you named (--version); for a locally changed file restore it from the release, or re-run with --fuzz 1 after reading `--dry-run --fuzz 1`"
-        : "restore the listed files from the release's source (git checkout -- FILE), then remove .kubelet-nokmem/applied.json",
+      operation === "revert"
+        ? "restore the listed files from the release's source (git checkout -- FILE), then remove .kubelet-nokmem/applied.json"
+        : hunks
+          ? "check the tree is the release you named (--version); restore locally changed files from the release, or read `--dry-run --fuzz 1` and re-run with --fuzz 1"
+          : "restore the listed files from the release's source (git checkout -- FILE), or check the tree is the release you named (--version)",
     );
   }
 
@@ -258,7 +260,7 @@ export async function runPatch(root: string, resolution: Resolution, opts: Patch
   const tree = await openTree(root);
   const recovered = await recoverTree(tree, opts.progress);
 
-  confirmStrategy(resolution, await treeLayout(tree.real));
+  confirmStrategy(resolution, (await treeLayout(tree.real)).layout);
   const series: PatchSeries | null = resolution.patchSeries ? loadSeries(resolution.patchSeries, opts.patchesRoot ?? PATCHES_ROOT) : null;
   const seriesName = series?.id ?? `strategy ${resolution.strategy}`;
   const seriesChanges: Change[] = series ? series.patches.flatMap((p) => changesOfChecked(p, series.id)) : [];

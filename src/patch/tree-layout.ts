@@ -1,46 +1,34 @@
 /**
- * A minimal look at a tree before patching it: is it a Kubernetes tree, and
- * which vendored-runc kmem layout does it have? The strategy the catalog
- * picked must fit that layout; a disagreement is reported, never resolved
- * silently (DOMAIN.md). `layoutOf` is pure over the files' content.
+ * The tree's vendored-runc kmem layout, read before patching: the catalog's
+ * strategy must fit it, and a disagreement is reported, never resolved
+ * silently (DOMAIN.md). Only the runc fs package is read (not the whole
+ * tree, and not `git status`); the classification is tree inspection's own
+ * detector, so `inspect` and `patch` never disagree.
  */
-import { readFile } from "node:fs/promises";
+import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
-import type { KmemLayout } from "../catalog/types.js";
 import { TreeError } from "../errors.js";
+import { detectKmemLayout, RUNC_FS_DIR, UnknownLayoutError, type KmemDetection } from "../tree/kmem-layout.js";
 
-export const RUNC_FS = "vendor/github.com/opencontainers/runc/libcontainer/cgroups/fs";
-
-export interface RuncFsContent {
-  memoryGo: string | null;
-  kmemGo: string | null;
-  kmemDisabledGo: string | null;
-}
-
-export function layoutOf(fs: RuncFsContent): KmemLayout | null {
-  if (fs.kmemGo !== null) return fs.kmemDisabledGo?.includes("kernel memory accounting disabled in this runc build") ? "split-rc7+" : "split-rc6";
-  if (fs.memoryGo === null) return null;
-  if (/^func\s+EnableKernelMemoryAccounting\s*\(/m.test(fs.memoryGo)) return "pre-split";
-  return fs.memoryGo.includes("memory.kmem.limit_in_bytes") ? "legacy" : "absent";
-}
-
-const read = (p: string) => readFile(p, "utf8").catch(() => null);
-
-/** Read the few files that tell the layout. TreeError when the tree is not Kubernetes-shaped. */
-export async function treeLayout(root: string): Promise<KmemLayout> {
-  const kube = await read(join(root, "hack/lib/version.sh"));
-  const fs: RuncFsContent = {
-    memoryGo: await read(join(root, RUNC_FS, "memory.go")),
-    kmemGo: await read(join(root, RUNC_FS, "kmem.go")),
-    kmemDisabledGo: await read(join(root, RUNC_FS, "kmem_disabled.go")),
-  };
-  const layout = layoutOf(fs);
-  if (kube === null || layout === null) {
+export async function treeLayout(root: string): Promise<KmemDetection> {
+  const versionSh = await readFile(join(root, "hack/lib/version.sh"), "utf8").catch(() => null);
+  const names = await readdir(join(root, RUNC_FS_DIR)).catch(() => null);
+  if (versionSh === null || names === null) {
     throw new TreeError(
       "E_TREE_NOT_KUBERNETES",
-      `expected a Kubernetes source tree with hack/lib/version.sh and ${RUNC_FS}/memory.go at ${root}, found ${kube === null ? "no hack/lib/version.sh" : "no vendored runc cgroups/fs"}`,
+      `expected a Kubernetes source tree with hack/lib/version.sh and ${RUNC_FS_DIR}/ at ${root}, found ${versionSh === null ? "no hack/lib/version.sh" : "no vendored runc cgroups/fs"}; nothing was changed`,
       "pass the top folder of a Kubernetes source tree (the one holding hack/ and vendor/)",
     );
   }
-  return layout;
+  const files: Record<string, string> = {};
+  for (const name of names.filter((n) => n.endsWith(".go") && !n.endsWith("_test.go"))) {
+    const text = await readFile(join(root, RUNC_FS_DIR, name), "utf8").catch(() => null);
+    if (text !== null) files[name] = text;
+  }
+  try {
+    return detectKmemLayout(files);
+  } catch (err) {
+    if (!(err instanceof UnknownLayoutError)) throw err;
+    throw new TreeError("E_TREE_KMEM_LAYOUT", `expected a known kmem layout in ${RUNC_FS_DIR}, found: ${err.message}; nothing was changed`, "restore the folder with `git checkout -- vendor/` (or from the release tarball) and run the patch again");
+  }
 }

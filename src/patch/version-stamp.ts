@@ -8,7 +8,8 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { UsageError } from "../errors.js";
-import { gitInfo } from "../source/git-info.js";
+import { readGitFacts } from "../source/git-describe.js";
+import { parseArchiveVersionSh, parseGitDescribe } from "../tree/release-version.js";
 
 export interface VersionStamp {
   /** `v1.16.15` or `v1.16.15+nokmem.1` */
@@ -56,28 +57,20 @@ export function renderVersionFile(s: VersionStamp): string {
   ].join("\n");
 }
 
-/**
- * The values `git archive` baked into version.sh (export-subst), or nulls
- * in a checkout, where the `$Format:…$` words are still literal.
- */
-export function archiveVersion(versionSh: string): { version: string | null; commit: string | null } {
-  if (!/'\$Format:%%\$'|\$Format:%H\$/.test(versionSh) && /KUBE_GIT_COMMIT='[0-9a-f]{40}'/.test(versionSh)) {
-    const commit = /KUBE_GIT_COMMIT='([0-9a-f]{40})'/.exec(versionSh)?.[1] ?? null;
-    const version = /tag: v(\d+\.\d+\.\d+)(?=[ ,'])/.exec(versionSh)?.[1] ?? null;
-    return { version, commit };
-  }
-  return { version: null, commit: null };
-}
-
 /** The release a tree says it is: git describe on a `vX.Y.Z` tag, or an archive's baked values. */
 export async function treeVersion(root: string): Promise<TreeVersion> {
-  const git = await gitInfo(root);
+  const git = await readGitFacts(root, { status: false });
   if (git) {
-    const m = git.describe ? /^v(\d+\.\d+\.\d+)(-.*)?$/.exec(git.describe) : null;
-    return { version: m ? m[1]! : null, commit: git.commit, source: "git", ...(git.describe && m?.[2] ? { describe: git.describe } : {}) };
+    // Only a release tag on HEAD itself names the release: a pre-release or
+    // commits past the tag need --version.
+    const d = git.describe ? parseGitDescribe(git.describe) : null;
+    const exact = d && !d.prerelease && d.commitsSinceTag === 0 ? d.version : null;
+    return { version: exact, commit: git.commit, source: "git", ...(git.describe && !exact ? { describe: git.describe } : {}) };
   }
-  const sh = await readFile(join(root, "hack/lib/version.sh"), "utf8").catch(() => "");
-  const baked = archiveVersion(sh);
-  if (baked.version || baked.commit) return { ...baked, source: "archive" };
+  const baked = parseArchiveVersionSh(await readFile(join(root, "hack/lib/version.sh"), "utf8").catch(() => ""));
+  if (baked && (baked.version || baked.commit)) {
+    const v = baked.version;
+    return { version: v && !v.prerelease ? v.version : null, commit: baked.commit, source: "archive" };
+  }
   return { version: null, commit: null, source: "none" };
 }

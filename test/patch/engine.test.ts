@@ -354,3 +354,29 @@ it("era facts and the catalog agree on each fixture's strategy", () => {
     expect(r.kmemLayout).toBe(ERA_FACTS[era].layout);
   }
 });
+
+it("a kmem.go whose constraint lost !nokmem is refused as an unknown layout before any change", async () => {
+  const tree = await makeTree(join(tempDir(), "k"), { era: "1.16", kind: "dir" });
+  const p = join(tree.root, KMEM_GO);
+  writeFileSync(p, readFileSync(p, "utf8").replace(/^\/\/go:build.*\n\/\/ \+build.*\n/, "// +build linux\n"));
+  const before = snapshot(tree.root);
+  const err = await thrown(runPatch(tree.root, resolution(tree.version)));
+  expect(err.code).toBe("E_TREE_KMEM_LAYOUT");
+  expect(snapshot(tree.root)).toEqual(before);
+});
+
+it.each([
+  ["1.13", 0],
+  ["1.13", 1],
+  ["1.16", 0],
+] as const)("tree inspection sees era %s (variant %i) as patched after the patch, and unpatched after revert", async (era, variant) => {
+  const { treeLayout } = await import("../../src/patch/tree-layout.js");
+  const tree = await makeTree(join(tempDir(), "k"), { era, memoryGoVariant: variant });
+  expect((await treeLayout(tree.root)).patched).toBe(false);
+  await runPatch(tree.root, resolution(tree.version), { versionFile: join(tempDir(), "v") });
+  const after = await treeLayout(tree.root);
+  expect(after.layout).toBe(ERA_FACTS[era].layout);
+  expect(after.patched).toBe(true);
+  await runPatch(tree.root, resolution(tree.version), { operation: "revert" });
+  expect((await treeLayout(tree.root)).patched).toBe(false);
+});
