@@ -4,6 +4,7 @@ import type { CommandContext } from "./context.js";
 import * as audit from "./audit.js";
 import * as doctor from "./doctor.js";
 import * as inspect from "./inspect.js";
+import * as patch from "./patch.js";
 import * as resolve from "./resolve.js";
 
-export const COMMANDS: { register(program: Command, ctx: CommandContext): void }[] = [resolve, inspect, audit, doctor];
+export const COMMANDS: { register(program: Command, ctx: CommandContext): void }[] = [resolve, inspect, patch, audit, doctor];
