@@ -4,15 +4,17 @@
  *    tree and writes the clean version file.
  *  - VerifyStep (src/audit/): inspects the built kubelet and says whether it is nokmem.
  *
- * `auditVerifyStep` runs the audit's own detectors (src/audit), the same a
- * user's `kubelet-nokmem audit` runs. The stand-ins are deliberately minimal
- * and named for what they are: `versionFileOnlyPatchStep` writes the version
- * file and applies no patch (until src/patch provides the real step),
+ * The defaults are the real ones: `enginePatchStep` is the patch engine's
+ * applyStrategy (the same as `kubelet-nokmem patch`), `auditVerifyStep` runs
+ * the audit's detectors (the same as `kubelet-nokmem audit`). Two minimal
+ * steps stay for tests that need the pipeline without those stages:
+ * `versionFileOnlyPatchStep` writes the version file and applies no patch,
  * `markerStringVerifyStep` looks for the marker strings of DOMAIN.md only.
  */
 import { mkdir, readFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import { auditFile } from "../audit/index.js";
+import { applyStrategy } from "../patch/engine.js";
 import type { Resolution } from "../catalog/resolve.js";
 import type { Catalog } from "../catalog/types.js";
 import { writeFileAtomic } from "../io/atomic.js";
@@ -141,6 +143,16 @@ export function auditVerifyStep(catalog: Catalog): VerifyStep {
   };
 }
 
+/**
+ * PatchStep backed by the patch engine. The engine writes every file by
+ * temp + rename, which replaces a hard-linked file instead of writing through
+ * the link, so a staged tree's links to the user's files stay untouched.
+ */
+export const enginePatchStep: PatchStep = async (tree, res, opts) => {
+  const record = await applyStrategy(tree, res, { versionFile: opts.versionFile, ...(opts.commit ? { commit: opts.commit } : {}) });
+  return { versionFile: record.versionFile?.path ?? opts.versionFile, patches: record.patches };
+};
+
 export function defaultSteps(catalog: Catalog): BuildSteps {
-  return { patch: versionFileOnlyPatchStep, verify: auditVerifyStep(catalog) };
+  return { patch: enginePatchStep, verify: auditVerifyStep(catalog) };
 }

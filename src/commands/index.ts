@@ -6,6 +6,7 @@ import * as build from "./build.js";
 import * as doctor from "./doctor.js";
 import * as image from "./image.js";
 import * as inspect from "./inspect.js";
+import * as patch from "./patch.js";
 import * as resolve from "./resolve.js";
 
-export const COMMANDS: { register(program: Command, ctx: CommandContext): void }[] = [resolve, inspect, build, image, audit, doctor];
+export const COMMANDS: { register(program: Command, ctx: CommandContext): void }[] = [resolve, inspect, patch, build, image, audit, doctor];

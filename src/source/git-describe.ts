@@ -22,7 +22,7 @@ export interface GitFacts {
  * worktree), else null. A tree extracted inside some other repository is not
  * a checkout of its own, so git is not asked about parents.
  */
-export async function readGitFacts(root: string): Promise<GitFacts | null> {
+export async function readGitFacts(root: string, opts: { status?: boolean } = {}): Promise<GitFacts | null> {
   try {
     await stat(join(root, ".git"));
   } catch {
@@ -34,7 +34,8 @@ export async function readGitFacts(root: string): Promise<GitFacts | null> {
     const describe = commit
       ? await git.raw(["describe", "--tags", "--match", "v*", "--abbrev=14", "HEAD^{commit}"]).then((s) => s.trim() || null, () => null)
       : null;
-    const status = await git.raw(["status", "--porcelain", "--untracked-files=normal"]);
+    // `git status` stats every file of the tree; the patch step only needs the release and commit.
+    const status = opts.status === false ? "" : await git.raw(["status", "--porcelain", "--untracked-files=normal"]);
     return { commit, describe, changed: parsePorcelain(status) };
   } catch (err) {
     throw gitError(root, err);

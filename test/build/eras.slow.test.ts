@@ -2,9 +2,11 @@
  * One build per release era of the shared fixture generator, in Docker with
  * the offline toolchain image, from the three kinds of source: each kubelet
  * runs, prints the clean version and is verified by the audit's detectors.
+ * The patch engine and the audit are the build's real steps here.
  */
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { digestTree } from "../../src/source/index.js";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -58,13 +60,37 @@ describe("the BUILDTAGS trap", () => {
   });
 });
 
-// 1.9–1.13 need the vendor-stub source patch: until src/patch provides the
-// real PatchStep, the build correctly refuses to publish their kubelets.
-describe("era 1.13 without the patch engine", () => {
-  it("is refused by verification rather than published unpatched", async () => {
-    const tree = await makeTree(join(tmp, "1.13"), { era: "1.13" });
-    const r = build(tree.version, tree.root, join(tmp, "out-1.13"));
-    expect(r.code, r.stderr).toBe(4);
+describe("source patches reach the binary", () => {
+  it.each([
+    ["1.13", "vendor-stub"],
+    ["1.16", "kmem-override"],
+  ] as [Era, string][])("era %s (%s): patched, nokmem, the patches recorded in the manifest", async (era, strategy) => {
+    const tree = await makeTree(join(tmp, `patched-${era}`), { era });
+    const out = join(tmp, `out-patched-${era}`);
+    const r = build(tree.version, tree.root, out);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.json).toMatchObject({ strategy, verdict: "nokmem" });
+    const m = JSON.parse(readFileSync(r.json.manifest, "utf8"));
+    const patches = m.predicate.buildDefinition.resolvedDependencies.filter((d: { name: string }) => d.name.startsWith("patch:"));
+    expect(patches.length).toBeGreaterThan(0);
+    for (const p of patches) expect(p.digest.sha256).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it("patching and building a hard-linked staging of a directory leaves the user's directory unchanged", async () => {
+    const tree = await makeTree(join(tmp, "user-1.16"), { era: "1.16", kind: "dir" });
+    const before = await digestTree(tree.root);
+    const r = build(tree.version, tree.root, join(tmp, "out-user-1.16"), ["--stage", "link", "--source-date-epoch", "1600000000"]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.json.verdict).toBe("nokmem");
+    expect((await digestTree(tree.root)).digest).toBe(before.digest);
+    expect(readdirSync(tree.root)).not.toContain("_output");
+  });
+
+  it("a 1.16 tree whose harness drops the tag is nokmem all the same: kmem.go itself is overridden", async () => {
+    const tree = await makeTree(join(tmp, "trap-1.16"), { era: "1.16", dropsTag: true });
+    const r = build(tree.version, tree.root, join(tmp, "out-trap-1.16"));
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.json.verdict).toBe("nokmem");
   });
 });
 

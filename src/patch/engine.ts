@@ -1,0 +1,394 @@
+/**
+ * The patch engine: decide first, act second. `planChanges` reads the files
+ * a series names (confined to the tree) and works out, in memory, what each
+ * becomes; nothing is written until every change of every file is known to
+ * apply. Then one transaction (journal.ts) writes them all, together with
+ * the record of what was applied, which `--revert` and `build` read.
+ */
+import { mkdir, readFile } from "node:fs/promises";
+import { dirname, isAbsolute, join, relative, resolve as resolvePath, sep } from "node:path";
+import { createTwoFilesPatch, FILE_HEADERS_ONLY, parsePatch, type StructuredPatch } from "diff";
+import type { Resolution } from "../catalog/resolve.js";
+import type { KmemLayout, StrategyId } from "../catalog/types.js";
+import { PatchError, TreeError } from "../errors.js";
+import { writeFileAtomic } from "../io/atomic.js";
+import { strategyFor } from "../strategy/index.js";
+import { carry, changesOf, inputsOf, type Change, type Problem } from "./changes.js";
+import { commit, lockTree, readJournal, recover, type FileWrite, type Recovery } from "./journal.js";
+import { sha256, STATE_DIR } from "./patch-file.js";
+import { loadSeries, PATCHES_ROOT, type PatchSeries } from "./series.js";
+import { checkWritable, confine, openTree, readText, type TreeHandle } from "./tree-io.js";
+import { treeLayout } from "./tree-layout.js";
+import { renderVersionFile, treeVersion, versionStamp, type TreeVersion } from "./version-stamp.js";
+
+export const APPLIED_RECORD = `${STATE_DIR}/applied.json`;
+export const DEFAULT_VERSION_FILE = "_output/kubelet-nokmem/version.env";
+
+export interface PlannedFile {
+  /** Tree-relative, as the patch names it. */
+  path: string;
+  abs: string;
+  before: string | null;
+  after: string | null;
+  /** The patches (or records) that change this file. */
+  patches: string[];
+}
+
+export interface ChangePlan {
+  files: PlannedFile[];
+  problems: Problem[];
+}
+
+/**
+ * Work out what every change does to its file, in order, in memory.
+ * forward: a change that applies is pending; one whose transform is a no-op,
+ * or whose reverse applies, is already applied. backward: the mirror.
+ */
+export async function planChanges(tree: TreeHandle, changes: Change[], direction: "forward" | "backward", fuzz = 0, recorded: ReadonlyMap<string, string | null> = new Map()): Promise<ChangePlan> {
+  const files = new Map<string, PlannedFile>();
+  const load = async (rel: string, patch: string): Promise<PlannedFile> => {
+    let f = files.get(rel);
+    if (!f) {
+      const abs = await confine(tree, rel, patch);
+      const text = await readText(abs, rel);
+      f = { path: rel, abs, before: text, after: text, patches: [] };
+      files.set(rel, f);
+    }
+    return f;
+  };
+  const problems: Problem[] = [];
+  const ordered = direction === "forward" ? changes : [...changes].reverse();
+  const other = direction === "forward" ? "backward" : "forward";
+  for (const change of ordered) {
+    for (const input of inputsOf(change)) await load(input, change.patch);
+    const file = await load(change.path, change.patch);
+    // A file left exactly as the recorded apply left it is done: a hunk
+    // whose context still matches after it was applied must not apply twice.
+    if (direction === "forward" && file.after === file.before && recorded.has(change.path) && recorded.get(change.path) === hash(file.after)) continue;
+    const opts = { fuzz, sibling: (p: string) => files.get(p)?.after ?? null };
+    const there = carry(change, file.after, direction, opts);
+    if (there.ok && there.content !== file.after) {
+      file.after = there.content;
+      file.patches.push(change.patch);
+      continue;
+    }
+    if (there.ok) continue; // already done
+    const back = carry(change, file.after, other, opts);
+    if (back.ok && back.content !== file.after) continue; // the other side: already done
+    problems.push(...there.problems);
+  }
+  return { files: [...files.values()], problems };
+}
+
+/** The exact unified diff of a plan (what --dry-run prints). */
+export function planDiff(files: PlannedFile[]): string {
+  return files
+    .filter((f) => f.before !== f.after)
+    .map((f) =>
+      createTwoFilesPatch(f.before === null ? "/dev/null" : `a/${f.path}`, f.after === null ? "/dev/null" : `b/${f.path}`, f.before ?? "", f.after ?? "", undefined, undefined, {
+        headerOptions: FILE_HEADERS_ONLY,
+      }),
+    )
+    .join("");
+}
+
+/** What `.kubelet-nokmem/applied.json` holds: enough to undo every change byte for byte. */
+export interface AppliedState {
+  schemaVersion: 1;
+  strategy: StrategyId;
+  series: string | null;
+  version: string | null;
+  patches: { name: string; sha256: string }[];
+  files: { path: string; before: string | null; after: string | null; diff: string }[];
+}
+
+async function readAppliedState(tree: TreeHandle): Promise<AppliedState | null> {
+  const text = await readFile(join(tree.real, APPLIED_RECORD), "utf8").catch(() => null);
+  if (text === null) return null;
+  try {
+    const s = JSON.parse(text) as AppliedState;
+    if (s.schemaVersion !== 1 || !Array.isArray(s.files)) throw new Error("unknown shape");
+    return s;
+  } catch (err) {
+    throw new PatchError("E_RECORD_INVALID", `expected a readable record at ${APPLIED_RECORD}, found ${(err as Error).message}`, `restore the tree from its source, then remove ${join(tree.root, APPLIED_RECORD)}`);
+  }
+}
+
+function restoreChanges(state: AppliedState): Change[] {
+  return state.files.map((f) => ({ kind: "restore", patch: APPLIED_RECORD, path: f.path, diff: parsePatch(f.diff)[0] as StructuredPatch, before: f.before, after: f.after }));
+}
+
+/** Drift: every failing file and hunk, with expected and found lines. */
+export class PatchDriftError extends PatchError {
+  constructor(
+    readonly problems: Problem[],
+    readonly operation: "apply" | "revert",
+    series: string,
+  ) {
+    const files = [...new Set(problems.map((p) => p.path))];
+    const hunks = problems.filter((p) => p.hunk).length;
+    super(
+      "E_PATCH_DRIFT",
+      `expected ${series} to ${operation === "apply" ? "apply" : "revert"} cleanly, found ${problems.length} problem${problems.length === 1 ? "" : "s"}${hunks ? ` (${hunks} hunk${hunks === 1 ? "" : "s"})` : ""} in ${files.join(", ")}; nothing was changed`,
+      operation === "revert"
+        ? "restore the listed files from the release's source (git checkout -- FILE), then remove .kubelet-nokmem/applied.json"
+        : hunks
+          ? "check the tree is the release you named (--version); restore locally changed files from the release, or read `--dry-run --fuzz 1` and re-run with --fuzz 1"
+          : "restore the listed files from the release's source (git checkout -- FILE), or check the tree is the release you named (--version)",
+    );
+  }
+
+  /** The report a person reads: one block per problem. */
+  report(): string[] {
+    const out: string[] = [];
+    for (const p of this.problems) {
+      out.push(`${p.path}: ${p.patch}: ${p.message}`);
+      for (const l of p.expected ?? []) out.push(`    expected: ${l}`);
+      for (const l of p.found ?? []) out.push(`    found:    ${l}`);
+      if (p.expected && p.found && !p.found.length) out.push("    found:    (nothing)");
+    }
+    return out;
+  }
+
+  override toJSON() {
+    return { ...super.toJSON(), problems: this.problems };
+  }
+}
+
+export type Operation = "apply" | "revert";
+
+export interface PatchOptions {
+  operation?: Operation;
+  /** false for --check and --dry-run: plan and report, write nothing. */
+  write?: boolean;
+  fuzz?: number;
+  /** Also set KUBE_GIT_TREE_STATE clean in hack/lib/version.sh. */
+  editVersionSh?: boolean;
+  /** Build metadata for the version: `nokmem.1` → `v1.16.15+nokmem.1`. */
+  versionSuffix?: string;
+  /** Where to write the version file (absolute, or relative to the tree). */
+  versionFile?: string;
+  /** The commit to stamp when the tree cannot say (plain folders, tarballs). */
+  commit?: string;
+  /** A folder of series to use instead of the bundled patches/. */
+  patchesRoot?: string;
+  /** What the tree says about itself, if the caller already asked. */
+  treeVersion?: TreeVersion;
+  progress?: (line: string) => void;
+}
+
+export interface FileOutcome {
+  path: string;
+  /** changed: written now (or would be, without write); unchanged: already in the wanted state. */
+  state: "changed" | "unchanged";
+  before: string | null;
+  after: string | null;
+  patches: string[];
+}
+
+export interface VersionFileOutcome {
+  path: string;
+  /** Relative to the tree when the file lies inside it (the build mounts the tree at /src). */
+  treePath: string | null;
+  sha256: string;
+  gitVersion: string;
+  commit: string | null;
+  written: boolean;
+}
+
+export interface PatchOutcome {
+  strategy: StrategyId;
+  series: string | null;
+  version: string;
+  operation: Operation;
+  /** This run wrote the series into the tree. */
+  applied: boolean;
+  /** The series was already in the tree; nothing was changed. */
+  alreadyApplied: boolean;
+  /** This run took the series out of the tree. */
+  reverted: boolean;
+  /** There was nothing to take out. */
+  alreadyReverted: boolean;
+  /** Files were (or, with write off, would be) written. */
+  written: boolean;
+  files: FileOutcome[];
+  patches: { name: string; sha256: string }[];
+  diff: string;
+  versionFile: VersionFileOutcome | null;
+  recovered: Recovery | null;
+}
+
+/** What `build` copies into its manifest. */
+export interface PatchRecord {
+  strategy: StrategyId;
+  series: string | null;
+  version: string;
+  patches: { name: string; sha256: string }[];
+  files: { path: string; before: string | null; after: string | null }[];
+  versionFile: VersionFileOutcome | null;
+  alreadyApplied: boolean;
+}
+
+/** Check that the catalog's strategy fits the tree's vendored runc. */
+export function confirmStrategy(resolution: Resolution, layout: KmemLayout): void {
+  const strategy = strategyFor(resolution.strategy);
+  if (strategy.layouts.includes(layout)) return;
+  throw new TreeError(
+    "E_TREE_LAYOUT",
+    `expected a tree with the ${strategy.layouts.join(" or ")} kmem layout for ${resolution.version ? `v${resolution.version}` : `line ${resolution.line}`} (strategy ${resolution.strategy}), found the ${layout} layout; nothing was changed`,
+    "check --version names the release this tree is (git describe --tags), or patch a tree of that release",
+  );
+}
+
+/** Finish an interrupted run, if one left a journal. */
+export async function recoverTree(tree: TreeHandle, progress?: (line: string) => void): Promise<Recovery | null> {
+  if (!(await readJournal(tree))) return null;
+  const unlock = await lockTree(tree);
+  try {
+    const r = await recover(tree);
+    if (r) progress?.(`recovered an interrupted ${r.operation}: ${r.action} (${r.files.length ? r.files.join(", ") : "no file needed writing"})`);
+    return r;
+  } finally {
+    await unlock();
+  }
+}
+
+export async function runPatch(root: string, resolution: Resolution, opts: PatchOptions = {}): Promise<PatchOutcome> {
+  const operation = opts.operation ?? "apply";
+  const write = opts.write ?? true;
+  const fuzz = opts.fuzz ?? 0;
+  const tree = await openTree(root);
+  const recovered = await recoverTree(tree, opts.progress);
+
+  confirmStrategy(resolution, (await treeLayout(tree.real)).layout);
+  const series: PatchSeries | null = resolution.patchSeries ? loadSeries(resolution.patchSeries, opts.patchesRoot ?? PATCHES_ROOT) : null;
+  const seriesName = series?.id ?? `strategy ${resolution.strategy}`;
+  const seriesChanges: Change[] = series ? series.patches.flatMap((p) => changesOfChecked(p, series.id)) : [];
+  if (opts.editVersionSh) seriesChanges.push({ kind: "tree-state-clean", patch: "--edit-version-sh", path: "hack/lib/version.sh" });
+
+  const state = await readAppliedState(tree);
+  let changes: Change[];
+  if (operation === "apply") {
+    changes = seriesChanges;
+  } else {
+    const recorded = state ? restoreChanges(state) : [];
+    const covered = new Set(recorded.map((c) => c.path));
+    changes = [...seriesChanges.filter((c) => !covered.has(c.path) && c.kind !== "tree-state-clean"), ...recorded];
+  }
+  const recorded = new Map((state?.files ?? []).map((f) => [f.path, f.after] as const));
+  const plan = await planChanges(tree, changes, operation === "apply" ? "forward" : "backward", fuzz, recorded);
+  if (plan.problems.length) throw new PatchDriftError(plan.problems, operation, seriesName);
+
+  const pending = plan.files.filter((f) => f.before !== f.after);
+  const diff = planDiff(plan.files);
+  const patches = series?.patches.map((p) => ({ name: p.name, sha256: p.sha256 })) ?? [];
+  const version = resolution.version ?? "";
+
+  let nextState: AppliedState | null = state;
+  if (pending.length) {
+    const old = new Map((state?.files ?? []).map((f) => [f.path, f]));
+    if (operation === "apply") {
+      for (const f of pending) old.set(f.path, { path: f.path, before: hash(f.before), after: hash(f.after), diff: planDiff([f]) });
+      nextState = { schemaVersion: 1, strategy: resolution.strategy, series: series?.id ?? null, version: resolution.version, patches, files: [...old.values()] };
+    } else {
+      for (const f of pending) old.delete(f.path);
+      nextState = old.size && state ? { ...state, files: [...old.values()] } : null;
+    }
+  }
+
+  if (write && pending.length) {
+    for (const f of pending) await checkWritable(f.abs, f.path);
+    await checkWritable(join(tree.real, APPLIED_RECORD), APPLIED_RECORD);
+    const unlock = await lockTree(tree);
+    try {
+      for (const f of pending) {
+        if ((await readText(f.abs, f.path)) !== f.before) {
+          throw new PatchError("E_TREE_CHANGED", `expected ${f.path} to stay as read while the patch was planned, found it changed; nothing was changed`, "run the patch again when nothing else writes the tree");
+        }
+      }
+      const stateAbs = join(tree.real, APPLIED_RECORD);
+      const writes: FileWrite[] = pending.map((f) => ({ path: relativePosix(tree.real, f.abs), abs: f.abs, before: f.before, after: f.after }));
+      const stateBefore = await readText(stateAbs, APPLIED_RECORD);
+      writes.push({ path: APPLIED_RECORD, abs: stateAbs, before: stateBefore, after: nextState ? `${JSON.stringify(nextState, null, 2)}\n` : null });
+      await commit(tree, operation, writes);
+    } finally {
+      await unlock();
+    }
+  }
+
+  let versionFile: VersionFileOutcome | null = null;
+  if (operation === "apply") versionFile = await stampVersion(tree, resolution, opts, write);
+
+  const files: FileOutcome[] = plan.files
+    .filter((f) => changes.some((c) => c.path === f.path))
+    .map((f) => {
+      const changed = f.before !== f.after;
+      // An already-patched file: its original is known from the record, if any.
+      const recorded = !changed && operation === "apply" ? state?.files.find((r) => r.path === f.path) : undefined;
+      return { path: f.path, state: changed ? "changed" : "unchanged", before: recorded ? recorded.before : hash(f.before), after: hash(f.after), patches: f.patches };
+    });
+  const nothing = pending.length === 0;
+  return {
+    strategy: resolution.strategy,
+    series: series?.id ?? null,
+    version,
+    operation,
+    applied: operation === "apply" && write && !nothing,
+    alreadyApplied: operation === "apply" && nothing && changes.length > 0,
+    reverted: operation === "revert" && write && !nothing,
+    alreadyReverted: operation === "revert" && nothing,
+    written: write && !nothing,
+    files,
+    patches,
+    diff,
+    versionFile,
+    recovered,
+  };
+}
+
+function changesOfChecked(p: PatchSeries["patches"][number], id: string): Change[] {
+  try {
+    return changesOf(p);
+  } catch (err) {
+    throw new PatchError("E_PATCH_FORMAT", `${id}/${p.name}: ${(err as Error).message.replace(/^[^:]*: /, "")}`, "regenerate the patch from its reference file");
+  }
+}
+
+const hash = (t: string | null) => (t === null ? null : sha256(t));
+const relativePosix = (from: string, to: string) => relative(from, to).split(sep).join("/");
+
+async function stampVersion(tree: TreeHandle, resolution: Resolution, opts: PatchOptions, write: boolean): Promise<VersionFileOutcome | null> {
+  if (!resolution.version) {
+    throw new PatchError("E_VERSION_NEEDED", `expected an exact release to stamp (e.g. 1.16.15), found only the line ${resolution.line}`, "pass --version MAJOR.MINOR.PATCH");
+  }
+  const tv = opts.treeVersion ?? (await treeVersion(tree.real));
+  const stamp = versionStamp(resolution.version, opts.commit ?? tv.commit, opts.versionSuffix);
+  if (!stamp.commit) opts.progress?.("note: no commit known (not a git checkout or archive export): gitCommit and gitTreeState stay unset in the binary; pass --commit to stamp them");
+  const content = renderVersionFile(stamp);
+  const target = opts.versionFile ? (isAbsolute(opts.versionFile) ? opts.versionFile : resolvePath(tree.real, opts.versionFile)) : join(tree.real, DEFAULT_VERSION_FILE);
+  const rel = relativePosix(tree.real, target);
+  const treePath = rel.startsWith("..") || isAbsolute(rel) ? null : rel;
+  const existing = await readFile(target, "utf8").catch(() => null);
+  let written = false;
+  if (write && existing !== content) {
+    await checkWritable(target, treePath ?? target);
+    await mkdir(dirname(target), { recursive: true });
+    await writeFileAtomic(target, content);
+    written = true;
+  }
+  return { path: target, treePath, sha256: sha256(content), gitVersion: stamp.gitVersion, commit: stamp.commit, written };
+}
+
+/** The step `build` calls: apply (or find applied) the strategy's series and stamp the version. */
+export async function applyStrategy(root: string, resolution: Resolution, opts: Omit<PatchOptions, "operation" | "write"> = {}): Promise<PatchRecord> {
+  const o = await runPatch(root, resolution, { ...opts, operation: "apply", write: true });
+  return {
+    strategy: o.strategy,
+    series: o.series,
+    version: o.version,
+    patches: o.patches,
+    files: o.files.map((f) => ({ path: f.path, before: f.before, after: f.after })),
+    versionFile: o.versionFile,
+    alreadyApplied: o.alreadyApplied,
+  };
+}

@@ -1,0 +1,128 @@
+/**
+ * Reading and writing files of a source tree, confined to it. Every path a
+ * patch names is checked before anything is read or written: absolute paths
+ * and `..` are refused on the text, and the real path (after symlinks) must
+ * lie inside the tree's real path. Writes go through writeFileAtomic, so a
+ * file is always replaced by a new inode and a hard-linked copy of the tree
+ * never sees the change.
+ */
+import { access, constants, mkdir, open, readFile, realpath, rm, stat } from "node:fs/promises";
+import { basename, dirname, join, relative, sep } from "node:path";
+import { PatchError, TreeError } from "../errors.js";
+import { writeFileAtomic } from "../io/atomic.js";
+import { pathProblem } from "./patch-file.js";
+
+export interface TreeHandle {
+  /** As the user gave it. */
+  root: string;
+  /** After symlinks. */
+  real: string;
+}
+
+export async function openTree(root: string): Promise<TreeHandle> {
+  let real: string;
+  try {
+    real = await realpath(root);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new TreeError("E_TREE_MISSING", `expected a Kubernetes source tree at ${root}, found ${code === "ENOENT" ? "nothing" : code}`, "pass the folder that holds hack/ and vendor/");
+  }
+  if (!(await stat(real)).isDirectory()) {
+    throw new TreeError("E_TREE_NOT_DIR", `expected a Kubernetes source tree at ${root}, found a file`, "unpack the tarball first and pass its folder");
+  }
+  return { root, real };
+}
+
+const inside = (real: string, p: string) => p === real || p.startsWith(real + sep);
+
+/**
+ * The absolute path to read and write for a tree-relative path, after the
+ * symlinks on the way; PatchError if it is not inside the tree.
+ */
+export async function confine(tree: TreeHandle, rel: string, patch: string): Promise<string> {
+  const problem = pathProblem(rel);
+  if (problem) {
+    throw new PatchError("E_PATCH_ESCAPE", `${patch}: expected a path inside the tree, found ${problem}; nothing was changed`, "fix the patch's --- / +++ lines to name files relative to the tree root");
+  }
+  let probe = join(tree.real, rel);
+  const rest: string[] = [];
+  for (;;) {
+    try {
+      const real = join(await realpath(probe), ...rest);
+      if (!inside(tree.real, real)) {
+        throw new PatchError("E_PATCH_ESCAPE", `${patch}: expected ${rel} to resolve inside the tree, found it leads through a symlink to ${real}; nothing was changed`, `replace the symlink on the way to ${rel} with the real folder or file`);
+      }
+      return real;
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== "ENOENT" && code !== "ENOTDIR") throw err;
+      if (probe === tree.real || !inside(tree.real, probe)) throw err;
+      rest.unshift(basename(probe));
+      probe = dirname(probe);
+    }
+  }
+}
+
+/** A file's text, or null when it does not exist. Refuses what cannot be read back byte for byte. */
+export async function readText(abs: string, rel: string): Promise<string | null> {
+  let buf: Buffer;
+  try {
+    buf = await readFile(abs);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === "ENOENT") return null;
+    if (code === "EISDIR") throw new PatchError("E_PATCH_UNREADABLE", `expected a regular file at ${rel}, found a directory; nothing was changed`, `restore ${rel} from the release's source`);
+    if (code === "EACCES" || code === "EPERM") throw new PatchError("E_PATCH_UNREADABLE", `expected to read ${rel}, found permission denied; nothing was changed`, `make ${rel} readable (chmod u+r) or run as its owner`);
+    throw new PatchError("E_PATCH_UNREADABLE", `expected to read ${rel}, found ${code ?? (err as Error).message}; nothing was changed`, `check ${rel}`);
+  }
+  const text = buf.toString("utf8");
+  if (!Buffer.from(text, "utf8").equals(buf)) {
+    throw new PatchError("E_PATCH_ENCODING", `expected ${rel} to be UTF-8 text, found bytes that are not; nothing was changed`, `restore ${rel} from the release's source`);
+  }
+  return text;
+}
+
+/**
+ * Refuse before writing anything if a file cannot be replaced: the folder
+ * must take a new file (not a read-only file system, not a folder without
+ * write permission) and an existing file must open for writing (not
+ * immutable). Opening for writing changes nothing.
+ */
+export async function checkWritable(abs: string, rel: string): Promise<void> {
+  const why = (code: string | undefined) =>
+    code === "EROFS" ? "a read-only file system" : code === "EPERM" ? "a file that may not be changed (immutable?)" : code === "EACCES" ? "no write permission" : code ?? "an error";
+  let dir = dirname(abs);
+  for (;;) {
+    try {
+      await access(dir, constants.W_OK);
+      break;
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === "ENOENT") {
+        dir = dirname(dir);
+        continue;
+      }
+      throw new PatchError("E_PATCH_READONLY", `expected to be able to write ${rel}, found ${why(code)}; nothing was changed`, "copy the tree somewhere writable (or remount it read-write) and run the patch there");
+    }
+  }
+  try {
+    const fh = await open(abs, constants.O_WRONLY);
+    await fh.close();
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === "ENOENT") return;
+    throw new PatchError("E_PATCH_READONLY", `expected to be able to write ${rel}, found ${why(code)}; nothing was changed`, `make ${rel} writable (chattr -i / chmod u+w) and run the patch again`);
+  }
+}
+
+/** Replace (or, with null, remove) a file. Always a new inode: hard links keep the old bytes. */
+export async function putText(abs: string, text: string | null): Promise<void> {
+  if (text === null) {
+    await rm(abs, { force: true });
+    return;
+  }
+  await mkdir(dirname(abs), { recursive: true });
+  await writeFileAtomic(abs, text);
+}
+
+export const treeRelative = (tree: TreeHandle, abs: string) => relative(tree.real, abs).split(sep).join("/");

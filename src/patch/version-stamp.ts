@@ -1,0 +1,76 @@
+/**
+ * The clean version stamp. A patched git checkout would build as
+ * `vX.Y.Z-dirty` and an archive export as tree state `archive`; a file of
+ * shell assignments named by KUBE_GIT_VERSION_FILE makes hack/lib/version.sh
+ * skip git altogether, in every release (DOMAIN.md, "Version stamping").
+ * Rendering and parsing are pure; `treeVersion` asks git or reads version.sh.
+ */
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { UsageError } from "../errors.js";
+import { readGitFacts } from "../source/git-describe.js";
+import { parseArchiveVersionSh, parseGitDescribe } from "../tree/release-version.js";
+
+export interface VersionStamp {
+  /** `v1.16.15` or `v1.16.15+nokmem.1` */
+  gitVersion: string;
+  commit: string | null;
+  major: string;
+  minor: string;
+}
+
+export interface TreeVersion {
+  /** `1.16.15`, or null when the tree does not say. */
+  version: string | null;
+  commit: string | null;
+  source: "git" | "archive" | "none";
+  /** What git describe said when HEAD is not exactly on a tag. */
+  describe?: string;
+}
+
+const BUILD_METADATA = /^[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*$/;
+
+export function versionStamp(version: string, commit: string | null, suffix?: string): VersionStamp {
+  const m = /^v?(\d+)\.(\d+)\.(\d+)$/.exec(version);
+  if (!m) throw new UsageError("E_VERSION_SYNTAX", `expected a release such as 1.16.15 to stamp, found ${JSON.stringify(version)}`, "pass --version MAJOR.MINOR.PATCH");
+  if (suffix !== undefined && !BUILD_METADATA.test(suffix)) {
+    throw new UsageError("E_VERSION_SUFFIX", `expected build metadata such as nokmem.1 (letters, digits, - and .), found ${JSON.stringify(suffix)}`, "pass e.g. --version-suffix nokmem.1");
+  }
+  if (commit !== null && !/^[0-9a-f]{40}$/.test(commit)) {
+    throw new UsageError("E_COMMIT_SYNTAX", `expected a 40-hex-digit commit, found ${JSON.stringify(commit)}`, "pass the full commit id, e.g. from `git rev-parse HEAD`");
+  }
+  return { gitVersion: `v${m[1]}.${m[2]}.${m[3]}${suffix ? `+${suffix}` : ""}`, commit, major: m[1]!, minor: m[2]! };
+}
+
+const q = (v: string) => `'${v.replace(/'/g, `'\\''`)}'`;
+
+/** The file hack/lib/version.sh sources: `KEY='value'` lines. */
+export function renderVersionFile(s: VersionStamp): string {
+  return [
+    "# Written by kubelet-nokmem: the version stamp of a patched tree (KUBE_GIT_VERSION_FILE).",
+    `KUBE_GIT_VERSION=${q(s.gitVersion)}`,
+    `KUBE_GIT_COMMIT=${q(s.commit ?? "")}`,
+    `KUBE_GIT_TREE_STATE=${q("clean")}`,
+    `KUBE_GIT_MAJOR=${q(s.major)}`,
+    `KUBE_GIT_MINOR=${q(s.minor)}`,
+    "",
+  ].join("\n");
+}
+
+/** The release a tree says it is: git describe on a `vX.Y.Z` tag, or an archive's baked values. */
+export async function treeVersion(root: string): Promise<TreeVersion> {
+  const git = await readGitFacts(root, { status: false });
+  if (git) {
+    // Only a release tag on HEAD itself names the release: a pre-release or
+    // commits past the tag need --version.
+    const d = git.describe ? parseGitDescribe(git.describe) : null;
+    const exact = d && !d.prerelease && d.commitsSinceTag === 0 ? d.version : null;
+    return { version: exact, commit: git.commit, source: "git", ...(git.describe && !exact ? { describe: git.describe } : {}) };
+  }
+  const baked = parseArchiveVersionSh(await readFile(join(root, "hack/lib/version.sh"), "utf8").catch(() => ""));
+  if (baked && (baked.version || baked.commit)) {
+    const v = baked.version;
+    return { version: v && !v.prerelease ? v.version : null, commit: baked.commit, source: "archive" };
+  }
+  return { version: null, commit: null, source: "none" };
+}

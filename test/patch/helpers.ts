@@ -1,0 +1,38 @@
+/** Shared pieces of the patch tests: tree snapshots and catalog look-ups. */
+import { execFileSync } from "node:child_process";
+import { readdirSync, readFileSync, lstatSync, readlinkSync } from "node:fs";
+import { join } from "node:path";
+import { loadCatalog } from "../../src/catalog/load.js";
+import { resolve, type Resolution } from "../../src/catalog/resolve.js";
+import { envWithGo } from "../helpers/tmp.js";
+
+/** Every file under root (but .git/) → its bytes as base64, symlinks as `-> target`. */
+export function snapshot(root: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const walk = (dir: string, rel: string) => {
+    for (const name of readdirSync(dir).sort()) {
+      if (rel === "" && name === ".git") continue;
+      const abs = join(dir, name);
+      const r = rel ? `${rel}/${name}` : name;
+      const st = lstatSync(abs);
+      if (st.isSymbolicLink()) out[r] = `-> ${readlinkSync(abs)}`;
+      else if (st.isDirectory()) walk(abs, r);
+      else out[r] = `${(st.mode & 0o777).toString(8)} ${readFileSync(abs).toString("base64")}`;
+    }
+  };
+  walk(root, "");
+  return out;
+}
+
+let catalog: ReturnType<typeof loadCatalog> | undefined;
+export function resolution(version: string): Resolution {
+  catalog ??= loadCatalog();
+  return resolve(catalog, version);
+}
+
+/** gofmt -l over some Go sources: the names of files that are not formatted. */
+export function gofmtDirty(files: Record<string, string>): string[] {
+  return Object.entries(files)
+    .filter(([, src]) => execFileSync("gofmt", ["-l"], { input: src, env: envWithGo(), encoding: "utf8" }).trim() !== "")
+    .map(([name]) => name);
+}

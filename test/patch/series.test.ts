@@ -1,0 +1,87 @@
+/**
+ * The shipped series: every catalog line that needs source changes has one,
+ * it names the files the catalog says it changes, and each patch's diff
+ * agrees with what the engine does to the reference file it was made from.
+ */
+import { applyPatch } from "diff";
+import { describe, expect, it } from "vitest";
+import { loadCatalog } from "../../src/catalog/load.js";
+import { STRATEGIES } from "../../src/strategy/index.js";
+import { carry, changesOf } from "../../src/patch/changes.js";
+import { loadSeries } from "../../src/patch/series.js";
+import { RUNC_FS, treeFiles, type Era } from "../fixtures/k8s-tree.js";
+import { gofmtDirty } from "./helpers.js";
+
+const catalog = loadCatalog();
+
+describe("every registered strategy", () => {
+  const rows = catalog.lines.map((l) => [l.line, l.range, l.strategy, l] as const);
+  it.each(rows)("line %s (%s, %s) has the series its strategy names", (_line, _range, id, line) => {
+    const strategy = STRATEGIES[id];
+    const seriesId = strategy.patchSeries(line);
+    const changes = catalog.strategies[id].changes;
+    if (!changes.length) {
+      expect(seriesId).toBeNull();
+      return;
+    }
+    expect(seriesId).toBe(`${id}/${line.line}`);
+    const series = loadSeries(seriesId!);
+    const touched = [...new Set(series.patches.flatMap((p) => p.files.map((f) => f.newPath ?? f.oldPath)))].sort();
+    expect(touched).toEqual([...changes].sort());
+    for (const p of series.patches) {
+      expect(p.sha256).toMatch(/^[0-9a-f]{64}$/);
+      expect(p.headers.Bug ?? "").toContain("kubernetes/kubernetes/issues/61937");
+      expect(p.headers.Description ?? "").not.toBe("");
+    }
+  });
+});
+
+/** The reference file of each series and the era whose fixture carries it. */
+const REFERENCES: [series: string, era: Era][] = [
+  ["vendor-stub/1.13", "1.13"],
+  ["kmem-override/1.16", "1.16"],
+];
+
+describe.each(REFERENCES)("series %s", (seriesId, era) => {
+  const series = loadSeries(seriesId);
+  const files = treeFiles({ era }).files;
+
+  it("its diff, applied as plain hunks to the reference tree, gives what the engine gives", () => {
+    for (const patch of series.patches) {
+      for (const [i, change] of changesOf(patch).entries()) {
+        const before = files[change.path]!;
+        const asHunks = applyPatch(before, patch.files[i]!.diff);
+        const byEngine = carry(change, before, "forward", { fuzz: 0, sibling: (p) => files[p] ?? null });
+        expect(byEngine.ok).toBe(true);
+        expect(asHunks).toBe(byEngine.ok ? byEngine.content : "");
+      }
+    }
+  });
+
+  it("leaves gofmt-clean Go that carries the disabled marker and no kmem write", () => {
+    for (const patch of series.patches) {
+      for (const change of changesOf(patch)) {
+        const out = carry(change, files[change.path]!, "forward", { fuzz: 0, sibling: (p) => files[p] ?? null });
+        if (!out.ok) throw new Error(JSON.stringify(out.problems));
+        expect(gofmtDirty({ [change.path]: out.content! })).toEqual([]);
+        expect(out.content).toContain("kernel memory accounting disabled in this runc build");
+        expect(out.content).not.toMatch(/WriteFile\(filepath\.Join\(path, cgroupKernelMemoryLimit\)/);
+      }
+    }
+  });
+});
+
+it("vendor-stub finds the functions in the other memory.go of the line (variant 1)", () => {
+  const series = loadSeries("vendor-stub/1.13");
+  const path = `${RUNC_FS}/memory.go`;
+  const v1 = treeFiles({ era: "1.13", memoryGoVariant: 1 }).files[path]!;
+  const [change] = changesOf(series.patches[0]!);
+  expect(applyPatch(v1, series.patches[0]!.files[0]!.diff)).toBe(false); // a fixed diff cannot serve both
+  const out = carry(change!, v1, "forward", { fuzz: 0 });
+  expect(out.ok).toBe(true);
+  if (!out.ok) return;
+  expect(gofmtDirty({ path: out.content! })).toEqual([]);
+  expect(out.content).not.toContain('"fmt"');
+  expect(out.content).not.toContain('"syscall"');
+  expect(carry(change!, out.content, "forward", { fuzz: 0 })).toEqual({ ok: true, content: out.content });
+});
