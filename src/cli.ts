@@ -53,8 +53,11 @@ Exit codes:
 export async function main(argv: string[], io: Io = processIo()): Promise<number> {
   const abort = new AbortController();
   const onSignal = () => abort.abort(new Error("interrupted"));
-  process.once("SIGINT", onSignal);
-  process.once("SIGTERM", onSignal);
+  // `on`, not `once`: execa's exit handler (signal-exit) re-raises a signal
+  // when it finds no other listener left, and `once` removes ours before the
+  // handlers run, so the process died without stopping a build's container.
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
   const outcome: Outcome = {};
   const program = buildProgram(io, abort.signal, outcome);
   const wantsJson = argv.includes("--json");

@@ -2,9 +2,11 @@
 import type { Command } from "commander";
 import type { CommandContext } from "./context.js";
 import * as audit from "./audit.js";
+import * as build from "./build.js";
 import * as doctor from "./doctor.js";
+import * as image from "./image.js";
 import * as inspect from "./inspect.js";
 import * as patch from "./patch.js";
 import * as resolve from "./resolve.js";
 
-export const COMMANDS: { register(program: Command, ctx: CommandContext): void }[] = [resolve, inspect, patch, audit, doctor];
+export const COMMANDS: { register(program: Command, ctx: CommandContext): void }[] = [resolve, inspect, patch, build, image, audit, doctor];

@@ -64,6 +64,9 @@ export async function run(cmd: Command, opts: RunOptions = {}): Promise<RunResul
   }
   try {
     const r = await child;
+    // With reject: false a program that could not be started still "resolves",
+    // without an exit code: that is never success.
+    if (r.failed && r.exitCode === undefined) throw r;
     return { exitCode: r.exitCode ?? 0, stdout: String(r.stdout ?? ""), stderr: String(r.stderr ?? "") };
   } catch (err) {
     throw toExecError(cmd, err);
@@ -107,4 +110,30 @@ export async function which(file: string): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+/**
+ * Run `from | to` without a shell: `from`'s stdout streams into `to`'s stdin
+ * (neither side is buffered in memory, so a gigabyte tar stream is fine).
+ * Lines of `to`'s output and both stderrs go to `onLine`. Either side failing
+ * fails the whole, as `set -o pipefail` would.
+ */
+export async function runPipeline(from: Command, to: Command, opts: RunOptions = {}): Promise<RunResult> {
+  const common: ExecaOptions = { extendEnv: true, cancelSignal: opts.signal, timeout: opts.timeoutMs, stripFinalNewline: true };
+  const source = execa(from.file, from.args, { ...common, cwd: from.cwd, env: from.env, stdin: "ignore", buffer: { stdout: false, stderr: true } });
+  const sink = execa(to.file, to.args, { ...common, cwd: to.cwd, env: to.env, buffer: true, maxBuffer: 64 * 1024 * 1024 });
+  if (opts.onLine) {
+    const emit = (chunk: unknown) => {
+      for (const line of String(chunk).split("\n")) if (line.length) opts.onLine!(line);
+    };
+    source.stderr?.on("data", emit);
+    sink.stdout?.on("data", emit);
+    sink.stderr?.on("data", emit);
+  }
+  // Settle both before reporting, so a failure names the side that failed.
+  const [a, b] = await Promise.allSettled([source, source.pipe(sink)]);
+  if (a.status === "rejected") throw toExecError(from, a.reason);
+  if (b.status === "rejected") throw toExecError(to, b.reason);
+  const r = b.value;
+  return { exitCode: r.exitCode ?? 0, stdout: String(r.stdout ?? ""), stderr: String(r.stderr ?? "") };
 }

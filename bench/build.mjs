@@ -1,0 +1,91 @@
+#!/usr/bin/env node
+// Cold build, warm rebuild (persistent Go cache volume) and the same `make`
+// run by hand in the same container, side by side. The tree is the tests'
+// Kubernetes-shaped fixture plus generated Go packages under vendor/, so that
+// compiling takes long enough for the cache to matter.
+// Run after `npm run build`:  node bench/build.mjs [packages]
+import { execFileSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+
+const PACKAGES = Number(process.argv[2] ?? 120);
+const IMAGE = process.env.BENCH_IMAGE ?? "kubelet-nokmem-toolchain:go1.19";
+const VERSION = "1.19.16"; // a line of its own, so the bench's cache volume is not the tests'
+const CLI = resolve("dist/cli.js");
+const root = mkdtempSync(join(tmpdir(), "kn-bench-build-"));
+
+function sh(file, args, opts = {}) {
+  return execFileSync(file, args, { encoding: "utf8", maxBuffer: 1 << 30, ...opts });
+}
+function timed(fn) {
+  const t = performance.now();
+  const r = fn();
+  return { secs: (performance.now() - t) / 1000, r };
+}
+
+try {
+  // The fixture generator is TypeScript: compile it next to the bench's files.
+  sh("npx", ["tsc", "test/support/mini-tree.ts", "--outDir", join(root, "gen"), "--module", "nodenext", "--moduleResolution", "nodenext", "--target", "es2022", "--skipLibCheck"]);
+  const { makeMiniTree, git } = await import(join(root, "gen", "mini-tree.js"));
+  const repo = join(root, "repo");
+  makeMiniTree(repo, { version: VERSION, git: false });
+  // Generated packages the kubelet imports, as vendored dependencies.
+  const imports = [];
+  for (let p = 0; p < PACKAGES; p++) {
+    const dir = join(repo, "vendor/example.com/gen", `p${p}`);
+    mkdirSync(dir, { recursive: true });
+    for (let f = 0; f < 8; f++) {
+      let src = `package p${p}\n\nimport "strings"\n\n`;
+      for (let k = 0; k < 40; k++) src += `type T${f}_${k} struct{ A, B string; N []int }\n\nfunc (t *T${f}_${k}) Join(xs []string) string { var b strings.Builder; for i, x := range xs { if i%${k + 2} == 0 { b.WriteString(t.A) }; b.WriteString(strings.ToUpper(x) + t.B) }; return b.String() }\n\nfunc F${f}_${k}(n int) int { s := 0; for i := 0; i < n; i++ { s += i * ${k + 1} % ${f + 3} }; return s }\n\n`;
+      writeFileSync(join(dir, `f${f}.go`), src);
+    }
+    imports.push(`\t_ "example.com/gen/p${p}"`);
+  }
+  const main = join(repo, "cmd/kubelet/kubelet.go");
+  writeFileSync(main, readFileSync(main, "utf8").replace('import (\n', `import (\n${imports.join("\n")}\n`));
+  git(repo, ["init", "-q"]);
+  git(repo, ["add", "-A"]);
+  git(repo, ["commit", "-q", "-m", "bench"], { GIT_AUTHOR_DATE: "1600000000 +0000", GIT_COMMITTER_DATE: "1600000000 +0000" });
+  git(repo, ["tag", `v${VERSION}`]);
+  const files = Number(sh("git", ["-C", repo, "ls-files"]).split("\n").length - 1);
+  console.log(`tree: ${files} files, ${PACKAGES} generated packages; image ${IMAGE}`);
+
+  const imageId = sh("docker", ["image", "inspect", "--format", "{{.Id}}", IMAGE]).trim();
+  const toolVolume = `kubelet-nokmem-gocache-1.19-${imageId.replace("sha256:", "").slice(0, 12)}`;
+  const handVolume = `kn-bench-hand-${process.pid}`;
+  sh("docker", ["volume", "rm", "-f", toolVolume]);
+  const cache = join(root, "cache");
+  const tool = (out) => timed(() => sh("node", [CLI, "build", "--version", VERSION, "--image", IMAGE, "--source", repo, "--cache-dir", cache, "--out", join(root, out), "--json"]));
+
+  // By hand: a fresh clone, the version file, and the plain docker run the tool would issue.
+  const hand = (name) => {
+    const tree = join(root, name);
+    sh("git", ["clone", "-q", "--branch", `v${VERSION}`, repo, tree]);
+    mkdirSync(join(tree, "_output/kubelet-nokmem"), { recursive: true });
+    mkdirSync(join(tree, "_output/local/go/cache"), { recursive: true });
+    writeFileSync(join(tree, "_output/kubelet-nokmem/version.env"), `KUBE_GIT_COMMIT=''\nKUBE_GIT_TREE_STATE='clean'\nKUBE_GIT_VERSION='v${VERSION}'\nKUBE_GIT_MAJOR='1'\nKUBE_GIT_MINOR='19'\n`);
+    return timed(() =>
+      sh("docker", ["run", "--rm", "--network", "none", "--user", `${process.getuid()}:${process.getgid()}`, "-v", `${tree}:/src`, "-v", `${handVolume}:/src/_output/local/go/cache`, "-w", "/src",
+        "-e", "GO111MODULE=off", "-e", "GOFLAGS=-tags=nokmem", "-e", "KUBE_GIT_VERSION_FILE=/src/_output/kubelet-nokmem/version.env", "-e", "SOURCE_DATE_EPOCH=1600000000",
+        "-e", "KUBE_BUILD_PLATFORMS=linux/amd64", "-e", "HOME=/tmp", IMAGE, "make", "WHAT=cmd/kubelet"]),
+    );
+  };
+
+  const handCold = hand("hand-cold");
+  const handWarm = hand("hand-warm");
+  const toolCold = tool("out-cold");
+  const toolWarm = tool("out-warm");
+  const sha = (r) => JSON.parse(r.r).sha256;
+
+  const pct = (a, b) => `${(((a - b) / b) * 100).toFixed(1)}%`;
+  console.log("");
+  console.log("                      kubelet-nokmem build   make by hand   overhead");
+  console.log(`cold (empty cache)    ${toolCold.secs.toFixed(1).padStart(17)}s ${handCold.secs.toFixed(1).padStart(13)}s ${pct(toolCold.secs, handCold.secs).padStart(10)}`);
+  console.log(`warm (fresh tree)     ${toolWarm.secs.toFixed(1).padStart(17)}s ${handWarm.secs.toFixed(1).padStart(13)}s ${pct(toolWarm.secs, handWarm.secs).padStart(10)}`);
+  console.log(`warm / cold           ${(toolWarm.secs / toolCold.secs).toFixed(2).padStart(18)} ${(handWarm.secs / handCold.secs).toFixed(2).padStart(14)}`);
+  console.log(`same sha256 cold/warm: ${sha(toolCold) === sha(toolWarm)}`);
+  sh("docker", ["volume", "rm", "-f", handVolume]);
+} finally {
+  rmSync(root, { recursive: true, force: true });
+}

@@ -1,0 +1,42 @@
+/** sha256 of files and the SHA256SUMS format that `sha256sum -c` reads. */
+import { createHash } from "node:crypto";
+import { createReadStream } from "node:fs";
+
+export async function sha256File(path: string): Promise<string> {
+  const h = createHash("sha256");
+  for await (const chunk of createReadStream(path)) h.update(chunk as Buffer);
+  return h.digest("hex");
+}
+
+export interface ChecksumEntry {
+  /** Relative to the folder SHA256SUMS sits in, `/`-separated. */
+  name: string;
+  sha256: string;
+}
+
+/**
+ * `<hex> *<name>`, one per line, sorted by name: GNU sha256sum's binary-mode
+ * line, which `sha256sum -c` and `shasum -a 256 -c` both read.
+ */
+export function formatSha256Sums(entries: readonly ChecksumEntry[]): string {
+  for (const e of entries) {
+    if (!/^[0-9a-f]{64}$/.test(e.sha256)) throw new Error(`not a sha256: ${e.sha256}`);
+    if (/[\n\\]/.test(e.name) || e.name.startsWith("/")) throw new Error(`not a relative plain name: ${e.name}`);
+  }
+  return [...entries]
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+    .map((e) => `${e.sha256} *${e.name}\n`)
+    .join("");
+}
+
+/** Parse SHA256SUMS text (both ` ` and ` *` forms). */
+export function parseSha256Sums(text: string): ChecksumEntry[] {
+  return text
+    .split("\n")
+    .filter((l) => l.trim())
+    .map((l) => {
+      const m = /^([0-9a-f]{64}) [ *](.+)$/.exec(l);
+      if (!m) throw new Error(`not a SHA256SUMS line: ${l}`);
+      return { sha256: m[1]!, name: m[2]! };
+    });
+}

@@ -1,0 +1,144 @@
+/**
+ * The offline toolchain image: a Debian minbase root filesystem with Go and
+ * the tools a Kubernetes build needs (make, bash, gcc + libc headers for cgo,
+ * git, rsync), made with debootstrap from a Debian mirror and turned into an
+ * image with `docker import`. No registry is involved, so air-gapped sites with
+ * a Debian mirror can make it.
+ */
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { existsSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { EnvironmentError, UsageError } from "../errors.js";
+import { run, runPipeline } from "../process/exec.js";
+import { DOCKER, dockerPreflight, findImage, GO_VERSION_LABEL, imageMissing, type ImageInfo, docker, parseGoVersion } from "./docker.js";
+import type { Progress } from "./progress.js";
+
+export const IMAGE_PHASES = ["preflight", "debootstrap", "import"] as const;
+export const DEFAULT_GO = "1.19";
+export const DEFAULT_SUITE = "bookworm";
+export const DEFAULT_MIRROR = "http://deb.debian.org/debian";
+export const defaultTag = (go: string) => `kubelet-nokmem-toolchain:go${go}`;
+/** Packages besides Go: make and bash for the build scripts, gcc + libc6-dev for cgo, git and rsync used by hack/. */
+export const TOOLCHAIN_PACKAGES = ["make", "gcc", "libc6-dev", "git", "rsync", "ca-certificates"];
+const BASE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+export interface ImageBuildOptions {
+  tag: string;
+  suite: string;
+  mirror: string;
+  /** Debian's Go package version: golang-<go>-go. */
+  go: string;
+  keepRootfs: boolean;
+  /** Where the root filesystem is made (a fresh folder inside). */
+  workDir?: string;
+}
+
+export interface ImageBuildResult {
+  image: string;
+  id: string;
+  go: string;
+  suite: string;
+  mirror: string;
+  rootfs: string | null;
+  seconds: number;
+}
+
+export function debootstrapArgs(o: Pick<ImageBuildOptions, "suite" | "mirror" | "go">, dir: string): string[] {
+  return ["--variant=minbase", `--include=${[`golang-${o.go}-go`, ...TOOLCHAIN_PACKAGES].join(",")}`, o.suite, dir, o.mirror];
+}
+
+/** `tar … | docker import …`: the tar side. Numeric owners so the image does not depend on this host's users. */
+export function rootfsTarArgs(dir: string): string[] {
+  return ["--numeric-owner", "-C", dir, "-c", "."];
+}
+
+export function importArgs(o: Pick<ImageBuildOptions, "tag" | "go" | "suite">, goVersion: string): string[] {
+  return [
+    "import",
+    "-c",
+    `ENV PATH=/usr/lib/go-${o.go}/bin:${BASE_PATH}`,
+    "-c",
+    `LABEL ${GO_VERSION_LABEL}=${goVersion}`,
+    "-m",
+    `kubelet-nokmem toolchain: Debian ${o.suite} minbase + golang-${o.go}-go`,
+    "-",
+    o.tag,
+  ];
+}
+
+export function validateImageOptions(o: ImageBuildOptions): void {
+  if (!/^\d+\.\d+$/.test(o.go)) throw new UsageError("E_GO_VERSION", `expected --go as MAJOR.MINOR such as 1.19, found ${JSON.stringify(o.go)}`, "pass the Debian package's version: golang-1.19-go → --go 1.19");
+  if (!/^[a-z0-9][a-z0-9._/:-]*$/.test(o.tag)) throw new UsageError("E_IMAGE_TAG", `expected --tag as a Docker image name such as kubelet-nokmem-toolchain:go1.19, found ${JSON.stringify(o.tag)}`, "use lower case letters, digits, . _ - / :");
+  if (!/^[a-z]+(-[a-z]+)?$/.test(o.suite)) throw new UsageError("E_SUITE", `expected --suite as a Debian suite name such as bookworm, found ${JSON.stringify(o.suite)}`, "pass --suite bookworm");
+}
+
+/** Checks that need no work done: root, debootstrap, Docker. */
+export async function imagePreflight(signal?: AbortSignal): Promise<void> {
+  if (typeof process.getuid === "function" && process.getuid() !== 0) {
+    throw new EnvironmentError("E_NOT_ROOT", `expected to run as root (debootstrap creates device nodes and chowns files), found uid ${process.getuid()}`, "run `sudo kubelet-nokmem image build`");
+  }
+  const debootstrap = findDebootstrap();
+  if (!debootstrap) {
+    throw new EnvironmentError("E_DEBOOTSTRAP_MISSING", "expected the `debootstrap` program, found it neither on PATH nor in /usr/sbin", "install it: `apt-get install debootstrap`");
+  }
+  await dockerPreflight(signal);
+}
+
+function findDebootstrap(): string | null {
+  for (const dir of [...(process.env.PATH ?? "").split(":"), "/usr/sbin", "/sbin"]) {
+    if (dir && existsSync(join(dir, "debootstrap"))) return join(dir, "debootstrap");
+  }
+  return null;
+}
+
+export async function buildImage(o: ImageBuildOptions, progress: Progress, signal: AbortSignal): Promise<ImageBuildResult> {
+  validateImageOptions(o);
+  const started = Date.now();
+  progress.start("preflight");
+  await imagePreflight(signal);
+  progress.done();
+  const root = await mkdtemp(join(o.workDir ?? tmpdir(), "kubelet-nokmem-rootfs-"));
+  const dir = join(root, "rootfs");
+  let keep = false;
+  try {
+    progress.start("debootstrap", `${o.suite} from ${o.mirror} with golang-${o.go}-go`);
+    await run({ file: findDebootstrap()!, args: debootstrapArgs(o, dir) }, { signal, onLine: (l) => progress.output(l) }).catch((err: Error) => {
+      if (signal.aborted) throw err;
+      throw new EnvironmentError("E_DEBOOTSTRAP", `expected debootstrap to make a ${o.suite} root filesystem, found it failing: ${err.message}`, `check that ${o.mirror} is reachable and has ${o.suite} and golang-${o.go}-go, or pass --mirror`);
+    });
+    const goVersion = parseGoVersion(`go version ${(await readFile(join(dir, `usr/lib/go-${o.go}/VERSION`), "utf8")).split("\n")[0]}`) ?? o.go;
+    progress.done(`Go ${goVersion}`);
+
+    progress.start("import", o.tag);
+    await runPipeline({ file: "tar", args: rootfsTarArgs(dir) }, { file: DOCKER, args: importArgs(o, goVersion) }, { signal, onLine: (l) => progress.output(l) });
+    const img = await findImage(o.tag, signal);
+    if (!img) throw imageMissing(o.tag);
+    progress.done(img.id);
+    keep = o.keepRootfs;
+    return { image: o.tag, id: img.id, go: goVersion, suite: o.suite, mirror: o.mirror, rootfs: keep ? dir : null, seconds: Math.round((Date.now() - started) / 100) / 10 };
+  } finally {
+    if (!keep) await rm(root, { recursive: true, force: true }).catch(() => undefined);
+  }
+}
+
+export interface ImageCheck {
+  image: string;
+  exists: boolean;
+  id: string | null;
+  go: string | null;
+  created: string | null;
+}
+
+/** Does the image exist locally, and which Go does it carry (asked from the image if no label says)? */
+export async function checkImage(ref: string, signal?: AbortSignal): Promise<ImageCheck & { info: ImageInfo | null }> {
+  await dockerPreflight(signal);
+  const info = await findImage(ref, signal);
+  if (!info) return { image: ref, exists: false, id: null, go: null, created: null, info };
+  let go = info.go;
+  if (!go) {
+    const r = await docker(["run", "--rm", "--network", "none", "--entrypoint", "go", info.id, "version"], { signal, reject: false });
+    go = r.exitCode === 0 ? parseGoVersion(r.stdout) : null;
+  }
+  return { image: ref, exists: true, id: info.id, go, created: info.created, info };
+}

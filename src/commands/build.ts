@@ -1,0 +1,180 @@
+import type { Command } from "commander";
+import { readFileSync } from "node:fs";
+import { join, resolve as resolvePath } from "node:path";
+import { PACKAGE_ROOT } from "../catalog/load.js";
+import { resolve } from "../catalog/resolve.js";
+import { UsageError } from "../errors.js";
+import { dockerRunArgs, findImage } from "../build/docker.js";
+import { describePlan, parsePlatforms, plan, RUNNERS, UNKNOWN, type BuildPlan, type Runner } from "../build/plan.js";
+import { BUILD_PHASES, Progress, type ProgressSink } from "../build/progress.js";
+import { DEFAULT_CACHE_DIR, runBuild, type BuildResult } from "../build/run.js";
+import { formatCommand } from "../process/exec.js";
+import { parseSource, type LinkMode } from "../source/index.js";
+import { printJson, type CommandContext, type Io } from "./context.js";
+
+interface BuildOptions {
+  version?: string;
+  source?: string;
+  ref?: string;
+  out?: string;
+  image?: string;
+  platform?: string;
+  runner: string;
+  cacheDir?: string;
+  dryRun?: boolean;
+  json?: boolean;
+  verbose?: boolean;
+  sourceDateEpoch?: string;
+  wait?: boolean;
+  stage: string;
+  keepWork?: boolean;
+}
+
+/** The `--json` contract of `build` (docs/build.md lists the fields). */
+export interface BuildJson {
+  version: string;
+  strategy: string;
+  kubelet: string;
+  sha256: string;
+  manifest: string;
+  verdict: string;
+  out: string;
+  sha256sums: string;
+  log: string;
+  binaries: { platform: string; path: string; sha256: string }[];
+  source: { kind: string; origin: string; commit: string | null; treeDigest: string; sourceDateEpoch: number };
+  image: { ref: string; id: string | null; go: string | null };
+  runner: string;
+  seconds: number;
+}
+
+export function buildJson(r: BuildResult): BuildJson {
+  return {
+    version: r.version,
+    strategy: r.strategy,
+    kubelet: r.kubelet,
+    sha256: r.sha256,
+    manifest: r.manifest,
+    verdict: r.verdict,
+    out: r.out,
+    sha256sums: r.sha256sums,
+    log: r.log,
+    binaries: r.binaries,
+    source: r.source,
+    image: r.image,
+    runner: r.runner,
+    seconds: r.seconds,
+  };
+}
+
+/** Progress on stderr: a live status line on a terminal, plain lines otherwise. */
+export function progressSink(io: Io): ProgressSink {
+  return io.isTTY && process.stderr.isTTY
+    ? { line: (t) => io.progress(t), raw: (t) => process.stderr.write(t), columns: process.stderr.columns }
+    : { line: (t) => io.progress(t) };
+}
+
+function toolVersion(): string {
+  return (JSON.parse(readFileSync(join(PACKAGE_ROOT, "package.json"), "utf8")) as { version: string }).version;
+}
+
+function parseRunner(s: string): Runner {
+  if (!(RUNNERS as string[]).includes(s)) throw new UsageError("E_RUNNER", `expected --runner docker or local, found ${JSON.stringify(s)}`, "pass --runner docker (default) or --runner local");
+  return s as Runner;
+}
+
+function parseEpoch(s: string | undefined): number | undefined {
+  if (s === undefined) return undefined;
+  if (!/^\d{1,12}$/.test(s)) throw new UsageError("E_EPOCH", `expected --source-date-epoch as whole seconds since 1970, found ${JSON.stringify(s)}`, "pass e.g. --source-date-epoch $(git log -1 --format=%ct)");
+  return Number(s);
+}
+
+function parseStage(s: string): LinkMode {
+  if (s !== "auto" && s !== "copy" && s !== "link") throw new UsageError("E_STAGE", `expected --stage auto, copy or link, found ${JSON.stringify(s)}`, "pass --stage auto");
+  return s;
+}
+
+export function register(program: Command, ctx: CommandContext): void {
+  program
+    .command("build")
+    .summary("build a nokmem kubelet in Docker, verify it, publish it with checksums and provenance")
+    .description(
+      "Stage the source, apply the release's strategy, run `make WHAT=cmd/kubelet` in the build image (offline, --network none), check the binary is nokmem and stamped with the clean version, then publish kubelet, SHA256SUMS, manifest.json (in-toto/SLSA provenance) and build.log into --out atomically.",
+    )
+    .requiredOption("--version <version>", "the release to build, e.g. v1.16.15")
+    .option("--source <source>", "git URL, local git repository, directory (dir:PATH forces a plain copy) or .tar.gz (default: upstream repository)")
+    .option("--ref <ref>", "git tag, branch or commit to build (default: v<version>)")
+    .option("--out <dir>", "folder to publish into (default: ./out/v<version>)")
+    .option("--image <image>", "build image (default: the release line's image from the catalog)")
+    .option("--platform <list>", "comma-separated platforms", "linux/amd64")
+    .option("--runner <runner>", "docker, or local (make on this host with Go on PATH)", "docker")
+    .option("--cache-dir <dir>", "git mirrors, work folders and failed build logs", DEFAULT_CACHE_DIR)
+    .option("--source-date-epoch <seconds>", "build date stamped into the binary (default: the commit's time)")
+    .option("--wait", "wait for another build publishing into the same --out instead of failing")
+    .option("--stage <mode>", "how a directory source is staged: auto (hard-link vendor/), copy, link", "auto")
+    .option("--keep-work", "keep the staged tree under --cache-dir/work for inspection")
+    .option("--dry-run", "print the build plan and stop")
+    .option("--json", "print the result as JSON on stdout")
+    .option("-v, --verbose", "stream make's output")
+    .addHelpText(
+      "after",
+      `
+Examples:
+  $ kubelet-nokmem build --version v1.16.15 --out ./out
+  $ kubelet-nokmem build --version 1.20.15 --source ~/src/kubernetes --image kubelet-nokmem-toolchain:go1.19
+  $ kubelet-nokmem build --version 1.18.20 --source kubernetes-src.tar.gz --json
+  $ kubelet-nokmem build --version 1.16.15 --dry-run`,
+    )
+    .action(async (o: BuildOptions) => {
+      const verbose = Boolean(o.verbose) || ctx.verbose();
+      const runner = parseRunner(o.runner);
+      const platforms = parsePlatforms(o.platform);
+      const sourceDateEpoch = parseEpoch(o.sourceDateEpoch);
+      const linkMode = parseStage(o.stage);
+      const res = resolve(ctx.catalog(), o.version!);
+      if (!res.version) throw new UsageError("E_VERSION_LINE", `expected an exact release to build, found the line ${res.line}`, `pass --version ${res.line}.N`);
+      const out = resolvePath(o.out ?? join("out", `v${res.version}`));
+      const cacheDir = resolvePath(o.cacheDir ?? DEFAULT_CACHE_DIR);
+      if (o.dryRun) return dryRun(ctx, o, { runner, platforms, sourceDateEpoch, out, cacheDir });
+      const progress = new Progress(progressSink(ctx.io), BUILD_PHASES, verbose);
+      const result = await runBuild(
+        { version: res.version, source: o.source, ref: o.ref, out, image: o.image, platforms, runner, cacheDir, sourceDateEpoch, wait: o.wait, linkMode, keepWork: o.keepWork },
+        { catalog: ctx.catalog(), signal: ctx.signal, progress, tool: { name: "kubelet-nokmem", version: toolVersion() }, onFailureTail: (t) => ctx.io.err(t) },
+      );
+      if (o.json) return printJson(ctx.io, buildJson(result));
+      ctx.io.out(
+        [
+          `built:    ${result.version} (${result.strategy}, verdict ${result.verdict}) in ${result.seconds}s`,
+          ...result.binaries.map((b) => `kubelet:  ${b.path}\nsha256:   ${b.sha256}`),
+          `manifest: ${result.manifest}`,
+          `check:    (cd ${result.out} && sha256sum -c SHA256SUMS)`,
+        ].join("\n"),
+      );
+    });
+}
+
+async function dryRun(
+  ctx: CommandContext,
+  o: BuildOptions,
+  a: { runner: Runner; platforms: string[]; sourceDateEpoch?: number; out: string; cacheDir: string },
+): Promise<void> {
+  const res = resolve(ctx.catalog(), o.version!);
+  const spec = parseSource(o.source);
+  const imageRef = a.runner === "docker" ? (o.image ?? res.image) : "local";
+  // A dry run changes nothing and needs nothing: the image is looked at only if Docker answers.
+  const img = a.runner === "docker" ? await findImage(imageRef, ctx.signal).catch(() => null) : null;
+  const p: BuildPlan = plan(res, { root: UNKNOWN("staged tree"), commitTime: null }, { ref: imageRef, id: img?.id ?? null, go: img?.go ?? null }, {
+    runner: a.runner,
+    platforms: a.platforms,
+    out: a.out,
+    sourceDateEpoch: a.sourceDateEpoch,
+    uid: process.getuid?.() ?? 0,
+    gid: process.getgid?.() ?? 0,
+    containerName: "kubelet-nokmem-build-<id>",
+    cacheDir: a.cacheDir,
+  });
+  const command = a.runner === "docker" ? ["docker", ...dockerRunArgs(p)] : p.command;
+  const source = spec.kind === "git" ? { kind: spec.kind, origin: spec.display, ref: o.ref ?? `v${res.version}` } : { kind: spec.kind, origin: spec.path, ref: null };
+  if (o.json) return printJson(ctx.io, { dryRun: true, source, plan: p, argv: command });
+  ctx.io.out(`source:     ${source.kind} ${source.origin}${source.ref ? ` at ${source.ref}` : ""}\n${describePlan(p, formatCommand({ file: command[0]!, args: command.slice(1) }))}`);
+}

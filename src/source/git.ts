@@ -1,0 +1,174 @@
+/**
+ * Git sources, through simple-git (nothing else in the program imports it).
+ *
+ * One bare mirror per URL lives in the cache folder. A build fetches only the
+ * ref it needs, shallow (depth 1) where the server allows, and a tag already in
+ * the mirror is not fetched again: tags of released versions do not move, so a
+ * second build of v1.16.15 needs no network at all. The build then gets its own
+ * working copy via `git worktree add --detach`, removed afterwards.
+ */
+import { createHash } from "node:crypto";
+import { mkdir, rm } from "node:fs/promises";
+import { basename, join } from "node:path";
+import { simpleGit, type SimpleGit } from "simple-git";
+import { EnvironmentError, UsageError } from "../errors.js";
+import { acquireLock } from "../io/lock.js";
+
+export interface FetchedRef {
+  mirror: string;
+  commit: string;
+  time: number;
+  gitTree: string;
+}
+
+/** The mirror folder for a URL: readable name plus a hash, so two URLs never share one. */
+export function mirrorPath(cacheDir: string, url: string): string {
+  const slug = basename(url.replace(/\/+$/, "")).replace(/\.git$/, "").replace(/[^\w.-]+/g, "_").slice(0, 40) || "repo";
+  const hash = createHash("sha256").update(url).digest("hex").slice(0, 12);
+  return join(cacheDir, "git", `${slug}-${hash}.git`);
+}
+
+function git(baseDir: string, signal?: AbortSignal): SimpleGit {
+  return simpleGit({ baseDir, maxConcurrentProcesses: 4, ...(signal ? { abort: signal } : {}) }).env(gitEnv());
+}
+
+/**
+ * The caller's environment without what simple-git refuses to pass on (editors,
+ * pagers, GIT_* overrides that can run programs), and without prompts: a build
+ * must fail, not hang, when a remote asks for a password.
+ */
+export function gitEnv(env: NodeJS.ProcessEnv = process.env): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(env)) {
+    if (v === undefined || /^(EDITOR|VISUAL|PAGER|SSH_ASKPASS|GIT_.*)$/i.test(k)) continue;
+    out[k] = v;
+  }
+  out.GIT_TERMINAL_PROMPT = "0";
+  return out;
+}
+
+const FULL_SHA = /^[0-9a-f]{40}$/;
+
+/** Refspec candidates for a ref, in the order tried. */
+export function refspecsFor(ref: string): { remote: string; local: string }[] {
+  if (FULL_SHA.test(ref)) return [{ remote: ref, local: `refs/kubelet-nokmem/commits/${ref}` }];
+  if (ref.startsWith("refs/")) return [{ remote: ref, local: ref }];
+  return [
+    { remote: `refs/tags/${ref}`, local: `refs/tags/${ref}` },
+    { remote: `refs/heads/${ref}`, local: `refs/kubelet-nokmem/heads/${ref}` },
+  ];
+}
+
+/**
+ * Make sure the mirror of `url` holds `ref`; return its commit, commit time and tree.
+ * Mirrors are shared between concurrent builds, so fetching holds a lock.
+ */
+export async function fetchRef(cacheDir: string, url: string, ref: string, opts: { signal?: AbortSignal; onProgress?: (l: string) => void } = {}): Promise<FetchedRef> {
+  const mirror = mirrorPath(cacheDir, url);
+  await mkdir(join(cacheDir, "git"), { recursive: true });
+  const lock = await acquireLock(`${mirror}.lock`, {
+    what: `the git mirror ${mirror}`,
+    purpose: `fetch ${ref}`,
+    wait: true,
+    signal: opts.signal,
+    onWait: () => opts.onProgress?.(`waiting for another fetch into ${mirror}`),
+  });
+  try {
+    await mkdir(mirror, { recursive: true });
+    const g = git(mirror, opts.signal);
+    if (!(await g.checkIsRepo().catch(() => false))) {
+      await guard(() => g.init(true), url);
+      await guard(() => g.addConfig("remote.origin.url", url), url);
+    }
+    const specs = refspecsFor(ref);
+    // Tags and commit ids never move: reuse what the mirror has.
+    for (const s of specs.filter((s) => s.local.startsWith("refs/tags/") || s.local.startsWith("refs/kubelet-nokmem/commits/"))) {
+      const have = await commitOf(g, s.local);
+      if (have) return { mirror, ...(await describe(g, have)) };
+    }
+    const errors: string[] = [];
+    for (const s of specs) {
+      opts.onProgress?.(`fetching ${s.remote} from ${url}`);
+      const fetched = (await tryFetch(g, url, s, true, errors)) || (await tryFetch(g, url, s, false, errors));
+      if (fetched) {
+        const commit = await commitOf(g, s.local);
+        if (commit) return { mirror, ...(await describe(g, commit)) };
+      }
+    }
+    throw fetchFailure(url, ref, errors);
+  } finally {
+    await lock.release();
+  }
+}
+
+async function tryFetch(g: SimpleGit, url: string, s: { remote: string; local: string }, shallow: boolean, errors: string[]): Promise<boolean> {
+  const args = ["fetch", "--no-tags", "--force", ...(shallow ? ["--depth", "1"] : []), url, `+${s.remote}:${s.local}`];
+  try {
+    await g.raw(args);
+    return true;
+  } catch (err) {
+    errors.push(lastLine(String((err as Error).message)));
+    return false;
+  }
+}
+
+function fetchFailure(url: string, ref: string, errors: string[]): Error {
+  const text = errors.join(" | ");
+  if (/couldn't find remote ref|not our ref|no such remote ref|unadvertised object/i.test(text)) {
+    return new UsageError("E_REF_MISSING", `expected ${url} to have ${ref}, found no such tag, branch or commit`, "check the version, or pass --ref with the tag or commit to build");
+  }
+  if (/ENOENT|spawn git/i.test(text)) return gitMissing();
+  return new EnvironmentError(
+    "E_GIT_FETCH",
+    `expected to fetch ${ref} from ${url}, found: ${errors.at(-1) ?? "an error"}`,
+    "check the network or the URL, or pass --source with a local clone, directory or tarball",
+  );
+}
+
+function gitMissing(): EnvironmentError {
+  return new EnvironmentError("E_GIT_MISSING", "expected the `git` program on PATH, found nothing", "install git (`apt-get install git`)");
+}
+
+async function guard<T>(fn: () => Promise<T>, url: string): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (/ENOENT|spawn git/i.test(String((err as Error).message))) throw gitMissing();
+    throw new EnvironmentError("E_GIT", `expected to prepare a git mirror of ${url}, found: ${lastLine(String((err as Error).message))}`, "remove the mirror under the cache folder and retry");
+  }
+}
+
+async function commitOf(g: SimpleGit, ref: string): Promise<string | null> {
+  try {
+    return (await g.raw(["rev-parse", "--verify", "--quiet", `${ref}^{commit}`])).trim() || null;
+  } catch {
+    return null;
+  }
+}
+
+async function describe(g: SimpleGit, commit: string): Promise<{ commit: string; time: number; gitTree: string }> {
+  const out = (await g.raw(["show", "-s", "--format=%H %ct %T", commit])).trim().split(" ");
+  return { commit: out[0]!, time: Number(out[1]), gitTree: out[2]! };
+}
+
+/** A working copy of `commit` at `dir` (which must not exist), detached from any branch. */
+export async function addWorktree(mirror: string, dir: string, commit: string, signal?: AbortSignal): Promise<() => Promise<void>> {
+  const g = git(mirror, signal);
+  try {
+    await g.raw(["worktree", "add", "--detach", "--force", dir, commit]);
+  } catch (err) {
+    throw new EnvironmentError("E_GIT_WORKTREE", `expected a working copy of ${commit.slice(0, 12)} at ${dir}, found: ${lastLine(String((err as Error).message))}`, "check free space in the cache folder (--cache-dir)");
+  }
+  let done = false;
+  return async () => {
+    if (done) return;
+    done = true;
+    await rm(dir, { recursive: true, force: true });
+    // Without an abort signal: cleanup runs after an interrupt too.
+    await git(mirror).raw(["worktree", "prune"]).catch(() => undefined);
+  };
+}
+
+function lastLine(text: string): string {
+  return text.trim().split("\n").filter(Boolean).at(-1) ?? text.trim();
+}
