@@ -8,7 +8,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { PACKAGE_ROOT } from "./catalog/load.js";
 import { COMMANDS } from "./commands/index.js";
-import { makeContext, processIo, type Io } from "./commands/context.js";
+import { makeContext, processIo, type GlobalOptions, type Io } from "./commands/context.js";
 import { asToolError, ExitCode, ToolError, UsageError } from "./errors.js";
 
 export function buildProgram(io: Io, signal: AbortSignal): Command {
@@ -31,7 +31,21 @@ Exit codes:
     );
   const ctx = makeContext(program, io, signal);
   for (const c of COMMANDS) c.register(program, ctx);
-  for (const sub of program.commands) sub.exitOverride().configureOutput(program.configureOutput());
+  // Global options are accepted before or after the command name; with
+  // positional options `--version` after a command is the command's own
+  // (`build --version 1.16.15`), not the tool's.
+  program.enablePositionalOptions();
+  const everyCommand = (cmds: readonly Command[]): Command[] => cmds.flatMap((c) => [c, ...everyCommand(c.commands)]);
+  for (const sub of everyCommand(program.commands)) {
+    sub.exitOverride().configureOutput(program.configureOutput());
+    if (!sub.options.some((o) => o.long === "--catalog")) sub.option("--catalog <file>", "release catalog to use instead of the bundled versions.json");
+    if (!sub.options.some((o) => o.long === "--verbose")) sub.option("-v, --verbose", "print more detail");
+  }
+  program.hook("preAction", (_root, action) => {
+    const own = action.opts() as GlobalOptions;
+    const globals = program.opts() as GlobalOptions;
+    ctx.setGlobals({ catalog: own.catalog ?? globals.catalog, verbose: Boolean(own.verbose || globals.verbose) });
+  });
   return program;
 }
 
@@ -71,6 +85,13 @@ export { UsageError };
 
 const invokedDirectly = process.argv[1] && /cli\.(js|ts)$/.test(process.argv[1]);
 if (invokedDirectly) {
+  // `kubelet-nokmem … | head` closes the pipe early: stop quietly, as other tools do.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on("error", (err: NodeJS.ErrnoException) => {
+      if (err.code === "EPIPE") process.exit(typeof process.exitCode === "number" ? process.exitCode : 0);
+      throw err;
+    });
+  }
   main(process.argv.slice(2)).then((code) => {
     process.exitCode = code;
   });

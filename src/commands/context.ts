@@ -24,6 +24,8 @@ export interface CommandContext {
   verbose(): boolean;
   /** Aborted on SIGINT/SIGTERM. */
   signal: AbortSignal;
+  /** Set by the entry point before a command runs: global options, wherever given. */
+  setGlobals(globals: GlobalOptions): void;
 }
 
 export function processIo(): Io {
@@ -37,13 +39,19 @@ export function processIo(): Io {
 
 export function makeContext(program: Command, io: Io, signal: AbortSignal): CommandContext {
   let cached: Catalog | undefined;
-  const path = () => (program.opts() as GlobalOptions).catalog ?? process.env.KUBELET_NOKMEM_CATALOG ?? DEFAULT_CATALOG_PATH;
+  let globals: GlobalOptions = {};
+  const current = () => ({ ...(program.opts() as GlobalOptions), ...globals });
+  const path = () => current().catalog ?? process.env.KUBELET_NOKMEM_CATALOG ?? DEFAULT_CATALOG_PATH;
   return {
     io,
     signal,
     catalogPath: path,
     catalog: () => (cached ??= loadCatalog(path())),
-    verbose: () => Boolean((program.opts() as GlobalOptions).verbose),
+    verbose: () => Boolean(current().verbose),
+    setGlobals: (g) => {
+      globals = g;
+      cached = undefined;
+    },
   };
 }
 
