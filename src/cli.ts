@@ -8,10 +8,10 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { PACKAGE_ROOT } from "./catalog/load.js";
 import { COMMANDS } from "./commands/index.js";
-import { makeContext, processIo, type GlobalOptions, type Io } from "./commands/context.js";
+import { makeContext, processIo, type GlobalOptions, type Io, type Outcome } from "./commands/context.js";
 import { asToolError, ExitCode, ToolError, UsageError } from "./errors.js";
 
-export function buildProgram(io: Io, signal: AbortSignal): Command {
+export function buildProgram(io: Io, signal: AbortSignal, outcome: Outcome = {}): Command {
   const pkg = JSON.parse(readFileSync(join(PACKAGE_ROOT, "package.json"), "utf8")) as { version: string };
   const program = new Command("kubelet-nokmem");
   program
@@ -29,7 +29,7 @@ Exit codes:
   0 ok · 2 usage · 3 environment · 4 verification failed · 5 invalid catalog
   6 source tree · 7 patch · 8 build · 9 busy · 10 unpinned · 70 internal · 130 interrupted`,
     );
-  const ctx = makeContext(program, io, signal);
+  const ctx = makeContext(program, io, signal, outcome);
   for (const c of COMMANDS) c.register(program, ctx);
   // Global options are accepted before or after the command name; with
   // positional options `--version` after a command is the command's own
@@ -59,10 +59,12 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
   // `audit --fail-on`) must not get a second JSON document after it.
   let printed = false;
   const tracked: Io = { ...io, out: (t) => ((printed = true), io.out(t)) };
-  const program = buildProgram(tracked, abort.signal);
+  const outcome: Outcome = {};
+  const program = buildProgram(tracked, abort.signal, outcome);
   const wantsJson = argv.includes("--json");
   try {
     await program.parseAsync(argv, { from: "user" });
+    if (outcome.exitCode !== undefined) return outcome.exitCode;
     return typeof process.exitCode === "number" ? process.exitCode : ExitCode.ok;
   } catch (err) {
     if (err instanceof CommanderError) {

@@ -26,6 +26,16 @@ export interface CommandContext {
   signal: AbortSignal;
   /** Set by the entry point before a command runs: global options, wherever given. */
   setGlobals(globals: GlobalOptions): void;
+  /**
+   * Ask for a non-zero exit without an error, for commands whose exit code is
+   * their answer (e.g. `doctor --npd`). src/cli.ts applies it.
+   */
+  setExitCode(code: number): void;
+}
+
+/** Filled in by commands, read by the entry point. */
+export interface Outcome {
+  exitCode?: number;
 }
 
 export function processIo(): Io {
@@ -37,7 +47,7 @@ export function processIo(): Io {
   };
 }
 
-export function makeContext(program: Command, io: Io, signal: AbortSignal): CommandContext {
+export function makeContext(program: Command, io: Io, signal: AbortSignal, outcome: Outcome = {}): CommandContext {
   let cached: Catalog | undefined;
   let globals: GlobalOptions = {};
   const current = () => ({ ...(program.opts() as GlobalOptions), ...globals });
@@ -51,6 +61,9 @@ export function makeContext(program: Command, io: Io, signal: AbortSignal): Comm
     setGlobals: (g) => {
       globals = g;
       cached = undefined;
+    },
+    setExitCode: (code) => {
+      outcome.exitCode = code;
     },
   };
 }

@@ -1,0 +1,234 @@
+/**
+ * The doctor's only door to the node's files. It reads, never writes, and
+ * never blocks: a FIFO or device where a file is expected is reported, not
+ * opened for a blocking read.
+ *
+ * Paths are node paths (`/proc/cgroups`) resolved under a root, so the doctor
+ * can examine a host filesystem mounted elsewhere (`--root /host`). Symbolic
+ * links are followed inside that root: an absolute link such as
+ * `/usr/bin/kubelet -> /opt/kubernetes/bin/kubelet` on the host must land in
+ * `/host/opt/...`, not in the container's own `/opt`.
+ */
+import { constants } from "node:fs";
+import { lstat, open, opendir, readlink, stat, type FileHandle } from "node:fs/promises";
+import { join } from "node:path";
+import type { NodeRead } from "./types.js";
+
+const MAX_SYMLINK_HOPS = 40;
+const CHUNK = 64 * 1024;
+
+export interface DirectoryCount {
+  state: "ok";
+  count: number;
+  /** Subdirectories that could not be listed (their own subtrees are not counted). */
+  unlisted: number;
+  /** True when counting stopped at the limit. */
+  capped: boolean;
+}
+
+export class HostFiles {
+  constructor(readonly root: string) {}
+
+  /** Where a node path lives on this machine, with links resolved inside the root. */
+  async locate(nodePath: string): Promise<string> {
+    if (this.root === "/") return nodePath;
+    let pending = nodePath.split("/").filter(Boolean);
+    let resolved: string[] = [];
+    let hops = 0;
+    while (pending.length) {
+      const part = pending.shift()!;
+      if (part === ".") continue;
+      if (part === "..") {
+        resolved.pop();
+        continue;
+      }
+      const here = join(this.root, ...resolved, part);
+      let isLink: boolean;
+      try {
+        isLink = (await lstat(here)).isSymbolicLink();
+      } catch {
+        return join(this.root, ...resolved, part, ...pending);
+      }
+      if (!isLink) {
+        resolved.push(part);
+        continue;
+      }
+      if (++hops > MAX_SYMLINK_HOPS) throw Object.assign(new Error(`too many levels of symbolic links at ${nodePath}`), { code: "ELOOP" });
+      const target = await readlink(here);
+      if (target.startsWith("/")) resolved = [];
+      pending = [...target.split("/").filter(Boolean), ...pending];
+    }
+    return join(this.root, ...resolved);
+  }
+
+  /** Read a node file whole, up to maxBytes. */
+  async read(nodePath: string, maxBytes = 1024 * 1024): Promise<NodeRead> {
+    const local = await this.tryLocate(nodePath);
+    return typeof local === "string" ? readLocal(local, nodePath, maxBytes) : local;
+  }
+
+  private async tryLocate(nodePath: string): Promise<string | Exclude<NodeRead, { state: "ok" }>> {
+    try {
+      return await this.locate(nodePath);
+    } catch (err) {
+      return fromError(nodePath, err);
+    }
+  }
+
+  /** What kind of thing sits at a node path, or null when nothing does. */
+  async kind(nodePath: string): Promise<"file" | "directory" | "other" | null> {
+    try {
+      const st = await stat(await this.locate(nodePath));
+      return st.isFile() ? "file" : st.isDirectory() ? "directory" : "other";
+    } catch {
+      return null;
+    }
+  }
+
+  /**
+   * Count the directories under a node path, the path itself included (it is a
+   * cgroup too). Links are not followed; counting stops at `limit`.
+   */
+  async countDirectories(nodePath: string, limit = 500_000): Promise<DirectoryCount | Exclude<NodeRead, { state: "ok" }>> {
+    const top = await this.tryLocate(nodePath);
+    if (typeof top !== "string") return top;
+    try {
+      const st = await stat(top);
+      if (!st.isDirectory()) return { path: nodePath, state: "unreadable", cause: "other", reason: "not a directory" };
+    } catch (err) {
+      return fromError(nodePath, err);
+    }
+    let count = 0;
+    let unlisted = 0;
+    const stack = [top];
+    while (stack.length) {
+      const dir = stack.pop()!;
+      count++;
+      if (count >= limit) return { state: "ok", count, unlisted, capped: true };
+      try {
+        for await (const entry of await opendir(dir)) if (entry.isDirectory()) stack.push(join(dir, entry.name));
+      } catch (err) {
+        if (dir === top) return fromError(nodePath, err);
+        unlisted++;
+      }
+    }
+    return { state: "ok", count, unlisted, capped: false };
+  }
+
+  /** Feed the lines of the last `tailBytes` of a node file to onLine. */
+  async scanTail(nodePath: string, tailBytes: number, onLine: (line: string) => void): Promise<ScanResult> {
+    const local = await this.tryLocate(nodePath);
+    return typeof local === "string" ? scanLocalTail(local, nodePath, tailBytes, onLine) : local;
+  }
+}
+
+export type ScanResult = { state: "ok"; scannedBytes: number; fileBytes: number } | Exclude<NodeRead, { state: "ok" }>;
+
+/** Open a regular file without ever blocking on a FIFO; refuse anything else. */
+async function openRegular(local: string, shown: string): Promise<FileHandle | Exclude<NodeRead, { state: "ok" }>> {
+  try {
+    const st = await stat(local);
+    if (st.isDirectory()) return { path: shown, state: "unreadable", cause: "io-error", reason: "EISDIR: a directory where a file belongs" };
+    if (!st.isFile()) return { path: shown, state: "unreadable", cause: "not-regular", reason: `not a regular file (${fileType(st)})` };
+  } catch (err) {
+    return fromError(shown, err);
+  }
+  let fh: FileHandle;
+  try {
+    // O_NONBLOCK: should the file have been swapped for a FIFO since stat, open does not wait for a writer.
+    fh = await open(local, constants.O_RDONLY | constants.O_NONBLOCK);
+  } catch (err) {
+    return fromError(shown, err);
+  }
+  const st = await fh.stat();
+  if (!st.isFile()) {
+    await fh.close();
+    return { path: shown, state: "unreadable", cause: "not-regular", reason: `not a regular file (${fileType(st)})` };
+  }
+  return fh;
+}
+
+/** Read a file on this machine (not under the root), shown under `shown`. */
+export async function readLocal(local: string, shown: string, maxBytes: number): Promise<NodeRead> {
+  const fh = await openRegular(local, shown);
+  if (!("read" in fh)) return fh;
+  try {
+    // procfs and sysfs files report size 0: read until EOF, not st.size bytes.
+    const chunks: Buffer[] = [];
+    let total = 0;
+    for (;;) {
+      const buf = Buffer.alloc(CHUNK);
+      const { bytesRead } = await fh.read(buf, 0, CHUNK, null);
+      if (bytesRead === 0) break;
+      total += bytesRead;
+      if (total > maxBytes) return { path: shown, state: "unreadable", cause: "too-large", reason: `larger than ${maxBytes} bytes` };
+      chunks.push(buf.subarray(0, bytesRead));
+    }
+    return { path: shown, state: "ok", text: Buffer.concat(chunks).toString("utf8") };
+  } catch (err) {
+    return fromError(shown, err);
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Stream the last tailBytes of a local file line by line (a log can be gigabytes). */
+export async function scanLocalTail(local: string, shown: string, tailBytes: number, onLine: (line: string) => void): Promise<ScanResult> {
+  const fh = await openRegular(local, shown);
+  if (!("read" in fh)) return fh;
+  try {
+    const size = (await fh.stat()).size;
+    let position = Math.max(0, size - tailBytes);
+    let skipFirst = position > 0; // the first line is cut in the middle
+    let carry = "";
+    let scanned = 0;
+    const buf = Buffer.alloc(CHUNK);
+    for (;;) {
+      const { bytesRead } = await fh.read(buf, 0, CHUNK, position);
+      if (bytesRead === 0) break;
+      position += bytesRead;
+      scanned += bytesRead;
+      const lines = (carry + buf.subarray(0, bytesRead).toString("latin1")).split("\n");
+      carry = lines.pop() ?? "";
+      for (const line of lines) {
+        if (skipFirst) {
+          skipFirst = false;
+          continue;
+        }
+        onLine(line);
+      }
+    }
+    if (carry && !skipFirst) onLine(carry);
+    return { state: "ok", scannedBytes: scanned, fileBytes: size };
+  } catch (err) {
+    return fromError(shown, err);
+  } finally {
+    await fh.close();
+  }
+}
+
+function fileType(st: { isFIFO(): boolean; isSocket(): boolean; isCharacterDevice(): boolean; isBlockDevice(): boolean }): string {
+  if (st.isFIFO()) return "a FIFO";
+  if (st.isSocket()) return "a socket";
+  if (st.isCharacterDevice() || st.isBlockDevice()) return "a device";
+  return "not a file";
+}
+
+function fromError(shown: string, err: unknown): Exclude<NodeRead, { state: "ok" }> {
+  const code = (err as NodeJS.ErrnoException).code ?? "";
+  const reason = code || (err instanceof Error ? err.message : String(err));
+  switch (code) {
+    case "ENOENT":
+    case "ENOTDIR":
+      return { path: shown, state: "missing" };
+    case "EACCES":
+    case "EPERM":
+      return { path: shown, state: "unreadable", cause: "denied", reason };
+    case "EIO":
+      return { path: shown, state: "unreadable", cause: "io-error", reason: "EIO: input/output error" };
+    case "EISDIR":
+      return { path: shown, state: "unreadable", cause: "io-error", reason: "EISDIR: a directory where a file belongs" };
+    default:
+      return { path: shown, state: "unreadable", cause: "other", reason };
+  }
+}
