@@ -20,7 +20,7 @@ let validator: ReturnType<Ajv2020["compile"]> | undefined;
 function validate(data: unknown): ErrorObject[] {
   if (!validator) {
     const schema = JSON.parse(readFileSync(SCHEMA_PATH, "utf8"));
-    const ajv = new Ajv2020({ allErrors: true, strict: true });
+    const ajv = new Ajv2020({ allErrors: true, strict: true, verbose: true });
     validator = ajv.compile(schema);
   }
   return validator(data) ? [] : [...(validator.errors ?? [])];

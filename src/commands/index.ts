@@ -2,9 +2,10 @@
 import type { Command } from "commander";
 import type { CommandContext } from "./context.js";
 import * as doctor from "./doctor.js";
+import * as inspect from "./inspect.js";
 import * as matrix from "./matrix.js";
 import * as pin from "./pin.js";
 import * as resolve from "./resolve.js";
 import * as verify from "./verify.js";
 
-export const COMMANDS: { register(program: Command, ctx: CommandContext): void }[] = [resolve, verify, pin, matrix, doctor];
+export const COMMANDS: { register(program: Command, ctx: CommandContext): void }[] = [resolve, inspect, verify, pin, matrix, doctor];

@@ -1,0 +1,209 @@
+/**
+ * From what a tree holds to a report: which release it is, which strategy it
+ * needs, and whether that agrees with the catalog. Pure: the facts come in as
+ * data (src/tree/inspect.ts reads them), so every disagreement can be tested
+ * without a disk.
+ */
+import { parseVersionQuery, resolve } from "../catalog/resolve.js";
+import type { Catalog, KmemLayout, StrategyId } from "../catalog/types.js";
+import { UsageError } from "../errors.js";
+import type { GitFacts } from "../source/git-describe.js";
+import { STRATEGIES, strategyForLayout } from "../strategy/index.js";
+import { RUNC_FS_DIR, type KmemDetection } from "./kmem-layout.js";
+import { parseGitDescribe, type ArchiveStamp, type TreeVersion } from "./release-version.js";
+
+/** git-clean / git-dirty: a checkout (as version.sh's tree state); archive: a `git archive` export; dir: anything else. */
+export type TreeKind = "git-clean" | "git-dirty" | "archive" | "dir";
+export const TREE_KINDS: readonly TreeKind[] = ["git-clean", "git-dirty", "archive", "dir"];
+
+export type VersionSource = "flag" | "git" | "archive";
+
+export interface Evidence {
+  /** Path relative to the tree root. */
+  file: string;
+  says: string;
+}
+
+/** Everything read from the tree, before any judgement. */
+export interface TreeFacts {
+  root: string;
+  git: GitFacts | null;
+  /** Paths git lists as changed, without build output (`_output/`). */
+  changed: string[];
+  archive: ArchiveStamp | null;
+  runc: { version: string | null; source: string | null; replacedBy?: string; notes: string[] };
+  kmem: KmemDetection;
+  go: { version: string; source: string; raw: string } | null;
+}
+
+export interface TreeReport {
+  root: string;
+  /** The release used for the catalog ("1.16.15"); the flag's when given, else the tree's. Null when unknown. */
+  version: string | null;
+  line: string | null;
+  versionSource: VersionSource | null;
+  /** What the tree itself says ("1.16.15", "1.17.0-rc.1"), independent of --version. */
+  treeVersion: string | null;
+  /** Commits between the release tag and HEAD (git checkouts). */
+  commitsSinceTag: number | null;
+  /** False when --version and the tree name different releases. */
+  versionAgrees: boolean | null;
+  commit: string | null;
+  treeKind: TreeKind;
+  /** Changed paths of a dirty checkout (build output excluded). */
+  changed: string[];
+  runc: string | null;
+  runcSource: string | null;
+  kmemLayout: KmemLayout;
+  /** The default build's kmem code is already stubbed (this tool's vendor-stub or kmem-override patch). */
+  patched: boolean;
+  goVersion: string | null;
+  /** The strategy to use: the catalog's when the tree's layout fits it, else the one the layout calls for. */
+  strategy: StrategyId;
+  catalogStrategy: StrategyId | null;
+  catalogLayout: KmemLayout | null;
+  catalogRunc: string | null;
+  catalogGo: string | null;
+  /** Whether the catalog's strategy fits the tree's layout; null when the catalog has no entry to compare. */
+  agrees: boolean | null;
+  evidence: Evidence[];
+  notes: string[];
+}
+
+export interface AssessOptions {
+  /** A release given by the user (--version), "1.16.15" or "v1.16.15". */
+  version?: string;
+}
+
+/** Parse a --version value: an exact release, never a line or garbage. */
+export function parseVersionFlag(input: string): { version: string; line: string } {
+  const q = parseVersionQuery(input);
+  if (!q.version) {
+    throw new UsageError("E_VERSION_LINE", `expected an exact release for --version such as ${q.line}.0, found the line ${q.line}`, `pass the tree's release, e.g. --version ${q.line}.0`);
+  }
+  return { version: q.version, line: q.line };
+}
+
+function treeKind(facts: TreeFacts): TreeKind {
+  if (facts.git) return facts.changed.length ? "git-dirty" : "git-clean";
+  if (facts.archive) return "archive";
+  return "dir";
+}
+
+export function assessTree(catalog: Catalog, facts: TreeFacts, opts: AssessOptions = {}): TreeReport {
+  const evidence: Evidence[] = [];
+  const notes: string[] = [];
+  const flag = opts.version !== undefined ? parseVersionFlag(opts.version) : null;
+
+  // What the tree says it is.
+  let fromTree: TreeVersion | null = null;
+  let treeSource: VersionSource | null = null;
+  if (facts.git) {
+    if (facts.git.describe) {
+      evidence.push({ file: ".git", says: `git describe: ${facts.git.describe}` });
+      fromTree = parseGitDescribe(facts.git.describe);
+      if (!fromTree) notes.push(`git describe names ${facts.git.describe}, which is not a Kubernetes release tag`);
+    } else {
+      notes.push("no release tag (v*) is reachable from HEAD: the version is unknown to git");
+    }
+    treeSource = fromTree ? "git" : null;
+  } else if (facts.archive) {
+    evidence.push({ file: "hack/lib/version.sh", says: `git archive export of ${facts.archive.commit ?? "an unknown commit"}${facts.archive.refNames ? ` (refs: ${facts.archive.refNames})` : ""}` });
+    fromTree = facts.archive.version;
+    treeSource = fromTree ? "archive" : null;
+    if (!fromTree) notes.push("the export names no release tag: the exported commit was not tagged");
+  }
+  if (fromTree?.commitsSinceTag) notes.push(`HEAD is ${fromTree.commitsSinceTag} commit(s) past ${fromTree.tag}; the catalog entry of ${fromTree.tag} is used`);
+  if (fromTree?.prerelease) notes.push(`${fromTree.tag} is a pre-release: the catalog is asked about line ${fromTree.line}`);
+
+  let versionAgrees: boolean | null = null;
+  if (flag && fromTree) {
+    const treeCore = fromTree.version.replace(/-.*$/, "");
+    versionAgrees = treeCore === flag.version;
+    if (!versionAgrees) notes.push(`--version ${flag.version} disagrees with the tree, which says ${fromTree.tag} (${treeSource}); using ${flag.version} as asked`);
+  }
+
+  const version = flag?.version ?? fromTree?.version ?? null;
+  const line = flag?.line ?? fromTree?.line ?? null;
+  const versionSource: VersionSource | null = flag ? "flag" : treeSource;
+  if (!version) notes.push("the release is unknown: pass --version X.Y.Z to compare with the catalog");
+
+  // What the catalog says about that release.
+  let catalogStrategy: StrategyId | null = null;
+  let catalogLayout: KmemLayout | null = null;
+  let catalogRunc: string | null = null;
+  let catalogGo: string | null = null;
+  if (version && line) {
+    // A pre-release tag (v1.18.0-alpha.0 on master) is asked about by its line.
+    const query = fromTree?.prerelease && !flag ? { version: null, line } : { version, line };
+    try {
+      const r = resolve(catalog, query);
+      catalogStrategy = r.strategy;
+      catalogLayout = r.kmemLayout;
+      catalogRunc = r.runc;
+      catalogGo = r.go;
+    } catch (err) {
+      if (!(err instanceof UsageError)) throw err;
+    }
+    if (!catalogStrategy) notes.push(`${version} is outside the catalog: the strategy comes from the tree alone`);
+  }
+
+  // What the tree's code says, and whether the two fit.
+  const layout = facts.kmem.layout;
+  for (const f of facts.kmem.findings) evidence.push({ file: `${RUNC_FS_DIR}/${f.file}`, says: f.says });
+  notes.push(...facts.kmem.notes);
+  let strategy: StrategyId;
+  let agrees: boolean | null = null;
+  if (catalogStrategy) {
+    agrees = STRATEGIES[catalogStrategy].layouts.includes(layout);
+    strategy = agrees ? catalogStrategy : strategyForLayout(layout);
+    if (!agrees) {
+      notes.push(`the catalog gives ${catalogStrategy} for ${version} (expecting the ${catalogLayout} layout), but the tree has the ${layout} layout: using ${strategy}, the tree wins`);
+    } else if (catalogLayout && catalogLayout !== layout) {
+      notes.push(`the catalog expects the ${catalogLayout} layout for ${version}; the tree has ${layout}, which ${catalogStrategy} also handles`);
+    }
+  } else {
+    strategy = strategyForLayout(layout);
+  }
+  if (facts.kmem.patched) notes.push("the vendored runc is already patched: a default build of this tree does not enable kmem accounting");
+
+  if (facts.runc.source) {
+    evidence.push({ file: facts.runc.source, says: `runc ${facts.runc.version ?? "(no version)"}${facts.runc.replacedBy ? ` from ${facts.runc.replacedBy}` : ""}` });
+  } else {
+    notes.push("no dependency file (Godeps/Godeps.json, go.mod, vendor/modules.txt) names runc");
+  }
+  notes.push(...facts.runc.notes);
+  if (facts.go) {
+    evidence.push({ file: facts.go.source, says: `${facts.go.raw} (Go ${facts.go.version})` });
+  }
+  if (facts.changed.length) {
+    const shown = facts.changed.slice(0, 5).join(", ");
+    notes.push(`the checkout has ${facts.changed.length} changed path(s): ${shown}${facts.changed.length > 5 ? ", …" : ""}; version.sh would stamp -dirty unless KUBE_GIT_TREE_STATE=clean`);
+  }
+
+  return {
+    root: facts.root,
+    version,
+    line,
+    versionSource,
+    treeVersion: fromTree?.version ?? null,
+    commitsSinceTag: fromTree && facts.git ? fromTree.commitsSinceTag : null,
+    versionAgrees,
+    commit: facts.git?.commit ?? facts.archive?.commit ?? null,
+    treeKind: treeKind(facts),
+    changed: facts.changed,
+    runc: facts.runc.version,
+    runcSource: facts.runc.source,
+    kmemLayout: layout,
+    patched: facts.kmem.patched,
+    goVersion: facts.go?.version ?? null,
+    strategy,
+    catalogStrategy,
+    catalogLayout,
+    catalogRunc,
+    catalogGo,
+    agrees,
+    evidence,
+    notes,
+  };
+}
