@@ -63,7 +63,7 @@ describe("pin → verify through the CLI", () => {
     expect(JSON.parse(bare.stdout).results[0]).toMatchObject({ outcome: "match", platform: "linux/amd64" });
 
     const changed = Buffer.from(bin);
-    changed[changed.length - 1] ^= 1;
+    changed[changed.length - 1] = changed.at(-1)! ^ 1;
     writeFileSync(join(out, "linux/amd64/kubelet"), changed);
     const bad = cli(["verify", out, "--catalog", catalog, "--json"]);
     expect(bad.code).toBe(4);
