@@ -27,7 +27,7 @@ export function buildProgram(io: Io, signal: AbortSignal, outcome: Outcome = {})
       `
 Exit codes:
   0 ok · 2 usage · 3 environment · 4 verification failed · 5 invalid catalog
-  6 source tree · 7 patch · 8 build · 9 busy · 70 internal · 130 interrupted`,
+  6 source tree · 7 patch · 8 build · 9 busy · 10 unpinned · 70 internal · 130 interrupted`,
     );
   const ctx = makeContext(program, io, signal, outcome);
   for (const c of COMMANDS) c.register(program, ctx);
@@ -58,8 +58,12 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
   // handlers run, so the process died without stopping a build's container.
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
+  // A command that already printed its JSON result (then failed a check, e.g.
+  // `audit --fail-on`) must not get a second JSON document after it.
+  let printed = false;
+  const tracked: Io = { ...io, out: (t) => ((printed = true), io.out(t)) };
   const outcome: Outcome = {};
-  const program = buildProgram(io, abort.signal, outcome);
+  const program = buildProgram(tracked, abort.signal, outcome);
   const wantsJson = argv.includes("--json");
   try {
     await program.parseAsync(argv, { from: "user" });
@@ -73,7 +77,7 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
     }
     const e: ToolError = asToolError(err);
     io.err(`kubelet-nokmem: ${e.oneLine()}`);
-    if (wantsJson) io.out(JSON.stringify({ error: e.toJSON() }, null, 2));
+    if (wantsJson && !printed) io.out(JSON.stringify({ error: e.toJSON() }, null, 2));
     if (!(err instanceof ToolError) && (program.opts() as { verbose?: boolean }).verbose && err instanceof Error) io.err(err.stack ?? "");
     return e.exitCode;
   } finally {

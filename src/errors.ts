@@ -24,6 +24,8 @@ export const ExitCode = {
   build: 8,
   /** Something else is holding the resource (a concurrent build, a lock). */
   busy: 9,
+  /** A binary has no pin to check against (verify). */
+  unpinned: 10,
   /** A bug in this tool. */
   internal: 70,
   /** Stopped by SIGINT / SIGTERM. */
@@ -83,6 +85,9 @@ export class BuildError extends ToolError {
 }
 export class BusyError extends ToolError {
   readonly kind = "busy" as const;
+}
+export class UnpinnedError extends ToolError {
+  readonly kind = "unpinned" as const;
 }
 export class InterruptedError extends ToolError {
   readonly kind = "interrupted" as const;

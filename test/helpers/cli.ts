@@ -3,7 +3,7 @@
  * environment: `node dist/cli.js …`. dist/ is rebuilt first when it is older
  * than src/ (test/support/built-cli.ts), so a single test file can be run alone.
  */
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -40,4 +40,20 @@ export function oneLineError(r: CliResult): string {
   if (lines.length !== 1) throw new Error(`expected one line on stderr, found ${lines.length}:\n${r.stderr}`);
   if (/\n\s+at |Error: /.test(r.stderr)) throw new Error(`stack trace or raw error on stderr:\n${r.stderr}`);
   return lines[0]!;
+}
+
+export const ROOT = REPO_ROOT;
+
+/** The CLI as a child process without blocking, for tests that run several at once. */
+export function cliAsync(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
+  return new Promise((resolve) => {
+    const base = { ...process.env };
+    delete base.KUBELET_NOKMEM_CATALOG;
+    const child = spawn(process.execPath, [CLI, ...args], { env: { ...base, ...env } });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => (stdout += d));
+    child.stderr.on("data", (d) => (stderr += d));
+    child.on("close", (code) => resolve({ code, stdout, stderr }));
+  });
 }

@@ -1,0 +1,101 @@
+/**
+ * The build matrix a CI engine runs: every affected pinned release × its
+ * platforms, filtered. Pure over the catalog.
+ */
+import semver from "semver";
+import { UsageError } from "../errors.js";
+import { strategyFor } from "../strategy/index.js";
+import { lineFor } from "./resolve.js";
+import type { Catalog, StrategyId } from "./types.js";
+import { STRATEGY_IDS } from "./types.js";
+
+export interface MatrixEntry {
+  version: string;
+  line: string;
+  strategy: StrategyId;
+  platform: string;
+  image: string;
+  /** The pinned sha256 for this platform, "" when not built yet. */
+  sha256: string;
+  /** A name safe for artifact and job names: "1.16.15-linux-amd64". */
+  slug: string;
+}
+
+export interface MatrixFilter {
+  lines?: string[];
+  strategies?: string[];
+  /** Platforms to build; by default the platforms each pin lists, else linux/amd64. */
+  platforms?: string[];
+  /** Include releases whose strategy is `none` (not affected). */
+  includeUnaffected?: boolean;
+}
+
+export const DEFAULT_PLATFORM = "linux/amd64";
+const PLATFORM = /^linux\/(amd64|arm64|arm|ppc64le|s390x)$/;
+
+export function parsePlatforms(value: string): string[] {
+  const list = value.split(",").map((p) => p.trim()).filter(Boolean);
+  for (const p of list) {
+    if (!PLATFORM.test(p)) {
+      throw new UsageError("E_PLATFORM", `expected platforms such as linux/amd64,linux/arm64, found ${JSON.stringify(p)}`, "use os/arch pairs separated by commas");
+    }
+  }
+  if (!list.length) throw new UsageError("E_PLATFORM", "expected at least one platform, found none", "pass e.g. --platform linux/amd64");
+  return list;
+}
+
+export function buildMatrix(catalog: Catalog, filter: MatrixFilter = {}): MatrixEntry[] {
+  for (const s of filter.strategies ?? []) {
+    if (!(STRATEGY_IDS as readonly string[]).includes(s)) {
+      throw new UsageError("E_STRATEGY", `expected a strategy among ${STRATEGY_IDS.join(", ")}, found ${JSON.stringify(s)}`, "pick one of the listed strategies");
+    }
+  }
+  for (const l of filter.lines ?? []) {
+    if (!catalog.lines.some((c) => c.line === l)) {
+      throw new UsageError("E_LINE", `expected a release line the catalog has (${[...new Set(catalog.lines.map((c) => c.line))].join(", ")}), found ${JSON.stringify(l)}`, "pass a line such as 1.16");
+    }
+  }
+  const entries: MatrixEntry[] = [];
+  const versions = Object.keys(catalog.pins).sort(semver.compare);
+  for (const version of versions) {
+    const pin = catalog.pins[version]!;
+    const line = lineFor(catalog, version);
+    if (!line) continue; // the loader rejects such pins; defensive only
+    const strategy = pin.strategy ?? line.strategy;
+    if (!filter.includeUnaffected && !strategyFor(strategy).affected) continue;
+    if (filter.lines?.length && !filter.lines.includes(line.line)) continue;
+    if (filter.strategies?.length && !filter.strategies.includes(strategy)) continue;
+    const pinned = Object.keys(pin.sha256);
+    const platforms = filter.platforms ?? (pinned.length ? pinned.sort() : [DEFAULT_PLATFORM]);
+    for (const platform of platforms) {
+      entries.push({ version, line: line.line, strategy, platform, image: pin.image || line.image, sha256: pin.sha256[platform] ?? "", slug: `${version}-${platform.replace("/", "-")}` });
+    }
+  }
+  return entries;
+}
+
+/** GitHub Actions reads `{"include": [...]}` through fromJSON(). */
+export function githubMatrix(entries: MatrixEntry[]): { include: MatrixEntry[] } {
+  return { include: entries };
+}
+
+/**
+ * GitLab cannot expand a matrix from a job's output; it runs a generated child
+ * pipeline instead. JSON is YAML, so the child pipeline is printed as JSON:
+ * one job per entry, extending a template job the parent defines in the
+ * included file (`.kubelet-nokmem-build`).
+ */
+export function gitlabChildPipeline(entries: MatrixEntry[], template = ".kubelet-nokmem-build"): Record<string, unknown> {
+  const jobs: Record<string, unknown> = {};
+  for (const e of entries) {
+    jobs[`kubelet ${e.version} ${e.platform}`] = {
+      extends: template,
+      variables: { KUBE_VERSION: e.version, KUBE_PLATFORM: e.platform, KUBE_IMAGE: e.image },
+    };
+  }
+  if (!entries.length) {
+    // A child pipeline must have at least one job.
+    jobs["nothing to build"] = { script: ["echo 'no pinned affected release matches the filter'"] };
+  }
+  return { include: [{ local: "ci/gitlab/build-job.yml" }], ...jobs };
+}

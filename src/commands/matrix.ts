@@ -1,0 +1,50 @@
+import type { Command } from "commander";
+import { buildMatrix, githubMatrix, gitlabChildPipeline, parsePlatforms } from "../catalog/matrix.js";
+import { UsageError } from "../errors.js";
+import type { CommandContext } from "./context.js";
+
+const list = (v: string) => v.split(",").map((s) => s.trim()).filter(Boolean);
+
+export function register(program: Command, ctx: CommandContext): void {
+  program
+    .command("matrix")
+    .summary("print the build matrix (pinned affected releases × platforms) for a CI engine")
+    .description(
+      "Print every affected pinned release of the catalog × its platforms as JSON a CI engine reads directly: " +
+        "`--format github` gives {\"include\":[…]} for a job matrix (fromJSON), `--format gitlab` a child pipeline, " +
+        "`--format json` (default) the plain list.",
+    )
+    .option("--line <lines>", "only these release lines, comma-separated (1.16,1.18)", list)
+    .option("--strategy <ids>", "only these strategies, comma-separated (build-tag,kmem-override)", list)
+    .option("--platform <platforms>", "build these platforms instead of each pin's own", parsePlatforms)
+    .option("--include-unaffected", "also list pinned releases that need no change (strategy none)")
+    .option("--format <format>", "json | github | gitlab", "json")
+    .option("--compact", "print on one line (for $GITHUB_OUTPUT)")
+    .addHelpText(
+      "after",
+      `
+Examples:
+  $ kubelet-nokmem matrix
+  $ kubelet-nokmem matrix --format github --compact >> "$GITHUB_OUTPUT"
+  $ kubelet-nokmem matrix --line 1.16,1.18 --platform linux/amd64,linux/arm64
+  $ kubelet-nokmem matrix --format gitlab > child-pipeline.json`,
+    )
+    .action((opts: { line?: string[]; strategy?: string[]; platform?: string[]; includeUnaffected?: boolean; format: string; compact?: boolean }) => {
+      const entries = buildMatrix(ctx.catalog(), { lines: opts.line, strategies: opts.strategy, platforms: opts.platform, includeUnaffected: opts.includeUnaffected });
+      let value: unknown;
+      switch (opts.format) {
+        case "json":
+          value = entries;
+          break;
+        case "github":
+          value = githubMatrix(entries);
+          break;
+        case "gitlab":
+          value = gitlabChildPipeline(entries);
+          break;
+        default:
+          throw new UsageError("E_FORMAT", `expected --format json, github or gitlab, found ${JSON.stringify(opts.format)}`, "pass one of the three");
+      }
+      ctx.io.out(opts.compact ? JSON.stringify(value) : JSON.stringify(value, null, 2));
+    });
+}

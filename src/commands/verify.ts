@@ -1,0 +1,47 @@
+import type { Command } from "commander";
+import { parsePlatforms } from "../catalog/matrix.js";
+import { UnpinnedError, VerificationError } from "../errors.js";
+import { overall, verifyTarget, type VerifyResult } from "../pin/verify.js";
+import { printJson, type CommandContext } from "./context.js";
+
+export function register(program: Command, ctx: CommandContext): void {
+  program
+    .command("verify")
+    .summary("check kubelets against their pins and build manifest (match / mismatch / unpinned)")
+    .description(
+      "Hash each kubelet and compare it with the catalog's pin for its release and platform and, for a build output folder " +
+        "(or with --manifest), with the digests its manifest.json and SHA256SUMS record. Exit 0 when everything matches, " +
+        "4 on any mismatch, 10 when something has no pin.",
+    )
+    .argument("<targets...>", "kubelet binaries or build output folders")
+    .option("--version <version>", "the release of a bare binary (1.16.15)")
+    .option("--platform <platform>", "the platform of a bare binary (default: read from its ELF header)")
+    .option("--manifest <out-dir>", "also check a bare binary against this build's manifest")
+    .option("--json", "print the results as JSON")
+    .addHelpText(
+      "after",
+      `
+Examples:
+  $ kubelet-nokmem verify out/v1.16.15
+  $ kubelet-nokmem verify /usr/bin/kubelet --version 1.16.15 --json
+  $ kubelet-nokmem verify ./kubelet --manifest out/v1.16.15
+
+Exit codes: 0 match · 4 mismatch · 10 unpinned`,
+    )
+    .action(async (targets: string[], opts: { version?: string; platform?: string; manifest?: string; json?: boolean }) => {
+      const platform = opts.platform ? parsePlatforms(opts.platform)[0] : undefined;
+      const results: VerifyResult[] = [];
+      for (const t of targets) results.push(...(await verifyTarget(ctx.catalog(), t, { version: opts.version, platform, manifestDir: opts.manifest })));
+      const outcome = overall(results);
+      if (opts.json) printJson(ctx.io, { outcome, results });
+      else {
+        for (const r of results) {
+          ctx.io.out(`${r.outcome.padEnd(8)} ${r.version} ${r.platform} ${r.path}`);
+          for (const why of r.reasons) ctx.io.out(`         ${why}`);
+        }
+      }
+      const n = results.filter((r) => r.outcome === outcome).length;
+      if (outcome === "mismatch") throw new VerificationError("E_PIN_MISMATCH", `expected every kubelet to match its pin, found ${n} mismatch${n > 1 ? "es" : ""}`, "do not roll these binaries out; rebuild and compare inputs");
+      if (outcome === "unpinned") throw new UnpinnedError("E_UNPINNED", `expected a pin for every kubelet, found ${n} without one`, "record one with `kubelet-nokmem pin OUT_DIR`");
+    });
+}

@@ -1,0 +1,63 @@
+/**
+ * Pins: the expected sha256 of a release's nokmem kubelet per platform, with
+ * what it was built from. Pure functions over catalog data; src/pin/store.ts
+ * does the locked write.
+ */
+import semver from "semver";
+import type { Catalog, Pin } from "../catalog/types.js";
+
+export interface PinChange {
+  version: string;
+  pin: Pin;
+  /** What differs from the existing pin (empty when new or identical). */
+  conflicts: string[];
+  /** Whether the catalog changes at all. */
+  changed: boolean;
+}
+
+/** Merge an incoming pin over an existing one. Differences are conflicts. */
+export function mergePin(version: string, existing: Pin | undefined, incoming: Pin): PinChange {
+  if (!existing) return { version, pin: normalizePin(incoming), conflicts: [], changed: true };
+  const conflicts: string[] = [];
+  const differs = (a: string | undefined, b: string | undefined) => Boolean(a && b && a !== b);
+  if (differs(existing.commit, incoming.commit)) conflicts.push(`commit ${existing.commit} → ${incoming.commit}`);
+  if (differs(existing.image, incoming.image)) conflicts.push(`image ${existing.image} → ${incoming.image}`);
+  if (differs(existing.strategy, incoming.strategy)) conflicts.push(`strategy ${existing.strategy} → ${incoming.strategy}`);
+  for (const [platform, sha] of Object.entries(incoming.sha256)) {
+    if (differs(existing.sha256[platform], sha)) conflicts.push(`${platform} sha256 ${existing.sha256[platform]!.slice(0, 12)}… → ${sha.slice(0, 12)}…`);
+  }
+  const merged = normalizePin({
+    ...existing,
+    ...incoming,
+    commit: incoming.commit || existing.commit,
+    image: incoming.image || existing.image,
+    sha256: { ...existing.sha256, ...incoming.sha256 },
+  });
+  const changed = JSON.stringify(normalizePin(existing)) !== JSON.stringify(merged);
+  return { version, pin: merged, conflicts, changed };
+}
+
+/** Fixed key order and sorted platforms, so the file's diff stays reviewable. */
+export function normalizePin(pin: Pin): Pin {
+  const out: Pin = { commit: pin.commit, image: pin.image, sha256: {} };
+  if (pin.imageId) out.imageId = pin.imageId;
+  if (pin.strategy) out.strategy = pin.strategy;
+  if (pin.patches?.length) out.patches = pin.patches.map((p) => ({ name: p.name, sha256: p.sha256 }));
+  for (const platform of Object.keys(pin.sha256).sort()) out.sha256[platform] = pin.sha256[platform]!;
+  // Keep the key order of the type: commit, image, imageId, strategy, patches, sha256.
+  const { sha256, ...rest } = out;
+  return { ...rest, sha256 };
+}
+
+export function withPin(catalog: Catalog, version: string, pin: Pin): Catalog {
+  const pins: Record<string, Pin> = {};
+  for (const v of [...new Set([...Object.keys(catalog.pins), version])].sort(semver.compare)) {
+    pins[v] = v === version ? pin : catalog.pins[v]!;
+  }
+  return { ...catalog, pins };
+}
+
+/** The catalog as it is written: two-space JSON, one trailing newline. */
+export function formatCatalog(catalog: Catalog): string {
+  return `${JSON.stringify(catalog, null, 2)}\n`;
+}

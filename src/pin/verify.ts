@@ -1,0 +1,115 @@
+/**
+ * verify: does a kubelet have the sha256 its pin (and its build manifest)
+ * says? Outcomes: match, mismatch, unpinned.
+ */
+import { open, readFile, stat } from "node:fs/promises";
+import { join } from "node:path";
+import type { Catalog } from "../catalog/types.js";
+import { UsageError } from "../errors.js";
+import { sha256File } from "../io/digest.js";
+import { parseSha256Sums, readPublishedBuild } from "./outdir.js";
+
+export type PinOutcome = "match" | "mismatch" | "unpinned";
+
+export interface VerifyResult {
+  path: string;
+  version: string;
+  platform: string;
+  sha256: string;
+  /** What the catalog pins for version × platform, null when nothing. */
+  pinned: string | null;
+  /** What the build manifest records, null when no manifest was given. */
+  manifest: string | null;
+  outcome: PinOutcome;
+  reasons: string[];
+}
+
+/** Decide one binary's outcome. Pure. */
+export function judge(actual: string, pinned: string | null, manifest: string | null, sums: string | null): { outcome: PinOutcome; reasons: string[] } {
+  const reasons: string[] = [];
+  if (manifest && manifest !== actual) reasons.push(`manifest records ${manifest}, file is ${actual}`);
+  if (sums && sums !== actual) reasons.push(`SHA256SUMS records ${sums}, file is ${actual}`);
+  if (pinned && pinned !== actual) reasons.push(`pin is ${pinned}, file is ${actual}`);
+  if (reasons.length) return { outcome: "mismatch", reasons };
+  if (!pinned) return { outcome: "unpinned", reasons: ["no pin for this release and platform"] };
+  return { outcome: "match", reasons: [] };
+}
+
+const ELF_MACHINES: Record<number, string> = { 0x3e: "amd64", 0xb7: "arm64", 0x28: "arm", 0x15: "ppc64le", 0x16: "s390x" };
+
+/** linux/<arch> from an ELF header, or null. */
+export async function elfPlatform(path: string): Promise<string | null> {
+  const fh = await open(path, "r");
+  try {
+    const buf = Buffer.alloc(20);
+    const { bytesRead } = await fh.read(buf, 0, 20, 0);
+    if (bytesRead < 20 || buf.readUInt32BE(0) !== 0x7f454c46) return null;
+    const machine = buf[5] === 2 ? buf.readUInt16BE(18) : buf.readUInt16LE(18);
+    const arch = ELF_MACHINES[machine];
+    return arch ? `linux/${arch}` : null;
+  } finally {
+    await fh.close();
+  }
+}
+
+export interface VerifyOptions {
+  version?: string;
+  platform?: string;
+  /** A build output folder whose manifest the binary must match. */
+  manifestDir?: string;
+}
+
+function pinFor(catalog: Catalog, version: string, platform: string): string | null {
+  return catalog.pins[version]?.sha256[platform] || null;
+}
+
+/** Verify a build output folder (every kubelet in its manifest) or one binary. */
+export async function verifyTarget(catalog: Catalog, target: string, opts: VerifyOptions = {}): Promise<VerifyResult[]> {
+  let st;
+  try {
+    st = await stat(target);
+  } catch (err) {
+    throw new UsageError("E_TARGET", `expected a kubelet binary or a build output folder at ${target}, found ${(err as NodeJS.ErrnoException).code ?? "nothing"}`, "pass an existing path");
+  }
+  const version = opts.version?.replace(/^v/, "");
+  if (st.isDirectory()) {
+    const build = await readPublishedBuild(target);
+    if (version && version !== build.version) {
+      throw new UsageError("E_VERSION_MISMATCH", `expected the folder to hold a build of ${version}, found a build of ${build.version} in its manifest`, "drop --version or pass the right folder");
+    }
+    const sums = parseSha256Sums(await readFile(join(target, "SHA256SUMS"), "utf8").catch(() => ""));
+    const results: VerifyResult[] = [];
+    for (const b of build.binaries) {
+      const path = join(target, b.name);
+      const actual = await sha256File(path).catch(() => "");
+      const pinned = pinFor(catalog, build.version, b.platform);
+      const j = actual ? judge(actual, pinned, b.sha256, sums.get(b.name) ?? null) : { outcome: "mismatch" as const, reasons: [`${b.name} is missing`] };
+      results.push({ path, version: build.version, platform: b.platform, sha256: actual, pinned, manifest: b.sha256, ...j });
+    }
+    return results;
+  }
+  let manifest: string | null = null;
+  let v = version;
+  const platform = opts.platform ?? (await elfPlatform(target));
+  if (!platform) {
+    throw new UsageError("E_PLATFORM", `expected an ELF binary for a Linux platform at ${target}, found none`, "pass --platform linux/amd64 if the file is right");
+  }
+  if (opts.manifestDir) {
+    const build = await readPublishedBuild(opts.manifestDir);
+    v ??= build.version;
+    manifest = build.binaries.find((b) => b.platform === platform)?.sha256 ?? null;
+  }
+  if (!v) {
+    throw new UsageError("E_VERSION_NEEDED", `expected the release of ${target}, found neither --version nor --manifest`, "pass --version 1.16.15 (or --manifest OUT_DIR)");
+  }
+  const actual = await sha256File(target);
+  const pinned = pinFor(catalog, v, platform);
+  return [{ path: target, version: v, platform, sha256: actual, pinned, manifest, ...judge(actual, pinned, manifest, null) }];
+}
+
+/** The outcome of a whole run: any mismatch wins, then any unpinned. */
+export function overall(results: VerifyResult[]): PinOutcome {
+  if (results.some((r) => r.outcome === "mismatch")) return "mismatch";
+  if (results.some((r) => r.outcome === "unpinned")) return "unpinned";
+  return "match";
+}

@@ -1,0 +1,92 @@
+/**
+ * The CI templates under ci/ call the CLI. These tests parse them and check
+ * that every command they run exists with the flags they pass, and that the
+ * matrix fields they read are ones `matrix` prints, so the templates cannot rot.
+ */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { parse } from "yaml";
+import { buildMatrix, gitlabChildPipeline } from "../../src/catalog/matrix.js";
+import { parseCatalog } from "../../src/catalog/load.js";
+import { cli, ROOT } from "../helpers/cli.js";
+
+const read = (rel: string) => readFileSync(join(ROOT, rel), "utf8");
+
+/** Every `kubelet-nokmem <command> …` in a script text, with the flags it passes. */
+export function invocations(script: string): { command: string; flags: string[] }[] {
+  const out: { command: string; flags: string[] }[] = [];
+  const folded = script.replace(/\\\n/g, " ");
+  for (const line of folded.split("\n")) {
+    for (const m of line.matchAll(/kubelet-nokmem(?:@\S+)?\s+([a-z][a-z-]*)((?:\s+[^\s|;&>]+)*)/g)) {
+      if (/^(install|--global)$/.test(m[1]!)) continue;
+      out.push({ command: m[1]!, flags: [...(m[2] ?? "").matchAll(/--[a-z][a-z-]*/g)].map((f) => f[0]) });
+    }
+  }
+  return out;
+}
+
+/** All strings in a parsed YAML document (scripts live in `run:` and `script:` values). */
+function strings(node: unknown): string[] {
+  if (typeof node === "string") return [node];
+  if (Array.isArray(node)) return node.flatMap(strings);
+  if (node && typeof node === "object") return Object.values(node).flatMap(strings);
+  return [];
+}
+
+const helpCache = new Map<string, string>();
+function help(command: string): string {
+  if (!helpCache.has(command)) {
+    const r = cli([command, "--help"]);
+    expect(r.code, `\`kubelet-nokmem ${command} --help\` failed: ${r.stderr}`).toBe(0);
+    expect(r.stdout, `\`kubelet-nokmem ${command}\` does not exist`).toMatch(new RegExp(`^Usage: kubelet-nokmem ${command} `));
+    helpCache.set(command, r.stdout);
+  }
+  return helpCache.get(command)!;
+}
+
+const TEMPLATES = ["ci/github/nokmem-kubelets.yml", "ci/gitlab/.gitlab-ci.yml", "ci/gitlab/build-job.yml"];
+
+describe("CI templates", () => {
+  it.each(TEMPLATES)("%s is valid YAML", (file) => {
+    expect(() => parse(read(file))).not.toThrow();
+    expect(parse(read(file))).toBeTypeOf("object");
+  });
+
+  it.each(TEMPLATES)("%s calls only commands and flags the CLI has", (file) => {
+    const calls = strings(parse(read(file))).flatMap(invocations);
+    expect(calls.length).toBeGreaterThan(0);
+    for (const { command, flags } of calls) {
+      const text = help(command);
+      for (const flag of flags) expect(text, `${file}: kubelet-nokmem ${command} has no ${flag}`).toMatch(new RegExp(`${flag}\\b`));
+    }
+  });
+
+  it("the invocation finder sees folded commands and conditional flags", () => {
+    expect(invocations('x="$(kubelet-nokmem matrix --format github ${LINES:+--line "$LINES"})"')).toEqual([{ command: "matrix", flags: ["--format", "--line"] }]);
+  });
+
+  it("the GitHub workflow reads only fields the matrix entries have", () => {
+    const catalog = parseCatalog(read("versions.json"));
+    const entry = buildMatrix({ ...catalog, pins: { "1.16.15": { commit: "", image: "i", sha256: { "linux/amd64": "" } } } })[0]!;
+    const used = [...read("ci/github/nokmem-kubelets.yml").matchAll(/(?<![.\w])matrix\.([a-zA-Z]+)/g)].map((m) => m[1]!);
+    expect(used.length).toBeGreaterThan(0);
+    for (const field of used) expect(entry, `matrix.${field}`).toHaveProperty(field);
+  });
+
+  it("the GitLab child pipeline extends the template job and sets the variables it reads", () => {
+    const template = parse(read("ci/gitlab/build-job.yml")) as Record<string, unknown>;
+    const child = gitlabChildPipeline([{ version: "1.16.15", line: "1.16", strategy: "kmem-override", platform: "linux/amd64", image: "i", sha256: "", slug: "s" }]);
+    const job = Object.values(child).find((j) => typeof j === "object" && j && "extends" in j) as { extends: string; variables: Record<string, string> };
+    expect(template).toHaveProperty(job.extends);
+    const templateText = read("ci/gitlab/build-job.yml");
+    for (const v of [...templateText.matchAll(/\$\{?(KUBE_[A-Z]+)/g)].map((m) => m[1]!)) expect(job.variables).toHaveProperty(v);
+    expect((child.include as { local: string }[])[0]!.local).toBe("ci/gitlab/build-job.yml");
+  });
+
+  it("the GitHub workflow rebuilds on a schedule and fails on a mismatch through verify", () => {
+    const wf = parse(read("ci/github/nokmem-kubelets.yml")) as { on: { schedule?: unknown[] }; jobs: { build: { steps: { run?: string }[] } } };
+    expect(wf.on.schedule?.length).toBeGreaterThan(0);
+    expect(wf.jobs.build.steps.some((s) => s.run?.includes("kubelet-nokmem verify"))).toBe(true);
+  });
+});

@@ -1,0 +1,132 @@
+import { copyFileSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { parseCatalog } from "../../src/catalog/load.js";
+import { mergePin } from "../../src/pin/pins.js";
+import { judge } from "../../src/pin/verify.js";
+import { cli, cliAsync, ROOT } from "../helpers/cli.js";
+import { tempDir } from "../helpers/tmp.js";
+import { fakeKubelet, sha, writeOutDir } from "./outdir-fixture.js";
+
+function catalogCopy(): string {
+  const p = join(tempDir(), "versions.json");
+  copyFileSync(join(ROOT, "versions.json"), p);
+  return p;
+}
+
+describe("judge", () => {
+  it.each([
+    ["match", "a", "a", "a", null],
+    ["mismatch", "a", "b", "a", null],
+    ["mismatch", "a", "a", "b", null],
+    ["mismatch", "a", "a", null, "b"],
+    ["unpinned", "a", null, "a", "a"],
+    ["unpinned", "a", null, null, null],
+  ] as const)("%s when actual=%s pin=%s manifest=%s sums=%s", (outcome, actual, pinned, manifest, sums) => {
+    expect(judge(actual, pinned, manifest, sums).outcome).toBe(outcome);
+  });
+});
+
+describe("mergePin", () => {
+  const base = { commit: "a".repeat(40), image: "img", sha256: { "linux/amd64": "1".repeat(64) } };
+  it("adds a platform without conflict", () => {
+    const c = mergePin("1.16.15", base, { ...base, sha256: { "linux/arm64": "2".repeat(64) } });
+    expect(c.conflicts).toEqual([]);
+    expect(Object.keys(c.pin.sha256)).toEqual(["linux/amd64", "linux/arm64"]);
+  });
+  it("reports a changed checksum as a conflict", () => {
+    expect(mergePin("1.16.15", base, { ...base, sha256: { "linux/amd64": "3".repeat(64) } }).conflicts).toHaveLength(1);
+  });
+  it("is unchanged when the same pin comes again", () => {
+    expect(mergePin("1.16.15", base, base).changed).toBe(false);
+  });
+});
+
+describe("pin → verify through the CLI", () => {
+  it("pins a build, then verifies it as match; a one-byte change is a mismatch", () => {
+    const catalog = catalogCopy();
+    const out = join(tempDir(), "out");
+    const bin = fakeKubelet("1.16.15");
+    writeOutDir(out, "1.16.15", { "linux/amd64": bin });
+    const pinned = cli(["pin", out, "--catalog", catalog, "--json"]);
+    expect(pinned.code, pinned.stderr).toBe(0);
+    expect(JSON.parse(pinned.stdout)).toMatchObject({ version: "1.16.15", written: true });
+    const cat = parseCatalog(readFileSync(catalog, "utf8"));
+    expect(cat.pins["1.16.15"]!.sha256["linux/amd64"]).toBe(sha(bin));
+    expect(cat.pins["1.16.15"]!.patches).toEqual([{ name: "none", sha256: "c".repeat(64) }]);
+
+    const ok = cli(["verify", out, "--catalog", catalog, "--json"]);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(JSON.parse(ok.stdout).outcome).toBe("match");
+
+    const bare = cli(["verify", join(out, "linux/amd64/kubelet"), "--version", "v1.16.15", "--catalog", catalog, "--json"]);
+    expect(JSON.parse(bare.stdout).results[0]).toMatchObject({ outcome: "match", platform: "linux/amd64" });
+
+    const changed = Buffer.from(bin);
+    changed[changed.length - 1] = changed.at(-1)! ^ 1;
+    writeFileSync(join(out, "linux/amd64/kubelet"), changed);
+    const bad = cli(["verify", out, "--catalog", catalog, "--json"]);
+    expect(bad.code).toBe(4);
+    expect(JSON.parse(bad.stdout).outcome).toBe("mismatch");
+    expect(bad.stderr.trim().split("\n")).toHaveLength(1);
+  });
+
+  it("an unpinned release exits 10", () => {
+    const out = join(tempDir(), "out");
+    writeOutDir(out, "1.18.20", { "linux/amd64": fakeKubelet("x") });
+    const r = cli(["verify", out, "--catalog", catalogCopy()]);
+    expect(r.code).toBe(10);
+    expect(r.stdout).toContain("unpinned");
+  });
+
+  it("refuses to overwrite a different pin without --force, leaving the catalog as it was", () => {
+    const catalog = catalogCopy();
+    const a = join(tempDir(), "a");
+    const b = join(tempDir(), "b");
+    writeOutDir(a, "1.16.15", { "linux/amd64": fakeKubelet("first") });
+    writeOutDir(b, "1.16.15", { "linux/amd64": fakeKubelet("second") });
+    expect(cli(["pin", a, "--catalog", catalog]).code).toBe(0);
+    const before = readFileSync(catalog, "utf8");
+    const refused = cli(["pin", b, "--catalog", catalog]);
+    expect(refused.code).toBe(4);
+    expect(refused.stderr).toMatch(/--force/);
+    expect(readFileSync(catalog, "utf8")).toBe(before);
+    expect(cli(["pin", b, "--catalog", catalog, "--force"]).code).toBe(0);
+    expect(parseCatalog(readFileSync(catalog, "utf8")).pins["1.16.15"]!.sha256["linux/amd64"]).toBe(sha(fakeKubelet("second")));
+  });
+
+  it("pinning the same build twice leaves the file byte-identical", () => {
+    const catalog = catalogCopy();
+    const out = join(tempDir(), "out");
+    writeOutDir(out, "1.18.20", { "linux/amd64": fakeKubelet("y"), "linux/arm64": fakeKubelet("z") });
+    cli(["pin", out, "--catalog", catalog]);
+    const once = readFileSync(catalog, "utf8");
+    const again = cli(["pin", out, "--catalog", catalog, "--json"]);
+    expect(JSON.parse(again.stdout).changed).toBe(false);
+    expect(readFileSync(catalog, "utf8")).toBe(once);
+  });
+
+  it("refuses to pin an output folder whose kubelet no longer matches its manifest", () => {
+    const catalog = catalogCopy();
+    const out = join(tempDir(), "out");
+    writeOutDir(out, "1.16.15", { "linux/amd64": fakeKubelet("q") });
+    writeFileSync(join(out, "linux/amd64/kubelet"), "tampered");
+    const r = cli(["pin", out, "--catalog", catalog]);
+    expect(r.code).toBe(4);
+    expect(parseCatalog(readFileSync(catalog, "utf8")).pins).toEqual({});
+  });
+
+  it("concurrent pins of different releases both land and leave a valid catalog", async () => {
+    const catalog = catalogCopy();
+    const versions = ["1.14.10", "1.15.12", "1.16.15", "1.17.17", "1.18.20", "1.19.16", "1.20.15", "1.21.1"];
+    const outs = versions.map((v) => {
+      const d = join(tempDir(), v);
+      writeOutDir(d, v, { "linux/amd64": fakeKubelet(v) });
+      return d;
+    });
+    const results = await Promise.all(outs.map((o) => cliAsync(["pin", o, "--catalog", catalog])));
+    for (const r of results) expect(r.code, r.stderr).toBe(0);
+    const cat = parseCatalog(readFileSync(catalog, "utf8"));
+    expect(Object.keys(cat.pins)).toEqual(versions);
+  });
+});
