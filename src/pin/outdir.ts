@@ -84,13 +84,3 @@ export async function readPublishedBuild(dir: string): Promise<PublishedBuild> {
   }
   return { dir, ...parseManifest(text, path) };
 }
-
-/** Parse sha256sum-format text: "<hex>  <name>" per line. */
-export function parseSha256Sums(text: string): Map<string, string> {
-  const out = new Map<string, string>();
-  for (const line of text.split("\n")) {
-    const m = /^([0-9a-f]{64}) [ *](.+)$/.exec(line.trim());
-    if (m) out.set(m[2]!, m[1]!);
-  }
-  return out;
-}

@@ -5,9 +5,9 @@
 import { open, readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import type { Catalog } from "../catalog/types.js";
-import { UsageError } from "../errors.js";
-import { sha256File } from "../io/digest.js";
-import { parseSha256Sums, readPublishedBuild } from "./outdir.js";
+import { UsageError, VerificationError } from "../errors.js";
+import { parseSha256Sums, sha256File } from "../artifact/checksums.js";
+import { readPublishedBuild } from "./outdir.js";
 
 export type PinOutcome = "match" | "mismatch" | "unpinned";
 
@@ -77,7 +77,7 @@ export async function verifyTarget(catalog: Catalog, target: string, opts: Verif
     if (version && version !== build.version) {
       throw new UsageError("E_VERSION_MISMATCH", `expected the folder to hold a build of ${version}, found a build of ${build.version} in its manifest`, "drop --version or pass the right folder");
     }
-    const sums = parseSha256Sums(await readFile(join(target, "SHA256SUMS"), "utf8").catch(() => ""));
+    const sums = await readSums(join(target, "SHA256SUMS"));
     const results: VerifyResult[] = [];
     for (const b of build.binaries) {
       const path = join(target, b.name);
@@ -105,6 +105,16 @@ export async function verifyTarget(catalog: Catalog, target: string, opts: Verif
   const actual = await sha256File(target);
   const pinned = pinFor(catalog, v, platform);
   return [{ path: target, version: v, platform, sha256: actual, pinned, manifest, ...judge(actual, pinned, manifest, null) }];
+}
+
+/** SHA256SUMS of an output folder by name; absent is empty, malformed is a failure. */
+async function readSums(path: string): Promise<Map<string, string>> {
+  const text = await readFile(path, "utf8").catch(() => "");
+  try {
+    return new Map(parseSha256Sums(text).map((e) => [e.name, e.sha256]));
+  } catch (err) {
+    throw new VerificationError("E_SUMS", `expected ${path} in sha256sum format, found ${(err as Error).message}`, "rebuild; never hand-edit SHA256SUMS");
+  }
 }
 
 /** The outcome of a whole run: any mismatch wins, then any unpinned. */
