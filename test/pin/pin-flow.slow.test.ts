@@ -1,0 +1,74 @@
+/**
+ * The flow of the "Pinning and CI" README section, end to end with real
+ * Docker builds: `matrix` drives a loop that builds two fixture releases,
+ * each build is pinned, a rebuild of the same inputs verifies as a match,
+ * and a one-byte change is a mismatch.
+ */
+import { spawnSync } from "node:child_process";
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parseCatalog } from "../../src/catalog/load.js";
+import type { MatrixEntry } from "../../src/catalog/matrix.js";
+import { makeTree, type Era } from "../fixtures/k8s-tree.js";
+import { CLI, REPO_ROOT } from "../helpers/cli.js";
+
+const IMAGE = process.env.KUBELET_NOKMEM_TEST_IMAGE ?? "kubelet-nokmem-toolchain:go1.19";
+let tmp: string;
+beforeAll(() => {
+  tmp = mkdtempSync(join(tmpdir(), "kn-pinflow-"));
+});
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+function run(args: string[]) {
+  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: "utf8", timeout: 20 * 60_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe("matrix → build → pin → verify", () => {
+  it("builds every matrix entry, pins it, and verifies rebuilds against the pins", async () => {
+    const catalog = join(tmp, "versions.json");
+    copyFileSync(join(REPO_ROOT, "versions.json"), catalog);
+    const cat = parseCatalog(readFileSync(catalog, "utf8"));
+    const sources: Record<string, string> = {};
+    for (const era of ["1.16", "1.18"] as Era[]) {
+      const tree = await makeTree(join(tmp, `src-${era}`), { era });
+      sources[tree.version] = tree.root;
+      cat.pins[tree.version] = { commit: "", image: IMAGE, sha256: { "linux/amd64": "" } };
+    }
+    writeFileSync(catalog, JSON.stringify(cat, null, 2));
+
+    const matrix = run(["matrix", "--catalog", catalog]);
+    expect(matrix.code, matrix.stderr).toBe(0);
+    const entries = JSON.parse(matrix.stdout) as MatrixEntry[];
+    expect(entries.map((e) => e.slug)).toEqual(["1.16.15-linux-amd64", "1.18.20-linux-amd64"]);
+
+    for (const e of entries) {
+      const out = join(tmp, "out", e.slug);
+      const build = run(["build", "--catalog", catalog, "--version", e.version, "--platform", e.platform, "--image", e.image, "--source", sources[e.version]!, "--cache-dir", join(tmp, "cache"), "--out", out, "--json"]);
+      expect(build.code, build.stderr).toBe(0);
+      const pin = run(["pin", out, "--catalog", catalog, "--json"]);
+      expect(pin.code, pin.stderr).toBe(0);
+      expect(JSON.parse(pin.stdout)).toMatchObject({ version: e.version, written: true });
+    }
+    const pinned = parseCatalog(readFileSync(catalog, "utf8")).pins;
+    for (const e of entries) expect(pinned[e.version]!.sha256[e.platform]).toMatch(/^[0-9a-f]{64}$/);
+
+    // Same inputs again, into a fresh folder: the pin must hold.
+    const again = join(tmp, "again");
+    const rebuild = run(["build", "--catalog", catalog, "--version", "1.16.15", "--image", IMAGE, "--source", sources["1.16.15"]!, "--cache-dir", join(tmp, "cache"), "--out", again]);
+    expect(rebuild.code, rebuild.stderr).toBe(0);
+    const verified = run(["verify", again, "--catalog", catalog, "--json"]);
+    expect(verified.code, verified.stdout + verified.stderr).toBe(0);
+    expect(JSON.parse(verified.stdout).outcome).toBe("match");
+
+    const kubelet = join(again, "linux/amd64/kubelet");
+    const bytes = readFileSync(kubelet);
+    bytes[bytes.length - 1] = bytes.at(-1)! ^ 1;
+    writeFileSync(kubelet, bytes);
+    const changed = run(["verify", kubelet, "--version", "1.16.15", "--catalog", catalog, "--json"]);
+    expect(changed.code).toBe(4);
+    expect(JSON.parse(changed.stdout).results[0].outcome).toBe("mismatch");
+  });
+});
