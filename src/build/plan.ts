@@ -3,9 +3,13 @@
  * anything touches disk, git or Docker. `plan()` is pure; `--dry-run` prints
  * its result and stops.
  */
-import { posix } from "node:path";
+import { homedir } from "node:os";
+import { join, posix } from "node:path";
 import type { Resolution } from "../catalog/resolve.js";
 import { UsageError } from "../errors.js";
+
+/** Git mirrors, work folders and failed build logs. */
+export const DEFAULT_CACHE_DIR = join(process.env.XDG_CACHE_HOME || join(homedir(), ".cache"), "kubelet-nokmem");
 
 export type Runner = "docker" | "local";
 export const RUNNERS: readonly Runner[] = ["docker", "local"];

@@ -8,7 +8,6 @@
 import { randomBytes } from "node:crypto";
 import { createWriteStream, type WriteStream } from "node:fs";
 import { copyFile, mkdir, readFile, rename, rm, stat, symlink, lstat } from "node:fs/promises";
-import { homedir } from "node:os";
 import { join } from "node:path";
 import { resolve as resolveVersion, type Resolution } from "../catalog/resolve.js";
 import type { Catalog } from "../catalog/types.js";
@@ -24,7 +23,7 @@ import { plan as makePlan, TREE_GO_CACHE, type BuildPlan, type ImageFacts, type 
 import type { Progress } from "./progress.js";
 import { checkVersionStamp, defaultSteps, type BuildSteps, type Verdict, type VerifyOutcome } from "./steps.js";
 
-export const DEFAULT_CACHE_DIR = join(process.env.XDG_CACHE_HOME || join(homedir(), ".cache"), "kubelet-nokmem");
+export { DEFAULT_CACHE_DIR } from "./plan.js";
 
 export interface BuildRequest {
   version: string;

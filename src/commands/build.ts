@@ -5,11 +5,11 @@ import { PACKAGE_ROOT } from "../catalog/load.js";
 import { resolve } from "../catalog/resolve.js";
 import { UsageError } from "../errors.js";
 import { dockerRunArgs, findImage } from "../build/docker.js";
-import { describePlan, parsePlatforms, plan, RUNNERS, UNKNOWN, type BuildPlan, type Runner } from "../build/plan.js";
+import { DEFAULT_CACHE_DIR, describePlan, parsePlatforms, plan, RUNNERS, UNKNOWN, type BuildPlan, type Runner } from "../build/plan.js";
 import { BUILD_PHASES, Progress, type ProgressSink } from "../build/progress.js";
-import { DEFAULT_CACHE_DIR, runBuild, type BuildResult } from "../build/run.js";
+import type { BuildResult } from "../build/run.js";
 import { formatCommand } from "../process/exec.js";
-import { parseSource, type LinkMode } from "../source/index.js";
+import type { LinkMode } from "../source/index.js";
 import { printJson, type CommandContext, type Io } from "./context.js";
 
 interface BuildOptions {
@@ -137,6 +137,8 @@ Examples:
       const cacheDir = resolvePath(o.cacheDir ?? DEFAULT_CACHE_DIR);
       if (o.dryRun) return dryRun(ctx, o, { runner, platforms, sourceDateEpoch, out, cacheDir });
       const progress = new Progress(progressSink(ctx.io), BUILD_PHASES, verbose);
+      // The pipeline (patch engine, audit, git, publication) loads only when a build runs.
+      const { runBuild } = await import("../build/run.js");
       const result = await runBuild(
         { version: res.version, source: o.source, ref: o.ref, out, image: o.image, platforms, runner, cacheDir, sourceDateEpoch, wait: o.wait, linkMode, keepWork: o.keepWork },
         { catalog: ctx.catalog(), signal: ctx.signal, progress, tool: { name: "kubelet-nokmem", version: toolVersion() }, onFailureTail: (t) => ctx.io.err(t) },
@@ -159,6 +161,7 @@ async function dryRun(
   a: { runner: Runner; platforms: string[]; sourceDateEpoch?: number; out: string; cacheDir: string },
 ): Promise<void> {
   const res = resolve(ctx.catalog(), o.version!);
+  const { parseSource } = await import("../source/index.js");
   const spec = parseSource(o.source);
   const imageRef = a.runner === "docker" ? (o.image ?? res.image) : "local";
   // A dry run changes nothing and needs nothing: the image is looked at only if Docker answers.

@@ -3,8 +3,7 @@ import { stat } from "node:fs/promises";
 import { isAbsolute, resolve } from "node:path";
 import { UsageError } from "../errors.js";
 import type { BinaryAuditor } from "../node/binaries.js";
-import { examineNode, type NodeReport } from "../node/doctor.js";
-import { auditAuditor } from "../node/audit-auditor.js";
+import type { NodeReport } from "../node/doctor.js";
 import type { NodeVerdict, Severity } from "../node/types.js";
 import { printJson, type CommandContext } from "./context.js";
 
@@ -24,7 +23,8 @@ interface DoctorFlags {
 }
 
 /** The auditor the doctor uses for the node's kubelet and runc. */
-export function doctorAuditor(ctx: CommandContext): BinaryAuditor {
+export async function doctorAuditor(ctx: CommandContext): Promise<BinaryAuditor> {
+  const { auditAuditor } = await import("../node/audit-auditor.js");
   return auditAuditor(ctx.catalog());
 }
 
@@ -71,7 +71,8 @@ default locations are looked up under --root.`,
         if (!(await stat(root).then((s) => s.isDirectory(), () => false))) {
           throw new UsageError("E_DOCTOR_ROOT", `expected --root to be the directory the node's filesystem is mounted at, found nothing usable at ${root}`, "pass the mount point, e.g. --root /host, or leave --root out on the node itself");
         }
-        return examineNode({ root, kubelet: flags.kubelet, runc: flags.runc, dmesg: flags.dmesg, nodeName: flags.nodeName, auditor: doctorAuditor(ctx) });
+        const { examineNode } = await import("../node/doctor.js");
+        return examineNode({ root, kubelet: flags.kubelet, runc: flags.runc, dmesg: flags.dmesg, nodeName: flags.nodeName, auditor: await doctorAuditor(ctx) });
       };
       if (flags.npd) {
         // The plugin contract allows nothing but one line and the exit code, even on failure.

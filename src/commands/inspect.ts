@@ -1,6 +1,5 @@
 import type { Command } from "commander";
 import type { TreeReport } from "../tree/assess.js";
-import { inspectTree } from "../tree/inspect.js";
 import { printJson, type CommandContext } from "./context.js";
 
 /** The --json contract (docs/inspect.md lists every field). */
@@ -61,6 +60,7 @@ Examples:
   $ kubelet-nokmem inspect /tmp/k8s-src --version 1.16.15   # a plain directory without git`,
     )
     .action(async (tree: string, opts: { version?: string; json?: boolean }) => {
+      const { inspectTree } = await import("../tree/inspect.js");
       const report = await inspectTree(tree, { catalog: ctx.catalog(), version: opts.version });
       if (opts.json) return printJson(ctx.io, report satisfies InspectJson);
       ctx.io.out(inspectText(report));

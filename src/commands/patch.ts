@@ -1,9 +1,7 @@
 import { Option, type Command } from "commander";
 import { parseVersionQuery, resolve } from "../catalog/resolve.js";
 import { UsageError } from "../errors.js";
-import { PatchDriftError, runPatch, type PatchOutcome } from "../patch/engine.js";
-import { openTree } from "../patch/tree-io.js";
-import { treeVersion } from "../patch/version-stamp.js";
+import type { PatchOutcome } from "../patch/engine.js";
 import { printJson, type CommandContext } from "./context.js";
 
 interface PatchFlags {
@@ -64,6 +62,8 @@ const parseFuzz = (v: string): number => {
 
 /** The release to patch for: --version, else what the tree says; they must agree. */
 async function releaseOf(root: string, given: string | undefined) {
+  const { openTree } = await import("../patch/tree-io.js");
+  const { treeVersion } = await import("../patch/version-stamp.js");
   const tree = await openTree(root);
   const tv = await treeVersion(tree.real);
   if (given) {
@@ -122,9 +122,11 @@ Examples:
       const resolution = resolve(ctx.catalog(), version);
       if (!resolution.version) throw new UsageError("E_VERSION_NEEDED", `expected an exact release such as ${resolution.line}.0, found the line ${resolution.line}`, "pass --version MAJOR.MINOR.PATCH");
       const mode: PatchJson["mode"] = flags.check ? "check" : flags.dryRun ? "dry-run" : "write";
+      // The engine (diff, journal, tree IO) loads only when a patch runs.
+      const engine = await import("../patch/engine.js");
       let outcome: PatchOutcome;
       try {
-        outcome = await runPatch(root, resolution, {
+        outcome = await engine.runPatch(root, resolution, {
           operation: flags.revert ? "revert" : "apply",
           write: mode === "write",
           fuzz: flags.fuzz,
@@ -137,7 +139,7 @@ Examples:
           progress: ctx.io.progress,
         });
       } catch (err) {
-        if (err instanceof PatchDriftError) for (const line of err.report()) ctx.io.err(line);
+        if (err instanceof engine.PatchDriftError) for (const line of err.report()) ctx.io.err(line);
         throw err;
       }
       if (flags.json) return printJson(ctx.io, patchJson(outcome, mode));

@@ -3,7 +3,12 @@
  * strings; a failure becomes an ExecError with the command, its exit code and
  * the tail of its stderr.
  */
-import { execa, type Options as ExecaOptions, type ResultPromise } from "execa";
+import type { Options as ExecaOptions, ResultPromise } from "execa";
+
+// execa is loaded on first use: most commands (audit, verify, resolve) never
+// start a process, and loading it costs about 90 ms of every start.
+let execaModule: Promise<typeof import("execa")> | undefined;
+const loadExeca = () => (execaModule ??= import("execa"));
 import { EnvironmentError, ToolError } from "../errors.js";
 
 export interface Command {
@@ -54,7 +59,7 @@ export interface RunResult {
 
 /** Run a command to completion. Throws EnvironmentError if the program is missing. */
 export async function run(cmd: Command, opts: RunOptions = {}): Promise<RunResult> {
-  const child = spawn(cmd, opts);
+  const { child } = await spawn(cmd, opts);
   if (opts.onLine) {
     const emit = (chunk: unknown) => {
       for (const line of String(chunk).split("\n")) if (line.length) opts.onLine!(line);
@@ -73,7 +78,9 @@ export async function run(cmd: Command, opts: RunOptions = {}): Promise<RunResul
   }
 }
 
-export function spawn(cmd: Command, opts: RunOptions = {}): ResultPromise {
+/** Start a command. The child is wrapped: a bare ResultPromise would be awaited to its end. */
+export async function spawn(cmd: Command, opts: RunOptions = {}): Promise<{ child: ResultPromise }> {
+  const { execa } = await loadExeca();
   const options: ExecaOptions = {
     cwd: cmd.cwd,
     env: cmd.env,
@@ -86,7 +93,7 @@ export function spawn(cmd: Command, opts: RunOptions = {}): ResultPromise {
     buffer: true,
     maxBuffer: 512 * 1024 * 1024,
   };
-  return execa(cmd.file, cmd.args, options);
+  return { child: execa(cmd.file, cmd.args, options) };
 }
 
 export function toExecError(cmd: Command, err: unknown): ToolError {
@@ -105,6 +112,7 @@ export function toExecError(cmd: Command, err: unknown): ToolError {
 /** True if `file` can be run (used for environment checks). */
 export async function which(file: string): Promise<boolean> {
   try {
+    const { execa } = await loadExeca();
     await execa(file, ["--version"], { reject: false, timeout: 10_000 });
     return true;
   } catch {
@@ -119,6 +127,7 @@ export async function which(file: string): Promise<boolean> {
  * fails the whole, as `set -o pipefail` would.
  */
 export async function runPipeline(from: Command, to: Command, opts: RunOptions = {}): Promise<RunResult> {
+  const { execa } = await loadExeca();
   const common: ExecaOptions = { extendEnv: true, cancelSignal: opts.signal, timeout: opts.timeoutMs, stripFinalNewline: true };
   const source = execa(from.file, from.args, { ...common, cwd: from.cwd, env: from.env, stdin: "ignore", buffer: { stdout: false, stderr: true } });
   const sink = execa(to.file, to.args, { ...common, cwd: to.cwd, env: to.env, buffer: true, maxBuffer: 64 * 1024 * 1024 });

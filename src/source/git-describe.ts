@@ -5,7 +5,6 @@
  */
 import { stat } from "node:fs/promises";
 import { join } from "node:path";
-import { simpleGit } from "simple-git";
 import { EnvironmentError, TreeError } from "../errors.js";
 
 export interface GitFacts {
@@ -28,6 +27,8 @@ export async function readGitFacts(root: string, opts: { status?: boolean } = {}
   } catch {
     return null;
   }
+  // Loaded on first use, so commands without git start faster.
+  const { simpleGit } = await import("simple-git");
   const git = simpleGit({ baseDir: root }).env(gitEnv());
   try {
     const commit = await git.raw(["rev-parse", "--verify", "--quiet", "HEAD^{commit}"]).then((s) => s.trim() || null, () => null);

@@ -10,7 +10,7 @@
 import { createHash } from "node:crypto";
 import { mkdir, rm } from "node:fs/promises";
 import { basename, join } from "node:path";
-import { simpleGit, type SimpleGit } from "simple-git";
+import type { SimpleGit } from "simple-git";
 import { EnvironmentError, UsageError } from "../errors.js";
 import { acquireLock } from "../io/lock.js";
 
@@ -28,7 +28,9 @@ export function mirrorPath(cacheDir: string, url: string): string {
   return join(cacheDir, "git", `${slug}-${hash}.git`);
 }
 
-function git(baseDir: string, signal?: AbortSignal): SimpleGit {
+/** simple-git is loaded on first use, so commands without git start faster. */
+async function git(baseDir: string, signal?: AbortSignal): Promise<SimpleGit> {
+  const { simpleGit } = await import("simple-git");
   return simpleGit({ baseDir, maxConcurrentProcesses: 4, ...(signal ? { abort: signal } : {}) }).env(gitEnv());
 }
 
@@ -75,7 +77,7 @@ export async function fetchRef(cacheDir: string, url: string, ref: string, opts:
   });
   try {
     await mkdir(mirror, { recursive: true });
-    const g = git(mirror, opts.signal);
+    const g = await git(mirror, opts.signal);
     if (!(await g.checkIsRepo().catch(() => false))) {
       await guard(() => g.init(true), url);
       await guard(() => g.addConfig("remote.origin.url", url), url);
@@ -153,7 +155,7 @@ async function describe(g: SimpleGit, commit: string): Promise<{ commit: string;
 
 /** A working copy of `commit` at `dir` (which must not exist), detached from any branch. */
 export async function addWorktree(mirror: string, dir: string, commit: string, signal?: AbortSignal): Promise<() => Promise<void>> {
-  const g = git(mirror, signal);
+  const g = await git(mirror, signal);
   try {
     await g.raw(["worktree", "add", "--detach", "--force", dir, commit]);
   } catch (err) {
@@ -165,7 +167,7 @@ export async function addWorktree(mirror: string, dir: string, commit: string, s
     done = true;
     await rm(dir, { recursive: true, force: true });
     // Without an abort signal: cleanup runs after an interrupt too.
-    await git(mirror).raw(["worktree", "prune"]).catch(() => undefined);
+    await (await git(mirror)).raw(["worktree", "prune"]).catch(() => undefined);
   };
 }
 
