@@ -5,6 +5,9 @@ import { defineConfig } from "vitest/config";
 // real `go build`, `make` or Docker; they are named `*.slow.test.ts`.
 export default defineConfig({
   test: {
+    // The JSON report lets .ci/run print a plain "N passed, N failed" line.
+    reporters: ["default", "json"],
+    outputFile: { json: "node_modules/.cache/kubelet-nokmem/vitest-report.json" },
     projects: [
       {
         test: {
