@@ -6,18 +6,13 @@
  *
  * The defaults are the real ones: `enginePatchStep` is the patch engine's
  * applyStrategy (the same as `kubelet-nokmem patch`), `auditVerifyStep` runs
- * the audit's detectors (the same as `kubelet-nokmem audit`). Two minimal
- * steps stay for tests that need the pipeline without those stages:
- * `versionFileOnlyPatchStep` writes the version file and applies no patch,
- * `markerStringVerifyStep` looks for the marker strings of DOMAIN.md only.
+ * the audit's detectors (the same as `kubelet-nokmem audit`). Tests may pass
+ * other steps through BuildSteps.
  */
-import { mkdir, readFile } from "node:fs/promises";
-import { dirname } from "node:path";
 import { auditFile } from "../audit/index.js";
 import { applyStrategy } from "../patch/engine.js";
 import type { Resolution } from "../catalog/resolve.js";
 import type { Catalog } from "../catalog/types.js";
-import { writeFileAtomic } from "../io/atomic.js";
 
 export interface PatchOptions {
   /** Absolute path where the version file must be written (KUBE_GIT_VERSION_FILE). */
@@ -59,53 +54,6 @@ export interface VerifyOutcome {
 }
 
 export type VerifyStep = (binary: string, res: Resolution) => Promise<VerifyOutcome>;
-
-/** The version file hack/lib/version.sh sources when KUBE_GIT_VERSION_FILE is set (DOMAIN.md, version stamping). */
-export function versionFileContent(gitVersion: string, commit: string | null): string {
-  const m = /^v(\d+)\.(\d+)\./.exec(gitVersion);
-  if (!m) throw new Error(`not a release version: ${gitVersion}`);
-  const vars: [string, string][] = [
-    ["KUBE_GIT_COMMIT", commit ?? ""],
-    ["KUBE_GIT_TREE_STATE", "clean"],
-    ["KUBE_GIT_VERSION", gitVersion],
-    ["KUBE_GIT_MAJOR", m[1]!],
-    ["KUBE_GIT_MINOR", m[2]!],
-  ];
-  return vars.map(([k, v]) => `${k}='${v.replace(/'/g, "'\\''")}'\n`).join("");
-}
-
-/** Stand-in PatchStep: writes the clean version file, applies no patch. */
-export const versionFileOnlyPatchStep: PatchStep = async (_tree, _res, opts) => {
-  await mkdir(dirname(opts.versionFile), { recursive: true });
-  await writeFileAtomic(opts.versionFile, versionFileContent(opts.gitVersion, opts.commit));
-  return { versionFile: opts.versionFile, patches: [] };
-};
-
-export const MARKERS = {
-  /** Written by the enabling code (runc rc3 … rc93). */
-  kmemLimitFile: "memory.kmem.limit_in_bytes",
-  /** Error text of the enabling code path. */
-  childrenJoined: "failed to set %s, because either tasks have already joined this cgroup or it has children",
-  /** rc7+ enabled variant. */
-  notSupported: "kernel memory accounting not supported by this kernel",
-  /** rc7+ disabled variant (kmem_disabled.go). */
-  disabledBuild: "kernel memory accounting disabled in this runc build",
-} as const;
-
-/** Judge a binary's bytes by the marker strings (DOMAIN.md, "Telling a nokmem kubelet from a normal one"). Pure. */
-export function judgeByMarkers(bytes: Buffer, res: Pick<Resolution, "affected" | "kmemLayout">): VerifyOutcome {
-  const evidence: Evidence[] = Object.entries(MARKERS).map(([check, s]) => ({ check: `string:${check}`, found: bytes.includes(s), detail: s }));
-  const found = (k: keyof typeof MARKERS) => evidence.find((e) => e.check === `string:${k}`)!.found;
-  if (!res.affected) return { verdict: "not-affected", evidence };
-  if (found("kmemLimitFile") || found("childrenJoined") || found("notSupported")) return { verdict: "kmem-enabled", evidence };
-  if (found("disabledBuild")) return { verdict: "nokmem", evidence };
-  // Stubbed pre-split and rc6 disabled builds are known only by what is absent.
-  if (res.kmemLayout === "pre-split" || res.kmemLayout === "split-rc6") return { verdict: "nokmem", evidence };
-  return { verdict: "unknown", evidence };
-}
-
-/** Stand-in VerifyStep: the marker strings only. */
-export const markerStringVerifyStep: VerifyStep = async (binary, res) => judgeByMarkers(await readFile(binary), res);
 
 /**
  * The binary must carry the clean version: `v1.16.15` present and no
