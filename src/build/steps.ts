@@ -51,6 +51,11 @@ export interface Evidence {
 export interface VerifyOutcome {
   verdict: Verdict;
   evidence: Evidence[];
+  /**
+   * The gitVersion the binary is stamped with, when read from its symbols or
+   * recorded ldflags (not a heuristic guess); undefined when unknown.
+   */
+  gitVersion?: string;
 }
 
 export type VerifyStep = (binary: string, res: Resolution) => Promise<VerifyOutcome>;
@@ -87,7 +92,9 @@ export function auditVerifyStep(catalog: Catalog): VerifyStep {
     const evidence: Evidence[] = report.evidence.map((e) => ({ check: e.id, found: e.kind !== "absence", detail: e.detail }));
     for (const r of report.reasons) evidence.push({ check: "reason", found: true, detail: r });
     for (const e of report.errors) evidence.push({ check: `error:${e.code}`, found: true, detail: e.message });
-    return { verdict: FROM_AUDIT[report.verdict] ?? "unknown", evidence };
+    const stamped = report.kubernetesVersion;
+    const exact = stamped && stamped.source !== "heuristic" && stamped.gitVersion ? { gitVersion: stamped.gitVersion } : {};
+    return { verdict: FROM_AUDIT[report.verdict] ?? "unknown", evidence, ...exact };
   };
 }
 
