@@ -14,7 +14,7 @@ export function register(program: Command, ctx: CommandContext): void {
         "4 on any mismatch, 10 when something has no pin.",
     )
     .argument("<targets...>", "kubelet binaries or build output folders")
-    .option("--version <version>", "the release of a bare binary (1.16.15)")
+    .option("--version <version>", "the release of a bare binary (default: its version stamp, read without running it)")
     .option("--platform <platform>", "the platform of a bare binary (default: read from its ELF header)")
     .option("--manifest <out-dir>", "also check a bare binary against this build's manifest")
     .option("--json", "print the results as JSON")
@@ -24,6 +24,7 @@ export function register(program: Command, ctx: CommandContext): void {
 Examples:
   $ kubelet-nokmem verify out/v1.16.15
   $ kubelet-nokmem verify /usr/bin/kubelet --version 1.16.15 --json
+  $ kubelet-nokmem verify /usr/bin/kubelet          # release from the binary's own stamp
   $ kubelet-nokmem verify ./kubelet --manifest out/v1.16.15
 
 Exit codes: 0 match · 4 mismatch · 10 unpinned`,

@@ -63,6 +63,15 @@ function pinFor(catalog: Catalog, version: string, platform: string): string | n
   return catalog.pins[version]?.sha256[platform] || null;
 }
 
+/** The release a kubelet is stamped with ("1.16.15"), read by the audit without running it; null when not certain. */
+async function stampedRelease(catalog: Catalog, path: string): Promise<string | null> {
+  const { auditFile } = await import("../audit/index.js");
+  const stamp = (await auditFile(path, { catalog })).kubernetesVersion;
+  if (!stamp?.gitVersion || (stamp.source === "heuristic" && !stamp.confirmed)) return null;
+  const m = /^v(\d+\.\d+\.\d+)(?:[-+].*)?$/.exec(stamp.gitVersion);
+  return m ? m[1]! : null;
+}
+
 /** Verify a build output folder (every kubelet in its manifest) or one binary. */
 export async function verifyTarget(catalog: Catalog, target: string, opts: VerifyOptions = {}): Promise<VerifyResult[]> {
   let st;
@@ -99,8 +108,9 @@ export async function verifyTarget(catalog: Catalog, target: string, opts: Verif
     v ??= build.version;
     manifest = build.binaries.find((b) => b.platform === platform)?.sha256 ?? null;
   }
+  v ??= (await stampedRelease(catalog, target)) ?? undefined;
   if (!v) {
-    throw new UsageError("E_VERSION_NEEDED", `expected the release of ${target}, found neither --version nor --manifest`, "pass --version 1.16.15 (or --manifest OUT_DIR)");
+    throw new UsageError("E_VERSION_NEEDED", `expected the release of ${target}, found neither --version, --manifest nor a readable version stamp in the binary`, "pass --version 1.16.15 (or --manifest OUT_DIR)");
   }
   const actual = await sha256File(target);
   const pinned = pinFor(catalog, v, platform);

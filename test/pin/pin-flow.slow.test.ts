@@ -64,6 +64,11 @@ describe("matrix → build → pin → verify", () => {
     expect(JSON.parse(verified.stdout).outcome).toBe("match");
 
     const kubelet = join(again, "linux/amd64/kubelet");
+    // A bare binary: the release comes from its own version stamp, read without running it.
+    const bare = run(["verify", kubelet, "--catalog", catalog, "--json"]);
+    expect(bare.code, bare.stdout + bare.stderr).toBe(0);
+    expect(JSON.parse(bare.stdout).results[0]).toMatchObject({ version: "1.16.15", platform: "linux/amd64", outcome: "match" });
+
     const bytes = readFileSync(kubelet);
     bytes[bytes.length - 1] = bytes.at(-1)! ^ 1;
     writeFileSync(kubelet, bytes);
