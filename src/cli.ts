@@ -19,9 +19,13 @@ export function buildProgram(io: Io, signal: AbortSignal, outcome: Outcome = {})
     .version(pkg.version)
     .option("--catalog <file>", "release catalog to use instead of the bundled versions.json")
     .option("-v, --verbose", "print more detail (and stack traces of internal errors)")
-    .showHelpAfterError("(run with --help for usage)")
     .exitOverride()
-    .configureOutput({ writeOut: (s) => io.out(s.replace(/\n$/, "")), writeErr: (s) => io.err(s.replace(/\n$/, "")) })
+    .configureOutput({
+      writeOut: (s) => io.out(s.replace(/\n$/, "")),
+      writeErr: (s) => io.err(s.replace(/\n$/, "")),
+      // commander's own usage errors, in the tool's one-line form.
+      outputError: (s, write) => write(`kubelet-nokmem: ${s.trim().replace(/^error: /, "")} (fix: see --help)\n`),
+    })
     .addHelpText(
       "after",
       `
