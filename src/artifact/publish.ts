@@ -10,19 +10,69 @@
  *   OUT/SHA256SUMS       names relative to OUT: `sha256sum -c SHA256SUMS` in OUT
  *   OUT/manifest.json    in-toto Statement with SLSA provenance
  *   OUT/build.log
+ *
+ * Each rename is atomic, a series of them is not: a process killed between
+ * two would leave a new kubelet beside the old SHA256SUMS. So, as the patch
+ * engine does for source trees (patch/journal.ts), the series is journalled:
+ * every staged file is fsynced and hashed, then OUT/.publish-journal.json
+ * (the staging folder, each file with its sha256 in rename order, the old
+ * kubelets to drop) is written atomically, then the renames run, then the
+ * journal goes. The next run that takes the lock (any build into OUT, and
+ * `verify`/`pin`/`audit --manifest` reading it) finds the journal and ROLLS
+ * FORWARD: it renames whatever is still staged. Forward, not back, because
+ * once the journal exists the new build is complete, verified and durable in
+ * staging, while the old files are already partly overwritten (keeping them
+ * would mean stashing the whole old build first: more renames, and a window
+ * with fewer files in OUT); and the new build is what was asked for.
+ * Only when the staged bytes are gone or damaged (removed by hand, a broken
+ * disk) is forward impossible; then every file the journal names is removed,
+ * SHA256SUMS and manifest.json first, so OUT holds neither build rather than
+ * a mix, and the recovery says "discarded".
  */
-import { mkdir, mkdtemp, readdir, readFile, rename, rm, rmdir } from "node:fs/promises";
+import { mkdir, mkdtemp, open, readdir, readFile, rename, rm, rmdir, stat } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
-import { fsyncDir } from "../io/atomic.js";
+import { BusyError, VerificationError } from "../errors.js";
+import { fsyncDir, writeFileAtomic } from "../io/atomic.js";
 import { acquireLock, type Lock, type LockHolder } from "../io/lock.js";
-import { parseSha256Sums } from "./checksums.js";
+import { parseSha256Sums, sha256File } from "./checksums.js";
 
 export const LOCK_NAME = ".lock";
 export const STAGING_PREFIX = ".staging-";
+export const JOURNAL_NAME = ".publish-journal.json";
 const KUBELET_NAME = /^[a-z0-9]+\/[a-z0-9]+\/kubelet$/;
+/** Files a reader trusts the rest by: removed first when a publication is discarded. */
+const INDEX_FILES = ["SHA256SUMS", "manifest.json"];
 
 export function binaryName(platform: string): string {
   return `${platform}/kubelet`;
+}
+
+export interface PublishJournal {
+  schemaVersion: 1;
+  pid: number;
+  /** Name of the staging folder inside OUT. */
+  staging: string;
+  /** In rename order; names relative to OUT (and to the staging folder). */
+  files: { name: string; sha256: string }[];
+  /** Kubelets of the earlier publication this one does not have. */
+  remove: string[];
+}
+
+export interface PublishRecovery {
+  /** "finished": OUT now holds the interrupted build entirely; "discarded": its staged bytes were lost and OUT holds no build. */
+  action: "finished" | "discarded";
+  /** Files renamed (finished) or removed (discarded) by the recovery. */
+  files: string[];
+}
+
+/** Test hook: stop after this many renames and wait to be killed. */
+const PAUSE_ENV = "KUBELET_NOKMEM_PAUSE_AFTER_RENAMES";
+
+async function pauseForTests(renamed: number): Promise<void> {
+  const at = Number(process.env[PAUSE_ENV]);
+  if (!Number.isInteger(at) || at !== renamed) return;
+  process.stderr.write(`paused after ${renamed} rename(s)\n`);
+  await new Promise(() => setInterval(() => undefined, 1 << 30));
 }
 
 export interface BeginOptions {
@@ -40,9 +90,11 @@ export class Publication {
     readonly staging: string,
     private readonly lock: Lock,
     private readonly createdOut: boolean,
+    /** What was done about a publication into OUT that an earlier process left half-way. */
+    readonly recovered: PublishRecovery | null,
   ) {}
 
-  /** Lock OUT and open a staging folder in it. */
+  /** Lock OUT, finish any publication left half-way, and open a staging folder in it. */
   static async begin(outArg: string, opts: BeginOptions = {}): Promise<Publication> {
     const out = resolve(outArg);
     const createdOut = (await mkdir(out, { recursive: true })) !== undefined;
@@ -60,12 +112,18 @@ export class Publication {
       if (createdOut) await rmdir(out).catch(() => undefined);
       throw err;
     }
-    // We hold the lock: staging folders still here belong to builds that died.
-    for (const name of await readdir(out)) {
-      if (name.startsWith(STAGING_PREFIX)) await rm(join(out, name), { recursive: true, force: true });
+    try {
+      // We hold the lock: a journal or staging folders still here belong to builds that died.
+      const recovered = await recoverLocked(out);
+      for (const name of await readdir(out)) {
+        if (name.startsWith(STAGING_PREFIX)) await rm(join(out, name), { recursive: true, force: true });
+      }
+      const staging = await mkdtemp(join(out, STAGING_PREFIX));
+      return new Publication(out, staging, lock, createdOut, recovered);
+    } catch (err) {
+      await lock.release();
+      throw err;
     }
-    const staging = await mkdtemp(join(out, STAGING_PREFIX));
-    return new Publication(out, staging, lock, createdOut);
   }
 
   /** A path inside the staging folder (parents created). */
@@ -78,26 +136,31 @@ export class Publication {
   /**
    * Rename the staged files into OUT in the given order (put SHA256SUMS last),
    * drop kubelets of an earlier publication that this one does not have, and
-   * release the lock.
+   * release the lock. Journalled: a process killed midway leaves what the
+   * next run needs to finish it.
    */
   async commit(files: readonly string[]): Promise<string[]> {
     if (this.done) throw new Error("publication already finished");
     const previous = await this.previousBinaries();
-    const published: string[] = [];
-    for (const rel of files) {
-      const to = join(this.out, rel);
-      await mkdir(dirname(to), { recursive: true });
-      await rename(join(this.staging, rel), to);
-      published.push(to);
+    const entries: PublishJournal["files"] = [];
+    for (const name of files) {
+      const staged = join(this.staging, name);
+      await fsyncFile(staged);
+      entries.push({ name, sha256: await sha256File(staged) });
     }
-    for (const old of previous) {
-      if (files.includes(old)) continue;
-      await rm(join(this.out, old), { force: true });
-      await removeEmptyParents(join(this.out, old), this.out);
-    }
-    await fsyncDir(this.out);
+    // The staged files' own names must be durable too (binaries arrive by rename).
+    for (const dir of new Set(files.map((f) => dirname(join(this.staging, f))))) await fsyncDir(dir);
+    const journal: PublishJournal = {
+      schemaVersion: 1,
+      pid: process.pid,
+      staging: this.staging.slice(this.out.length + 1),
+      files: entries,
+      remove: previous.filter((old) => !files.includes(old)),
+    };
+    await writeFileAtomic(join(this.out, JOURNAL_NAME), `${JSON.stringify(journal, null, 2)}\n`, { mode: 0o644 });
+    await applyJournal(this.out, journal, new Set());
     await this.finish(false);
-    return published;
+    return files.map((rel) => join(this.out, rel));
   }
 
   /** Remove the staging folder and publish nothing. Safe to call after commit. */
@@ -121,6 +184,157 @@ export class Publication {
     } catch {
       return [];
     }
+  }
+}
+
+/**
+ * For readers of OUT (verify, pin, audit --manifest): if a publication was
+ * left half-way, take the lock and finish it before reading. One stat when
+ * there is nothing to do. Fails with BusyError when the publication is still
+ * running, and VerificationError when this user cannot write OUT to finish it.
+ */
+export async function settlePublication(outArg: string): Promise<PublishRecovery | null> {
+  const out = resolve(outArg);
+  if (!(await exists(join(out, JOURNAL_NAME)))) return null;
+  let lock: Lock;
+  try {
+    lock = await acquireLock(join(out, LOCK_NAME), {
+      what: `the output folder ${out}`,
+      purpose: "finish an interrupted publication",
+      hint: "re-run once the build publishing into it has finished",
+    });
+  } catch (err) {
+    if (err instanceof BusyError) throw err;
+    throw new VerificationError(
+      "E_PUBLISH_UNFINISHED",
+      `expected ${out} to hold a finished build, found a publication interrupted half-way (${JOURNAL_NAME}) that cannot be finished here (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
+      `run the same command as a user who can write ${out}, or rebuild into it`,
+    );
+  }
+  try {
+    return await recoverLocked(out);
+  } finally {
+    await lock.release();
+  }
+}
+
+/** Finish (or, with its staged bytes lost, discard) the publication a journal in OUT describes. The caller holds the lock. */
+async function recoverLocked(out: string): Promise<PublishRecovery | null> {
+  const journal = await readJournal(out);
+  if (!journal) return null;
+  const staging = join(out, journal.staging);
+  const inPlace = new Set<string>();
+  let forward = true;
+  for (const f of journal.files) {
+    if ((await digestOf(join(staging, f.name))) === f.sha256) continue;
+    if ((await digestOf(join(out, f.name))) === f.sha256) {
+      inPlace.add(f.name);
+      continue;
+    }
+    forward = false;
+    break;
+  }
+  if (forward) {
+    const renamed = journal.files.map((f) => f.name).filter((n) => !inPlace.has(n));
+    await applyJournal(out, journal, inPlace);
+    await rm(staging, { recursive: true, force: true });
+    return { action: "finished", files: renamed };
+  }
+  const names = journal.files.map((f) => f.name);
+  const order = [...INDEX_FILES.filter((n) => names.includes(n)), ...names.filter((n) => !INDEX_FILES.includes(n)), ...journal.remove];
+  const removed: string[] = [];
+  for (const name of order) {
+    if (!(await exists(join(out, name)))) continue;
+    await rm(join(out, name), { force: true });
+    await removeEmptyParents(join(out, name), out);
+    removed.push(name);
+  }
+  await fsyncDir(out);
+  await rm(join(out, JOURNAL_NAME), { force: true });
+  await fsyncDir(out);
+  await rm(staging, { recursive: true, force: true });
+  return { action: "discarded", files: removed };
+}
+
+/** The renames, the removals, then the journal goes. Idempotent: a recovery runs it again over what is left. */
+async function applyJournal(out: string, journal: PublishJournal, inPlace: ReadonlySet<string>): Promise<void> {
+  const staging = join(out, journal.staging);
+  const touched = new Set<string>([out]);
+  let renamed = 0;
+  for (const f of journal.files) {
+    if (inPlace.has(f.name)) continue;
+    const to = join(out, f.name);
+    await mkdir(dirname(to), { recursive: true });
+    await rename(join(staging, f.name), to);
+    touched.add(dirname(to));
+    await pauseForTests(++renamed);
+  }
+  for (const old of journal.remove) {
+    await rm(join(out, old), { force: true });
+    await removeEmptyParents(join(out, old), out);
+  }
+  // The renames must be on disk before the journal that could redo them is gone.
+  for (const dir of touched) await fsyncDir(dir);
+  await rm(join(out, JOURNAL_NAME), { force: true });
+  await fsyncDir(out);
+}
+
+async function readJournal(out: string): Promise<PublishJournal | null> {
+  const path = join(out, JOURNAL_NAME);
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return null;
+    throw err;
+  }
+  const bad = (found: string) =>
+    new VerificationError("E_PUBLISH_JOURNAL", `expected ${path} to describe an interrupted publication, found ${found}`, `remove ${out} and rebuild into it: its files cannot be trusted to belong to one build`);
+  let j: PublishJournal;
+  try {
+    j = JSON.parse(text) as PublishJournal;
+  } catch (err) {
+    throw bad(`a syntax error (${(err as Error).message})`);
+  }
+  const plain = (n: unknown) => typeof n === "string" && n.length > 0 && !n.startsWith("/") && !n.split("/").includes("..");
+  if (
+    j?.schemaVersion !== 1 ||
+    typeof j.staging !== "string" ||
+    !j.staging.startsWith(STAGING_PREFIX) ||
+    j.staging.includes("/") ||
+    !Array.isArray(j.files) ||
+    !j.files.every((f) => plain(f?.name) && /^[0-9a-f]{64}$/.test(f.sha256)) ||
+    !Array.isArray(j.remove) ||
+    !j.remove.every(plain)
+  ) {
+    throw bad("an unknown shape");
+  }
+  return j;
+}
+
+async function digestOf(path: string): Promise<string | null> {
+  try {
+    return await sha256File(path);
+  } catch {
+    return null;
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function fsyncFile(path: string): Promise<void> {
+  const fh = await open(path, "r");
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
   }
 }
 

@@ -5,6 +5,7 @@
  */
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
+import { settlePublication } from "../artifact/publish.js";
 import { auditFile, type FileAuditOptions } from "./file.js";
 import { parseInTotoManifest, parseSha256Sums, type ManifestEntry } from "./pin.js";
 import type { BinaryReport } from "./report.js";
@@ -20,11 +21,14 @@ export { REPORT_SCHEMA_VERSION } from "./report.js";
 
 /**
  * Entries of a manifest folder: SHA256SUMS and/or manifest.json. Throws a
- * plain Error naming the file when one exists but cannot be read or parsed.
+ * plain Error naming the file when one exists but cannot be read or parsed
+ * (and the tool's own error when a publication into it is still running or
+ * cannot be finished).
  */
 export async function readManifestDir(dir: string): Promise<ManifestEntry[]> {
   const out: ManifestEntry[] = [];
   let found = 0;
+  await settlePublication(dir); // a build killed while renaming into dir is finished first, never read half-way
   for (const [name, parse] of [
     ["SHA256SUMS", parseSha256Sums],
     ["manifest.json", parseInTotoManifest],

@@ -16,7 +16,7 @@ import { writeFileAtomic } from "../io/atomic.js";
 import { formatCommand, run, tail } from "../process/exec.js";
 import { sha256File, formatSha256Sums } from "../artifact/checksums.js";
 import { provenanceStatement } from "../artifact/manifest.js";
-import { binaryName, Publication } from "../artifact/publish.js";
+import { binaryName, Publication, type PublishRecovery } from "../artifact/publish.js";
 import { breakLink, parseSource, stageSource, type LinkMode, type StagedSource } from "../source/index.js";
 import { DOCKER, dockerPreflight, dockerRunArgs, ensureCacheVolume, parseGoVersion, removeContainer, requireImage } from "./docker.js";
 import { plan as makePlan, TREE_GO_CACHE, type BuildPlan, type ImageFacts, type Runner } from "./plan.js";
@@ -104,6 +104,7 @@ export async function runBuild(req: BuildRequest, deps: BuildDeps): Promise<Buil
       purpose: `build v${res.version}`,
       onWait: (h) => progress.info(`waiting for the build holding ${req.out}${h ? ` (pid ${h.pid})` : ""} to finish`),
     });
+    if (publication.recovered) progress.info(describeRecovery(publication.out, publication.recovered));
     progress.done(`${res.strategy} for v${res.version}; ${req.runner === "docker" ? `image ${image.ref}` : "local Go"} ${image.go ?? ""}`.trim());
     checkAborted(signal);
 
@@ -328,6 +329,12 @@ async function make(p: BuildPlan, cmd: { file: string; args: string[] }, onLine:
   } finally {
     signal.removeEventListener("abort", stopContainer);
   }
+}
+
+function describeRecovery(out: string, r: PublishRecovery): string {
+  return r.action === "finished"
+    ? `finished a publication into ${out} that an earlier build left half-way (${r.files.length} file(s) renamed)`
+    : `removed a publication into ${out} that an earlier build left half-way and whose staged files were lost (${r.files.join(", ")})`;
 }
 
 /** A failed build publishes nothing, but its log is worth keeping: copy it under the cache folder and say where. */
