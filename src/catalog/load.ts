@@ -4,7 +4,7 @@
  * (ranges that parse, overlap, or leave gaps).
  */
 import { createHash } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -13,11 +13,27 @@ import semver from "semver";
 import { CatalogError } from "../errors.js";
 import type { Catalog } from "./types.js";
 
-/** The folder that holds versions.json, patches/ … (the package root). */
-export const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
+/**
+ * The folder that holds versions.json, patches/ … (the package root): the
+ * nearest folder above this module with a package.json. Searched, not a fixed
+ * "../..", because the same code runs from src/catalog/, from tsc's
+ * dist/catalog/ and bundled into dist/cli.js (scripts/bundle-cli.mjs).
+ */
+export const PACKAGE_ROOT = packageRoot(dirname(fileURLToPath(import.meta.url)));
 export const DEFAULT_CATALOG_PATH = join(PACKAGE_ROOT, "versions.json");
 export const SCHEMA_PATH = join(PACKAGE_ROOT, "versions.schema.json");
 
+function packageRoot(from: string): string {
+  for (let dir = from; ; ) {
+    if (existsSync(join(dir, "package.json"))) return dir;
+    const up = dirname(dir);
+    if (up === dir) return resolve(from, "..", "..");
+    dir = up;
+  }
+}
+
+/** Where scripts/build-catalog-validator.mjs writes the precompiled validator. */
+export const PRECOMPILED_VALIDATOR = join(PACKAGE_ROOT, "dist", "catalog", "schema-validator.cjs");
 type Validator = ReturnType<Ajv2020["compile"]>;
 let validator: Validator | undefined;
 const require = createRequire(import.meta.url);
@@ -30,10 +46,10 @@ const require = createRequire(import.meta.url);
 function loadValidator(): Validator {
   const text = readFileSync(SCHEMA_PATH, "utf8");
   try {
-    const pre = require("./schema-validator.cjs") as Validator & { schemaSha256?: string };
+    const pre = require(PRECOMPILED_VALIDATOR) as Validator & { schemaSha256?: string };
     if (pre.schemaSha256 === createHash("sha256").update(text).digest("hex")) return pre;
   } catch {
-    // not built (tests run from the sources): compile below
+    // not built yet: compile below
   }
   const { Ajv2020: Ajv } = require("ajv/dist/2020.js") as typeof import("ajv/dist/2020.js");
   return new Ajv({ allErrors: true, strict: true, verbose: true }).compile(JSON.parse(text));
