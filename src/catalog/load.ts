@@ -4,19 +4,59 @@
  * (ranges that parse, overlap, or leave gaps).
  */
 import { createHash } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import { dirname, join, resolve } from "node:path";
+import { dirname, join, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Ajv2020, ErrorObject } from "ajv/dist/2020.js";
 import semver from "semver";
 import { CatalogError } from "../errors.js";
 import type { Catalog } from "./types.js";
 
-/** The folder that holds versions.json, patches/ … (the package root). */
-export const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
+/**
+ * The folder that holds versions.json, patches/ … (the package root): the
+ * nearest folder above this module with a package.json. Searched, not a fixed
+ * "../..", because the same code runs from src/catalog/, from tsc's
+ * dist/catalog/ and bundled into dist/cli.js (scripts/bundle-cli.mjs).
+ */
+export const PACKAGE_ROOT = packageRoot(dirname(fileURLToPath(import.meta.url)));
 export const DEFAULT_CATALOG_PATH = join(PACKAGE_ROOT, "versions.json");
 export const SCHEMA_PATH = join(PACKAGE_ROOT, "versions.schema.json");
+
+function packageRoot(from: string): string {
+  for (let dir = from; ; ) {
+    if (existsSync(join(dir, "package.json"))) return dir;
+    const up = dirname(dir);
+    if (up === dir) return resolve(from, "..", "..");
+    dir = up;
+  }
+}
+
+/** Where scripts/build-catalog-validator.mjs writes the precompiled validator. */
+export const PRECOMPILED_VALIDATOR = join(PACKAGE_ROOT, "dist", "catalog", "schema-validator.cjs");
+/** Where it records the catalog it checked, with the schema it checked it against. */
+export const CHECKED_CATALOG = join(PACKAGE_ROOT, "dist", "catalog", "checked-catalog.json");
+
+/** The key of a catalog text checked against a schema text. */
+export function checkedKey(schemaText: string, catalogText: string): string {
+  return createHash("sha256").update(schemaText).update("\0").update(catalogText).digest("hex");
+}
+
+/**
+ * Did `npm run build` already check this very text, against this schema, with
+ * this code? Then the checks need not run again: the schema check and the
+ * range checks were about 20 ms of every start, measured. Only the built
+ * code trusts the record: code run from src/ may check more than the build did.
+ */
+function checkedAtBuild(text: string): boolean {
+  if (!fileURLToPath(import.meta.url).startsWith(join(PACKAGE_ROOT, "dist") + sep)) return false;
+  try {
+    const record = JSON.parse(readFileSync(CHECKED_CATALOG, "utf8")) as { key?: unknown };
+    return record.key === checkedKey(readFileSync(SCHEMA_PATH, "utf8"), text);
+  } catch {
+    return false;
+  }
+}
 
 type Validator = ReturnType<Ajv2020["compile"]>;
 let validator: Validator | undefined;
@@ -30,10 +70,10 @@ const require = createRequire(import.meta.url);
 function loadValidator(): Validator {
   const text = readFileSync(SCHEMA_PATH, "utf8");
   try {
-    const pre = require("./schema-validator.cjs") as Validator & { schemaSha256?: string };
+    const pre = require(PRECOMPILED_VALIDATOR) as Validator & { schemaSha256?: string };
     if (pre.schemaSha256 === createHash("sha256").update(text).digest("hex")) return pre;
   } catch {
-    // not built (tests run from the sources): compile below
+    // not built yet: compile below
   }
   const { Ajv2020: Ajv } = require("ajv/dist/2020.js") as typeof import("ajv/dist/2020.js");
   return new Ajv({ allErrors: true, strict: true, verbose: true }).compile(JSON.parse(text));
@@ -76,6 +116,7 @@ export function parseCatalog(text: string, source = "versions.json"): Catalog {
   } catch (err) {
     throw new CatalogError("E_CATALOG_JSON", `${source}: expected JSON, found a syntax error (${(err as Error).message})`, `fix the syntax or restore ${source} from the release`);
   }
+  if (checkedAtBuild(text)) return data as Catalog;
   const errors = validate(data);
   if (errors.length) {
     // The most specific error first: ajv reports deepest paths last for oneOf/anyOf.
