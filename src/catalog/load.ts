@@ -6,7 +6,7 @@
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import { dirname, join, resolve, sep } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Ajv2020, ErrorObject } from "ajv/dist/2020.js";
 import semver from "semver";
@@ -34,30 +34,6 @@ function packageRoot(from: string): string {
 
 /** Where scripts/build-catalog-validator.mjs writes the precompiled validator. */
 export const PRECOMPILED_VALIDATOR = join(PACKAGE_ROOT, "dist", "catalog", "schema-validator.cjs");
-/** Where it records the catalog it checked, with the schema it checked it against. */
-export const CHECKED_CATALOG = join(PACKAGE_ROOT, "dist", "catalog", "checked-catalog.json");
-
-/** The key of a catalog text checked against a schema text. */
-export function checkedKey(schemaText: string, catalogText: string): string {
-  return createHash("sha256").update(schemaText).update("\0").update(catalogText).digest("hex");
-}
-
-/**
- * Did `npm run build` already check this very text, against this schema, with
- * this code? Then the checks need not run again: the schema check and the
- * range checks were about 20 ms of every start, measured. Only the built
- * code trusts the record: code run from src/ may check more than the build did.
- */
-function checkedAtBuild(text: string): boolean {
-  if (!fileURLToPath(import.meta.url).startsWith(join(PACKAGE_ROOT, "dist") + sep)) return false;
-  try {
-    const record = JSON.parse(readFileSync(CHECKED_CATALOG, "utf8")) as { key?: unknown };
-    return record.key === checkedKey(readFileSync(SCHEMA_PATH, "utf8"), text);
-  } catch {
-    return false;
-  }
-}
-
 type Validator = ReturnType<Ajv2020["compile"]>;
 let validator: Validator | undefined;
 const require = createRequire(import.meta.url);
@@ -116,7 +92,6 @@ export function parseCatalog(text: string, source = "versions.json"): Catalog {
   } catch (err) {
     throw new CatalogError("E_CATALOG_JSON", `${source}: expected JSON, found a syntax error (${(err as Error).message})`, `fix the syntax or restore ${source} from the release`);
   }
-  if (checkedAtBuild(text)) return data as Catalog;
   const errors = validate(data);
   if (errors.length) {
     // The most specific error first: ajv reports deepest paths last for oneOf/anyOf.
