@@ -29,14 +29,19 @@ export function formatSha256Sums(entries: readonly ChecksumEntry[]): string {
     .join("");
 }
 
-/** Parse SHA256SUMS text (both ` ` and ` *` forms). */
-export function parseSha256Sums(text: string): ChecksumEntry[] {
-  return text
-    .split("\n")
-    .filter((l) => l.trim())
-    .map((l) => {
-      const m = /^([0-9a-f]{64}) [ *](.+)$/.exec(l);
-      if (!m) throw new Error(`not a SHA256SUMS line: ${l}`);
-      return { sha256: m[1]!, name: m[2]! };
-    });
+/**
+ * Parse SHA256SUMS text: "<hex>  name" or "<hex> *name", a leading backslash
+ * (GNU's escaped-name form) and upper-case hex accepted. A line that is not an
+ * entry throws, unless `skipInvalid` (files written by other tools, with
+ * comments, as the audit reads them).
+ */
+export function parseSha256Sums(text: string, opts: { skipInvalid?: boolean } = {}): ChecksumEntry[] {
+  const out: ChecksumEntry[] = [];
+  for (const line of text.split(/\r?\n/)) {
+    if (!line.trim()) continue;
+    const m = /^\\?([0-9a-fA-F]{64}) [ *](.+)$/.exec(line);
+    if (m) out.push({ sha256: m[1]!.toLowerCase(), name: m[2]! });
+    else if (!opts.skipInvalid) throw new Error(`not a SHA256SUMS line: ${line}`);
+  }
+  return out;
 }

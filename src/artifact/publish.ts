@@ -32,6 +32,7 @@
 import { mkdir, mkdtemp, open, readdir, readFile, rename, rm, rmdir, stat } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { BusyError, VerificationError } from "../errors.js";
+import { pauseForTests } from "../io/test-pause.js";
 import { fsyncDir, writeFileAtomic } from "../io/atomic.js";
 import { acquireLock, type Lock, type LockHolder } from "../io/lock.js";
 import { parseSha256Sums, sha256File } from "./checksums.js";
@@ -68,12 +69,6 @@ export interface PublishRecovery {
 /** Test hook: stop after this many renames and wait to be killed. */
 const PAUSE_ENV = "KUBELET_NOKMEM_PAUSE_AFTER_RENAMES";
 
-async function pauseForTests(renamed: number): Promise<void> {
-  const at = Number(process.env[PAUSE_ENV]);
-  if (!Number.isInteger(at) || at !== renamed) return;
-  process.stderr.write(`paused after ${renamed} rename(s)\n`);
-  await new Promise(() => setInterval(() => undefined, 1 << 30));
-}
 
 export interface BeginOptions {
   wait?: boolean;
@@ -137,16 +132,17 @@ export class Publication {
    * Rename the staged files into OUT in the given order (put SHA256SUMS last),
    * drop kubelets of an earlier publication that this one does not have, and
    * release the lock. Journalled: a process killed midway leaves what the
-   * next run needs to finish it.
+   * next run needs to finish it. `known` holds digests the caller already
+   * computed (the kubelets), so 100 MB files are not read again.
    */
-  async commit(files: readonly string[]): Promise<string[]> {
+  async commit(files: readonly string[], known: ReadonlyMap<string, string> = new Map()): Promise<string[]> {
     if (this.done) throw new Error("publication already finished");
     const previous = await this.previousBinaries();
     const entries: PublishJournal["files"] = [];
     for (const name of files) {
       const staged = join(this.staging, name);
       await fsyncFile(staged);
-      entries.push({ name, sha256: await sha256File(staged) });
+      entries.push({ name, sha256: known.get(name) ?? (await sha256File(staged)) });
     }
     // The staged files' own names must be durable too (binaries arrive by rename).
     for (const dir of new Set(files.map((f) => dirname(join(this.staging, f))))) await fsyncDir(dir);
@@ -267,7 +263,7 @@ async function applyJournal(out: string, journal: PublishJournal, inPlace: Reado
     await mkdir(dirname(to), { recursive: true });
     await rename(join(staging, f.name), to);
     touched.add(dirname(to));
-    await pauseForTests(++renamed);
+    await pauseForTests(PAUSE_ENV, ++renamed, "rename(s)");
   }
   for (const old of journal.remove) {
     await rm(join(out, old), { force: true });

@@ -4,6 +4,7 @@
  * in sha256sum format, in-toto `manifest.json` subjects). Parsers take text.
  */
 import type { Catalog } from "../catalog/types.js";
+import { parseSha256Sums as parseSums } from "../artifact/checksums.js";
 
 export type PinStatus = "match" | "mismatch" | "unpinned";
 
@@ -29,14 +30,9 @@ export interface PinResult {
 
 const HEX64 = /^[0-9a-f]{64}$/;
 
-/** Parse sha256sum output ("HEX  name" or "HEX *name"). Lines that are not entries are skipped. */
+/** SHA256SUMS entries of a manifest folder; lines that are not entries (comments) are skipped. */
 export function parseSha256Sums(text: string, source: string): ManifestEntry[] {
-  const out: ManifestEntry[] = [];
-  for (const line of text.split(/\r?\n/)) {
-    const m = /^\\?([0-9a-fA-F]{64}) [ *](.+)$/.exec(line);
-    if (m) out.push({ sha256: m[1]!.toLowerCase(), name: m[2]!, source });
-  }
-  return out;
+  return parseSums(text, { skipInvalid: true }).map((e) => ({ ...e, source }));
 }
 
 /** Subjects of an in-toto statement (`{subject:[{name, digest:{sha256}}]}`); also accepts a bare subject array. */

@@ -195,14 +195,14 @@ export async function runBuild(req: BuildRequest, deps: BuildDeps): Promise<Buil
     const verdict: Verdict = res.affected ? "nokmem" : "not-affected";
     progress.done(verdict);
 
-    // ── checksum: move the binaries into staging, hash them.
+    // ── checksum: move the binaries into staging; the verifier already hashed them.
     progress.start("checksum");
     const binaries: { platform: string; rel: string; sha256: string }[] = [];
     for (const o of outcomes) {
       const rel = binaryName(o.platform);
       const dest = await publication.stagedPath(rel);
       await moveFile(o.built, dest);
-      binaries.push({ platform: o.platform, rel, sha256: await sha256File(dest) });
+      binaries.push({ platform: o.platform, rel, sha256: o.outcome.sha256 ?? (await sha256File(dest)) });
     }
     await writeFileAtomic(await publication.stagedPath("SHA256SUMS"), formatSha256Sums(binaries.map((b) => ({ name: b.rel, sha256: b.sha256 }))));
     progress.done(binaries.map((b) => `${b.rel} ${b.sha256.slice(0, 16)}…`).join(", "));
@@ -238,7 +238,7 @@ export async function runBuild(req: BuildRequest, deps: BuildDeps): Promise<Buil
     });
     await writeFileAtomic(await publication.stagedPath("manifest.json"), `${JSON.stringify(statement, null, 2)}\n`);
     // A signal that arrives from here on is honoured after the renames: they take milliseconds, and half a publication is worse.
-    await publication.commit([...binaries.map((b) => b.rel), "build.log", "manifest.json", "SHA256SUMS"]);
+    await publication.commit([...binaries.map((b) => b.rel), "build.log", "manifest.json", "SHA256SUMS"], new Map([...binaries.map((b) => [b.rel, b.sha256] as const), ["build.log", logSha]]));
     const out = publication.out;
     progress.done();
 

@@ -56,6 +56,8 @@ export interface VerifyOutcome {
    * recorded ldflags (not a heuristic guess); undefined when unknown.
    */
   gitVersion?: string;
+  /** sha256 of the binary, when the verifier read it whole (the audit does). */
+  sha256?: string;
 }
 
 export type VerifyStep = (binary: string, res: Resolution) => Promise<VerifyOutcome>;
@@ -94,7 +96,7 @@ export function auditVerifyStep(catalog: Catalog): VerifyStep {
     for (const e of report.errors) evidence.push({ check: `error:${e.code}`, found: true, detail: e.message });
     const stamped = report.kubernetesVersion;
     const exact = stamped && stamped.source !== "heuristic" && stamped.gitVersion ? { gitVersion: stamped.gitVersion } : {};
-    return { verdict: FROM_AUDIT[report.verdict] ?? "unknown", evidence, ...exact };
+    return { verdict: FROM_AUDIT[report.verdict] ?? "unknown", evidence, ...exact, ...(report.sha256 ? { sha256: report.sha256 } : {}) };
   };
 }
 

@@ -9,10 +9,12 @@
  *
  * A lock file keeps two runs from writing the same tree at once.
  */
-import { mkdir, open, readFile, rm, rmdir } from "node:fs/promises";
+import { mkdir, readFile, rm, rmdir } from "node:fs/promises";
 import { join } from "node:path";
-import { BusyError, PatchError } from "../errors.js";
+import { PatchError } from "../errors.js";
+import { pauseForTests } from "../io/test-pause.js";
 import { fsyncDir, writeFileAtomic } from "../io/atomic.js";
+import { acquireLock } from "../io/lock.js";
 import { sha256, STATE_DIR } from "./patch-file.js";
 import { putText, readText, type TreeHandle } from "./tree-io.js";
 
@@ -50,45 +52,19 @@ export interface Recovery {
 /** Test hook: stop after writing this many files and wait to be killed. */
 const PAUSE_ENV = "KUBELET_NOKMEM_PAUSE_AFTER_FILES";
 
-async function pauseForTests(written: number): Promise<void> {
-  const at = Number(process.env[PAUSE_ENV]);
-  if (!Number.isInteger(at) || at !== written) return;
-  process.stderr.write(`paused after ${written} file(s)\n`);
-  await new Promise(() => setInterval(() => undefined, 1 << 30));
-}
 
-/** Take the tree's lock; returns the function that releases it. */
+/** Take the tree's lock (the shared lock file, stale-lock takeover included); returns the function that releases it. */
 export async function lockTree(tree: TreeHandle): Promise<() => Promise<void>> {
   await mkdir(join(tree.real, STATE_DIR), { recursive: true });
-  const path = join(tree.real, LOCK);
-  for (let attempt = 0; attempt < 3; attempt++) {
-    try {
-      const fh = await open(path, "wx");
-      await fh.writeFile(`${process.pid}\n`);
-      await fh.close();
-      return async () => {
-        await rm(path, { force: true });
-        await rmdir(join(tree.real, STATE_DIR)).catch(() => undefined); // only if nothing else is kept there
-      };
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
-      const pid = Number((await readFile(path, "utf8").catch(() => "")).trim());
-      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && alive(pid)) {
-        throw new BusyError("E_TREE_LOCKED", `expected no other kubelet-nokmem run on this tree, found process ${pid} holding ${LOCK}`, `wait for it to finish, or remove ${join(tree.root, LOCK)} if process ${pid} is not kubelet-nokmem`);
-      }
-      await rm(path, { force: true }); // left by a run that died
-    }
-  }
-  throw new BusyError("E_TREE_LOCKED", `expected to take ${LOCK}, found it taken again and again`, "run one kubelet-nokmem at a time on a tree");
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
+  const lock = await acquireLock(join(tree.real, LOCK), {
+    what: `the tree ${tree.root}`,
+    purpose: "patch",
+    hint: "wait for the other kubelet-nokmem run on this tree to finish",
+  });
+  return async () => {
+    await lock.release();
+    await rmdir(join(tree.real, STATE_DIR)).catch(() => undefined); // only if nothing else is kept there
+  };
 }
 
 /** Write every file or, if this process dies midway, leave what the next run needs to finish. */
@@ -111,7 +87,7 @@ export async function commit(tree: TreeHandle, operation: string, writes: FileWr
   let written = 0;
   for (const w of writes) {
     await putText(w.abs, w.after);
-    await pauseForTests(++written);
+    await pauseForTests(PAUSE_ENV, ++written, "file(s)");
   }
   await finish(tree);
 }

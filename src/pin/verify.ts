@@ -5,6 +5,7 @@
 import { open, readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import type { Catalog } from "../catalog/types.js";
+import { ELF_HEADER_SIZE, parseElfHeader } from "../audit/elf.js";
 import { UsageError, VerificationError } from "../errors.js";
 import { parseSha256Sums, sha256File } from "../artifact/checksums.js";
 import { readPublishedBuild } from "./outdir.js";
@@ -35,18 +36,16 @@ export function judge(actual: string, pinned: string | null, manifest: string | 
   return { outcome: "match", reasons: [] };
 }
 
-const ELF_MACHINES: Record<number, string> = { 0x3e: "amd64", 0xb7: "arm64", 0x28: "arm", 0x15: "ppc64le", 0x16: "s390x" };
-
-/** linux/<arch> from an ELF header, or null. */
+/** linux/<arch> from an ELF header (the audit's parser), or null. */
 export async function elfPlatform(path: string): Promise<string | null> {
   const fh = await open(path, "r");
   try {
-    const buf = Buffer.alloc(20);
-    const { bytesRead } = await fh.read(buf, 0, 20, 0);
-    if (bytesRead < 20 || buf.readUInt32BE(0) !== 0x7f454c46) return null;
-    const machine = buf[5] === 2 ? buf.readUInt16BE(18) : buf.readUInt16LE(18);
-    const arch = ELF_MACHINES[machine];
+    const head = Buffer.alloc(ELF_HEADER_SIZE);
+    const { bytesRead } = await fh.read(head, 0, ELF_HEADER_SIZE, 0);
+    const arch = parseElfHeader(head.subarray(0, bytesRead))?.arch;
     return arch ? `linux/${arch}` : null;
+  } catch {
+    return null; // ELF, but malformed
   } finally {
     await fh.close();
   }
