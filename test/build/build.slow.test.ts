@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { makeGitArchive, makeMiniTree, type MiniTree } from "../support/mini-tree.js";
+import { makeGitArchive, makeTree, type Tree } from "../fixtures/k8s-tree.js";
 
 const CLI = resolve("dist/cli.js");
 const IMAGE = process.env.KUBELET_NOKMEM_TEST_IMAGE ?? "kubelet-nokmem-toolchain:go1.19";
@@ -15,13 +15,13 @@ const GO_PATH = `/usr/lib/go-1.19/bin:${process.env.PATH}`;
 
 let tmp: string;
 let cache: string;
-let repo: MiniTree;
+let repo: Tree;
 
-beforeAll(() => {
+beforeAll(async () => {
   if (!existsSync(CLI)) execFileSync("npm", ["run", "build"], { stdio: "inherit" });
   tmp = mkdtempSync(join(tmpdir(), "kn-build-"));
   cache = join(tmp, "cache");
-  repo = makeMiniTree(join(tmp, "repo"), { version: "1.20.15", commitTime: 1_600_000_000 });
+  repo = await makeTree(join(tmp, "repo"), { era: "1.20", version: "1.20.15", commitTime: 1_600_000_000 });
 });
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
@@ -72,7 +72,7 @@ describe("build in Docker", () => {
     expect(m.predicate.buildDefinition.internalParameters.env).toMatchObject({ GOFLAGS: "-tags=nokmem", SOURCE_DATE_EPOCH: "1600000000" });
     expect(m.predicate.buildDefinition.internalParameters.goVersion).toMatch(/^1\.19/);
     expect(m.verdict.verdict).toBe("nokmem");
-    expect(readFileSync(join(out, "build.log"), "utf8")).toContain("building cmd/kubelet for linux/amd64");
+    expect(readFileSync(join(out, "build.log"), "utf8")).toContain("Building go targets for linux/amd64: cmd/kubelet");
     // Nothing left behind: no container, no staged tree, no lock.
     expect(containersNamed("kubelet-nokmem-build-")).toEqual([]);
     expect(readdirSync(join(cache, "work"))).toEqual([]);
@@ -84,12 +84,14 @@ describe("build in Docker", () => {
     const r = await cli([...buildArgs(out), "--source", tarball, "--json"]);
     expect(r.code, r.stderr).toBe(0);
     const second = JSON.parse(r.stdout);
-    expect(second.source).toMatchObject({ kind: "archive", commit: repo.commit, treeDigest: first.source.treeDigest });
+    // The tree digests differ (git archive bakes the commit into hack/lib/version.sh), the kubelet does not.
+    expect(second.source).toMatchObject({ kind: "archive", commit: repo.commit });
+    expect(second.source.treeDigest).not.toBe(first.source.treeDigest);
     expect(second.sha256).toBe(first.sha256);
   });
 
   it("fails verification and publishes nothing when the build harness drops the tag", async () => {
-    const trap = makeMiniTree(join(tmp, "trap"), { version: "1.20.15", dropsTag: true, git: false });
+    const trap = await makeTree(join(tmp, "trap"), { era: "1.20", version: "1.20.15", kind: "dir", dropsTag: true });
     const out = join(tmp, "out-trap");
     const r = await cli([...buildArgs(out), "--source", trap.root, "--source-date-epoch", "1600000000"]);
     expect(r.code, r.stderr).toBe(4);
@@ -98,7 +100,7 @@ describe("build in Docker", () => {
   });
 
   it("stops the container on SIGINT, publishes nothing, exits 130; a second build into the same --out meanwhile is refused; the next build succeeds", async () => {
-    const slow = makeMiniTree(join(tmp, "slow"), { version: "1.20.15", sleepSeconds: 120 });
+    const slow = await makeTree(join(tmp, "slow"), { era: "1.20", version: "1.20.15", sleepSeconds: 120 });
     const out = join(tmp, "out-abort");
     let busy: CliRun | undefined;
     const r = await cli([...buildArgs(out), "--source", slow.root], {}, (child) => {
