@@ -4,7 +4,8 @@
  * that turns errors into exit codes.
  */
 import { Command, CommanderError } from "commander";
-import { readFileSync } from "node:fs";
+import { readFileSync, realpathSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { join } from "node:path";
 import { PACKAGE_ROOT } from "./catalog/load.js";
 import { COMMANDS } from "./commands/index.js";
@@ -92,8 +93,23 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
 
 export { UsageError };
 
-const invokedDirectly = process.argv[1] && /cli\.(js|ts)$/.test(process.argv[1]);
-if (invokedDirectly) {
+/**
+ * Entry-ness from the real path of this module, never from the name the user
+ * typed: through npm's bin link, npx or any symlink argv[1] is
+ * `…/bin/kubelet-nokmem`, and a name test made the installed command a silent
+ * no-op (a node-problem-detector plugin read that as "healthy").
+ */
+function invokedDirectly(): boolean {
+  const script = process.argv[1];
+  if (!script) return false;
+  try {
+    return realpathSync(script) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+
+if (invokedDirectly()) {
   // `kubelet-nokmem … | head` closes the pipe early: stop quietly, as other tools do.
   for (const stream of [process.stdout, process.stderr]) {
     stream.on("error", (err: NodeJS.ErrnoException) => {
