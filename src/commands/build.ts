@@ -4,10 +4,10 @@ import { join, resolve as resolvePath } from "node:path";
 import { PACKAGE_ROOT } from "../catalog/load.js";
 import { resolve } from "../catalog/resolve.js";
 import { UsageError } from "../errors.js";
-import { dockerRunArgs, findImage } from "../build/docker.js";
-import { DEFAULT_CACHE_DIR, describePlan, parsePlatforms, plan, RUNNERS, UNKNOWN, type BuildPlan, type Runner } from "../build/plan.js";
-import { BUILD_PHASES, Progress, type ProgressSink } from "../build/progress.js";
-import type { BuildResult } from "../build/run.js";
+import { dockerRunArgs, findImage } from "../pipeline/docker.js";
+import { DEFAULT_CACHE_DIR, describePlan, parsePlatforms, plan, RUNNERS, UNKNOWN, type BuildPlan, type Runner } from "../pipeline/plan.js";
+import { BUILD_PHASES, Progress, type ProgressSink } from "../pipeline/progress.js";
+import type { BuildResult } from "../pipeline/run.js";
 import { formatCommand } from "../process/exec.js";
 import type { LinkMode } from "../source/index.js";
 import { printJson, type CommandContext, type Io } from "./context.js";
@@ -138,7 +138,7 @@ Examples:
       if (o.dryRun) return dryRun(ctx, o, { runner, platforms, sourceDateEpoch, out, cacheDir });
       const progress = new Progress(progressSink(ctx.io), BUILD_PHASES, verbose);
       // The pipeline (patch engine, audit, git, publication) loads only when a build runs.
-      const { runBuild } = await import("../build/run.js");
+      const { runBuild } = await import("../pipeline/run.js");
       const result = await runBuild(
         { version: res.version, source: o.source, ref: o.ref, out, image: o.image, platforms, runner, cacheDir, sourceDateEpoch, wait: o.wait, linkMode, keepWork: o.keepWork },
         { catalog: ctx.catalog(), signal: ctx.signal, progress, tool: { name: "kubelet-nokmem", version: toolVersion() }, onFailureTail: (t) => ctx.io.err(t) },

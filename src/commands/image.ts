@@ -1,7 +1,7 @@
 import type { Command } from "commander";
-import { imageMissing } from "../build/docker.js";
-import { buildImage, checkImage, DEFAULT_GO, DEFAULT_MIRROR, DEFAULT_SUITE, defaultTag, IMAGE_PHASES } from "../build/image.js";
-import { Progress } from "../build/progress.js";
+import { imageMissing } from "../pipeline/docker.js";
+import { buildImage, checkImage, DEFAULT_GO, DEFAULT_MIRROR, DEFAULT_SUITE, defaultTag, IMAGE_PHASES } from "../pipeline/image.js";
+import { Progress } from "../pipeline/progress.js";
 import { progressSink } from "./build.js";
 import { printJson, type CommandContext } from "./context.js";
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { classifyDockerFailure, goVersionFromImage, parseGoVersion, parseImageInspect } from "../../src/build/docker.js";
+import { classifyDockerFailure, goVersionFromImage, parseGoVersion, parseImageInspect } from "../../src/pipeline/docker.js";
 
 describe("classifyDockerFailure", () => {
   it.each([

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { checkVersionStamp } from "../../src/build/steps.js";
+import { checkVersionStamp } from "../../src/pipeline/steps.js";
 
 const bin = (...parts: string[]) => Buffer.from(`\x7fELF junk ${parts.join(" junk ")} junk`);
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { debootstrapArgs, defaultTag, importArgs, rootfsTarArgs, validateImageOptions } from "../../src/build/image.js";
+import { debootstrapArgs, defaultTag, importArgs, rootfsTarArgs, validateImageOptions } from "../../src/pipeline/image.js";
 
 const o = { tag: "kubelet-nokmem-toolchain:go1.19", suite: "bookworm", mirror: "http://deb.debian.org/debian", go: "1.19", keepRootfs: false };
 

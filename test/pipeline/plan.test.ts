@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { loadCatalog } from "../../src/catalog/load.js";
 import { resolve } from "../../src/catalog/resolve.js";
-import { cacheVolumeName, parsePlatforms, plan, type PlanOptions } from "../../src/build/plan.js";
-import { chownVolumeArgs, dockerRunArgs } from "../../src/build/docker.js";
+import { cacheVolumeName, parsePlatforms, plan, type PlanOptions } from "../../src/pipeline/plan.js";
+import { chownVolumeArgs, dockerRunArgs } from "../../src/pipeline/docker.js";
 
 const catalog = loadCatalog();
 const image = { ref: "kubelet-nokmem-toolchain:go1.19", id: "sha256:90aade4f00cbb57fa36d7e3cafaef3fae0851f55dfd55f294f9fefff8cf3f8f5", go: "1.19.8" };
