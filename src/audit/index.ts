@@ -7,7 +7,8 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { settlePublication } from "../artifact/publish.js";
 import { auditFile, type FileAuditOptions } from "./file.js";
-import { parseInTotoManifest, parseSha256Sums, type ManifestEntry } from "./pin.js";
+import { MANIFEST_HINT, parseInTotoManifest, parseSha256Sums, type ManifestEntry } from "./pin.js";
+import { UsageError } from "../errors.js";
 import type { BinaryReport } from "./report.js";
 import { expandTargets, type WalkOptions } from "./walk.js";
 import { failedReport } from "./analyse.js";
@@ -17,7 +18,7 @@ export { type Verdict } from "./verdict.js";
 
 /**
  * Entries of a manifest folder: SHA256SUMS and/or manifest.json. Throws a
- * plain Error naming the file when one exists but cannot be read or parsed
+ * UsageError (E_AUDIT_MANIFEST) naming the file when one exists but cannot be read or parsed
  * (and the tool's own error when a publication into it is still running or
  * cannot be finished).
  */
@@ -35,12 +36,12 @@ export async function readManifestDir(dir: string): Promise<ManifestEntry[]> {
       text = await readFile(file, "utf8");
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === "ENOENT") continue;
-      throw new Error(`expected a readable ${file}, found ${(err as NodeJS.ErrnoException).code ?? "an error"}`);
+      throw new UsageError("E_AUDIT_MANIFEST", `expected a readable ${file}, found ${(err as NodeJS.ErrnoException).code ?? "an error"}`, MANIFEST_HINT);
     }
     found++;
     out.push(...parse(text, file));
   }
-  if (!found) throw new Error(`expected SHA256SUMS or manifest.json in ${dir}, found neither`);
+  if (!found) throw new UsageError("E_AUDIT_MANIFEST", `expected SHA256SUMS or manifest.json in ${dir}, found neither`, MANIFEST_HINT);
   return out;
 }
 

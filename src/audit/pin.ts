@@ -4,6 +4,7 @@
  * in sha256sum format, in-toto `manifest.json` subjects). Parsers take text.
  */
 import type { Catalog } from "../catalog/types.js";
+import { UsageError } from "../errors.js";
 import { parseSha256Sums as parseSums } from "../artifact/checksums.js";
 
 export type PinStatus = "match" | "mismatch" | "unpinned";
@@ -29,6 +30,7 @@ export interface PinResult {
 }
 
 const HEX64 = /^[0-9a-f]{64}$/;
+export const MANIFEST_HINT = "pass a folder holding SHA256SUMS (sha256sum format) or an in-toto manifest.json";
 
 /** SHA256SUMS entries of a manifest folder; lines that are not entries (comments) are skipped. */
 export function parseSha256Sums(text: string, source: string): ManifestEntry[] {
@@ -41,10 +43,10 @@ export function parseInTotoManifest(text: string, source: string): ManifestEntry
   try {
     data = JSON.parse(text);
   } catch (err) {
-    throw new Error(`${source}: expected JSON, found a syntax error (${(err as Error).message})`);
+    throw new UsageError("E_AUDIT_MANIFEST", `${source}: expected JSON, found a syntax error (${(err as Error).message})`, MANIFEST_HINT);
   }
   const subjects = Array.isArray(data) ? data : (data as { subject?: unknown })?.subject;
-  if (!Array.isArray(subjects)) throw new Error(`${source}: expected an in-toto statement with a subject array, found none`);
+  if (!Array.isArray(subjects)) throw new UsageError("E_AUDIT_MANIFEST", `${source}: expected an in-toto statement with a subject array, found none`, MANIFEST_HINT);
   const out: ManifestEntry[] = [];
   for (const s of subjects as { name?: unknown; digest?: { sha256?: unknown } }[]) {
     const sha = typeof s?.digest?.sha256 === "string" ? s.digest.sha256.toLowerCase() : null;

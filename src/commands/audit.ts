@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import { availableParallelism } from "node:os";
 import type { BinaryReport } from "../audit/report.js";
-import { ToolError, UsageError, VerificationError } from "../errors.js";
+import { UsageError, VerificationError } from "../errors.js";
 import { printJson, type CommandContext } from "./context.js";
 
 export const OUTCOMES = ["unpatched", "unknown", "not-affected", "patched", "mismatch", "unpinned", "match", "error"] as const;
@@ -122,12 +122,7 @@ Exit codes: 0 nothing listed in --fail-on occurred · 4 a listed outcome occurre
       const { auditPaths, readManifestDir } = await import("../audit/index.js");
       const manifest = [];
       for (const dir of opts.manifest) {
-        try {
-          manifest.push(...(await readManifestDir(dir)));
-        } catch (err) {
-          if (err instanceof ToolError) throw err; // busy, or an unfinished publication: keep its own exit code
-          throw new UsageError("E_AUDIT_MANIFEST", (err as Error).message, "pass a folder holding SHA256SUMS (sha256sum format) or an in-toto manifest.json");
-        }
+        manifest.push(...(await readManifestDir(dir)));
       }
       const reports = await auditPaths(paths, { catalog: ctx.catalog(), manifest, all: Boolean(opts.all), concurrency: jobs, signal: ctx.signal });
       const result = summarise(reports, failOn);

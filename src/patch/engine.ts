@@ -10,7 +10,7 @@ import { dirname, isAbsolute, join, relative, resolve as resolvePath, sep } from
 import { createTwoFilesPatch, FILE_HEADERS_ONLY, parsePatch, type StructuredPatch } from "diff";
 import type { Resolution } from "../catalog/resolve.js";
 import type { KmemLayout, StrategyId } from "../catalog/types.js";
-import { PatchError, TreeError } from "../errors.js";
+import { PatchError, TreeError, UsageError } from "../errors.js";
 import { writeFileAtomic } from "../io/atomic.js";
 import { strategyFor } from "../strategy/index.js";
 import { carry, changesOf, inputsOf, type Change, type Problem } from "./changes.js";
@@ -263,7 +263,7 @@ export async function runPatch(root: string, resolution: Resolution, opts: Patch
   confirmStrategy(resolution, (await treeLayout(tree.real)).layout);
   const series: PatchSeries | null = resolution.patchSeries ? loadSeries(resolution.patchSeries, opts.patchesRoot ?? PATCHES_ROOT) : null;
   const seriesName = series?.id ?? `strategy ${resolution.strategy}`;
-  const seriesChanges: Change[] = series ? series.patches.flatMap((p) => changesOfChecked(p, series.id)) : [];
+  const seriesChanges: Change[] = series ? series.patches.flatMap((p) => changesOf(p, series.id)) : [];
   if (opts.editVersionSh) seriesChanges.push({ kind: "tree-state-clean", patch: "--edit-version-sh", path: "hack/lib/version.sh" });
 
   const state = await readAppliedState(tree);
@@ -346,20 +346,12 @@ export async function runPatch(root: string, resolution: Resolution, opts: Patch
   };
 }
 
-function changesOfChecked(p: PatchSeries["patches"][number], id: string): Change[] {
-  try {
-    return changesOf(p);
-  } catch (err) {
-    throw new PatchError("E_PATCH_FORMAT", `${id}/${p.name}: ${(err as Error).message.replace(/^[^:]*: /, "")}`, "regenerate the patch from its reference file");
-  }
-}
-
 const hash = (t: string | null) => (t === null ? null : sha256(t));
 const relativePosix = (from: string, to: string) => relative(from, to).split(sep).join("/");
 
 async function stampVersion(tree: TreeHandle, resolution: Resolution, opts: PatchOptions, write: boolean): Promise<VersionFileOutcome | null> {
   if (!resolution.version) {
-    throw new PatchError("E_VERSION_NEEDED", `expected an exact release to stamp (e.g. 1.16.15), found only the line ${resolution.line}`, "pass --version MAJOR.MINOR.PATCH");
+    throw new UsageError("E_VERSION_NEEDED", `expected an exact release to stamp (e.g. 1.16.15), found only the line ${resolution.line}`, "pass --version MAJOR.MINOR.PATCH");
   }
   const tv = opts.treeVersion ?? (await treeVersion(tree.real));
   const stamp = versionStamp(resolution.version, opts.commit ?? tv.commit, opts.versionSuffix);

@@ -8,7 +8,7 @@
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { TreeError } from "../errors.js";
-import { detectKmemLayout, RUNC_FS_DIR, UnknownLayoutError, type KmemDetection } from "../tree/kmem-layout.js";
+import { detectKmemLayout, RUNC_FS_DIR, type KmemDetection } from "../tree/kmem-layout.js";
 
 export async function treeLayout(root: string): Promise<KmemDetection> {
   const versionSh = await readFile(join(root, "hack/lib/version.sh"), "utf8").catch(() => null);
@@ -25,10 +25,5 @@ export async function treeLayout(root: string): Promise<KmemDetection> {
     const text = await readFile(join(root, RUNC_FS_DIR, name), "utf8").catch(() => null);
     if (text !== null) files[name] = text;
   }
-  try {
-    return detectKmemLayout(files);
-  } catch (err) {
-    if (!(err instanceof UnknownLayoutError)) throw err;
-    throw new TreeError("E_TREE_KMEM_LAYOUT", `expected a known kmem layout in ${RUNC_FS_DIR}, found: ${err.message}; nothing was changed`, "restore the folder with `git checkout -- vendor/` (or from the release tarball) and run the patch again");
-  }
+  return detectKmemLayout(files);
 }

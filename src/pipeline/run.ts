@@ -11,7 +11,7 @@ import { copyFile, mkdir, readFile, rename, rm, stat, symlink, lstat } from "nod
 import { join } from "node:path";
 import { resolve as resolveVersion, type Resolution } from "../catalog/resolve.js";
 import type { Catalog } from "../catalog/types.js";
-import { BuildError, EnvironmentError, InterruptedError, ToolError, VerificationError } from "../errors.js";
+import { BuildError, EnvironmentError, InterruptedError, ToolError, UsageError, VerificationError } from "../errors.js";
 import { writeFileAtomic } from "../io/atomic.js";
 import { formatCommand, run, tail } from "../process/exec.js";
 import { sha256File, formatSha256Sums } from "../artifact/checksums.js";
@@ -279,7 +279,7 @@ export async function runBuild(req: BuildRequest, deps: BuildDeps): Promise<Buil
 
 async function preflight(req: BuildRequest, res: Resolution, signal: AbortSignal): Promise<ImageFacts> {
   if (!res.version) {
-    throw new BuildError("E_VERSION_LINE", `expected an exact release to build (e.g. ${res.line}.0), found the line ${res.line}`, `pass --version ${res.line}.N`);
+    throw new UsageError("E_VERSION_LINE", `expected an exact release to build (e.g. ${res.line}.0), found the line ${res.line}`, `pass --version ${res.line}.N`);
   }
   if (req.runner === "local") {
     const r = await run({ file: "go", args: ["version"] }, { signal, reject: false }).catch((err: unknown) => {

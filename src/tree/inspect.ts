@@ -9,7 +9,7 @@ import type { Catalog } from "../catalog/types.js";
 import { TreeError } from "../errors.js";
 import { readGitFacts } from "../source/git-describe.js";
 import { assessTree, parseVersionFlag, type TreeFacts, type TreeReport } from "./assess.js";
-import { detectKmemLayout, RUNC_FS_DIR, UnknownLayoutError } from "./kmem-layout.js";
+import { detectKmemLayout, RUNC_FS_DIR } from "./kmem-layout.js";
 import { goVersionFromCross, goVersionFromDotFile, parseArchiveVersionSh } from "./release-version.js";
 import { runcFromGodeps, runcFromGoMod, runcFromModulesTxt, type RuncRecord } from "./runc-version.js";
 
@@ -56,13 +56,7 @@ async function readTreeFacts(rootArg: string): Promise<TreeFacts> {
     const text = await tree.read(`${RUNC_FS_DIR}/${name}`);
     if (text !== null) fsFiles[name] = text;
   }
-  let kmem;
-  try {
-    kmem = detectKmemLayout(fsFiles);
-  } catch (err) {
-    if (!(err instanceof UnknownLayoutError)) throw err;
-    throw new TreeError("E_TREE_KMEM_LAYOUT", `expected a known kmem layout (pre-split memory.go, or kmem.go + kmem_disabled.go) in ${RUNC_FS_DIR}, found: ${err.message}`, "compare the folder with the layouts in docs/inspect.md; restore it with `git checkout -- vendor/`");
-  }
+  const kmem = detectKmemLayout(fsFiles);
 
   const versionSh = (await tree.read("hack/lib/version.sh")) ?? "";
   const git = await readGitFacts(root);

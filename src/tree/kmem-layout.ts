@@ -5,6 +5,7 @@
  * paths: the audit and the patch step reuse it.
  */
 import type { KmemLayout } from "../catalog/types.js";
+import { TreeError } from "../errors.js";
 import { buildConstraint, declares, functionBody, maskLiterals, nokmemInConstraint } from "./go-source.js";
 
 /** Where the vendored runc package lives, relative to a Kubernetes tree. */
@@ -56,7 +57,16 @@ interface Variant {
   nokmem: boolean | null;
 }
 
-export class UnknownLayoutError extends Error {}
+/** The fs package matches no known layout; the same error for `inspect`, `patch` and `build`. */
+export class UnknownLayoutError extends TreeError {
+  constructor(found: string) {
+    super(
+      "E_TREE_KMEM_LAYOUT",
+      `expected a known kmem layout (pre-split memory.go, or kmem.go + kmem_disabled.go) in ${RUNC_FS_DIR}, found: ${found}`,
+      "compare the folder with the layouts in docs/inspect.md; restore it with `git checkout -- vendor/` (or from the release tarball)",
+    );
+  }
+}
 
 /**
  * Classify the fs package. `files` maps file names in RUNC_FS_DIR to their
