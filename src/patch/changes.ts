@@ -5,7 +5,7 @@
  */
 import { applyPatch, reversePatch, type StructuredPatch, type StructuredPatchHunk } from "diff";
 import { assertNever, PatchError } from "../errors.js";
-import { buildConstraintHeader, findFunctions, fixImports, functionBody, maskGo, replaceBody } from "./go-source.js";
+import { buildConstraintHeader, findFunctions, fixImports, functionBody, maskGo, replaceBody } from "../tree/go-source.js";
 import { hunkSide, sha256, type PatchFile } from "./patch-file.js";
 
 interface ChangeBase {
