@@ -5,6 +5,7 @@
  */
 import { homedir } from "node:os";
 import { join, posix } from "node:path";
+import { DEFAULT_PLATFORM } from "../catalog/platforms.js";
 import type { Resolution } from "../catalog/resolve.js";
 import { UsageError } from "../errors.js";
 
@@ -20,7 +21,6 @@ const CONTAINER_TREE = "/src";
 export const TREE_GO_CACHE = "_output/local/go/cache";
 /** The version file the patch step writes, relative to the tree. Under _output/, which every release ignores in git. */
 const DEFAULT_VERSION_FILE = "_output/kubelet-nokmem/version.env";
-const DEFAULT_PLATFORMS = ["linux/amd64"];
 /** Shown in a dry run where a fact is only known once the source is staged. */
 export const UNKNOWN = (what: string) => `<${what}>`;
 
@@ -95,7 +95,7 @@ export function plan(res: Resolution, tree: TreeFacts, image: ImageFacts, opts: 
   if (!res.version) {
     throw new UsageError("E_VERSION_LINE", `expected an exact release to build (e.g. ${res.line}.0), found the line ${res.line}`, `pass --version ${res.line}.N`);
   }
-  const platforms = opts.platforms.length ? opts.platforms : DEFAULT_PLATFORMS;
+  const platforms = opts.platforms.length ? opts.platforms : [DEFAULT_PLATFORM];
   const versionFile = opts.versionFile ?? DEFAULT_VERSION_FILE;
   const docker = opts.runner === "docker";
   const workdir = docker ? CONTAINER_TREE : tree.root;
@@ -145,19 +145,6 @@ export function plan(res: Resolution, tree: TreeFacts, image: ImageFacts, opts: 
 export function cacheVolumeName(line: string, imageId: string | null): string {
   const short = imageId ? imageId.replace(/^sha256:/, "").slice(0, 12) : UNKNOWN("image id");
   return `kubelet-nokmem-gocache-${line}-${short}`;
-}
-
-const PLATFORM = /^(linux)\/(amd64|arm64|arm|ppc64le|s390x|386)$/;
-
-/** Parse `--platform linux/amd64,linux/arm64`. */
-export function parsePlatforms(input: string | undefined): string[] {
-  if (!input) return [...DEFAULT_PLATFORMS];
-  const list = input.split(",").map((s) => s.trim()).filter(Boolean);
-  const bad = list.filter((p) => !PLATFORM.test(p));
-  if (!list.length || bad.length) {
-    throw new UsageError("E_PLATFORM", `expected platforms such as linux/amd64,linux/arm64, found ${JSON.stringify(bad.length ? bad.join(",") : input)}`, "pass --platform linux/amd64 (kubelet is built for linux only)");
-  }
-  return [...new Set(list)];
 }
 
 /** The plan as lines for a person (`--dry-run`). */
