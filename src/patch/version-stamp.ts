@@ -8,7 +8,7 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { UsageError } from "../errors.js";
-import { readGitFacts } from "../source/git-describe.js";
+import { readGitFacts } from "../source/git.js";
 import { parseArchiveVersionSh, parseGitDescribe } from "../tree/release-version.js";
 
 interface VersionStamp {

@@ -7,7 +7,7 @@
 import { parseVersionQuery, resolve } from "../catalog/resolve.js";
 import type { Catalog, KmemLayout, StrategyId } from "../catalog/types.js";
 import { UsageError } from "../errors.js";
-import type { GitFacts } from "../source/git-describe.js";
+import type { GitFacts } from "../source/git.js";
 import { STRATEGIES, strategyForLayout } from "../strategy/index.js";
 import { RUNC_FS_DIR, type KmemDetection } from "./kmem-layout.js";
 import { parseGitDescribe, type ArchiveStamp, type TreeVersion } from "./release-version.js";

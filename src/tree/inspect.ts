@@ -7,7 +7,7 @@ import { readdir, readFile, stat } from "node:fs/promises";
 import { join, resolve as resolvePath } from "node:path";
 import type { Catalog } from "../catalog/types.js";
 import { TreeError } from "../errors.js";
-import { readGitFacts } from "../source/git-describe.js";
+import { readGitFacts } from "../source/git.js";
 import { assessTree, parseVersionFlag, type TreeFacts, type TreeReport } from "./assess.js";
 import { detectKmemLayout, RUNC_FS_DIR } from "./kmem-layout.js";
 import { goVersionFromCross, goVersionFromDotFile, parseArchiveVersionSh } from "./release-version.js";
