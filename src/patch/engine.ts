@@ -18,8 +18,9 @@ import { commit, lockTree, readJournal, recover, type FileWrite, type Recovery }
 import { sha256, STATE_DIR } from "./patch-file.js";
 import { loadSeries, PATCHES_ROOT, type PatchSeries } from "./series.js";
 import { checkWritable, confine, openTree, readText, type TreeHandle } from "./tree-io.js";
-import { treeLayout } from "./tree-layout.js";
-import { renderVersionFile, treeVersion, versionStamp, type TreeVersion } from "./version-stamp.js";
+import { renderVersionFile, versionStamp } from "./version-stamp.js";
+import { treeRelease, type TreeFacts } from "../tree/assess.js";
+import { readTreeFacts } from "../tree/inspect.js";
 
 const APPLIED_RECORD = `${STATE_DIR}/applied.json`;
 export const DEFAULT_VERSION_FILE = "_output/kubelet-nokmem/version.env";
@@ -172,8 +173,8 @@ interface PatchOptions {
   commit?: string;
   /** A folder of series to use instead of the bundled patches/. */
   patchesRoot?: string;
-  /** What the tree says about itself, if the caller already asked. */
-  treeVersion?: TreeVersion;
+  /** The tree's facts (src/tree/), if the caller read them already; read here otherwise. */
+  facts?: TreeFacts;
   progress?: (line: string) => void;
 }
 
@@ -260,7 +261,8 @@ export async function runPatch(root: string, resolution: Resolution, opts: Patch
   const tree = await openTree(root);
   const recovered = await recoverTree(tree, opts.progress);
 
-  confirmStrategy(resolution, (await treeLayout(tree.real)).layout);
+  const facts = opts.facts ?? (await readTreeFacts(tree.real, { status: false }));
+  confirmStrategy(resolution, facts.kmem.layout);
   const series: PatchSeries | null = resolution.patchSeries ? loadSeries(resolution.patchSeries, opts.patchesRoot ?? PATCHES_ROOT) : null;
   const seriesName = series?.id ?? `strategy ${resolution.strategy}`;
   const seriesChanges: Change[] = series ? series.patches.flatMap((p) => changesOf(p, series.id)) : [];
@@ -317,7 +319,7 @@ export async function runPatch(root: string, resolution: Resolution, opts: Patch
   }
 
   let versionFile: VersionFileOutcome | null = null;
-  if (operation === "apply") versionFile = await stampVersion(tree, resolution, opts, write);
+  if (operation === "apply") versionFile = await stampVersion(tree, resolution, facts, opts, write);
 
   const files: FileOutcome[] = plan.files
     .filter((f) => changes.some((c) => c.path === f.path))
@@ -349,11 +351,11 @@ export async function runPatch(root: string, resolution: Resolution, opts: Patch
 const hash = (t: string | null) => (t === null ? null : sha256(t));
 const relativePosix = (from: string, to: string) => relative(from, to).split(sep).join("/");
 
-async function stampVersion(tree: TreeHandle, resolution: Resolution, opts: PatchOptions, write: boolean): Promise<VersionFileOutcome | null> {
+async function stampVersion(tree: TreeHandle, resolution: Resolution, facts: TreeFacts, opts: PatchOptions, write: boolean): Promise<VersionFileOutcome | null> {
   if (!resolution.version) {
     throw new UsageError("E_VERSION_NEEDED", `expected an exact release to stamp (e.g. 1.16.15), found only the line ${resolution.line}`, "pass --version MAJOR.MINOR.PATCH");
   }
-  const tv = opts.treeVersion ?? (await treeVersion(tree.real));
+  const tv = treeRelease(facts);
   const stamp = versionStamp(resolution.version, opts.commit ?? tv.commit, opts.versionSuffix);
   if (!stamp.commit) opts.progress?.("note: no commit known (not a git checkout or archive export): gitCommit and gitTreeState stay unset in the binary; pass --commit to stamp them");
   const content = renderVersionFile(stamp);

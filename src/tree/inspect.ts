@@ -36,8 +36,13 @@ export async function inspectTree(root: string, opts: InspectOptions): Promise<T
   return assessTree(opts.catalog, facts, { version: opts.version });
 }
 
-/** Read what inspection needs from the tree at `root`. Throws TreeError when it is not a readable Kubernetes tree. */
-async function readTreeFacts(rootArg: string): Promise<TreeFacts> {
+/**
+ * The one reader of a tree's facts (inspect, patch and build take them as
+ * input): release, vendored runc, kmem layout, Go version. Throws TreeError
+ * when it is not a readable Kubernetes tree. `status: false` skips
+ * `git status`, which stats every file, when the changed paths are not needed.
+ */
+export async function readTreeFacts(rootArg: string, opts: { status?: boolean } = {}): Promise<TreeFacts> {
   const root = resolvePath(rootArg);
   await checkRoot(root, rootArg);
   await checkMarkers(root);
@@ -59,7 +64,7 @@ async function readTreeFacts(rootArg: string): Promise<TreeFacts> {
   const kmem = detectKmemLayout(fsFiles);
 
   const versionSh = (await tree.read("hack/lib/version.sh")) ?? "";
-  const git = await readGitFacts(root);
+  const git = await readGitFacts(root, { status: opts.status });
   const archive = git ? null : parseArchiveVersionSh(versionSh);
   const changed = git ? git.changed.filter((p) => !BUILD_OUTPUT_PREFIXES.some((pre) => p === pre.slice(0, -1) || p.startsWith(pre))) : [];
 
@@ -171,9 +176,13 @@ class TreeFiles {
     }
   }
 
+  /** Entry names of a folder, sub-folders left out (go build skips them too); null when there is no such folder. */
   async list(rel: string): Promise<string[] | null> {
     try {
-      return (await readdir(join(this.root, rel))).sort();
+      return (await readdir(join(this.root, rel), { withFileTypes: true }))
+        .filter((e) => !e.isDirectory())
+        .map((e) => e.name)
+        .sort();
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code === "ENOENT" || code === "ENOTDIR") return null;

@@ -370,7 +370,8 @@ it.each([
   ["1.13", 1],
   ["1.16", 0],
 ] as const)("tree inspection sees era %s (variant %i) as patched after the patch, and unpatched after revert", async (era, variant) => {
-  const { treeLayout } = await import("../../src/patch/tree-layout.js");
+  const { readTreeFacts } = await import("../../src/tree/inspect.js");
+  const treeLayout = async (root: string) => (await readTreeFacts(root, { status: false })).kmem;
   const tree = await makeTree(join(tempDir(), "k"), { era, memoryGoVariant: variant });
   expect((await treeLayout(tree.root)).patched).toBe(false);
   await runPatch(tree.root, resolution(tree.version), { versionFile: join(tempDir(), "v") });
