@@ -5,7 +5,7 @@
  * apply. Then one transaction (journal.ts) writes them all, together with
  * the record of what was applied, which `--revert` and `build` read.
  */
-import { mkdir, readFile } from "node:fs/promises";
+import { mkdir, readFile, rm, rmdir, stat } from "node:fs/promises";
 import { dirname, isAbsolute, join, relative, resolve as resolvePath, sep } from "node:path";
 import { createTwoFilesPatch, FILE_HEADERS_ONLY, parsePatch, type StructuredPatch } from "diff";
 import type { Resolution } from "../catalog/resolve.js";
@@ -24,6 +24,20 @@ import { readTreeFacts } from "../tree/inspect.js";
 
 const APPLIED_RECORD = `${STATE_DIR}/applied.json`;
 export const DEFAULT_VERSION_FILE = "_output/kubelet-nokmem/version.env";
+/** What apply did to the version file, so that revert can undo it. */
+const VERSION_RECORD = `${STATE_DIR}/version-file.json`;
+
+interface VersionRecord {
+  schemaVersion: 1;
+  /** Absolute path of the version file. */
+  path: string;
+  /** Its content before the first apply wrote it; null when there was none. */
+  before: string | null;
+  /** What apply wrote. */
+  after: string;
+  /** Folders apply created for it, deepest first. */
+  createdDirs: string[];
+}
 
 interface PlannedFile {
   /** Tree-relative, as the patch names it. */
@@ -320,6 +334,7 @@ export async function runPatch(root: string, resolution: Resolution, opts: Patch
 
   let versionFile: VersionFileOutcome | null = null;
   if (operation === "apply") versionFile = await stampVersion(tree, resolution, facts, opts, write);
+  else if (write) await unstampVersion(tree, opts.progress);
 
   const files: FileOutcome[] = plan.files
     .filter((f) => changes.some((c) => c.path === f.path))
@@ -366,11 +381,60 @@ async function stampVersion(tree: TreeHandle, resolution: Resolution, facts: Tre
   let written = false;
   if (write && existing !== content) {
     await checkWritable(target, treePath ?? target);
+    const recorded = await readVersionRecord(tree);
+    const first = recorded?.path === target ? recorded : null;
+    const createdDirs = first ? first.createdDirs : await missingFolders(dirname(target));
     await mkdir(dirname(target), { recursive: true });
     await writeFileAtomic(target, content);
+    const record: VersionRecord = { schemaVersion: 1, path: target, before: first ? first.before : existing, after: content, createdDirs };
+    await mkdir(join(tree.real, STATE_DIR), { recursive: true });
+    await writeFileAtomic(join(tree.real, VERSION_RECORD), `${JSON.stringify(record, null, 2)}\n`);
     written = true;
   }
   return { path: target, treePath, sha256: sha256(content), gitVersion: stamp.gitVersion, commit: stamp.commit, written };
+}
+
+/** `dir` and its parents that do not exist yet, deepest first: what `mkdir -p` would create. */
+async function missingFolders(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  for (let d = dir; !(await stat(d).then(() => true, () => false)); d = dirname(d)) {
+    out.push(d);
+    if (dirname(d) === d) break;
+  }
+  return out;
+}
+
+async function readVersionRecord(tree: TreeHandle): Promise<VersionRecord | null> {
+  const text = await readFile(join(tree.real, VERSION_RECORD), "utf8").catch(() => null);
+  if (text === null) return null;
+  try {
+    const r = JSON.parse(text) as VersionRecord;
+    return r.schemaVersion === 1 && typeof r.path === "string" && typeof r.after === "string" && Array.isArray(r.createdDirs) ? r : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Revert's half of the version stamp: put back what was there before apply
+ * wrote the version file (nothing, usually) and remove the folders apply
+ * created for it. A file changed since apply wrote it is left as it is.
+ */
+async function unstampVersion(tree: TreeHandle, progress?: (line: string) => void): Promise<void> {
+  const r = await readVersionRecord(tree);
+  if (r) {
+    const current = await readFile(r.path, "utf8").catch(() => null);
+    if (current === r.after) {
+      if (r.before === null) await rm(r.path, { force: true });
+      else await writeFileAtomic(r.path, r.before);
+      for (const d of r.createdDirs) await rmdir(d).catch(() => undefined); // only when empty
+    } else if (current !== null) {
+      progress?.(`note: ${r.path} changed since the patch wrote it; left as it is`);
+    }
+    await rm(join(tree.real, VERSION_RECORD), { force: true });
+  }
+  // The tool's own folder goes when nothing is left in it.
+  await rmdir(join(tree.real, STATE_DIR)).catch(() => undefined);
 }
 
 /** The step `build` calls: apply (or find applied) the strategy's series and stamp the version. */
