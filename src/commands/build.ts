@@ -7,11 +7,11 @@ import { UsageError } from "../errors.js";
 import { dockerRunArgs, findImage } from "../pipeline/docker.js";
 import { parsePlatforms } from "../catalog/platforms.js";
 import { DEFAULT_CACHE_DIR, describePlan, plan, RUNNERS, UNKNOWN, type BuildPlan, type Runner } from "../pipeline/plan.js";
-import { BUILD_PHASES, Progress, type ProgressSink } from "../pipeline/progress.js";
+import { BUILD_PHASES, Progress } from "../pipeline/progress.js";
 import type { BuildResult } from "../pipeline/run.js";
 import { formatCommand } from "../process/exec.js";
 import type { LinkMode } from "../source/index.js";
-import { printJson, type CommandContext, type Io } from "./context.js";
+import { printJson, progressSink, type CommandContext } from "./context.js";
 
 interface BuildOptions {
   version?: string;
@@ -69,12 +69,6 @@ export function buildJson(r: BuildResult): BuildJson {
 }
 
 /** Progress on stderr: a live status line on a terminal, plain lines otherwise. */
-export function progressSink(io: Io): ProgressSink {
-  return io.isTTY && process.stderr.isTTY
-    ? { line: (t) => io.progress(t), raw: (t) => process.stderr.write(t), columns: process.stderr.columns }
-    : { line: (t) => io.progress(t) };
-}
-
 function toolVersion(): string {
   return (JSON.parse(readFileSync(join(PACKAGE_ROOT, "package.json"), "utf8")) as { version: string }).version;
 }

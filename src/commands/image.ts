@@ -2,8 +2,7 @@ import type { Command } from "commander";
 import { imageMissing } from "../pipeline/docker.js";
 import { buildImage, checkImage, DEFAULT_GO, DEFAULT_MIRROR, DEFAULT_SUITE, defaultTag, IMAGE_PHASES } from "../pipeline/image.js";
 import { Progress } from "../pipeline/progress.js";
-import { progressSink } from "./build.js";
-import { printJson, type CommandContext } from "./context.js";
+import { printJson, progressSink, type CommandContext } from "./context.js";
 
 interface ImageBuildFlags {
   tag?: string;
