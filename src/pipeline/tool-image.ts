@@ -22,24 +22,24 @@ import type { Progress } from "./progress.js";
 export const TOOL_IMAGE_PHASES = ["preflight", "package", "rootfs", "install", "import"] as const;
 /** Debian 13: its `nodejs` is 20.19, what the package's engines field asks for. */
 export const TOOL_SUITE = "trixie";
-export const TOOL_PACKAGES = ["nodejs"] as const;
-export const TOOL_PREFIX = "/usr/local";
-export const TOOL_NAME = "kubelet-nokmem";
+const TOOL_PACKAGES = ["nodejs"] as const;
+const TOOL_PREFIX = "/usr/local";
+const TOOL_NAME = "kubelet-nokmem";
 export const TOOL_BIN = `${TOOL_PREFIX}/bin/${TOOL_NAME}`;
-export const NODE_VERSION_LABEL = "io.github.kubelet-nokmem.node-version";
-export const TOOL_VERSION_LABEL = "io.github.kubelet-nokmem.version";
+const NODE_VERSION_LABEL = "io.github.kubelet-nokmem.node-version";
+const TOOL_VERSION_LABEL = "io.github.kubelet-nokmem.version";
 /**
  * Left out of the image: apt's package lists and caches (about 110 MB; the
  * image never runs apt), manual pages and message translations. Debian's
  * copyright files under /usr/share/doc stay.
  */
-export const TOOL_PRUNE = ["var/cache/apt", "var/lib/apt/lists", "usr/share/man", "usr/share/locale"] as const;
+const TOOL_PRUNE = ["var/cache/apt", "var/lib/apt/lists", "usr/share/man", "usr/share/locale"] as const;
 const BASE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 /** The image name the fleet manifests use for a release of this package. */
 export const toolTag = (version: string) => `${TOOL_NAME}:${version}`;
 
-export interface ToolImageOptions {
+interface ToolImageOptions {
   /** Default: toolTag(version of the installed package). */
   tag?: string;
   suite: string;
@@ -51,7 +51,7 @@ export interface ToolImageOptions {
   workDir?: string;
 }
 
-export interface ToolImageResult {
+interface ToolImageResult {
   image: string;
   id: string;
   version: string;

@@ -11,7 +11,7 @@
  * default ~/.cache/kubelet-nokmem/rootfs): the first build takes a minute or
  * two, later ones about ten seconds.
  */
-import { chmod, chown, readFile, writeFile } from "node:fs/promises";
+import { chmod, chown, readFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";

@@ -64,7 +64,7 @@ function dockerMemory(q: string): string {
   return `${m[1]}${{ Ki: "k", Mi: "m", Gi: "g" }[m[2] as "Mi"] ?? "b"}`;
 }
 
-export interface PodRunOptions {
+interface PodRunOptions {
   /** Local folders standing in for the pod's hostPath volumes, by volume name. */
   hostPaths: Record<string, string>;
   /** Values of env entries whose value comes from the API (fieldRef …). */

@@ -81,7 +81,7 @@ beforeAll(async () => {
   await writeFile(join(fx.binaries, "kubelet-normal"), KMEM_ENABLED_BINARY, { mode: 0o755 });
   for (const [name, make] of Object.entries({ healthy: healthyNode, atRisk: centos7AtRiskNode, leaking: centos7LeakingNode, nokmemBoot: nokmemBootNode })) {
     fx[name] = await writeRoot(make());
-    roots.push(fx[name]!);
+    roots.push(fx[name]);
   }
 }, 5 * 60_000);
 
