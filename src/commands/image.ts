@@ -65,6 +65,9 @@ Examples:
       if (!o.tool && (o.tarball || o.rootfsCache)) {
         throw new UsageError("E_IMAGE_FLAGS", `expected --tarball and --rootfs-cache only with --tool, found ${o.tarball ? "--tarball" : "--rootfs-cache"} without it`, "add --tool to make this tool's image");
       }
+      if (o.tool && o.keepRootfs) {
+        throw new UsageError("E_IMAGE_FLAGS", "expected --keep-rootfs only without --tool, found both", "use --rootfs-cache DIR with --tool to keep its root filesystem as a tar");
+      }
       if (o.tool) {
         const progress = new Progress(progressSink(ctx.io), TOOL_IMAGE_PHASES, Boolean(o.verbose) || ctx.verbose(), 20_000);
         const r = await buildToolImage({ tag: o.tag, suite: o.suite ?? TOOL_SUITE, mirror: o.mirror, tarball: o.tarball, rootfsCache: o.rootfsCache, workDir: o.workDir }, progress, ctx.signal);

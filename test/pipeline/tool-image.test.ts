@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { main } from "../../src/cli.js";
 import { minbaseArgs, rootfsCacheFile } from "../../src/pipeline/image.js";
 import { dpkgVersion, packArgs, TOOL_BIN, toolImportArgs, toolInstallArgs, toolRootfsSpec, toolTag, validateToolImageOptions } from "../../src/pipeline/tool-image.js";
 
@@ -56,4 +57,21 @@ describe("dpkgVersion", () => {
     ["libnode115", "20.19.2+dfsg-1"],
     ["node", null],
   ])("%s -> %s", (pkg, version) => expect(dpkgVersion(status, pkg)).toBe(version));
+});
+
+describe("image build flags", () => {
+  const run = async (...argv: string[]) => {
+    const err: string[] = [];
+    const code = await main(argv, { out: () => undefined, err: (t) => err.push(t), progress: () => undefined, isTTY: false });
+    return { code, stderr: err.join("\n") };
+  };
+  it.each([
+    [["image", "build", "--tarball", "x.tgz"], /--tarball and --rootfs-cache only with --tool/],
+    [["image", "build", "--rootfs-cache", "/c"], /found --rootfs-cache without it/],
+    [["image", "build", "--tool", "--keep-rootfs"], /--keep-rootfs only without --tool/],
+  ])("%j is a usage error before anything runs", async (argv, message) => {
+    const r = await run(...argv);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(message);
+  });
 });
