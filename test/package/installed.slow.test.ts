@@ -123,7 +123,7 @@ describe("the installed command behaves as node dist/cli.js", () => {
   });
 
   for (const c of cases) {
-    describe(c.name, () => {
+    describe.concurrent(c.name, () => {
       let expected: Outcome;
       beforeAll(async () => {
         expected = await reference(c.args());
