@@ -42,7 +42,7 @@ export const STAGING_PREFIX = ".staging-";
 export const JOURNAL_NAME = ".publish-journal.json";
 const KUBELET_NAME = /^[a-z0-9]+\/[a-z0-9]+\/kubelet$/;
 /** Files a reader trusts the rest by: removed first when a publication is discarded. */
-const INDEX_FILES = ["SHA256SUMS", "manifest.json"];
+const INDEX_FILES = ["SHA256SUMS", "manifest.json", "manifest.dsse.json", "verdict.json", "verdict.dsse.json"];
 
 export function binaryName(platform: string): string {
   return `${platform}/kubelet`;

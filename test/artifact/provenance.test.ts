@@ -11,6 +11,8 @@ import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { Spec, Validation } from "@cyclonedx/cyclonedx-library";
+import { Ajv2020 } from "ajv/dist/2020.js";
+import ajvFormats from "ajv-formats";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { writeAttestations } from "../../src/artifact/attest.js";
 import { loadSigningKey, readAttestedBuild } from "../../src/artifact/attestations.js";
@@ -124,6 +126,16 @@ describe("the Statements, parsed by the spec's protos (strict protojson + Valida
     const m = strictParseStatement(readFileSync(join(built.out, "manifest.json"), "utf8"));
     expect(m.provenance).not.toBeNull();
     expect(strictParseStatement(readFileSync(join(built.out, "verdict.json"), "utf8")).provenance).toBeNull();
+  });
+
+  it("verdict.json's predicate follows the JSON Schema published in docs/", () => {
+    const ajv = new Ajv2020({ allErrors: true, strict: true });
+    ajvFormats.default(ajv);
+    const validate = ajv.compile(JSON.parse(readFileSync(join(REPO_ROOT, "docs/schemas/verdict-v1.schema.json"), "utf8")));
+    const verdict = JSON.parse(readFileSync(join(built.out, "verdict.json"), "utf8"));
+    expect(verdict.predicateType).toBe(validate.schema && (validate.schema as { $id: string }).$id);
+    expect(validate(verdict.predicate), JSON.stringify(validate.errors)).toBe(true);
+    expect(validate({ ...verdict.predicate, verdict: "patched" })).toBe(false);
   });
 
   it("rejects what the earlier manifest had: a top-level verdict, an empty image digest key of a known algorithm", () => {

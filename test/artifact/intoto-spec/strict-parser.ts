@@ -11,7 +11,10 @@ import { fileURLToPath } from "node:url";
 import { createFileRegistry, fromBinary, fromJson, type DescMessage, type JsonValue } from "@bufbuild/protobuf";
 import { FileDescriptorSetSchema, file_google_protobuf_struct, file_google_protobuf_timestamp, type DescriptorProto } from "@bufbuild/protobuf/wkt";
 import protobuf from "protobufjs";
-import descriptor from "protobufjs/ext/descriptor/index.js";
+import descriptorExt from "protobufjs/ext/descriptor/index.js";
+
+// The extension adds Root#toDescriptor and the descriptor.proto messages; its .d.ts declares neither.
+const descriptor = descriptorExt as unknown as { FileDescriptorSet: { encode(message: unknown): { finish(): Uint8Array } } };
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const SLSA_PROVENANCE_V1 = "https://slsa.dev/provenance/v1";
@@ -21,7 +24,7 @@ function compile(): { statement: DescMessage; resourceDescriptor: DescMessage; p
   root.resolvePath = (_origin, target) => (target.startsWith("google/") ? target : join(HERE, target.replace(/^.*\//, "")));
   root.loadSync([join(HERE, "statement.proto"), join(HERE, "provenance.proto")]);
   root.resolveAll();
-  const set = descriptor.FileDescriptorSet.encode((root as unknown as { toDescriptor(s: string): protobuf.Message }).toDescriptor("proto3")).finish();
+  const set = descriptor.FileDescriptorSet.encode((root as unknown as { toDescriptor(syntax: string): unknown }).toDescriptor("proto3")).finish();
   const files = fromBinary(FileDescriptorSetSchema, set).file.filter((f) => f.package !== "google.protobuf");
   // protobufjs writes type names relative and leaves json_name empty; protoc writes them qualified and lowerCamelCase.
   const qualify = (msgs: DescriptorProto[], scope: string) => {
