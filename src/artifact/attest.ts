@@ -22,7 +22,7 @@ import { writeFileAtomic } from "../io/atomic.js";
 import { PATCHES_ROOT } from "../patch/series.js";
 import { readVendoredModules } from "../tree/vendored-modules.js";
 
-export const sbomFile = (platform: string) => `${platform}/${SBOM_FILE}`;
+const sbomFile = (platform: string) => `${platform}/${SBOM_FILE}`;
 const VERIFIER_ID = "https://github.com/kubelet-nokmem/kubelet-nokmem/verifiers/audit/v1";
 
 // ── writing

@@ -12,7 +12,7 @@ import type { Statement } from "./intoto.js";
 import { MANIFEST_FILE, readProvenance, readStatement, readVerdict, VERDICT_FILE, type ProvenanceRecord, type VerdictStatement } from "./manifest.js";
 import { UsageError, VerificationError } from "../errors.js";
 
-export const ENVELOPE_SUFFIX = ".dsse.json";
+const ENVELOPE_SUFFIX = ".dsse.json";
 export const envelopeFile = (statementFile: string) => statementFile.replace(/\.json$/, ENVELOPE_SUFFIX);
 
 // ── keys
@@ -66,7 +66,7 @@ async function readOptional(path: string): Promise<Buffer | null> {
  * the key signed: `<file>.dsse.json` must verify and carry exactly the
  * file's bytes. Returns the text to parse (the signed payload when a key is given).
  */
-export async function readSignedText(dir: string, file: string, key: VerifyingKey | null): Promise<string | null> {
+async function readSignedText(dir: string, file: string, key: VerifyingKey | null): Promise<string | null> {
   const plain = await readOptional(join(dir, file));
   if (!key) return plain?.toString("utf8") ?? null;
   const envPath = join(dir, envelopeFile(file));

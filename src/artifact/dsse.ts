@@ -57,7 +57,7 @@ function sshString(b: Buffer): Buffer {
 }
 
 /** SSH SHA256 fingerprint of a public key, as `ssh-keygen -lf` prints it. */
-export function keyIdOf(pub: KeyObject): string {
+function keyIdOf(pub: KeyObject): string {
   const jwk = pub.export({ format: "jwk" });
   const b64 = (s: string | undefined) => Buffer.from(s ?? "", "base64url");
   const wire =

@@ -96,7 +96,7 @@ export function describe(v: unknown): string {
 }
 
 /** A DigestSet: string values; for the algorithms the spec names, hex of the right size. */
-export function checkDigestSet(v: unknown, path: string): DigestSet {
+function checkDigestSet(v: unknown, path: string): DigestSet {
   const o = expectObject(v, path);
   const out: DigestSet = {};
   for (const [alg, value] of Object.entries(o)) {
@@ -111,7 +111,7 @@ export function checkDigestSet(v: unknown, path: string): DigestSet {
   return out;
 }
 
-export function checkResourceDescriptor(v: unknown, path: string): ResourceDescriptor {
+function checkResourceDescriptor(v: unknown, path: string): ResourceDescriptor {
   const o = expectObject(v, path);
   onlyFields(o, RD_FIELDS, path);
   const rd: ResourceDescriptor = {};
@@ -152,17 +152,6 @@ export function checkStatement(v: unknown): Statement {
   // Validate() requires the predicate object (the prose allows it unset; the reference parser does not).
   const predicate = expectObject(o.predicate, "$.predicate");
   return { _type: STATEMENT_TYPE, subject, predicateType: o.predicateType, predicate };
-}
-
-/** Parse Statement text. Throws SchemaViolation (path "$" for JSON syntax errors). */
-export function parseStatement(text: string): Statement {
-  let data: unknown;
-  try {
-    data = JSON.parse(text);
-  } catch (err) {
-    throw new SchemaViolation("$", `expected JSON, found a syntax error (${(err as Error).message})`);
-  }
-  return checkStatement(data);
 }
 
 /** sha256 of each subject (lowercase), with its name. */

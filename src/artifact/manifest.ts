@@ -34,12 +34,12 @@ export { STATEMENT_TYPE, type ResourceDescriptor } from "./intoto.js";
 export const PROVENANCE_TYPE = "https://slsa.dev/provenance/v1";
 const PROJECT = "https://github.com/kubelet-nokmem/kubelet-nokmem";
 /** buildType: documents externalParameters / internalParameters (docs/provenance.md). */
-export const BUILD_TYPE = `${PROJECT}/build/v1`;
+const BUILD_TYPE = `${PROJECT}/build/v1`;
 /** One builder id per build mode: a container offline from a pinned image, or whatever Go and make this host has. */
 export const BUILDER_IDS = { docker: `${PROJECT}/builders/docker/v1`, local: `${PROJECT}/builders/local/v1` } as const;
 export type BuildRunner = keyof typeof BUILDER_IDS;
 /** predicateType of verdict.json (docs/schemas/verdict-v1.schema.json). */
-export const VERDICT_TYPE = `${PROJECT}/verdict/v1`;
+const VERDICT_TYPE = `${PROJECT}/verdict/v1`;
 
 export const MANIFEST_FILE = "manifest.json";
 export const VERDICT_FILE = "verdict.json";
@@ -176,7 +176,7 @@ export function provenanceStatement(p: ProvenanceInput): ProvenanceStatement {
 
 // ── the verdict Statement
 
-export const BUILD_VERDICTS = ["nokmem", "not-affected"] as const;
+const BUILD_VERDICTS = ["nokmem", "not-affected"] as const;
 export const BINARY_VERDICTS = ["nokmem", "kmem-enabled", "not-affected", "unknown"] as const;
 
 export interface VerdictPredicate {
@@ -260,7 +260,7 @@ const METADATA_FIELDS = new Set(["invocationId", "startedOn", "finishedOn"]);
 const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
 
 /** SLSA Provenance v1 predicate: the fields of its proto, the rules of its Validate(). */
-export function checkProvenancePredicate(v: unknown): ProvenancePredicate {
+function checkProvenancePredicate(v: unknown): ProvenancePredicate {
   const o = expectObject(v, "$.predicate");
   onlyFields(o, PROVENANCE_FIELDS, "$.predicate");
   const bd = expectObject(o.buildDefinition, "$.predicate.buildDefinition");
