@@ -7,12 +7,15 @@
  * audit --manifest --key exit 4 on a flipped byte anywhere.
  */
 import { execFileSync } from "node:child_process";
+import { createPublicKey } from "node:crypto";
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { Spec, Validation } from "@cyclonedx/cyclonedx-library";
 import { Ajv2020 } from "ajv/dist/2020.js";
 import ajvFormats from "ajv-formats";
+import { bundleFromJSON } from "@sigstore/bundle";
+import { toSignedEntity, Verifier } from "@sigstore/verify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { writeAttestations } from "../../src/artifact/attest.js";
 import { loadSigningKey, readAttestedBuild } from "../../src/artifact/attestations.js";
@@ -215,6 +218,32 @@ describe.each(Object.keys(KINDS) as Kind[])("DSSE signatures (%s), checked by op
     expect(verify()).toMatch(/Verified/);
     flip(join(dir, "pae"), (b) => b.indexOf("kubelet"));
     expect(verify).toThrow();
+  });
+
+  it("verifies with sigstore-js's verifier (a DSSE bundle with the key as its hint, no transparency log)", () => {
+    const env = JSON.parse(readFileSync(join(built.out, "manifest.dsse.json"), "utf8")) as Envelope;
+    const keyid = env.signatures[0]!.keyid!;
+    const bundleOf = (e: Envelope) =>
+      bundleFromJSON({
+        mediaType: "application/vnd.dev.sigstore.bundle.v0.3+json",
+        verificationMaterial: { publicKey: { hint: keyid }, tlogEntries: [], timestampVerificationData: { rfc3161Timestamps: [] } },
+        dsseEnvelope: { payload: e.payload, payloadType: e.payloadType, signatures: e.signatures.map((x) => ({ keyid: x.keyid ?? "", sig: x.sig })) },
+      });
+    const trust = {
+      certificateAuthorities: [],
+      timestampAuthorities: [],
+      tlogs: [],
+      ctlogs: [],
+      publicKey: (hint: string) => {
+        if (hint !== keyid) throw new Error(`unknown key ${hint}`);
+        return { publicKey: createPublicKey(readFileSync(built.pub, "utf8")), validFor: () => true };
+      },
+    };
+    const verifier = new Verifier(trust, { tlogThreshold: 0, ctlogThreshold: 0, tsaThreshold: 0 });
+    expect(() => verifier.verify(toSignedEntity(bundleOf(env)))).not.toThrow();
+    const payload = Buffer.from(env.payload, "base64");
+    payload[payload.indexOf("kubelet")] ^= 1;
+    expect(() => verifier.verify(toSignedEntity(bundleOf({ ...env, payload: payload.toString("base64") })))).toThrow(/signature/i);
   });
 
   it("names the key by its SSH SHA256 fingerprint (what ssh-keygen -l prints)", () => {
