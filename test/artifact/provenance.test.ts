@@ -242,7 +242,8 @@ describe.each(Object.keys(KINDS) as Kind[])("DSSE signatures (%s), checked by op
     const verifier = new Verifier(trust, { tlogThreshold: 0, ctlogThreshold: 0, tsaThreshold: 0 });
     expect(() => verifier.verify(toSignedEntity(bundleOf(env)))).not.toThrow();
     const payload = Buffer.from(env.payload, "base64");
-    payload[payload.indexOf("kubelet")] ^= 1;
+    const at = payload.indexOf("kubelet");
+    payload[at] = payload[at]! ^ 1;
     expect(() => verifier.verify(toSignedEntity(bundleOf({ ...env, payload: payload.toString("base64") })))).toThrow(/signature/i);
   });
 
