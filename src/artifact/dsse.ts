@@ -46,7 +46,7 @@ export interface VerifyingKey {
 function kindOf(k: KeyObject, where: string): KeyKind {
   if (k.asymmetricKeyType === "ed25519") return "ed25519";
   if (k.asymmetricKeyType === "ec" && k.asymmetricKeyDetails?.namedCurve === "prime256v1") return "ecdsa-p256";
-  const found = k.asymmetricKeyType === "ec" ? `an EC key on ${k.asymmetricKeyDetails?.namedCurve}` : `a ${k.asymmetricKeyType} key`;
+  const found = k.asymmetricKeyType === "ec" ? `an EC key on ${k.asymmetricKeyDetails?.namedCurve}` : `a key of type ${k.asymmetricKeyType ?? "unknown"}`;
   throw new UsageError("E_KEY_TYPE", `expected ${where} to hold an Ed25519 or ECDSA P-256 key, found ${found}`, "openssl genpkey -algorithm ed25519 -out kubelet-nokmem.key (or -algorithm EC -pkeyopt ec_paramgen_curve:P-256)");
 }
 
