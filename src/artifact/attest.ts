@@ -27,7 +27,7 @@ const VERIFIER_ID = "https://github.com/kubelet-nokmem/kubelet-nokmem/verifiers/
 
 // ── writing
 
-export interface AttestationInput extends Omit<ProvenanceInput, "goBinary"> {
+interface AttestationInput extends Omit<ProvenanceInput, "goBinary"> {
   /** The staged (patched) tree: its vendored modules go into the SBOMs. */
   tree: string;
   /** `vendor-stub/1.13`: the folder under patches/ whose files were applied. */

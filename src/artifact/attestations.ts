@@ -45,7 +45,7 @@ export async function loadVerifyingKey(spec: string): Promise<VerifyingKey> {
 
 // ── reading
 
-export interface AttestedBuild {
+interface AttestedBuild {
   provenance: ProvenanceRecord;
   verdict: VerdictStatement | null;
   /** The key whose signature was checked, when one was given. */

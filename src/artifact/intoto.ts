@@ -89,7 +89,7 @@ export function optionalString(o: Record<string, unknown>, key: string, path: st
   return v;
 }
 
-export function describe(v: unknown): string {
+function describe(v: unknown): string {
   if (v === null) return "null";
   if (Array.isArray(v)) return "an array";
   return typeof v === "string" ? JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v) : typeof v;

@@ -68,7 +68,7 @@ export interface ProvenanceInput {
   byproducts: ResourceDescriptor[];
 }
 
-export interface ProvenancePredicate {
+interface ProvenancePredicate {
   buildDefinition: {
     buildType: string;
     externalParameters: Record<string, unknown>;

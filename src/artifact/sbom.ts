@@ -17,7 +17,7 @@ import { PackageURL } from "packageurl-js";
 import type { VendoredModules } from "../tree/vendored-modules.js";
 
 export const SBOM_FILE = "sbom.cdx.json";
-export const KMEM_RELEVANT = "kubelet-nokmem:kmem-relevant";
+const KMEM_RELEVANT = "kubelet-nokmem:kmem-relevant";
 const RUNC_MODULE = "github.com/opencontainers/runc";
 
 export type NokmemChange =
@@ -25,7 +25,7 @@ export type NokmemChange =
   | { kind: "build-setting"; env: [string, string][] }
   | { kind: "none"; reason: string };
 
-export interface SbomInput {
+interface SbomInput {
   /** "1.20.2" */
   version: string;
   platform: string;

@@ -47,7 +47,7 @@ export function manifestEntries(st: Statement, source: string): ManifestEntry[] 
   return subjectDigests(st).flatMap((s) => (s.name && HEX64.test(s.sha256) ? [{ name: s.name, sha256: s.sha256, source }] : []));
 }
 
-export interface PinSubject {
+interface PinSubject {
   sha256: string;
   /** The path as given on the command line. */
   path: string;

@@ -10,9 +10,7 @@ import type { PublishedBinary } from "../artifact/manifest.js";
 import { settlePublication } from "../artifact/publish.js";
 import { ToolError, UsageError } from "../errors.js";
 
-export type { PublishedBinary } from "../artifact/manifest.js";
-
-export interface PublishedBuild {
+interface PublishedBuild {
   dir: string;
   /** "1.16.15" (no leading v) */
   version: string;

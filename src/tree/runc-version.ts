@@ -6,7 +6,7 @@
  */
 import { modulesFromModulesTxt, packagesFromGodeps } from "./vendored-modules.js";
 
-export const RUNC_MODULE = "github.com/opencontainers/runc";
+const RUNC_MODULE = "github.com/opencontainers/runc";
 
 export interface RuncRecord {
   /** "v1.0.0-rc93", a pseudo-version, a `git describe` name (Godeps Comment) or a commit (Godeps Rev); null when the file names runc without one (a local replace). */

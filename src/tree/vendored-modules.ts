@@ -35,7 +35,7 @@ export function modulesFromModulesTxt(text: string): VendoredModule[] {
   return out;
 }
 
-export interface GodepsPackage {
+interface GodepsPackage {
   importPath: string;
   comment: string | null;
   rev: string | null;
@@ -51,9 +51,10 @@ export function packagesFromGodeps(text: string): GodepsPackage[] | null {
   }
   const deps = (data as { Deps?: unknown } | null)?.Deps;
   if (!Array.isArray(deps)) return null;
-  return deps
-    .filter((d): d is { ImportPath: string; Comment?: unknown; Rev?: unknown } => typeof d?.ImportPath === "string")
-    .map((d) => ({ importPath: d.ImportPath, comment: typeof d.Comment === "string" && d.Comment ? d.Comment : null, rev: typeof d.Rev === "string" && d.Rev ? d.Rev : null }));
+  const text_ = (v: unknown) => (typeof v === "string" && v ? v : null);
+  return (deps as unknown[])
+    .map((d) => d as { ImportPath?: unknown; Comment?: unknown; Rev?: unknown } | null)
+    .flatMap((d) => (typeof d?.ImportPath === "string" ? [{ importPath: d.ImportPath, comment: text_(d.Comment), rev: text_(d.Rev) }] : []));
 }
 
 /**

@@ -25,7 +25,7 @@ import { loadSeries } from "../../src/patch/series.js";
 import { readVendoredModules } from "../../src/tree/vendored-modules.js";
 import { kubeletSbom } from "../../src/artifact/sbom.js";
 import { ERA_FACTS, ERAS, treeFiles } from "../fixtures/k8s-tree.js";
-import { cli, REPO_ROOT } from "../helpers/cli.js";
+import { cli, ROOT as REPO_ROOT } from "../helpers/cli.js";
 import { tempDir } from "../helpers/tmp.js";
 import { fakeKubelet, sha } from "../pin/outdir-fixture.js";
 import { strictParseStatement } from "./intoto-spec/strict-parser.js";

@@ -110,7 +110,7 @@ export function strictParseStatement(text: string): { statement: Record<string, 
     if (!rd.builder.id) throw new Error("Builder.Id required");
     rd.builder.builderDependencies.forEach((d, i) => validateRD(d, `builderDependencies[${i}]`));
     rd.byproducts.forEach((d, i) => validateRD(d, `byproducts[${i}]`));
-    provenance = p as Record<string, unknown>;
+    provenance = p;
   }
-  return { statement: st as unknown as Record<string, unknown>, provenance };
+  return { statement: st, provenance };
 }
