@@ -21,6 +21,7 @@ import { writeAttestations } from "../../src/artifact/attest.js";
 import { loadSigningKey, readAttestedBuild } from "../../src/artifact/attestations.js";
 import { pae, type Envelope } from "../../src/artifact/dsse.js";
 import { BUILDER_IDS, provenanceStatement, readProvenance } from "../../src/artifact/manifest.js";
+import { Publication } from "../../src/artifact/publish.js";
 import { loadSeries } from "../../src/patch/series.js";
 import { readVendoredModules } from "../../src/tree/vendored-modules.js";
 import { kubeletSbom } from "../../src/artifact/sbom.js";
@@ -356,5 +357,36 @@ describe("the CycloneDX SBOM", () => {
     expect(runc[0].properties).toContainEqual({ name: "kubelet-nokmem:kmem-relevant", value: "true" });
     expect(bom.components.find((c: { name: string }) => c.name === "go")).toMatchObject({ type: "platform", version: "1.19.8" });
     expect(bom.metadata.component.pedigree.patches[0].diff.text.content).toBe("GOFLAGS=-tags=nokmem\n");
+  });
+});
+
+describe("a later publication into the same folder", () => {
+  it("drops the earlier build's envelopes when it is unsigned, and the SBOMs of platforms it no longer has", async () => {
+    const out = join(tempDir(), "out");
+    const sums = (names: string[]) => names.map((n) => `${"a".repeat(64)}  ${n}\n`).join("");
+    const publish = async (files: Record<string, string>) => {
+      const pub = await Publication.begin(out);
+      for (const [rel, text] of Object.entries(files)) writeFileSync(await pub.stagedPath(rel), text);
+      await pub.commit(Object.keys(files));
+    };
+    await publish({
+      "linux/amd64/kubelet": "1",
+      "linux/amd64/sbom.cdx.json": "{}",
+      "linux/arm64/kubelet": "1",
+      "linux/arm64/sbom.cdx.json": "{}",
+      "manifest.json": "{}",
+      "manifest.dsse.json": "{}",
+      "verdict.json": "{}",
+      "verdict.dsse.json": "{}",
+      SHA256SUMS: sums(["linux/amd64/kubelet", "linux/arm64/kubelet"]),
+    });
+    await publish({ "linux/amd64/kubelet": "2", "linux/amd64/sbom.cdx.json": "{}", "manifest.json": "{}", "verdict.json": "{}", SHA256SUMS: sums(["linux/amd64/kubelet"]) });
+    expect(execFileSync("find", [".", "-type", "f"], { cwd: out, encoding: "utf8" }).split("\n").filter(Boolean).sort()).toEqual([
+      "./SHA256SUMS",
+      "./linux/amd64/kubelet",
+      "./linux/amd64/sbom.cdx.json",
+      "./manifest.json",
+      "./verdict.json",
+    ]);
   });
 });
