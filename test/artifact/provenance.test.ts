@@ -310,6 +310,12 @@ describe("pin, verify and audit with --key", () => {
     flip(join(copy, "manifest.json"), (b) => b.indexOf("kubelet-nokmem/build") + 1);
     const r = cli(["audit", join(copy, "linux/amd64/kubelet"), "--catalog", catalog, "--manifest", copy, "--key", built.pub, "--fail-on", "none"]);
     expect(r.code, r.stderr).toBe(4);
+    // A kubelet that is not the signed subject: the pin check against the signed manifest is a mismatch, exit 4.
+    const changed = join(tempDir(), "kubelet");
+    writeFileSync(changed, Buffer.concat([built.binaries["linux/amd64"]!, Buffer.from("x")]));
+    const mismatch = cli(["audit", changed, "--catalog", catalog, "--manifest", built.out, "--key", built.pub, "--fail-on", "mismatch", "--json"]);
+    expect(mismatch.code, mismatch.stderr).toBe(4);
+    expect(JSON.parse(mismatch.stdout).reports[0].pin.status).toBe("mismatch");
     const good = cli(["audit", join(built.out, "linux/amd64/kubelet"), "--catalog", catalog, "--manifest", built.out, "--key", built.pub, "--fail-on", "none", "--json"]);
     expect(good.code, good.stderr).toBe(0);
     expect(JSON.parse(good.stdout).reports[0].pin.checks.map((c: { source: string }) => c.source)).toContain(join(built.out, "manifest.json"));
