@@ -13,6 +13,7 @@ export function register(program: Command, ctx: CommandContext): void {
     )
     .argument("<out-dir>", "the --out folder of `kubelet-nokmem build`")
     .option("--force", "replace a different existing pin")
+    .option("--key <public-key>", "require the build's Statements to be signed by this PEM public key (file or env:VARNAME), and record its keyid in the pin")
     .option("--dry-run", "say what would change, write nothing")
     .option("--json", "print the result as JSON")
     .addHelpText(
@@ -21,10 +22,12 @@ export function register(program: Command, ctx: CommandContext): void {
 Examples:
   $ kubelet-nokmem pin out/v1.16.15
   $ kubelet-nokmem pin out/v1.16.15 --catalog ./versions.json --dry-run --json
-  $ kubelet-nokmem pin out/v1.16.15 --force     # after a deliberate change of build inputs`,
+  $ kubelet-nokmem pin out/v1.16.15 --force     # after a deliberate change of build inputs
+  $ kubelet-nokmem pin out/v1.16.15 --key kubelet-nokmem.pub   # check the signature, record the keyid`,
     )
-    .action(async (outDir: string, opts: { force?: boolean; dryRun?: boolean; json?: boolean }) => {
-      const result = await pinOutDir(ctx.catalog(), ctx.catalogPath(), outDir, { force: opts.force, dryRun: opts.dryRun });
+    .action(async (outDir: string, opts: { force?: boolean; dryRun?: boolean; json?: boolean; key?: string }) => {
+      const key = opts.key ? await (await import("../artifact/attestations.js")).loadVerifyingKey(opts.key) : null;
+      const result = await pinOutDir(ctx.catalog(), ctx.catalogPath(), outDir, { force: opts.force, dryRun: opts.dryRun, key });
       if (opts.json) return printJson(ctx.io, result);
       const what = !result.changed ? "already pinned, nothing to change" : opts.dryRun ? "would pin" : result.forced ? "re-pinned (forced)" : "pinned";
       ctx.io.out(`${result.version}: ${what} in ${result.catalog}`);

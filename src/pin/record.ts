@@ -3,6 +3,7 @@
  * catalog. The files must still be what the build's manifest says before
  * they become the reference anyone verifies against.
  */
+import type { VerifyingKey } from "../artifact/dsse.js";
 import type { Catalog } from "../catalog/types.js";
 import { VerificationError } from "../errors.js";
 import { readPublishedBuild } from "./outdir.js";
@@ -19,14 +20,19 @@ interface PinResult {
   pin: Awaited<ReturnType<typeof storePin>>["pin"];
 }
 
-export async function pinOutDir(catalog: Catalog, catalogPath: string, outDir: string, opts: { force?: boolean; dryRun?: boolean } = {}): Promise<PinResult> {
-  const build = await readPublishedBuild(outDir);
+export async function pinOutDir(
+  catalog: Catalog,
+  catalogPath: string,
+  outDir: string,
+  opts: { force?: boolean; dryRun?: boolean; key?: VerifyingKey | null } = {},
+): Promise<PinResult> {
+  const build = await readPublishedBuild(outDir, opts.key ?? null);
   // Checked against the manifest only: the release's current pin (if any) is
   // what this run may replace, so it is no reference here.
   const broken = (await verifyTarget({ ...catalog, pins: {} }, outDir)).filter((r) => r.outcome === "mismatch");
   if (broken.length) {
     throw new VerificationError("E_OUT_DIR_CHANGED", `expected the files of ${outDir} to match its manifest, found ${broken.map((b) => `${b.platform}: ${b.reasons.join(", ")}`).join("; ")}`, "rebuild; never pin a changed artifact");
   }
-  const change = await storePin(catalogPath, build.version, build.pin, opts);
+  const change = await storePin(catalogPath, build.version, build.pin, { force: opts.force, dryRun: opts.dryRun });
   return { version: build.version, catalog: catalogPath, changed: change.changed, written: change.changed && !opts.dryRun, forced: change.conflicts.length > 0, conflicts: change.conflicts, pin: change.pin };
 }
