@@ -38,6 +38,8 @@ export interface GithubRunOptions {
   /** Folders put in front of PATH on every machine (tools a hosted runner has). */
   machinePath?: string[];
   runId?: number;
+  /** Run only these jobs (a job needing one left out is skipped). */
+  only?: string[];
 }
 
 export type Conclusion = "success" | "failure" | "skipped";
@@ -167,6 +169,10 @@ export async function runWorkflow(o: GithubRunOptions): Promise<GithubRun> {
 
   for (const id of order(wf.jobs)) {
     const job = wf.jobs[id]!;
+    if (o.only && !o.only.includes(id)) {
+      needsCtx[id] = { result: "skipped", outputs: {} };
+      continue;
+    }
     const needs = Object.fromEntries(list(job.needs).map((n) => [n, needsCtx[n]!])) as unknown as Value;
     const upstreamOk = list(job.needs).every((n) => needsCtx[n]!.result === "success");
     const jobCtx: ExprContext = { contexts: { ...baseContexts, needs }, status: upstreamOk ? "success" : "failure" };
@@ -285,7 +291,9 @@ function standIn(uses: string, w: Record<string, Value>, x: { workspace: string;
     case "actions/upload-artifact": {
       const name = toText(w.name ?? "artifact");
       const patterns = toText(w.path ?? null).split("\n").map((s) => s.trim()).filter(Boolean);
-      const files = matchFiles(x.workspace, patterns);
+      // Since v4.4 hidden files (a segment starting with ".") stay out unless include-hidden-files.
+      const hidden = (f: string) => f.split("/").some((seg) => seg.startsWith("."));
+      const files = matchFiles(x.workspace, patterns).filter((f) => w["include-hidden-files"] === true || !hidden(f));
       const dest = join(x.run.artifacts, name);
       if (existsSync(dest)) throw new Error(`an artifact named ${name} exists already in this run`);
       if (!files.length) {
