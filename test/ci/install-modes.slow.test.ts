@@ -1,0 +1,81 @@
+/**
+ * The install step of both templates in the two modes the end-to-end runs do
+ * not use (they install the released tarball): in this repository, built
+ * from the checkout (KUBELET_NOKMEM empty: npm ci && npm run build, then the
+ * bin), and in a consumer repository from a git ref of this project
+ * (git+file://…#<commit>), without the npm registry having the package. Each
+ * run goes through the plan job to a real `matrix` call; with no pins the
+ * matrix is empty, so no build follows.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { REPO_ROOT } from "../helpers/cli.js";
+import { makeConsumer, type Consumer } from "./runner/consumer.js";
+import { runWorkflow } from "./runner/github.js";
+import { runPipeline } from "./runner/gitlab.js";
+import { gitOut } from "./runner/machine.js";
+
+let tmp: string;
+let self: string;
+let head: string;
+let consumer: Consumer;
+
+beforeAll(() => {
+  tmp = mkdtempSync(join(tmpdir(), "kn-ci-install-"));
+  // This repository as its own CI sees it: the committed HEAD on main.
+  self = join(tmp, "kubelet-nokmem.git");
+  head = gitOut(REPO_ROOT, ["rev-parse", "HEAD"]);
+  gitOut(tmp, ["clone", "--quiet", "--bare", REPO_ROOT, self]);
+  gitOut(self, ["update-ref", "refs/heads/main", head]);
+  gitOut(self, ["symbolic-ref", "HEAD", "refs/heads/main"]);
+  consumer = makeConsumer(join(tmp, "consumer"));
+});
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+describe("install step, GitHub workflow", () => {
+  it("in this repository: builds the checkout and runs its bin", async () => {
+    const r = await runWorkflow({ workflow: "ci/github/nokmem-kubelets.yml", origin: self, branch: "main", event: "schedule", work: join(tmp, "gh-self"), only: ["plan"] });
+    const install = r.jobs[0]!.steps.find((s) => s.name === "Install kubelet-nokmem")!;
+    expect(install.outcome, install.log).toBe("success");
+    expect(install.log).toMatch(/^0\.\d+\.\d+$/m);
+    expect(r.jobs[0]!.outputs).toMatchObject({ matrix: '{"include":[]}', empty: "true" });
+  });
+
+  it("in a consumer repository: installs a git ref of this project", async () => {
+    const r = await runWorkflow({
+      workflow: ".github/workflows/nokmem-kubelets.yml",
+      origin: consumer.origin,
+      branch: "main",
+      event: "schedule",
+      vars: { KUBELET_NOKMEM: `git+file://${self}#${head}` },
+      work: join(tmp, "gh-git"),
+      only: ["plan"],
+    });
+    const install = r.jobs[0]!.steps.find((s) => s.name === "Install kubelet-nokmem")!;
+    expect(install.outcome, install.log).toBe("success");
+    expect(r.jobs[0]!.result).toBe("success");
+  });
+
+  it("in a consumer repository without KUBELET_NOKMEM: fails with the fix", async () => {
+    const r = await runWorkflow({ workflow: ".github/workflows/nokmem-kubelets.yml", origin: consumer.origin, branch: "main", event: "schedule", work: join(tmp, "gh-none"), only: ["plan"] });
+    const install = r.jobs[0]!.steps.find((s) => s.name === "Install kubelet-nokmem")!;
+    expect(install.outcome).toBe("failure");
+    expect(install.log).toMatch(/set the repository variable KUBELET_NOKMEM/);
+  });
+});
+
+describe("install step, GitLab pipeline", () => {
+  it("in this repository: builds the checkout; the empty child pipeline still runs", async () => {
+    const r = await runPipeline({ origin: self, branch: "main", source: "schedule", file: "ci/gitlab/.gitlab-ci.yml", work: join(tmp, "gl-self") });
+    expect(r.errors).toEqual([]);
+    expect(Object.fromEntries(r.jobs.map((j) => [j.job, j.status])), r.jobs.map((j) => j.log).join("\n")).toEqual({ plan: "success", "nothing to build": "success", build: "success" });
+  });
+
+  it("in a consumer repository: installs a git ref of this project", async () => {
+    const r = await runPipeline({ origin: consumer.origin, branch: "main", source: "schedule", projectVariables: { KUBELET_NOKMEM: `git+file://${self}#${head}` }, work: join(tmp, "gl-git") });
+    expect(r.jobs.find((j) => j.job === "plan")!.status, r.jobs.map((j) => j.log).join("\n")).toBe("success");
+    expect(r.status).toBe("success");
+  });
+});
