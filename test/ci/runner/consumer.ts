@@ -12,7 +12,7 @@ import { GIT_ENV } from "../../fixtures/k8s-tree.js";
 import { REPO_ROOT } from "../../helpers/cli.js";
 import { gitOut } from "./machine.js";
 
-export const TEMPLATE_FILES: Record<string, string> = {
+const TEMPLATE_FILES: Record<string, string> = {
   ".github/workflows/nokmem-kubelets.yml": "ci/github/nokmem-kubelets.yml",
   ".gitlab-ci.yml": "ci/gitlab/.gitlab-ci.yml",
   "ci/gitlab/build-job.yml": "ci/gitlab/build-job.yml",

@@ -81,7 +81,7 @@ function tokenize(src: string): Token[] {
   return out;
 }
 
-export function truthy(v: Value): boolean {
+function truthy(v: Value): boolean {
   if (v === null || v === false || v === "" || v === 0) return false;
   if (typeof v === "number" && Number.isNaN(v)) return false;
   return true;

@@ -19,7 +19,7 @@ import { condition, interpolate, interpolateDeep, toText, type ExprContext, type
 import { commonRoot, copyInto, globToRegExp, matchFiles, searchRoot, walkFiles } from "./files.js";
 import { checkout, freshMachine, gitOut, runScript, touch } from "./machine.js";
 
-export type GithubEvent = "push" | "schedule" | "workflow_dispatch";
+type GithubEvent = "push" | "schedule" | "workflow_dispatch";
 
 export interface GithubRunOptions {
   /** The workflow file, relative to the repository root. */
@@ -42,16 +42,16 @@ export interface GithubRunOptions {
   only?: string[];
 }
 
-export type Conclusion = "success" | "failure" | "skipped";
+type Conclusion = "success" | "failure" | "skipped";
 
-export interface StepRecord {
+interface StepRecord {
   name: string;
   outcome: Conclusion;
   outputs: Record<string, string>;
   log: string;
 }
 
-export interface JobRecord {
+interface JobRecord {
   job: string;
   matrix: Record<string, Value> | null;
   result: Conclusion;

@@ -18,7 +18,7 @@ import { gitlabConfigProblems } from "./lint.js";
 import { copyInto, globToRegExp, matchFiles, walkFiles } from "./files.js";
 import { checkout, freshMachine, gitOut, runScript, touch } from "./machine.js";
 
-export type PipelineSource = "push" | "schedule" | "web" | "parent_pipeline";
+type PipelineSource = "push" | "schedule" | "web" | "parent_pipeline";
 type Status = "success" | "failed" | "skipped";
 type Config = Record<string, unknown>;
 
@@ -37,7 +37,7 @@ export interface GitlabRunOptions {
   file?: string;
 }
 
-export interface GitlabJobRecord {
+interface GitlabJobRecord {
   pipeline: string;
   job: string;
   stage: string;

@@ -14,7 +14,7 @@ import { schema as gitlabCiSchema } from "gitlab-ci-local/src/schema/schema.js";
 
 const require = createRequire(import.meta.url);
 
-export interface LintFinding {
+interface LintFinding {
   line: number;
   column: number;
   kind: string;

@@ -8,7 +8,7 @@ import { spawn, spawnSync } from "node:child_process";
 import { appendFileSync, mkdirSync, writeFileSync } from "node:fs";
 import { delimiter, join } from "node:path";
 
-export interface ScriptResult {
+interface ScriptResult {
   code: number;
   output: string;
 }
@@ -41,7 +41,7 @@ export function checkout(origin: string, ref: string, dir: string): string {
   return gitOut(dir, ["rev-parse", "HEAD"]);
 }
 
-export interface Machine {
+interface Machine {
   root: string;
   temp: string;
   env: NodeJS.ProcessEnv;
@@ -63,10 +63,6 @@ export function freshMachine(root: string, extraPath: string[] = []): Machine {
   env.CI = "true";
   env.PATH = [join(prefix, "bin"), ...extraPath, process.env.PATH ?? ""].join(delimiter);
   return { root, temp, env };
-}
-
-export function writeLog(path: string, text: string): void {
-  appendFileSync(path, text);
 }
 
 export function touch(path: string): void {
