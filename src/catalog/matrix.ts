@@ -22,7 +22,7 @@ export interface MatrixEntry {
   slug: string;
 }
 
-export interface MatrixFilter {
+interface MatrixFilter {
   lines?: string[];
   strategies?: string[];
   /** Platforms to build; by default the platforms each pin lists, else linux/amd64. */
@@ -37,7 +37,7 @@ export interface MatrixFilter {
   image?: string;
 }
 
-export const DEFAULT_PLATFORM = "linux/amd64";
+const DEFAULT_PLATFORM = "linux/amd64";
 const PLATFORM = /^linux\/(amd64|arm64|arm|ppc64le|s390x)$/;
 
 export function parsePlatforms(value: string): string[] {
