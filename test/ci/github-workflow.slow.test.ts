@@ -9,10 +9,9 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { makeTree } from "../fixtures/k8s-tree.js";
+import { git, makeTree } from "../fixtures/k8s-tree.js";
 import { catalogAt, commitCatalog, fakeGh, makeConsumer, mergeProposal, packTool, type Consumer } from "./runner/consumer.js";
 import { runWorkflow, type GithubRun, type GithubRunOptions } from "./runner/github.js";
-import { gitOut } from "./runner/machine.js";
 
 const IMAGE = process.env.KUBELET_NOKMEM_TEST_IMAGE ?? "kubelet-nokmem-toolchain:go1.19";
 const WORKFLOW = ".github/workflows/nokmem-kubelets.yml";
@@ -70,7 +69,7 @@ describe("GitHub workflow, run as a runner would", () => {
     expect(proposed.sha256).toEqual({ "linux/amd64": built.sha256 });
     expect(proposed.image).toBe(IMAGE);
     expect(catalogAt(consumer, "main").pins).toEqual({});
-    expect(gitOut(consumer.origin, ["diff", "--stat", "main", branch])).toMatch(/versions\.json \| \d+ \+/);
+    expect(git(consumer.origin, ["diff", "--stat", "main", branch])).toMatch(/versions\.json \| \d+ \+/);
 
     // 2. A person merges it; the push of versions.json rebuilds and verifies against the pin.
     mergeProposal(consumer, branch);

@@ -12,10 +12,9 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { makeTree } from "../fixtures/k8s-tree.js";
+import { git, makeTree } from "../fixtures/k8s-tree.js";
 import { catalogAt, commitCatalog, makeConsumer, mergeProposal, packTool, type Consumer } from "./runner/consumer.js";
 import { runPipeline, type GitlabRun, type GitlabRunOptions } from "./runner/gitlab.js";
-import { gitOut } from "./runner/machine.js";
 
 const IMAGE = process.env.KUBELET_NOKMEM_TEST_IMAGE ?? "kubelet-nokmem-toolchain:go1.19";
 
@@ -58,7 +57,7 @@ describe("GitLab pipeline, run as GitLab and a shell runner would", () => {
     expect(job(boot, "kubelet 1.16.15 linux/amd64")!.variables).toMatchObject({ KUBE_IMAGE: IMAGE, KUBE_SHA256: "", KUBE_SLUG: "1.16.15-linux-amd64" });
 
     // The proposal: a branch with the pin, a merge request asked for by push options, and the diff as an artifact.
-    const branch = gitOut(consumer.origin, ["for-each-ref", "--format=%(refname:short)", "refs/heads/kubelet-nokmem/"]);
+    const branch = git(consumer.origin, ["for-each-ref", "--format=%(refname:short)", "refs/heads/kubelet-nokmem/"]);
     expect(branch).toMatch(/^kubelet-nokmem\/pins-\d+$/);
     expect(readFileSync(consumer.pushOptionsLog, "utf8").split("\n")).toEqual(expect.arrayContaining(["merge_request.create", "merge_request.target=main", "merge_request.title=Pin nokmem kubelets"]));
     const pin = catalogAt(consumer, branch).pins["1.16.15"]!;
@@ -90,12 +89,12 @@ describe("GitLab pipeline, run as GitLab and a shell runner would", () => {
   it("GitLab refuses a child pipeline artifact that is not named .yml", async () => {
     // The template as it was: the plan job writing child-pipeline.json.
     const clone = consumer.clone;
-    gitOut(clone, ["pull", "--quiet", "--ff-only", "origin", "main"]);
+    git(clone, ["pull", "--quiet", "--ff-only", "origin", "main"]);
     const file = join(clone, ".gitlab-ci.yml");
     const text = readFileSync(file, "utf8").replaceAll("child-pipeline.yml", "child-pipeline.json");
     writeFileSync(file, text);
-    gitOut(clone, ["-c", "user.name=t", "-c", "user.email=t@t.invalid", "commit", "--quiet", "-am", "json child"]);
-    gitOut(clone, ["push", "--quiet", "origin", "main"]);
+    git(clone, ["-c", "user.name=t", "-c", "user.email=t@t.invalid", "commit", "--quiet", "-am", "json child"]);
+    git(clone, ["push", "--quiet", "origin", "main"]);
     const r = await run({ source: "schedule" });
     expect(r.created).toBe(false);
     expect(r.errors.join("\n")).toMatch(/child-pipeline\.json` does not have YAML extension/);

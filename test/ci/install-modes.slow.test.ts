@@ -13,11 +13,11 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { REPO_ROOT } from "../helpers/cli.js";
+import { ROOT } from "../helpers/cli.js";
 import { makeConsumer, type Consumer } from "./runner/consumer.js";
 import { runWorkflow } from "./runner/github.js";
 import { runPipeline } from "./runner/gitlab.js";
-import { gitOut } from "./runner/machine.js";
+import { git } from "../fixtures/k8s-tree.js";
 
 let tmp: string;
 let self: string;
@@ -28,10 +28,10 @@ beforeAll(() => {
   tmp = mkdtempSync(join(tmpdir(), "kn-ci-install-"));
   // This repository as its own CI sees it: the committed HEAD on main.
   self = join(tmp, "kubelet-nokmem.git");
-  head = gitOut(REPO_ROOT, ["rev-parse", "HEAD"]);
-  gitOut(tmp, ["clone", "--quiet", "--bare", REPO_ROOT, self]);
-  gitOut(self, ["update-ref", "refs/heads/main", head]);
-  gitOut(self, ["symbolic-ref", "HEAD", "refs/heads/main"]);
+  head = git(ROOT, ["rev-parse", "HEAD"]);
+  git(tmp, ["clone", "--quiet", "--bare", ROOT, self]);
+  git(self, ["update-ref", "refs/heads/main", head]);
+  git(self, ["symbolic-ref", "HEAD", "refs/heads/main"]);
   consumer = makeConsumer(join(tmp, "consumer"));
 });
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));

@@ -8,9 +8,8 @@
 import { spawnSync } from "node:child_process";
 import { chmodSync, copyFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { GIT_ENV } from "../../fixtures/k8s-tree.js";
-import { REPO_ROOT } from "../../helpers/cli.js";
-import { gitOut } from "./machine.js";
+import { ROOT } from "../../helpers/cli.js";
+import { git } from "../../fixtures/k8s-tree.js";
 
 const TEMPLATE_FILES: Record<string, string> = {
   ".github/workflows/nokmem-kubelets.yml": "ci/github/nokmem-kubelets.yml",
@@ -18,12 +17,6 @@ const TEMPLATE_FILES: Record<string, string> = {
   "ci/gitlab/build-job.yml": "ci/gitlab/build-job.yml",
   "ci/gitlab/install.yml": "ci/gitlab/install.yml",
 };
-
-function git(cwd: string, args: string[]): string {
-  const r = spawnSync("git", args, { cwd, encoding: "utf8", env: { ...process.env, ...GIT_ENV } });
-  if (r.status !== 0) throw new Error(`git ${args.join(" ")}: ${r.stderr}`);
-  return r.stdout.trim();
-}
 
 export interface Consumer {
   origin: string;
@@ -45,12 +38,12 @@ export function makeConsumer(dir: string): Consumer {
   writeFileSync(hook, `#!/bin/sh\ni=0\nwhile [ "$i" -lt "\${GIT_PUSH_OPTION_COUNT:-0}" ]; do eval "echo \\"\\$GIT_PUSH_OPTION_$i\\"" >> '${pushOptionsLog}'; i=$((i+1)); done\n`);
   chmodSync(hook, 0o755);
   git(dir, ["clone", "--quiet", origin, clone]);
-  const catalog = JSON.parse(readFileSync(join(REPO_ROOT, "versions.json"), "utf8")) as { pins: unknown };
+  const catalog = JSON.parse(readFileSync(join(ROOT, "versions.json"), "utf8")) as { pins: unknown };
   catalog.pins = {};
   writeFileSync(join(clone, "versions.json"), `${JSON.stringify(catalog, null, 2)}\n`);
   for (const [to, from] of Object.entries(TEMPLATE_FILES)) {
     mkdirSync(dirname(join(clone, to)), { recursive: true });
-    copyFileSync(join(REPO_ROOT, from), join(clone, to));
+    copyFileSync(join(ROOT, from), join(clone, to));
   }
   git(clone, ["add", "-A"]);
   git(clone, ["commit", "--quiet", "-m", "Adopt nokmem kubelets"]);
@@ -71,20 +64,20 @@ export function commitCatalog(c: Consumer, change: (catalog: { pins: Record<stri
 
 /** Merge a proposed branch into main on the origin (a fast-forward, as a merge button would do here). */
 export function mergeProposal(c: Consumer, branch: string): void {
-  const main = gitOut(c.origin, ["rev-parse", "refs/heads/main"]);
-  const head = gitOut(c.origin, ["rev-parse", `refs/heads/${branch}`]);
-  if (gitOut(c.origin, ["merge-base", main, head]) !== main) throw new Error(`${branch} does not fast-forward main`);
-  gitOut(c.origin, ["update-ref", "refs/heads/main", head, main]);
+  const main = git(c.origin, ["rev-parse", "refs/heads/main"]);
+  const head = git(c.origin, ["rev-parse", `refs/heads/${branch}`]);
+  if (git(c.origin, ["merge-base", main, head]) !== main) throw new Error(`${branch} does not fast-forward main`);
+  git(c.origin, ["update-ref", "refs/heads/main", head, main]);
 }
 
 export function catalogAt(c: Consumer, ref: string): { pins: Record<string, { image: string; sha256: Record<string, string> }> } {
-  return JSON.parse(gitOut(c.origin, ["show", `${ref}:versions.json`]));
+  return JSON.parse(git(c.origin, ["show", `${ref}:versions.json`]));
 }
 
 /** The released tarball of this checkout, as `npm pack` makes it. */
 export function packTool(into: string): string {
   mkdirSync(into, { recursive: true });
-  const r = spawnSync("npm", ["pack", "--silent", "--pack-destination", into], { cwd: REPO_ROOT, encoding: "utf8" });
+  const r = spawnSync("npm", ["pack", "--silent", "--pack-destination", into], { cwd: ROOT, encoding: "utf8" });
   if (r.status !== 0) throw new Error(`npm pack failed: ${r.stderr}`);
   return join(into, r.stdout.trim().split("\n").at(-1)!);
 }

@@ -17,7 +17,8 @@ import { parse } from "yaml";
 import { parseEnvFile, parsePathFile } from "./env-file.js";
 import { condition, interpolate, interpolateDeep, toText, type ExprContext, type Value } from "./expressions.js";
 import { commonRoot, copyInto, globToRegExp, matchFiles, searchRoot, walkFiles } from "./files.js";
-import { checkout, freshMachine, gitOut, runScript, touch } from "./machine.js";
+import { git } from "../../fixtures/k8s-tree.js";
+import { checkout, freshMachine, runScript, touch } from "./machine.js";
 
 type GithubEvent = "push" | "schedule" | "workflow_dispatch";
 
@@ -140,7 +141,7 @@ export async function runWorkflow(o: GithubRunOptions): Promise<GithubRun> {
   const runId = o.runId ?? 1000 + Math.floor(Math.random() * 9000);
   const artifacts = join(o.work, "artifacts");
   mkdirSync(artifacts, { recursive: true });
-  const sha = gitOut(o.origin, ["rev-parse", `refs/heads/${o.branch}`]);
+  const sha = git(o.origin, ["rev-parse", `refs/heads/${o.branch}`]);
   const checkoutDir = join(o.work, "source");
   if (!existsSync(checkoutDir)) checkout(o.origin, o.branch, checkoutDir);
   const wf = parse(readFileSync(join(checkoutDir, o.workflow), "utf8")) as Workflow;

@@ -16,7 +16,8 @@ import { join } from "node:path";
 import { parse } from "yaml";
 import { gitlabConfigProblems } from "./lint.js";
 import { copyInto, globToRegExp, matchFiles, walkFiles } from "./files.js";
-import { checkout, freshMachine, gitOut, runScript, touch } from "./machine.js";
+import { git } from "../../fixtures/k8s-tree.js";
+import { checkout, freshMachine, runScript, touch } from "./machine.js";
 
 type PipelineSource = "push" | "schedule" | "web" | "parent_pipeline";
 type Status = "success" | "failed" | "skipped";
@@ -65,7 +66,10 @@ function isHash(v: unknown): v is Config {
 /** GitLab's deep merge for include and extends: hashes merge, other values are replaced. */
 export function deepMerge(base: Config, over: Config): Config {
   const out: Config = { ...base };
-  for (const [k, v] of Object.entries(over)) out[k] = isHash(out[k]) && isHash(v) ? deepMerge(out[k] as Config, v) : v;
+  for (const [k, v] of Object.entries(over)) {
+    const mine = out[k];
+    out[k] = isHash(mine) && isHash(v) ? deepMerge(mine, v) : v;
+  }
   return out;
 }
 
@@ -154,10 +158,10 @@ export function ruleMatches(expr: string, vars: Record<string, string>): boolean
 
 function included(job: Config, vars: Record<string, string>, o: GitlabRunOptions): boolean {
   if (job.rules === undefined) return true;
-  for (const rule of job.rules as Config[]) {
-    if (rule.if !== undefined && !ruleMatches(String(rule.if), vars)) continue;
+  for (const rule of job.rules as { if?: string; changes?: string[] | { paths: string[] }; when?: string }[]) {
+    if (rule.if !== undefined && !ruleMatches(rule.if, vars)) continue;
     if (rule.changes !== undefined && o.source === "push") {
-      const paths = (Array.isArray(rule.changes) ? rule.changes : (rule.changes as Config).paths) as string[];
+      const paths = Array.isArray(rule.changes) ? rule.changes : rule.changes.paths;
       if (!(o.changed ?? []).some((f) => paths.some((p) => globToRegExp(p).test(f)))) continue;
     }
     return rule.when !== "never";
@@ -172,7 +176,9 @@ function expand(s: string, vars: Record<string, string>): string {
 
 function asVariables(v: unknown): Record<string, string> {
   if (!isHash(v)) return {};
-  return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, isHash(x) ? String(x.value ?? "") : String(x)]));
+  // A variable is a scalar or { value, description }.
+  const text = (x: unknown) => (typeof x === "string" || typeof x === "number" || typeof x === "boolean" ? String(x) : "");
+  return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, isHash(x) ? text(x.value) : text(x)]));
 }
 
 let pipelineCounter = 500;
@@ -197,7 +203,7 @@ export async function runPipeline(o: GitlabRunOptions, childText?: { text: strin
     CI_COMMIT_SHA: sha,
     CI_COMMIT_BRANCH: o.branch,
     CI_COMMIT_REF_NAME: o.branch,
-    CI_DEFAULT_BRANCH: gitOut(o.origin, ["symbolic-ref", "--short", "HEAD"]),
+    CI_DEFAULT_BRANCH: git(o.origin, ["symbolic-ref", "--short", "HEAD"]),
     CI_REPOSITORY_URL: o.origin,
   };
   // Precedence, lowest first: predefined, YAML globals, (per job: YAML job), project, pipeline.

@@ -10,6 +10,7 @@
  */
 import { createRequire } from "node:module";
 import { Ajv, type ErrorObject, type ValidateFunction } from "ajv";
+// @ts-expect-error -- gitlab-ci-local ships the schema as a JavaScript module without types
 import { schema as gitlabCiSchema } from "gitlab-ci-local/src/schema/schema.js";
 
 const require = createRequire(import.meta.url);

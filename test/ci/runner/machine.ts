@@ -4,9 +4,10 @@
  * `npm install --global` lands there, not on this host), an empty cache
  * folder, and bash to run scripts in.
  */
-import { spawn, spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import { appendFileSync, mkdirSync, writeFileSync } from "node:fs";
 import { delimiter, join } from "node:path";
+import { git } from "../../fixtures/k8s-tree.js";
 
 interface ScriptResult {
   code: number;
@@ -28,17 +29,11 @@ export function runScript(args: string[], opts: { cwd: string; env: NodeJS.Proce
   });
 }
 
-export function gitOut(cwd: string, args: string[]): string {
-  const r = spawnSync("git", args, { cwd, encoding: "utf8", env: { ...process.env, GIT_CONFIG_NOSYSTEM: "1" } });
-  if (r.status !== 0) throw new Error(`git ${args.join(" ")} failed in ${cwd}: ${r.stderr}`);
-  return r.stdout.trim();
-}
-
 /** A clone of the repository with `ref` checked out as a local branch (what actions/checkout and GitLab's fetch give). */
 export function checkout(origin: string, ref: string, dir: string): string {
   mkdirSync(dir, { recursive: true });
-  gitOut(dir, ["clone", "--quiet", "--branch", ref, origin, "."]);
-  return gitOut(dir, ["rev-parse", "HEAD"]);
+  git(dir, ["clone", "--quiet", "--branch", ref, origin, "."]);
+  return git(dir, ["rev-parse", "HEAD"]);
 }
 
 interface Machine {
