@@ -27,8 +27,11 @@ export interface ProvenanceInput {
   env: [string, string][];
   command: string[];
   runner: string;
-  image: { ref: string; id: string | null };
+  /** ref: what ran (a digest reference when the image has one); rule and requested: how it was chosen. */
+  image: { ref: string; id: string | null; rule?: string; requested?: string };
   go: string | null;
+  /** The image's Go against the Go the release was built with. */
+  toolchain?: { expected: string | null; found: string | null; matches: boolean | null; note: string };
   patches: { name: string; sha256: string }[];
   verdict: { verdict: string; evidence: unknown };
   tool: { name: string; version: string };
@@ -89,8 +92,9 @@ export function provenanceStatement(p: ProvenanceInput): Statement {
           runner: p.runner,
           env: Object.fromEntries(p.env),
           command: p.command,
-          image: { ref: p.image.ref, id: p.image.id },
+          image: { ref: p.image.ref, id: p.image.id, ...(p.image.rule ? { rule: p.image.rule, requested: p.image.requested } : {}) },
           goVersion: p.go,
+          ...(p.toolchain ? { toolchain: p.toolchain } : {}),
         },
         resolvedDependencies: [
           { name: "source", uri: p.source.origin, digest: sourceDigest, annotations: { kind: p.source.kind, ref: p.source.ref } },
