@@ -133,7 +133,7 @@ export interface ImageInputs {
 export function chooseImage(i: ImageInputs): ImageChoice {
   const expected = i.tree?.expectedGo
     ? { expectedGo: i.tree.expectedGo, expectedGoFrom: BUILD_IMAGE_FILES.cross }
-    : { expectedGo: i.catalog.go, expectedGoFrom: "catalog" as const };
+    : { expectedGo: i.catalog.go || null, expectedGoFrom: i.catalog.go ? ("catalog" as const) : null };
   // One key order for every rule: the JSON reads the same whichever rule chose.
   const choice = (rule: ImageRule, ref: string, why: string, more: Partial<Pick<ImageChoice, "requested" | "moved" | "pinnedId">> = {}): ImageChoice => ({
     rule,
