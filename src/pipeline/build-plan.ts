@@ -14,6 +14,7 @@
 import { join, posix } from "node:path";
 import type { Resolution } from "../catalog/resolve.js";
 import type { StrategyId } from "../catalog/types.js";
+import { binaryName } from "../artifact/publish.js";
 import { UsageError } from "../errors.js";
 import type { LinkMode, SourceSpec } from "../source/types.js";
 import type { ImageChoice, ImageInputs } from "../tree/build-image.js";
@@ -96,7 +97,8 @@ export interface BuildOptions {
 /** The image: chosen already, or chosen from the staged tree with these inputs. */
 export type ImagePlanInput = { choice: ImageChoice } | { chooseOnceStaged: Omit<ImageInputs, "tree"> };
 
-export const BINARY_NAME = (platform: string) => `${platform}/kubelet`;
+/** Where a platform's kubelet is published, relative to --out (artifact/publish.ts owns the layout). */
+const BINARY_NAME = binaryName;
 
 /** Decide the whole build. Pure. */
 export function planBuild(res: Resolution, source: { spec: SourceSpec; ref?: string }, image: ImagePlanInput, o: BuildOptions): BuildPlan {

@@ -194,7 +194,7 @@ export async function ensureImage(ref: string, policy: PullPolicy, opts: { signa
 }
 
 /** `docker pull REF`; a failure says what was expected and how else to get the image. */
-export async function pullImage(ref: string, opts: { signal?: AbortSignal; onLine?: (l: string) => void } = {}): Promise<void> {
+async function pullImage(ref: string, opts: { signal?: AbortSignal; onLine?: (l: string) => void } = {}): Promise<void> {
   const r = await docker(["pull", ref], { signal: opts.signal, reject: false, onLine: opts.onLine });
   if (r.exitCode === 0) return;
   if (opts.signal?.aborted) return;

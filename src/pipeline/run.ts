@@ -231,7 +231,7 @@ async function imageStep(r: Run, step: StepOf<"image">): Promise<void> {
 }
 
 /** Pure: the toolchain check as it is shown in the log, the result and the manifest. */
-export function checkToolchain(choice: Pick<ImageChoice, "expectedGo" | "expectedGoFrom">, found: string | null): ToolchainCheck {
+function checkToolchain(choice: Pick<ImageChoice, "expectedGo" | "expectedGoFrom">, found: string | null): ToolchainCheck {
   const matches = toolchainMatches(choice.expectedGo, found);
   const note =
     matches === null

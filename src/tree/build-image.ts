@@ -83,7 +83,7 @@ export function parseBuildImage(files: BuildImageFiles): TreeBuildImage | null {
 }
 
 /** The image of the first `FROM` instruction (`FROM [--platform=…] IMAGE [AS name]`). */
-export function fromLine(dockerfile: string): string | null {
+function fromLine(dockerfile: string): string | null {
   for (const raw of dockerfile.split("\n")) {
     const line = raw.trim();
     if (!line || line.startsWith("#")) continue;
@@ -94,13 +94,12 @@ export function fromLine(dockerfile: string): string | null {
 }
 
 /** `KUBE_BASE_IMAGE_REGISTRY="${KUBE_BASE_IMAGE_REGISTRY:-us.gcr.io/k8s-artifacts-prod/build-image}"` → the default. */
-export function baseImageRegistry(commonSh: string): string | null {
+function baseImageRegistry(commonSh: string): string | null {
   return /KUBE_BASE_IMAGE_REGISTRY="?\$\{KUBE_BASE_IMAGE_REGISTRY:-([^}"\s]+)\}/.exec(commonSh)?.[1] ?? null;
 }
 
 /** Which rule chose the image, in the order they are tried. */
 export type ImageRule = "flag" | "pin" | "tree" | "catalog" | "local";
-export const IMAGE_RULES: readonly ImageRule[] = ["flag", "pin", "tree", "catalog", "local"];
 
 export interface ImageChoice {
   rule: ImageRule;
