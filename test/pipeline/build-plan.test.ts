@@ -13,7 +13,7 @@ import { Facts } from "../../src/pipeline/facts.js";
 import { dockerRunArgs } from "../../src/pipeline/docker.js";
 import type { MakeInvocation } from "../../src/pipeline/plan.js";
 import { chooseImage } from "../../src/tree/build-image.js";
-import { makeTree, MEASURED_BUILD_IMAGES } from "../fixtures/k8s-tree.js";
+import { makeTarball, makeTree, MEASURED_BUILD_IMAGES } from "../fixtures/k8s-tree.js";
 import { cli } from "../helpers/cli.js";
 import { tempDir } from "../helpers/tmp.js";
 
@@ -141,6 +141,22 @@ describe("build --dry-run --json on the four measured release layouts", () => {
     const bad = cli(["build", "--version", tree.version, "--pull", "sometimes", "--dry-run"]);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/expected --pull missing, always or never/);
+  });
+
+  it("a tarball's image is chosen once it is staged: dry-run says so, and a build reads the staged tree's files", async () => {
+    const dir = tempDir("kn-plan-");
+    const m = MEASURED_BUILD_IMAGES[3]!;
+    const tree = await makeTree(join(dir, "tree"), { era: m.era, version: m.version, buildImage: m.layout });
+    const tarball = await makeTarball(tree, join(dir, "kubernetes-src.tar.gz"));
+    const dry = cli(["build", "--version", m.version, "--source", tarball, "--out", join(dir, "out"), "--dry-run", "--json"]);
+    expect(dry.code, dry.stderr).toBe(0);
+    const plan = JSON.parse(dry.stdout).plan;
+    expect(plan.image).toEqual({ pending: "imageChoice" });
+    expect(plan.steps.map((s: { step: string }) => s.step).slice(0, 2)).toEqual(["stage", "image"]);
+    // A real build stages, reads the tree's build-image files, and asks for the mapped image (absent here; never pulled).
+    const r = cli(["build", "--version", m.version, "--source", tarball, "--out", join(dir, "out"), "--cache-dir", join(dir, "cache"), "--pull", "never", "--json"]);
+    expect(r.code, r.stderr).toBe(3);
+    expect(JSON.parse(r.stdout).error.message).toContain(`expected the build image ${m.mapped} on this machine`);
   });
 
   it("inspect shows the image a build would choose and the Go the tree expects", async () => {
