@@ -149,17 +149,17 @@ Examples:
       const sourceDateEpoch = parseEpoch(o.sourceDateEpoch);
       const linkMode = parseStage(o.stage);
       const pull = parsePull(o.pull);
+      // Parsed here only for the default --out; the plan refuses a bare line.
       const q = parseVersionQuery(o.version!);
-      if (!q.version) throw new UsageError("E_VERSION_LINE", `expected an exact release to build, found the line ${q.line}`, `pass --version ${q.line}.N`);
       const { decideBuild } = await import("../pipeline/decide.js");
       const { plan, res } = await decideBuild(ctx.catalog(), {
-        version: q.version,
+        version: o.version!,
         source: o.source,
         ref: o.ref,
         image: o.image,
         runner,
         platforms,
-        out: resolvePath(o.out ?? join("out", `v${q.version}`)),
+        out: resolvePath(o.out ?? join("out", `v${q.version ?? q.line}`)),
         cacheDir: resolvePath(o.cacheDir ?? DEFAULT_CACHE_DIR),
         sourceDateEpoch,
         uid: process.getuid?.() ?? 0,

@@ -15,7 +15,6 @@ import { join, posix } from "node:path";
 import type { Resolution } from "../catalog/resolve.js";
 import type { StrategyId } from "../catalog/types.js";
 import { binaryName } from "../artifact/publish.js";
-import { UsageError } from "../errors.js";
 import type { LinkMode, SourceSpec } from "../source/types.js";
 import type { ImageChoice, ImageInputs } from "../tree/build-image.js";
 import type { PullPolicy } from "./docker.js";
@@ -102,15 +101,7 @@ const BINARY_NAME = binaryName;
 
 /** Decide the whole build. Pure. */
 export function planBuild(res: Resolution, source: { spec: SourceSpec; ref?: string }, image: ImagePlanInput, o: BuildOptions): BuildPlan {
-  if (!res.version) {
-    throw new UsageError("E_VERSION_LINE", `expected an exact release to build (e.g. ${res.line}.0), found the line ${res.line}`, `pass --version ${res.line}.N`);
-  }
-  const version = res.version;
-  const docker = o.runner === "docker";
-  const ref = source.spec.kind === "git" ? (source.ref ?? `v${version}`) : null;
-  const choice: Later<ImageChoice> = "choice" in image ? image.choice : pending("imageChoice");
-  const into = pending("invocationId", posix.join(o.cacheDir, "work", "{}", "tree"));
-
+  // The make invocation first: it is where an inexact release (a bare line) is refused, once.
   const invocation = makeInvocation(
     res,
     { root: pending("tree"), commitTime: pending("commitTime") },
@@ -118,6 +109,11 @@ export function planBuild(res: Resolution, source: { spec: SourceSpec; ref?: str
     { ref: pending("imageRef"), id: pending("imageId"), go: pending("imageGo") },
     { runner: o.runner, platforms: o.platforms, out: o.out, sourceDateEpoch: o.sourceDateEpoch, uid: o.uid, gid: o.gid, containerName: pending("containerName"), cacheDir: o.cacheDir },
   );
+  const version = invocation.version;
+  const docker = o.runner === "docker";
+  const ref = source.spec.kind === "git" ? (source.ref ?? `v${version}`) : null;
+  const choice: Later<ImageChoice> = "choice" in image ? image.choice : pending("imageChoice");
+  const into = pending("invocationId", posix.join(o.cacheDir, "work", "{}", "tree"));
   const binaries = invocation.platforms.map(BINARY_NAME);
 
   const imageStep: BuildStep = { step: "image", runner: o.runner, choice, chooseWith: "choice" in image ? null : image.chooseOnceStaged, pull: o.pull, strictToolchain: o.strictToolchain };
