@@ -8,7 +8,7 @@ import { resolve, type Resolution } from "../catalog/resolve.js";
 import type { Catalog } from "../catalog/types.js";
 import { parseSource } from "../source/parse.js";
 import { peekSource } from "../source/peek.js";
-import { BUILD_IMAGE_FILES, chooseImage, parseBuildImage, type ImageInputs } from "../tree/build-image.js";
+import { BUILD_IMAGE_FILES, buildImageFromFiles, chooseImage, type ImageInputs } from "../tree/build-image.js";
 import { planBuild, type BuildOptions, type BuildPlan, type ImagePlanInput } from "./build-plan.js";
 
 export interface BuildRequest extends BuildOptions {
@@ -27,8 +27,7 @@ export async function decideBuild(catalog: Catalog, req: BuildRequest): Promise<
   const decidedWithoutTree = req.runner === "local" || req.image || res.pin?.image;
   const files = res.version ? await peekSource(spec, req.ref ?? `v${res.version}`, Object.values(BUILD_IMAGE_FILES)) : null;
   if (files) {
-    const tree = parseBuildImage({ dockerfile: files[BUILD_IMAGE_FILES.dockerfile] ?? null, cross: files[BUILD_IMAGE_FILES.cross] ?? null, common: files[BUILD_IMAGE_FILES.common] ?? null });
-    image = { choice: chooseImage({ ...inputs, tree }) };
+    image = { choice: chooseImage({ ...inputs, tree: buildImageFromFiles(files) }) };
   } else if (decidedWithoutTree) {
     // The image is decided without the tree; the Go it expects then comes from the catalog.
     image = { choice: chooseImage({ ...inputs, tree: null }) };

@@ -19,7 +19,7 @@ import { provenanceStatement } from "../artifact/manifest.js";
 import { Publication, type PublishRecovery } from "../artifact/publish.js";
 import { stageSource, type StagedSource } from "../source/index.js";
 import { readFiles } from "../source/peek.js";
-import { BUILD_IMAGE_FILES, chooseImage, parseBuildImage, toolchainMatches, type ImageChoice } from "../tree/build-image.js";
+import { BUILD_IMAGE_FILES, buildImageFromFiles, chooseImage, toolchainMatches, type ImageChoice } from "../tree/build-image.js";
 import { stepOf, workDirOf, type BuildPlan, type BuildStep } from "./build-plan.js";
 import { DOCKER, dockerPreflight, dockerRunArgs, digestRefFor, ensureCacheVolume, ensureImage, imageGoVersion, parseGoVersion, removeContainer, runImage } from "./docker.js";
 import { Facts, type Bound } from "./facts.js";
@@ -190,8 +190,7 @@ async function imageStep(r: Run, step: StepOf<"image">): Promise<void> {
   if (step.chooseWith) {
     // The only image fact the staged tree has to give: read its build-image files now, once.
     const files = await readFiles(r.facts.get<string>("tree"), Object.values(BUILD_IMAGE_FILES));
-    const tree = parseBuildImage({ dockerfile: files[BUILD_IMAGE_FILES.dockerfile] ?? null, cross: files[BUILD_IMAGE_FILES.cross] ?? null, common: files[BUILD_IMAGE_FILES.common] ?? null });
-    choice = r.facts.set("imageChoice", chooseImage({ ...step.chooseWith, tree }));
+    choice = r.facts.set("imageChoice", chooseImage({ ...step.chooseWith, tree: buildImageFromFiles(files) }));
   } else {
     choice = r.facts.value(step.choice);
   }

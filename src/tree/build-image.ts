@@ -62,6 +62,15 @@ export interface TreeBuildImage {
   expectedGo: string | null;
 }
 
+/** The same, from files read by path (`BUILD_IMAGE_FILES` values → content or null). */
+export function buildImageFromFiles(files: Readonly<Record<string, string | null | undefined>>): TreeBuildImage | null {
+  return parseBuildImage({
+    dockerfile: files[BUILD_IMAGE_FILES.dockerfile] ?? null,
+    cross: files[BUILD_IMAGE_FILES.cross] ?? null,
+    common: files[BUILD_IMAGE_FILES.common] ?? null,
+  });
+}
+
 const CROSS_PLACEHOLDER = "KUBE_BUILD_IMAGE_CROSS_TAG";
 const REGISTRY_PLACEHOLDER = "KUBE_BASE_IMAGE_REGISTRY";
 
