@@ -41,4 +41,3 @@ export interface BinaryReport {
   errors: FileError[];
 }
 
-export const REPORT_SCHEMA_VERSION = 1;

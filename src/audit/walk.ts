@@ -10,7 +10,7 @@ import { ELF_MAGIC } from "./elf.js";
 import { errnoError, fileKind } from "./file.js";
 import type { FileError } from "./report.js";
 
-export interface Target {
+interface Target {
   path: string;
   /** Set when the path cannot be audited; the audit reports it and goes on. */
   error?: FileError;

@@ -4,11 +4,11 @@
  */
 import { describeUnusable, type Finding, type NodeRead } from "./types.js";
 
-export const SLAB_WARNING_RATIO = 0.2;
-export const SLAB_CRITICAL_RATIO = 0.5;
+const SLAB_WARNING_RATIO = 0.2;
+const SLAB_CRITICAL_RATIO = 0.5;
 
 /** /proc/meminfo as name → kB. */
-export function parseMeminfo(text: string): Map<string, number> {
+function parseMeminfo(text: string): Map<string, number> {
   const out = new Map<string, number>();
   for (const line of text.split("\n")) {
     const m = /^([A-Za-z0-9_()]+):\s+(\d+)(?:\s+kB)?\s*$/.exec(line);
@@ -40,7 +40,7 @@ export function assessSlab(read: NodeRead, remedy: string | null): Finding {
 }
 
 /** What the kernel (and, through syslog, kubelet) says when the leak bites. */
-export const LOG_PATTERNS = {
+const LOG_PATTERNS = {
   slub: /SLUB: Unable to allocate memory on node -1/,
   mkdir: /mkdir \/sys\/fs\/cgroup\/memory\/\S*: (?:cannot allocate memory|no space left on device)/i,
 } as const;
@@ -72,7 +72,7 @@ export function scanLogLine(scan: KernelLogScan, line: string): void {
  * - `kernel-not-affected`: allocations fail on any kernel under memory
  *   pressure; on this one they are not the kmem leak.
  */
-export type LogContext = "leak-possible" | "protected" | "kernel-not-affected";
+type LogContext = "leak-possible" | "protected" | "kernel-not-affected";
 
 /** `scans` are the logs that could be read, `unusable` the ones that could not. */
 export function assessKernelLog(scans: KernelLogScan[], unusable: Exclude<NodeRead, { state: "ok" }>[], context: LogContext, remedy: string | null): Finding {

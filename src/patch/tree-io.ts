@@ -7,7 +7,7 @@
  * never sees the change.
  */
 import { access, constants, mkdir, open, readFile, realpath, rm, stat } from "node:fs/promises";
-import { basename, dirname, join, relative, sep } from "node:path";
+import { basename, dirname, join, sep } from "node:path";
 import { PatchError, TreeError } from "../errors.js";
 import { writeFileAtomic } from "../io/atomic.js";
 import { pathProblem } from "./patch-file.js";
@@ -125,4 +125,3 @@ export async function putText(abs: string, text: string | null): Promise<void> {
   await writeFileAtomic(abs, text);
 }
 
-export const treeRelative = (tree: TreeHandle, abs: string) => relative(tree.real, abs).split(sep).join("/");

@@ -37,7 +37,7 @@ export function judge(actual: string, pinned: string | null, manifest: string | 
 }
 
 /** linux/<arch> from an ELF header (the audit's parser), or null. */
-export async function elfPlatform(path: string): Promise<string | null> {
+async function elfPlatform(path: string): Promise<string | null> {
   const fh = await open(path, "r");
   try {
     const head = Buffer.alloc(ELF_HEADER_SIZE);
@@ -51,7 +51,7 @@ export async function elfPlatform(path: string): Promise<string | null> {
   }
 }
 
-export interface VerifyOptions {
+interface VerifyOptions {
   version?: string;
   platform?: string;
   /** A build output folder whose manifest the binary must match. */

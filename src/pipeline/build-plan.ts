@@ -22,7 +22,7 @@ import { pending, plan as makeInvocation, type Fact, type Later, type MakeInvoca
 
 export const PLAN_VERSION = 1;
 
-export type StepName = BuildStep["step"];
+type StepName = BuildStep["step"];
 /** Who binds each pending fact: a step, or the executor when the run starts. */
 export type Binder = StepName | "start";
 

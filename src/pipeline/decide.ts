@@ -11,7 +11,7 @@ import { peekSource } from "../source/peek.js";
 import { BUILD_IMAGE_FILES, buildImageFromFiles, chooseImage, type ImageInputs } from "../tree/build-image.js";
 import { planBuild, type BuildOptions, type BuildPlan, type ImagePlanInput } from "./build-plan.js";
 
-export interface BuildRequest extends BuildOptions {
+interface BuildRequest extends BuildOptions {
   version: string;
   source?: string;
   ref?: string;

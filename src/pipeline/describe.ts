@@ -7,9 +7,9 @@ import { formatCommand } from "../process/exec.js";
 import { stepOf, type BuildPlan } from "./build-plan.js";
 import { DOCKER, dockerRunArgs } from "./docker.js";
 import { showPending } from "./facts.js";
-import { isPending, type MakeInvocation } from "./plan.js";
+import { isPending } from "./plan.js";
 
-export interface DryRunJson {
+interface DryRunJson {
   dryRun: true;
   source: BuildPlan["source"];
   plan: BuildPlan;
@@ -23,14 +23,14 @@ export function dryRunJson(plan: BuildPlan): DryRunJson {
 
 /** The make command line with pending facts shown as `<fact>`. */
 export function argvOf(plan: BuildPlan): string[] {
-  const make = showPending(stepOf(plan, "make")) as MakeInvocation;
+  const make = showPending(stepOf(plan, "make"));
   return make.runner === "docker" ? [DOCKER, ...dockerRunArgs(make)] : make.command;
 }
 
 export function describeBuildPlan(p: BuildPlan): string {
   const argv = argvOf(p);
   const img = p.image;
-  const make = showPending(stepOf(p, "make")) as MakeInvocation;
+  const make = showPending(stepOf(p, "make"));
   const imageStep = stepOf(p, "image");
   const lines = [
     `release:    ${p.gitVersion} (line ${p.line}, strategy ${p.strategy}${p.affected ? "" : ", not affected"})`,
@@ -43,10 +43,10 @@ export function describeBuildPlan(p: BuildPlan): string {
           ...(img.requested && img.requested !== img.ref ? [`            the tree names ${img.requested}`] : []),
           `go:         expected ${img.expectedGo ?? "unknown"} (from ${img.expectedGoFrom ?? "nothing"}); the image's Go is known once it is resolved${imageStep.strictToolchain ? " (--strict-toolchain: a difference fails)" : ""}`,
         ]),
-    `go cache:   ${make.goCache.kind} ${String(make.goCache.name)} → ${String(make.goCache.target)}`,
+    `go cache:   ${make.goCache.kind} ${make.goCache.name} → ${make.goCache.target}`,
     `platforms:  ${p.platforms.join(", ")}`,
     `env:`,
-    ...make.env.map(([k, v]) => `  ${k}=${String(v)}`),
+    ...make.env.map(([k, v]) => `  ${k}=${v}`),
     `command:    ${formatCommand({ file: argv[0]!, args: argv.slice(1) })}`,
     `steps:      ${p.steps.map((s) => s.step).join(" → ")}`,
     `pending:    ${Object.entries(p.pending).map(([f, by]) => `${f} (${by})`).join(", ")}`,

@@ -58,7 +58,7 @@ function asDockerError(err: unknown): unknown {
 }
 
 /** Run a docker command; client and daemon problems become EnvironmentErrors. */
-export async function docker(args: string[], opts: RunOptions = {}) {
+async function docker(args: string[], opts: RunOptions = {}) {
   try {
     return await run({ file: DOCKER, args }, opts);
   } catch (err) {
@@ -152,7 +152,7 @@ function bound<T>(v: Later<T>): T {
 }
 
 /** The repository part of an image reference: `reg:5000/a/b:tag` → `reg:5000/a/b`. */
-export function repositoryOf(ref: string): string {
+function repositoryOf(ref: string): string {
   const noDigest = ref.replace(/@sha256:[0-9a-f]+$/, "");
   const slash = noDigest.lastIndexOf("/");
   const colon = noDigest.lastIndexOf(":");
@@ -229,11 +229,6 @@ export async function removeContainer(name: string): Promise<void> {
   await docker(["rm", "-f", name], { reject: false, timeoutMs: 60_000 }).catch(() => undefined);
 }
 
-/** Names of containers (running or not) whose name matches exactly. */
-export async function containerExists(name: string): Promise<boolean> {
-  const r = await docker(["ps", "-a", "--filter", `name=^/${name}$`, "--format", "{{.Names}}"], { reject: false });
-  return r.stdout.split("\n").some((l) => l.trim() === name);
-}
 
 function lastLine(text: string): string {
   return text.trim().split("\n").at(-1) ?? "";

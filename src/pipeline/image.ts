@@ -20,10 +20,10 @@ export const DEFAULT_SUITE = "bookworm";
 export const DEFAULT_MIRROR = "http://deb.debian.org/debian";
 export const defaultTag = (go: string) => `kubelet-nokmem-toolchain:go${go}`;
 /** Packages besides Go: make and bash for the build scripts, gcc + libc6-dev for cgo, git and rsync used by hack/. */
-export const TOOLCHAIN_PACKAGES = ["make", "gcc", "libc6-dev", "git", "rsync", "ca-certificates"];
+const TOOLCHAIN_PACKAGES = ["make", "gcc", "libc6-dev", "git", "rsync", "ca-certificates"];
 const BASE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
-export interface ImageBuildOptions {
+interface ImageBuildOptions {
   tag: string;
   suite: string;
   mirror: string;
@@ -34,7 +34,7 @@ export interface ImageBuildOptions {
   workDir?: string;
 }
 
-export interface ImageBuildResult {
+interface ImageBuildResult {
   image: string;
   id: string;
   go: string;
@@ -74,7 +74,7 @@ export function validateImageOptions(o: ImageBuildOptions): void {
 }
 
 /** Checks that need no work done: root, debootstrap, Docker. */
-export async function imagePreflight(signal?: AbortSignal): Promise<void> {
+async function imagePreflight(signal?: AbortSignal): Promise<void> {
   if (typeof process.getuid === "function" && process.getuid() !== 0) {
     throw new EnvironmentError("E_NOT_ROOT", `expected to run as root (debootstrap creates device nodes and chowns files), found uid ${process.getuid()}`, "run `sudo kubelet-nokmem image build`");
   }
@@ -122,7 +122,7 @@ export async function buildImage(o: ImageBuildOptions, progress: Progress, signa
   }
 }
 
-export interface ImageCheck {
+interface ImageCheck {
   image: string;
   exists: boolean;
   id: string | null;

@@ -16,12 +16,12 @@ export type Runner = "docker" | "local";
 export const RUNNERS: readonly Runner[] = ["docker", "local"];
 
 /** Where the tree is seen inside the container. */
-export const CONTAINER_TREE = "/src";
+const CONTAINER_TREE = "/src";
 /** The Kubernetes build forces GOCACHE here, relative to the tree (DOMAIN.md). */
 export const TREE_GO_CACHE = "_output/local/go/cache";
 /** The version file the patch step writes, relative to the tree. Under _output/, which every release ignores in git. */
-export const DEFAULT_VERSION_FILE = "_output/kubelet-nokmem/version.env";
-export const DEFAULT_PLATFORMS = ["linux/amd64"];
+const DEFAULT_VERSION_FILE = "_output/kubelet-nokmem/version.env";
+const DEFAULT_PLATFORMS = ["linux/amd64"];
 /**
  * A fact the plan cannot know when it is made: the staged tree, the commit
  * time, the image digest… The executor binds each one once (see facts.ts);
@@ -41,7 +41,7 @@ export function isPending(v: unknown): v is Pending {
 export const pending = (fact: Fact, template?: string): Pending => (template ? { pending: fact, template } : { pending: fact });
 
 /** `base/rel` where base may still be pending. */
-export function laterJoin(base: Later<string>, rel: string): Later<string> {
+function laterJoin(base: Later<string>, rel: string): Later<string> {
   return isPending(base) ? pending(base.pending, posix.join(base.template ?? "{}", rel)) : posix.join(base, rel);
 }
 
@@ -89,14 +89,14 @@ export interface MakeInvocation {
   out: string;
 }
 
-export interface TreeFacts {
+interface TreeFacts {
   /** Host path of the staged tree. */
   root: Later<string>;
   /** Commit time in seconds since the epoch, when the source knows it. */
   commitTime: Later<number | null>;
 }
 
-export interface ImageFacts {
+interface ImageFacts {
   ref: Later<string>;
   /** `sha256:…` */
   id: Later<string | null>;
@@ -137,7 +137,8 @@ export function plan(res: Resolution, tree: TreeFacts, image: ImageFacts, opts: 
     // The strategy's and the line's env first: GOFLAGS=-tags=nokmem alone, GO111MODULE=off …
     ...Object.entries(res.env),
     ["KUBE_GIT_VERSION_FILE", laterJoin(workdir, versionFile)],
-    ["SOURCE_DATE_EPOCH", isPending(epoch) ? epoch : epoch === null ? UNKNOWN("commit time") : String(epoch)],
+    // An environment value is a string: the template turns the bound number into one.
+    ["SOURCE_DATE_EPOCH", isPending(epoch) ? pending(epoch.pending, "{}") : epoch === null ? UNKNOWN("commit time") : String(epoch)],
     ["KUBE_BUILD_PLATFORMS", platforms.join(" ")],
   ];
   // In the container nobody owns a home folder; Go and git want one.

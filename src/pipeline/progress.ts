@@ -5,7 +5,7 @@
  * happened and that the build is alive. `--verbose` streams make's output.
  */
 
-export type Phase = string;
+type Phase = string;
 
 export interface ProgressSink {
   /** A full line (newline added by the sink). */

@@ -27,9 +27,7 @@ import { cacheVolumeName, TREE_GO_CACHE, type MakeInvocation, type Runner } from
 import type { Progress } from "./progress.js";
 import { checkVersionStamp, defaultSteps, type BuildSteps, type Verdict, type VerifyOutcome } from "./steps.js";
 
-export { DEFAULT_CACHE_DIR } from "./plan.js";
-
-export interface BuildDeps {
+interface BuildDeps {
   catalog: Catalog;
   signal: AbortSignal;
   progress: Progress;
@@ -41,14 +39,14 @@ export interface BuildDeps {
   onFailureTail?: (text: string) => void;
 }
 
-export interface BuiltBinary {
+interface BuiltBinary {
   platform: string;
   path: string;
   sha256: string;
 }
 
 /** The image's Go against the Go the tree was released with. */
-export interface ToolchainCheck {
+interface ToolchainCheck {
   expected: string | null;
   expectedFrom: ImageChoice["expectedGoFrom"];
   found: string | null;
@@ -285,8 +283,8 @@ async function patchStep(r: Run, step: StepOf<"patch">): Promise<void> {
 
 async function makeStep(r: Run, step: StepOf<"make">): Promise<void> {
   const { progress, signal } = r.deps;
-  const inv = r.facts.bind(step) as Bound<MakeInvocation> & { step: "make" };
-  const commandLine = inv.runner === "docker" ? { file: DOCKER, args: dockerRunArgs(inv as MakeInvocation) } : { file: inv.command[0]!, args: inv.command.slice(1) };
+  const inv = r.facts.bind(step);
+  const commandLine = inv.runner === "docker" ? { file: DOCKER, args: dockerRunArgs(inv) } : { file: inv.command[0]!, args: inv.command.slice(1) };
   r.commandLine = commandLine;
   progress.start("make", inv.runner === "docker" ? `in ${runImage(inv.image.ref, inv.image.id)}` : "on this host");
   r.logPath = await r.publication.stagedPath("build.log");

@@ -20,7 +20,7 @@ export const BUILD_IMAGE_FILES = {
   common: "build/common.sh",
 } as const;
 
-export type BuildImageFiles = Record<keyof typeof BUILD_IMAGE_FILES, string | null>;
+type BuildImageFiles = Record<keyof typeof BUILD_IMAGE_FILES, string | null>;
 
 /**
  * Registries upstream froze, and where their images are served now. Data,

@@ -39,14 +39,14 @@ export async function removeRoot(root: string): Promise<void> {
 }
 
 /** An ELF-looking file holding the given strings, as the marker check reads it. */
-export function fakeBinary(...strings: string[]): Buffer {
+function fakeBinary(...strings: string[]): Buffer {
   return Buffer.concat([Buffer.from([0x7f, 0x45, 0x4c, 0x46, 2, 1, 1, 0]), Buffer.alloc(4096), ...strings.map((s) => Buffer.from(`\0${s}\0`, "latin1"))]);
 }
 
 /** A kubelet/runc whose vendored runc enables kmem (a normal 1.16–1.21.1 build). */
-export const KMEM_ENABLED_BINARY = fakeBinary("memory.kmem.limit_in_bytes", "kernel memory accounting not supported by this kernel", "Kubernetes v1.17.9");
+const KMEM_ENABLED_BINARY = fakeBinary("memory.kmem.limit_in_bytes", "kernel memory accounting not supported by this kernel", "Kubernetes v1.17.9");
 /** The same built with the nokmem tag (rc7+ runc). */
-export const NOKMEM_BINARY = fakeBinary("kernel memory accounting disabled in this runc build", "Kubernetes v1.17.9");
+const NOKMEM_BINARY = fakeBinary("kernel memory accounting disabled in this runc build", "Kubernetes v1.17.9");
 
 function procCgroups(memoryCount: number, opts: { hierarchy?: number; enabled?: boolean } = {}): string {
   const rows = [

@@ -58,12 +58,19 @@ describe("planBuild", () => {
     });
     const make = p.steps.find((s) => s.step === "make") as MakeInvocation;
     expect(make.tree).toEqual({ pending: "tree" });
-    expect(new Map(make.env).get("SOURCE_DATE_EPOCH")).toEqual({ pending: "commitTime" });
+    expect(new Map(make.env).get("SOURCE_DATE_EPOCH")).toEqual({ pending: "commitTime", template: "{}" });
     expect(argvOf(p)).toContain("SOURCE_DATE_EPOCH=<commitTime>");
     // --source-date-epoch decides it up front.
     const fixed = planFor("1.20.15", { sourceDateEpoch: 7 });
     expect(fixed.pending.commitTime).toBeUndefined();
     expect(argvOf(fixed)).toContain("SOURCE_DATE_EPOCH=7");
+  });
+
+  it("binds a number fact into the environment as a string", () => {
+    const facts = new Facts();
+    facts.set("commitTime", 1600000000);
+    const make = planFor("1.20.15").steps.find((s) => s.step === "make") as MakeInvocation;
+    expect(new Map(facts.bind(make.env)).get("SOURCE_DATE_EPOCH")).toBe("1600000000");
   });
 
   it("binds the pending facts into exactly the docker arguments a build runs", () => {

@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseCatalog } from "../../src/catalog/load.js";
 import { makeTree, type Tree } from "../fixtures/k8s-tree.js";
-import { CLI, REPO_ROOT } from "../helpers/cli.js";
+import { CLI, ROOT } from "../helpers/cli.js";
 
 const BASE = process.env.KUBELET_NOKMEM_TEST_IMAGE ?? "kubelet-nokmem-toolchain:go1.19";
 const REGISTRY_BIN = "/usr/bin/docker-registry";
@@ -100,7 +100,7 @@ beforeAll(async () => {
     buildImage: { from: `${repo}:KUBE_BUILD_IMAGE_CROSS_TAG`, cross: "v1.15.5-1" },
   });
   catalog = join(tmp, "versions.json");
-  copyFileSync(join(REPO_ROOT, "versions.json"), catalog);
+  copyFileSync(join(ROOT, "versions.json"), catalog);
 }, 20 * 60_000);
 
 afterAll(() => {
