@@ -30,6 +30,7 @@ interface BuildOptions {
   keepWork?: boolean;
   pull: string;
   strictToolchain?: boolean;
+  signKey?: string;
 }
 
 /** The `--json` contract of `build` (docs/build.md lists the fields). */
@@ -39,6 +40,10 @@ export interface BuildJson {
   kubelet: string;
   sha256: string;
   manifest: string;
+  /** Statements, DSSE envelopes and SBOMs published (absolute paths; docs/provenance.md). */
+  attestations: string[];
+  /** keyid (SSH SHA256 fingerprint) of --sign-key, null when unsigned. */
+  keyid: string | null;
   verdict: string;
   out: string;
   sha256sums: string;
@@ -62,6 +67,8 @@ export function buildJson(r: BuildResult): BuildJson {
     kubelet: r.kubelet,
     sha256: r.sha256,
     manifest: r.manifest,
+    attestations: r.attestations,
+    keyid: r.keyid,
     verdict: r.verdict,
     out: r.out,
     sha256sums: r.sha256sums,
@@ -114,7 +121,7 @@ export function register(program: Command, ctx: CommandContext): void {
     .command("build")
     .summary("build a nokmem kubelet in Docker, verify it, publish it with checksums and provenance")
     .description(
-      "Stage the source, apply the release's strategy, run `make WHAT=cmd/kubelet` in the build image (offline, --network none), check the binary is nokmem and stamped with the clean version, then publish kubelet, SHA256SUMS, manifest.json (in-toto/SLSA provenance) and build.log into --out atomically.",
+      "Stage the source, apply the release's strategy, run `make WHAT=cmd/kubelet` in the build image (offline, --network none), check the binary is nokmem and stamped with the clean version, then publish kubelet, SHA256SUMS, manifest.json (in-toto/SLSA provenance), verdict.json, a CycloneDX SBOM per kubelet, DSSE envelopes with --sign-key, and build.log into --out atomically.",
     )
     .requiredOption("--version <version>", "the release to build, e.g. v1.16.15")
     .option("--source <source>", "git URL, local git repository, directory (dir:PATH forces a plain copy) or .tar.gz (default: upstream repository)")
@@ -130,6 +137,7 @@ export function register(program: Command, ctx: CommandContext): void {
     .option("--wait", "wait for another build publishing into the same --out instead of failing")
     .option("--stage <mode>", "how a directory source is staged: auto (hard-link vendor/), copy, link", "auto")
     .option("--keep-work", "keep the staged tree under --cache-dir/work for inspection")
+    .option("--sign-key <key>", "sign manifest.json and verdict.json as DSSE envelopes: a PEM Ed25519 or ECDSA P-256 private key file, or env:VARNAME (docs/provenance.md)")
     .option("--dry-run", "print the build plan and stop")
     .option("--json", "print the result as JSON on stdout")
     .option("-v, --verbose", "stream make's output")
@@ -140,7 +148,8 @@ Examples:
   $ kubelet-nokmem build --version v1.16.15 --out ./out
   $ kubelet-nokmem build --version 1.20.15 --source ~/src/kubernetes --image kubelet-nokmem-toolchain:go1.19
   $ kubelet-nokmem build --version 1.18.20 --source kubernetes-src.tar.gz --json
-  $ kubelet-nokmem build --version 1.16.15 --dry-run`,
+  $ kubelet-nokmem build --version 1.16.15 --dry-run
+  $ kubelet-nokmem build --version 1.20.15 --sign-key env:KUBELET_NOKMEM_SIGNING_KEY`,
     )
     .action(async (o: BuildOptions) => {
       const verbose = Boolean(o.verbose) || ctx.verbose();
@@ -151,6 +160,8 @@ Examples:
       const pull = parsePull(o.pull);
       // Parsed here only for the default --out; the plan refuses a bare line.
       const q = parseVersionQuery(o.version!);
+      // The key is read and checked before anything is staged or built (and before a dry run prints the plan).
+      const signKey = o.signKey ? await (await import("../artifact/attestations.js")).loadSigningKey(o.signKey) : undefined;
       const { decideBuild } = await import("../pipeline/decide.js");
       const { plan, res } = await decideBuild(ctx.catalog(), {
         version: o.version!,
@@ -168,6 +179,7 @@ Examples:
         strictToolchain: Boolean(o.strictToolchain),
         linkMode,
         keepWork: Boolean(o.keepWork),
+        signKeyId: signKey?.keyid ?? null,
       });
       if (o.dryRun) {
         const { dryRunJson, describeBuildPlan } = await import("../pipeline/describe.js");
@@ -183,6 +195,7 @@ Examples:
         signal: ctx.signal,
         progress,
         wait: o.wait,
+        signKey,
         tool: { name: "kubelet-nokmem", version: toolVersion() },
         onFailureTail: (t) => ctx.io.err(t),
       });
@@ -193,7 +206,7 @@ Examples:
           ...result.binaries.map((b) => `kubelet:  ${b.path}\nsha256:   ${b.sha256}`),
           `image:    ${result.image.ref} (rule ${result.image.rule}, Go ${result.image.go ?? "unknown"})`,
           ...(result.toolchain.matches === false ? [`note:     ${result.toolchain.note}`] : []),
-          `manifest: ${result.manifest}`,
+          `manifest: ${result.manifest}${result.keyid ? ` (signed by ${result.keyid})` : ""}`,
           `check:    (cd ${result.out} && sha256sum -c SHA256SUMS)`,
         ].join("\n"),
       );

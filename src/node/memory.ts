@@ -82,7 +82,13 @@ export function assessKernelLog(scans: KernelLogScan[], unusable: Exclude<NodeRe
     ...unusable.map(describeUnusable),
   ];
   if (!scans.length) {
-    return { id, severity: "unknown", title: "kernel log not readable (pass --dmesg FILE with the output of dmesg)", evidence, remedy: null };
+    // Say why: a log that exists but cannot be read (Ubuntu's kern.log is
+    // syslog:adm 0640, and a container without CAP_DAC_OVERRIDE reads it only
+    // as a member of group adm) is a different fix from one that is absent.
+    const unreadable = unusable.filter((u): u is Extract<typeof u, { state: "unreadable" }> => u.state === "unreadable");
+    const why = unreadable.length ? unreadable.map((u) => `${u.path}: ${u.cause === "denied" ? "permission denied" : u.reason}`).join(", ") : "none found";
+    const fix = unreadable.some((u) => u.cause === "denied") ? "run with the log's group (adm: supplementalGroups [4]) or pass --dmesg FILE" : "pass --dmesg FILE with the output of dmesg";
+    return { id, severity: "unknown", title: `kernel log not readable: ${why} (${fix})`, evidence, remedy: null };
   }
   const slub = scans.reduce((n, s) => n + s.slub, 0);
   const mkdir = scans.reduce((n, s) => n + s.mkdir, 0);

@@ -52,8 +52,21 @@ export type BuildStep =
   | ({ step: "make" } & MakeInvocation)
   | { step: "verify"; outputs: { platform: string; path: string }[]; expect: "nokmem" | "not-affected"; gitVersion: string }
   | { step: "checksum"; binaries: string[]; file: "SHA256SUMS" }
-  | { step: "attest"; file: "manifest.json"; format: string }
-  | { step: "publish"; out: string; files: string[] };
+  | {
+      step: "attest";
+      /** The provenance Statement; the verdict Statement, SBOMs and (signed) envelopes are written beside it. */
+      file: "manifest.json";
+      format: string;
+      /** keyid of --sign-key, null when the Statements are not signed. */
+      keyid: string | null;
+    }
+  | {
+      step: "publish";
+      out: string;
+      /** Renamed into --out first (kubelets, build.log), then what attest wrote, then `last`. */
+      files: string[];
+      last: "SHA256SUMS";
+    };
 
 export interface BuildPlan {
   planVersion: typeof PLAN_VERSION;
@@ -91,6 +104,8 @@ export interface BuildOptions {
   strictToolchain: boolean;
   linkMode: LinkMode;
   keepWork: boolean;
+  /** keyid of --sign-key (the key itself never enters the plan). */
+  signKeyId: string | null;
 }
 
 /** The image: chosen already, or chosen from the staged tree with these inputs. */
@@ -125,9 +140,9 @@ export function planBuild(res: Resolution, source: { spec: SourceSpec; ref?: str
     { step: "make", ...invocation },
     { step: "verify", outputs: invocation.outputs, expect: res.affected ? "nokmem" : "not-affected", gitVersion: invocation.gitVersion },
     { step: "checksum", binaries, file: "SHA256SUMS" },
-    { step: "attest", file: "manifest.json", format: "in-toto Statement v1 with SLSA provenance v1" },
+    { step: "attest", file: "manifest.json", format: "in-toto Statement v1: SLSA provenance v1, nokmem verdict, CycloneDX SBOM per kubelet", keyid: o.signKeyId },
     // SHA256SUMS last: a reader who sees it sees everything it lists.
-    { step: "publish", out: o.out, files: [...binaries, "build.log", "manifest.json", "SHA256SUMS"] },
+    { step: "publish", out: o.out, files: [...binaries, "build.log"], last: "SHA256SUMS" },
   ];
 
   const pendingFacts: BuildPlan["pending"] = { invocationId: "start", tree: "stage", commit: "stage", commitTime: "stage", imageRef: "image", imageId: "image", imageGo: "image" };

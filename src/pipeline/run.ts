@@ -15,7 +15,8 @@ import { assertNever, BuildError, EnvironmentError, InterruptedError, ToolError,
 import { writeFileAtomic } from "../io/atomic.js";
 import { formatCommand, run, tail } from "../process/exec.js";
 import { formatSha256Sums, sha256File } from "../artifact/checksums.js";
-import { provenanceStatement } from "../artifact/manifest.js";
+import { writeAttestations } from "../artifact/attest.js";
+import type { SigningKey } from "../artifact/dsse.js";
 import { Publication, type PublishRecovery } from "../artifact/publish.js";
 import { stageSource, type StagedSource } from "../source/index.js";
 import { readFiles } from "../source/peek.js";
@@ -35,6 +36,8 @@ interface BuildDeps {
   tool: { name: string; version: string };
   /** Wait for another build holding --out instead of failing. */
   wait?: boolean;
+  /** Sign the Statements (DSSE) with this key; the plan's attest step names its keyid. */
+  signKey?: SigningKey;
   /** Printed on failure: the tail of make's log. */
   onFailureTail?: (text: string) => void;
 }
@@ -62,6 +65,10 @@ export interface BuildResult {
   kubelet: string;
   sha256: string;
   manifest: string;
+  /** Every attestation file published (Statements, envelopes, SBOMs), absolute. */
+  attestations: string[];
+  /** keyid of the signing key, null when unsigned. */
+  keyid: string | null;
   verdict: Verdict;
   out: string;
   binaries: BuiltBinary[];
@@ -100,9 +107,11 @@ interface Run {
   patches: { name: string; sha256: string }[];
   commandLine: { file: string; args: string[] } | null;
   outcomes: { platform: string; built: string; outcome: VerifyOutcome }[];
-  verdict: Verdict | null;
+  verdict: StepOf<"verify">["expect"] | null;
   binaries: { platform: string; rel: string; sha256: string }[];
   logSha: string;
+  /** What the attest step wrote, in publication order. */
+  attestations: string[];
   finishedOn: Date | null;
 }
 
@@ -130,7 +139,7 @@ export async function runBuild(plan: BuildPlan, res: Resolution, deps: BuildDeps
       plan, res, deps, facts, invocationId, startedOn, publication, containerName,
       steps: deps.steps ?? defaultSteps(deps.catalog),
       staged: null, containerStarted: false, log: null, logPath: "", image: null, toolchain: null, patches: [],
-      commandLine: null, outcomes: [], verdict: null, binaries: [], logSha: "", finishedOn: null,
+      commandLine: null, outcomes: [], verdict: null, binaries: [], logSha: "", attestations: [], finishedOn: null,
     };
     for (const step of plan.steps) {
       checkAborted(signal);
@@ -384,34 +393,40 @@ async function attestStep(r: Run, step: StepOf<"attest">): Promise<void> {
   }
   r.logSha = await sha256File(r.logPath);
   const cmd = r.commandLine!;
-  const statement = provenanceStatement({
+  if (step.keyid && r.deps.signKey?.keyid !== step.keyid) throw new Error(`internal: the plan signs with ${step.keyid}, the build was given ${r.deps.signKey?.keyid ?? "no key"}`);
+  // The one call that writes manifest.json (and the verdict, SBOMs and envelopes beside it).
+  r.attestations = await writeAttestations({
     subjects: r.binaries.map((b) => ({ name: b.rel, sha256: b.sha256 })),
     version: r.plan.version,
     strategy: r.plan.strategy,
     line: r.plan.line,
     platforms: r.plan.platforms,
-    source: { kind: staged.kind, origin: staged.origin, ref: staged.ref, commit: staged.commit, treeDigest: staged.digest.digest, gitTree: staged.gitTree },
+    source: { kind: staged.kind, origin: staged.origin, ref: staged.ref, commit: staged.commit, treeDigest: staged.digest.digest, dirHash: staged.digest.dirHash, gitTree: staged.gitTree },
     sourceDateEpoch: make.sourceDateEpoch ?? staged.time,
     env: make.env,
     command: cmd.file === DOCKER ? [cmd.file, ...cmd.args] : make.command,
     runner: r.plan.runner,
-    image: { ref: make.image.ref, id: make.image.id, rule: r.image!.choice.rule, requested: r.image!.choice.ref },
+    image: r.plan.runner === "docker" ? { ref: make.image.ref, id: make.image.id, rule: r.image!.choice.rule, requested: r.image!.choice.ref } : null,
     go: make.image.go,
     toolchain: r.toolchain!,
     patches: r.patches,
-    verdict: { verdict: r.verdict!, evidence: r.outcomes.map((o) => ({ platform: o.platform, ...o.outcome })) },
+    tree: staged.tree,
+    patchSeries: r.res.patchSeries,
+    verdict: { verdict: r.verdict!, binaries: r.outcomes.map((o) => ({ platform: o.platform, verdict: o.outcome.verdict, gitVersion: o.outcome.gitVersion, evidence: o.outcome.evidence })) },
+    signKey: step.keyid ? r.deps.signKey! : null,
+    stage: (rel) => r.publication.stagedPath(rel),
     tool: r.deps.tool,
     invocationId: r.invocationId,
     startedOn: r.startedOn,
     finishedOn: r.finishedOn,
     byproducts: [{ name: "build.log", digest: { sha256: r.logSha } }],
   });
-  await writeFileAtomic(await r.publication.stagedPath(step.file), `${JSON.stringify(statement, null, 2)}\n`);
 }
 
 async function publishStep(r: Run, step: StepOf<"publish">): Promise<void> {
   // A signal that arrives from here on is honoured after the renames: they take milliseconds, and half a publication is worse.
-  await r.publication.commit(step.files, new Map([...r.binaries.map((b) => [b.rel, b.sha256] as const), ["build.log", r.logSha]]));
+  // Binaries and the log, then what the attest step wrote, SHA256SUMS last.
+  await r.publication.commit([...step.files, ...r.attestations, step.last], new Map([...r.binaries.map((b) => [b.rel, b.sha256] as const), ["build.log", r.logSha]]));
   r.deps.progress.done();
 }
 
@@ -426,6 +441,8 @@ function result(r: Run): BuildResult {
     kubelet: join(out, first.rel),
     sha256: first.sha256,
     manifest: join(out, "manifest.json"),
+    attestations: r.attestations.map((f) => join(out, f)),
+    keyid: r.deps.signKey && stepOf(r.plan, "attest").keyid ? r.deps.signKey.keyid : null,
     verdict: r.verdict!,
     out,
     binaries: r.binaries.map((b) => ({ platform: b.platform, path: join(out, b.rel), sha256: b.sha256 })),

@@ -44,9 +44,9 @@ function fakeBinary(...strings: string[]): Buffer {
 }
 
 /** A kubelet/runc whose vendored runc enables kmem (a normal 1.16–1.21.1 build). */
-const KMEM_ENABLED_BINARY = fakeBinary("memory.kmem.limit_in_bytes", "kernel memory accounting not supported by this kernel", "Kubernetes v1.17.9");
+export const KMEM_ENABLED_BINARY = fakeBinary("memory.kmem.limit_in_bytes", "kernel memory accounting not supported by this kernel", "Kubernetes v1.17.9");
 /** The same built with the nokmem tag (rc7+ runc). */
-const NOKMEM_BINARY = fakeBinary("kernel memory accounting disabled in this runc build", "Kubernetes v1.17.9");
+export const NOKMEM_BINARY = fakeBinary("kernel memory accounting disabled in this runc build", "Kubernetes v1.17.9");
 
 function procCgroups(memoryCount: number, opts: { hierarchy?: number; enabled?: boolean } = {}): string {
   const rows = [

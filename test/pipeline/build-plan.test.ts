@@ -18,7 +18,7 @@ import { cli } from "../helpers/cli.js";
 import { tempDir } from "../helpers/tmp.js";
 
 const catalog = loadCatalog();
-const opts: BuildOptions = { runner: "docker", platforms: ["linux/amd64"], out: "/out", cacheDir: "/cache", uid: 1000, gid: 1000, pull: "missing", strictToolchain: false, linkMode: "auto", keepWork: false };
+const opts: BuildOptions = { runner: "docker", platforms: ["linux/amd64"], out: "/out", cacheDir: "/cache", uid: 1000, gid: 1000, pull: "missing", strictToolchain: false, linkMode: "auto", keepWork: false, signKeyId: null };
 const spec = { kind: "directory" as const, path: "/src/k8s" };
 
 function planFor(version: string, o: Partial<BuildOptions> = {}) {

@@ -9,7 +9,7 @@ import { fileURLToPath } from "node:url";
 import { run, type RunResult } from "../../src/process/exec.js";
 
 export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
-const CLI = join(REPO, "dist", "cli.js");
+export const CLI = join(REPO, "dist", "cli.js");
 
 async function newest(dir: string): Promise<number> {
   let t = 0;
