@@ -5,7 +5,7 @@
  */
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { settlePublication } from "../artifact/publish.js";
+import { checkPublicationFinished } from "../artifact/publish.js";
 import { auditFile, type FileAuditOptions } from "./file.js";
 import { parseInTotoManifest, parseSha256Sums, type ManifestEntry } from "./pin.js";
 import type { BinaryReport } from "./report.js";
@@ -23,12 +23,12 @@ export { REPORT_SCHEMA_VERSION } from "./report.js";
  * Entries of a manifest folder: SHA256SUMS and/or manifest.json. Throws a
  * plain Error naming the file when one exists but cannot be read or parsed
  * (and the tool's own error when a publication into it is still running or
- * cannot be finished).
+ * was left half-way).
  */
 export async function readManifestDir(dir: string): Promise<ManifestEntry[]> {
   const out: ManifestEntry[] = [];
   let found = 0;
-  await settlePublication(dir); // a build killed while renaming into dir is finished first, never read half-way
+  await checkPublicationFinished(dir); // a folder a build left half-way is refused, never read (nor finished: the audit is read-only)
   for (const [name, parse] of [
     ["SHA256SUMS", parseSha256Sums],
     ["manifest.json", parseInTotoManifest],

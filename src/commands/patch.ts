@@ -137,6 +137,7 @@ Examples:
           patchesRoot: flags.patches,
           treeVersion: tv,
           progress: ctx.io.progress,
+          signal: ctx.signal,
         });
       } catch (err) {
         if (err instanceof engine.PatchDriftError) for (const line of err.report()) ctx.io.err(line);

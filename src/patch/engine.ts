@@ -6,23 +6,24 @@
  * the record of what was applied, which `--revert` and `build` read.
  */
 import { mkdir, readFile } from "node:fs/promises";
-import { dirname, isAbsolute, join, relative, resolve as resolvePath, sep } from "node:path";
+import { dirname, join, relative, sep } from "node:path";
 import { createTwoFilesPatch, FILE_HEADERS_ONLY, parsePatch, type StructuredPatch } from "diff";
 import type { Resolution } from "../catalog/resolve.js";
 import type { KmemLayout, StrategyId } from "../catalog/types.js";
 import { PatchError, TreeError } from "../errors.js";
 import { writeFileAtomic } from "../io/atomic.js";
+import { ConfinementError, readConfined } from "../io/confine.js";
 import { strategyFor } from "../strategy/index.js";
 import { carry, changesOf, inputsOf, type Change, type Problem } from "./changes.js";
-import { commit, lockTree, readJournal, recover, type FileWrite, type Recovery } from "./journal.js";
+import { cleanStateDir, commit, JOURNAL, lockTree, readJournal, recover, stateDir, type FileWrite, type Recovery } from "./journal.js";
 import { sha256, STATE_DIR } from "./patch-file.js";
 import { loadSeries, PATCHES_ROOT, type PatchSeries } from "./series.js";
-import { checkWritable, confine, openTree, readText, type TreeHandle } from "./tree-io.js";
+import { checkWritable, confine, openTree, readText, rootOf, type TreeHandle } from "./tree-io.js";
 import { treeLayout } from "./tree-layout.js";
-import { renderVersionFile, treeVersion, versionStamp, type TreeVersion } from "./version-stamp.js";
+import { DEFAULT_VERSION_FILE, renderVersionFile, treeVersion, versionFileTarget, versionStamp, type TreeVersion, type VersionFileTarget } from "./version-stamp.js";
 
+export { DEFAULT_VERSION_FILE };
 export const APPLIED_RECORD = `${STATE_DIR}/applied.json`;
-export const DEFAULT_VERSION_FILE = "_output/kubelet-nokmem/version.env";
 
 export interface PlannedFile {
   /** Tree-relative, as the patch names it. */
@@ -103,7 +104,14 @@ export interface AppliedState {
 }
 
 async function readAppliedState(tree: TreeHandle): Promise<AppliedState | null> {
-  const text = await readFile(join(tree.real, APPLIED_RECORD), "utf8").catch(() => null);
+  if (!(await stateDir(tree, false))) return null;
+  let text: string | null;
+  try {
+    text = (await readConfined(rootOf(tree), APPLIED_RECORD))?.toString("utf8") ?? null;
+  } catch (err) {
+    if (!(err instanceof ConfinementError)) throw err;
+    throw new TreeError("E_RECORD_INVALID", `expected ${APPLIED_RECORD} in ${tree.root} to be the record of an applied series, found ${err.problem}; it was not followed and nothing was changed`, `restore the tree from its source, then remove ${join(tree.root, APPLIED_RECORD)}`);
+  }
   if (text === null) return null;
   try {
     const s = JSON.parse(text) as AppliedState;
@@ -174,6 +182,8 @@ export interface PatchOptions {
   patchesRoot?: string;
   /** What the tree says about itself, if the caller already asked. */
   treeVersion?: TreeVersion;
+  /** Ends a wait for the tree's lock. */
+  signal?: AbortSignal;
   progress?: (line: string) => void;
 }
 
@@ -240,10 +250,10 @@ export function confirmStrategy(resolution: Resolution, layout: KmemLayout): voi
   );
 }
 
-/** Finish an interrupted run, if one left a journal. */
-export async function recoverTree(tree: TreeHandle, progress?: (line: string) => void): Promise<Recovery | null> {
+/** Finish an interrupted run, if one left a journal (checked before anything is done with it). */
+export async function recoverTree(tree: TreeHandle, progress?: (line: string) => void, signal?: AbortSignal): Promise<Recovery | null> {
   if (!(await readJournal(tree))) return null;
-  const unlock = await lockTree(tree);
+  const unlock = await lockTree(tree, signal);
   try {
     const r = await recover(tree);
     if (r) progress?.(`recovered an interrupted ${r.operation}: ${r.action} (${r.files.length ? r.files.join(", ") : "no file needed writing"})`);
@@ -258,9 +268,24 @@ export async function runPatch(root: string, resolution: Resolution, opts: Patch
   const write = opts.write ?? true;
   const fuzz = opts.fuzz ?? 0;
   const tree = await openTree(root);
-  const recovered = await recoverTree(tree, opts.progress);
+  let recovered: Recovery | null = null;
+  if (write) {
+    recovered = await recoverTree(tree, opts.progress, opts.signal);
+  } else {
+    // --check and --dry-run write nothing, so they do not finish an interrupted run either: they say so.
+    const pending = await readJournal(tree);
+    if (pending) {
+      throw new TreeError(
+        "E_JOURNAL_PENDING",
+        `expected no unfinished patch run in ${tree.root}, found ${JOURNAL} left by an interrupted ${pending.operation}; nothing was changed`,
+        `run \`kubelet-nokmem patch ${tree.root}${pending.operation === "revert" ? " --revert" : ""}\` (without --check / --dry-run) to finish it first`,
+      );
+    }
+  }
 
   confirmStrategy(resolution, (await treeLayout(tree.real)).layout);
+  // Where the version file goes is settled (and a symlink out of the tree refused) before anything is written.
+  const versionTarget = operation === "apply" ? await versionFileTarget(rootOf(tree), opts.versionFile) : null;
   const series: PatchSeries | null = resolution.patchSeries ? loadSeries(resolution.patchSeries, opts.patchesRoot ?? PATCHES_ROOT) : null;
   const seriesName = series?.id ?? `strategy ${resolution.strategy}`;
   const seriesChanges: Change[] = series ? series.patches.flatMap((p) => changesOfChecked(p, series.id)) : [];
@@ -299,7 +324,7 @@ export async function runPatch(root: string, resolution: Resolution, opts: Patch
   if (write && pending.length) {
     for (const f of pending) await checkWritable(f.abs, f.path);
     await checkWritable(join(tree.real, APPLIED_RECORD), APPLIED_RECORD);
-    const unlock = await lockTree(tree);
+    const unlock = await lockTree(tree, opts.signal);
     try {
       for (const f of pending) {
         if ((await readText(f.abs, f.path)) !== f.before) {
@@ -311,13 +336,22 @@ export async function runPatch(root: string, resolution: Resolution, opts: Patch
       const stateBefore = await readText(stateAbs, APPLIED_RECORD);
       writes.push({ path: APPLIED_RECORD, abs: stateAbs, before: stateBefore, after: nextState ? `${JSON.stringify(nextState, null, 2)}\n` : null });
       await commit(tree, operation, writes);
+      if (operation === "revert") await cleanStateDir(tree);
+    } finally {
+      await unlock();
+    }
+  } else if (write && operation === "revert" && (await stateDir(tree, false))) {
+    // Nothing to revert, but a crash may have left the tool's folder behind: take it away too.
+    const unlock = await lockTree(tree, opts.signal);
+    try {
+      await cleanStateDir(tree);
     } finally {
       await unlock();
     }
   }
 
   let versionFile: VersionFileOutcome | null = null;
-  if (operation === "apply") versionFile = await stampVersion(tree, resolution, opts, write);
+  if (versionTarget) versionFile = await stampVersion(tree, resolution, opts, write, versionTarget);
 
   const files: FileOutcome[] = plan.files
     .filter((f) => changes.some((c) => c.path === f.path))
@@ -357,7 +391,7 @@ function changesOfChecked(p: PatchSeries["patches"][number], id: string): Change
 const hash = (t: string | null) => (t === null ? null : sha256(t));
 const relativePosix = (from: string, to: string) => relative(from, to).split(sep).join("/");
 
-async function stampVersion(tree: TreeHandle, resolution: Resolution, opts: PatchOptions, write: boolean): Promise<VersionFileOutcome | null> {
+async function stampVersion(tree: TreeHandle, resolution: Resolution, opts: PatchOptions, write: boolean, where: VersionFileTarget): Promise<VersionFileOutcome | null> {
   if (!resolution.version) {
     throw new PatchError("E_VERSION_NEEDED", `expected an exact release to stamp (e.g. 1.16.15), found only the line ${resolution.line}`, "pass --version MAJOR.MINOR.PATCH");
   }
@@ -365,10 +399,8 @@ async function stampVersion(tree: TreeHandle, resolution: Resolution, opts: Patc
   const stamp = versionStamp(resolution.version, opts.commit ?? tv.commit, opts.versionSuffix);
   if (!stamp.commit) opts.progress?.("note: no commit known (not a git checkout or archive export): gitCommit and gitTreeState stay unset in the binary; pass --commit to stamp them");
   const content = renderVersionFile(stamp);
-  const target = opts.versionFile ? (isAbsolute(opts.versionFile) ? opts.versionFile : resolvePath(tree.real, opts.versionFile)) : join(tree.real, DEFAULT_VERSION_FILE);
-  const rel = relativePosix(tree.real, target);
-  const treePath = rel.startsWith("..") || isAbsolute(rel) ? null : rel;
-  const existing = await readFile(target, "utf8").catch(() => null);
+  const { abs: target, treePath } = where;
+  const existing = treePath ? await readConfined(rootOf(tree), treePath).then((b) => b?.toString("utf8") ?? null, () => null) : await readFile(target, "utf8").catch(() => null);
   let written = false;
   if (write && existing !== content) {
     await checkWritable(target, treePath ?? target);

@@ -5,9 +5,9 @@
  * skip git altogether, in every release (DOMAIN.md, "Version stamping").
  * Rendering and parsing are pure; `treeVersion` asks git or reads version.sh.
  */
-import { readFile } from "node:fs/promises";
-import { join } from "node:path";
-import { UsageError } from "../errors.js";
+import { isAbsolute, relative, resolve as resolvePath, sep } from "node:path";
+import { TreeError, UsageError } from "../errors.js";
+import { confine, ConfinementError, isInside, readConfined, type ConfinedRoot } from "../io/confine.js";
 import { readGitFacts } from "../source/git-describe.js";
 import { parseArchiveVersionSh, parseGitDescribe } from "../tree/release-version.js";
 
@@ -67,10 +67,45 @@ export async function treeVersion(root: string): Promise<TreeVersion> {
     const exact = d && !d.prerelease && d.commitsSinceTag === 0 ? d.version : null;
     return { version: exact, commit: git.commit, source: "git", ...(git.describe && !exact ? { describe: git.describe } : {}) };
   }
-  const baked = parseArchiveVersionSh(await readFile(join(root, "hack/lib/version.sh"), "utf8").catch(() => ""));
+  // Confined: a tree whose hack/ or version.sh is a symlink out of it is not read through.
+  const versionSh = await readConfined({ given: root, real: root }, "hack/lib/version.sh").catch(() => null);
+  const baked = parseArchiveVersionSh(versionSh?.toString("utf8") ?? "");
   if (baked && (baked.version || baked.commit)) {
     const v = baked.version;
     return { version: v && !v.prerelease ? v.version : null, commit: baked.commit, source: "archive" };
   }
   return { version: null, commit: null, source: "none" };
+}
+
+/** Where the version file goes unless the user names one. */
+export const DEFAULT_VERSION_FILE = "_output/kubelet-nokmem/version.env";
+
+export interface VersionFileTarget {
+  /** Absolute, after the symlinks on the way. */
+  abs: string;
+  /** Tree-relative when the file lies inside the tree, else null. */
+  treePath: string | null;
+}
+
+/**
+ * Where to write the version file. Inside the tree (the default, a relative
+ * --version-file, or an absolute one that points into the tree) the path is
+ * confined: a tree shipping `_output` as a symlink out of itself is refused,
+ * never written through. A path the user names outside the tree is theirs.
+ */
+export async function versionFileTarget(tree: ConfinedRoot, given: string | undefined): Promise<VersionFileTarget> {
+  const wanted = given === undefined ? resolvePath(tree.real, DEFAULT_VERSION_FILE) : isAbsolute(given) ? given : resolvePath(tree.real, given);
+  const base = [tree.real, resolvePath(tree.given)].find((r) => isInside(r, wanted) && r !== wanted);
+  if (!base) return { abs: wanted, treePath: null };
+  const rel = relative(base, wanted).split(sep).join("/");
+  try {
+    return { abs: await confine(tree, rel, "nofollow"), treePath: rel };
+  } catch (err) {
+    if (!(err instanceof ConfinementError)) throw err;
+    throw new TreeError(
+      "E_VERSION_FILE_ESCAPE",
+      `expected the version file ${rel} to stay inside the tree ${tree.given}, found ${err.problem}; nothing was written there`,
+      `replace that symlink in the tree with a real folder, or pass --version-file with a path outside the tree`,
+    );
+  }
 }

@@ -5,7 +5,7 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Pin } from "../catalog/types.js";
-import { settlePublication } from "../artifact/publish.js";
+import { checkPublicationFinished } from "../artifact/publish.js";
 import { UsageError, VerificationError } from "../errors.js";
 
 export interface PublishedBinary {
@@ -75,7 +75,7 @@ export function parseManifest(text: string, where: string): Omit<PublishedBuild,
 }
 
 export async function readPublishedBuild(dir: string): Promise<PublishedBuild> {
-  await settlePublication(dir); // a build killed while renaming into dir is finished first, never read half-way
+  await checkPublicationFinished(dir); // a folder a build left half-way is refused, never read (nor finished: readers write nothing)
   const path = join(dir, "manifest.json");
   let text: string;
   try {

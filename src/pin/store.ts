@@ -14,10 +14,23 @@ import { formatCatalog, mergePin, withPin, type PinChange } from "./pins.js";
 export interface StorePinOptions {
   force?: boolean;
   dryRun?: boolean;
+  /** Ends the wait for the catalog's lock (SIGINT/SIGTERM). */
+  signal?: AbortSignal;
 }
 
+/** Another pin holds the catalog for milliseconds; a holder that keeps it this long is stuck, and the user is told who it is. */
+const PIN_WAIT_MS = 30_000;
+
 export async function storePin(catalogPath: string, version: string, incoming: Pin, opts: StorePinOptions = {}): Promise<PinChange> {
-  const lock = await acquireLock(`${catalogPath}.lock`, { what: catalogPath, purpose: `pin ${version}`, wait: true, pollMs: 50 });
+  const lock = await acquireLock(`${catalogPath}.lock`, {
+    what: catalogPath,
+    purpose: `pin ${version}`,
+    wait: true,
+    waitMs: PIN_WAIT_MS,
+    pollMs: 50,
+    signal: opts.signal,
+    hint: `if that process is gone or stuck, end it, or remove ${catalogPath}.lock`,
+  });
   try {
     const catalog = parseCatalog(await readFile(catalogPath, "utf8"), catalogPath);
     const change = mergePin(version, catalog.pins[version], incoming);

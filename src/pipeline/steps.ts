@@ -106,7 +106,7 @@ export function auditVerifyStep(catalog: Catalog): VerifyStep {
  * the link, so a staged tree's links to the user's files stay untouched.
  */
 export const enginePatchStep: PatchStep = async (tree, res, opts) => {
-  const record = await applyStrategy(tree, res, { versionFile: opts.versionFile, ...(opts.commit ? { commit: opts.commit } : {}) });
+  const record = await applyStrategy(tree, res, { versionFile: opts.versionFile, signal: opts.signal, ...(opts.commit ? { commit: opts.commit } : {}) });
   return { versionFile: record.versionFile?.path ?? opts.versionFile, patches: record.patches };
 };
 
