@@ -15,7 +15,7 @@ import { failedReport } from "./analyse.js";
 export { auditFile } from "./file.js";
 export { analyse, readLayout } from "./analyse.js";
 export { verdictFor, runcHasKmemCode, VERDICTS, type Verdict, type Evidence, type VerdictInput } from "./verdict.js";
-export { checkPin, parseInTotoManifest, parseSha256Sums, type PinStatus, type ManifestEntry } from "./pin.js";
+export { parseInTotoManifest, parseSha256Sums, type ManifestEntry } from "./pin.js";
 export type { BinaryReport } from "./report.js";
 export { REPORT_SCHEMA_VERSION } from "./report.js";
 

@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import { parsePlatforms } from "../catalog/matrix.js";
 import { UnpinnedError, VerificationError } from "../errors.js";
-import { overall, verifyTarget, type VerifyResult } from "../pin/verify.js";
+import { overall, parseVerifyVersion, verifyTarget, type VerifyResult } from "../pin/verify.js";
 import { printJson, type CommandContext } from "./context.js";
 
 export function register(program: Command, ctx: CommandContext): void {
@@ -30,6 +30,7 @@ Examples:
 Exit codes: 0 match · 4 mismatch · 10 unpinned`,
     )
     .action(async (targets: string[], opts: { version?: string; platform?: string; manifest?: string; json?: boolean }) => {
+      if (opts.version !== undefined) parseVerifyVersion(opts.version); // a usage error before any file is read
       const platform = opts.platform ? parsePlatforms(opts.platform)[0] : undefined;
       const results: VerifyResult[] = [];
       for (const t of targets) results.push(...(await verifyTarget(ctx.catalog(), t, { version: opts.version, platform, manifestDir: opts.manifest })));
