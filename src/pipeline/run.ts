@@ -11,8 +11,9 @@ import { copyFile, mkdir, readFile, rename, rm, stat, symlink, lstat } from "nod
 import { join } from "node:path";
 import { resolve as resolveVersion, type Resolution } from "../catalog/resolve.js";
 import type { Catalog } from "../catalog/types.js";
-import { BuildError, EnvironmentError, InterruptedError, ToolError, VerificationError } from "../errors.js";
+import { BuildError, EnvironmentError, InterruptedError, ToolError, TreeError, VerificationError } from "../errors.js";
 import { writeFileAtomic } from "../io/atomic.js";
+import { confine, confinedRoot, ConfinementError } from "../io/confine.js";
 import { formatCommand, run, tail } from "../process/exec.js";
 import { sha256File, formatSha256Sums } from "../artifact/checksums.js";
 import { provenanceStatement } from "../artifact/manifest.js";
@@ -171,7 +172,7 @@ export async function runBuild(req: BuildRequest, deps: BuildDeps): Promise<Buil
     const outcomes: { platform: string; built: string; outcome: VerifyOutcome }[] = [];
     const problems: string[] = [];
     for (const o of p.outputs) {
-      const built = join(staged.tree, o.path);
+      const built = await inTree(staged.tree, o.path);
       if (!(await isFile(built))) {
         throw new BuildError("E_NO_KUBELET", `expected make to leave a kubelet at ${o.path}, found none`, "check build.log: the tree's Makefile may not honour KUBE_BUILD_PLATFORMS or WHAT=cmd/kubelet");
       }
@@ -301,7 +302,7 @@ function commandFor(p: BuildPlan): { file: string; args: string[] } {
 }
 
 async function make(p: BuildPlan, cmd: { file: string; args: string[] }, onLine: (l: string) => void, signal: AbortSignal): Promise<void> {
-  const cacheInTree = join(p.tree, TREE_GO_CACHE);
+  const cacheInTree = await inTree(p.tree, TREE_GO_CACHE);
   if (p.runner === "docker") {
     await ensureCacheVolume(p.goCache.name, p.image.id ?? p.image.ref, p.user!.uid, p.user!.gid, signal);
     // Created by us, not by Docker for the mount point: a root-owned _output/ would stop a non-root build.
@@ -348,6 +349,21 @@ async function keepFailedLog(logPath: string, cacheDir: string, id: string, show
     show?.(`${head}(full build log: ${kept})`);
   } catch {
     /* the original error matters more */
+  }
+}
+
+/**
+ * A path of the staged tree, confined to it (io/confine.ts): the tree comes
+ * from the user's source and the build writes into it, so a shipped
+ * `_output -> /elsewhere` must not carry the cache folder, or the kubelet we
+ * move into --out, outside it.
+ */
+async function inTree(tree: string, rel: string): Promise<string> {
+  try {
+    return await confine(await confinedRoot(tree), rel, "follow");
+  } catch (err) {
+    if (!(err instanceof ConfinementError)) throw err;
+    throw new TreeError("E_TREE_ESCAPE", `expected ${rel} to stay inside the source tree, found ${err.problem}; nothing was published`, "remove that symlink from the source tree (a release tree ships no _output/)");
   }
 }
 
