@@ -37,8 +37,8 @@
  * journal naming `escape/…` beside a symlink `escape -> /victim` is refused.
  * The names a publication itself writes are confined the same way.
  */
-import { lstat, mkdir, mkdtemp, open, readdir, readFile, rename, rm, rmdir, stat } from "node:fs/promises";
-import { basename, dirname, join, resolve } from "node:path";
+import { lstat, mkdir, mkdtemp, open, readdir, readFile, rename, rm, rmdir } from "node:fs/promises";
+import { dirname, join, resolve } from "node:path";
 import { BusyError, VerificationError } from "../errors.js";
 import { pauseForTests } from "../io/test-pause.js";
 import { fsyncDir, writeFileAtomic } from "../io/atomic.js";
@@ -356,22 +356,33 @@ async function readJournal(out: string): Promise<PublishJournal | null> {
   } catch (err) {
     throw bad(`a syntax error (${(err as Error).message})`);
   }
-  const plain = (n: unknown) => typeof n === "string" && nameProblem(n) === null && !n.split("/").some((p) => p.startsWith("."));
-  if (
-    !j ||
-    typeof j !== "object" ||
-    j.schemaVersion !== 1 ||
-    typeof j.staging !== "string" ||
-    !STAGING_NAME.test(j.staging) ||
-    !Array.isArray(j.files) ||
-    !j.files.every((f) => plain(f?.name) && typeof f.sha256 === "string" && /^[0-9a-f]{64}$/.test(f.sha256)) ||
-    new Set(j.files.map((f) => f.name)).size !== j.files.length ||
-    !Array.isArray(j.remove) ||
-    !j.remove.every((n) => typeof n === "string" && KUBELET_NAME.test(n))
-  ) {
-    throw bad("an unknown shape, or names that are not plain names inside the folder");
-  }
+  const problem = journalProblem(j);
+  if (problem) throw bad(problem);
   return j;
+}
+
+/** What is wrong with a parsed publish journal, or null. Pure. */
+function journalProblem(j: PublishJournal): string | null {
+  const plain = (n: unknown): string | null => {
+    if (typeof n !== "string") return "a name that is not a string";
+    const p = nameProblem(n);
+    if (p) return p;
+    return n.split("/").some((c) => c.startsWith(".")) ? `the hidden name ${n}` : null;
+  };
+  if (!j || typeof j !== "object" || Array.isArray(j)) return "something that is not a journal object";
+  if (j.schemaVersion !== 1) return `schemaVersion ${JSON.stringify(j.schemaVersion)}`;
+  if (typeof j.staging !== "string" || !STAGING_NAME.test(j.staging)) return `the staging folder ${JSON.stringify(j.staging)} (expected ${STAGING_PREFIX}XXXXXX)`;
+  if (!Array.isArray(j.files) || !Array.isArray(j.remove)) return "no lists of files and removals";
+  const seen = new Set<string>();
+  for (const f of j.files) {
+    const p = plain(f?.name);
+    if (p) return `a file entry naming ${p}`;
+    if (typeof f.sha256 !== "string" || !/^[0-9a-f]{64}$/.test(f.sha256)) return `a file entry for ${f.name} without a sha256`;
+    if (seen.has(f.name)) return `${f.name} named twice`;
+    seen.add(f.name);
+  }
+  for (const n of j.remove) if (typeof n !== "string" || !KUBELET_NAME.test(n)) return `a removal of ${JSON.stringify(n)}, which is not an <os>/<arch>/kubelet`;
+  return null;
 }
 
 async function digestOf(path: string): Promise<string | null> {

@@ -68,7 +68,7 @@ export interface VerifyOptions {
 }
 
 function pinFor(catalog: Catalog, version: string, platform: string): string | null {
-  return catalog.pins[version]?.sha256[platform] || null;
+  return catalogPin(catalog, version, platform)[0]?.expected ?? null;
 }
 
 /** A release as `verify --version` takes it: exactly MAJOR.MINOR.PATCH, with or without a leading v. */
