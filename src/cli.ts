@@ -47,8 +47,8 @@ Exit codes:
     if (!sub.options.some((o) => o.long === "--verbose")) sub.option("-v, --verbose", "print more detail");
   }
   program.hook("preAction", (_root, action) => {
-    const own = action.opts() as GlobalOptions;
-    const globals = program.opts() as GlobalOptions;
+    const own = action.opts<GlobalOptions>();
+    const globals = program.opts<GlobalOptions>();
     ctx.setGlobals({ catalog: own.catalog ?? globals.catalog, verbose: Boolean(own.verbose || globals.verbose) });
   });
   return program;
@@ -83,7 +83,7 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
     const e: ToolError = asToolError(err);
     io.err(`kubelet-nokmem: ${e.oneLine()}`);
     if (wantsJson && !printed) io.out(JSON.stringify({ error: e.toJSON() }, null, 2));
-    if (!(err instanceof ToolError) && (program.opts() as { verbose?: boolean }).verbose && err instanceof Error) io.err(err.stack ?? "");
+    if (!(err instanceof ToolError) && program.opts<{ verbose?: boolean }>().verbose && err instanceof Error) io.err(err.stack ?? "");
     return e.exitCode;
   } finally {
     process.off("SIGINT", onSignal);
@@ -117,7 +117,7 @@ if (invokedDirectly()) {
       throw err;
     });
   }
-  main(process.argv.slice(2)).then((code) => {
+  void main(process.argv.slice(2)).then((code) => {
     process.exitCode = code;
   });
 }

@@ -32,7 +32,7 @@ export const ExitCode = {
   interrupted: 130,
 } as const;
 
-export type ExitCodeName = keyof typeof ExitCode;
+type ExitCodeName = keyof typeof ExitCode;
 
 export abstract class ToolError extends Error {
   abstract readonly kind: ExitCodeName;
@@ -92,7 +92,7 @@ export class UnpinnedError extends ToolError {
 export class InterruptedError extends ToolError {
   readonly kind = "interrupted" as const;
 }
-export class InternalError extends ToolError {
+class InternalError extends ToolError {
   readonly kind = "internal" as const;
 }
 

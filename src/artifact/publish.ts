@@ -46,8 +46,8 @@ import { confine, confinedRoot, ConfinementError, nameProblem, readConfined, typ
 import { acquireLock, lockState, type Lock, type LockHolder } from "../io/lock.js";
 import { parseSha256Sums, sha256File } from "./checksums.js";
 
-export const LOCK_NAME = ".lock";
-export const STAGING_PREFIX = ".staging-";
+const LOCK_NAME = ".lock";
+const STAGING_PREFIX = ".staging-";
 export const JOURNAL_NAME = ".publish-journal.json";
 const KUBELET_NAME = /^[a-z0-9]+\/[a-z0-9]+\/kubelet$/;
 /** mkdtemp's six characters after the prefix. */
@@ -59,7 +59,7 @@ export function binaryName(platform: string): string {
   return `${platform}/kubelet`;
 }
 
-export interface PublishJournal {
+interface PublishJournal {
   schemaVersion: 1;
   pid: number;
   /** Name of the staging folder inside OUT. */
@@ -84,7 +84,7 @@ const PAUSE_ENV = "KUBELET_NOKMEM_PAUSE_AFTER_RENAMES";
 /** --wait waits this long for another build into the same --out: a cold multi-platform build takes minutes, not hours. */
 const BUILD_WAIT_MS = 60 * 60_000;
 
-export interface BeginOptions {
+interface BeginOptions {
   wait?: boolean;
   /** How long --wait waits for another build before giving up (exit 9). */
   waitMs?: number;

@@ -54,7 +54,7 @@ export async function removeStaleTemps(dir: string, which: { name?: string; anyN
   return removed;
 }
 
-export interface AtomicWriteOptions {
+interface AtomicWriteOptions {
   /** File mode; by default the existing file's mode, else 0o644. */
   mode?: number;
 }

@@ -65,7 +65,7 @@ export async function confinedRoot(given: string): Promise<ConfinedRoot> {
   return { given, real: await realpath(given) };
 }
 
-export type Final = "follow" | "nofollow";
+type Final = "follow" | "nofollow";
 
 /**
  * The absolute path of `name` under `root`, with every existing component
@@ -109,7 +109,7 @@ export async function confine(root: ConfinedRoot, name: string, final: Final = "
  * (O_NOFOLLOW) and, for reading, without blocking on a FIFO; the caller gets
  * null for a name that does not exist. Only regular files are returned.
  */
-export async function openConfined(root: ConfinedRoot, name: string, flags: "read" | number = "read", mode = 0o644): Promise<FileHandle | null> {
+async function openConfined(root: ConfinedRoot, name: string, flags: "read" | number = "read", mode = 0o644): Promise<FileHandle | null> {
   const abs = await confine(root, name, "nofollow");
   const f = flags === "read" ? constants.O_RDONLY | constants.O_NONBLOCK : flags;
   let fh: FileHandle;

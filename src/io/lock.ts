@@ -27,7 +27,7 @@ export interface LockHolder {
   pidStart?: number;
 }
 
-export interface LockOptions {
+interface LockOptions {
   /** What is locked, for messages ("the output folder /x"). */
   what: string;
   /** Written into the lock file so a person can see who holds it. */
@@ -49,10 +49,10 @@ export interface Lock {
   release(): Promise<void>;
 }
 
-export const DEFAULT_WAIT_MS = 10 * 60_000;
+const DEFAULT_WAIT_MS = 10 * 60_000;
 
 /** What a lock file says, read without changing anything. */
-export type LockState = { state: "free"; holder: null } | { state: "held"; holder: LockHolder } | { state: "stale"; holder: LockHolder | null };
+type LockState = { state: "free"; holder: null } | { state: "held"; holder: LockHolder } | { state: "stale"; holder: LockHolder | null };
 
 export async function lockState(path: string): Promise<LockState> {
   const read = await readHolder(path);
@@ -170,7 +170,7 @@ function pidStartOf(pid: number): { pidStart?: number } {
 }
 
 /** A holder on this host whose pid no longer runs, or runs as another process than the one that locked. Other hosts are never judged. */
-export function isStale(holder: LockHolder): boolean {
+function isStale(holder: LockHolder): boolean {
   if (holder.host !== hostname()) return false;
   if (!pidAlive(holder.pid) && holder.pid !== process.pid) return true;
   if (holder.pidStart !== undefined) {

@@ -23,9 +23,9 @@ import { treeLayout } from "./tree-layout.js";
 import { DEFAULT_VERSION_FILE, renderVersionFile, treeVersion, versionFileTarget, versionStamp, type TreeVersion, type VersionFileTarget } from "./version-stamp.js";
 
 export { DEFAULT_VERSION_FILE };
-export const APPLIED_RECORD = `${STATE_DIR}/applied.json`;
+const APPLIED_RECORD = `${STATE_DIR}/applied.json`;
 
-export interface PlannedFile {
+interface PlannedFile {
   /** Tree-relative, as the patch names it. */
   path: string;
   abs: string;
@@ -35,7 +35,7 @@ export interface PlannedFile {
   patches: string[];
 }
 
-export interface ChangePlan {
+interface ChangePlan {
   files: PlannedFile[];
   problems: Problem[];
 }
@@ -45,7 +45,7 @@ export interface ChangePlan {
  * forward: a change that applies is pending; one whose transform is a no-op,
  * or whose reverse applies, is already applied. backward: the mirror.
  */
-export async function planChanges(tree: TreeHandle, changes: Change[], direction: "forward" | "backward", fuzz = 0, recorded: ReadonlyMap<string, string | null> = new Map()): Promise<ChangePlan> {
+async function planChanges(tree: TreeHandle, changes: Change[], direction: "forward" | "backward", fuzz = 0, recorded: ReadonlyMap<string, string | null> = new Map()): Promise<ChangePlan> {
   const files = new Map<string, PlannedFile>();
   const load = async (rel: string, patch: string): Promise<PlannedFile> => {
     let f = files.get(rel);
@@ -82,7 +82,7 @@ export async function planChanges(tree: TreeHandle, changes: Change[], direction
 }
 
 /** The exact unified diff of a plan (what --dry-run prints). */
-export function planDiff(files: PlannedFile[]): string {
+function planDiff(files: PlannedFile[]): string {
   return files
     .filter((f) => f.before !== f.after)
     .map((f) =>
@@ -94,7 +94,7 @@ export function planDiff(files: PlannedFile[]): string {
 }
 
 /** What `.kubelet-nokmem/applied.json` holds: enough to undo every change byte for byte. */
-export interface AppliedState {
+interface AppliedState {
   schemaVersion: 1;
   strategy: StrategyId;
   series: string | null;
@@ -165,7 +165,7 @@ export class PatchDriftError extends PatchError {
 
 export type Operation = "apply" | "revert";
 
-export interface PatchOptions {
+interface PatchOptions {
   operation?: Operation;
   /** false for --check and --dry-run: plan and report, write nothing. */
   write?: boolean;
@@ -229,7 +229,7 @@ export interface PatchOutcome {
 }
 
 /** What `build` copies into its manifest. */
-export interface PatchRecord {
+interface PatchRecord {
   strategy: StrategyId;
   series: string | null;
   version: string;
@@ -240,7 +240,7 @@ export interface PatchRecord {
 }
 
 /** Check that the catalog's strategy fits the tree's vendored runc. */
-export function confirmStrategy(resolution: Resolution, layout: KmemLayout): void {
+function confirmStrategy(resolution: Resolution, layout: KmemLayout): void {
   const strategy = strategyFor(resolution.strategy);
   if (strategy.layouts.includes(layout)) return;
   throw new TreeError(
@@ -251,7 +251,7 @@ export function confirmStrategy(resolution: Resolution, layout: KmemLayout): voi
 }
 
 /** Finish an interrupted run, if one left a journal (checked before anything is done with it). */
-export async function recoverTree(tree: TreeHandle, progress?: (line: string) => void, signal?: AbortSignal): Promise<Recovery | null> {
+async function recoverTree(tree: TreeHandle, progress?: (line: string) => void, signal?: AbortSignal): Promise<Recovery | null> {
   if (!(await readJournal(tree))) return null;
   const unlock = await lockTree(tree, signal);
   try {

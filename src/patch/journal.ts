@@ -20,7 +20,7 @@ import { pathProblem, sha256, STATE_DIR } from "./patch-file.js";
 import { putText, rootOf, type TreeHandle } from "./tree-io.js";
 
 export const JOURNAL = `${STATE_DIR}/journal.json`;
-export const TXN = `${STATE_DIR}/txn`;
+const TXN = `${STATE_DIR}/txn`;
 const LOCK = `${STATE_DIR}/lock`;
 /** The record of what was applied (engine.ts); the only file inside STATE_DIR a journal may name. */
 const APPLIED = `${STATE_DIR}/applied.json`;
@@ -42,7 +42,7 @@ interface Stashed {
   stash: string;
 }
 
-export interface Journal {
+interface Journal {
   schemaVersion: 1;
   operation: "apply" | "revert";
   pid: number;
@@ -130,7 +130,7 @@ async function finish(tree: TreeHandle): Promise<void> {
  * each stash exactly the name this tool gives it, each digest a sha256.
  * Returns the journal or says what is wrong with it. Pure.
  */
-export function parseJournal(text: string): Journal | string {
+function parseJournal(text: string): Journal | string {
   let j: unknown;
   try {
     j = JSON.parse(text);

@@ -8,7 +8,7 @@
  */
 import { access, constants, mkdir, open, readFile, realpath, rm, stat } from "node:fs/promises";
 import { confine as confinePath, ConfinementError, type ConfinedRoot } from "../io/confine.js";
-import { dirname, relative, sep } from "node:path";
+import { dirname } from "node:path";
 import { PatchError, TreeError } from "../errors.js";
 import { writeFileAtomic } from "../io/atomic.js";
 import { pathProblem } from "./patch-file.js";
@@ -117,4 +117,3 @@ export async function putText(abs: string, text: string | null): Promise<void> {
   await writeFileAtomic(abs, text);
 }
 
-export const treeRelative = (tree: TreeHandle, abs: string) => relative(tree.real, abs).split(sep).join("/");

@@ -11,7 +11,7 @@ import { confine, ConfinementError, isInside, readConfined, type ConfinedRoot } 
 import { readGitFacts } from "../source/git-describe.js";
 import { parseArchiveVersionSh, parseGitDescribe } from "../tree/release-version.js";
 
-export interface VersionStamp {
+interface VersionStamp {
   /** `v1.16.15` or `v1.16.15+nokmem.1` */
   gitVersion: string;
   commit: string | null;

@@ -53,7 +53,7 @@ export function pinReasons(result: PinResult, actual: string): string[] {
     .map((c) => (c.source === CATALOG_SOURCE ? `pin is ${c.expected}, file is ${actual}` : `${c.source.split("/").at(-1) === "manifest.json" ? "manifest" : c.source.split("/").at(-1)} records ${c.expected}, file is ${actual}`));
 }
 
-export const CATALOG_SOURCE = "versions.json";
+const CATALOG_SOURCE = "versions.json";
 
 /** The catalog's pin for a release and platform, if any. */
 export function catalogPin(catalog: Pick<Catalog, "pins"> | null, release: string | null, platform: string | null): Recorded[] {

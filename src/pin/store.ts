@@ -11,7 +11,7 @@ import { writeFileAtomic } from "../io/atomic.js";
 import { acquireLock, type LockHolder } from "../io/lock.js";
 import { formatCatalog, mergePin, withPin, type PinChange } from "./pins.js";
 
-export interface StorePinOptions {
+interface StorePinOptions {
   force?: boolean;
   dryRun?: boolean;
   /** Ends the wait for the catalog's lock (SIGINT/SIGTERM). */

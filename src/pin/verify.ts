@@ -46,7 +46,7 @@ export function judge(actual: string, pinned: Recorded[], manifest: string | nul
 }
 
 /** linux/<arch> from an ELF header (the audit's parser), or null. */
-export async function elfPlatform(path: string): Promise<string | null> {
+async function elfPlatform(path: string): Promise<string | null> {
   const fh = await open(path, "r");
   try {
     const head = Buffer.alloc(ELF_HEADER_SIZE);
@@ -60,7 +60,7 @@ export async function elfPlatform(path: string): Promise<string | null> {
   }
 }
 
-export interface VerifyOptions {
+interface VerifyOptions {
   version?: string;
   platform?: string;
   /** A build output folder whose manifest the binary must match. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { parseInTotoManifest, parseSha256Sums } from "../../src/audit/pin.js";
-import { catalogPin, checkPin, manifestPins, type ManifestEntry } from "../../src/pin/check.js";
+import { catalogPin, checkPin, manifestPins } from "../../src/pin/check.js";
 
 const A = "a".repeat(64);
 const B = "b".repeat(64);
@@ -35,7 +35,7 @@ describe("checkPin as the audit uses it (catalog pin and a reference manifest bo
     ["a manifest entry of the same name and another digest", { ...subject, release: null }, [{ name: "linux/amd64/kubelet", sha256: B, source: "S" }], "mismatch"],
     ["a manifest that names other files only", { ...subject, release: null }, [{ name: "kubectl", sha256: B, source: "S" }], "unpinned"],
   ] as const)("%s → %s", (_n, s, manifest, status) => {
-    const recorded = [...catalogPin(catalog, s.release, s.platform), ...manifestPins(s.sha256, s.path, manifest as readonly ManifestEntry[])];
+    const recorded = [...catalogPin(catalog, s.release, s.platform), ...manifestPins(s.sha256, s.path, manifest)];
     expect(checkPin(s.sha256, recorded).status).toBe(status);
   });
 });

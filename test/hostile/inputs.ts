@@ -9,7 +9,7 @@ import { lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, 
 import { hostname } from "node:os";
 import { join } from "node:path";
 
-export const sha = (b: string | Buffer) => createHash("sha256").update(b).digest("hex");
+const sha = (b: string | Buffer) => createHash("sha256").update(b).digest("hex");
 
 /**
  * Every entry under `dir` (hidden ones too) → mode and content, symlinks as
@@ -48,9 +48,9 @@ const STATE = ".kubelet-nokmem";
 const PAYLOAD = "written by a hostile journal\n";
 
 export const PATCH_MODES = ["--check", "--dry-run", "write", "--revert"] as const;
-export type PatchMode = (typeof PATCH_MODES)[number];
+type PatchMode = (typeof PATCH_MODES)[number];
 
-export interface TreeCase {
+interface TreeCase {
   name: string;
   /** Plants the hostile state into `tree` (its parent holds `victim/`). */
   plant(tree: string, victim: string): void;
@@ -139,7 +139,7 @@ export const TREE_CASES: TreeCase[] = [
   { name: "_output as a dangling symlink", plant: (t, v) => symlinkSync(join(v, "not-yet"), join(t, "_output")), expect: all("E_VERSION_FILE_ESCAPE", { "--revert": null }) },
 ];
 
-export interface OutCase {
+interface OutCase {
   name: string;
   /** Plants the hostile publication into `out` (its parent holds `victim/`). */
   plant(out: string, victim: string): void;

@@ -14,7 +14,7 @@ import { cli } from "../helpers/cli.js";
 import { tempDir } from "../helpers/tmp.js";
 import { snapshotTree } from "./inputs.js";
 
-const deadPid = () => spawnSync(process.execPath, ["-e", ""]).pid!;
+const deadPid = () => spawnSync(process.execPath, ["-e", ""]).pid;
 const KMEM_GO = `${RUNC_FS}/kmem.go`;
 
 describe("leftovers of a crash", () => {

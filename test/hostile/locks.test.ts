@@ -18,7 +18,7 @@ import { STALE_LOCKS } from "./inputs.js";
 /** The pid of a process that has ended. */
 function deadPid(): number {
   const r = spawnSync(process.execPath, ["-e", ""]);
-  return r.pid!;
+  return r.pid;
 }
 
 const liveHolder = () => JSON.stringify({ pid: process.pid, host: hostname(), startedAt: new Date().toISOString(), purpose: "a test holding it" });
