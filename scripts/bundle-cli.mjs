@@ -39,5 +39,10 @@ await build({
   // Bundled CommonJS packages (commander, semver) call require() for Node's
   // own modules, which an ES module does not have: give them one.
   banner: { js: 'import { createRequire as __cliCreateRequire } from "node:module"; const require = __cliCreateRequire(import.meta.url);' },
+  // The CycloneDX library require()s its optional XML/validation plugins
+  // (xmlbuilder2, libxmljs2, ajv-formats …) when present; bundled, those
+  // requires cannot resolve. It stays an installed dependency, loaded only
+  // by the build's attest step.
+  external: ["@cyclonedx/cyclonedx-library"],
   logLevel: "warning",
 });

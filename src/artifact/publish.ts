@@ -50,10 +50,12 @@ const LOCK_NAME = ".lock";
 const STAGING_PREFIX = ".staging-";
 export const JOURNAL_NAME = ".publish-journal.json";
 const KUBELET_NAME = /^[a-z0-9]+\/[a-z0-9]+\/kubelet$/;
+/** What a publication may remove of an earlier one: its kubelets, their SBOMs, and signature envelopes an unsigned build must not leave behind. */
+const REMOVABLE = /^(?:[a-z0-9]+\/[a-z0-9]+\/(?:kubelet|sbom\.cdx\.json)|manifest\.dsse\.json|verdict\.dsse\.json)$/;
 /** mkdtemp's six characters after the prefix. */
 const STAGING_NAME = /^\.staging-[A-Za-z0-9]{6}$/;
 /** Files a reader trusts the rest by: removed first when a publication is discarded. */
-const INDEX_FILES = ["SHA256SUMS", "manifest.json"];
+const INDEX_FILES = ["SHA256SUMS", "manifest.json", "manifest.dsse.json", "verdict.json", "verdict.dsse.json"];
 
 export function binaryName(platform: string): string {
   return `${platform}/kubelet`;
@@ -190,14 +192,19 @@ export class Publication {
     if (abandoned && this.createdOut) await rmdir(this.out).catch(() => undefined);
   }
 
+  /** Kubelets of the earlier publication, with the files that describe only them (SBOM) or the whole build (envelopes). */
   private async previousBinaries(): Promise<string[]> {
+    let kubelets: string[];
     try {
-      return parseSha256Sums(await readFile(join(this.out, "SHA256SUMS"), "utf8"))
+      kubelets = parseSha256Sums(await readFile(join(this.out, "SHA256SUMS"), "utf8"))
         .map((e) => e.name)
         .filter((n) => KUBELET_NAME.test(n));
     } catch {
       return [];
     }
+    // An unsigned build must not leave the last signed build's envelopes beside its Statements.
+    const described = [...kubelets.map((k) => k.replace(/kubelet$/, "sbom.cdx.json")), "manifest.dsse.json", "verdict.dsse.json"];
+    return [...kubelets, ...(await Promise.all(described.map(async (n) => ((await exists(join(this.out, n))) ? n : null)))).filter((n): n is string => n !== null)];
   }
 }
 
@@ -335,7 +342,7 @@ async function applyJournal(out: string, journal: PublishJournal, inPlace: Reado
  * The journal in OUT, checked before anything is done with it: the shape a
  * build writes, a staging folder named as mkdtemp names it, plain relative
  * names (no `..`, no absolute path, no hidden component), sha256 digests, and
- * only kubelets to remove. Null when there is none.
+ * only what a build may drop of an earlier one to remove. Null when there is none.
  */
 async function readJournal(out: string): Promise<PublishJournal | null> {
   const path = join(out, JOURNAL_NAME);
@@ -381,8 +388,12 @@ function journalProblem(j: PublishJournal): string | null {
     if (seen.has(f.name)) return `${f.name} named twice`;
     seen.add(f.name);
   }
-  for (const n of j.remove) if (typeof n !== "string" || !KUBELET_NAME.test(n)) return `a removal of ${JSON.stringify(n)}, which is not an <os>/<arch>/kubelet`;
+  for (const n of j.remove) if (typeof n !== "string" || !REMOVABLE.test(n)) return `a removal of ${JSON.stringify(n)}, which is not a kubelet, its SBOM or an envelope of an earlier build`;
   return null;
+}
+
+async function exists(path: string): Promise<boolean> {
+  return (await lstat(path).catch(() => null)) !== null;
 }
 
 async function digestOf(path: string): Promise<string | null> {
