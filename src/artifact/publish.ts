@@ -17,9 +17,11 @@
  * every staged file is fsynced and hashed, then OUT/.publish-journal.json
  * (the staging folder, each file with its sha256 in rename order, the old
  * kubelets to drop) is written atomically, then the renames run, then the
- * journal goes. The next run that takes the lock (any build into OUT, and
- * `verify`/`pin`/`audit --manifest` reading it) finds the journal and ROLLS
- * FORWARD: it renames whatever is still staged. Forward, not back, because
+ * journal goes. The next build into OUT takes the lock, finds the journal and
+ * ROLLS FORWARD: it renames whatever is still staged. Readers (`verify`,
+ * `pin`, `audit --manifest`) never finish a publication: a verifier is
+ * read-only, and an out dir handed to an auditor is not theirs to change.
+ * They refuse the folder instead (checkPublicationFinished). Forward, not back, because
  * once the journal exists the new build is complete, verified and durable in
  * staging, while the old files are already partly overwritten (keeping them
  * would mean stashing the whole old build first: more renames, and a window
@@ -28,19 +30,30 @@
  * disk) is forward impossible; then every file the journal names is removed,
  * SHA256SUMS and manifest.json first, so OUT holds neither build rather than
  * a mix, and the recovery says "discarded".
+ *
+ * A journal comes from the folder, and the folder may come from anyone: it is
+ * checked (shape, plain names, digests) before anything is done with it, and
+ * every name it holds is confined to OUT (io/confine.ts), so a crafted
+ * journal naming `escape/…` beside a symlink `escape -> /victim` is refused.
+ * The names a publication itself writes are confined the same way.
  */
-import { mkdir, mkdtemp, open, readdir, readFile, rename, rm, rmdir, stat } from "node:fs/promises";
+import { lstat, mkdir, mkdtemp, open, readdir, readFile, rename, rm, rmdir } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { BusyError, VerificationError } from "../errors.js";
 import { pauseForTests } from "../io/test-pause.js";
 import { fsyncDir, writeFileAtomic } from "../io/atomic.js";
-import { acquireLock, type Lock, type LockHolder } from "../io/lock.js";
+import { confine, confinedRoot, ConfinementError, nameProblem, readConfined, type ConfinedRoot } from "../io/confine.js";
+import { acquireLock, lockState, type Lock, type LockHolder } from "../io/lock.js";
 import { parseSha256Sums, sha256File } from "./checksums.js";
 
 const LOCK_NAME = ".lock";
 const STAGING_PREFIX = ".staging-";
 export const JOURNAL_NAME = ".publish-journal.json";
 const KUBELET_NAME = /^[a-z0-9]+\/[a-z0-9]+\/kubelet$/;
+/** What a publication may remove of an earlier one: its kubelets, their SBOMs, and signature envelopes an unsigned build must not leave behind. */
+const REMOVABLE = /^(?:[a-z0-9]+\/[a-z0-9]+\/(?:kubelet|sbom\.cdx\.json)|manifest\.dsse\.json|verdict\.dsse\.json)$/;
+/** mkdtemp's six characters after the prefix. */
+const STAGING_NAME = /^\.staging-[A-Za-z0-9]{6}$/;
 /** Files a reader trusts the rest by: removed first when a publication is discarded. */
 const INDEX_FILES = ["SHA256SUMS", "manifest.json", "manifest.dsse.json", "verdict.json", "verdict.dsse.json"];
 
@@ -70,8 +83,13 @@ export interface PublishRecovery {
 const PAUSE_ENV = "KUBELET_NOKMEM_PAUSE_AFTER_RENAMES";
 
 
+/** --wait waits this long for another build into the same --out: a cold multi-platform build takes minutes, not hours. */
+const BUILD_WAIT_MS = 60 * 60_000;
+
 interface BeginOptions {
   wait?: boolean;
+  /** How long --wait waits for another build before giving up (exit 9). */
+  waitMs?: number;
   signal?: AbortSignal;
   onWait?: (holder: LockHolder | null) => void;
   purpose?: string;
@@ -99,6 +117,7 @@ export class Publication {
         what: `the output folder ${out}`,
         purpose: opts.purpose,
         wait: opts.wait,
+        waitMs: opts.waitMs ?? BUILD_WAIT_MS,
         signal: opts.signal,
         onWait: opts.onWait,
         hint: "wait for the other build, re-run with --wait, or pick another --out",
@@ -153,6 +172,7 @@ export class Publication {
       files: entries,
       remove: previous.filter((old) => !files.includes(old)),
     };
+    await confineJournal(this.out, journal); // decided before the journal exists: every name stays inside OUT
     await writeFileAtomic(join(this.out, JOURNAL_NAME), `${JSON.stringify(journal, null, 2)}\n`, { mode: 0o644 });
     await applyJournal(this.out, journal, new Set());
     await this.finish(false);
@@ -189,90 +209,128 @@ export class Publication {
 }
 
 /**
- * For readers of OUT (verify, pin, audit --manifest): if a publication was
- * left half-way, take the lock and finish it before reading. One stat when
- * there is nothing to do. Fails with BusyError when the publication is still
- * running, and VerificationError when this user cannot write OUT to finish it.
+ * For readers of OUT (verify, pin, audit --manifest): read-only. Null when
+ * no publication was left half-way; otherwise BusyError when a build is
+ * publishing into OUT right now, and VerificationError when one was
+ * interrupted (or the journal is not one a build wrote): the reader reports
+ * it and changes nothing; the next build into OUT finishes it.
  */
-export async function settlePublication(outArg: string): Promise<PublishRecovery | null> {
+export async function checkPublicationFinished(outArg: string): Promise<void> {
   const out = resolve(outArg);
-  if (!(await exists(join(out, JOURNAL_NAME)))) return null;
-  let lock: Lock;
-  try {
-    lock = await acquireLock(join(out, LOCK_NAME), {
-      what: `the output folder ${out}`,
-      purpose: "finish an interrupted publication",
-      hint: "re-run once the build publishing into it has finished",
-    });
-  } catch (err) {
-    if (err instanceof BusyError) throw err;
-    throw new VerificationError(
-      "E_PUBLISH_UNFINISHED",
-      `expected ${out} to hold a finished build, found a publication interrupted half-way (${JOURNAL_NAME}) that cannot be finished here (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
-      `run the same command as a user who can write ${out}, or rebuild into it`,
+  const journal = await readJournal(out);
+  if (!journal) return;
+  const lock = await lockState(join(out, LOCK_NAME));
+  if (lock.state === "held") {
+    const h = lock.holder;
+    throw new BusyError(
+      "E_BUSY",
+      `expected ${out} to hold a finished build, found a build publishing into it right now${h ? ` (process ${h.pid} on ${h.host}${h.purpose ? `, ${h.purpose}` : ""})` : ""}`,
+      "re-run once that build has finished",
     );
   }
-  try {
-    return await recoverLocked(out);
-  } finally {
-    await lock.release();
-  }
+  throw new VerificationError(
+    "E_PUBLISH_UNFINISHED",
+    `expected ${out} to hold a finished build, found an unfinished publication (${JOURNAL_NAME}) that a build left half-way; nothing was read or changed`,
+    `re-run the build with --out ${out} (it finishes or discards the interrupted publication first), or remove the folder`,
+  );
 }
 
 /** Finish (or, with its staged bytes lost, discard) the publication a journal in OUT describes. The caller holds the lock. */
 async function recoverLocked(out: string): Promise<PublishRecovery | null> {
   const journal = await readJournal(out);
   if (!journal) return null;
-  const staging = join(out, journal.staging);
+  const { staging, targets } = await confineJournal(out, journal);
   const inPlace = new Set<string>();
-  let forward = true;
+  let forward = staging !== null;
   for (const f of journal.files) {
-    if ((await digestOf(join(staging, f.name))) === f.sha256) continue;
-    if ((await digestOf(join(out, f.name))) === f.sha256) {
+    if (!forward) break;
+    if ((await digestOf(join(staging!, f.name))) === f.sha256) continue;
+    if ((await digestOf(targets.get(f.name)!)) === f.sha256) {
       inPlace.add(f.name);
       continue;
     }
     forward = false;
-    break;
   }
   if (forward) {
     const renamed = journal.files.map((f) => f.name).filter((n) => !inPlace.has(n));
     await applyJournal(out, journal, inPlace);
-    await rm(staging, { recursive: true, force: true });
+    await rm(staging!, { recursive: true, force: true });
     return { action: "finished", files: renamed };
   }
   const names = journal.files.map((f) => f.name);
   const order = [...INDEX_FILES.filter((n) => names.includes(n)), ...names.filter((n) => !INDEX_FILES.includes(n)), ...journal.remove];
   const removed: string[] = [];
   for (const name of order) {
-    if (!(await exists(join(out, name)))) continue;
-    await rm(join(out, name), { force: true });
-    await removeEmptyParents(join(out, name), out);
+    const abs = targets.get(name)!;
+    const st = await lstat(abs).catch(() => null);
+    if (!st || st.isDirectory()) continue;
+    await rm(abs, { force: true });
+    await removeEmptyParents(abs, out);
     removed.push(name);
   }
   await fsyncDir(out);
   await rm(join(out, JOURNAL_NAME), { force: true });
   await fsyncDir(out);
-  await rm(staging, { recursive: true, force: true });
+  if (staging) await rm(staging, { recursive: true, force: true });
   return { action: "discarded", files: removed };
+}
+
+/**
+ * Every name of a journal, confined to OUT (and, for staged files, to the
+ * staging folder, which must be a real folder of OUT): the paths to act on.
+ * VerificationError when any name leads out. `staging` is null when the
+ * staging folder is gone.
+ */
+async function confineJournal(out: string, journal: PublishJournal): Promise<{ staging: string | null; targets: Map<string, string> }> {
+  const root = await confinedRoot(out);
+  const refuse = (name: string, problem: string) =>
+    new VerificationError(
+      "E_PUBLISH_ESCAPE",
+      `expected every file of the publication in ${out} to stay inside it, found ${name}: ${problem}; nothing was changed`,
+      `remove the symlinks in ${out} (or the folder) and rebuild into it`,
+    );
+  const targets = new Map<string, string>();
+  for (const name of [...journal.files.map((f) => f.name), ...journal.remove]) {
+    try {
+      targets.set(name, await confine(root, name, "nofollow"));
+    } catch (err) {
+      if (err instanceof ConfinementError) throw refuse(name, err.problem);
+      throw err;
+    }
+  }
+  const st = await lstat(join(root.real, journal.staging)).catch(() => null);
+  if (st && !st.isDirectory()) throw refuse(journal.staging, "a staging folder that is not a folder of its own");
+  if (!st) return { staging: null, targets };
+  const stagingRoot: ConfinedRoot = { given: join(out, journal.staging), real: join(root.real, journal.staging) };
+  for (const f of journal.files) {
+    try {
+      await confine(stagingRoot, f.name, "nofollow");
+    } catch (err) {
+      if (err instanceof ConfinementError) throw refuse(`${journal.staging}/${f.name}`, err.problem);
+      throw err;
+    }
+  }
+  return { staging: stagingRoot.real, targets };
 }
 
 /** The renames, the removals, then the journal goes. Idempotent: a recovery runs it again over what is left. */
 async function applyJournal(out: string, journal: PublishJournal, inPlace: ReadonlySet<string>): Promise<void> {
-  const staging = join(out, journal.staging);
+  const { staging, targets } = await confineJournal(out, journal);
   const touched = new Set<string>([out]);
   let renamed = 0;
   for (const f of journal.files) {
     if (inPlace.has(f.name)) continue;
-    const to = join(out, f.name);
+    const to = targets.get(f.name)!;
     await mkdir(dirname(to), { recursive: true });
-    await rename(join(staging, f.name), to);
+    await rename(join(staging ?? join(out, journal.staging), f.name), to);
     touched.add(dirname(to));
     await pauseForTests(PAUSE_ENV, ++renamed, "rename(s)");
   }
   for (const old of journal.remove) {
-    await rm(join(out, old), { force: true });
-    await removeEmptyParents(join(out, old), out);
+    const abs = targets.get(old)!;
+    if ((await lstat(abs).catch(() => null))?.isDirectory()) continue;
+    await rm(abs, { force: true });
+    await removeEmptyParents(abs, out);
   }
   // The renames must be on disk before the journal that could redo them is gone.
   for (const dir of touched) await fsyncDir(dir);
@@ -280,37 +338,62 @@ async function applyJournal(out: string, journal: PublishJournal, inPlace: Reado
   await fsyncDir(out);
 }
 
+/**
+ * The journal in OUT, checked before anything is done with it: the shape a
+ * build writes, a staging folder named as mkdtemp names it, plain relative
+ * names (no `..`, no absolute path, no hidden component), sha256 digests, and
+ * only what a build may drop of an earlier one to remove. Null when there is none.
+ */
 async function readJournal(out: string): Promise<PublishJournal | null> {
   const path = join(out, JOURNAL_NAME);
-  let text: string;
+  const bad = (found: string) =>
+    new VerificationError("E_PUBLISH_JOURNAL", `expected ${path} to describe an interrupted publication, found ${found}; it was not followed`, `remove ${out} and rebuild into it: its files cannot be trusted to belong to one build`);
+  let bytes: Buffer | null;
   try {
-    text = await readFile(path, "utf8");
+    bytes = await readConfined(await confinedRoot(out), JOURNAL_NAME);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") return null;
+    if (err instanceof ConfinementError) throw bad(err.problem);
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return null; // no OUT at all
     throw err;
   }
-  const bad = (found: string) =>
-    new VerificationError("E_PUBLISH_JOURNAL", `expected ${path} to describe an interrupted publication, found ${found}`, `remove ${out} and rebuild into it: its files cannot be trusted to belong to one build`);
+  if (bytes === null) return null;
   let j: PublishJournal;
   try {
-    j = JSON.parse(text) as PublishJournal;
+    j = JSON.parse(bytes.toString("utf8")) as PublishJournal;
   } catch (err) {
     throw bad(`a syntax error (${(err as Error).message})`);
   }
-  const plain = (n: unknown) => typeof n === "string" && n.length > 0 && !n.startsWith("/") && !n.split("/").includes("..");
-  if (
-    j?.schemaVersion !== 1 ||
-    typeof j.staging !== "string" ||
-    !j.staging.startsWith(STAGING_PREFIX) ||
-    j.staging.includes("/") ||
-    !Array.isArray(j.files) ||
-    !j.files.every((f) => plain(f?.name) && /^[0-9a-f]{64}$/.test(f.sha256)) ||
-    !Array.isArray(j.remove) ||
-    !j.remove.every(plain)
-  ) {
-    throw bad("an unknown shape");
-  }
+  const problem = journalProblem(j);
+  if (problem) throw bad(problem);
   return j;
+}
+
+/** What is wrong with a parsed publish journal, or null. Pure. */
+function journalProblem(j: PublishJournal): string | null {
+  const plain = (n: unknown): string | null => {
+    if (typeof n !== "string") return "a name that is not a string";
+    const p = nameProblem(n);
+    if (p) return p;
+    return n.split("/").some((c) => c.startsWith(".")) ? `the hidden name ${n}` : null;
+  };
+  if (!j || typeof j !== "object" || Array.isArray(j)) return "something that is not a journal object";
+  if (j.schemaVersion !== 1) return `schemaVersion ${JSON.stringify(j.schemaVersion)}`;
+  if (typeof j.staging !== "string" || !STAGING_NAME.test(j.staging)) return `the staging folder ${JSON.stringify(j.staging)} (expected ${STAGING_PREFIX}XXXXXX)`;
+  if (!Array.isArray(j.files) || !Array.isArray(j.remove)) return "no lists of files and removals";
+  const seen = new Set<string>();
+  for (const f of j.files) {
+    const p = plain(f?.name);
+    if (p) return `a file entry naming ${p}`;
+    if (typeof f.sha256 !== "string" || !/^[0-9a-f]{64}$/.test(f.sha256)) return `a file entry for ${f.name} without a sha256`;
+    if (seen.has(f.name)) return `${f.name} named twice`;
+    seen.add(f.name);
+  }
+  for (const n of j.remove) if (typeof n !== "string" || !REMOVABLE.test(n)) return `a removal of ${JSON.stringify(n)}, which is not a kubelet, its SBOM or an envelope of an earlier build`;
+  return null;
+}
+
+async function exists(path: string): Promise<boolean> {
+  return (await lstat(path).catch(() => null)) !== null;
 }
 
 async function digestOf(path: string): Promise<string | null> {
@@ -318,15 +401,6 @@ async function digestOf(path: string): Promise<string | null> {
     return await sha256File(path);
   } catch {
     return null;
-  }
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await stat(path);
-    return true;
-  } catch {
-    return false;
   }
 }
 

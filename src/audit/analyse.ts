@@ -9,7 +9,7 @@ import { strategyFor } from "../strategy/index.js";
 import { BUILDINFO_HEADER_SIZE, decodeInlineStrings, ldflagsStamps, parseBuildInfoHeader, parseModinfo, unframeModinfo, type GoBuildInfo } from "./buildinfo.js";
 import { ElfFormatError, ElfImage, isExecutable, parseElfHeader, type ElfHeader } from "./elf.js";
 import { MARKER_BY_ID } from "./markers.js";
-import { checkPin, type ManifestEntry } from "./pin.js";
+import { catalogPin, checkPin, manifestPins, type ManifestEntry } from "../catalog/pin-check.js";
 import type { BinaryReport, ElfSummary, FileError } from "./report.js";
 import type { MarkerHits, ScanResult } from "./scan.js";
 import type { ByteSource } from "./source.js";
@@ -156,7 +156,7 @@ export async function analyse(path: string, layout: Layout | null, scan: ScanRes
     verdict,
     reasons,
     evidence,
-    pin: checkPin({ sha256: scan.sha256, path, release: releaseOf(kube?.gitVersion ?? null), platform }, options.catalog, options.manifest ?? []),
+    pin: checkPin(scan.sha256, [...catalogPin(options.catalog, releaseOf(kube?.gitVersion ?? null), platform), ...manifestPins(scan.sha256, path, options.manifest ?? [])]),
     errors,
   };
 }

@@ -5,7 +5,7 @@
  */
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { settlePublication } from "../artifact/publish.js";
+import { checkPublicationFinished } from "../artifact/publish.js";
 import { auditFile, type FileAuditOptions } from "./file.js";
 import { manifestEntries, parseSha256Sums, type ManifestEntry } from "./pin.js";
 import { readManifestStatement } from "../artifact/attestations.js";
@@ -24,12 +24,12 @@ export { type Verdict } from "./verdict.js";
  * only as signed by that key (manifest.dsse.json), and SHA256SUMS, which no
  * one signs, is not read. Throws a plain Error naming the file when one exists
  * but cannot be read or parsed (and the tool's own error when a publication
- * into it is still running, or a signature does not verify).
+ * into it is still running or was left half-way, or a signature does not verify).
  */
 export async function readManifestDir(dir: string, key: VerifyingKey | null = null): Promise<ManifestEntry[]> {
   const out: ManifestEntry[] = [];
   let found = 0;
-  await settlePublication(dir); // a build killed while renaming into dir is finished first, never read half-way
+  await checkPublicationFinished(dir); // a folder a build left half-way is refused, never read (nor finished: the audit is read-only)
   if (!key) {
     const file = join(dir, "SHA256SUMS");
     let text: string | null = null;

@@ -1,6 +1,6 @@
 /** The per-binary report: the shape `audit --json` prints (a stable contract, see docs/audit.md). */
 import type { GoBuildInfo } from "./buildinfo.js";
-import type { PinResult } from "./pin.js";
+import type { PinResult } from "../catalog/pin-check.js";
 import type { KubernetesVersion, RuncVersion } from "./stamps.js";
 import type { Evidence, Program, ReleaseFacts, Verdict } from "./verdict.js";
 

@@ -110,6 +110,7 @@ Examples:
           patchesRoot: flags.patches,
           facts,
           progress: ctx.io.progress,
+          signal: ctx.signal,
         });
       } catch (err) {
         if (err instanceof engine.PatchDriftError) for (const line of err.report()) ctx.io.err(line);

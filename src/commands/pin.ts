@@ -27,7 +27,13 @@ Examples:
     )
     .action(async (outDir: string, opts: { force?: boolean; dryRun?: boolean; json?: boolean; key?: string }) => {
       const key = opts.key ? await (await import("../artifact/attestations.js")).loadVerifyingKey(opts.key) : null;
-      const result = await pinOutDir(ctx.catalog(), ctx.catalogPath(), outDir, { force: opts.force, dryRun: opts.dryRun, key });
+      const result = await pinOutDir(ctx.catalog(), ctx.catalogPath(), outDir, {
+        force: opts.force,
+        dryRun: opts.dryRun,
+        key,
+        signal: ctx.signal,
+        onWait: (h) => ctx.io.progress(`waiting for ${h ? `process ${h.pid} on ${h.host}${h.purpose ? ` (${h.purpose})` : ""}` : "another process"} to release ${ctx.catalogPath()}.lock`),
+      });
       if (opts.json) return printJson(ctx.io, result);
       const what = !result.changed ? "already pinned, nothing to change" : opts.dryRun ? "would pin" : result.forced ? "re-pinned (forced)" : "pinned";
       ctx.io.out(`${result.version}: ${what} in ${result.catalog}`);

@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import { parsePlatforms } from "../catalog/platforms.js";
 import { UnpinnedError, VerificationError } from "../errors.js";
-import { overall, verifyTarget, type VerifyResult } from "../pin/verify.js";
+import { overall, parseVerifyVersion, verifyTarget, type VerifyResult } from "../pin/verify.js";
 import { printJson, type CommandContext } from "./context.js";
 
 export function register(program: Command, ctx: CommandContext): void {
@@ -32,6 +32,7 @@ Examples:
 Exit codes: 0 match · 4 mismatch, bad or missing signature · 10 unpinned`,
     )
     .action(async (targets: string[], opts: { version?: string; platform?: string; manifest?: string; key?: string; json?: boolean }) => {
+      if (opts.version !== undefined) parseVerifyVersion(opts.version); // a usage error before any file is read
       const platform = opts.platform ? parsePlatforms(opts.platform)[0] : undefined;
       const key = opts.key ? await (await import("../artifact/attestations.js")).loadVerifyingKey(opts.key) : undefined;
       const results: VerifyResult[] = [];

@@ -3,12 +3,55 @@
  * are written to a temporary name in the same folder, fsynced, then renamed:
  * a reader sees the old file or the new one, never half of one.
  */
-import { open, rename, rm, stat, chmod } from "node:fs/promises";
+import { open, readdir, rename, rm, stat, chmod } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { randomBytes } from "node:crypto";
 
+/** `.<name>.<pid>.<8 hex>.tmp` beside the file: the pid says whose it is, so a dead writer's leftovers can be recognised. */
 export function tempNameFor(path: string): string {
   return join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`);
+}
+
+const TEMP_NAME = /^\.(.+)\.([1-9]\d{0,9})\.[0-9a-f]{8}\.tmp$/;
+
+/** Whether a process with this pid runs on this machine (EPERM: it does, as someone else). */
+export function pidAlive(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code !== "ESRCH";
+  }
+}
+
+/**
+ * Remove temporary files of our own naming that a writer killed mid-write
+ * left in `dir` (a 32 MB source file's copy would otherwise stay forever):
+ * those for `name` only, or with `anyName` every one, and only when the pid
+ * in the name no longer runs. Best effort: a folder that cannot be read or
+ * written is left as it is.
+ */
+export async function removeStaleTemps(dir: string, which: { name?: string; anyName?: boolean }): Promise<string[]> {
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch {
+    return [];
+  }
+  const removed: string[] = [];
+  for (const n of names) {
+    const m = TEMP_NAME.exec(n);
+    if (!m || (!which.anyName && m[1] !== which.name)) continue;
+    if (pidAlive(Number(m[2]))) continue;
+    try {
+      await rm(join(dir, n), { force: true });
+      removed.push(n);
+    } catch {
+      /* best effort */
+    }
+  }
+  return removed;
 }
 
 interface AtomicWriteOptions {
@@ -25,6 +68,7 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, o
       mode = 0o644;
     }
   }
+  await removeStaleTemps(dirname(path), { name: basename(path) });
   const tmp = tempNameFor(path);
   const fh = await open(tmp, "wx", mode);
   try {

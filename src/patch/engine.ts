@@ -6,24 +6,25 @@
  * the record of what was applied, which `--revert` and `build` read.
  */
 import { mkdir, readFile, rm, rmdir, stat } from "node:fs/promises";
-import { dirname, isAbsolute, join, relative, resolve as resolvePath, sep } from "node:path";
+import { dirname, isAbsolute, join, relative, sep } from "node:path";
 import { createTwoFilesPatch, FILE_HEADERS_ONLY, parsePatch, type StructuredPatch } from "diff";
 import type { Resolution } from "../catalog/resolve.js";
 import type { KmemLayout, StrategyId } from "../catalog/types.js";
 import { PatchError, TreeError, UsageError } from "../errors.js";
 import { writeFileAtomic } from "../io/atomic.js";
+import { confine as confineName, ConfinementError, isInside, readConfined } from "../io/confine.js";
 import { strategyFor } from "../strategy/index.js";
 import { carry, changesOf, inputsOf, type Change, type Problem } from "./changes.js";
-import { commit, lockTree, readJournal, recover, type FileWrite, type Recovery } from "./journal.js";
+import { cleanStateDir, commit, JOURNAL, lockTree, readJournal, recover, stateDir, type FileWrite, type Recovery } from "./journal.js";
 import { sha256, STATE_DIR } from "./patch-file.js";
 import { loadSeries, PATCHES_ROOT, type PatchSeries } from "./series.js";
-import { checkWritable, confine, openTree, readText, type TreeHandle } from "./tree-io.js";
-import { renderVersionFile, versionStamp } from "./version-stamp.js";
+import { checkWritable, confine, openTree, readText, rootOf, type TreeHandle } from "./tree-io.js";
+import { DEFAULT_VERSION_FILE, renderVersionFile, versionFileTarget, versionStamp, type VersionFileTarget } from "./version-stamp.js";
 import { treeRelease, type TreeFacts } from "../tree/assess.js";
 import { readTreeFacts } from "../tree/inspect.js";
 
+export { DEFAULT_VERSION_FILE };
 const APPLIED_RECORD = `${STATE_DIR}/applied.json`;
-export const DEFAULT_VERSION_FILE = "_output/kubelet-nokmem/version.env";
 /** What apply did to the version file, so that revert can undo it. */
 const VERSION_RECORD = `${STATE_DIR}/version-file.json`;
 
@@ -118,7 +119,14 @@ interface AppliedState {
 }
 
 async function readAppliedState(tree: TreeHandle): Promise<AppliedState | null> {
-  const text = await readFile(join(tree.real, APPLIED_RECORD), "utf8").catch(() => null);
+  if (!(await stateDir(tree, false))) return null;
+  let text: string | null;
+  try {
+    text = (await readConfined(rootOf(tree), APPLIED_RECORD))?.toString("utf8") ?? null;
+  } catch (err) {
+    if (!(err instanceof ConfinementError)) throw err;
+    throw new TreeError("E_RECORD_ESCAPE", `expected ${APPLIED_RECORD} in ${tree.root} to be the record of an applied series, found ${err.problem}; it was not followed and nothing was changed`, `restore the tree from its source, then remove ${join(tree.root, APPLIED_RECORD)}`);
+  }
   if (text === null) return null;
   try {
     const s = JSON.parse(text) as AppliedState;
@@ -189,6 +197,8 @@ interface PatchOptions {
   patchesRoot?: string;
   /** The tree's facts (src/tree/), if the caller read them already; read here otherwise. */
   facts?: TreeFacts;
+  /** Ends a wait for the tree's lock. */
+  signal?: AbortSignal;
   progress?: (line: string) => void;
 }
 
@@ -255,10 +265,10 @@ function confirmStrategy(resolution: Resolution, layout: KmemLayout): void {
   );
 }
 
-/** Finish an interrupted run, if one left a journal. */
-async function recoverTree(tree: TreeHandle, progress?: (line: string) => void): Promise<Recovery | null> {
+/** Finish an interrupted run, if one left a journal (checked before anything is done with it). */
+async function recoverTree(tree: TreeHandle, progress?: (line: string) => void, signal?: AbortSignal): Promise<Recovery | null> {
   if (!(await readJournal(tree))) return null;
-  const unlock = await lockTree(tree);
+  const unlock = await lockTree(tree, signal);
   try {
     const r = await recover(tree);
     if (r) progress?.(`recovered an interrupted ${r.operation}: ${r.action} (${r.files.length ? r.files.join(", ") : "no file needed writing"})`);
@@ -273,10 +283,25 @@ export async function runPatch(root: string, resolution: Resolution, opts: Patch
   const write = opts.write ?? true;
   const fuzz = opts.fuzz ?? 0;
   const tree = await openTree(root);
-  const recovered = await recoverTree(tree, opts.progress);
+  let recovered: Recovery | null = null;
+  if (write) {
+    recovered = await recoverTree(tree, opts.progress, opts.signal);
+  } else {
+    // --check and --dry-run write nothing, so they do not finish an interrupted run either: they say so.
+    const pending = await readJournal(tree);
+    if (pending) {
+      throw new TreeError(
+        "E_JOURNAL_PENDING",
+        `expected no unfinished patch run in ${tree.root}, found ${JOURNAL} left by an interrupted ${pending.operation}; nothing was changed`,
+        `run \`kubelet-nokmem patch ${tree.root}${pending.operation === "revert" ? " --revert" : ""}\` (without --check / --dry-run) to finish it first`,
+      );
+    }
+  }
 
   const facts = opts.facts ?? (await readTreeFacts(tree.real, { status: false }));
   confirmStrategy(resolution, facts.kmem.layout);
+  // Where the version file goes is settled (and a symlink out of the tree refused) before anything is written.
+  const versionTarget = operation === "apply" ? await versionFileTarget(rootOf(tree), opts.versionFile) : null;
   const series: PatchSeries | null = resolution.patchSeries ? loadSeries(resolution.patchSeries, opts.patchesRoot ?? PATCHES_ROOT) : null;
   const seriesName = series?.id ?? `strategy ${resolution.strategy}`;
   const seriesChanges: Change[] = series ? series.patches.flatMap((p) => changesOf(p, series.id)) : [];
@@ -315,7 +340,7 @@ export async function runPatch(root: string, resolution: Resolution, opts: Patch
   if (write && pending.length) {
     for (const f of pending) await checkWritable(f.abs, f.path);
     await checkWritable(join(tree.real, APPLIED_RECORD), APPLIED_RECORD);
-    const unlock = await lockTree(tree);
+    const unlock = await lockTree(tree, opts.signal);
     try {
       for (const f of pending) {
         if ((await readText(f.abs, f.path)) !== f.before) {
@@ -327,14 +352,23 @@ export async function runPatch(root: string, resolution: Resolution, opts: Patch
       const stateBefore = await readText(stateAbs, APPLIED_RECORD);
       writes.push({ path: APPLIED_RECORD, abs: stateAbs, before: stateBefore, after: nextState ? `${JSON.stringify(nextState, null, 2)}\n` : null });
       await commit(tree, operation, writes);
+      if (operation === "revert") await cleanStateDir(tree);
+    } finally {
+      await unlock();
+    }
+  } else if (write && operation === "revert" && (await stateDir(tree, false))) {
+    // Nothing to revert, but a crash may have left the tool's folder behind: take it away too.
+    const unlock = await lockTree(tree, opts.signal);
+    try {
+      await cleanStateDir(tree);
     } finally {
       await unlock();
     }
   }
 
   let versionFile: VersionFileOutcome | null = null;
-  if (operation === "apply") versionFile = await stampVersion(tree, resolution, facts, opts, write);
-  else if (write) await unstampVersion(tree, opts.progress);
+  if (versionTarget) versionFile = await stampVersion(tree, resolution, facts, opts, write, versionTarget);
+  else if (operation !== "apply" && write) await unstampVersion(tree, opts.progress);
 
   const files: FileOutcome[] = plan.files
     .filter((f) => changes.some((c) => c.path === f.path))
@@ -366,7 +400,7 @@ export async function runPatch(root: string, resolution: Resolution, opts: Patch
 const hash = (t: string | null) => (t === null ? null : sha256(t));
 const relativePosix = (from: string, to: string) => relative(from, to).split(sep).join("/");
 
-async function stampVersion(tree: TreeHandle, resolution: Resolution, facts: TreeFacts, opts: PatchOptions, write: boolean): Promise<VersionFileOutcome | null> {
+async function stampVersion(tree: TreeHandle, resolution: Resolution, facts: TreeFacts, opts: PatchOptions, write: boolean, where: VersionFileTarget): Promise<VersionFileOutcome | null> {
   if (!resolution.version) {
     throw new UsageError("E_VERSION_NEEDED", `expected an exact release to stamp (e.g. 1.16.15), found only the line ${resolution.line}`, "pass --version MAJOR.MINOR.PATCH");
   }
@@ -374,10 +408,8 @@ async function stampVersion(tree: TreeHandle, resolution: Resolution, facts: Tre
   const stamp = versionStamp(resolution.version, opts.commit ?? tv.commit, opts.versionSuffix);
   if (!stamp.commit) opts.progress?.("note: no commit known (not a git checkout or archive export): gitCommit and gitTreeState stay unset in the binary; pass --commit to stamp them");
   const content = renderVersionFile(stamp);
-  const target = opts.versionFile ? (isAbsolute(opts.versionFile) ? opts.versionFile : resolvePath(tree.real, opts.versionFile)) : join(tree.real, DEFAULT_VERSION_FILE);
-  const rel = relativePosix(tree.real, target);
-  const treePath = rel.startsWith("..") || isAbsolute(rel) ? null : rel;
-  const existing = await readFile(target, "utf8").catch(() => null);
+  const { abs: target, treePath } = where;
+  const existing = treePath ? await readConfined(rootOf(tree), treePath).then((b) => b?.toString("utf8") ?? null, () => null) : await readFile(target, "utf8").catch(() => null);
   let written = false;
   if (write && existing !== content) {
     await checkWritable(target, treePath ?? target);
@@ -405,11 +437,12 @@ async function missingFolders(dir: string): Promise<string[]> {
 }
 
 async function readVersionRecord(tree: TreeHandle): Promise<VersionRecord | null> {
-  const text = await readFile(join(tree.real, VERSION_RECORD), "utf8").catch(() => null);
-  if (text === null) return null;
+  const bytes = await readConfined(rootOf(tree), VERSION_RECORD).catch(() => null);
+  if (bytes === null) return null;
   try {
-    const r = JSON.parse(text) as VersionRecord;
-    return r.schemaVersion === 1 && typeof r.path === "string" && typeof r.after === "string" && Array.isArray(r.createdDirs) ? r : null;
+    const r = JSON.parse(bytes.toString("utf8")) as VersionRecord;
+    const strings = (v: unknown): v is string[] => Array.isArray(v) && v.every((d) => typeof d === "string");
+    return r.schemaVersion === 1 && typeof r.path === "string" && typeof r.after === "string" && (r.before === null || typeof r.before === "string") && strings(r.createdDirs) ? r : null;
   } catch {
     return null;
   }
@@ -423,18 +456,38 @@ async function readVersionRecord(tree: TreeHandle): Promise<VersionRecord | null
 async function unstampVersion(tree: TreeHandle, progress?: (line: string) => void): Promise<void> {
   const r = await readVersionRecord(tree);
   if (r) {
-    const current = await readFile(r.path, "utf8").catch(() => null);
-    if (current === r.after) {
-      if (r.before === null) await rm(r.path, { force: true });
-      else await writeFileAtomic(r.path, r.before);
-      for (const d of r.createdDirs) await rmdir(d).catch(() => undefined); // only when empty
-    } else if (current !== null) {
-      progress?.(`note: ${r.path} changed since the patch wrote it; left as it is`);
+    // The record lies in the tree, and a tree is not trusted: only a path that
+    // stays inside it after symlinks is touched (docs/threat-model.md).
+    const target = await confinedRecordPath(tree, r.path);
+    if (!target) {
+      progress?.(`note: the version file ${r.path} is outside the tree; left as it is (remove it yourself if you named it with --version-file)`);
+    } else {
+      const current = await readText(target, relativePosix(tree.real, target)).catch(() => null);
+      if (current === r.after) {
+        if (r.before === null) await rm(target, { force: true });
+        else await writeFileAtomic(target, r.before);
+        for (const d of r.createdDirs) {
+          if (isInside(tree.real, d) && d !== tree.real && isInside(d, dirname(target))) await rmdir(d).catch(() => undefined); // only when empty
+        }
+      } else if (current !== null) {
+        progress?.(`note: ${r.path} changed since the patch wrote it; left as it is`);
+      }
     }
     await rm(join(tree.real, VERSION_RECORD), { force: true });
   }
   // The tool's own folder goes when nothing is left in it.
   await rmdir(join(tree.real, STATE_DIR)).catch(() => undefined);
+}
+
+/** The record's path, if it names a file inside the tree with no symlink out of it on the way; else null. */
+async function confinedRecordPath(tree: TreeHandle, path: string): Promise<string | null> {
+  if (!isAbsolute(path) || !isInside(tree.real, path) || path === tree.real) return null;
+  try {
+    return await confineName(rootOf(tree), relativePosix(tree.real, path), "nofollow");
+  } catch (err) {
+    if (err instanceof ConfinementError) return null;
+    throw err;
+  }
 }
 
 /** The step `build` calls: apply (or find applied) the strategy's series and stamp the version. */

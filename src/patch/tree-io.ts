@@ -7,7 +7,8 @@
  * never sees the change.
  */
 import { access, constants, mkdir, open, readFile, realpath, rm, stat } from "node:fs/promises";
-import { basename, dirname, join, sep } from "node:path";
+import { confine as confinePath, ConfinementError, type ConfinedRoot } from "../io/confine.js";
+import { dirname } from "node:path";
 import { PatchError, TreeError } from "../errors.js";
 import { writeFileAtomic } from "../io/atomic.js";
 import { pathProblem } from "./patch-file.js";
@@ -33,35 +34,26 @@ export async function openTree(root: string): Promise<TreeHandle> {
   return { root, real };
 }
 
-const inside = (real: string, p: string) => p === real || p.startsWith(real + sep);
-
 /**
- * The absolute path to read and write for a tree-relative path, after the
- * symlinks on the way; PatchError if it is not inside the tree.
+ * The absolute path to read and write for a tree-relative path a patch
+ * names, after the symlinks on the way (io/confine.ts); PatchError if it is
+ * not inside the tree.
  */
 export async function confine(tree: TreeHandle, rel: string, patch: string): Promise<string> {
   const problem = pathProblem(rel);
   if (problem) {
     throw new PatchError("E_PATCH_ESCAPE", `${patch}: expected a path inside the tree, found ${problem}; nothing was changed`, "fix the patch's --- / +++ lines to name files relative to the tree root");
   }
-  let probe = join(tree.real, rel);
-  const rest: string[] = [];
-  for (;;) {
-    try {
-      const real = join(await realpath(probe), ...rest);
-      if (!inside(tree.real, real)) {
-        throw new PatchError("E_PATCH_ESCAPE", `${patch}: expected ${rel} to resolve inside the tree, found it leads through a symlink to ${real}; nothing was changed`, `replace the symlink on the way to ${rel} with the real folder or file`);
-      }
-      return real;
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code !== "ENOENT" && code !== "ENOTDIR") throw err;
-      if (probe === tree.real || !inside(tree.real, probe)) throw err;
-      rest.unshift(basename(probe));
-      probe = dirname(probe);
-    }
+  try {
+    return await confinePath(rootOf(tree), rel, "follow");
+  } catch (err) {
+    if (!(err instanceof ConfinementError)) throw err;
+    throw new PatchError("E_PATCH_ESCAPE", `${patch}: expected ${rel} to resolve inside the tree, found ${err.problem}; nothing was changed`, `replace the symlink on the way to ${rel} with the real folder or file`);
   }
 }
+
+/** The tree as a confinement root. */
+export const rootOf = (tree: TreeHandle): ConfinedRoot => ({ given: tree.root, real: tree.real });
 
 /** A file's text, or null when it does not exist. Refuses what cannot be read back byte for byte. */
 export async function readText(abs: string, rel: string): Promise<string | null> {

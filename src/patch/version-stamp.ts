@@ -3,9 +3,12 @@
  * `vX.Y.Z-dirty` and an archive export as tree state `archive`; a file of
  * shell assignments named by KUBE_GIT_VERSION_FILE makes hack/lib/version.sh
  * skip git altogether, in every release (DOMAIN.md, "Version stamping").
- * Pure: the release and commit come from tree facts (src/tree/).
+ * Rendering is pure (the release and commit come from tree facts, src/tree/);
+ * `versionFileTarget` settles where the file goes, confined to the tree.
  */
-import { UsageError } from "../errors.js";
+import { isAbsolute, relative, resolve as resolvePath, sep } from "node:path";
+import { TreeError, UsageError } from "../errors.js";
+import { confine, ConfinementError, isInside, type ConfinedRoot } from "../io/confine.js";
 
 interface VersionStamp {
   /** `v1.16.15` or `v1.16.15+nokmem.1` */
@@ -42,4 +45,38 @@ export function renderVersionFile(s: VersionStamp): string {
     `KUBE_GIT_MINOR=${q(s.minor)}`,
     "",
   ].join("\n");
+}
+
+
+/** Where the version file goes unless the user names one. */
+export const DEFAULT_VERSION_FILE = "_output/kubelet-nokmem/version.env";
+
+export interface VersionFileTarget {
+  /** Absolute, after the symlinks on the way. */
+  abs: string;
+  /** Tree-relative when the file lies inside the tree, else null. */
+  treePath: string | null;
+}
+
+/**
+ * Where to write the version file. Inside the tree (the default, a relative
+ * --version-file, or an absolute one that points into the tree) the path is
+ * confined: a tree shipping `_output` as a symlink out of itself is refused,
+ * never written through. A path the user names outside the tree is theirs.
+ */
+export async function versionFileTarget(tree: ConfinedRoot, given: string | undefined): Promise<VersionFileTarget> {
+  const wanted = given === undefined ? resolvePath(tree.real, DEFAULT_VERSION_FILE) : isAbsolute(given) ? given : resolvePath(tree.real, given);
+  const base = [tree.real, resolvePath(tree.given)].find((r) => isInside(r, wanted) && r !== wanted);
+  if (!base) return { abs: wanted, treePath: null };
+  const rel = relative(base, wanted).split(sep).join("/");
+  try {
+    return { abs: await confine(tree, rel, "nofollow"), treePath: rel };
+  } catch (err) {
+    if (!(err instanceof ConfinementError)) throw err;
+    throw new TreeError(
+      "E_VERSION_FILE_ESCAPE",
+      `expected the version file ${rel} to stay inside the tree ${tree.given}, found ${err.problem}; nothing was written there`,
+      `replace that symlink in the tree with a real folder, or pass --version-file with a path outside the tree`,
+    );
+  }
 }

@@ -7,7 +7,7 @@ import type { Pin } from "../catalog/types.js";
 import { readAttestedBuild } from "../artifact/attestations.js";
 import type { VerifyingKey } from "../artifact/dsse.js";
 import type { PublishedBinary } from "../artifact/manifest.js";
-import { settlePublication } from "../artifact/publish.js";
+import { checkPublicationFinished } from "../artifact/publish.js";
 import { ToolError, UsageError } from "../errors.js";
 
 interface PublishedBuild {
@@ -22,7 +22,7 @@ interface PublishedBuild {
 }
 
 export async function readPublishedBuild(dir: string, key: VerifyingKey | null = null): Promise<PublishedBuild> {
-  await settlePublication(dir); // a build killed while renaming into dir is finished first, never read half-way
+  await checkPublicationFinished(dir); // a folder a build left half-way is refused, never read (nor finished: readers write nothing)
   const build = await readAttestedBuild(dir, key).catch((err: unknown) => {
     if (err instanceof ToolError) throw err;
     const code = (err as NodeJS.ErrnoException).code ?? "an error";

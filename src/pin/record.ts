@@ -7,7 +7,7 @@ import type { VerifyingKey } from "../artifact/dsse.js";
 import type { Catalog } from "../catalog/types.js";
 import { VerificationError } from "../errors.js";
 import { readPublishedBuild } from "./outdir.js";
-import { storePin } from "./store.js";
+import { storePin, type StorePinOptions } from "./store.js";
 import { verifyTarget } from "./verify.js";
 
 interface PinResult {
@@ -24,7 +24,7 @@ export async function pinOutDir(
   catalog: Catalog,
   catalogPath: string,
   outDir: string,
-  opts: { force?: boolean; dryRun?: boolean; key?: VerifyingKey | null } = {},
+  opts: Pick<StorePinOptions, "force" | "dryRun" | "signal" | "onWait"> & { key?: VerifyingKey | null } = {},
 ): Promise<PinResult> {
   const build = await readPublishedBuild(outDir, opts.key ?? null);
   // Checked against the manifest only: the release's current pin (if any) is
@@ -33,6 +33,6 @@ export async function pinOutDir(
   if (broken.length) {
     throw new VerificationError("E_OUT_DIR_CHANGED", `expected the files of ${outDir} to match its manifest, found ${broken.map((b) => `${b.platform}: ${b.reasons.join(", ")}`).join("; ")}`, "rebuild; never pin a changed artifact");
   }
-  const change = await storePin(catalogPath, build.version, build.pin, { force: opts.force, dryRun: opts.dryRun });
+  const change = await storePin(catalogPath, build.version, build.pin, { force: opts.force, dryRun: opts.dryRun, signal: opts.signal, onWait: opts.onWait });
   return { version: build.version, catalog: catalogPath, changed: change.changed, written: change.changed && !opts.dryRun, forced: change.conflicts.length > 0, conflicts: change.conflicts, pin: change.pin };
 }

@@ -8,16 +8,32 @@ import { parseCatalog } from "../catalog/load.js";
 import type { Pin } from "../catalog/types.js";
 import { VerificationError } from "../errors.js";
 import { writeFileAtomic } from "../io/atomic.js";
-import { acquireLock } from "../io/lock.js";
+import { acquireLock, type LockHolder } from "../io/lock.js";
 import { formatCatalog, mergePin, withPin, type PinChange } from "./pins.js";
 
-interface StorePinOptions {
+export interface StorePinOptions {
   force?: boolean;
   dryRun?: boolean;
+  /** Ends the wait for the catalog's lock (SIGINT/SIGTERM). */
+  signal?: AbortSignal;
+  /** Called once when another process holds the catalog and the wait starts. */
+  onWait?: (holder: LockHolder | null) => void;
 }
 
+/** Another pin holds the catalog for milliseconds; a holder that keeps it this long is stuck, and the user is told who it is. */
+const PIN_WAIT_MS = 30_000;
+
 export async function storePin(catalogPath: string, version: string, incoming: Pin, opts: StorePinOptions = {}): Promise<PinChange> {
-  const lock = await acquireLock(`${catalogPath}.lock`, { what: catalogPath, purpose: `pin ${version}`, wait: true, pollMs: 50 });
+  const lock = await acquireLock(`${catalogPath}.lock`, {
+    what: catalogPath,
+    purpose: `pin ${version}`,
+    wait: true,
+    waitMs: PIN_WAIT_MS,
+    pollMs: 50,
+    signal: opts.signal,
+    onWait: opts.onWait,
+    hint: `if that process is gone or stuck, end it, or remove ${catalogPath}.lock`,
+  });
   try {
     const catalog = parseCatalog(await readFile(catalogPath, "utf8"), catalogPath);
     const change = mergePin(version, catalog.pins[version], incoming);

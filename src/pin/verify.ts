@@ -8,6 +8,7 @@ import type { Catalog } from "../catalog/types.js";
 import { ELF_HEADER_SIZE, parseElfHeader } from "../audit/elf.js";
 import { UsageError, VerificationError } from "../errors.js";
 import { parseSha256Sums, sha256File } from "../artifact/checksums.js";
+import { catalogPin, checkPin, pinReasons, type Recorded } from "../catalog/pin-check.js";
 import type { VerifyingKey } from "../artifact/dsse.js";
 import { readPublishedBuild } from "./outdir.js";
 
@@ -26,15 +27,23 @@ export interface VerifyResult {
   reasons: string[];
 }
 
-/** Decide one binary's outcome. Pure. */
-export function judge(actual: string, pinned: string | null, manifest: string | null, sums: string | null): { outcome: PinOutcome; reasons: string[] } {
-  const reasons: string[] = [];
-  if (manifest && manifest !== actual) reasons.push(`manifest records ${manifest}, file is ${actual}`);
-  if (sums && sums !== actual) reasons.push(`SHA256SUMS records ${sums}, file is ${actual}`);
-  if (pinned && pinned !== actual) reasons.push(`pin is ${pinned}, file is ${actual}`);
-  if (reasons.length) return { outcome: "mismatch", reasons };
-  if (!pinned) return { outcome: "unpinned", reasons: ["no pin for this release and platform"] };
-  return { outcome: "match", reasons: [] };
+/**
+ * One binary's outcome: the catalog's pin vouches; the manifest and
+ * SHA256SUMS that travel with it only cross-check (catalog/pin-check.ts). `sums` is
+ * undefined when there is no SHA256SUMS to consult (a bare binary), null when
+ * an out dir's SHA256SUMS lacks the binary: a folder `build` wrote always has
+ * one naming every kubelet, so a missing line is a mismatch.
+ */
+export function judge(actual: string, pinned: Recorded[], manifest: string | null, sums: string | null | undefined, noSumsReason = "SHA256SUMS has no line for this kubelet"): { outcome: PinOutcome; reasons: string[] } {
+  const recorded: Recorded[] = [
+    ...(manifest ? [{ source: "manifest.json", name: "manifest", expected: manifest, authority: "record" as const }] : []),
+    ...(sums ? [{ source: "SHA256SUMS", name: "SHA256SUMS", expected: sums, authority: "record" as const }] : []),
+    ...pinned,
+  ];
+  const result = checkPin(actual, recorded);
+  const reasons = pinReasons(result, actual);
+  if (sums === null) return { outcome: "mismatch", reasons: [noSumsReason, ...(result.status === "mismatch" ? reasons : [])] };
+  return { outcome: result.status, reasons: result.status === "match" ? [] : reasons };
 }
 
 /** linux/<arch> from an ELF header (the audit's parser), or null. */
@@ -62,7 +71,14 @@ interface VerifyOptions {
 }
 
 function pinFor(catalog: Catalog, version: string, platform: string): string | null {
-  return catalog.pins[version]?.sha256[platform] || null;
+  return catalogPin(catalog, version, platform)[0]?.expected ?? null;
+}
+
+/** A release as `verify --version` takes it: exactly MAJOR.MINOR.PATCH, with or without a leading v. */
+export function parseVerifyVersion(given: string): string {
+  const m = /^v?(\d+\.\d+\.\d+)$/.exec(given);
+  if (!m) throw new UsageError("E_VERSION_SYNTAX", `expected --version to name a release such as 1.16.15, found ${JSON.stringify(given)}`, "pass --version MAJOR.MINOR.PATCH, e.g. --version 1.16.15");
+  return m[1]!;
 }
 
 /** The release a kubelet is stamped with ("1.16.15"), read by the audit without running it; null when not certain. */
@@ -82,19 +98,20 @@ export async function verifyTarget(catalog: Catalog, target: string, opts: Verif
   } catch (err) {
     throw new UsageError("E_TARGET", `expected a kubelet binary or a build output folder at ${target}, found ${(err as NodeJS.ErrnoException).code ?? "nothing"}`, "pass an existing path");
   }
-  const version = opts.version?.replace(/^v/, "");
+  const version = opts.version === undefined ? undefined : parseVerifyVersion(opts.version);
   if (st.isDirectory()) {
     const build = await readPublishedBuild(target, opts.key ?? null);
     if (version && version !== build.version) {
       throw new UsageError("E_VERSION_MISMATCH", `expected the folder to hold a build of ${version}, found a build of ${build.version} in its manifest`, "drop --version or pass the right folder");
     }
-    const sums = await readSums(join(target, "SHA256SUMS"));
+    const sumsPath = join(target, "SHA256SUMS");
+    const sums = await readSums(sumsPath);
     const results: VerifyResult[] = [];
     for (const b of build.binaries) {
       const path = join(target, b.name);
       const actual = await sha256File(path).catch(() => "");
       const pinned = pinFor(catalog, build.version, b.platform);
-      const j = actual ? judge(actual, pinned, b.sha256, sums.get(b.name) ?? null) : { outcome: "mismatch" as const, reasons: [`${b.name} is missing`] };
+      const j = actual ? judge(actual, catalogPin(catalog, build.version, b.platform), b.sha256, sums?.get(b.name) ?? null, sums ? `${sumsPath} has no line for ${b.name}` : `${sumsPath} is missing`) : { outcome: "mismatch" as const, reasons: [`${b.name} is missing`] };
       results.push({ path, version: build.version, platform: b.platform, sha256: actual, pinned, manifest: b.sha256, ...j });
     }
     return results;
@@ -119,17 +136,38 @@ export async function verifyTarget(catalog: Catalog, target: string, opts: Verif
   }
   const actual = await sha256File(target);
   const pinned = pinFor(catalog, v, platform);
-  return [{ path: target, version: v, platform, sha256: actual, pinned, manifest, ...judge(actual, pinned, manifest, null) }];
+  return [{ path: target, version: v, platform, sha256: actual, pinned, manifest, ...judge(actual, catalogPin(catalog, v, platform), manifest, undefined) }];
 }
 
-/** SHA256SUMS of an output folder by name; absent is empty, malformed is a failure. */
-async function readSums(path: string): Promise<Map<string, string>> {
-  const text = await readFile(path, "utf8").catch(() => "");
+/**
+ * SHA256SUMS of an output folder by name; null when absent (each kubelet is
+ * then a mismatch: `build` always writes it). Malformed, or naming one file twice with
+ * different digests, is a failure whatever the order of the lines.
+ */
+async function readSums(path: string): Promise<Map<string, string> | null> {
+  let text: string;
   try {
-    return new Map(parseSha256Sums(text).map((e) => [e.name, e.sha256]));
+    text = await readFile(path, "utf8");
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return null;
+    throw new VerificationError("E_SUMS", `expected a readable ${path}, found ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, "rebuild into the folder");
+  }
+  let entries;
+  try {
+    entries = parseSha256Sums(text);
   } catch (err) {
     throw new VerificationError("E_SUMS", `expected ${path} in sha256sum format, found ${(err as Error).message}`, "rebuild; never hand-edit SHA256SUMS");
   }
+  const sums = new Map<string, string>();
+  for (const e of entries) {
+    const seen = sums.get(e.name);
+    if (seen !== undefined && seen !== e.sha256) {
+      const [a, b] = [seen, e.sha256].sort();
+      throw new VerificationError("E_SUMS_CONFLICT", `expected ${path} to give one digest per file, found two for ${e.name} (${a} and ${b})`, "rebuild; never hand-edit SHA256SUMS");
+    }
+    sums.set(e.name, e.sha256);
+  }
+  return sums;
 }
 
 /** The outcome of a whole run: any mismatch wins, then any unpinned. */

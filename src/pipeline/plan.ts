@@ -21,7 +21,7 @@ const CONTAINER_TREE = "/src";
 /** The Kubernetes build forces GOCACHE here, relative to the tree (DOMAIN.md). */
 export const TREE_GO_CACHE = "_output/local/go/cache";
 /** The version file the patch step writes, relative to the tree. Under _output/, which every release ignores in git. */
-const DEFAULT_VERSION_FILE = "_output/kubelet-nokmem/version.env";
+import { DEFAULT_VERSION_FILE } from "../patch/version-stamp.js";
 /**
  * A fact the plan cannot know when it is made: the staged tree, the commit
  * time, the image digest… The executor binds each one once (see facts.ts);

@@ -11,8 +11,9 @@ import { copyFile, lstat, mkdir, readFile, rename, rm, stat, symlink } from "nod
 import { join } from "node:path";
 import type { Resolution } from "../catalog/resolve.js";
 import type { Catalog } from "../catalog/types.js";
-import { assertNever, BuildError, EnvironmentError, InterruptedError, ToolError, VerificationError } from "../errors.js";
+import { assertNever, BuildError, EnvironmentError, InterruptedError, ToolError, TreeError, VerificationError } from "../errors.js";
 import { writeFileAtomic } from "../io/atomic.js";
+import { confine, confinedRoot, ConfinementError } from "../io/confine.js";
 import { formatCommand, run, tail } from "../process/exec.js";
 import { formatSha256Sums, sha256File } from "../artifact/checksums.js";
 import { writeAttestations } from "../artifact/attest.js";
@@ -324,7 +325,7 @@ async function makeStep(r: Run, step: StepOf<"make">): Promise<void> {
 }
 
 async function prepareCache(inv: Bound<MakeInvocation>, signal: AbortSignal): Promise<void> {
-  const cacheInTree = join(inv.tree, TREE_GO_CACHE);
+  const cacheInTree = await inTree(inv.tree, TREE_GO_CACHE);
   if (inv.runner === "docker") {
     await ensureCacheVolume(inv.goCache.name, inv.image.id ?? inv.image.ref, inv.user!.uid, inv.user!.gid, signal);
     // Created by us, not by Docker for the mount point: a root-owned _output/ would stop a non-root build.
@@ -343,7 +344,7 @@ async function verifyStep(r: Run, step: StepOf<"verify">): Promise<void> {
   progress.start("verify");
   const problems: string[] = [];
   for (const o of step.outputs) {
-    const built = join(tree, o.path);
+    const built = await inTree(tree, o.path);
     if (!(await isFile(built))) {
       throw new BuildError("E_NO_KUBELET", `expected make to leave a kubelet at ${o.path}, found none`, "check build.log: the tree's Makefile may not honour KUBE_BUILD_PLATFORMS or WHAT=cmd/kubelet");
     }
@@ -476,6 +477,21 @@ async function keepFailedLog(logPath: string, cacheDir: string, id: string, show
     show?.(`${head}(full build log: ${kept})`);
   } catch {
     /* the original error matters more */
+  }
+}
+
+/**
+ * A path of the staged tree, confined to it (io/confine.ts): the tree comes
+ * from the user's source and the build writes into it, so a shipped
+ * `_output -> /elsewhere` must not carry the cache folder, or the kubelet we
+ * move into --out, outside it.
+ */
+async function inTree(tree: string, rel: string): Promise<string> {
+  try {
+    return await confine(await confinedRoot(tree), rel, "follow");
+  } catch (err) {
+    if (!(err instanceof ConfinementError)) throw err;
+    throw new TreeError("E_TREE_ESCAPE", `expected ${rel} to stay inside the source tree, found ${err.problem}; nothing was published`, "remove that symlink from the source tree (a release tree ships no _output/)");
   }
 }
 

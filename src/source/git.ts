@@ -79,6 +79,7 @@ export async function fetchRef(cacheDir: string, url: string, ref: string, opts:
     what: `the git mirror ${mirror}`,
     purpose: `fetch ${ref}`,
     wait: true,
+    waitMs: 60 * 60_000, // a first fetch of the whole upstream repository can take this long
     signal: opts.signal,
     onWait: () => opts.onProgress?.(`waiting for another fetch into ${mirror}`),
   });

@@ -1,7 +1,8 @@
 /**
  * A publication killed (SIGKILL, a real child process) between two renames
- * into --out is finished by whoever takes the lock next: OUT ends fully the
- * new build, never a mix, and `sha256sum -c SHA256SUMS` passes on it.
+ * into --out is finished by the next build into it: OUT ends fully the new
+ * build, never a mix, and `sha256sum -c SHA256SUMS` passes on it. Readers
+ * (verify, pin, audit --manifest) refuse such a folder and change nothing.
  */
 import { execFileSync, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
@@ -12,7 +13,7 @@ import { pathToFileURL } from "node:url";
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { formatSha256Sums } from "../../src/artifact/checksums.js";
 import { provenanceStatement } from "../../src/artifact/manifest.js";
-import { JOURNAL_NAME, Publication, settlePublication } from "../../src/artifact/publish.js";
+import { JOURNAL_NAME, Publication, type PublishRecovery } from "../../src/artifact/publish.js";
 import { readManifestDir } from "../../src/audit/index.js";
 import { readPublishedBuild } from "../../src/pin/outdir.js";
 import { ensureBuilt, REPO } from "../support/built-cli.js";
@@ -66,6 +67,13 @@ function buildFiles(version: string, platforms: string[]): { files: Record<strin
 const OLD = buildFiles("1.16.14", ["linux/amd64", "linux/arm64"]);
 const NEW = buildFiles("1.16.15", ["linux/amd64"]);
 
+/** What the next build into OUT does first: finish (or discard) what an earlier one left. */
+async function finishByNextBuild(): Promise<PublishRecovery | null> {
+  const next = await Publication.begin(out);
+  await next.abandon();
+  return next.recovered;
+}
+
 async function publishInProcess(b: typeof OLD): Promise<void> {
   const pub = await Publication.begin(out);
   for (const [rel, text] of Object.entries(b.files)) writeFileSync(await pub.stagedPath(rel), text);
@@ -95,7 +103,7 @@ async function killAfterRenames(what: "publish" | "settle", renames: number, b?:
   writeFileSync(
     script,
     `const [mod, out, spec] = process.argv.slice(2);
-const { Publication, settlePublication } = await import(mod);
+const { Publication } = await import(mod);
 const fs = await import("node:fs");
 if (spec) {
   const b = JSON.parse(fs.readFileSync(spec, "utf8"));
@@ -103,7 +111,7 @@ if (spec) {
   for (const [rel, text] of Object.entries(b.files)) fs.writeFileSync(await pub.stagedPath(rel), text);
   await pub.commit(b.order);
 } else {
-  await settlePublication(out);
+  await (await Publication.begin(out)).abandon();
 }
 process.stderr.write("ran to the end\\n");
 `,
@@ -161,19 +169,20 @@ describe("a publication killed between two renames", () => {
     expectExactly(OLD);
   });
 
-  it("is finished by verify and pin before they read the folder, and by audit --manifest", async () => {
-    const build = await readPublishedBuild(out);
-    expect(build.version).toBe("1.16.15");
-    expect(build.binaries.map((b) => b.name)).toEqual(["linux/amd64/kubelet"]);
+  it("is refused, never finished, by verify, pin and audit --manifest: they change nothing", async () => {
+    const halfway = snapshot(out);
+    await expect(readPublishedBuild(out)).rejects.toMatchObject({ code: "E_PUBLISH_UNFINISHED", exitCode: 4 });
+    await expect(readManifestDir(out)).rejects.toMatchObject({ code: "E_PUBLISH_UNFINISHED", exitCode: 4 });
+    expect(snapshot(out)).toEqual(halfway);
+    expect(await finishByNextBuild()).toEqual({ action: "finished", files: ["build.log", "manifest.json", "SHA256SUMS"] });
     expectExactly(NEW);
-    expect(await settlePublication(out)).toBeNull();
-    expect((await readManifestDir(out)).length).toBeGreaterThan(0);
+    expect((await readPublishedBuild(out)).version).toBe("1.16.15");
   });
 
   it("is finished even when the recovery itself is killed between two renames", async () => {
     await killAfterRenames("settle", 1);
     expect(existsSync(join(out, JOURNAL_NAME))).toBe(true);
-    expect(await settlePublication(out)).toEqual({ action: "finished", files: ["manifest.json", "SHA256SUMS"] });
+    expect(await finishByNextBuild()).toEqual({ action: "finished", files: ["manifest.json", "SHA256SUMS"] });
     expectExactly(NEW);
   });
 
@@ -206,7 +215,7 @@ describe("a reader meeting a publication that is still renaming", () => {
       child.kill("SIGKILL");
       await gone;
     }
-    expect((await settlePublication(out))?.action).toBe("finished");
+    expect((await finishByNextBuild())?.action).toBe("finished");
     expectExactly(NEW);
   });
 });

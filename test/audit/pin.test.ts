@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { checkPin, parseInTotoManifest, parseSha256Sums } from "../../src/audit/pin.js";
+import { parseInTotoManifest, parseSha256Sums } from "../../src/audit/pin.js";
+import { catalogPin, checkPin, manifestPins } from "../../src/catalog/pin-check.js";
 
 const A = "a".repeat(64);
 const B = "b".repeat(64);
@@ -25,7 +26,7 @@ describe("manifests", () => {
   });
 });
 
-describe("checkPin", () => {
+describe("checkPin as the audit uses it (catalog pin and a reference manifest both vouch)", () => {
   const catalog = { pins: { "1.20.15": { commit: "", image: "img", sha256: { "linux/amd64": A } } } };
   const subject = { sha256: A, path: "/opt/bin/kubelet", release: "1.20.15", platform: "linux/amd64" };
 
@@ -38,6 +39,7 @@ describe("checkPin", () => {
     ["a manifest entry of the same name and another digest", { ...subject, release: null }, [{ name: "linux/amd64/kubelet", sha256: B, source: "S" }], "mismatch"],
     ["a manifest that names other files only", { ...subject, release: null }, [{ name: "kubectl", sha256: B, source: "S" }], "unpinned"],
   ] as const)("%s → %s", (_n, s, manifest, status) => {
-    expect(checkPin(s, catalog, manifest).status).toBe(status);
+    const recorded = [...catalogPin(catalog, s.release, s.platform), ...manifestPins(s.sha256, s.path, manifest)];
+    expect(checkPin(s.sha256, recorded).status).toBe(status);
   });
 });

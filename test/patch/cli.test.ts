@@ -126,7 +126,7 @@ describe("killed in the middle of a series", () => {
     await gone;
   }
 
-  it("the next run (even --check) finishes an apply: the tree ends fully patched", async () => {
+  it("the next writing run finishes an apply (a --check before it only says so): the tree ends fully patched", async () => {
     const tree = await makeTree(join(tempDir(), "k"), { era: "1.16" });
     const done = await makeTree(join(tempDir(), "ref"), { era: "1.16" });
     expect(cli(["patch", done.root, "--edit-version-sh"]).code).toBe(0);
@@ -138,7 +138,12 @@ describe("killed in the middle of a series", () => {
     expect(readFileSync(join(tree.root, VERSION_SH), "utf8")).toBe(Buffer.from(original[VERSION_SH]!.split(" ")[1]!, "base64").toString());
     expect(existsSync(join(tree.root, ".kubelet-nokmem/journal.json"))).toBe(true);
 
-    const next = cli(["patch", tree.root, "--check", "--edit-version-sh"]);
+    const halfway = snapshot(tree.root);
+    const check = cli(["patch", tree.root, "--check", "--edit-version-sh"]);
+    expect(check.code).toBe(6);
+    expect(check.lastErr).toContain("found .kubelet-nokmem/journal.json left by an interrupted apply; nothing was changed");
+    expect(snapshot(tree.root)).toEqual(halfway);
+    const next = cli(["patch", tree.root, "--edit-version-sh"]);
     expect(next.code).toBe(0);
     expect(next.stderr).toContain("recovered an interrupted apply: finished");
     expect(next.stdout).toMatch(/^already applied/);
@@ -165,7 +170,7 @@ describe("killed in the middle of a series", () => {
     const original = snapshot(tree.root);
     await killAfter(["patch", tree.root, "--edit-version-sh", "--version-file", join(tempDir(), "v")], 1);
     writeFileSync(join(tree.root, ".kubelet-nokmem/txn/1.after"), "damaged");
-    const next = cli(["patch", tree.root, "--check"]);
+    const next = cli(["patch", tree.root, "--revert"]);
     expect(next.stderr).toContain("recovered an interrupted apply: rolled-back");
     expect(snapshot(tree.root)).toEqual(original);
   });

@@ -60,3 +60,24 @@ describe("revert removes what apply created", () => {
     expect(readFileSync(join(tree.root, DEFAULT_VERSION_FILE), "utf8")).toBe("edited by hand\n");
   });
 });
+
+describe("the version record is the tree's, so it is not trusted", () => {
+  // A tree can ship .kubelet-nokmem/version-file.json naming any file; revert
+  // must not remove or rewrite a file outside the tree because the record says so.
+  it.each([
+    ["an absolute path outside the tree", (victim: string) => victim],
+    ["a path that climbs out of the tree", (victim: string, root: string) => join(root, "..", relative(join(root, ".."), victim))],
+  ])("%s is left as it is", async (_name, pathFor) => {
+    const base = tempDir();
+    const tree = await makeTree(join(base, "k"), { era: "1.18", kind: "git" });
+    const victim = join(base, "victim.txt");
+    writeFileSync(victim, "precious\n");
+    mkdirSync(join(tree.root, ".kubelet-nokmem"), { recursive: true });
+    const record = { schemaVersion: 1, path: pathFor(victim, tree.root), before: "planted\n", after: "precious\n", createdDirs: [base] };
+    writeFileSync(join(tree.root, ".kubelet-nokmem/version-file.json"), JSON.stringify(record));
+
+    await runPatch(tree.root, resolution(tree.version), { operation: "revert" });
+    expect(readFileSync(victim, "utf8")).toBe("precious\n");
+    expect(existsSync(base)).toBe(true);
+  });
+});

@@ -1,10 +1,10 @@
-import { copyFileSync, readFileSync, writeFileSync } from "node:fs";
+import { copyFileSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parseCatalog } from "../../src/catalog/load.js";
 import { mergePin } from "../../src/pin/pins.js";
 import { judge } from "../../src/pin/verify.js";
-import { cli, cliAsync, ROOT } from "../helpers/cli.js";
+import { cli, cliAsync, oneLineError, ROOT } from "../helpers/cli.js";
 import { tempDir } from "../helpers/tmp.js";
 import { fakeKubelet, sha, writeOutDir } from "./outdir-fixture.js";
 
@@ -14,16 +14,19 @@ function catalogCopy(): string {
   return p;
 }
 
-describe("judge", () => {
+describe("judge (verify: only the catalog's pin vouches; the binary's own manifest and SHA256SUMS cross-check)", () => {
+  const pin = (d: string) => [{ source: "versions.json", name: "1.16.15 linux/amd64", expected: d, authority: "pin" as const }];
   it.each([
-    ["match", "a", "a", "a", null],
-    ["mismatch", "a", "b", "a", null],
-    ["mismatch", "a", "a", "b", null],
+    ["match", "a", "a", "a", undefined],
+    ["match", "a", "a", "a", "a"],
+    ["mismatch", "a", "b", "a", undefined],
+    ["mismatch", "a", "a", "b", undefined],
     ["mismatch", "a", "a", null, "b"],
+    ["mismatch", "a", "a", "a", null],
     ["unpinned", "a", null, "a", "a"],
-    ["unpinned", "a", null, null, null],
+    ["unpinned", "a", null, null, undefined],
   ] as const)("%s when actual=%s pin=%s manifest=%s sums=%s", (outcome, actual, pinned, manifest, sums) => {
-    expect(judge(actual, pinned, manifest, sums).outcome).toBe(outcome);
+    expect(judge(actual, pinned ? pin(pinned) : [], manifest, sums).outcome).toBe(outcome);
   });
 });
 
@@ -128,5 +131,43 @@ describe("pin → verify through the CLI", () => {
     for (const r of results) expect(r.code, r.stderr).toBe(0);
     const cat = parseCatalog(readFileSync(catalog, "utf8"));
     expect(Object.keys(cat.pins)).toEqual(versions);
+  });
+});
+
+describe("verify reads an out dir's SHA256SUMS strictly", () => {
+  function pinnedOut(): { out: string; catalog: string; bin: Buffer } {
+    const catalog = catalogCopy();
+    const out = join(tempDir(), "out");
+    const bin = fakeKubelet("1.16.15");
+    writeOutDir(out, "1.16.15", { "linux/amd64": bin });
+    expect(cli(["pin", out, "--catalog", catalog]).code).toBe(0);
+    return { out, catalog, bin };
+  }
+
+  it.each([
+    ["the right line first", true],
+    ["the wrong line first", false],
+  ])("two lines with different digests for one file are an error whatever their order (%s)", (_name, rightFirst) => {
+    const { out, catalog, bin } = pinnedOut();
+    const lines = [`${sha(bin)}  linux/amd64/kubelet\n`, `${"0".repeat(64)}  linux/amd64/kubelet\n`];
+    writeFileSync(join(out, "SHA256SUMS"), (rightFirst ? lines : lines.reverse()).join(""));
+    const r = cli(["verify", out, "--catalog", catalog]);
+    expect(r.code).toBe(4);
+    expect(oneLineError(r)).toContain("found two for linux/amd64/kubelet");
+  });
+
+  it("a missing SHA256SUMS is reported as a mismatch naming it", () => {
+    const { out, catalog } = pinnedOut();
+    rmSync(join(out, "SHA256SUMS"));
+    const r = cli(["verify", out, "--catalog", catalog, "--json"]);
+    expect(r.code).toBe(4);
+    expect(JSON.parse(r.stdout).results[0]).toMatchObject({ outcome: "mismatch", reasons: [`${join(out, "SHA256SUMS")} is missing`] });
+  });
+
+  it.each(["abc", "1.16", "1.16.15.1", ""])("--version %j is a usage error (exit 2), not an unpinned release", (v) => {
+    const { out, catalog } = pinnedOut();
+    const r = cli(["verify", join(out, "linux/amd64/kubelet"), "--version", v, "--catalog", catalog]);
+    expect(r.code).toBe(2);
+    expect(oneLineError(r)).toContain("expected --version to name a release such as 1.16.15");
   });
 });
