@@ -29,7 +29,8 @@
  * SHA256SUMS and manifest.json first, so OUT holds neither build rather than
  * a mix, and the recovery says "discarded".
  */
-import { mkdir, mkdtemp, open, readdir, readFile, rename, rm, rmdir, stat } from "node:fs/promises";
+import { mkdir, mkdtemp, open, readdir, rename, rm, rmdir, stat } from "node:fs/promises";
+import { readRegularText } from "../io/read.js";
 import { dirname, join, resolve } from "node:path";
 import { BusyError, VerificationError } from "../errors.js";
 import { pauseForTests } from "../io/test-pause.js";
@@ -174,7 +175,7 @@ export class Publication {
 
   private async previousBinaries(): Promise<string[]> {
     try {
-      return parseSha256Sums(await readFile(join(this.out, "SHA256SUMS"), "utf8"))
+      return parseSha256Sums(await readRegularText(join(this.out, "SHA256SUMS")))
         .map((e) => e.name)
         .filter((n) => KUBELET_NAME.test(n));
     } catch {
@@ -279,7 +280,7 @@ async function readJournal(out: string): Promise<PublishJournal | null> {
   const path = join(out, JOURNAL_NAME);
   let text: string;
   try {
-    text = await readFile(path, "utf8");
+    text = await readRegularText(path);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === "ENOENT") return null;
     throw err;

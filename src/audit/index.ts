@@ -3,7 +3,7 @@
  * accounting. Used by `kubelet-nokmem audit` and by the build step, which
  * refuses to publish a binary whose verdict is not `patched`.
  */
-import { readFile } from "node:fs/promises";
+import { describeReadFailure, readRegularText } from "../io/read.js";
 import { join } from "node:path";
 import { settlePublication } from "../artifact/publish.js";
 import { auditFile, type FileAuditOptions } from "./file.js";
@@ -36,10 +36,10 @@ export async function readManifestDir(dir: string): Promise<ManifestEntry[]> {
     const file = join(dir, name);
     let text: string;
     try {
-      text = await readFile(file, "utf8");
+      text = await readRegularText(file, { maxBytes: 16 * 1024 * 1024 });
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === "ENOENT") continue;
-      throw new Error(`expected a readable ${file}, found ${(err as NodeJS.ErrnoException).code ?? "an error"}`);
+      throw new Error(`expected a readable ${file}, found ${describeReadFailure(err)}`);
     }
     found++;
     out.push(...parse(text, file));

@@ -4,7 +4,8 @@
  * process that died (kill -9, a crash, a reboot) is recognised as stale and
  * taken over instead of blocking every later run.
  */
-import { link, open, readFile, rm, rename } from "node:fs/promises";
+import { link, open, rm, rename } from "node:fs/promises";
+import { readRegularText } from "./read.js";
 import { hostname } from "node:os";
 import { BusyError, InterruptedError } from "../errors.js";
 import { tempNameFor } from "./atomic.js";
@@ -79,7 +80,7 @@ async function releaseLock(path: string): Promise<void> {
 
 async function readHolder(path: string): Promise<LockHolder | null> {
   try {
-    const parsed = JSON.parse(await readFile(path, "utf8")) as Partial<LockHolder>;
+    const parsed = JSON.parse(await readRegularText(path, { maxBytes: 64 * 1024 })) as Partial<LockHolder>;
     if (typeof parsed.pid !== "number" || typeof parsed.host !== "string") return null;
     return { pid: parsed.pid, host: parsed.host, startedAt: String(parsed.startedAt ?? ""), purpose: String(parsed.purpose ?? "") };
   } catch {

@@ -9,7 +9,8 @@
  *
  * A lock file keeps two runs from writing the same tree at once.
  */
-import { mkdir, readFile, rm, rmdir } from "node:fs/promises";
+import { mkdir, rm, rmdir } from "node:fs/promises";
+import { readRegularText } from "../io/read.js";
 import { join } from "node:path";
 import { PatchError } from "../errors.js";
 import { pauseForTests } from "../io/test-pause.js";
@@ -101,7 +102,7 @@ async function finish(tree: TreeHandle): Promise<void> {
 export async function readJournal(tree: TreeHandle): Promise<Journal | null> {
   let text: string;
   try {
-    text = await readFile(join(tree.real, JOURNAL), "utf8");
+    text = await readRegularText(join(tree.real, JOURNAL));
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === "ENOENT") return null;
     throw err;

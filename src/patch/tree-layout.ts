@@ -5,13 +5,14 @@
  * tree, and not `git status`); the classification is tree inspection's own
  * detector, so `inspect` and `patch` never disagree.
  */
-import { readdir, readFile } from "node:fs/promises";
+import { readdir } from "node:fs/promises";
+import { readText } from "./tree-io.js";
 import { join } from "node:path";
 import { TreeError } from "../errors.js";
 import { detectKmemLayout, RUNC_FS_DIR, UnknownLayoutError, type KmemDetection } from "../tree/kmem-layout.js";
 
 export async function treeLayout(root: string): Promise<KmemDetection> {
-  const versionSh = await readFile(join(root, "hack/lib/version.sh"), "utf8").catch(() => null);
+  const versionSh = await readText(join(root, "hack/lib/version.sh"), "hack/lib/version.sh");
   const names = await readdir(join(root, RUNC_FS_DIR)).catch(() => null);
   if (versionSh === null || names === null) {
     throw new TreeError(
@@ -22,7 +23,7 @@ export async function treeLayout(root: string): Promise<KmemDetection> {
   }
   const files: Record<string, string> = {};
   for (const name of names.filter((n) => n.endsWith(".go") && !n.endsWith("_test.go"))) {
-    const text = await readFile(join(root, RUNC_FS_DIR, name), "utf8").catch(() => null);
+    const text = await readText(join(root, RUNC_FS_DIR, name), `${RUNC_FS_DIR}/${name}`);
     if (text !== null) files[name] = text;
   }
   try {

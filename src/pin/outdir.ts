@@ -2,11 +2,11 @@
  * Reading what `build` published into an output folder: manifest.json (an
  * in-toto Statement with SLSA provenance), SHA256SUMS and the kubelets.
  */
-import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Pin } from "../catalog/types.js";
 import { settlePublication } from "../artifact/publish.js";
 import { UsageError, VerificationError } from "../errors.js";
+import { describeReadFailure, readRegularText } from "../io/read.js";
 
 export interface PublishedBinary {
   /** "linux/amd64" */
@@ -79,10 +79,10 @@ export async function readPublishedBuild(dir: string): Promise<PublishedBuild> {
   const path = join(dir, "manifest.json");
   let text: string;
   try {
-    text = await readFile(path, "utf8");
+    text = await readRegularText(path, { maxBytes: 16 * 1024 * 1024 });
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new UsageError("E_OUT_DIR", `expected a build output folder with manifest.json at ${dir}, found ${code === "ENOENT" ? "no manifest.json" : code}`, "pass the --out folder of `kubelet-nokmem build`");
+    const found = describeReadFailure(err);
+    throw new UsageError("E_OUT_DIR", `expected a build output folder with manifest.json at ${dir}, found ${found === "no file" ? "no manifest.json" : `manifest.json is ${found}`}`, "pass the --out folder of `kubelet-nokmem build`");
   }
   return { dir, ...parseManifest(text, path) };
 }

@@ -3,23 +3,25 @@
  * it, validating the result and replacing the file atomically, so two
  * concurrent `pin` runs both land and neither can leave a broken catalog.
  */
-import { readFile } from "node:fs/promises";
-import { parseCatalog } from "../catalog/load.js";
+import { MAX_CATALOG_BYTES, parseCatalog } from "../catalog/load.js";
 import type { Pin } from "../catalog/types.js";
 import { VerificationError } from "../errors.js";
 import { writeFileAtomic } from "../io/atomic.js";
 import { acquireLock } from "../io/lock.js";
+import { readRegularText } from "../io/read.js";
 import { formatCatalog, mergePin, withPin, type PinChange } from "./pins.js";
 
 export interface StorePinOptions {
   force?: boolean;
   dryRun?: boolean;
+  /** Stops a wait for the catalog's lock (SIGINT, SIGTERM). */
+  signal?: AbortSignal;
 }
 
 export async function storePin(catalogPath: string, version: string, incoming: Pin, opts: StorePinOptions = {}): Promise<PinChange> {
-  const lock = await acquireLock(`${catalogPath}.lock`, { what: catalogPath, purpose: `pin ${version}`, wait: true, pollMs: 50 });
+  const lock = await acquireLock(`${catalogPath}.lock`, { what: catalogPath, purpose: `pin ${version}`, wait: true, pollMs: 50, signal: opts.signal });
   try {
-    const catalog = parseCatalog(await readFile(catalogPath, "utf8"), catalogPath);
+    const catalog = parseCatalog(await readRegularText(catalogPath, { maxBytes: MAX_CATALOG_BYTES }), catalogPath);
     const change = mergePin(version, catalog.pins[version], incoming);
     if (change.conflicts.length && !opts.force) {
       throw new VerificationError(

@@ -2,13 +2,14 @@
  * verify: does a kubelet have the sha256 its pin (and its build manifest)
  * says? Outcomes: match, mismatch, unpinned.
  */
-import { open, readFile, stat } from "node:fs/promises";
+import { stat } from "node:fs/promises";
 import { join } from "node:path";
 import type { Catalog } from "../catalog/types.js";
 import { ELF_HEADER_SIZE, parseElfHeader } from "../audit/elf.js";
 import { UsageError, VerificationError } from "../errors.js";
 import { parseSha256Sums, sha256File } from "../artifact/checksums.js";
 import { readPublishedBuild } from "./outdir.js";
+import { describeReadFailure, fileKind, openRegular, readRegularTextIfExists } from "../io/read.js";
 
 export type PinOutcome = "match" | "mismatch" | "unpinned";
 
@@ -38,7 +39,7 @@ export function judge(actual: string, pinned: string | null, manifest: string | 
 
 /** linux/<arch> from an ELF header (the audit's parser), or null. */
 export async function elfPlatform(path: string): Promise<string | null> {
-  const fh = await open(path, "r");
+  const { fh } = await openRegular(path);
   try {
     const head = Buffer.alloc(ELF_HEADER_SIZE);
     const { bytesRead } = await fh.read(head, 0, ELF_HEADER_SIZE, 0);
@@ -79,6 +80,9 @@ export async function verifyTarget(catalog: Catalog, target: string, opts: Verif
   } catch (err) {
     throw new UsageError("E_TARGET", `expected a kubelet binary or a build output folder at ${target}, found ${(err as NodeJS.ErrnoException).code ?? "nothing"}`, "pass an existing path");
   }
+  if (!st.isDirectory() && !st.isFile()) {
+    throw new UsageError("E_TARGET", `expected a kubelet binary or a build output folder at ${target}, found ${fileKind(st)}`, "pass a regular file or an output folder; nothing was read");
+  }
   const version = opts.version?.replace(/^v/, "");
   if (st.isDirectory()) {
     const build = await readPublishedBuild(target);
@@ -89,9 +93,11 @@ export async function verifyTarget(catalog: Catalog, target: string, opts: Verif
     const results: VerifyResult[] = [];
     for (const b of build.binaries) {
       const path = join(target, b.name);
-      const actual = await sha256File(path).catch(() => "");
+      let unreadable = "";
+      const actual = await sha256File(path).catch((err: unknown) => ((unreadable = describeReadFailure(err)), ""));
       const pinned = pinFor(catalog, build.version, b.platform);
-      const j = actual ? judge(actual, pinned, b.sha256, sums.get(b.name) ?? null) : { outcome: "mismatch" as const, reasons: [`${b.name} is missing`] };
+      const missing = unreadable === "no file" ? `${b.name} is missing` : `expected ${b.name} to be a regular file, found ${unreadable}`;
+      const j = actual ? judge(actual, pinned, b.sha256, sums.get(b.name) ?? null) : { outcome: "mismatch" as const, reasons: [missing] };
       results.push({ path, version: build.version, platform: b.platform, sha256: actual, pinned, manifest: b.sha256, ...j });
     }
     return results;
@@ -118,7 +124,12 @@ export async function verifyTarget(catalog: Catalog, target: string, opts: Verif
 
 /** SHA256SUMS of an output folder by name; absent is empty, malformed is a failure. */
 async function readSums(path: string): Promise<Map<string, string>> {
-  const text = await readFile(path, "utf8").catch(() => "");
+  let text: string;
+  try {
+    text = (await readRegularTextIfExists(path)) ?? "";
+  } catch (err) {
+    throw new VerificationError("E_SUMS", `expected ${path} to be a readable SHA256SUMS file, found ${describeReadFailure(err)}`, "rebuild; never hand-edit SHA256SUMS");
+  }
   try {
     return new Map(parseSha256Sums(text).map((e) => [e.name, e.sha256]));
   } catch (err) {

@@ -5,7 +5,8 @@
  * mode git keeps) and the content; not owners or times.
  */
 import { createHash } from "node:crypto";
-import { readFile, readlink } from "node:fs/promises";
+import { readlink } from "node:fs/promises";
+import { streamRegularFile } from "../io/read.js";
 import { join } from "node:path";
 import type { TreeDigest } from "./types.js";
 import { pool, walk } from "./walk.js";
@@ -18,7 +19,9 @@ export async function digestTree(root: string, signal?: AbortSignal): Promise<Tr
     async (e) => {
       if (e.type === "symlink") return `l 120000 ${sha256(await readlink(join(root, e.rel)))} ${e.rel}\n`;
       const exec = e.mode & 0o111 ? "100755" : "100644";
-      return `f ${exec} ${sha256(await readFile(join(root, e.rel)))} ${e.rel}\n`;
+      const h = createHash("sha256");
+      await streamRegularFile(join(root, e.rel), (c) => h.update(c), { signal });
+      return `f ${exec} ${h.digest("hex")} ${e.rel}\n`;
     },
     signal,
   );
