@@ -28,8 +28,10 @@ export const ExitCode = {
   unpinned: 10,
   /** A bug in this tool. */
   internal: 70,
-  /** Stopped by SIGINT / SIGTERM. */
+  /** Stopped by SIGINT (Ctrl-C): 128 + 2, as a shell reports it. */
   interrupted: 130,
+  /** Stopped by SIGTERM: 128 + 15. */
+  terminated: 143,
 } as const;
 
 export type ExitCodeName = keyof typeof ExitCode;
@@ -92,13 +94,103 @@ export class UnpinnedError extends ToolError {
 export class InterruptedError extends ToolError {
   readonly kind = "interrupted" as const;
 }
+export class TerminatedError extends ToolError {
+  readonly kind = "terminated" as const;
+}
+
+/** The error a run ends with when a signal stops it: the one cancellation reason every command sees. */
+export function interruption(signal: "SIGINT" | "SIGTERM"): ToolError {
+  return signal === "SIGTERM"
+    ? new TerminatedError("E_TERMINATED", "expected to run to the end, found SIGTERM: stopped after cleaning up", "run the command again")
+    : new InterruptedError("E_INTERRUPTED", "expected to run to the end, found SIGINT (Ctrl-C): stopped after cleaning up", "run the command again");
+}
+
+/**
+ * The error a stopped run reports: the signal's class and code, with the
+ * command's own account of what it stopped, when it gave one ("the container
+ * was stopped and nothing was published").
+ */
+export function stoppedBy(reason: unknown, thrown: unknown): ToolError {
+  const base = reason instanceof ToolError ? reason : interruption("SIGINT");
+  if (!(thrown instanceof ToolError) || (thrown.kind !== "interrupted" && thrown.kind !== "terminated")) return base;
+  const Class = base.kind === "terminated" ? TerminatedError : InterruptedError;
+  return new Class(base.code, `${thrown.message} (${base.kind === "terminated" ? "SIGTERM" : "SIGINT"})`, thrown.hint ?? base.hint);
+}
+
 export class InternalError extends ToolError {
   readonly kind = "internal" as const;
 }
 
-/** Wraps anything thrown that is not a ToolError: a bug, reported as such. */
+/**
+ * An operating-system error (an errno from a file or process call) is the
+ * machine or the user's input, not a bug: say which path, what was found and
+ * the fix. Also the reading door's own refusals (src/io/read.ts). Null for
+ * anything else.
+ */
+export function errnoToolError(err: unknown): ToolError | null {
+  if (!(err instanceof Error)) return null;
+  const e = err as NodeJS.ErrnoException & { found?: string; limit?: number };
+  const path = e.path ?? (e as { dest?: string }).dest;
+  const at = path ? ` ${path}` : "";
+  const where = path ?? "the path";
+  switch (e.code) {
+    case "E_NOT_REGULAR":
+    case "E_TOO_LARGE":
+      return new UsageError(e.code, `${e.message}; nothing was read from it`, e.code === "E_NOT_REGULAR" ? "pass a regular file: FIFOs, sockets and devices are never read" : `pass the right file; ${where} is far larger than any it stands for`);
+    case "EACCES":
+    case "EPERM":
+      return new EnvironmentError(`E_${e.code}`, `expected permission to ${verb(e.syscall)}${at}, found permission denied (${e.code})`, `fix the permissions of ${where} (or its folder), or run as a user who may`);
+    case "ENOSPC":
+    case "EDQUOT":
+      return new EnvironmentError(`E_${e.code}`, `expected space to ${verb(e.syscall)}${at}, found the file system ${e.code === "EDQUOT" ? "over quota" : "full"} (${e.code})`, `free space where ${where} lives (df -h), then run again; nothing half-written was published`);
+    case "EROFS":
+      return new EnvironmentError("E_EROFS", `expected to ${verb(e.syscall)}${at}, found a read-only file system (EROFS)`, `choose a path on a writable file system, or remount it read-write`);
+    case "EEXIST":
+      return new UsageError("E_EEXIST", `expected nothing in the way of${at}, found something already there (EEXIST)`, `remove or rename ${where}, or choose another path`);
+    case "ELOOP":
+      return new UsageError("E_ELOOP", `expected${at} to lead to a file or folder, found a symbolic link loop (ELOOP)`, `replace the looping symbolic link on the way to ${where}`);
+    case "ENOTDIR":
+      return new UsageError("E_ENOTDIR", `expected a folder at${at} (or on the way to it), found ${e.found ?? "a file"} (ENOTDIR)`, `pass a path whose folders are folders; remove the file in the way`);
+    case "EISDIR":
+      return new UsageError("E_EISDIR", `expected a file at${at}, found a directory (EISDIR)`, `pass a file path, not a folder`);
+    case "ENAMETOOLONG":
+      return new UsageError("E_ENAMETOOLONG", `expected a path the file system accepts, found one too long${at ? ` (${path!.slice(0, 80)}…)` : ""}`, "pass a shorter path");
+    default:
+      return null;
+  }
+}
+
+function verb(syscall: string | undefined): string {
+  switch (syscall) {
+    case "open":
+      return "open";
+    case "read":
+    case "stat":
+    case "lstat":
+    case "scandir":
+    case "opendir":
+      return "read";
+    case "mkdir":
+      return "create the folder";
+    case "unlink":
+    case "rmdir":
+    case "rm":
+      return "remove";
+    case "rename":
+    case "link":
+    case "symlink":
+    case "copyfile":
+      return "create";
+    default:
+      return "write";
+  }
+}
+
+/** Wraps anything thrown that is not a ToolError: an errno is the environment's; anything else is a bug, reported as such. */
 export function asToolError(err: unknown): ToolError {
   if (err instanceof ToolError) return err;
+  const mapped = errnoToolError(err);
+  if (mapped) return mapped;
   const message = err instanceof Error ? err.message : String(err);
   return new InternalError(
     "E_INTERNAL",
