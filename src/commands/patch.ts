@@ -118,6 +118,11 @@ Examples:
     )
     .action(async (root: string, flags: PatchFlags) => {
       if (flags.check && flags.dryRun) throw new UsageError("E_FLAGS", "expected at most one of --check and --dry-run, found both", "pick one");
+      // The flags' own syntax first; the engine checks the rest (the version file's place) before its first write.
+      const { checkCommit, checkVersionSuffix } = await import("../patch/version-stamp.js");
+      checkCommit(flags.commit);
+      checkVersionSuffix(flags.versionSuffix);
+      if (flags.versionFile === "") throw new UsageError("E_VERSION_FILE", "expected --version-file to name a file, found an empty string", "pass e.g. --version-file _output/kubelet-nokmem/version.env");
       const { version, tv } = await releaseOf(root, flags.version);
       const resolution = resolve(ctx.catalog(), version);
       if (!resolution.version) throw new UsageError("E_VERSION_NEEDED", `expected an exact release such as ${resolution.line}.0, found the line ${resolution.line}`, "pass --version MAJOR.MINOR.PATCH");
@@ -137,6 +142,7 @@ Examples:
           patchesRoot: flags.patches,
           treeVersion: tv,
           progress: ctx.io.progress,
+          signal: ctx.signal,
         });
       } catch (err) {
         if (err instanceof engine.PatchDriftError) for (const line of err.report()) ctx.io.err(line);

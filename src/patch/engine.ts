@@ -5,13 +5,15 @@
  * apply. Then one transaction (journal.ts) writes them all, together with
  * the record of what was applied, which `--revert` and `build` read.
  */
-import { mkdir, readFile } from "node:fs/promises";
+import { stat, statfs } from "node:fs/promises";
 import { dirname, isAbsolute, join, relative, resolve as resolvePath, sep } from "node:path";
 import { createTwoFilesPatch, FILE_HEADERS_ONLY, parsePatch, type StructuredPatch } from "diff";
 import type { Resolution } from "../catalog/resolve.js";
 import type { KmemLayout, StrategyId } from "../catalog/types.js";
-import { PatchError, TreeError } from "../errors.js";
+import { PatchError, TreeError, UsageError } from "../errors.js";
 import { writeFileAtomic } from "../io/atomic.js";
+import { ensureDirectory } from "../io/directory.js";
+import { describeReadFailure, fileKind, readRegularTextIfExists } from "../io/read.js";
 import { strategyFor } from "../strategy/index.js";
 import { carry, changesOf, inputsOf, type Change, type Problem } from "./changes.js";
 import { commit, lockTree, readJournal, recover, type FileWrite, type Recovery } from "./journal.js";
@@ -19,7 +21,7 @@ import { sha256, STATE_DIR } from "./patch-file.js";
 import { loadSeries, PATCHES_ROOT, type PatchSeries } from "./series.js";
 import { checkWritable, confine, openTree, readText, type TreeHandle } from "./tree-io.js";
 import { treeLayout } from "./tree-layout.js";
-import { renderVersionFile, treeVersion, versionStamp, type TreeVersion } from "./version-stamp.js";
+import { renderVersionFile, treeVersion, versionStamp, type TreeVersion, type VersionStamp } from "./version-stamp.js";
 
 export const APPLIED_RECORD = `${STATE_DIR}/applied.json`;
 export const DEFAULT_VERSION_FILE = "_output/kubelet-nokmem/version.env";
@@ -103,7 +105,7 @@ export interface AppliedState {
 }
 
 async function readAppliedState(tree: TreeHandle): Promise<AppliedState | null> {
-  const text = await readFile(join(tree.real, APPLIED_RECORD), "utf8").catch(() => null);
+  const text = await readText(join(tree.real, APPLIED_RECORD), APPLIED_RECORD);
   if (text === null) return null;
   try {
     const s = JSON.parse(text) as AppliedState;
@@ -175,6 +177,8 @@ export interface PatchOptions {
   /** What the tree says about itself, if the caller already asked. */
   treeVersion?: TreeVersion;
   progress?: (line: string) => void;
+  /** SIGINT/SIGTERM: honoured between steps, never in the middle of the journalled write. */
+  signal?: AbortSignal;
 }
 
 export interface FileOutcome {
@@ -258,6 +262,10 @@ export async function runPatch(root: string, resolution: Resolution, opts: Patch
   const write = opts.write ?? true;
   const fuzz = opts.fuzz ?? 0;
   const tree = await openTree(root);
+  // Every argument is checked before the first write: a bad --commit,
+  // --version-suffix or --version-file must never fail after the series is in.
+  const versionPlan = operation === "apply" ? await planVersionFile(tree, resolution, opts, write) : null;
+  opts.signal?.throwIfAborted();
   const recovered = await recoverTree(tree, opts.progress);
 
   confirmStrategy(resolution, (await treeLayout(tree.real)).layout);
@@ -296,6 +304,7 @@ export async function runPatch(root: string, resolution: Resolution, opts: Patch
     }
   }
 
+  opts.signal?.throwIfAborted();
   if (write && pending.length) {
     for (const f of pending) await checkWritable(f.abs, f.path);
     await checkWritable(join(tree.real, APPLIED_RECORD), APPLIED_RECORD);
@@ -310,14 +319,16 @@ export async function runPatch(root: string, resolution: Resolution, opts: Patch
       const writes: FileWrite[] = pending.map((f) => ({ path: relativePosix(tree.real, f.abs), abs: f.abs, before: f.before, after: f.after }));
       const stateBefore = await readText(stateAbs, APPLIED_RECORD);
       writes.push({ path: APPLIED_RECORD, abs: stateAbs, before: stateBefore, after: nextState ? `${JSON.stringify(nextState, null, 2)}\n` : null });
+      // Once the journal is written the series goes in whole, signal or not (it takes milliseconds); the signal is honoured after.
+      opts.signal?.throwIfAborted();
       await commit(tree, operation, writes);
     } finally {
       await unlock();
     }
   }
 
-  let versionFile: VersionFileOutcome | null = null;
-  if (operation === "apply") versionFile = await stampVersion(tree, resolution, opts, write);
+  const versionFile = versionPlan ? await stampVersion(versionPlan, opts, write) : null;
+  opts.signal?.throwIfAborted();
 
   const files: FileOutcome[] = plan.files
     .filter((f) => changes.some((c) => c.path === f.path))
@@ -357,26 +368,67 @@ function changesOfChecked(p: PatchSeries["patches"][number], id: string): Change
 const hash = (t: string | null) => (t === null ? null : sha256(t));
 const relativePosix = (from: string, to: string) => relative(from, to).split(sep).join("/");
 
-async function stampVersion(tree: TreeHandle, resolution: Resolution, opts: PatchOptions, write: boolean): Promise<VersionFileOutcome | null> {
+/** The version file a run will write: decided, and its place checked, before anything is written. */
+interface VersionFilePlan {
+  target: string;
+  treePath: string | null;
+  content: string;
+  stamp: VersionStamp;
+  existing: string | null;
+}
+
+/** File systems where a version file can never be made (and Node's recursive mkdir spins). */
+const PSEUDO_FILE_SYSTEMS = new Map<number, string>([
+  [0x9fa0, "procfs"],
+  [0x62656572, "sysfs"],
+  [0x1cd1, "devpts"],
+  [0x27e0eb, "cgroupfs"],
+  [0x63677270, "cgroup2fs"],
+]);
+
+async function planVersionFile(tree: TreeHandle, resolution: Resolution, opts: PatchOptions, write: boolean): Promise<VersionFilePlan> {
   if (!resolution.version) {
     throw new PatchError("E_VERSION_NEEDED", `expected an exact release to stamp (e.g. 1.16.15), found only the line ${resolution.line}`, "pass --version MAJOR.MINOR.PATCH");
   }
   const tv = opts.treeVersion ?? (await treeVersion(tree.real));
   const stamp = versionStamp(resolution.version, opts.commit ?? tv.commit, opts.versionSuffix);
-  if (!stamp.commit) opts.progress?.("note: no commit known (not a git checkout or archive export): gitCommit and gitTreeState stay unset in the binary; pass --commit to stamp them");
-  const content = renderVersionFile(stamp);
   const target = opts.versionFile ? (isAbsolute(opts.versionFile) ? opts.versionFile : resolvePath(tree.real, opts.versionFile)) : join(tree.real, DEFAULT_VERSION_FILE);
   const rel = relativePosix(tree.real, target);
   const treePath = rel.startsWith("..") || isAbsolute(rel) ? null : rel;
-  const existing = await readFile(target, "utf8").catch(() => null);
+  const shown = opts.versionFile ? `--version-file ${opts.versionFile}` : DEFAULT_VERSION_FILE;
+  const refuse = (found: string, fix: string) => new UsageError("E_VERSION_FILE", `expected ${shown} to name a regular file (or nothing yet) in a folder, found ${found}; nothing was changed`, fix);
+  let existing: string | null;
+  try {
+    existing = await readRegularTextIfExists(target, { maxBytes: 64 * 1024 });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "ENOTDIR") throw refuse(`${target} is ${describeReadFailure(err)}`, "pass --version-file a file path, e.g. _output/kubelet-nokmem/version.env");
+    existing = null;
+  }
+  // The nearest folder that exists must be a real, writable folder on a real file system.
+  let dir = dirname(target);
+  for (;;) {
+    const st = await stat(dir).catch((err: NodeJS.ErrnoException) => (err.code === "ENOENT" ? null : Promise.reject(err)));
+    if (st) {
+      if (!st.isDirectory()) throw refuse(`${dir} is ${st.isFile() ? "a file" : fileKind(st)}`, "pass --version-file a path whose folders are folders");
+      const fs = PSEUDO_FILE_SYSTEMS.get(Number((await statfs(dir)).type));
+      if (fs) throw refuse(`${dir} is on ${fs}, where no file can be made`, "pass --version-file a path on a real file system");
+      break;
+    }
+    dir = dirname(dir);
+  }
+  if (write && existing !== renderVersionFile(stamp)) await checkWritable(target, treePath ?? target);
+  return { target, treePath, content: renderVersionFile(stamp), stamp, existing };
+}
+
+async function stampVersion(p: VersionFilePlan, opts: PatchOptions, write: boolean): Promise<VersionFileOutcome> {
+  if (!p.stamp.commit) opts.progress?.("note: no commit known (not a git checkout or archive export): gitCommit and gitTreeState stay unset in the binary; pass --commit to stamp them");
   let written = false;
-  if (write && existing !== content) {
-    await checkWritable(target, treePath ?? target);
-    await mkdir(dirname(target), { recursive: true });
-    await writeFileAtomic(target, content);
+  if (write && p.existing !== p.content) {
+    await ensureDirectory(dirname(p.target));
+    await writeFileAtomic(p.target, p.content);
     written = true;
   }
-  return { path: target, treePath, sha256: sha256(content), gitVersion: stamp.gitVersion, commit: stamp.commit, written };
+  return { path: p.target, treePath: p.treePath, sha256: sha256(p.content), gitVersion: p.stamp.gitVersion, commit: p.stamp.commit, written };
 }
 
 /** The step `build` calls: apply (or find applied) the strategy's series and stamp the version. */

@@ -5,9 +5,9 @@
  * skip git altogether, in every release (DOMAIN.md, "Version stamping").
  * Rendering and parsing are pure; `treeVersion` asks git or reads version.sh.
  */
-import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { UsageError } from "../errors.js";
+import { readText } from "./tree-io.js";
 import { readGitFacts } from "../source/git-describe.js";
 import { parseArchiveVersionSh, parseGitDescribe } from "../tree/release-version.js";
 
@@ -30,15 +30,25 @@ export interface TreeVersion {
 
 const BUILD_METADATA = /^[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*$/;
 
+/** `--version-suffix`: semver build metadata. Checked before anything is read or written. */
+export function checkVersionSuffix(suffix: string | undefined): void {
+  if (suffix !== undefined && !BUILD_METADATA.test(suffix)) {
+    throw new UsageError("E_VERSION_SUFFIX", `expected build metadata such as nokmem.1 (letters, digits, - and .), found ${JSON.stringify(suffix)}; nothing was changed`, "pass e.g. --version-suffix nokmem.1");
+  }
+}
+
+/** `--commit` (or what the tree says): a full commit id. */
+export function checkCommit(commit: string | null | undefined): void {
+  if (commit != null && !/^[0-9a-f]{40}$/.test(commit)) {
+    throw new UsageError("E_COMMIT_SYNTAX", `expected a 40-hex-digit commit, found ${JSON.stringify(commit)}; nothing was changed`, "pass the full commit id, e.g. from `git rev-parse HEAD`");
+  }
+}
+
 export function versionStamp(version: string, commit: string | null, suffix?: string): VersionStamp {
   const m = /^v?(\d+)\.(\d+)\.(\d+)$/.exec(version);
   if (!m) throw new UsageError("E_VERSION_SYNTAX", `expected a release such as 1.16.15 to stamp, found ${JSON.stringify(version)}`, "pass --version MAJOR.MINOR.PATCH");
-  if (suffix !== undefined && !BUILD_METADATA.test(suffix)) {
-    throw new UsageError("E_VERSION_SUFFIX", `expected build metadata such as nokmem.1 (letters, digits, - and .), found ${JSON.stringify(suffix)}`, "pass e.g. --version-suffix nokmem.1");
-  }
-  if (commit !== null && !/^[0-9a-f]{40}$/.test(commit)) {
-    throw new UsageError("E_COMMIT_SYNTAX", `expected a 40-hex-digit commit, found ${JSON.stringify(commit)}`, "pass the full commit id, e.g. from `git rev-parse HEAD`");
-  }
+  checkVersionSuffix(suffix);
+  checkCommit(commit);
   return { gitVersion: `v${m[1]}.${m[2]}.${m[3]}${suffix ? `+${suffix}` : ""}`, commit, major: m[1]!, minor: m[2]! };
 }
 
@@ -67,7 +77,7 @@ export async function treeVersion(root: string): Promise<TreeVersion> {
     const exact = d && !d.prerelease && d.commitsSinceTag === 0 ? d.version : null;
     return { version: exact, commit: git.commit, source: "git", ...(git.describe && !exact ? { describe: git.describe } : {}) };
   }
-  const baked = parseArchiveVersionSh(await readFile(join(root, "hack/lib/version.sh"), "utf8").catch(() => ""));
+  const baked = parseArchiveVersionSh((await readText(join(root, "hack/lib/version.sh"), "hack/lib/version.sh")) ?? "");
   if (baked && (baked.version || baked.commit)) {
     const v = baked.version;
     return { version: v && !v.prerelease ? v.version : null, commit: baked.commit, source: "archive" };
