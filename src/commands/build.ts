@@ -4,7 +4,7 @@ import { join, resolve as resolvePath } from "node:path";
 import { PACKAGE_ROOT } from "../catalog/load.js";
 import { resolve } from "../catalog/resolve.js";
 import { UsageError } from "../errors.js";
-import { dockerRunArgs, findImage } from "../pipeline/docker.js";
+import { checkImageReference, dockerRunArgs, findImage } from "../pipeline/docker.js";
 import { DEFAULT_CACHE_DIR, describePlan, parsePlatforms, plan, RUNNERS, UNKNOWN, type BuildPlan, type Runner } from "../pipeline/plan.js";
 import { BUILD_PHASES, Progress, type ProgressSink } from "../pipeline/progress.js";
 import type { BuildResult } from "../pipeline/run.js";
@@ -131,6 +131,7 @@ Examples:
       const platforms = parsePlatforms(o.platform);
       const sourceDateEpoch = parseEpoch(o.sourceDateEpoch);
       const linkMode = parseStage(o.stage);
+      if (o.image !== undefined) checkImageReference(o.image);
       const res = resolve(ctx.catalog(), o.version!);
       if (!res.version) throw new UsageError("E_VERSION_LINE", `expected an exact release to build, found the line ${res.line}`, `pass --version ${res.line}.N`);
       const out = resolvePath(o.out ?? join("out", `v${res.version}`));

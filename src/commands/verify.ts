@@ -30,7 +30,7 @@ Examples:
 Exit codes: 0 match · 4 mismatch · 10 unpinned`,
     )
     .action(async (targets: string[], opts: { version?: string; platform?: string; manifest?: string; json?: boolean }) => {
-      const platform = opts.platform ? parsePlatforms(opts.platform)[0] : undefined;
+      const platform = opts.platform !== undefined ? parsePlatforms(opts.platform)[0] : undefined;
       const results: VerifyResult[] = [];
       for (const t of targets) results.push(...(await verifyTarget(ctx.catalog(), t, { version: opts.version, platform, manifestDir: opts.manifest })));
       const outcome = overall(results);

@@ -151,7 +151,8 @@ const PLATFORM = /^(linux)\/(amd64|arm64|arm|ppc64le|s390x|386)$/;
 
 /** Parse `--platform linux/amd64,linux/arm64`. */
 export function parsePlatforms(input: string | undefined): string[] {
-  if (!input) return [...DEFAULT_PLATFORMS];
+  // Only an absent flag means the default: `--platform ''` is a mistake, not linux/amd64.
+  if (input === undefined) return [...DEFAULT_PLATFORMS];
   const list = input.split(",").map((s) => s.trim()).filter(Boolean);
   const bad = list.filter((p) => !PLATFORM.test(p));
   if (!list.length || bad.length) {
