@@ -1,5 +1,7 @@
 import type { Command } from "commander";
 import { readFileSync } from "node:fs";
+import { stat } from "node:fs/promises";
+import { fileKind } from "../io/read.js";
 import { join, resolve as resolvePath } from "node:path";
 import { PACKAGE_ROOT } from "../catalog/load.js";
 import { resolve } from "../catalog/resolve.js";
@@ -137,6 +139,8 @@ Examples:
       const out = resolvePath(o.out ?? join("out", `v${res.version}`));
       const cacheDir = resolvePath(o.cacheDir ?? DEFAULT_CACHE_DIR);
       if (o.dryRun) return dryRun(ctx, o, { runner, platforms, sourceDateEpoch, out, cacheDir });
+      await mustBeFolderOrNothing(out, "--out");
+      await mustBeFolderOrNothing(cacheDir, "--cache-dir");
       const progress = new Progress(progressSink(ctx.io), BUILD_PHASES, verbose);
       // The pipeline (patch engine, audit, git, publication) loads only when a build runs.
       const { runBuild } = await import("../pipeline/run.js");
@@ -154,6 +158,14 @@ Examples:
         ].join("\n"),
       );
     });
+}
+
+/** Checked before the build starts: a file where a folder belongs fails in one line, not half-way. */
+async function mustBeFolderOrNothing(path: string, flag: string): Promise<void> {
+  const st = await stat(path).catch((err: NodeJS.ErrnoException) => (err.code === "ENOENT" ? null : Promise.reject(err)));
+  if (st && !st.isDirectory()) {
+    throw new UsageError("E_NOT_A_FOLDER", `expected ${flag} to be a folder (or nothing yet), found ${st.isFile() ? "a file" : fileKind(st)} at ${path}`, `pass another ${flag}, or move ${path} away`);
+  }
 }
 
 async function dryRun(

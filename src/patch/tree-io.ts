@@ -27,7 +27,7 @@ export async function openTree(root: string): Promise<TreeHandle> {
     real = await realpath(root);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw new TreeError("E_TREE_MISSING", `expected a Kubernetes source tree at ${root}, found ${code === "ENOENT" ? "nothing" : code}`, "pass the folder that holds hack/ and vendor/");
+    throw new TreeError("E_TREE_MISSING", `expected a Kubernetes source tree at ${root}, found ${code === "ENOENT" ? "nothing" : describeReadFailure(err)}`, "pass the folder that holds hack/ and vendor/");
   }
   if (!(await stat(real)).isDirectory()) {
     throw new TreeError("E_TREE_NOT_DIR", `expected a Kubernetes source tree at ${root}, found a file`, "unpack the tarball first and pass its folder");

@@ -78,7 +78,7 @@ export async function verifyTarget(catalog: Catalog, target: string, opts: Verif
   try {
     st = await stat(target);
   } catch (err) {
-    throw new UsageError("E_TARGET", `expected a kubelet binary or a build output folder at ${target}, found ${(err as NodeJS.ErrnoException).code ?? "nothing"}`, "pass an existing path");
+    throw new UsageError("E_TARGET", `expected a kubelet binary or a build output folder at ${target}, found ${describeReadFailure(err)}`, "pass an existing path");
   }
   if (!st.isDirectory() && !st.isFile()) {
     throw new UsageError("E_TARGET", `expected a kubelet binary or a build output folder at ${target}, found ${fileKind(st)}`, "pass a regular file or an output folder; nothing was read");
