@@ -85,8 +85,11 @@ export function imageMissing(ref: string): EnvironmentError {
 }
 
 // Docker's reference grammar (distribution/reference): [host[:port]/]path[:tag][@digest],
-// path components lowercase; or an image id. Nothing that starts with "-".
-const HOST = String.raw`(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*(?::[0-9]+)?/)`;
+// path components lowercase; or an image id. Nothing that starts with "-". As
+// in Docker, a first component is a registry host only with a "." or a port, or
+// when it is "localhost"; otherwise it is part of the (lowercase) path.
+const LABEL = String.raw`[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?`;
+const HOST = String.raw`(?:(?:localhost|${LABEL}(?:\.${LABEL})+)(?::[0-9]+)?/|${LABEL}:[0-9]+/)`;
 const COMPONENT = String.raw`[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*`;
 const IMAGE_REFERENCE = new RegExp(String.raw`^${HOST}?${COMPONENT}(?:/${COMPONENT})*(?::[\w][\w.-]{0,127})?(?:@sha256:[0-9a-f]{64})?$`);
 const IMAGE_ID = /^(?:sha256:)?[0-9a-f]{12,64}$/;
