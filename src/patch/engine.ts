@@ -264,7 +264,7 @@ export async function runPatch(root: string, resolution: Resolution, opts: Patch
   const tree = await openTree(root);
   // Every argument is checked before the first write: a bad --commit,
   // --version-suffix or --version-file must never fail after the series is in.
-  const versionPlan = operation === "apply" ? await planVersionFile(tree, resolution, opts, write) : null;
+  const versionPlan = operation === "apply" ? await planVersionFile(tree, resolution, opts) : null;
   opts.signal?.throwIfAborted();
   const recovered = await recoverTree(tree, opts.progress);
 
@@ -308,6 +308,8 @@ export async function runPatch(root: string, resolution: Resolution, opts: Patch
   if (write && pending.length) {
     for (const f of pending) await checkWritable(f.abs, f.path);
     await checkWritable(join(tree.real, APPLIED_RECORD), APPLIED_RECORD);
+    // The version file is written after the series: it must be writable before the series goes in.
+    if (versionPlan && versionPlan.existing !== versionPlan.content) await checkWritable(versionPlan.target, versionPlan.treePath ?? versionPlan.target);
     const unlock = await lockTree(tree);
     try {
       for (const f of pending) {
@@ -386,7 +388,7 @@ const PSEUDO_FILE_SYSTEMS = new Map<number, string>([
   [0x63677270, "cgroup2fs"],
 ]);
 
-async function planVersionFile(tree: TreeHandle, resolution: Resolution, opts: PatchOptions, write: boolean): Promise<VersionFilePlan> {
+async function planVersionFile(tree: TreeHandle, resolution: Resolution, opts: PatchOptions): Promise<VersionFilePlan> {
   if (!resolution.version) {
     throw new PatchError("E_VERSION_NEEDED", `expected an exact release to stamp (e.g. 1.16.15), found only the line ${resolution.line}`, "pass --version MAJOR.MINOR.PATCH");
   }
@@ -416,7 +418,6 @@ async function planVersionFile(tree: TreeHandle, resolution: Resolution, opts: P
     }
     dir = dirname(dir);
   }
-  if (write && existing !== renderVersionFile(stamp)) await checkWritable(target, treePath ?? target);
   return { target, treePath, content: renderVersionFile(stamp), stamp, existing };
 }
 
@@ -424,6 +425,7 @@ async function stampVersion(p: VersionFilePlan, opts: PatchOptions, write: boole
   if (!p.stamp.commit) opts.progress?.("note: no commit known (not a git checkout or archive export): gitCommit and gitTreeState stay unset in the binary; pass --commit to stamp them");
   let written = false;
   if (write && p.existing !== p.content) {
+    await checkWritable(p.target, p.treePath ?? p.target);
     await ensureDirectory(dirname(p.target));
     await writeFileAtomic(p.target, p.content);
     written = true;
