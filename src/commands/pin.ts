@@ -33,7 +33,12 @@ Examples:
       if (broken.length) {
         throw new VerificationError("E_OUT_DIR_CHANGED", `expected the files of ${outDir} to match its manifest, found ${broken.map((b) => `${b.platform}: ${b.reasons.join(", ")}`).join("; ")}`, "rebuild; never pin a changed artifact");
       }
-      const change = await storePin(ctx.catalogPath(), build.version, build.pin, { force: opts.force, dryRun: opts.dryRun });
+      const change = await storePin(ctx.catalogPath(), build.version, build.pin, {
+        force: opts.force,
+        dryRun: opts.dryRun,
+        signal: ctx.signal,
+        onWait: (h) => ctx.io.progress(`waiting for the run holding ${ctx.catalogPath()}${h ? ` (pid ${h.pid})` : ""} to finish`),
+      });
       const result = { version: build.version, catalog: ctx.catalogPath(), changed: change.changed, written: change.changed && !opts.dryRun, forced: change.conflicts.length > 0, conflicts: change.conflicts, pin: change.pin };
       if (opts.json) return printJson(ctx.io, result);
       const what = !change.changed ? "already pinned, nothing to change" : opts.dryRun ? "would pin" : change.conflicts.length ? "re-pinned (forced)" : "pinned";

@@ -7,7 +7,7 @@ import { MAX_CATALOG_BYTES, parseCatalog } from "../catalog/load.js";
 import type { Pin } from "../catalog/types.js";
 import { VerificationError } from "../errors.js";
 import { writeFileAtomic } from "../io/atomic.js";
-import { acquireLock } from "../io/lock.js";
+import { acquireLock, type LockHolder } from "../io/lock.js";
 import { readRegularText } from "../io/read.js";
 import { formatCatalog, mergePin, withPin, type PinChange } from "./pins.js";
 
@@ -16,10 +16,12 @@ export interface StorePinOptions {
   dryRun?: boolean;
   /** Stops a wait for the catalog's lock (SIGINT, SIGTERM). */
   signal?: AbortSignal;
+  /** Called once when the catalog is locked by another run and the wait begins. */
+  onWait?: (holder: LockHolder | null) => void;
 }
 
 export async function storePin(catalogPath: string, version: string, incoming: Pin, opts: StorePinOptions = {}): Promise<PinChange> {
-  const lock = await acquireLock(`${catalogPath}.lock`, { what: catalogPath, purpose: `pin ${version}`, wait: true, pollMs: 50, signal: opts.signal });
+  const lock = await acquireLock(`${catalogPath}.lock`, { what: catalogPath, purpose: `pin ${version}`, wait: true, pollMs: 50, signal: opts.signal, onWait: opts.onWait });
   try {
     const catalog = parseCatalog(await readRegularText(catalogPath, { maxBytes: MAX_CATALOG_BYTES }), catalogPath);
     const change = mergePin(version, catalog.pins[version], incoming);

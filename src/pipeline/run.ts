@@ -265,7 +265,7 @@ export async function runBuild(req: BuildRequest, deps: BuildDeps): Promise<Buil
     log = null;
     if (logPath && !signal.aborted) await keepFailedLog(logPath, req.cacheDir, invocationId, (err as ToolError).code === "E_MAKE", deps.onFailureTail);
     if (signal.aborted) {
-      throw new InterruptedError("E_INTERRUPTED", "build interrupted: the container was stopped and nothing was published", "re-run the same command to build again");
+      throw new InterruptedError("E_INTERRUPTED", "build interrupted: make (and its container, if any) was stopped and nothing was published", "re-run the same command to build again");
     }
     throw err;
   } finally {
