@@ -3,7 +3,8 @@
  * Kubernetes tree's release, vendored runc and kmem layout (never the whole
  * tree: a real one has 20,000 files), then hands them to the pure detectors.
  */
-import { readdir, readFile, stat } from "node:fs/promises";
+import { readdir, stat } from "node:fs/promises";
+import { readRegularText } from "../io/read.js";
 import { join, resolve as resolvePath } from "node:path";
 import type { Catalog } from "../catalog/types.js";
 import { TreeError } from "../errors.js";
@@ -172,7 +173,7 @@ class TreeFiles {
     // Never open a FIFO or device: reading one could block forever.
     if (!st.isFile()) throw new TreeError("E_TREE_UNREADABLE", `expected ${rel} to be a file, found ${st.isDirectory() ? "a directory" : "a special file"}`, `restore it: git checkout -- ${rel}`);
     try {
-      return await readFile(path, "utf8");
+      return await readRegularText(path, { maxBytes: 16 * 1024 * 1024 });
     } catch (err) {
       throw unreadable(rel, err as NodeJS.ErrnoException);
     }

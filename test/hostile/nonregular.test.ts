@@ -156,6 +156,30 @@ describe("a FIFO or device where a file belongs is refused, never read", () => {
     expect(snapshot(parent)).toEqual(before);
   });
 
+  it("build --source naming a FIFO as the tarball: exit 6 before anything is staged", () => {
+    const parent = tempDir();
+    const tarball = fifo(join(parent, "kubernetes.tar.gz"));
+    const before = snapshot(parent);
+    const r = cli(["build", "--version", "1.16.15", "--runner", "local", "--source", tarball, "--out", join(parent, "out"), "--cache-dir", join(parent, "cache")], {
+      env: { PATH: `/usr/lib/go-1.19/bin:${process.env.PATH}` },
+    });
+    expectOneLineError(r, 6, /expected a gzip-compressed tar file at .*kubernetes\.tar\.gz, found unreadable data \(expected a regular file at .*, found a FIFO\)/);
+    const after = snapshot(parent);
+    // The cache folder may be made; nothing is staged or published.
+    expect(Object.keys(after).filter((k) => !k.startsWith("cache"))).toEqual(Object.keys(before));
+    expect(Object.keys(after).filter((k) => k.startsWith("cache/work/"))).toEqual([]);
+  });
+
+  it("patch --patches DIR whose series file is a FIFO: exit 7, nothing written", async () => {
+    const parent = tempDir();
+    const tree = await makeTree(join(parent, "k"), { era: "1.16" });
+    mkdirSync(join(parent, "series/kmem-override/1.16"), { recursive: true });
+    fifo(join(parent, "series/kmem-override/1.16/series"));
+    const before = snapshot(parent);
+    expectOneLineError(cli(["patch", tree.root, "--patches", join(parent, "series")]), 7, /expected the series file of kmem-override\/1\.16 at .*, found a FIFO/);
+    expect(snapshot(parent)).toEqual(before);
+  });
+
   it("audit of a FIFO, a device and a folder holding a kubelet-named FIFO: each reported, none read", () => {
     const parent = tempDir();
     const f = fifo(join(parent, "kubelet"));
