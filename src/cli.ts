@@ -9,16 +9,20 @@ import { fileURLToPath } from "node:url";
 import { join } from "node:path";
 import { PACKAGE_ROOT } from "./catalog/load.js";
 import { printable } from "./io/terminal.js";
+import { teardownSettled } from "./process/teardown.js";
 import { COMMANDS } from "./commands/index.js";
 import { makeContext, processIo, type GlobalOptions, type Io, type Outcome } from "./commands/context.js";
 import { asToolError, ExitCode, interruption, stoppedBy, ToolError, UsageError } from "./errors.js";
 
 /**
  * After SIGINT/SIGTERM a command has this long to notice the signal and
- * clean up (stop its container, kill its children, release its locks)
- * before the run ends anyway: every command ends within a second.
+ * clean up (kill its children, release its locks) before the run ends
+ * anyway: every command ends within a second. Cleanup registered as
+ * teardown (src/process/teardown.ts: removing a container) is waited for,
+ * up to TEARDOWN_MAX_MS, so it is never cut in half.
  */
 const SIGNAL_GRACE_MS = 800;
+const TEARDOWN_MAX_MS = 30_000;
 
 export function buildProgram(io: Io, signal: AbortSignal, outcome: Outcome = {}): Command {
   const pkg = JSON.parse(readFileSync(join(PACKAGE_ROOT, "package.json"), "utf8")) as { version: string };
@@ -88,7 +92,8 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
     const running = program.parseAsync(argv, { from: "user" });
     running.catch(() => undefined); // settled below, or abandoned after the grace period
     const deadline = new Promise<never>((_, reject) => {
-      abort.signal.addEventListener("abort", () => (grace = setTimeout(() => reject(abort.signal.reason), SIGNAL_GRACE_MS)), { once: true });
+      const end = () => teardownSettled(TEARDOWN_MAX_MS).then(() => reject(abort.signal.reason));
+      abort.signal.addEventListener("abort", () => (grace = setTimeout(end, SIGNAL_GRACE_MS)), { once: true });
     });
     await Promise.race([running, deadline]);
     // A signal ends the run with its own code even if the command finished its step first.
@@ -116,6 +121,9 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
     return e.exitCode;
   } finally {
     clearTimeout(grace);
+    // The command may be done while cleanup it started on the signal (a second
+    // `docker rm -f`) is still running: the run ends after that, not during it.
+    if (abort.signal.aborted) await teardownSettled(TEARDOWN_MAX_MS);
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
   }

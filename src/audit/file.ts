@@ -4,7 +4,7 @@
  * its report; nothing here throws for a bad file.
  */
 import type { FileHandle } from "node:fs/promises";
-import { fileKind, NotRegularFileError, openRegular, type OpenedFile } from "../io/read.js";
+import { NotRegularFileError, openRegular, type OpenedFile } from "../io/read.js";
 import { analyse, failedReport, readLayout, type AuditOptions } from "./analyse.js";
 import { ELF_HEADER_SIZE, ElfFormatError } from "./elf.js";
 import { MARKERS } from "./markers.js";
@@ -20,8 +20,6 @@ export interface FileAuditOptions extends AuditOptions {
   chunkSize?: number;
   signal?: AbortSignal;
 }
-
-export { fileKind };
 
 export const notRegularError = (path: string, found: string): FileError => ({
   code: "E_AUDIT_NOT_REGULAR",

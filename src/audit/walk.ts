@@ -8,7 +8,8 @@ import { readdir, stat } from "node:fs/promises";
 import { openRegular } from "../io/read.js";
 import { join } from "node:path";
 import { ELF_MAGIC } from "./elf.js";
-import { errnoError, fileKind, notRegularError } from "./file.js";
+import { fileKind } from "../io/read.js";
+import { errnoError, notRegularError } from "./file.js";
 import type { FileError } from "./report.js";
 
 export interface Target {

@@ -120,7 +120,7 @@ export function parseCatalog(text: string, source = "versions.json"): Catalog {
  * whole release table without a word. jsonc-parser walks the text (it is
  * only asked for keys here; JSON.parse above already proved the syntax).
  */
-export function firstDuplicateKey(text: string): { key: string; at: string } | null {
+function firstDuplicateKey(text: string): { key: string; at: string } | null {
   const stack: { keys: Set<string>; path: string }[] = [];
   const pointer = (path: (string | number)[]) => `/${path.map((p) => String(p).replace(/~/g, "~0").replace(/\//g, "~1")).join("/")}`;
   let found: { key: string; at: string } | null = null;

@@ -11,7 +11,7 @@ import { dirname } from "node:path";
 import { fileKind } from "./read.js";
 
 /** A path whose nearest existing ancestor is not a folder. */
-export class NotADirectoryError extends Error {
+class NotADirectoryError extends Error {
   readonly code = "ENOTDIR";
   constructor(
     readonly path: string,

@@ -21,7 +21,7 @@ import { closeSync, constants, fstatSync, openSync, readSync, statSync, type Sta
 import { open, stat, type FileHandle } from "node:fs/promises";
 
 /** A catalog, a manifest, a version file: far below this. */
-export const DEFAULT_MAX_BYTES = 64 * 1024 * 1024;
+const DEFAULT_MAX_BYTES = 64 * 1024 * 1024;
 const CHUNK = 64 * 1024;
 
 /** What kind of thing a stat describes, for messages ("found a FIFO"). */
@@ -92,7 +92,7 @@ export interface ReadOptions {
 }
 
 /** Read an opened file from its start to its end (never trusting its stat size), up to maxBytes. */
-export async function readToEnd(file: OpenedFile, path: string, opts: ReadOptions = {}): Promise<Buffer> {
+async function readToEnd(file: OpenedFile, path: string, opts: ReadOptions = {}): Promise<Buffer> {
   const max = opts.maxBytes ?? DEFAULT_MAX_BYTES;
   if (file.size > max) throw new FileTooLargeError(path, max);
   const chunks: Buffer[] = [];

@@ -13,6 +13,7 @@ import type { KmemLayout, StrategyId } from "../catalog/types.js";
 import { PatchError, TreeError, UsageError } from "../errors.js";
 import { writeFileAtomic } from "../io/atomic.js";
 import { ensureDirectory } from "../io/directory.js";
+import { asTeardown } from "../process/teardown.js";
 import { describeReadFailure, fileKind, readRegularTextIfExists } from "../io/read.js";
 import { strategyFor } from "../strategy/index.js";
 import { carry, changesOf, inputsOf, type Change, type Problem } from "./changes.js";
@@ -323,7 +324,7 @@ export async function runPatch(root: string, resolution: Resolution, opts: Patch
       writes.push({ path: APPLIED_RECORD, abs: stateAbs, before: stateBefore, after: nextState ? `${JSON.stringify(nextState, null, 2)}\n` : null });
       // Once the journal is written the series goes in whole, signal or not (it takes milliseconds); the signal is honoured after.
       opts.signal?.throwIfAborted();
-      await commit(tree, operation, writes);
+      await asTeardown(() => commit(tree, operation, writes));
     } finally {
       await unlock();
     }

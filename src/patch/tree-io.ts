@@ -70,7 +70,7 @@ export async function confine(tree: TreeHandle, rel: string, patch: string): Pro
  * memory.go and kmem.go, hack/lib/version.sh) are a few KiB in every release;
  * a 32 MiB one is not source, and diffing it in memory took 1.6 GB.
  */
-export const MAX_PATCHED_FILE_BYTES = 1024 * 1024;
+const MAX_PATCHED_FILE_BYTES = 1024 * 1024;
 
 /** A file's text, or null when it does not exist. Refuses what cannot be read back byte for byte. */
 export async function readText(abs: string, rel: string): Promise<string | null> {

@@ -14,6 +14,7 @@ import type { Catalog } from "../catalog/types.js";
 import { BuildError, EnvironmentError, InterruptedError, ToolError, VerificationError } from "../errors.js";
 import { writeFileAtomic } from "../io/atomic.js";
 import { formatCommand, run, tail } from "../process/exec.js";
+import { asTeardown } from "../process/teardown.js";
 import { sha256File, formatSha256Sums } from "../artifact/checksums.js";
 import { provenanceStatement } from "../artifact/manifest.js";
 import { binaryName, Publication, type PublishRecovery } from "../artifact/publish.js";
@@ -238,7 +239,8 @@ export async function runBuild(req: BuildRequest, deps: BuildDeps): Promise<Buil
     });
     await writeFileAtomic(await publication.stagedPath("manifest.json"), `${JSON.stringify(statement, null, 2)}\n`);
     // A signal that arrives from here on is honoured after the renames: they take milliseconds, and half a publication is worse.
-    await publication.commit([...binaries.map((b) => b.rel), "build.log", "manifest.json", "SHA256SUMS"], new Map([...binaries.map((b) => [b.rel, b.sha256] as const), ["build.log", logSha]]));
+    const pub = publication;
+    await asTeardown(() => pub.commit([...binaries.map((b) => b.rel), "build.log", "manifest.json", "SHA256SUMS"], new Map([...binaries.map((b) => [b.rel, b.sha256] as const), ["build.log", logSha]])));
     const out = publication.out;
     progress.done();
 
@@ -269,12 +271,15 @@ export async function runBuild(req: BuildRequest, deps: BuildDeps): Promise<Buil
     }
     throw err;
   } finally {
-    progress.stop();
-    if (log) await closeStream(log).catch(() => undefined);
-    if (containerStarted) await removeContainer(containerName);
-    if (staged && !req.keepWork) await staged.cleanup().catch(() => undefined);
-    if (!req.keepWork) await rm(workDir, { recursive: true, force: true }).catch(() => undefined);
-    if (publication) await publication.abandon().catch(() => undefined);
+    // Cleanup a signalled run waits for (src/process/teardown.ts).
+    await asTeardown(async () => {
+      progress.stop();
+      if (log) await closeStream(log).catch(() => undefined);
+      if (containerStarted) await removeContainer(containerName);
+      if (staged && !req.keepWork) await staged.cleanup().catch(() => undefined);
+      if (!req.keepWork) await rm(workDir, { recursive: true, force: true }).catch(() => undefined);
+      if (publication) await publication.abandon().catch(() => undefined);
+    });
   }
 }
 
@@ -316,7 +321,7 @@ async function make(p: BuildPlan, cmd: { file: string; args: string[] }, onLine:
   const env = p.runner === "local" ? Object.fromEntries(p.env) : undefined;
   // Killing the docker client does not stop the container (make as PID 1 ignores
   // the forwarded SIGTERM): remove the container itself as soon as we are interrupted.
-  const stopContainer = () => void (p.containerName && removeContainer(p.containerName));
+  const stopContainer = () => void (p.containerName && asTeardown(() => removeContainer(p.containerName!)));
   if (p.runner === "docker") signal.addEventListener("abort", stopContainer, { once: true });
   try {
     await run({ file: cmd.file, args: cmd.args, cwd: p.runner === "local" ? p.tree : undefined, env }, { onLine, signal });

@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { makeTree, RUNC_FS } from "../fixtures/k8s-tree.js";
 import { tempDir } from "../helpers/tmp.js";
+import { FileTooLargeError, NotRegularFileError, readRegularText, readRegularTextSync } from "../../src/io/read.js";
 import { cli, ensureBuilt, expectOneLineError, snapshot } from "./hangs-harness.js";
 
 beforeAll(ensureBuilt, 180_000);
@@ -36,6 +37,21 @@ function outDir(parent: string, kubelet: "fifo" | "file"): string {
   else writeFileSync(join(out, "linux/amd64/kubelet"), "not really\n");
   return out;
 }
+
+describe("the reading door (src/io/read.ts)", () => {
+  it("reads a procfs file whose stat size is 0 to its end, and stops at the limit", async () => {
+    const status = await readRegularText("/proc/self/status");
+    expect(status).toMatch(/^Name:/);
+    expect(readRegularTextSync("/proc/self/status")).toMatch(/^Name:/);
+    await expect(readRegularText("/proc/self/status", { maxBytes: 16 })).rejects.toBeInstanceOf(FileTooLargeError);
+    expect(() => readRegularTextSync("/proc/self/status", { maxBytes: 16 })).toThrow(FileTooLargeError);
+  });
+
+  it.each(["/dev/zero", "/dev/null", "/proc/self"])("refuses %s without opening it", async (path) => {
+    await expect(readRegularText(path)).rejects.toBeInstanceOf(NotRegularFileError);
+    expect(() => readRegularTextSync(path)).toThrow(NotRegularFileError);
+  });
+});
 
 describe("a FIFO or device where a file belongs is refused, never read", () => {
   it.each([
