@@ -80,7 +80,7 @@ export async function readText(abs: string, rel: string): Promise<string | null>
     buf = await readRegularFile(abs, { maxBytes: MAX_PATCHED_FILE_BYTES });
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === "ENOENT" || code === "ENOTDIR") return null;
+    if (code === "ENOENT") return null;
     if (err instanceof NotRegularFileError) throw new PatchError("E_PATCH_UNREADABLE", `expected a regular file at ${rel}, found ${err.found}; nothing was changed`, `restore ${rel} from the release's source`);
     if (err instanceof FileTooLargeError) throw new PatchError("E_PATCH_TOO_LARGE", `expected ${rel} to be source of at most ${formatBytes(err.limit)}, found more; nothing was changed`, `restore ${rel} from the release's source`);
     if (code === "EACCES" || code === "EPERM") throw new PatchError("E_PATCH_UNREADABLE", `expected to read ${rel}, found permission denied; nothing was changed`, `make ${rel} readable (chmod u+r) or run as its owner`);
