@@ -8,7 +8,11 @@
  * The commands' dynamic import()s stay dynamic: with splitting, each becomes
  * its own file under dist/chunks/, so `resolve` never loads the build
  * pipeline or execa. The rest of dist/ (tsc's per-file output) stays for
- * scripts that import single modules (bench/stage.mjs).
+ * scripts that import single modules (bench/stage.mjs,
+ * scripts/build-catalog-validator.mjs) but is not published: package.json's
+ * `files` lists only what the bin loads (dist/cli.js, dist/chunks/ and the
+ * precompiled catalog validator). No source maps: the published bin never
+ * loads them (Node reads them only with --enable-source-maps).
  *
  * Measured against a single file (about 1 MB: slower, everything is compiled
  * on every start) and a minified bundle (no faster within the noise).
@@ -31,7 +35,7 @@ await build({
   format: "esm",
   platform: "node",
   target: "node20",
-  sourcemap: true,
+  sourcemap: false,
   // Bundled CommonJS packages (commander, semver) call require() for Node's
   // own modules, which an ES module does not have: give them one.
   banner: { js: 'import { createRequire as __cliCreateRequire } from "node:module"; const require = __cliCreateRequire(import.meta.url);' },

@@ -60,8 +60,8 @@ Exit codes:
     if (!sub.options.some((o) => o.long === "--verbose")) sub.option("-v, --verbose", "print more detail");
   }
   program.hook("preAction", (_root, action) => {
-    const own = action.opts() as GlobalOptions;
-    const globals = program.opts() as GlobalOptions;
+    const own = action.opts<GlobalOptions>();
+    const globals = program.opts<GlobalOptions>();
     ctx.setGlobals({ catalog: own.catalog ?? globals.catalog, verbose: Boolean(own.verbose || globals.verbose) });
   });
   return program;
@@ -92,7 +92,8 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
     const running = program.parseAsync(argv, { from: "user" });
     running.catch(() => undefined); // settled below, or abandoned after the grace period
     const deadline = new Promise<never>((_, reject) => {
-      const end = () => teardownSettled(TEARDOWN_MAX_MS).then(() => reject(abort.signal.reason));
+      // The reason is always the ToolError interruption() made (onSignal above).
+      const end = () => void teardownSettled(TEARDOWN_MAX_MS).then(() => reject(abort.signal.reason as ToolError));
       abort.signal.addEventListener("abort", () => (grace = setTimeout(end, SIGNAL_GRACE_MS)), { once: true });
     });
     await Promise.race([running, deadline]);
@@ -117,7 +118,7 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
     const e: ToolError = asToolError(err);
     io.err(`kubelet-nokmem: ${printable(e.oneLine())}`);
     if (wantsJson && !printed) io.out(JSON.stringify({ error: e.toJSON() }, null, 2));
-    if (!(err instanceof ToolError) && (program.opts() as { verbose?: boolean }).verbose && err instanceof Error) io.err(err.stack ?? "");
+    if (!(err instanceof ToolError) && program.opts<{ verbose?: boolean }>().verbose && err instanceof Error) io.err(err.stack ?? "");
     return e.exitCode;
   } finally {
     clearTimeout(grace);
@@ -155,7 +156,7 @@ if (invokedDirectly()) {
       throw err;
     });
   }
-  main(process.argv.slice(2)).then((code) => {
+  void main(process.argv.slice(2)).then((code) => {
     process.exitCode = code;
     // Interrupted: do not wait for what a command left pending (a paused
     // step, a timer); child process groups are killed on exit (src/process/exec.ts).

@@ -34,7 +34,7 @@ export const ExitCode = {
   terminated: 143,
 } as const;
 
-export type ExitCodeName = keyof typeof ExitCode;
+type ExitCodeName = keyof typeof ExitCode;
 
 export abstract class ToolError extends Error {
   abstract readonly kind: ExitCodeName;
@@ -94,7 +94,7 @@ export class UnpinnedError extends ToolError {
 export class InterruptedError extends ToolError {
   readonly kind = "interrupted" as const;
 }
-export class TerminatedError extends ToolError {
+class TerminatedError extends ToolError {
   readonly kind = "terminated" as const;
 }
 
@@ -117,7 +117,7 @@ export function stoppedBy(reason: unknown, thrown: unknown): ToolError {
   return new Class(base.code, `${thrown.message} (${base.kind === "terminated" ? "SIGTERM" : "SIGINT"})`, thrown.hint ?? base.hint);
 }
 
-export class InternalError extends ToolError {
+class InternalError extends ToolError {
   readonly kind = "internal" as const;
 }
 

@@ -9,7 +9,7 @@ export async function sha256File(path: string, signal?: AbortSignal): Promise<st
   return h.digest("hex");
 }
 
-export interface ChecksumEntry {
+interface ChecksumEntry {
   /** Relative to the folder SHA256SUMS sits in, `/`-separated. */
   name: string;
   sha256: string;

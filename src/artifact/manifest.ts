@@ -6,17 +6,17 @@
 
 export const STATEMENT_TYPE = "https://in-toto.io/Statement/v1";
 export const PROVENANCE_TYPE = "https://slsa.dev/provenance/v1";
-export const BUILD_TYPE = "https://github.com/kubelet-nokmem/kubelet-nokmem/build/v1";
-export const BUILDER_ID = "https://github.com/kubelet-nokmem/kubelet-nokmem";
+const BUILD_TYPE = "https://github.com/kubelet-nokmem/kubelet-nokmem/build/v1";
+const BUILDER_ID = "https://github.com/kubelet-nokmem/kubelet-nokmem";
 
-export interface ResourceDescriptor {
+interface ResourceDescriptor {
   name?: string;
   uri?: string;
   digest?: Record<string, string>;
   annotations?: Record<string, unknown>;
 }
 
-export interface ProvenanceInput {
+interface ProvenanceInput {
   subjects: { name: string; sha256: string }[];
   version: string;
   strategy: string;
@@ -38,7 +38,7 @@ export interface ProvenanceInput {
   byproducts: ResourceDescriptor[];
 }
 
-export interface Statement {
+interface Statement {
   _type: typeof STATEMENT_TYPE;
   subject: { name: string; digest: { sha256: string } }[];
   predicateType: typeof PROVENANCE_TYPE;

@@ -38,8 +38,8 @@ import { fsyncDir, writeFileAtomic } from "../io/atomic.js";
 import { acquireLock, type Lock, type LockHolder } from "../io/lock.js";
 import { parseSha256Sums, sha256File } from "./checksums.js";
 
-export const LOCK_NAME = ".lock";
-export const STAGING_PREFIX = ".staging-";
+const LOCK_NAME = ".lock";
+const STAGING_PREFIX = ".staging-";
 export const JOURNAL_NAME = ".publish-journal.json";
 const KUBELET_NAME = /^[a-z0-9]+\/[a-z0-9]+\/kubelet$/;
 /** Files a reader trusts the rest by: removed first when a publication is discarded. */
@@ -49,7 +49,7 @@ export function binaryName(platform: string): string {
   return `${platform}/kubelet`;
 }
 
-export interface PublishJournal {
+interface PublishJournal {
   schemaVersion: 1;
   pid: number;
   /** Name of the staging folder inside OUT. */
@@ -71,7 +71,7 @@ export interface PublishRecovery {
 const PAUSE_ENV = "KUBELET_NOKMEM_PAUSE_AFTER_RENAMES";
 
 
-export interface BeginOptions {
+interface BeginOptions {
   wait?: boolean;
   signal?: AbortSignal;
   onWait?: (holder: LockHolder | null) => void;

@@ -8,7 +8,7 @@ import type { Catalog } from "../catalog/types.js";
 import { strategyFor } from "../strategy/index.js";
 import { BUILDINFO_HEADER_SIZE, decodeInlineStrings, ldflagsStamps, parseBuildInfoHeader, parseModinfo, unframeModinfo, type GoBuildInfo } from "./buildinfo.js";
 import { ElfFormatError, ElfImage, isExecutable, parseElfHeader, type ElfHeader } from "./elf.js";
-import { MARKERS, MARKER_BY_ID } from "./markers.js";
+import { MARKER_BY_ID } from "./markers.js";
 import { checkPin, type ManifestEntry } from "./pin.js";
 import type { BinaryReport, ElfSummary, FileError } from "./report.js";
 import type { MarkerHits, ScanResult } from "./scan.js";
@@ -22,7 +22,7 @@ export interface AuditOptions {
 }
 
 /** What the ELF header and section table say, read before the pass over the bytes. */
-export interface Layout {
+interface Layout {
   header: ElfHeader;
   image: ElfImage | null;
   /** A malformed section or program header table (e.g. a truncated file). */
@@ -40,11 +40,11 @@ export async function readLayout(src: ByteSource, head: Buffer): Promise<Layout 
   }
 }
 
-export function elfSummary(h: ElfHeader): ElfSummary {
+function elfSummary(h: ElfHeader): ElfSummary {
   return { bits: h.bits, endian: h.littleEndian ? "little" : "big", type: h.type, machine: h.machine, arch: h.arch, executable: isExecutable(h) };
 }
 
-export function evidenceFromHits(hits: Map<string, MarkerHits>): Evidence[] {
+function evidenceFromHits(hits: Map<string, MarkerHits>): Evidence[] {
   const out: Evidence[] = [];
   for (const [id, h] of hits) {
     const m = MARKER_BY_ID.get(id)!;
@@ -99,7 +99,7 @@ function releaseFacts(catalog: Catalog | null, version: string | null): ReleaseF
 }
 
 /** Everything after the pass over the bytes: structures, stamps, evidence, verdict, pin. */
-export async function analyse(path: string, src: ByteSource, layout: Layout | null, scan: ScanResult, options: AuditOptions): Promise<BinaryReport> {
+export async function analyse(path: string, layout: Layout | null, scan: ScanResult, options: AuditOptions): Promise<BinaryReport> {
   const errors: FileError[] = [];
   const image = layout?.image ?? null;
   if (layout?.error) errors.push(layout.error);
@@ -183,4 +183,3 @@ export function failedReport(path: string, error: FileError, partial: Partial<Bi
   };
 }
 
-export { MARKERS };

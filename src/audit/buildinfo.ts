@@ -6,7 +6,7 @@
  */
 import { reader } from "./elf.js";
 
-export const BUILDINFO_MAGIC = Buffer.from("\xff Go buildinf:", "latin1");
+const BUILDINFO_MAGIC = Buffer.from("\xff Go buildinf:", "latin1");
 export const BUILDINFO_HEADER_SIZE = 32;
 
 export interface GoBuildInfo {
@@ -26,7 +26,7 @@ export interface GoBuildInfo {
   format: "inline" | "pointer";
 }
 
-export type BuildInfoHeader =
+type BuildInfoHeader =
   | { format: "inline"; ptrSize: number; bigEndian: boolean }
   | { format: "pointer"; ptrSize: 4 | 8; bigEndian: boolean; versionAddr: number; modinfoAddr: number };
 

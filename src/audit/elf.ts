@@ -28,7 +28,7 @@ export interface ElfHeader {
   shstrndx: number;
 }
 
-export interface Section {
+interface Section {
   name: string;
   type: number;
   flags: number;
@@ -39,7 +39,7 @@ export interface Section {
   entsize: number;
 }
 
-export interface Segment {
+interface Segment {
   type: number;
   flags: number;
   offset: number;
@@ -47,10 +47,10 @@ export interface Segment {
   filesz: number;
 }
 
-export const SHT_SYMTAB = 2;
-export const SHT_NOBITS = 8;
-export const SHF_EXECINSTR = 0x4;
-export const PT_LOAD = 1;
+const SHT_SYMTAB = 2;
+const SHT_NOBITS = 8;
+const SHF_EXECINSTR = 0x4;
+const PT_LOAD = 1;
 /** SHT_SYMTAB, SHT_STRTAB, SHT_RELA, SHT_HASH, SHT_REL, SHT_DYNSYM, SHT_GNU_HASH, SHT_GNU_versym. */
 const NO_STRING_DATA = new Set([2, 3, 4, 5, 9, 11, 0x6ffffff6, 0x6fffffff]);
 
@@ -104,7 +104,7 @@ export function parseElfHeader(head: Buffer): ElfHeader | null {
   };
 }
 
-export interface FieldReader {
+interface FieldReader {
   u16(o: number): number;
   u32(o: number): number;
   /** A pointer-sized word (4 or 8 bytes) as a Number. */
@@ -126,7 +126,7 @@ export function isExecutable(h: ElfHeader): boolean {
 }
 
 /** Section headers with names; [] when the file has none (or they lie outside it). */
-export async function readSections(src: ByteSource, h: ElfHeader): Promise<Section[]> {
+async function readSections(src: ByteSource, h: ElfHeader): Promise<Section[]> {
   const entsize = h.bits === 64 ? 64 : 40;
   if (h.shoff === 0 || h.shnum === 0 || h.shentsize < entsize) return [];
   checkTable(src, "section headers", h.shoff, h.shnum, h.shentsize);
@@ -165,7 +165,7 @@ function checkTable(src: ByteSource, what: string, offset: number, count: number
 /** Far above the real 64 (section) and 56 (program header) bytes; keeps a table below 17 MB. */
 const MAX_HEADER_ENTRY = 256;
 
-export async function readSegments(src: ByteSource, h: ElfHeader): Promise<Segment[]> {
+async function readSegments(src: ByteSource, h: ElfHeader): Promise<Segment[]> {
   const entsize = h.bits === 64 ? 56 : 32;
   if (h.phoff === 0 || h.phnum === 0 || h.phentsize < entsize) return [];
   checkTable(src, "program headers", h.phoff, h.phnum, h.phentsize);

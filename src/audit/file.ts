@@ -14,7 +14,7 @@ import { createHash } from "node:crypto";
 import type { ByteSource } from "./source.js";
 
 /** 1 MiB: a chunk stays in L2 between the hash and the search (measured faster than 256 KiB and 4 MiB). */
-export const DEFAULT_CHUNK_SIZE = 1 << 20;
+const DEFAULT_CHUNK_SIZE = 1 << 20;
 
 export interface FileAuditOptions extends AuditOptions {
   chunkSize?: number;
@@ -97,7 +97,7 @@ async function auditHandle(path: string, fh: FileHandle, size: number, options: 
   if (pass.bytes !== size) {
     return failedReport(path, { code: "E_AUDIT_CHANGED", message: `expected ${size} bytes in ${path}, found ${pass.bytes}: the file changed during the audit` }, { size });
   }
-  return analyse(path, src, layout, { sha256: pass.sha256, size, hits: search.result() }, options);
+  return analyse(path, layout, { sha256: pass.sha256, size, hits: search.result() }, options);
 }
 
 type Pass = { sha256: string; bytes: number };

@@ -13,11 +13,7 @@ import { expandTargets, type WalkOptions } from "./walk.js";
 import { failedReport } from "./analyse.js";
 
 export { auditFile } from "./file.js";
-export { analyse, readLayout } from "./analyse.js";
-export { verdictFor, runcHasKmemCode, VERDICTS, type Verdict, type Evidence, type VerdictInput } from "./verdict.js";
-export { checkPin, parseInTotoManifest, parseSha256Sums, type PinStatus, type ManifestEntry } from "./pin.js";
-export type { BinaryReport } from "./report.js";
-export { REPORT_SCHEMA_VERSION } from "./report.js";
+export { type Verdict } from "./verdict.js";
 
 /**
  * Entries of a manifest folder: SHA256SUMS and/or manifest.json. Throws a
@@ -48,7 +44,7 @@ export async function readManifestDir(dir: string): Promise<ManifestEntry[]> {
   return out;
 }
 
-export interface AuditPathsOptions extends FileAuditOptions, WalkOptions {
+interface AuditPathsOptions extends FileAuditOptions, WalkOptions {
   /** Files audited at once. */
   concurrency?: number;
   /** Called as each file finishes (for progress). */
@@ -58,14 +54,14 @@ export interface AuditPathsOptions extends FileAuditOptions, WalkOptions {
 /** Audit files and folders; reports come back in the order of the expanded targets. */
 export async function auditPaths(paths: readonly string[], options: AuditPathsOptions): Promise<BinaryReport[]> {
   const targets = await expandTargets(paths, options);
-  const reports: BinaryReport[] = new Array(targets.length);
+  const reports: BinaryReport[] = new Array<BinaryReport>(targets.length);
   let next = 0;
   const worker = async () => {
     while (next < targets.length) {
       const i = next++;
       const t = targets[i]!;
       reports[i] = t.error ? failedReport(t.path, t.error) : await auditFile(t.path, options);
-      options.onReport?.(reports[i]!);
+      options.onReport?.(reports[i]);
     }
   };
   const n = Math.max(1, Math.min(options.concurrency ?? 2, targets.length));

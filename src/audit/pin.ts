@@ -53,7 +53,7 @@ export function parseInTotoManifest(text: string, source: string): ManifestEntry
   return out;
 }
 
-export interface PinSubject {
+interface PinSubject {
   sha256: string;
   /** The path as given on the command line. */
   path: string;

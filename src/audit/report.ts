@@ -21,6 +21,9 @@ export interface FileError {
   message: string;
 }
 
+/** The error of a path named on the command line that does not exist: the `missing` outcome of --fail-on. */
+export const PATH_MISSING = "E_AUDIT_PATH_MISSING";
+
 export interface BinaryReport {
   path: string;
   size: number | null;
@@ -41,4 +44,3 @@ export interface BinaryReport {
   errors: FileError[];
 }
 
-export const REPORT_SCHEMA_VERSION = 1;

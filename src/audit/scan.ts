@@ -13,7 +13,7 @@ import { createHash, type Hash } from "node:crypto";
 import type { Marker } from "./markers.js";
 
 /** A half-open range of file offsets [start, end). */
-export interface ByteRange {
+interface ByteRange {
   start: number;
   end: number;
 }
@@ -25,7 +25,7 @@ export interface MarkerHits {
   offsets: number[];
 }
 
-export const MAX_OFFSETS = 8;
+const MAX_OFFSETS = 8;
 
 interface Member {
   marker: Marker;
@@ -173,7 +173,7 @@ export interface ScanResult {
 }
 
 /** sha256 and markers over the same chunks: the one pass the audit makes per file. */
-export class ContentScanner {
+class ContentScanner {
   private readonly hash: Hash = createHash("sha256");
   readonly search: MarkerSearch;
 

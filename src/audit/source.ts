@@ -11,6 +11,6 @@ export interface ByteSource {
 export function bufferSource(data: Buffer): ByteSource {
   return {
     size: data.length,
-    read: async (offset, length) => data.subarray(Math.max(0, offset), Math.max(0, Math.min(data.length, offset + length))),
+    read: (offset, length) => Promise.resolve(data.subarray(Math.max(0, offset), Math.max(0, Math.min(data.length, offset + length)))),
   };
 }

@@ -13,14 +13,14 @@
  */
 import type { ElfImage } from "./elf.js";
 
-export const VERSION_PACKAGES = [
+const VERSION_PACKAGES = [
   "k8s.io/kubernetes/pkg/version",
   "k8s.io/kubernetes/vendor/k8s.io/component-base/version",
   "k8s.io/component-base/version",
 ] as const;
 
-export const STAMP_FIELDS = ["gitVersion", "gitCommit", "gitTreeState", "buildDate", "gitMajor", "gitMinor"] as const;
-export type StampField = (typeof STAMP_FIELDS)[number];
+const STAMP_FIELDS = ["gitVersion", "gitCommit", "gitTreeState", "buildDate", "gitMajor", "gitMinor"] as const;
+type StampField = (typeof STAMP_FIELDS)[number];
 
 export interface KubernetesVersion {
   gitVersion: string | null;
@@ -88,7 +88,7 @@ const TREE_STATE = /^(?:clean|dirty|archive)$/;
 /** Fallback when no string header points at a version: the -X value as the linker stores it, NUL-terminated. */
 const KUBE_VERSION_NUL = /v1\.\d{1,2}\.\d{1,3}(?:[-+][0-9A-Za-z.+-]{1,64})?\0/g;
 
-export interface Block {
+interface Block {
   /** Virtual address of the first byte. */
   addr: number;
   bytes: Buffer;
@@ -99,7 +99,7 @@ export interface Block {
  * length) aligned to the pointer size, whose bytes lie in a read-only block and
  * whose length is in [min, max]. Pure over buffers.
  */
-export function referencedStrings(data: readonly Buffer[], readOnly: readonly Block[], ptrSize: 4 | 8, littleEndian: boolean, min: number, max: number): string[] {
+function referencedStrings(data: readonly Buffer[], readOnly: readonly Block[], ptrSize: 4 | 8, littleEndian: boolean, min: number, max: number): string[] {
   const out = new Set<string>();
   // Two 32-bit reads instead of a BigInt per word: this loop runs over every pointer slot of the data sections.
   const word = (b: Buffer, o: number) =>

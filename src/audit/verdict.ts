@@ -50,7 +50,7 @@ export interface VerdictInput {
   runcVersion: string | null;
 }
 
-export interface VerdictResult {
+interface VerdictResult {
   verdict: Verdict;
   reasons: string[];
   /** Evidence the verdict adds (an absence it relied on). */
@@ -65,7 +65,7 @@ const STRONG_DISABLED = new Set(["disabled-string:runc-build", "source-path:kmem
 /** Layouts whose nokmem build leaves nothing to find: only absence tells it apart. */
 const SILENT_WHEN_DISABLED: ReadonlySet<KmemLayout> = new Set(["pre-split", "split-rc6"]);
 
-export const ENABLED_ABSENT_ID = "absence:enabled-strings";
+const ENABLED_ABSENT_ID = "absence:enabled-strings";
 
 export function verdictFor(input: VerdictInput): VerdictResult {
   const ids = new Set(input.evidence.map((e) => e.id));

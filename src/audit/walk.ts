@@ -10,9 +10,9 @@ import { join } from "node:path";
 import { ELF_MAGIC } from "./elf.js";
 import { fileKind } from "../io/read.js";
 import { errnoError, notRegularError } from "./file.js";
-import type { FileError } from "./report.js";
+import { PATH_MISSING, type FileError } from "./report.js";
 
-export interface Target {
+interface Target {
   path: string;
   /** Set when the path cannot be audited; the audit reports it and goes on. */
   error?: FileError;
@@ -21,6 +21,8 @@ export interface Target {
 export interface WalkOptions {
   /** Every ELF file in folders, not only kubelet-named executables. */
   all: boolean;
+  /** Leave out, quietly, paths given that do not exist (a fleet's list of usual folders). */
+  skipMissing?: boolean;
   signal?: AbortSignal;
 }
 
@@ -54,7 +56,11 @@ export async function expandTargets(paths: readonly string[], options: WalkOptio
     try {
       st = await stat(p);
     } catch (err) {
-      add({ path: p, error: errnoError(p, err) });
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === "ENOENT" || code === "ENOTDIR") {
+        // A path the user named that is not there: a typo must not pass a gate.
+        if (!options.skipMissing) add({ path: p, error: pathMissing(p) });
+      } else add({ path: p, error: errnoError(p, err) });
       continue;
     }
     // A path given by name is audited whatever it is named; auditFile reports what it is.
@@ -62,6 +68,10 @@ export async function expandTargets(paths: readonly string[], options: WalkOptio
     else add({ path: p });
   }
   return out;
+}
+
+function pathMissing(path: string): FileError {
+  return { code: PATH_MISSING, message: `expected ${path} to exist, found nothing there (check the path, or pass --skip-missing to leave out paths absent on this machine)` };
 }
 
 async function walk(dir: string, options: WalkOptions, add: (t: Target) => void): Promise<void> {

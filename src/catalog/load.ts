@@ -35,7 +35,7 @@ function packageRoot(from: string): string {
 }
 
 /** Where scripts/build-catalog-validator.mjs writes the precompiled validator. */
-export const PRECOMPILED_VALIDATOR = join(PACKAGE_ROOT, "dist", "catalog", "schema-validator.cjs");
+const PRECOMPILED_VALIDATOR = join(PACKAGE_ROOT, "dist", "catalog", "schema-validator.cjs");
 type Validator = ReturnType<Ajv2020["compile"]>;
 let validator: Validator | undefined;
 const require = createRequire(import.meta.url);
@@ -159,7 +159,7 @@ function checkRanges(catalog: Catalog, source: string): void {
     }
     ranges.push({ i, range: r });
   });
-  for (const [version, _pin] of Object.entries(catalog.pins)) {
+  for (const version of Object.keys(catalog.pins)) {
     if (!catalog.lines.some((l) => semver.satisfies(version, l.range))) {
       throw new CatalogError("E_CATALOG_PIN", `${source}: at /pins/${version}: expected a release inside a catalog line, found none covering ${version}`, "remove the pin or add its release line");
     }

@@ -21,7 +21,7 @@ export interface MatrixEntry {
   slug: string;
 }
 
-export interface MatrixFilter {
+interface MatrixFilter {
   lines?: string[];
   strategies?: string[];
   /** Platforms to build; by default the platforms each pin lists, else linux/amd64. */
@@ -30,7 +30,7 @@ export interface MatrixFilter {
   includeUnaffected?: boolean;
 }
 
-export const DEFAULT_PLATFORM = "linux/amd64";
+const DEFAULT_PLATFORM = "linux/amd64";
 const PLATFORM = /^linux\/(amd64|arm64|arm|ppc64le|s390x)$/;
 
 export function parsePlatforms(value: string): string[] {

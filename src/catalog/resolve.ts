@@ -7,7 +7,7 @@ import { UsageError } from "../errors.js";
 import { strategyFor } from "../strategy/index.js";
 import type { Catalog, Env, KmemLayout, Pin, ReleaseLine, StrategyId } from "./types.js";
 
-export interface VersionQuery {
+interface VersionQuery {
   /** "1.16.15" for an exact release, null for a bare line. */
   version: string | null;
   /** "1.16" */
@@ -63,7 +63,7 @@ function coverage(catalog: Catalog): string {
   return `${catalog.lines[0] ? `${mins[0]!.major}.${mins[0]!.minor}` : "?"} to ${catalog.lines.map((l) => l.line).sort(compareLines).at(-1)}`;
 }
 
-export function compareLines(a: string, b: string): number {
+function compareLines(a: string, b: string): number {
   const [am, an] = a.split(".").map(Number);
   const [bm, bn] = b.split(".").map(Number);
   return am! - bm! || an! - bn!;
@@ -111,6 +111,6 @@ export function resolve(catalog: Catalog, input: string | VersionQuery): Resolut
 }
 
 /** Strategy env over line env. GOFLAGS carries the tag alone (DOMAIN.md, the trap). */
-export function buildEnv(catalog: Catalog, entry: ReleaseLine, strategy: StrategyId = entry.strategy): Env {
+function buildEnv(catalog: Catalog, entry: ReleaseLine, strategy: StrategyId = entry.strategy): Env {
   return { ...entry.env, ...catalog.strategies[strategy].env };
 }

@@ -1,12 +1,13 @@
 import type { Command } from "commander";
 import { availableParallelism } from "node:os";
-import type { BinaryReport } from "../audit/report.js";
+import { PATH_MISSING, type BinaryReport } from "../audit/report.js";
 import { ToolError, UsageError, VerificationError } from "../errors.js";
 import { printJson, type CommandContext } from "./context.js";
 
-export const OUTCOMES = ["unpatched", "unknown", "not-affected", "patched", "mismatch", "unpinned", "match", "error"] as const;
+export const OUTCOMES = ["unpatched", "unknown", "not-affected", "patched", "mismatch", "unpinned", "match", "error", "missing"] as const;
 export type Outcome = (typeof OUTCOMES)[number];
-export const DEFAULT_FAIL_ON: Outcome[] = ["unpatched", "mismatch"];
+/** `missing`: a path given that does not exist; failing by default, so a typo cannot pass a pipeline gate. */
+export const DEFAULT_FAIL_ON: Outcome[] = ["unpatched", "mismatch", "missing"];
 
 export interface AuditJson {
   schemaVersion: 1;
@@ -32,6 +33,7 @@ export function parseFailOn(value: string): Outcome[] {
 export function outcomesOf(r: BinaryReport): Outcome[] {
   const out: Outcome[] = [r.verdict, r.pin.status];
   if (r.errors.length) out.push("error");
+  if (r.errors.some((e) => e.code === PATH_MISSING)) out.push("missing");
   return out;
 }
 
@@ -83,6 +85,7 @@ export function renderTable(result: AuditJson, verbose: boolean): string {
 interface AuditFlags {
   json?: boolean;
   all?: boolean;
+  skipMissing?: boolean;
   failOn: string;
   manifest: string[];
   jobs: string;
@@ -100,6 +103,7 @@ export function register(program: Command, ctx: CommandContext): void {
     .argument("<path...>", "binaries or folders")
     .option("--json", "print the reports as JSON (a stable contract)")
     .option("--all", "in folders, audit every ELF file, not only kubelet-named executables (e.g. a runtime's runc)")
+    .option("--skip-missing", "leave out, quietly, paths given that do not exist (a fleet's list of usual folders); without it they are the outcome missing")
     .option("--fail-on <outcomes>", `exit 4 when a binary has one of these outcomes: ${OUTCOMES.join(", ")}, or none`, DEFAULT_FAIL_ON.join(","))
     .option("--manifest <dir>", "check sha256 against a build manifest folder (SHA256SUMS and/or in-toto manifest.json); repeatable", (v: string, prev: string[]) => [...prev, v], [] as string[])
     .option("--jobs <n>", "files audited at once", String(Math.min(4, availableParallelism())))
@@ -129,7 +133,7 @@ Exit codes: 0 nothing listed in --fail-on occurred · 4 a listed outcome occurre
           throw new UsageError("E_AUDIT_MANIFEST", (err as Error).message, "pass a folder holding SHA256SUMS (sha256sum format) or an in-toto manifest.json");
         }
       }
-      const reports = await auditPaths(paths, { catalog: ctx.catalog(), manifest, all: Boolean(opts.all), concurrency: jobs, signal: ctx.signal });
+      const reports = await auditPaths(paths, { catalog: ctx.catalog(), manifest, all: Boolean(opts.all), skipMissing: Boolean(opts.skipMissing), concurrency: jobs, signal: ctx.signal });
       const result = summarise(reports, failOn);
       if (opts.json) printJson(ctx.io, result);
       else ctx.io.out(renderTable(result, ctx.verbose()));

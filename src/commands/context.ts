@@ -4,10 +4,11 @@ import { DEFAULT_CATALOG_PATH, loadCatalog } from "../catalog/load.js";
 import type { Catalog } from "../catalog/types.js";
 
 export interface Io {
-  out(text: string): void;
-  err(text: string): void;
+  // Function-valued fields, not methods: commands hand them on as callbacks.
+  out: (text: string) => void;
+  err: (text: string) => void;
   /** Progress goes to stderr so stdout stays parseable. */
-  progress(text: string): void;
+  progress: (text: string) => void;
   isTTY: boolean;
 }
 
@@ -50,7 +51,7 @@ export function processIo(): Io {
 export function makeContext(program: Command, io: Io, signal: AbortSignal, outcome: Outcome = {}): CommandContext {
   let cached: Catalog | undefined;
   let globals: GlobalOptions = {};
-  const current = () => ({ ...(program.opts() as GlobalOptions), ...globals });
+  const current = () => ({ ...program.opts<GlobalOptions>(), ...globals });
   const path = () => current().catalog ?? process.env.KUBELET_NOKMEM_CATALOG ?? DEFAULT_CATALOG_PATH;
   return {
     io,

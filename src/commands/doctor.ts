@@ -10,7 +10,12 @@ import { printable } from "../io/terminal.js";
 
 /** node-problem-detector's custom-plugin contract: 0 OK, 1 problem, 2 unknown. */
 export const NPD_EXIT: Record<NodeVerdict, number> = { healthy: 0, "at-risk": 1, leaking: 1, unknown: 2 };
-/** NPD cuts plugin output at max_output_length (80 by default). */
+/**
+ * NPD cuts plugin output at max_output_length, 80 by default, counted in
+ * BYTES (Go's `output[:max]` in pkg/custompluginmonitor/plugin/plugin.go),
+ * which can split a UTF-8 character. The line is cut here first, at a
+ * character boundary, so NPD never has to.
+ */
 export const NPD_MESSAGE_MAX = 80;
 
 interface DoctorFlags {
@@ -29,9 +34,19 @@ export async function doctorAuditor(ctx: CommandContext): Promise<BinaryAuditor>
   return auditAuditor(ctx.catalog());
 }
 
-export function npdMessage(text: string): string {
+/** One line of at most `max` UTF-8 bytes, cut at a character boundary and ended with "..." when cut. */
+export function npdMessage(text: string, max = NPD_MESSAGE_MAX): string {
   const line = text.replace(/\s+/g, " ").trim();
-  return line.length > NPD_MESSAGE_MAX ? `${line.slice(0, NPD_MESSAGE_MAX - 3)}...` : line;
+  if (Buffer.byteLength(line, "utf8") <= max) return line;
+  let kept = "";
+  let bytes = 0;
+  for (const ch of line) {
+    const n = Buffer.byteLength(ch, "utf8");
+    if (bytes + n > max - 3) break;
+    kept += ch;
+    bytes += n;
+  }
+  return `${kept}...`;
 }
 
 export function register(program: Command, ctx: CommandContext): void {

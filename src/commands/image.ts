@@ -2,12 +2,17 @@ import type { Command } from "commander";
 import { imageMissing } from "../pipeline/docker.js";
 import { buildImage, checkImage, DEFAULT_GO, DEFAULT_MIRROR, DEFAULT_SUITE, defaultTag, IMAGE_PHASES } from "../pipeline/image.js";
 import { Progress } from "../pipeline/progress.js";
+import { buildToolImage, TOOL_IMAGE_PHASES, TOOL_SUITE, toolTag } from "../pipeline/tool-image.js";
+import { UsageError } from "../errors.js";
 import { progressSink } from "./build.js";
 import { printJson, type CommandContext } from "./context.js";
 
 interface ImageBuildFlags {
   tag?: string;
-  suite: string;
+  suite?: string;
+  tool?: boolean;
+  tarball?: string;
+  rootfsCache?: string;
   mirror: string;
   go: string;
   keepRootfs?: boolean;
@@ -19,22 +24,29 @@ interface ImageBuildFlags {
 export function register(program: Command, ctx: CommandContext): void {
   const image = program
     .command("image")
-    .summary("make or check the offline toolchain image builds run in")
-    .description("The toolchain image is Debian minbase plus Go, make, gcc, libc headers, git and rsync, made from Debian packages with debootstrap and `docker import`: no registry needed.")
+    .summary("make or check the offline toolchain image builds run in, or this tool's own image")
+    .description(
+      "The toolchain image is Debian minbase plus Go, make, gcc, libc headers, git and rsync, made from Debian packages with debootstrap and `docker import`: no registry needed. " +
+        `With --tool, the same makes this tool's own image (${toolTag("<version>")}) for the fleet manifests: Debian ${TOOL_SUITE} minbase with nodejs and this package installed globally, its bin the entry point.`,
+    )
     .addHelpText(
       "after",
       `
 Examples:
   $ sudo kubelet-nokmem image build
+  $ sudo kubelet-nokmem image build --tool
   $ kubelet-nokmem image build --go 1.19 --tag kubelet-nokmem-toolchain:go1.19 --mirror http://deb.debian.org/debian
   $ kubelet-nokmem image check kubelet-nokmem-toolchain:go1.19 --json`,
     );
 
   image
     .command("build")
-    .summary("make the toolchain image from Debian packages (needs root, debootstrap and Docker)")
-    .option("--tag <name>", `image name (default: ${defaultTag(DEFAULT_GO)}, following --go)`)
-    .option("--suite <suite>", "Debian suite", DEFAULT_SUITE)
+    .summary("make the toolchain image (or with --tool this tool's image) from Debian packages (needs root, debootstrap and Docker)")
+    .option("--tool", `make this tool's own image (${toolTag("<package version>")}) instead of the toolchain image`)
+    .option("--tag <name>", `image name (default: ${defaultTag(DEFAULT_GO)}, following --go; with --tool ${toolTag("<package version>")})`)
+    .option("--suite <suite>", `Debian suite (default: ${DEFAULT_SUITE}; with --tool ${TOOL_SUITE}, whose nodejs is 20)`)
+    .option("--tarball <file>", "with --tool: the packed package to install (default: `npm pack` of this installation)")
+    .option("--rootfs-cache <dir>", "with --tool: keep the debootstrapped root filesystem as a tar here and reuse it")
     .option("--mirror <url>", "Debian mirror", DEFAULT_MIRROR)
     .option("--go <version>", "Debian Go package version (golang-<go>-go)", DEFAULT_GO)
     .option("--keep-rootfs", "keep the debootstrapped root filesystem and print its path")
@@ -46,12 +58,26 @@ Examples:
       `
 Examples:
   $ sudo kubelet-nokmem image build
-  $ sudo kubelet-nokmem image build --suite bookworm --go 1.19 --json`,
+  $ sudo kubelet-nokmem image build --suite bookworm --go 1.19 --json
+  $ sudo kubelet-nokmem image build --tool --rootfs-cache ~/.cache/kubelet-nokmem/rootfs`,
     )
     .action(async (o: ImageBuildFlags) => {
+      if (!o.tool && (o.tarball || o.rootfsCache)) {
+        throw new UsageError("E_IMAGE_FLAGS", `expected --tarball and --rootfs-cache only with --tool, found ${o.tarball ? "--tarball" : "--rootfs-cache"} without it`, "add --tool to make this tool's image");
+      }
+      if (o.tool && o.keepRootfs) {
+        throw new UsageError("E_IMAGE_FLAGS", "expected --keep-rootfs only without --tool, found both", "use --rootfs-cache DIR with --tool to keep its root filesystem as a tar");
+      }
+      if (o.tool) {
+        const progress = new Progress(progressSink(ctx.io), TOOL_IMAGE_PHASES, Boolean(o.verbose) || ctx.verbose(), 20_000);
+        const r = await buildToolImage({ tag: o.tag, suite: o.suite ?? TOOL_SUITE, mirror: o.mirror, tarball: o.tarball, rootfsCache: o.rootfsCache, workDir: o.workDir }, progress, ctx.signal);
+        if (o.json) return printJson(ctx.io, { image: r.image, id: r.id, version: r.version, node: r.node, suite: r.suite, rootfs: r.rootfs, seconds: r.seconds });
+        ctx.io.out(`image:   ${r.image}\nid:      ${r.id}\nversion: ${r.version}\nnode:    ${r.node ?? "unknown"}\nrootfs:  ${r.rootfs}\ntook:    ${r.seconds}s`);
+        return;
+      }
       const progress = new Progress(progressSink(ctx.io), IMAGE_PHASES, Boolean(o.verbose) || ctx.verbose(), 20_000);
       const r = await buildImage(
-        { tag: o.tag ?? defaultTag(o.go), suite: o.suite, mirror: o.mirror, go: o.go, keepRootfs: Boolean(o.keepRootfs), workDir: o.workDir },
+        { tag: o.tag ?? defaultTag(o.go), suite: o.suite ?? DEFAULT_SUITE, mirror: o.mirror, go: o.go, keepRootfs: Boolean(o.keepRootfs), workDir: o.workDir },
         progress,
         ctx.signal,
       );

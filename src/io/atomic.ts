@@ -11,7 +11,7 @@ export function tempNameFor(path: string): string {
   return join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`);
 }
 
-export interface AtomicWriteOptions {
+interface AtomicWriteOptions {
   /** File mode; by default the existing file's mode, else 0o644. */
   mode?: number;
 }

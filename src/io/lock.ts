@@ -17,7 +17,7 @@ export interface LockHolder {
   purpose: string;
 }
 
-export interface LockOptions {
+interface LockOptions {
   /** What is locked, for messages ("the output folder /x"). */
   what: string;
   /** Written into the lock file so a person can see who holds it. */
@@ -90,7 +90,7 @@ async function readHolder(path: string): Promise<LockHolder | null> {
 }
 
 /** A holder on this host whose pid no longer exists. Other hosts are never judged. */
-export function isStale(holder: LockHolder): boolean {
+function isStale(holder: LockHolder): boolean {
   if (holder.host !== hostname()) return false;
   if (holder.pid === process.pid) return false;
   try {

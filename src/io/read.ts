@@ -85,7 +85,7 @@ export async function openRegular(path: string): Promise<OpenedFile> {
   }
 }
 
-export interface ReadOptions {
+interface ReadOptions {
   /** Refuse files longer than this (default 64 MiB). */
   maxBytes?: number;
   signal?: AbortSignal;

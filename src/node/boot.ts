@@ -7,7 +7,7 @@ import type { KernelRelease, KernelRisk } from "./kernel.js";
 import { remedies } from "./remedy.js";
 import { describeUnusable, type Finding, type NodeRead } from "./types.js";
 
-export interface CmdlineFacts {
+interface CmdlineFacts {
   /** `cgroup.memory=...nokmem...` is on the command line. */
   nokmem: boolean;
   /** `cgroup_disable=memory`: no memory cgroups at all, so nothing to leak. */

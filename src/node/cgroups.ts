@@ -11,12 +11,12 @@ import type { DirectoryCount } from "./host-files.js";
 
 /** MEM_CGROUP_ID_MAX: memory-cgroup ids are unsigned shorts. */
 export const MEMCG_ID_LIMIT = 65535;
-export const IDS_WARNING_RATIO = 0.5;
-export const IDS_CRITICAL_RATIO = 0.9;
+const IDS_WARNING_RATIO = 0.5;
+const IDS_CRITICAL_RATIO = 0.9;
 /** A gap this large, and larger than the cgroups that exist, is a leak in progress. */
-export const GAP_WARNING = 1000;
+const GAP_WARNING = 1000;
 /** A quarter of the id space gone to cgroups that no longer exist. */
-export const GAP_CRITICAL = 16384;
+const GAP_CRITICAL = 16384;
 
 export interface CgroupRow {
   subsys: string;
@@ -25,7 +25,7 @@ export interface CgroupRow {
   enabled: boolean;
 }
 
-export type ParsedCgroups = { ok: true; rows: CgroupRow[] } | { ok: false; reason: string };
+type ParsedCgroups = { ok: true; rows: CgroupRow[] } | { ok: false; reason: string };
 
 /** Parse /proc/cgroups (`#subsys_name hierarchy num_cgroups enabled`). */
 export function parseProcCgroups(text: string): ParsedCgroups {
@@ -45,7 +45,7 @@ export function parseProcCgroups(text: string): ParsedCgroups {
   return { ok: true, rows };
 }
 
-export interface CgroupIdAssessment {
+interface CgroupIdAssessment {
   memory: CgroupRow | null;
   finding: Finding;
 }

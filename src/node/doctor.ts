@@ -13,12 +13,12 @@ import { remedies } from "./remedy.js";
 import type { Finding, NodeRead, NodeVerdict } from "./types.js";
 import { decideVerdict, leakImpossible } from "./verdict.js";
 
-export const MEMORY_CGROUP_ROOT = "/sys/fs/cgroup/memory";
+const MEMORY_CGROUP_ROOT = "/sys/fs/cgroup/memory";
 /** Logs can be gigabytes; the leak's messages repeat, so the recent end suffices. */
-export const LOG_TAIL_BYTES = 64 * 1024 * 1024;
-export const KERNEL_LOGS = ["/var/log/messages", "/var/log/kern.log"] as const;
+const LOG_TAIL_BYTES = 64 * 1024 * 1024;
+const KERNEL_LOGS = ["/var/log/messages", "/var/log/kern.log"] as const;
 
-export interface DoctorOptions {
+interface DoctorOptions {
   /** Where the node's filesystem is mounted ("/" on the node itself). */
   root: string;
   /** A kubelet / runc / dmesg output on this machine, taken as given (not under root). */

@@ -138,7 +138,7 @@ async function openRegular(local: string, shown: string): Promise<FileHandle | E
 }
 
 /** Read a file on this machine (not under the root), shown under `shown`. */
-export async function readLocal(local: string, shown: string, maxBytes: number): Promise<NodeRead> {
+async function readLocal(local: string, shown: string, maxBytes: number): Promise<NodeRead> {
   const fh = await openRegular(local, shown);
   if (!("read" in fh)) return fh;
   try {

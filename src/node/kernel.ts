@@ -27,14 +27,14 @@ export interface KernelRelease {
  */
 export type KernelRisk = "strong" | "affected" | "possible" | "none" | "unknown";
 
-export interface KernelAssessment {
+interface KernelAssessment {
   release: KernelRelease | null;
   risk: KernelRisk;
   finding: Finding;
 }
 
 /** The first RHEL 7 3.10 build with the memory-cgroup fix (BZ 1507149). */
-export const RHEL7_FIXED_BUILD = 1075;
+const RHEL7_FIXED_BUILD = 1075;
 
 const RELEASE = /^(\d{1,3})\.(\d{1,3})(?:\.(\d{1,5}))?(?:-([0-9A-Za-z._+~-]{1,120}))?$/;
 

@@ -13,7 +13,7 @@ export const KUBEPODS_CGROUPS = ["/sys/fs/cgroup/memory/kubepods", "/sys/fs/cgro
 
 export type KmemState = "on" | "off" | "cgroup-v2" | "unknown";
 
-export interface KubepodsReads {
+interface KubepodsReads {
   /** The kubepods cgroup found, or null when none of KUBEPODS_CGROUPS exists. */
   cgroup: string | null;
   /** /sys/fs/cgroup is a cgroup v2 mount (cgroup.controllers at its top, no memory/). */

@@ -4,11 +4,11 @@
  */
 import { describeUnusable, type Finding, type NodeRead } from "./types.js";
 
-export const SLAB_WARNING_RATIO = 0.2;
-export const SLAB_CRITICAL_RATIO = 0.5;
+const SLAB_WARNING_RATIO = 0.2;
+const SLAB_CRITICAL_RATIO = 0.5;
 
 /** /proc/meminfo as name → kB. */
-export function parseMeminfo(text: string): Map<string, number> {
+function parseMeminfo(text: string): Map<string, number> {
   const out = new Map<string, number>();
   for (const line of text.split("\n")) {
     const m = /^([A-Za-z0-9_()]+):\s+(\d+)(?:\s+kB)?\s*$/.exec(line);
@@ -40,7 +40,7 @@ export function assessSlab(read: NodeRead, remedy: string | null): Finding {
 }
 
 /** What the kernel (and, through syslog, kubelet) says when the leak bites. */
-export const LOG_PATTERNS = {
+const LOG_PATTERNS = {
   slub: /SLUB: Unable to allocate memory on node -1/,
   mkdir: /mkdir \/sys\/fs\/cgroup\/memory\/\S*: (?:cannot allocate memory|no space left on device)/i,
 } as const;
@@ -72,7 +72,7 @@ export function scanLogLine(scan: KernelLogScan, line: string): void {
  * - `kernel-not-affected`: allocations fail on any kernel under memory
  *   pressure; on this one they are not the kmem leak.
  */
-export type LogContext = "leak-possible" | "protected" | "kernel-not-affected";
+type LogContext = "leak-possible" | "protected" | "kernel-not-affected";
 
 /** `scans` are the logs that could be read, `unusable` the ones that could not. */
 export function assessKernelLog(scans: KernelLogScan[], unusable: Exclude<NodeRead, { state: "ok" }>[], context: LogContext, remedy: string | null): Finding {
@@ -82,7 +82,13 @@ export function assessKernelLog(scans: KernelLogScan[], unusable: Exclude<NodeRe
     ...unusable.map(describeUnusable),
   ];
   if (!scans.length) {
-    return { id, severity: "unknown", title: "kernel log not readable (pass --dmesg FILE with the output of dmesg)", evidence, remedy: null };
+    // Say why: a log that exists but cannot be read (Ubuntu's kern.log is
+    // syslog:adm 0640, and a container without CAP_DAC_OVERRIDE reads it only
+    // as a member of group adm) is a different fix from one that is absent.
+    const unreadable = unusable.filter((u): u is Extract<typeof u, { state: "unreadable" }> => u.state === "unreadable");
+    const why = unreadable.length ? unreadable.map((u) => `${u.path}: ${u.cause === "denied" ? "permission denied" : u.reason}`).join(", ") : "none found";
+    const fix = unreadable.some((u) => u.cause === "denied") ? "run with the log's group (adm: supplementalGroups [4]) or pass --dmesg FILE" : "pass --dmesg FILE with the output of dmesg";
+    return { id, severity: "unknown", title: `kernel log not readable: ${why} (${fix})`, evidence, remedy: null };
   }
   const slub = scans.reduce((n, s) => n + s.slub, 0);
   const mkdir = scans.reduce((n, s) => n + s.mkdir, 0);

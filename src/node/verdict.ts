@@ -19,7 +19,7 @@ export interface VerdictInputs {
   findings: Finding[];
 }
 
-export interface VerdictDecision {
+interface VerdictDecision {
   verdict: NodeVerdict;
   /** The finding that decided it (the summary leads with it). */
   because: Finding | null;

@@ -75,9 +75,9 @@ export interface Problem {
   found?: string[];
 }
 
-export type Outcome = { ok: true; content: string | null } | { ok: false; problems: Problem[] };
+type Outcome = { ok: true; content: string | null } | { ok: false; problems: Problem[] };
 
-export interface CarryOptions {
+interface CarryOptions {
   fuzz: number;
   /** Content of other files a change reads (whole-file `from`), by tree-relative path. */
   sibling?: (path: string) => string | null;
@@ -164,7 +164,7 @@ function missing(change: Change): Outcome {
 }
 
 function carryHunks(change: Change, diff: StructuredPatch, content: string | null, direction: "forward" | "backward", fuzz: number): Outcome {
-  const d = direction === "forward" ? diff : (reversePatch(diff) as StructuredPatch);
+  const d = direction === "forward" ? diff : reversePatch(diff);
   const creates = direction === "forward" ? diff.oldFileName === "/dev/null" : diff.newFileName === "/dev/null";
   const deletes = direction === "forward" ? diff.newFileName === "/dev/null" : diff.oldFileName === "/dev/null";
   if (content === null && !creates) return missing(change);
@@ -179,7 +179,7 @@ function carryHunks(change: Change, diff: StructuredPatch, content: string | nul
 }
 
 /** Say which hunks do not match, and where, with the expected and found lines. */
-export function diagnoseHunks(change: Change, diff: StructuredPatch, content: string, fuzz: number): Problem[] {
+function diagnoseHunks(change: Change, diff: StructuredPatch, content: string, fuzz: number): Problem[] {
   const problems: Problem[] = [];
   const lines = content.split("\n");
   diff.hunks.forEach((hunk: StructuredPatchHunk, i) => {
@@ -187,7 +187,7 @@ export function diagnoseHunks(change: Change, diff: StructuredPatch, content: st
     if (applyPatch(content, one, { fuzzFactor: fuzz }) !== false) return;
     const header = `@@ -${hunk.oldStart},${hunk.oldLines} +${hunk.newStart},${hunk.newLines} @@`;
     const base = { path: change.path, patch: change.patch, hunk: i + 1, hunkHeader: header };
-    if (applyPatch(content, reversePatch(one) as StructuredPatch, { fuzzFactor: 0 }) !== false) {
+    if (applyPatch(content, reversePatch(one), { fuzzFactor: 0 }) !== false) {
       problems.push({ ...base, message: `hunk ${i + 1} ${header} is already applied` });
       return;
     }

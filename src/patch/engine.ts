@@ -24,10 +24,10 @@ import { checkWritable, confine, openTree, readText, type TreeHandle } from "./t
 import { treeLayout } from "./tree-layout.js";
 import { renderVersionFile, treeVersion, versionStamp, type TreeVersion, type VersionStamp } from "./version-stamp.js";
 
-export const APPLIED_RECORD = `${STATE_DIR}/applied.json`;
+const APPLIED_RECORD = `${STATE_DIR}/applied.json`;
 export const DEFAULT_VERSION_FILE = "_output/kubelet-nokmem/version.env";
 
-export interface PlannedFile {
+interface PlannedFile {
   /** Tree-relative, as the patch names it. */
   path: string;
   abs: string;
@@ -37,7 +37,7 @@ export interface PlannedFile {
   patches: string[];
 }
 
-export interface ChangePlan {
+interface ChangePlan {
   files: PlannedFile[];
   problems: Problem[];
 }
@@ -47,7 +47,7 @@ export interface ChangePlan {
  * forward: a change that applies is pending; one whose transform is a no-op,
  * or whose reverse applies, is already applied. backward: the mirror.
  */
-export async function planChanges(tree: TreeHandle, changes: Change[], direction: "forward" | "backward", fuzz = 0, recorded: ReadonlyMap<string, string | null> = new Map()): Promise<ChangePlan> {
+async function planChanges(tree: TreeHandle, changes: Change[], direction: "forward" | "backward", fuzz = 0, recorded: ReadonlyMap<string, string | null> = new Map()): Promise<ChangePlan> {
   const files = new Map<string, PlannedFile>();
   const load = async (rel: string, patch: string): Promise<PlannedFile> => {
     let f = files.get(rel);
@@ -84,7 +84,7 @@ export async function planChanges(tree: TreeHandle, changes: Change[], direction
 }
 
 /** The exact unified diff of a plan (what --dry-run prints). */
-export function planDiff(files: PlannedFile[]): string {
+function planDiff(files: PlannedFile[]): string {
   return files
     .filter((f) => f.before !== f.after)
     .map((f) =>
@@ -96,7 +96,7 @@ export function planDiff(files: PlannedFile[]): string {
 }
 
 /** What `.kubelet-nokmem/applied.json` holds: enough to undo every change byte for byte. */
-export interface AppliedState {
+interface AppliedState {
   schemaVersion: 1;
   strategy: StrategyId;
   series: string | null;
@@ -160,7 +160,7 @@ export class PatchDriftError extends PatchError {
 
 export type Operation = "apply" | "revert";
 
-export interface PatchOptions {
+interface PatchOptions {
   operation?: Operation;
   /** false for --check and --dry-run: plan and report, write nothing. */
   write?: boolean;
@@ -224,7 +224,7 @@ export interface PatchOutcome {
 }
 
 /** What `build` copies into its manifest. */
-export interface PatchRecord {
+interface PatchRecord {
   strategy: StrategyId;
   series: string | null;
   version: string;
@@ -235,7 +235,7 @@ export interface PatchRecord {
 }
 
 /** Check that the catalog's strategy fits the tree's vendored runc. */
-export function confirmStrategy(resolution: Resolution, layout: KmemLayout): void {
+function confirmStrategy(resolution: Resolution, layout: KmemLayout): void {
   const strategy = strategyFor(resolution.strategy);
   if (strategy.layouts.includes(layout)) return;
   throw new TreeError(
@@ -246,7 +246,7 @@ export function confirmStrategy(resolution: Resolution, layout: KmemLayout): voi
 }
 
 /** Finish an interrupted run, if one left a journal. */
-export async function recoverTree(tree: TreeHandle, progress?: (line: string) => void): Promise<Recovery | null> {
+async function recoverTree(tree: TreeHandle, progress?: (line: string) => void): Promise<Recovery | null> {
   if (!(await readJournal(tree))) return null;
   const unlock = await lockTree(tree);
   try {

@@ -49,7 +49,7 @@ export function maskGo(src: string): string {
   return out.join("");
 }
 
-export interface FunctionSpan {
+interface FunctionSpan {
   name: string;
   /** Offset of `func`. */
   declStart: number;
@@ -124,7 +124,7 @@ export function replaceBody(src: string, span: FunctionSpan, body: string): stri
   return src.slice(0, span.bodyOpen + 1) + body + src.slice(span.bodyClose);
 }
 
-export interface ImportSpec {
+interface ImportSpec {
   /** Alias as written (`_`, `.`, a name) or null. */
   alias: string | null;
   path: string;
@@ -135,7 +135,7 @@ export interface ImportSpec {
   lineEnd: number;
 }
 
-export interface ImportBlock {
+interface ImportBlock {
   /** Offset of `import (` … through the closing `)` and its newline. */
   start: number;
   end: number;
@@ -154,7 +154,7 @@ export function packageNameFor(path: string): string {
 }
 
 /** Every import declaration of a file, in order. */
-export function importBlocks(src: string, mask = maskGo(src)): ImportBlock[] {
+function importBlocks(src: string, mask = maskGo(src)): ImportBlock[] {
   const blocks: ImportBlock[] = [];
   const re = /^import[ \t]*(\(|[^\n]*)/gm;
   for (let m = re.exec(mask); m; m = re.exec(mask)) {
@@ -196,7 +196,7 @@ function parseSpec(line: string, lineStart: number, lineEnd: number): ImportSpec
 }
 
 /** Package names the code (outside import declarations) refers to as `name.`. */
-export function usedPackageNames(src: string, candidates: readonly string[], mask = maskGo(src)): Set<string> {
+function usedPackageNames(src: string, candidates: readonly string[], mask = maskGo(src)): Set<string> {
   let code = mask;
   for (const b of importBlocks(src, mask).reverse()) code = code.slice(0, b.start) + code.slice(b.end);
   const used = new Set<string>();
@@ -209,7 +209,7 @@ export function usedPackageNames(src: string, candidates: readonly string[], mas
 /** Standard-library packages a replacement body may call on without importing them itself. */
 const KNOWN_PACKAGES: Record<string, string> = { errors: "errors", fmt: "fmt" };
 
-export interface ImportFix {
+interface ImportFix {
   src: string;
   removed: string[];
   added: string[];

@@ -19,7 +19,7 @@ import { acquireLock } from "../io/lock.js";
 import { sha256, STATE_DIR } from "./patch-file.js";
 import { putText, readText, type TreeHandle } from "./tree-io.js";
 
-export const JOURNAL = `${STATE_DIR}/journal.json`;
+const JOURNAL = `${STATE_DIR}/journal.json`;
 const TXN = `${STATE_DIR}/txn`;
 const LOCK = `${STATE_DIR}/lock`;
 
@@ -37,7 +37,7 @@ interface Stashed {
   stash: string;
 }
 
-export interface Journal {
+interface Journal {
   schemaVersion: 1;
   operation: string;
   pid: number;

@@ -19,7 +19,7 @@ import { createHash } from "node:crypto";
 import { parsePatch, type StructuredPatch } from "diff";
 import { PatchError } from "../errors.js";
 
-export const APPLY_MODES = ["hunks", "function-bodies", "whole-file"] as const;
+const APPLY_MODES = ["hunks", "function-bodies", "whole-file"] as const;
 export type ApplyMode = (typeof APPLY_MODES)[number];
 
 export interface FileDiff {

@@ -9,7 +9,7 @@
 import { access, constants, open, realpath, rm, stat } from "node:fs/promises";
 import { ensureDirectory } from "../io/directory.js";
 import { describeReadFailure, fileKind, FileTooLargeError, formatBytes, NotRegularFileError, readRegularFile } from "../io/read.js";
-import { basename, dirname, join, relative, sep } from "node:path";
+import { basename, dirname, join, sep } from "node:path";
 import { PatchError, TreeError } from "../errors.js";
 import { writeFileAtomic } from "../io/atomic.js";
 import { pathProblem } from "./patch-file.js";
@@ -140,4 +140,3 @@ export async function putText(abs: string, text: string | null): Promise<void> {
   await writeFileAtomic(abs, text);
 }
 
-export const treeRelative = (tree: TreeHandle, abs: string) => relative(tree.real, abs).split(sep).join("/");

@@ -8,7 +8,7 @@ import { settlePublication } from "../artifact/publish.js";
 import { UsageError, VerificationError } from "../errors.js";
 import { describeReadFailure, readRegularText } from "../io/read.js";
 
-export interface PublishedBinary {
+interface PublishedBinary {
   /** "linux/amd64" */
   platform: string;
   /** Path relative to the output folder: "linux/amd64/kubelet". */
@@ -17,7 +17,7 @@ export interface PublishedBinary {
   sha256: string;
 }
 
-export interface PublishedBuild {
+interface PublishedBuild {
   dir: string;
   /** "1.16.15" (no leading v) */
   version: string;
@@ -39,7 +39,7 @@ interface StatementShape {
 }
 
 /** Parse manifest.json text. Pure; `where` names the file in messages. */
-export function parseManifest(text: string, where: string): Omit<PublishedBuild, "dir"> {
+function parseManifest(text: string, where: string): Omit<PublishedBuild, "dir"> {
   let st: StatementShape;
   try {
     st = JSON.parse(text) as StatementShape;

@@ -38,7 +38,7 @@ export function mergePin(version: string, existing: Pin | undefined, incoming: P
 }
 
 /** Fixed key order and sorted platforms, so the file's diff stays reviewable. */
-export function normalizePin(pin: Pin): Pin {
+function normalizePin(pin: Pin): Pin {
   const out: Pin = { commit: pin.commit, image: pin.image, sha256: {} };
   if (pin.imageId) out.imageId = pin.imageId;
   if (pin.strategy) out.strategy = pin.strategy;

@@ -11,7 +11,7 @@ import { acquireLock, type LockHolder } from "../io/lock.js";
 import { readRegularText } from "../io/read.js";
 import { formatCatalog, mergePin, withPin, type PinChange } from "./pins.js";
 
-export interface StorePinOptions {
+interface StorePinOptions {
   force?: boolean;
   dryRun?: boolean;
   /** Stops a wait for the catalog's lock (SIGINT, SIGTERM). */

@@ -38,7 +38,7 @@ export function judge(actual: string, pinned: string | null, manifest: string | 
 }
 
 /** linux/<arch> from an ELF header (the audit's parser), or null. */
-export async function elfPlatform(path: string): Promise<string | null> {
+async function elfPlatform(path: string): Promise<string | null> {
   const { fh } = await openRegular(path);
   try {
     const head = Buffer.alloc(ELF_HEADER_SIZE);
@@ -52,7 +52,7 @@ export async function elfPlatform(path: string): Promise<string | null> {
   }
 }
 
-export interface VerifyOptions {
+interface VerifyOptions {
   version?: string;
   platform?: string;
   /** A build output folder whose manifest the binary must match. */

@@ -187,11 +187,6 @@ export async function removeContainer(name: string): Promise<void> {
   await docker(["rm", "-f", name], { reject: false, timeoutMs: 60_000 }).catch(() => undefined);
 }
 
-/** Names of containers (running or not) whose name matches exactly. */
-export async function containerExists(name: string): Promise<boolean> {
-  const r = await docker(["ps", "-a", "--filter", `name=^/${name}$`, "--format", "{{.Names}}"], { reject: false });
-  return r.stdout.split("\n").some((l) => l.trim() === name);
-}
 
 function lastLine(text: string): string {
   return text.trim().split("\n").at(-1) ?? "";

@@ -5,10 +5,11 @@
  * image with `docker import`. No registry is involved, so air-gapped sites with
  * a Debian mirror can make it.
  */
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { createHash } from "node:crypto";
+import { mkdir, mkdtemp, readFile, rename, rm } from "node:fs/promises";
 import { existsSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { EnvironmentError, UsageError } from "../errors.js";
 import { run, runPipeline } from "../process/exec.js";
 import { DOCKER, dockerPreflight, findImage, GO_VERSION_LABEL, imageMissing, type ImageInfo, docker, parseGoVersion } from "./docker.js";
@@ -20,10 +21,10 @@ export const DEFAULT_SUITE = "bookworm";
 export const DEFAULT_MIRROR = "http://deb.debian.org/debian";
 export const defaultTag = (go: string) => `kubelet-nokmem-toolchain:go${go}`;
 /** Packages besides Go: make and bash for the build scripts, gcc + libc6-dev for cgo, git and rsync used by hack/. */
-export const TOOLCHAIN_PACKAGES = ["make", "gcc", "libc6-dev", "git", "rsync", "ca-certificates"];
+const TOOLCHAIN_PACKAGES = ["make", "gcc", "libc6-dev", "git", "rsync", "ca-certificates"];
 const BASE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
-export interface ImageBuildOptions {
+interface ImageBuildOptions {
   tag: string;
   suite: string;
   mirror: string;
@@ -34,7 +35,7 @@ export interface ImageBuildOptions {
   workDir?: string;
 }
 
-export interface ImageBuildResult {
+interface ImageBuildResult {
   image: string;
   id: string;
   go: string;
@@ -45,7 +46,56 @@ export interface ImageBuildResult {
 }
 
 export function debootstrapArgs(o: Pick<ImageBuildOptions, "suite" | "mirror" | "go">, dir: string): string[] {
-  return ["--variant=minbase", `--include=${[`golang-${o.go}-go`, ...TOOLCHAIN_PACKAGES].join(",")}`, o.suite, dir, o.mirror];
+  return minbaseArgs({ suite: o.suite, mirror: o.mirror, include: [`golang-${o.go}-go`, ...TOOLCHAIN_PACKAGES] }, dir);
+}
+
+/** A Debian minbase root: which suite, from where, with which packages. */
+export interface RootfsSpec {
+  suite: string;
+  mirror: string;
+  include: readonly string[];
+}
+
+export function minbaseArgs(spec: RootfsSpec, dir: string): string[] {
+  return ["--variant=minbase", `--include=${spec.include.join(",")}`, spec.suite, dir, spec.mirror];
+}
+
+/** The cached tar of a root filesystem: named by everything that went into it. */
+export function rootfsCacheFile(cacheDir: string, spec: RootfsSpec): string {
+  const key = createHash("sha256").update(JSON.stringify({ suite: spec.suite, mirror: spec.mirror, include: [...spec.include].sort(), arch: process.arch })).digest("hex").slice(0, 16);
+  return join(cacheDir, `rootfs-${spec.suite}-${key}.tar`);
+}
+
+/**
+ * Make a minbase root filesystem in `dir` (which must not exist): from the
+ * cached tar when `cacheDir` holds one for this very spec, else with
+ * debootstrap (a couple of minutes), then cached there. The cache is written
+ * under a temporary name and renamed, so a killed run never leaves half a tar.
+ */
+export async function makeRootfs(spec: RootfsSpec, dir: string, o: { cacheDir?: string; signal: AbortSignal; onLine?: (l: string) => void }): Promise<"cache" | "debootstrap"> {
+  const cached = o.cacheDir ? rootfsCacheFile(o.cacheDir, spec) : null;
+  if (cached && existsSync(cached)) {
+    await mkdir(dir, { recursive: true });
+    await run({ file: "tar", args: ["--numeric-owner", "-xpf", cached, "-C", dir] }, { signal: o.signal });
+    return "cache";
+  }
+  const debootstrap = findDebootstrap();
+  if (!debootstrap) throw debootstrapMissing();
+  await run({ file: debootstrap, args: minbaseArgs(spec, dir) }, { signal: o.signal, onLine: o.onLine }).catch((err: Error) => {
+    if (o.signal.aborted) throw err;
+    throw new EnvironmentError("E_DEBOOTSTRAP", `expected debootstrap to make a ${spec.suite} root filesystem, found it failing: ${err.message}`, `check that ${spec.mirror} is reachable and has ${spec.suite} and ${spec.include.join(", ")}, or pass --mirror`);
+  });
+  if (cached) {
+    await mkdir(dirname(cached), { recursive: true });
+    const part = `${cached}.${process.pid}.tmp`;
+    try {
+      await run({ file: "tar", args: ["--numeric-owner", "-C", dir, "-cf", part, "."] }, { signal: o.signal });
+      await rename(part, cached);
+    } finally {
+      await rm(part, { force: true });
+    }
+  }
+  return "debootstrap";
 }
 
 /** `tar … | docker import …`: the tar side. Numeric owners so the image does not depend on this host's users. */
@@ -74,16 +124,16 @@ export function validateImageOptions(o: ImageBuildOptions): void {
 }
 
 /** Checks that need no work done: root, debootstrap, Docker. */
-export async function imagePreflight(signal?: AbortSignal): Promise<void> {
+async function imagePreflight(signal?: AbortSignal): Promise<void> {
   if (typeof process.getuid === "function" && process.getuid() !== 0) {
     throw new EnvironmentError("E_NOT_ROOT", `expected to run as root (debootstrap creates device nodes and chowns files), found uid ${process.getuid()}`, "run `sudo kubelet-nokmem image build`");
   }
-  const debootstrap = findDebootstrap();
-  if (!debootstrap) {
-    throw new EnvironmentError("E_DEBOOTSTRAP_MISSING", "expected the `debootstrap` program, found it neither on PATH nor in /usr/sbin", "install it: `apt-get install debootstrap`");
-  }
+  if (!findDebootstrap()) throw debootstrapMissing();
   await dockerPreflight(signal);
 }
+
+const debootstrapMissing = () =>
+  new EnvironmentError("E_DEBOOTSTRAP_MISSING", "expected the `debootstrap` program, found it neither on PATH nor in /usr/sbin", "install it: `apt-get install debootstrap`");
 
 function findDebootstrap(): string | null {
   for (const dir of [...(process.env.PATH ?? "").split(":"), "/usr/sbin", "/sbin"]) {
@@ -103,10 +153,7 @@ export async function buildImage(o: ImageBuildOptions, progress: Progress, signa
   let keep = false;
   try {
     progress.start("debootstrap", `${o.suite} from ${o.mirror} with golang-${o.go}-go`);
-    await run({ file: findDebootstrap()!, args: debootstrapArgs(o, dir) }, { signal, onLine: (l) => progress.output(l) }).catch((err: Error) => {
-      if (signal.aborted) throw err;
-      throw new EnvironmentError("E_DEBOOTSTRAP", `expected debootstrap to make a ${o.suite} root filesystem, found it failing: ${err.message}`, `check that ${o.mirror} is reachable and has ${o.suite} and golang-${o.go}-go, or pass --mirror`);
-    });
+    await makeRootfs({ suite: o.suite, mirror: o.mirror, include: [`golang-${o.go}-go`, ...TOOLCHAIN_PACKAGES] }, dir, { signal, onLine: (l) => progress.output(l) });
     const goVersion = parseGoVersion(`go version ${(await readFile(join(dir, `usr/lib/go-${o.go}/VERSION`), "utf8")).split("\n")[0]}`) ?? o.go;
     progress.done(`Go ${goVersion}`);
 
@@ -122,7 +169,7 @@ export async function buildImage(o: ImageBuildOptions, progress: Progress, signa
   }
 }
 
-export interface ImageCheck {
+interface ImageCheck {
   image: string;
   exists: boolean;
   id: string | null;

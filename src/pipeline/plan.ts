@@ -15,12 +15,12 @@ export type Runner = "docker" | "local";
 export const RUNNERS: readonly Runner[] = ["docker", "local"];
 
 /** Where the tree is seen inside the container. */
-export const CONTAINER_TREE = "/src";
+const CONTAINER_TREE = "/src";
 /** The Kubernetes build forces GOCACHE here, relative to the tree (DOMAIN.md). */
 export const TREE_GO_CACHE = "_output/local/go/cache";
 /** The version file the patch step writes, relative to the tree. Under _output/, which every release ignores in git. */
-export const DEFAULT_VERSION_FILE = "_output/kubelet-nokmem/version.env";
-export const DEFAULT_PLATFORMS = ["linux/amd64"];
+const DEFAULT_VERSION_FILE = "_output/kubelet-nokmem/version.env";
+const DEFAULT_PLATFORMS = ["linux/amd64"];
 /** Shown in a dry run where a fact is only known once the source is staged. */
 export const UNKNOWN = (what: string) => `<${what}>`;
 
@@ -64,7 +64,7 @@ export interface BuildPlan {
   out: string;
 }
 
-export interface TreeFacts {
+interface TreeFacts {
   /** Host path of the staged tree (a placeholder in a dry run). */
   root: string;
   /** Commit time in seconds since the epoch, when the source knows it. */

@@ -7,7 +7,7 @@
 
 /** The phases of `build`. */
 export const BUILD_PHASES = ["preflight", "source", "plan", "patch", "make", "verify", "checksum", "publish"] as const;
-export type Phase = string;
+type Phase = string;
 
 export interface ProgressSink {
   /** A full line (newline added by the sink). */

@@ -24,9 +24,8 @@ import { plan as makePlan, TREE_GO_CACHE, type BuildPlan, type ImageFacts, type 
 import type { Progress } from "./progress.js";
 import { checkVersionStamp, defaultSteps, type BuildSteps, type Verdict, type VerifyOutcome } from "./steps.js";
 
-export { DEFAULT_CACHE_DIR } from "./plan.js";
 
-export interface BuildRequest {
+interface BuildRequest {
   version: string;
   source?: string;
   /** Git ref to build; default the release tag v<version>. */
@@ -43,7 +42,7 @@ export interface BuildRequest {
   keepWork?: boolean;
 }
 
-export interface BuildDeps {
+interface BuildDeps {
   catalog: Catalog;
   signal: AbortSignal;
   progress: Progress;

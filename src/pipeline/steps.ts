@@ -14,7 +14,7 @@ import { applyStrategy } from "../patch/engine.js";
 import type { Resolution } from "../catalog/resolve.js";
 import type { Catalog } from "../catalog/types.js";
 
-export interface PatchOptions {
+interface PatchOptions {
   /** Absolute path where the version file must be written (KUBE_GIT_VERSION_FILE). */
   versionFile: string;
   /** "v1.16.15" */
@@ -26,7 +26,7 @@ export interface PatchOptions {
   signal?: AbortSignal;
 }
 
-export interface PatchOutcome {
+interface PatchOutcome {
   versionFile: string;
   /** Each applied patch with the sha256 of its patch file (for the provenance). */
   patches: { name: string; sha256: string }[];
@@ -88,7 +88,7 @@ export interface BuildSteps {
 const FROM_AUDIT: Record<string, Verdict> = { patched: "nokmem", unpatched: "kmem-enabled", "not-affected": "not-affected", unknown: "unknown" };
 
 /** VerifyStep backed by the audit's detectors (ELF sections, build info, stamped version, markers). */
-export function auditVerifyStep(catalog: Catalog): VerifyStep {
+function auditVerifyStep(catalog: Catalog): VerifyStep {
   return async (binary) => {
     const report = await auditFile(binary, { catalog });
     const evidence: Evidence[] = report.evidence.map((e) => ({ check: e.id, found: e.kind !== "absence", detail: e.detail }));
@@ -105,7 +105,7 @@ export function auditVerifyStep(catalog: Catalog): VerifyStep {
  * temp + rename, which replaces a hard-linked file instead of writing through
  * the link, so a staged tree's links to the user's files stay untouched.
  */
-export const enginePatchStep: PatchStep = async (tree, res, opts) => {
+const enginePatchStep: PatchStep = async (tree, res, opts) => {
   const record = await applyStrategy(tree, res, { versionFile: opts.versionFile, ...(opts.commit ? { commit: opts.commit } : {}) });
   return { versionFile: record.versionFile?.path ?? opts.versionFile, patches: record.patches };
 };

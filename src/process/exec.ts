@@ -11,7 +11,7 @@ let execaModule: Promise<typeof import("execa")> | undefined;
 const loadExeca = () => (execaModule ??= import("execa"));
 import { EnvironmentError, ToolError } from "../errors.js";
 
-export interface Command {
+interface Command {
   file: string;
   args: string[];
   env?: Record<string, string>;
@@ -71,7 +71,7 @@ export async function run(cmd: Command, opts: RunOptions = {}): Promise<RunResul
     const r = await child;
     // With reject: false a program that could not be started still "resolves",
     // without an exit code: that is never success.
-    if (r.failed && r.exitCode === undefined) throw r;
+    if (r.failed && r.exitCode === undefined) throw toExecError(cmd, r);
     return { exitCode: r.exitCode ?? 0, stdout: String(r.stdout ?? ""), stderr: String(r.stderr ?? "") };
   } catch (err) {
     throw toExecError(cmd, err);
@@ -131,7 +131,7 @@ function childOptions(signal: AbortSignal | undefined): ExecaOptions {
 }
 
 /** Start a command. The child is wrapped: a bare ResultPromise would be awaited to its end. */
-export async function spawn(cmd: Command, opts: RunOptions = {}): Promise<{ child: ResultPromise }> {
+async function spawn(cmd: Command, opts: RunOptions = {}): Promise<{ child: ResultPromise }> {
   const { execa } = await loadExeca();
   const options: ExecaOptions = {
     ...childOptions(opts.signal),
@@ -150,7 +150,7 @@ export async function spawn(cmd: Command, opts: RunOptions = {}): Promise<{ chil
   return { child };
 }
 
-export function toExecError(cmd: Command, err: unknown): ToolError {
+function toExecError(cmd: Command, err: unknown): ToolError {
   if (err instanceof ToolError) return err;
   const e = err as { code?: string; exitCode?: number; stderr?: unknown; signal?: string; isCanceled?: boolean };
   if (e.code === "ENOENT") {
@@ -160,19 +160,9 @@ export function toExecError(cmd: Command, err: unknown): ToolError {
       `install ${cmd.file} or put it on PATH`,
     );
   }
-  return new ExecError(cmd, e.exitCode, tail(String(e.stderr ?? "")), e.signal);
+  return new ExecError(cmd, e.exitCode, tail(typeof e.stderr === "string" ? e.stderr : ""), e.signal);
 }
 
-/** True if `file` can be run (used for environment checks). */
-export async function which(file: string): Promise<boolean> {
-  try {
-    const { execa } = await loadExeca();
-    await execa(file, ["--version"], { reject: false, timeout: 10_000 });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /**
  * Run `from | to` without a shell: `from`'s stdout streams into `to`'s stdin

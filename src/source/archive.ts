@@ -11,7 +11,7 @@ import { createGunzip } from "node:zlib";
 import { TreeError } from "../errors.js";
 import { run } from "../process/exec.js";
 
-export interface ArchiveHeader {
+interface ArchiveHeader {
   /** From a `git archive` pax comment, else null. */
   commit: string | null;
   /** mtime of the first header, seconds. */

@@ -50,7 +50,7 @@ export async function readGitFacts(root: string, opts: { status?: boolean } = {}
  * GIT_OPTIONAL_LOCKS=0 keeps `git status` from writing the index of a tree
  * it only reads.
  */
-export function gitEnv(source: NodeJS.ProcessEnv = process.env): Record<string, string> {
+function gitEnv(source: NodeJS.ProcessEnv = process.env): Record<string, string> {
   const keep = /^(PATH|HOME|USER|LOGNAME|TMPDIR|XDG_CONFIG_HOME|GIT_CONFIG_NOSYSTEM|GIT_CONFIG_GLOBAL|GIT_CONFIG_SYSTEM|GIT_CEILING_DIRECTORIES)$/;
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(source)) if (v !== undefined && keep.test(k)) env[k] = v;

@@ -14,7 +14,7 @@ import type { SimpleGit } from "simple-git";
 import { EnvironmentError, UsageError } from "../errors.js";
 import { acquireLock } from "../io/lock.js";
 
-export interface FetchedRef {
+interface FetchedRef {
   mirror: string;
   commit: string;
   time: number;
@@ -39,7 +39,7 @@ async function git(baseDir: string, signal?: AbortSignal): Promise<SimpleGit> {
  * pagers, GIT_* overrides that can run programs), and without prompts: a build
  * must fail, not hang, when a remote asks for a password.
  */
-export function gitEnv(env: NodeJS.ProcessEnv = process.env): Record<string, string> {
+function gitEnv(env: NodeJS.ProcessEnv = process.env): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(env)) {
     if (v === undefined || /^(EDITOR|VISUAL|PAGER|SSH_ASKPASS|GIT_.*)$/i.test(k)) continue;
@@ -52,7 +52,7 @@ export function gitEnv(env: NodeJS.ProcessEnv = process.env): Record<string, str
 const FULL_SHA = /^[0-9a-f]{40}$/;
 
 /** Refspec candidates for a ref, in the order tried. */
-export function refspecsFor(ref: string): { remote: string; local: string }[] {
+function refspecsFor(ref: string): { remote: string; local: string }[] {
   if (FULL_SHA.test(ref)) return [{ remote: ref, local: `refs/kubelet-nokmem/commits/${ref}` }];
   if (ref.startsWith("refs/")) return [{ remote: ref, local: ref }];
   return [

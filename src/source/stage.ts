@@ -10,13 +10,13 @@
  */
 import { constants } from "node:fs";
 import { copyFile, link, lstat, mkdir, readlink, rename, symlink, utimes } from "node:fs/promises";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { tempNameFor } from "../io/atomic.js";
 import type { LinkMode } from "./types.js";
 import { pool, walk, type Entry } from "./walk.js";
 
 /** In `auto` mode, the parts of a Kubernetes tree no build step writes. */
-export const READ_ONLY_PREFIXES = ["vendor/"];
+const READ_ONLY_PREFIXES = ["vendor/"];
 
 export function shouldLink(rel: string, mode: LinkMode, willModify: ReadonlySet<string>): boolean {
   if (willModify.has(rel)) return false;
@@ -30,7 +30,7 @@ export function shouldLink(rel: string, mode: LinkMode, willModify: ReadonlySet<
   }
 }
 
-export interface StageDirResult {
+interface StageDirResult {
   linked: number;
   copied: number;
 }
@@ -95,7 +95,3 @@ export async function breakLink(path: string): Promise<boolean> {
   return true;
 }
 
-/** Create the parent folders of a file inside a staged tree. */
-export async function ensureParent(path: string): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
-}

@@ -12,7 +12,7 @@ export interface Entry {
 }
 
 /** Top-level entries that are never part of a source tree: git's own data and build output. */
-export const NOT_SOURCE = new Set([".git", "_output"]);
+const NOT_SOURCE = new Set([".git", "_output"]);
 
 /** Every entry under root, parents before children, siblings in byte order. */
 export async function walk(root: string, skipTop: ReadonlySet<string> = NOT_SOURCE): Promise<Entry[]> {
@@ -36,7 +36,7 @@ export async function walk(root: string, skipTop: ReadonlySet<string> = NOT_SOUR
   return out;
 }
 
-export function byteOrder(a: string, b: string): number {
+function byteOrder(a: string, b: string): number {
   return Buffer.compare(Buffer.from(a), Buffer.from(b));
 }
 

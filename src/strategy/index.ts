@@ -5,7 +5,6 @@ import { none } from "./none.js";
 import type { Strategy } from "./types.js";
 import { vendorStub } from "./vendor-stub.js";
 
-export type { Strategy } from "./types.js";
 
 /** Every strategy the tool knows, by id. */
 export const STRATEGIES: Readonly<Record<StrategyId, Strategy>> = {

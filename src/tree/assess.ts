@@ -14,7 +14,6 @@ import { parseGitDescribe, type ArchiveStamp, type TreeVersion } from "./release
 
 /** git-clean / git-dirty: a checkout (as version.sh's tree state); archive: a `git archive` export; dir: anything else. */
 export type TreeKind = "git-clean" | "git-dirty" | "archive" | "dir";
-export const TREE_KINDS: readonly TreeKind[] = ["git-clean", "git-dirty", "archive", "dir"];
 
 export type VersionSource = "flag" | "git" | "archive";
 
@@ -70,7 +69,7 @@ export interface TreeReport {
   notes: string[];
 }
 
-export interface AssessOptions {
+interface AssessOptions {
   /** A release given by the user (--version), "1.16.15" or "v1.16.15". */
   version?: string;
 }

@@ -14,10 +14,9 @@ import { detectKmemLayout, RUNC_FS_DIR, UnknownLayoutError } from "./kmem-layout
 import { goVersionFromCross, goVersionFromDotFile, parseArchiveVersionSh } from "./release-version.js";
 import { runcFromGodeps, runcFromGoMod, runcFromModulesTxt, type RuncRecord } from "./runc-version.js";
 
-export type { TreeReport } from "./assess.js";
 
 /** Paths that never make a checkout dirty: the build writes them (upstream ignores them too). */
-export const BUILD_OUTPUT_PREFIXES = ["_output/"];
+const BUILD_OUTPUT_PREFIXES = ["_output/"];
 
 /** What marks a directory as a Kubernetes source tree. */
 const MARKERS = [
@@ -25,7 +24,7 @@ const MARKERS = [
   { path: "cmd/kubelet", type: "dir" },
 ] as const;
 
-export interface InspectOptions {
+interface InspectOptions {
   catalog: Catalog;
   /** The release, when the user knows it (--version). The tree's own is still read and compared. */
   version?: string;
@@ -39,7 +38,7 @@ export async function inspectTree(root: string, opts: InspectOptions): Promise<T
 }
 
 /** Read what inspection needs from the tree at `root`. Throws TreeError when it is not a readable Kubernetes tree. */
-export async function readTreeFacts(rootArg: string): Promise<TreeFacts> {
+async function readTreeFacts(rootArg: string): Promise<TreeFacts> {
   const root = resolvePath(rootArg);
   await checkRoot(root, rootArg);
   await checkMarkers(root);

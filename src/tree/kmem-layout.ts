@@ -13,8 +13,8 @@ export const RUNC_FS_DIR = "vendor/github.com/opencontainers/runc/libcontainer/c
 /** runc rc7+ (runc#2065): the error the disabled setKernelMemory returns. */
 export const KMEM_DISABLED_MESSAGE = "kernel memory accounting disabled in this runc build";
 
-export const ENABLE_FN = "EnableKernelMemoryAccounting";
-export const SET_FN = "setKernelMemory";
+const ENABLE_FN = "EnableKernelMemoryAccounting";
+const SET_FN = "setKernelMemory";
 
 export interface KmemFinding {
   /** File name inside RUNC_FS_DIR. */
@@ -40,7 +40,7 @@ const KMEM_WRITE = /\bsetKernelMemory\s*\(|WriteFile\s*\(|writeFile\s*\(|OpenFil
 const KMEM_AWARE = /kmem\.limit_in_bytes|\bKernelMemory\b|\b[sS]etKernelMemory\b/;
 
 /** A function body that cannot turn kmem accounting on. */
-export function isInert(body: string): boolean {
+function isInert(body: string): boolean {
   return !KMEM_WRITE.test(maskLiterals(body, true));
 }
 

@@ -18,7 +18,7 @@ export interface TreeVersion {
 const TAG = /^v(\d+)\.(\d+)\.(\d+)(-[0-9A-Za-z.-]+)?$/;
 
 /** Parse a Kubernetes release tag such as `v1.16.15` or `v1.17.0-rc.1`. */
-export function parseReleaseTag(tag: string): TreeVersion | null {
+function parseReleaseTag(tag: string): TreeVersion | null {
   const m = TAG.exec(tag.trim());
   if (!m) return null;
   const core = `${+m[1]!}.${+m[2]!}.${+m[3]!}`;

@@ -4,7 +4,7 @@
  * and returns what that one file says. Pure.
  */
 
-export const RUNC_MODULE = "github.com/opencontainers/runc";
+const RUNC_MODULE = "github.com/opencontainers/runc";
 
 export interface RuncRecord {
   /** "v1.0.0-rc93", a pseudo-version, a `git describe` name (Godeps Comment) or a commit (Godeps Rev); null when the file names runc without one (a local replace). */
@@ -26,7 +26,7 @@ export function runcFromGodeps(text: string): RuncRecord | null {
   }
   const deps = (data as { Deps?: unknown }).Deps;
   if (!Array.isArray(deps)) return null;
-  const runc = deps.filter((d): d is { ImportPath: string; Comment?: string; Rev?: string } => typeof d?.ImportPath === "string" && isRuncPath(d.ImportPath));
+  const runc = deps.filter(isRuncDep);
   if (!runc.length) return null;
   const versions = [...new Set(runc.map((d) => d.Comment || d.Rev || "").filter(Boolean))];
   const notes = versions.length > 1 ? [`Godeps/Godeps.json names runc packages at different versions: ${versions.join(", ")}`] : [];
@@ -109,4 +109,11 @@ function effective(required: string | null, replacement: ModuleRef | null, file:
     replacedBy: replacement.path,
     notes: [`${file} replaces runc with ${replacement.path}${replacement.version ? ` ${replacement.version}` : ""}`],
   };
+}
+
+type GodepsEntry = { ImportPath: string; Comment?: string; Rev?: string };
+
+function isRuncDep(d: unknown): d is GodepsEntry {
+  const path = (d as { ImportPath?: unknown } | null)?.ImportPath;
+  return typeof path === "string" && isRuncPath(path);
 }

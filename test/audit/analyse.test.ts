@@ -14,7 +14,7 @@ async function audit(o: SyntheticOptions, path = "/opt/bin/kubelet") {
   const src = bufferSource(bytes);
   const layout = await readLayout(src, bytes.subarray(0, 64));
   const scan = scanBuffer(bytes, MARKERS, 64, { ignore: layout?.image?.unsearchedRanges() ?? [] });
-  return analyse(path, src, layout, scan, { catalog });
+  return analyse(path, layout, scan, { catalog });
 }
 
 const ENABLED = ["enabled-string:kmem-limit-file", "enabled-string:kmem-failed-to-set", "enabled-string:kmem-not-supported", "source-path:kmem.go", "identity:kubelet"];
@@ -92,7 +92,7 @@ describe("analyse", () => {
     const pinned = { ...catalog, pins: { "1.20.2": { commit: "", image: "i", sha256: { "linux/amd64": sha } } } };
     const src = bufferSource(bytes);
     const layout = await readLayout(src, bytes.subarray(0, 64));
-    const r = await analyse("/k/kubelet", src, layout, scanBuffer(bytes, MARKERS), { catalog: pinned });
+    const r = await analyse("/k/kubelet", layout, scanBuffer(bytes, MARKERS), { catalog: pinned });
     expect(r.pin).toEqual({ status: "match", checks: [{ source: "versions.json", name: "1.20.2 linux/amd64", expected: sha, status: "match" }] });
   });
 

@@ -67,6 +67,47 @@ describe("kubelet-nokmem audit", () => {
     expect(none.code).toBe(2);
   });
 
+  describe("a path that does not exist", () => {
+    it("is the outcome missing and fails the run by default, the other paths still audited", async () => {
+      const a = join(dir, "kubelet");
+      await writeFile(a, patched(), { mode: 0o755 });
+      const typo = join(dir, "kublet");
+      const r = await cli("audit", a, typo, "--json");
+      expect(r.code).toBe(4);
+      const json = JSON.parse(r.stdout);
+      expect(json.failOn).toEqual(["unpatched", "mismatch", "missing"]);
+      expect(json.failed).toEqual([{ path: typo, outcomes: ["missing"] }]);
+      expect(json.reports.map((x: { path: string; verdict: string }) => [x.path, x.verdict])).toEqual([
+        [a, "patched"],
+        [typo, "unknown"],
+      ]);
+      expect(json.reports[1].errors.map((e: { code: string }) => e.code)).toEqual(["E_AUDIT_PATH_MISSING"]);
+      expect(r.stderr).toMatch(/found .*kublet: missing/);
+    });
+
+    it("a missing folder fails in the human table too, and the message names the fix", async () => {
+      const r = await cli("audit", join(dir, "no-such-folder"));
+      expect(r.code).toBe(4);
+      expect(r.stdout).toMatch(/error: expected .*no-such-folder to exist, found nothing there \(check the path, or pass --skip-missing/);
+    });
+
+    it("--fail-on still selects it: left out of the list it passes, listed alone it fails", async () => {
+      expect((await cli("audit", join(dir, "gone"), "--fail-on", "unpatched")).code).toBe(0);
+      expect((await cli("audit", join(dir, "gone"), "--fail-on", "missing")).code).toBe(4);
+      expect((await cli("audit", join(dir, "gone"), "--fail-on", "error")).code).toBe(4);
+    });
+
+    it("--skip-missing leaves it out quietly (a fleet's list of the usual folders)", async () => {
+      const a = join(dir, "kubelet");
+      await writeFile(a, patched(), { mode: 0o755 });
+      const r = await cli("audit", "--skip-missing", "--json", join(dir, "usr-local-bin"), a, join(dir, "opt-bin"));
+      expect(r.code).toBe(0);
+      const json = JSON.parse(r.stdout);
+      expect(json.reports.map((x: { path: string }) => x.path)).toEqual([a]);
+      expect(json.summary.errors).toBe(0);
+    });
+  });
+
   it("rejects an unknown --fail-on outcome", async () => {
     expect(() => parseFailOn("unpatched,bogus")).toThrow(/found "bogus"/);
     expect(parseFailOn("none")).toEqual([]);

@@ -3,7 +3,7 @@
  * Go linker lays out a static binary (one PT_LOAD, vaddr = base + file offset),
  * so the audit's parsers can be tested on exact bytes without a toolchain.
  */
-export const BASE = 0x400000;
+const BASE = 0x400000;
 
 interface Pending {
   name: string;
@@ -153,4 +153,3 @@ export function inlineBuildInfo(goVersion: string, modinfo: string): Buffer {
   return Buffer.concat([head, uvarintBytes(vers.length), vers, uvarintBytes(mod.length), mod]);
 }
 
-export { SENTINEL_END, SENTINEL_START };

@@ -8,37 +8,21 @@ import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
 import { NPD_MESSAGE_MAX } from "../../src/commands/doctor.js";
+import { TOOL_BIN, toolTag } from "../../src/pipeline/tool-image.js";
 import { cli, ensureBuilt, REPO } from "../support/built-cli.js";
-
-interface Container {
-  name: string;
-  image: string;
-  command?: string[];
-  args?: string[];
-  env?: { name: string }[];
-  volumeMounts?: { name: string; mountPath: string; readOnly?: boolean }[];
-  securityContext?: { privileged?: boolean; allowPrivilegeEscalation?: boolean; readOnlyRootFilesystem?: boolean };
-}
-interface PodSpec {
-  containers: Container[];
-  initContainers?: Container[];
-  volumes?: { name: string; hostPath?: { path: string } }[];
-  tolerations?: { operator?: string; key?: string; effect?: string }[];
-  hostPID?: boolean;
-  hostNetwork?: boolean;
-}
+import { containersOf, manifests, podOf, type PodSpec } from "./manifests.js";
 
 const BIN = Object.keys(JSON.parse(readFileSync(join(REPO, "package.json"), "utf8")).bin)[0]!;
 const docs = parseAllDocuments(readFileSync(join(REPO, "ci/fleet/daemonset.yaml"), "utf8"));
 const npd = JSON.parse(readFileSync(join(REPO, "ci/fleet/npd-plugin.json"), "utf8"));
 
-function daemonSet(): { metadata: { labels: Record<string, string> }; spec: { selector: { matchLabels: Record<string, string> }; template: { metadata: { labels: Record<string, string> }; spec: PodSpec } } } {
-  const ds = docs.map((d) => d.toJS()).find((d) => d?.kind === "DaemonSet");
-  if (!ds) throw new Error("no DaemonSet in ci/fleet/daemonset.yaml");
-  return ds;
+function daemonSet() {
+  const ds = manifests("ci/fleet/daemonset.yaml").find((d) => d.kind === "DaemonSet");
+  if (!ds?.spec) throw new Error("no DaemonSet in ci/fleet/daemonset.yaml");
+  return ds as typeof ds & { spec: NonNullable<typeof ds.spec> };
 }
-const pod = () => daemonSet().spec.template.spec;
-const allContainers = () => [...(pod().initContainers ?? []), ...pod().containers];
+const pod = (): PodSpec => podOf("ci/fleet/daemonset.yaml");
+const allContainers = () => containersOf(pod());
 
 /** `kubelet-nokmem <sub> ...` invocations, as argument arrays after the binary name. */
 function invocations(): { where: string; argv: string[] }[] {
@@ -113,6 +97,38 @@ describe("ci/fleet/daemonset.yaml", () => {
   });
 });
 
+describe("the fleet manifests name the image `image build --tool` makes of this version", () => {
+  const version = JSON.parse(readFileSync(join(REPO, "package.json"), "utf8")).version as string;
+  const npdPod = () => podOf("ci/fleet/npd-daemonset.yaml");
+
+  it.each(["ci/fleet/daemonset.yaml", "ci/fleet/npd-daemonset.yaml"])("%s: every kubelet-nokmem image is kubelet-nokmem:<package.json version>", (file) => {
+    const images = containersOf(podOf(file)).map((c) => c.image).filter((i) => i.startsWith("kubelet-nokmem"));
+    expect(images.length).toBeGreaterThan(0);
+    for (const i of images) expect(i).toBe(toolTag(version));
+  });
+
+  it("the NPD DaemonSet carries npd-plugin.json unchanged, and its rules run the bin where the image installs it", () => {
+    const cm = manifests("ci/fleet/npd-daemonset.yaml").find((m) => m.kind === "ConfigMap")!;
+    const [key, text] = Object.entries(cm.data ?? {})[0]!;
+    expect(JSON.parse(text)).toEqual(npd);
+    const nd = npdPod().containers.find((c) => c.image === toolTag(version))!;
+    expect(nd.command).toContain(`--config.custom-plugin-monitor=/config/${key}`);
+    expect(nd.volumeMounts).toContainEqual({ name: "config", mountPath: "/config", readOnly: true });
+    for (const r of npd.rules) expect(r.path).toBe(TOOL_BIN);
+  });
+
+  it("both run as root without capabilities, in group adm for syslog:adm kernel logs, host read-only", () => {
+    for (const file of ["ci/fleet/daemonset.yaml", "ci/fleet/npd-daemonset.yaml"]) {
+      const p = podOf(file);
+      expect(p.securityContext?.supplementalGroups, file).toEqual([4]);
+      for (const c of containersOf(p).filter((x) => x.image === toolTag(version))) {
+        expect(c.securityContext, `${file} ${c.name}`).toMatchObject({ runAsUser: 0, allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } });
+        for (const m of c.volumeMounts ?? []) if (m.name === "host") expect(m.readOnly).toBe(true);
+      }
+    }
+  });
+});
+
 describe("ci/fleet/npd-plugin.json follows node-problem-detector's custom plugin config", () => {
   const duration = /^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$/;
   const seconds = (d: string) => {
@@ -142,6 +158,14 @@ describe("ci/fleet/npd-plugin.json follows node-problem-detector's custom plugin
 
   it("keeps the whole message: doctor's line fits max_output_length", () => {
     expect(npd.pluginConfig.max_output_length).toBeGreaterThanOrEqual(NPD_MESSAGE_MAX);
+  });
+
+  it("lets the condition's message follow the node from at-risk into leaking", () => {
+    // Both exit 1 under one rule, so one reason: without message-change updates
+    // NPD would keep the at-risk message while the node leaks.
+    const permanent = npd.rules.filter((r: { type: string }) => r.type === "permanent");
+    const reasons = new Set(permanent.map((r: { reason: string }) => r.reason));
+    if (reasons.size < 2) expect(npd.pluginConfig.enable_message_change_based_condition_update).toBe(true);
   });
 });
 

@@ -12,10 +12,10 @@ import { ensureBuilt } from "../support/built-cli.js";
 
 beforeAll(ensureBuilt, 5 * 60_000);
 
-export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
-export const CLI = join(REPO_ROOT, "dist", "cli.js");
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+export const CLI = join(ROOT, "dist", "cli.js");
 
-export interface CliResult {
+interface CliResult {
   code: number | null;
   stdout: string;
   stderr: string;
@@ -42,7 +42,6 @@ export function oneLineError(r: CliResult): string {
   return lines[0]!;
 }
 
-export const ROOT = REPO_ROOT;
 
 /** The CLI as a child process without blocking, for tests that run several at once. */
 export function cliAsync(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {

@@ -17,5 +17,5 @@ export function tempDir(prefix = "kn-test-"): string {
 }
 
 /** Go 1.19 from Debian, first on PATH for child processes. */
-export const GO_BIN = "/usr/lib/go-1.19/bin";
+const GO_BIN = "/usr/lib/go-1.19/bin";
 export const envWithGo = (): NodeJS.ProcessEnv => ({ ...process.env, PATH: `${GO_BIN}:${process.env.PATH}` });

@@ -79,8 +79,8 @@ export function start(args: string[], opts: { env?: Record<string, string>; cwd?
   const child = spawn(process.execPath, [CLI, ...args], { cwd: opts.cwd, env: { ...process.env, ...opts.env }, stdio: ["ignore", "pipe", "pipe"] });
   let err = "";
   let out = "";
-  child.stderr!.on("data", (d) => (err += String(d)));
-  child.stdout!.on("data", (d) => (out += String(d)));
+  child.stderr.on("data", (d) => (err += String(d)));
+  child.stdout.on("data", (d) => (out += String(d)));
   const ended = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on("exit", (code, signal) => resolve({ code, signal })));
   return { child, stderr: () => err, stdout: () => out, ended };
 }
@@ -152,7 +152,7 @@ export function descendants(pid: number): ProcInfo[] {
 }
 
 /** Processes among `procs` (or in their process groups) still running: not gone, not zombies. */
-export function stillRunning(procs: readonly ProcInfo[]): ProcInfo[] {
+function stillRunning(procs: readonly ProcInfo[]): ProcInfo[] {
   // The test runner's own group is never one a child of the CLI was started in on purpose.
   const own = procInfo(process.pid)?.pgid;
   const groups = new Set(procs.map((p) => p.pgid).filter((g) => g !== own));

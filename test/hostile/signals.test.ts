@@ -10,7 +10,7 @@ import { hostname } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { makeTree, RUNC_FS } from "../fixtures/k8s-tree.js";
-import { GO_BIN, tempDir } from "../helpers/tmp.js";
+import { envWithGo, tempDir } from "../helpers/tmp.js";
 import { awaitGone, cli, descendants, ended, ensureBuilt, snapshot, start, waitFor, type Running } from "./hangs-harness.js";
 
 beforeAll(ensureBuilt, 180_000);
@@ -114,7 +114,7 @@ describe.each(SIGNALS)("%s", (signal, code, message) => {
     const tree = await makeTree(join(parent, "k"), { era: "1.20", version: "1.20.15", kind: "dir", sleepSeconds: 600 });
     const out = join(parent, "out");
     const r = start(["build", "--version", "1.20.15", "--runner", "local", "--source", tree.root, "--out", out, "--cache-dir", join(parent, "cache"), "--verbose"], {
-      env: { PATH: `${GO_BIN}:${process.env.PATH}` },
+      env: { PATH: envWithGo().PATH! },
     });
     // make → build.sh → sleep: the whole chain is running.
     let procs = descendants(r.child.pid!);

@@ -130,10 +130,12 @@ describe("text from a node never reaches the terminal raw", () => {
     const r = cli(["doctor", "--root", root]);
     expect(r.hung).toBe(false);
     expect(r.stdout).toContain("node1\\x1b]0;owned\\x07\\x1b[2J\\x9b31m\\u202e");
+    // eslint-disable-next-line no-control-regex
     expect(r.stdout + r.stderr).not.toMatch(/[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e]/);
     const j = cli(["doctor", "--root", root, "--json"]);
     expect(JSON.parse(j.stdout).node).toBe(evil);
     const npd = cli(["doctor", "--root", root, "--npd"]);
+    // eslint-disable-next-line no-control-regex
     expect(npd.stdout).not.toMatch(/[\x00-\x08\x0b-\x1f\x7f-\x9f]/);
   });
 });

@@ -149,11 +149,11 @@ describe("kmem on kubepods", () => {
   const slab = (r: Partial<NodeRead> & { state: NodeRead["state"] }) => ({ path: `${cg}/memory.kmem.slabinfo`, ...r }) as NodeRead;
   const usage = (text: string) => ok(`${cg}/memory.kmem.usage_in_bytes`, text);
   it.each([
-    ["slabinfo readable", slab({ state: "ok", text: "slabinfo - version: 2.1\n" } as NodeRead), usage("0\n"), "on"],
-    ["slabinfo EIO", slab({ state: "unreadable", cause: "io-error", reason: "EIO: input/output error" } as NodeRead), usage("0\n"), "off"],
-    ["slabinfo EIO but usage above zero", slab({ state: "unreadable", cause: "io-error", reason: "EIO" } as NodeRead), usage("4096\n"), "on"],
-    ["no kmem files (CONFIG_MEMCG_KMEM off)", slab({ state: "missing" }), { path: `${cg}/memory.kmem.usage_in_bytes`, state: "missing" } as NodeRead, "off"],
-    ["slabinfo a FIFO, usage garbage", slab({ state: "unreadable", cause: "not-regular", reason: "not a regular file (a FIFO)" } as NodeRead), usage("lots"), "unknown"],
+    ["slabinfo readable", slab({ state: "ok", text: "slabinfo - version: 2.1\n" }), usage("0\n"), "on"],
+    ["slabinfo EIO", slab({ state: "unreadable", cause: "io-error", reason: "EIO: input/output error" }), usage("0\n"), "off"],
+    ["slabinfo EIO but usage above zero", slab({ state: "unreadable", cause: "io-error", reason: "EIO" }), usage("4096\n"), "on"],
+    ["no kmem files (CONFIG_MEMCG_KMEM off)", slab({ state: "missing" }), { path: `${cg}/memory.kmem.usage_in_bytes`, state: "missing" }, "off"],
+    ["slabinfo a FIFO, usage garbage", slab({ state: "unreadable", cause: "not-regular", reason: "not a regular file (a FIFO)" }), usage("lots"), "unknown"],
   ] as const)("%s → %s", (_name, slabinfo, usageRead, state) => {
     expect(assessKubepodsKmem({ cgroup: cg, cgroupV2: false, slabinfo, usage: usageRead }, "strong", false, "fix").state).toBe(state);
   });

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { NODE_VERDICTS, SEVERITIES } from "../../src/node/types.js";
 import { BINARY_VERDICTS } from "../../src/node/binaries.js";
+import { npdMessage } from "../../src/commands/doctor.js";
 import { cli, ensureBuilt } from "../support/built-cli.js";
 import { centos7AtRiskNode, centos7LeakingNode, DIR, healthyNode, nokmemBootNode, removeRoot, writeRoot } from "./node-root.js";
 
@@ -31,7 +32,7 @@ describe("doctor --npd follows node-problem-detector's custom-plugin contract", 
     expect(r.exitCode).toBe(code);
     expect(r.stderr).toBe("");
     expect(r.stdout.split("\n")).toHaveLength(1);
-    expect(r.stdout.length).toBeLessThanOrEqual(80);
+    expect(Buffer.byteLength(r.stdout)).toBeLessThanOrEqual(80);
     expect(r.stdout).toMatch(message);
   });
 
@@ -39,7 +40,17 @@ describe("doctor --npd follows node-problem-detector's custom-plugin contract", 
     const r = await cli(["doctor", "--root", "/no/such/mount", "--npd"]);
     expect(r).toMatchObject({ exitCode: 2, stderr: "" });
     expect(r.stdout).toMatch(/^unknown: doctor failed: expected --root to be/);
-    expect(r.stdout.length).toBeLessThanOrEqual(80);
+    expect(Buffer.byteLength(r.stdout)).toBeLessThanOrEqual(80);
+  });
+
+  it("cuts the line at NPD's limit in bytes, never inside a character", async () => {
+    // A --root named in Cyrillic: two bytes a character, so 80 characters would be far over 80 bytes.
+    const r = await cli(["doctor", "--root", `/нет/такой/точки/монтирования/${"узел".repeat(10)}`, "--npd"]);
+    expect(r.exitCode).toBe(2);
+    expect(Buffer.byteLength(r.stdout)).toBeLessThanOrEqual(80);
+    expect(Buffer.byteLength(r.stdout)).toBeGreaterThan(70);
+    expect(r.stdout).toMatch(/^unknown: doctor failed: .*\.\.\.$/);
+    expect(Buffer.from(r.stdout, "utf8").toString("utf8")).not.toContain("\uFFFD");
   });
 
   it("a bad flag value is still exit 2 (unknown), never 1", async () => {
@@ -107,5 +118,28 @@ describe("doctor, readable report", () => {
     expect(r.stdout).toMatch(/CRITICAL +kernel counts 60000 memory cgroups, 40 exist: 59960 leaked/);
     expect(r.stdout).toContain("fix: boot with cgroup.memory=nokmem");
     expect(r.stdout).toContain(`${roots.leaking}/usr/bin/kubelet: unpatched`);
+  });
+});
+
+describe("npdMessage", () => {
+  it.each([
+    ["ascii that fits", "healthy: kernel 5.10.0-21-amd64: not affected", 80],
+    ["ascii too long", `at-risk: ${"x".repeat(120)}`, 80],
+    ["two-byte characters", `leaking: ${"ü".repeat(60)}`, 80],
+    ["a four-byte character across the cut", `leaking: ${"a".repeat(66)}${"🔥".repeat(5)}`, 80],
+    ["a small limit", "unknown: ä ö ü ß", 12],
+  ])("%s: at most the limit in UTF-8 bytes, whole characters, marked when cut", (_name, text, max) => {
+    const m = npdMessage(text, max);
+    expect(Buffer.byteLength(m, "utf8")).toBeLessThanOrEqual(max);
+    // Round-trips through UTF-8 unchanged: no character was split.
+    expect(Buffer.from(m, "utf8").toString("utf8")).toBe(m);
+    if (Buffer.byteLength(text, "utf8") <= max) expect(m).toBe(text);
+    else {
+      expect(m.endsWith("...")).toBe(true);
+      expect(text.startsWith(m.slice(0, -3))).toBe(true);
+      // Nothing more would have fitted: one more character would pass the limit.
+      const next = [...text.slice(m.length - 3)][0]!;
+      expect(Buffer.byteLength(m, "utf8") + Buffer.byteLength(next, "utf8")).toBeGreaterThan(max);
+    }
   });
 });

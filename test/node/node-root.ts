@@ -39,7 +39,7 @@ export async function removeRoot(root: string): Promise<void> {
 }
 
 /** An ELF-looking file holding the given strings, as the marker check reads it. */
-export function fakeBinary(...strings: string[]): Buffer {
+function fakeBinary(...strings: string[]): Buffer {
   return Buffer.concat([Buffer.from([0x7f, 0x45, 0x4c, 0x46, 2, 1, 1, 0]), Buffer.alloc(4096), ...strings.map((s) => Buffer.from(`\0${s}\0`, "latin1"))]);
 }
 

@@ -102,7 +102,7 @@ it("--dry-run's diff is exactly what apply writes", async () => {
     const dry = await runPatch(tree.root, resolution(tree.version), { write: false });
     expect(snapshot(tree.root)).toEqual(before);
     const [fileDiff] = parsePatch(dry.diff);
-    const path = fileDiff!.newFileName!.replace(/^b\//, "");
+    const path = fileDiff!.newFileName.replace(/^b\//, "");
     const expected = applyPatch(readFileSync(join(tree.root, path), "utf8"), fileDiff!);
     await runPatch(tree.root, resolution(tree.version));
     expect(readFileSync(join(tree.root, path), "utf8")).toBe(expected);

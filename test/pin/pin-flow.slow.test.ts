@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseCatalog } from "../../src/catalog/load.js";
 import type { MatrixEntry } from "../../src/catalog/matrix.js";
 import { makeTree, type Era } from "../fixtures/k8s-tree.js";
-import { CLI, REPO_ROOT } from "../helpers/cli.js";
+import { CLI, ROOT } from "../helpers/cli.js";
 
 const IMAGE = process.env.KUBELET_NOKMEM_TEST_IMAGE ?? "kubelet-nokmem-toolchain:go1.19";
 let tmp: string;
@@ -29,7 +29,7 @@ function run(args: string[]) {
 describe("matrix → build → pin → verify", () => {
   it("builds every matrix entry, pins it, and verifies rebuilds against the pins", async () => {
     const catalog = join(tmp, "versions.json");
-    copyFileSync(join(REPO_ROOT, "versions.json"), catalog);
+    copyFileSync(join(ROOT, "versions.json"), catalog);
     const cat = parseCatalog(readFileSync(catalog, "utf8"));
     const sources: Record<string, string> = {};
     for (const era of ["1.16", "1.18"] as Era[]) {

@@ -104,6 +104,8 @@ describe("build in Docker", () => {
     const out = join(tmp, "out-abort");
     let busy: CliRun | undefined;
     const r = await cli([...buildArgs(out), "--source", slow.root], {}, (child) => {
+      // The interval drops the promise; the test awaits the CLI run and checks `busy` after it.
+      // eslint-disable-next-line @typescript-eslint/no-misused-promises
       const poll = setInterval(async () => {
         if (containersNamed("kubelet-nokmem-build-").length === 0) return;
         clearInterval(poll);

@@ -99,8 +99,8 @@ describe("image build preflight", () => {
   it("says to run as root when it is not", async () => {
     if (process.getuid?.() !== 0) return; // needs root to start the CLI as someone else
     const { spawnSync } = await import("node:child_process");
-    const { resolve } = await import("node:path");
-    const cli = resolve("dist/cli.js");
+    const path = await import("node:path");
+    const cli = path.resolve("dist/cli.js");
     if (!existsSync(cli)) return; // built by `npm test` before the suites run
     const r = spawnSync(process.execPath, [cli, "image", "build", "--json"], { uid: 65534, gid: 65534, encoding: "utf8", cwd: "/" });
     expect(r.status, r.stderr).toBe(3);

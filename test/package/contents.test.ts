@@ -1,0 +1,104 @@
+/**
+ * The package as published (`npm pack --dry-run`): what the installed bin
+ * loads and the documents it points users to, and nothing else — no source
+ * maps, no per-file compiler output the bundle never loads — with the
+ * licence text, project links, and `dependencies` equal to the packages the
+ * shipped code imports at run time (everything else is bundled by esbuild).
+ */
+import { builtinModules } from "node:module";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import { run } from "../../src/process/exec.js";
+import { ensureBuilt, REPO } from "../support/built-cli.js";
+
+interface Pkg {
+  license: string;
+  repository?: { url: string };
+  homepage?: string;
+  bugs?: { url: string };
+  bin: Record<string, string>;
+  dependencies: Record<string, string>;
+  devDependencies: Record<string, string>;
+}
+const pkg = JSON.parse(await readFile(join(REPO, "package.json"), "utf8")) as Pkg;
+let files: string[] = [];
+
+beforeAll(async () => {
+  await ensureBuilt();
+  const r = await run({ file: "npm", args: ["pack", "--dry-run", "--json", "--ignore-scripts"], cwd: REPO });
+  files = (JSON.parse(r.stdout) as { files: { path: string }[] }[])[0]!.files.map((f) => f.path);
+}, 5 * 60_000);
+
+/** Bare module names the shipped JavaScript loads: static and dynamic imports, require(). */
+function externalModules(code: string): Set<string> {
+  const out = new Set<string>();
+  // esbuild's output: one import or export statement per line; import("x") and require("x") anywhere.
+  const specifiers = [
+    ...code.matchAll(/^\s*(?:import|export)\s[^;"]*?\bfrom\s*"([^"]+)";?$/gm),
+    ...code.matchAll(/^\s*import\s*"([^"]+)";?$/gm),
+    ...code.matchAll(/\bimport\(\s*"([^"]+)"\s*\)/g),
+    ...code.matchAll(/\brequire\d*\(\s*"([^"]+)"\s*\)/g),
+  ].map((m) => m[1]!);
+  for (const s of specifiers) {
+    if (s.startsWith(".") || s.startsWith("/") || s.startsWith("node:") || builtinModules.includes(s.split("/")[0]!)) continue;
+    // Text that only looks like an import (a template string writing Go source): not a package name.
+    if (!/^(@[a-z0-9-~][\w.~-]*\/)?[a-z0-9-~][\w.~-]*(\/[\w.~-]+)*$/.test(s)) continue;
+    out.add(s.startsWith("@") ? s.split("/").slice(0, 2).join("/") : s.split("/")[0]!);
+  }
+  return out;
+}
+
+/**
+ * Loaded only inside try/catch by a bundled library, and fine when absent:
+ * debug (simple-git's logger) asks for supports-color to colour its output.
+ */
+const OPTIONAL = new Set(["supports-color"]);
+
+describe("npm pack", () => {
+  it("ships no source maps and no compiler output the bin never loads", () => {
+    expect(files.filter((f) => f.endsWith(".map"))).toEqual([]);
+    const dist = files.filter((f) => f.startsWith("dist/"));
+    for (const f of dist) expect(f, f).toMatch(/^dist\/(cli\.js|chunks\/[\w-]+\.js|catalog\/schema-validator\.cjs)$/);
+  });
+
+  it("ships the bin and every chunk it loads", async () => {
+    expect(files).toContain(pkg.bin["kubelet-nokmem"]);
+    const cli = await readFile(join(REPO, "dist/cli.js"), "utf8");
+    const chunks = [...cli.matchAll(/"\.\/(chunks\/[\w-]+\.js)"/g)].map((m) => `dist/${m[1]}`);
+    expect(chunks.length).toBeGreaterThan(3);
+    for (const c of chunks) expect(files).toContain(c);
+    for (const f of ["versions.json", "versions.schema.json", "dist/catalog/schema-validator.cjs"]) expect(files).toContain(f);
+    expect(files.some((f) => f.startsWith("patches/") && f.endsWith(".patch"))).toBe(true);
+  });
+
+  it("ships the Apache-2.0 licence text the package declares, and project links", async () => {
+    expect(pkg.license).toBe("Apache-2.0");
+    expect(files).toContain("LICENSE");
+    const text = await readFile(join(REPO, "LICENSE"), "utf8");
+    expect(text).toMatch(/Apache License\s+Version 2\.0, January 2004/);
+    expect(text).toMatch(/END OF TERMS AND CONDITIONS/);
+    expect(pkg.repository?.url).toMatch(/^git\+https:\/\//);
+    expect(pkg.homepage).toMatch(/^https:\/\//);
+    expect(pkg.bugs?.url).toMatch(/^https:\/\//);
+  });
+
+  it("ships every local file the README links to", async () => {
+    const readme = await readFile(join(REPO, "README.md"), "utf8");
+    const links = [...readme.matchAll(/\]\(([^)#:]+)(#[^)]*)?\)/g)].map((m) => m[1]!);
+    expect(links.length).toBeGreaterThan(5);
+    for (const l of links) expect(files, l).toContain(l);
+  });
+
+  it("dependencies are exactly the packages the shipped code loads at run time", async () => {
+    const loaded = new Set<string>();
+    for (const f of files.filter((x) => /\.(c?js)$/.test(x))) for (const m of externalModules(await readFile(join(REPO, f), "utf8"))) loaded.add(m);
+    const needed = [...loaded].filter((m) => !OPTIONAL.has(m)).sort();
+    expect(Object.keys(pkg.dependencies).sort()).toEqual(needed);
+    // What the bundle already holds is a build-time dependency.
+    for (const bundled of ["commander", "semver", "execa", "simple-git", "diff"]) {
+      expect(pkg.devDependencies[bundled], bundled).toBeDefined();
+      expect(loaded.has(bundled), `${bundled} is bundled, not loaded`).toBe(false);
+    }
+  });
+});
