@@ -42,5 +42,10 @@ await build({
   // jsonc-parser's "main" is a UMD build whose require() calls esbuild cannot
   // follow; its ES module build is the same code.
   alias: { "jsonc-parser": "jsonc-parser/lib/esm/main.js" },
+  // The CycloneDX library require()s its optional XML/validation plugins
+  // (xmlbuilder2, libxmljs2, ajv-formats …) when present; bundled, those
+  // requires cannot resolve. It stays an installed dependency, loaded only
+  // by the build's attest step.
+  external: ["@cyclonedx/cyclonedx-library"],
   logLevel: "warning",
 });

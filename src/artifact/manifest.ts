@@ -1,36 +1,66 @@
 /**
- * manifest.json: an in-toto Statement v1 whose predicate is SLSA provenance
- * v1 (https://slsa.dev/spec/v1.0/provenance), plus the nokmem verdict. Built
- * by a pure function from what the build recorded.
+ * The two Statements a build publishes about its kubelets, and their one
+ * reader:
+ *
+ * - manifest.json: an in-toto Statement v1 whose predicate is SLSA
+ *   Provenance v1.0 (https://slsa.dev/spec/v1.0/provenance): how the
+ *   kubelets were built.
+ * - verdict.json: a Statement about the same subjects with this project's
+ *   predicate (VERDICT_TYPE, schema in docs/schemas/): the nokmem verdict and
+ *   the audit's evidence. SLSA provenance says how something was built, not
+ *   what a check of the result found; a separate predicate lets a policy
+ *   require (and a key sign) each claim on its own.
+ *
+ * Writers are pure functions of what the build recorded; readers take text
+ * and return typed records or throw one VerificationError (E_MANIFEST).
  */
+import { pathToFileURL } from "node:url";
+import { PackageURL } from "packageurl-js";
+import { VerificationError } from "../errors.js";
+import {
+  checkResourceDescriptors,
+  checkStatement,
+  expectObject,
+  isObject,
+  onlyFields,
+  optionalString,
+  SchemaViolation,
+  STATEMENT_TYPE,
+  type ResourceDescriptor,
+  type Statement,
+} from "./intoto.js";
 
-export const STATEMENT_TYPE = "https://in-toto.io/Statement/v1";
+export { STATEMENT_TYPE, type ResourceDescriptor } from "./intoto.js";
 export const PROVENANCE_TYPE = "https://slsa.dev/provenance/v1";
-const BUILD_TYPE = "https://github.com/kubelet-nokmem/kubelet-nokmem/build/v1";
-const BUILDER_ID = "https://github.com/kubelet-nokmem/kubelet-nokmem";
+const PROJECT = "https://github.com/kubelet-nokmem/kubelet-nokmem";
+/** buildType: documents externalParameters / internalParameters (docs/provenance.md). */
+const BUILD_TYPE = `${PROJECT}/build/v1`;
+/** One builder id per build mode: a container offline from a pinned image, or whatever Go and make this host has. */
+export const BUILDER_IDS = { docker: `${PROJECT}/builders/docker/v1`, local: `${PROJECT}/builders/local/v1` } as const;
+export type BuildRunner = keyof typeof BUILDER_IDS;
+/** predicateType of verdict.json (docs/schemas/verdict-v1.schema.json). */
+const VERDICT_TYPE = `${PROJECT}/verdict/v1`;
 
-interface ResourceDescriptor {
-  name?: string;
-  uri?: string;
-  digest?: Record<string, string>;
-  annotations?: Record<string, unknown>;
-}
+export const MANIFEST_FILE = "manifest.json";
+export const VERDICT_FILE = "verdict.json";
 
-interface ProvenanceInput {
+export interface ProvenanceInput {
   subjects: { name: string; sha256: string }[];
   version: string;
   strategy: string;
   line: string;
   platforms: string[];
-  source: { kind: string; origin: string; ref: string | null; commit: string | null; treeDigest: string; gitTree: string | null };
+  source: { kind: string; origin: string; ref: string | null; commit: string | null; treeDigest: string; dirHash: string | null; gitTree: string | null };
   sourceDateEpoch: number;
   env: [string, string][];
   command: string[];
-  runner: string;
-  image: { ref: string; id: string | null };
+  runner: BuildRunner;
+  /** Docker: the build image. */
+  image: { ref: string; id: string | null } | null;
   go: string | null;
+  /** Local: the `go` binary that ran, when found on PATH. */
+  goBinary?: { path: string; sha256: string } | null;
   patches: { name: string; sha256: string }[];
-  verdict: { verdict: string; evidence: unknown };
   tool: { name: string; version: string };
   invocationId: string;
   startedOn: Date;
@@ -38,32 +68,78 @@ interface ProvenanceInput {
   byproducts: ResourceDescriptor[];
 }
 
-interface Statement {
-  _type: typeof STATEMENT_TYPE;
-  subject: { name: string; digest: { sha256: string } }[];
-  predicateType: typeof PROVENANCE_TYPE;
-  predicate: {
-    buildDefinition: {
-      buildType: string;
-      externalParameters: Record<string, unknown>;
-      internalParameters: Record<string, unknown>;
-      resolvedDependencies: ResourceDescriptor[];
-    };
-    runDetails: {
-      builder: { id: string; version: Record<string, string> };
-      metadata: { invocationId: string; startedOn: string; finishedOn: string };
-      byproducts: ResourceDescriptor[];
-    };
+interface ProvenancePredicate {
+  buildDefinition: {
+    buildType: string;
+    externalParameters: Record<string, unknown>;
+    internalParameters?: Record<string, unknown>;
+    resolvedDependencies?: ResourceDescriptor[];
   };
-  /** The nokmem verification of the subjects (outside the SLSA predicate: SLSA has no field for it). */
-  verdict: { verdict: string; evidence: unknown };
+  runDetails: {
+    builder: { id: string; version?: Record<string, string>; builderDependencies?: ResourceDescriptor[] };
+    metadata?: { invocationId?: string; startedOn?: string; finishedOn?: string };
+    byproducts?: ResourceDescriptor[];
+  };
 }
 
-export function provenanceStatement(p: ProvenanceInput): Statement {
-  const sourceDigest: Record<string, string> = { sha256: p.source.treeDigest.replace(/^sha256:/, "") };
+export type ProvenanceStatement = Statement<ProvenancePredicate>;
+
+/** `git+https://host/repo@<commit>`, `git+file:///path@<commit>`, `file:///path` (ResourceURI forms the spec recommends). */
+export function sourceUri(kind: string, origin: string, commit: string | null): string {
+  const at = commit ? `@${commit}` : "";
+  if (kind !== "git") return pathToFileURL(origin).href;
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(origin)) return `git+${origin.replace(/^git\+/, "")}${at}`;
+  const scp = /^([^@/]+@)?([^:/]+):(.+)$/.exec(origin);
+  if (scp) return `git+ssh://${scp[1] ?? ""}${scp[2]}/${scp[3]}${at}`;
+  return `git+${pathToFileURL(origin).href}${at}`;
+}
+
+/** `pkg:docker/name@tag?repository_url=registry` (or `@sha256:…` for a ref by digest). */
+export function imagePurl(ref: string): string {
+  let rest = ref;
+  let version: string | undefined;
+  const at = rest.indexOf("@");
+  if (at >= 0) {
+    version = rest.slice(at + 1);
+    rest = rest.slice(0, at);
+  } else {
+    const colon = rest.lastIndexOf(":");
+    if (colon > rest.lastIndexOf("/")) {
+      version = rest.slice(colon + 1);
+      rest = rest.slice(0, colon);
+    }
+  }
+  const parts = rest.split("/");
+  const registry = parts.length > 1 && /[.:]|^localhost$/.test(parts[0]!) ? parts.shift()! : undefined;
+  const name = parts.pop()!;
+  const namespace = parts.length ? parts.join("/") : undefined;
+  return new PackageURL("docker", namespace, name, version ?? "latest", registry ? { repository_url: registry } : undefined).toString();
+}
+
+const hex = (d: string) => d.replace(/^sha256:/, "");
+
+export function provenanceStatement(p: ProvenanceInput): ProvenanceStatement {
+  const sourceDigest: Record<string, string> = {};
   if (p.source.commit) sourceDigest.gitCommit = p.source.commit;
   if (p.source.gitTree) sourceDigest.gitTree = p.source.gitTree;
-  const imageDigest: Record<string, string> = p.image.id ? { sha256: p.image.id.replace(/^sha256:/, "") } : {};
+  if (p.source.dirHash) sourceDigest.dirHash = p.source.dirHash;
+  const source: ResourceDescriptor = {
+    name: "source",
+    uri: sourceUri(p.source.kind, p.source.origin, p.source.commit),
+    digest: sourceDigest,
+    annotations: { kind: p.source.kind, ...(p.source.ref ? { ref: p.source.ref } : {}), treeDigest: p.source.treeDigest },
+  };
+  const toolchain: ResourceDescriptor[] = [];
+  if (p.runner === "docker" && p.image) {
+    toolchain.push({
+      name: "image",
+      uri: imagePurl(p.image.ref),
+      ...(p.image.id ? { digest: { sha256: hex(p.image.id) } } : {}),
+      annotations: { ref: p.image.ref, ...(p.go ? { goVersion: p.go } : {}) },
+    });
+  } else if (p.runner === "local" && p.goBinary) {
+    toolchain.push({ name: "go", uri: pathToFileURL(p.goBinary.path).href, digest: { sha256: p.goBinary.sha256 }, ...(p.go ? { annotations: { goVersion: p.go } } : {}) });
+  }
   return {
     _type: STATEMENT_TYPE,
     subject: p.subjects.map((s) => ({ name: s.name, digest: { sha256: s.sha256 } })),
@@ -75,35 +151,218 @@ export function provenanceStatement(p: ProvenanceInput): Statement {
           version: `v${p.version}`,
           strategy: p.strategy,
           platforms: p.platforms,
-          source: {
-            kind: p.source.kind,
-            uri: p.source.origin,
-            ref: p.source.ref,
-            commit: p.source.commit,
-            treeDigest: p.source.treeDigest,
-          },
+          source: { kind: p.source.kind, uri: source.uri, ref: p.source.ref },
           sourceDateEpoch: p.sourceDateEpoch,
+          runner: p.runner,
+          ...(p.image ? { image: p.image.ref } : {}),
         },
         internalParameters: {
           line: p.line,
-          runner: p.runner,
           env: Object.fromEntries(p.env),
           command: p.command,
-          image: { ref: p.image.ref, id: p.image.id },
+          ...(p.image ? { image: { ref: p.image.ref, id: p.image.id } } : {}),
           goVersion: p.go,
         },
-        resolvedDependencies: [
-          { name: "source", uri: p.source.origin, digest: sourceDigest, annotations: { kind: p.source.kind, ref: p.source.ref } },
-          ...p.patches.map((x) => ({ name: `patch:${x.name}`, digest: { sha256: x.sha256 } })),
-          { name: "image", uri: p.image.ref, digest: imageDigest, annotations: { goVersion: p.go } },
-        ],
+        resolvedDependencies: [source, ...p.patches.map((x) => ({ name: `patch:${x.name}`, digest: { sha256: x.sha256 } })), ...toolchain],
       },
       runDetails: {
-        builder: { id: BUILDER_ID, version: { [p.tool.name]: p.tool.version } },
+        builder: { id: BUILDER_IDS[p.runner], version: { [p.tool.name]: p.tool.version } },
         metadata: { invocationId: p.invocationId, startedOn: p.startedOn.toISOString(), finishedOn: p.finishedOn.toISOString() },
         byproducts: p.byproducts,
       },
     },
-    verdict: p.verdict,
   };
+}
+
+// ── the verdict Statement
+
+const BUILD_VERDICTS = ["nokmem", "not-affected"] as const;
+export const BINARY_VERDICTS = ["nokmem", "kmem-enabled", "not-affected", "unknown"] as const;
+
+export interface VerdictPredicate {
+  /** "v1.20.2" */
+  release: string;
+  strategy: string;
+  /** The build's verdict over all subjects. */
+  verdict: (typeof BUILD_VERDICTS)[number];
+  binaries: {
+    name: string;
+    verdict: (typeof BINARY_VERDICTS)[number];
+    gitVersion?: string;
+    evidence: { check: string; found: boolean; detail?: string }[];
+  }[];
+  verifier: { id: string; version: Record<string, string> };
+  timeVerified: string;
+}
+
+export type VerdictStatement = Statement<VerdictPredicate>;
+
+export function verdictStatement(subjects: { name: string; sha256: string }[], predicate: VerdictPredicate): VerdictStatement {
+  return { _type: STATEMENT_TYPE, subject: subjects.map((s) => ({ name: s.name, digest: { sha256: s.sha256 } })), predicateType: VERDICT_TYPE, predicate };
+}
+
+/** The bytes written for a Statement: the same bytes a DSSE envelope carries as its payload. */
+export function statementBytes(st: Statement<unknown>): Buffer {
+  return Buffer.from(`${JSON.stringify(st, null, 2)}\n`);
+}
+
+// ── the reader
+
+export interface PublishedBinary {
+  /** "linux/amd64" */
+  platform: string;
+  /** Path relative to the output folder: "linux/amd64/kubelet". */
+  name: string;
+  sha256: string;
+}
+
+export interface ProvenanceRecord {
+  statement: ProvenanceStatement;
+  /** "1.16.15" (no leading v) */
+  version: string;
+  strategy: string | null;
+  runner: BuildRunner;
+  builderId: string;
+  binaries: PublishedBinary[];
+  source: { uri: string | null; commit: string | null };
+  image: { ref: string; id: string | null } | null;
+  patches: { name: string; sha256: string }[];
+}
+
+function manifestError(where: string, what: string, found: string): VerificationError {
+  return new VerificationError("E_MANIFEST", `expected ${where} to be ${what}, found ${found}`, "rebuild with `kubelet-nokmem build`, or restore the file from the build's artifacts");
+}
+
+function parseJson(text: string, where: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw manifestError(where, "JSON", `a syntax error (${(err as Error).message})`);
+  }
+}
+
+/** Any in-toto v1 Statement, strictly (audit --manifest reads third-party statements too). */
+export function readStatement(text: string, where: string): Statement {
+  const data = parseJson(text, where);
+  try {
+    return checkStatement(data);
+  } catch (err) {
+    if (err instanceof SchemaViolation) throw manifestError(where, "an in-toto Statement v1 (with a subject array)", err.message);
+    throw err;
+  }
+}
+
+const PROVENANCE_FIELDS = new Set(["buildDefinition", "runDetails"]);
+const BUILD_DEFINITION_FIELDS = new Set(["buildType", "externalParameters", "internalParameters", "resolvedDependencies"]);
+const RUN_DETAILS_FIELDS = new Set(["builder", "metadata", "byproducts"]);
+const BUILDER_FIELDS = new Set(["id", "version", "builderDependencies"]);
+const METADATA_FIELDS = new Set(["invocationId", "startedOn", "finishedOn"]);
+const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
+
+/** SLSA Provenance v1 predicate: the fields of its proto, the rules of its Validate(). */
+function checkProvenancePredicate(v: unknown): ProvenancePredicate {
+  const o = expectObject(v, "$.predicate");
+  onlyFields(o, PROVENANCE_FIELDS, "$.predicate");
+  const bd = expectObject(o.buildDefinition, "$.predicate.buildDefinition");
+  onlyFields(bd, BUILD_DEFINITION_FIELDS, "$.predicate.buildDefinition");
+  const buildType = optionalString(bd, "buildType", "$.predicate.buildDefinition");
+  if (!buildType) throw new SchemaViolation("$.predicate.buildDefinition.buildType", "expected a URI");
+  const externalParameters = expectObject(bd.externalParameters, "$.predicate.buildDefinition.externalParameters");
+  if (bd.internalParameters !== undefined) expectObject(bd.internalParameters, "$.predicate.buildDefinition.internalParameters");
+  const resolvedDependencies = checkResourceDescriptors(bd.resolvedDependencies, "$.predicate.buildDefinition.resolvedDependencies");
+  const rd = expectObject(o.runDetails, "$.predicate.runDetails");
+  onlyFields(rd, RUN_DETAILS_FIELDS, "$.predicate.runDetails");
+  const b = expectObject(rd.builder, "$.predicate.runDetails.builder");
+  onlyFields(b, BUILDER_FIELDS, "$.predicate.runDetails.builder");
+  const id = optionalString(b, "id", "$.predicate.runDetails.builder");
+  if (!id) throw new SchemaViolation("$.predicate.runDetails.builder.id", "expected a URI");
+  if (b.version !== undefined) {
+    for (const [k, val] of Object.entries(expectObject(b.version, "$.predicate.runDetails.builder.version"))) {
+      if (typeof val !== "string") throw new SchemaViolation(`$.predicate.runDetails.builder.version.${k}`, "expected a string");
+    }
+  }
+  checkResourceDescriptors(b.builderDependencies, "$.predicate.runDetails.builder.builderDependencies");
+  if (rd.metadata !== undefined) {
+    const m = expectObject(rd.metadata, "$.predicate.runDetails.metadata");
+    onlyFields(m, METADATA_FIELDS, "$.predicate.runDetails.metadata");
+    optionalString(m, "invocationId", "$.predicate.runDetails.metadata");
+    for (const k of ["startedOn", "finishedOn"]) {
+      const t = optionalString(m, k, "$.predicate.runDetails.metadata");
+      if (t !== undefined && !RFC3339.test(t)) throw new SchemaViolation(`$.predicate.runDetails.metadata.${k}`, "expected an RFC 3339 timestamp");
+    }
+  }
+  checkResourceDescriptors(rd.byproducts, "$.predicate.runDetails.byproducts");
+  return { ...(o as unknown as ProvenancePredicate), buildDefinition: { ...(bd as unknown as ProvenancePredicate["buildDefinition"]), externalParameters, resolvedDependencies } };
+}
+
+/** manifest.json of a kubelet-nokmem build: strict in-toto + SLSA v1, then the fields this project's buildType defines. */
+export function readProvenance(text: string, where: string): ProvenanceRecord {
+  const st = readStatement(text, where);
+  if (st.predicateType !== PROVENANCE_TYPE) throw manifestError(where, `a Statement with predicateType ${PROVENANCE_TYPE}`, JSON.stringify(st.predicateType));
+  let predicate: ProvenancePredicate;
+  try {
+    predicate = checkProvenancePredicate(st.predicate);
+  } catch (err) {
+    if (err instanceof SchemaViolation) throw manifestError(where, "SLSA Provenance v1", err.message);
+    throw err;
+  }
+  const bad = (what: string, found: string) => manifestError(where, `a kubelet-nokmem build provenance with ${what}`, found);
+  if (predicate.buildDefinition.buildType !== BUILD_TYPE) throw bad(`buildType ${BUILD_TYPE}`, JSON.stringify(predicate.buildDefinition.buildType));
+  const ext = predicate.buildDefinition.externalParameters;
+  const version = typeof ext.version === "string" ? ext.version.replace(/^v/, "") : "";
+  if (!/^\d+\.\d+\.\d+$/.test(version)) throw bad("externalParameters.version (vX.Y.Z)", JSON.stringify(ext.version));
+  const runner = Object.entries(BUILDER_IDS).find(([, id]) => id === predicate.runDetails.builder.id)?.[0] as BuildRunner | undefined;
+  if (!runner) throw bad(`builder.id one of ${Object.values(BUILDER_IDS).join(", ")}`, JSON.stringify(predicate.runDetails.builder.id));
+  const binaries: PublishedBinary[] = [];
+  for (const s of st.subject) {
+    const m = /^(linux\/[a-z0-9]+)\/kubelet$/.exec(s.name ?? "");
+    const sha = s.digest.sha256;
+    if (!m || !sha || !/^[0-9a-f]{64}$/.test(sha)) throw bad("subjects named <os>/<arch>/kubelet with a lowercase sha256 digest", JSON.stringify(s));
+    binaries.push({ platform: m[1]!, name: s.name!, sha256: sha });
+  }
+  const deps = predicate.buildDefinition.resolvedDependencies ?? [];
+  const source = deps.find((d) => d.name === "source");
+  const imageDep = deps.find((d) => d.name === "image");
+  const internal = isObject(predicate.buildDefinition.internalParameters) ? predicate.buildDefinition.internalParameters : {};
+  const imageParam = isObject(internal.image) ? internal.image : null;
+  const imageRef = typeof imageParam?.ref === "string" ? imageParam.ref : typeof imageDep?.annotations?.ref === "string" ? imageDep.annotations.ref : null;
+  const imageId = imageDep?.digest?.sha256 ? `sha256:${imageDep.digest.sha256}` : null;
+  return {
+    statement: { ...st, predicate },
+    version,
+    strategy: typeof ext.strategy === "string" ? ext.strategy : null,
+    runner,
+    builderId: predicate.runDetails.builder.id,
+    binaries,
+    source: { uri: source?.uri ?? null, commit: source?.digest?.gitCommit ?? null },
+    image: imageRef ? { ref: imageRef, id: imageId } : null,
+    patches: deps.filter((d) => d.name?.startsWith("patch:") && d.digest?.sha256).map((d) => ({ name: d.name!.slice("patch:".length), sha256: d.digest!.sha256! })),
+  };
+}
+
+const VERDICT_FIELDS = new Set(["release", "strategy", "verdict", "binaries", "verifier", "timeVerified"]);
+
+/** verdict.json: strict in-toto, then the predicate's schema (docs/schemas/verdict-v1.schema.json). */
+export function readVerdict(text: string, where: string): VerdictStatement {
+  const st = readStatement(text, where);
+  if (st.predicateType !== VERDICT_TYPE) throw manifestError(where, `a Statement with predicateType ${VERDICT_TYPE}`, JSON.stringify(st.predicateType));
+  try {
+    const p = st.predicate;
+    onlyFields(p, VERDICT_FIELDS, "$.predicate");
+    for (const k of ["release", "strategy", "timeVerified"]) if (!optionalString(p, k, "$.predicate")) throw new SchemaViolation(`$.predicate.${k}`, "expected a string");
+    if (!(BUILD_VERDICTS as readonly unknown[]).includes(p.verdict)) throw new SchemaViolation("$.predicate.verdict", `expected one of ${BUILD_VERDICTS.join(", ")}`);
+    if (!Array.isArray(p.binaries)) throw new SchemaViolation("$.predicate.binaries", "expected an array");
+    p.binaries.forEach((b: unknown, i: number) => {
+      const o = expectObject(b, `$.predicate.binaries[${i}]`);
+      onlyFields(o, new Set(["name", "verdict", "gitVersion", "evidence"]), `$.predicate.binaries[${i}]`);
+      if (!(BINARY_VERDICTS as readonly unknown[]).includes(o.verdict)) throw new SchemaViolation(`$.predicate.binaries[${i}].verdict`, `expected one of ${BINARY_VERDICTS.join(", ")}`);
+      if (!Array.isArray(o.evidence)) throw new SchemaViolation(`$.predicate.binaries[${i}].evidence`, "expected an array");
+    });
+    const verifier = expectObject(p.verifier, "$.predicate.verifier");
+    if (!optionalString(verifier, "id", "$.predicate.verifier")) throw new SchemaViolation("$.predicate.verifier.id", "expected a URI");
+  } catch (err) {
+    if (err instanceof SchemaViolation) throw manifestError(where, `a ${VERDICT_TYPE} predicate`, err.message);
+    throw err;
+  }
+  return st as unknown as VerdictStatement;
 }

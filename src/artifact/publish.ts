@@ -43,7 +43,7 @@ const STAGING_PREFIX = ".staging-";
 export const JOURNAL_NAME = ".publish-journal.json";
 const KUBELET_NAME = /^[a-z0-9]+\/[a-z0-9]+\/kubelet$/;
 /** Files a reader trusts the rest by: removed first when a publication is discarded. */
-const INDEX_FILES = ["SHA256SUMS", "manifest.json"];
+const INDEX_FILES = ["SHA256SUMS", "manifest.json", "manifest.dsse.json", "verdict.json", "verdict.dsse.json"];
 
 export function binaryName(platform: string): string {
   return `${platform}/kubelet`;
@@ -173,14 +173,19 @@ export class Publication {
     if (abandoned && this.createdOut) await rmdir(this.out).catch(() => undefined);
   }
 
+  /** Kubelets of the earlier publication, with the files that describe only them (SBOM) or the whole build (envelopes). */
   private async previousBinaries(): Promise<string[]> {
+    let kubelets: string[];
     try {
-      return parseSha256Sums(await readRegularText(join(this.out, "SHA256SUMS")))
+      kubelets = parseSha256Sums(await readRegularText(join(this.out, "SHA256SUMS")))
         .map((e) => e.name)
         .filter((n) => KUBELET_NAME.test(n));
     } catch {
       return [];
     }
+    // An unsigned build must not leave the last signed build's envelopes beside its Statements.
+    const described = [...kubelets.map((k) => k.replace(/kubelet$/, "sbom.cdx.json")), "manifest.dsse.json", "verdict.dsse.json"];
+    return [...kubelets, ...(await Promise.all(described.map(async (n) => ((await exists(join(this.out, n))) ? n : null)))).filter((n): n is string => n !== null)];
   }
 }
 

@@ -7,7 +7,10 @@ import { describeReadFailure, readRegularText } from "../io/read.js";
 import { join } from "node:path";
 import { settlePublication } from "../artifact/publish.js";
 import { auditFile, type FileAuditOptions } from "./file.js";
-import { parseInTotoManifest, parseSha256Sums, type ManifestEntry } from "./pin.js";
+import { manifestEntries, parseSha256Sums, type ManifestEntry } from "./pin.js";
+import { readManifestStatement } from "../artifact/attestations.js";
+import type { VerifyingKey } from "../artifact/dsse.js";
+import { ToolError } from "../errors.js";
 import type { BinaryReport } from "./report.js";
 import { expandTargets, type WalkOptions } from "./walk.js";
 import { failedReport } from "./analyse.js";
@@ -16,31 +19,42 @@ export { auditFile } from "./file.js";
 export { type Verdict } from "./verdict.js";
 
 /**
- * Entries of a manifest folder: SHA256SUMS and/or manifest.json. Throws a
- * plain Error naming the file when one exists but cannot be read or parsed
- * (and the tool's own error when a publication into it is still running or
- * cannot be finished).
+ * Entries of a manifest folder: SHA256SUMS and/or manifest.json (any in-toto
+ * v1 Statement, read strictly by artifact/). With `key`, manifest.json counts
+ * only as signed by that key (manifest.dsse.json), and SHA256SUMS, which no
+ * one signs, is not read. Throws a plain Error naming the file when one exists
+ * but cannot be read or parsed (and the tool's own error when a publication
+ * into it is still running, or a signature does not verify).
  */
-export async function readManifestDir(dir: string): Promise<ManifestEntry[]> {
+export async function readManifestDir(dir: string, key: VerifyingKey | null = null): Promise<ManifestEntry[]> {
   const out: ManifestEntry[] = [];
   let found = 0;
   await settlePublication(dir); // a build killed while renaming into dir is finished first, never read half-way
-  for (const [name, parse] of [
-    ["SHA256SUMS", parseSha256Sums],
-    ["manifest.json", parseInTotoManifest],
-  ] as const) {
-    const file = join(dir, name);
-    let text: string;
+  if (!key) {
+    const file = join(dir, "SHA256SUMS");
+    let text: string | null = null;
     try {
       text = await readRegularText(file, { maxBytes: 16 * 1024 * 1024 });
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === "ENOENT") continue;
-      throw new Error(`expected a readable ${file}, found ${describeReadFailure(err)}`);
+      if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw new Error(`expected a readable ${file}, found ${describeReadFailure(err)}`);
     }
-    found++;
-    out.push(...parse(text, file));
+    if (text !== null) {
+      found++;
+      out.push(...parseSha256Sums(text, file));
+    }
   }
-  if (!found) throw new Error(`expected SHA256SUMS or manifest.json in ${dir}, found neither`);
+  let statement;
+  try {
+    statement = await readManifestStatement(dir, key);
+  } catch (err) {
+    if (err instanceof ToolError) throw err;
+    throw new Error(`expected a readable ${join(dir, "manifest.json")}, found ${(err as NodeJS.ErrnoException).code ?? "an error"}`);
+  }
+  if (statement) {
+    found++;
+    out.push(...manifestEntries(statement, join(dir, "manifest.json")));
+  }
+  if (!found) throw new Error(key ? `expected a signed manifest.json in ${dir}, found none` : `expected SHA256SUMS or manifest.json in ${dir}, found neither`);
   return out;
 }
 

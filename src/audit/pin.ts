@@ -5,6 +5,8 @@
  */
 import type { Catalog } from "../catalog/types.js";
 import { parseSha256Sums as parseSums } from "../artifact/checksums.js";
+import { subjectDigests, type Statement } from "../artifact/intoto.js";
+import { readStatement } from "../artifact/manifest.js";
 
 export type PinStatus = "match" | "mismatch" | "unpinned";
 
@@ -35,22 +37,14 @@ export function parseSha256Sums(text: string, source: string): ManifestEntry[] {
   return parseSums(text, { skipInvalid: true }).map((e) => ({ ...e, source }));
 }
 
-/** Subjects of an in-toto statement (`{subject:[{name, digest:{sha256}}]}`); also accepts a bare subject array. */
+/** sha256 subjects of a manifest.json, read by artifact/'s strict in-toto reader (throws VerificationError E_MANIFEST). */
 export function parseInTotoManifest(text: string, source: string): ManifestEntry[] {
-  let data: unknown;
-  try {
-    data = JSON.parse(text);
-  } catch (err) {
-    throw new Error(`${source}: expected JSON, found a syntax error (${(err as Error).message})`);
-  }
-  const subjects = Array.isArray(data) ? data : (data as { subject?: unknown })?.subject;
-  if (!Array.isArray(subjects)) throw new Error(`${source}: expected an in-toto statement with a subject array, found none`);
-  const out: ManifestEntry[] = [];
-  for (const s of subjects as { name?: unknown; digest?: { sha256?: unknown } }[]) {
-    const sha = typeof s?.digest?.sha256 === "string" ? s.digest.sha256.toLowerCase() : null;
-    if (typeof s?.name === "string" && sha && HEX64.test(sha)) out.push({ name: s.name, sha256: sha, source });
-  }
-  return out;
+  return manifestEntries(readStatement(text, source), source);
+}
+
+/** The named sha256 subjects of a Statement as manifest entries. */
+export function manifestEntries(st: Statement, source: string): ManifestEntry[] {
+  return subjectDigests(st).flatMap((s) => (s.name && HEX64.test(s.sha256) ? [{ name: s.name, sha256: s.sha256, source }] : []));
 }
 
 interface PinSubject {

@@ -60,6 +60,8 @@ export interface Pin {
   imageId?: string;
   strategy?: StrategyId;
   patches?: PinnedPatch[];
+  /** keyid (SSH SHA256 fingerprint) of the key whose signature over the build's Statements was checked when pinning. */
+  keyid?: string;
   /** Expected sha256 of the nokmem kubelet per platform ("linux/amd64" → hex). */
   sha256: Record<string, string>;
 }

@@ -88,6 +88,7 @@ interface AuditFlags {
   skipMissing?: boolean;
   failOn: string;
   manifest: string[];
+  key?: string;
   jobs: string;
 }
 
@@ -106,6 +107,7 @@ export function register(program: Command, ctx: CommandContext): void {
     .option("--skip-missing", "leave out, quietly, paths given that do not exist (a fleet's list of usual folders); without it they are the outcome missing")
     .option("--fail-on <outcomes>", `exit 4 when a binary has one of these outcomes: ${OUTCOMES.join(", ")}, or none`, DEFAULT_FAIL_ON.join(","))
     .option("--manifest <dir>", "check sha256 against a build manifest folder (SHA256SUMS and/or in-toto manifest.json); repeatable", (v: string, prev: string[]) => [...prev, v], [] as string[])
+    .option("--key <public-key>", "read --manifest folders only as signed by this PEM public key (file or env:VARNAME): manifest.dsse.json must verify; a bad signature exits 4")
     .option("--jobs <n>", "files audited at once", String(Math.min(4, availableParallelism())))
     .addHelpText(
       "after",
@@ -115,6 +117,7 @@ Examples:
   $ kubelet-nokmem audit /opt/kube/bin /usr/local/bin --json
   $ kubelet-nokmem audit --all /usr/bin/runc /usr/sbin/runc
   $ kubelet-nokmem audit _output/local/bin/linux/amd64/kubelet --manifest dist/ --fail-on unpatched,mismatch,unknown
+  $ kubelet-nokmem audit /usr/bin/kubelet --manifest out/v1.20.15 --key kubelet-nokmem.pub
 
 Exit codes: 0 nothing listed in --fail-on occurred · 4 a listed outcome occurred · 2 bad arguments`,
     )
@@ -124,10 +127,12 @@ Exit codes: 0 nothing listed in --fail-on occurred · 4 a listed outcome occurre
       if (!Number.isInteger(jobs) || jobs < 1 || jobs > 64) throw new UsageError("E_AUDIT_JOBS", `expected --jobs to be a whole number from 1 to 64, found ${JSON.stringify(opts.jobs)}`, "e.g. --jobs 2");
       // The engine is loaded here, not at start-up, so other commands do not pay for it.
       const { auditPaths, readManifestDir } = await import("../audit/index.js");
+      if (opts.key && !opts.manifest.length) throw new UsageError("E_KEY_NEEDS_MANIFEST", "expected --manifest DIR with --key (the key checks a build's signed manifest), found none", "add --manifest OUT_DIR");
+      const key = opts.key ? await (await import("../artifact/attestations.js")).loadVerifyingKey(opts.key) : null;
       const manifest = [];
       for (const dir of opts.manifest) {
         try {
-          manifest.push(...(await readManifestDir(dir)));
+          manifest.push(...(await readManifestDir(dir, key)));
         } catch (err) {
           if (err instanceof ToolError) throw err; // busy, or an unfinished publication: keep its own exit code
           throw new UsageError("E_AUDIT_MANIFEST", (err as Error).message, "pass a folder holding SHA256SUMS (sha256sum format) or an in-toto manifest.json");

@@ -30,6 +30,7 @@ interface BuildOptions {
   wait?: boolean;
   stage: string;
   keepWork?: boolean;
+  signKey?: string;
 }
 
 /** The `--json` contract of `build` (docs/build.md lists the fields). */
@@ -39,6 +40,10 @@ export interface BuildJson {
   kubelet: string;
   sha256: string;
   manifest: string;
+  /** Statements, DSSE envelopes and SBOMs published (absolute paths; docs/provenance.md). */
+  attestations: string[];
+  /** keyid (SSH SHA256 fingerprint) of --sign-key, null when unsigned. */
+  keyid: string | null;
   verdict: string;
   out: string;
   sha256sums: string;
@@ -57,6 +62,8 @@ export function buildJson(r: BuildResult): BuildJson {
     kubelet: r.kubelet,
     sha256: r.sha256,
     manifest: r.manifest,
+    attestations: r.attestations,
+    keyid: r.keyid,
     verdict: r.verdict,
     out: r.out,
     sha256sums: r.sha256sums,
@@ -101,7 +108,7 @@ export function register(program: Command, ctx: CommandContext): void {
     .command("build")
     .summary("build a nokmem kubelet in Docker, verify it, publish it with checksums and provenance")
     .description(
-      "Stage the source, apply the release's strategy, run `make WHAT=cmd/kubelet` in the build image (offline, --network none), check the binary is nokmem and stamped with the clean version, then publish kubelet, SHA256SUMS, manifest.json (in-toto/SLSA provenance) and build.log into --out atomically.",
+      "Stage the source, apply the release's strategy, run `make WHAT=cmd/kubelet` in the build image (offline, --network none), check the binary is nokmem and stamped with the clean version, then publish kubelet, SHA256SUMS, manifest.json (in-toto/SLSA provenance), verdict.json, a CycloneDX SBOM per kubelet, DSSE envelopes with --sign-key, and build.log into --out atomically.",
     )
     .requiredOption("--version <version>", "the release to build, e.g. v1.16.15")
     .option("--source <source>", "git URL, local git repository, directory (dir:PATH forces a plain copy) or .tar.gz (default: upstream repository)")
@@ -115,6 +122,7 @@ export function register(program: Command, ctx: CommandContext): void {
     .option("--wait", "wait for another build publishing into the same --out instead of failing")
     .option("--stage <mode>", "how a directory source is staged: auto (hard-link vendor/), copy, link", "auto")
     .option("--keep-work", "keep the staged tree under --cache-dir/work for inspection")
+    .option("--sign-key <key>", "sign manifest.json and verdict.json as DSSE envelopes: a PEM Ed25519 or ECDSA P-256 private key file, or env:VARNAME (docs/provenance.md)")
     .option("--dry-run", "print the build plan and stop")
     .option("--json", "print the result as JSON on stdout")
     .option("-v, --verbose", "stream make's output")
@@ -125,7 +133,8 @@ Examples:
   $ kubelet-nokmem build --version v1.16.15 --out ./out
   $ kubelet-nokmem build --version 1.20.15 --source ~/src/kubernetes --image kubelet-nokmem-toolchain:go1.19
   $ kubelet-nokmem build --version 1.18.20 --source kubernetes-src.tar.gz --json
-  $ kubelet-nokmem build --version 1.16.15 --dry-run`,
+  $ kubelet-nokmem build --version 1.16.15 --dry-run
+  $ kubelet-nokmem build --version 1.20.15 --sign-key env:KUBELET_NOKMEM_SIGNING_KEY`,
     )
     .action(async (o: BuildOptions) => {
       const verbose = Boolean(o.verbose) || ctx.verbose();
@@ -138,6 +147,8 @@ Examples:
       if (!res.version) throw new UsageError("E_VERSION_LINE", `expected an exact release to build, found the line ${res.line}`, `pass --version ${res.line}.N`);
       const out = resolvePath(o.out ?? join("out", `v${res.version}`));
       const cacheDir = resolvePath(o.cacheDir ?? DEFAULT_CACHE_DIR);
+      // The key is read and checked before anything is staged or built.
+      const signKey = o.signKey ? await (await import("../artifact/attestations.js")).loadSigningKey(o.signKey) : undefined;
       if (o.dryRun) return dryRun(ctx, o, { runner, platforms, sourceDateEpoch, out, cacheDir });
       await mustBeFolderOrNothing(out, "--out");
       await mustBeFolderOrNothing(cacheDir, "--cache-dir");
@@ -145,7 +156,7 @@ Examples:
       // The pipeline (patch engine, audit, git, publication) loads only when a build runs.
       const { runBuild } = await import("../pipeline/run.js");
       const result = await runBuild(
-        { version: res.version, source: o.source, ref: o.ref, out, image: o.image, platforms, runner, cacheDir, sourceDateEpoch, wait: o.wait, linkMode, keepWork: o.keepWork },
+        { version: res.version, source: o.source, ref: o.ref, out, image: o.image, platforms, runner, cacheDir, sourceDateEpoch, wait: o.wait, linkMode, keepWork: o.keepWork, signKey },
         { catalog: ctx.catalog(), signal: ctx.signal, progress, tool: { name: "kubelet-nokmem", version: toolVersion() }, onFailureTail: (t) => ctx.io.err(t) },
       );
       if (o.json) return printJson(ctx.io, buildJson(result));
@@ -153,7 +164,7 @@ Examples:
         [
           `built:    ${result.version} (${result.strategy}, verdict ${result.verdict}) in ${result.seconds}s`,
           ...result.binaries.map((b) => `kubelet:  ${b.path}\nsha256:   ${b.sha256}`),
-          `manifest: ${result.manifest}`,
+          `manifest: ${result.manifest}${result.keyid ? ` (signed by ${result.keyid})` : ""}`,
           `check:    (cd ${result.out} && sha256sum -c SHA256SUMS)`,
         ].join("\n"),
       );

@@ -16,6 +16,7 @@ export function register(program: Command, ctx: CommandContext): void {
     )
     .argument("<out-dir>", "the --out folder of `kubelet-nokmem build`")
     .option("--force", "replace a different existing pin")
+    .option("--key <public-key>", "require the build's Statements to be signed by this PEM public key (file or env:VARNAME), and record its keyid in the pin")
     .option("--dry-run", "say what would change, write nothing")
     .option("--json", "print the result as JSON")
     .addHelpText(
@@ -24,10 +25,12 @@ export function register(program: Command, ctx: CommandContext): void {
 Examples:
   $ kubelet-nokmem pin out/v1.16.15
   $ kubelet-nokmem pin out/v1.16.15 --catalog ./versions.json --dry-run --json
-  $ kubelet-nokmem pin out/v1.16.15 --force     # after a deliberate change of build inputs`,
+  $ kubelet-nokmem pin out/v1.16.15 --force     # after a deliberate change of build inputs
+  $ kubelet-nokmem pin out/v1.16.15 --key kubelet-nokmem.pub   # check the signature, record the keyid`,
     )
-    .action(async (outDir: string, opts: { force?: boolean; dryRun?: boolean; json?: boolean }) => {
-      const build = await readPublishedBuild(outDir);
+    .action(async (outDir: string, opts: { force?: boolean; dryRun?: boolean; json?: boolean; key?: string }) => {
+      const key = opts.key ? await (await import("../artifact/attestations.js")).loadVerifyingKey(opts.key) : null;
+      const build = await readPublishedBuild(outDir, key);
       // The files must still be what the manifest says before they become the reference.
       const broken = (await verifyTarget({ ...ctx.catalog(), pins: {} }, outDir)).filter((r) => r.outcome === "mismatch");
       if (broken.length) {

@@ -17,6 +17,7 @@ export function register(program: Command, ctx: CommandContext): void {
     .option("--version <version>", "the release of a bare binary (default: its version stamp, read without running it)")
     .option("--platform <platform>", "the platform of a bare binary (default: read from its ELF header)")
     .option("--manifest <out-dir>", "also check a bare binary against this build's manifest")
+    .option("--key <public-key>", "accept a build's manifest only if its DSSE envelope verifies with this PEM public key (file or env:VARNAME)")
     .option("--json", "print the results as JSON")
     .addHelpText(
       "after",
@@ -26,13 +27,15 @@ Examples:
   $ kubelet-nokmem verify /usr/bin/kubelet --version 1.16.15 --json
   $ kubelet-nokmem verify /usr/bin/kubelet          # release from the binary's own stamp
   $ kubelet-nokmem verify ./kubelet --manifest out/v1.16.15
+  $ kubelet-nokmem verify out/v1.16.15 --key kubelet-nokmem.pub   # signature, then digests
 
-Exit codes: 0 match · 4 mismatch · 10 unpinned`,
+Exit codes: 0 match · 4 mismatch, bad or missing signature · 10 unpinned`,
     )
-    .action(async (targets: string[], opts: { version?: string; platform?: string; manifest?: string; json?: boolean }) => {
+    .action(async (targets: string[], opts: { version?: string; platform?: string; manifest?: string; key?: string; json?: boolean }) => {
       const platform = opts.platform !== undefined ? parsePlatforms(opts.platform)[0] : undefined;
+      const key = opts.key ? await (await import("../artifact/attestations.js")).loadVerifyingKey(opts.key) : undefined;
       const results: VerifyResult[] = [];
-      for (const t of targets) results.push(...(await verifyTarget(ctx.catalog(), t, { version: opts.version, platform, manifestDir: opts.manifest })));
+      for (const t of targets) results.push(...(await verifyTarget(ctx.catalog(), t, { version: opts.version, platform, manifestDir: opts.manifest, key })));
       const outcome = overall(results);
       if (opts.json) printJson(ctx.io, { outcome, results });
       else {

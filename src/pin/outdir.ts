@@ -1,21 +1,15 @@
 /**
- * Reading what `build` published into an output folder: manifest.json (an
- * in-toto Statement with SLSA provenance), SHA256SUMS and the kubelets.
+ * Reading what `build` published into an output folder, for pin and verify:
+ * the Statements through artifact/'s one reader (strict in-toto + SLSA v1;
+ * with a key, only what the key signed), turned into the pin they imply.
  */
-import { join } from "node:path";
 import type { Pin } from "../catalog/types.js";
+import { readAttestedBuild } from "../artifact/attestations.js";
+import type { VerifyingKey } from "../artifact/dsse.js";
+import type { PublishedBinary } from "../artifact/manifest.js";
 import { settlePublication } from "../artifact/publish.js";
-import { UsageError, VerificationError } from "../errors.js";
-import { describeReadFailure, readRegularText } from "../io/read.js";
-
-interface PublishedBinary {
-  /** "linux/amd64" */
-  platform: string;
-  /** Path relative to the output folder: "linux/amd64/kubelet". */
-  name: string;
-  /** Digest the manifest records. */
-  sha256: string;
-}
+import { ToolError, UsageError } from "../errors.js";
+import { describeReadFailure } from "../io/read.js";
 
 interface PublishedBuild {
   dir: string;
@@ -24,65 +18,22 @@ interface PublishedBuild {
   binaries: PublishedBinary[];
   /** The pin this build would record. */
   pin: Pin;
+  /** keyid of the key whose signature was checked, when one was given. */
+  keyid: string | null;
 }
 
-interface StatementShape {
-  _type?: string;
-  subject?: { name?: string; digest?: { sha256?: string } }[];
-  predicate?: {
-    buildDefinition?: {
-      externalParameters?: { version?: string; strategy?: string; source?: { commit?: string | null } };
-      internalParameters?: { image?: { ref?: string; id?: string | null } };
-      resolvedDependencies?: { name?: string; digest?: Record<string, string> }[];
-    };
-  };
-}
-
-/** Parse manifest.json text. Pure; `where` names the file in messages. */
-function parseManifest(text: string, where: string): Omit<PublishedBuild, "dir"> {
-  let st: StatementShape;
-  try {
-    st = JSON.parse(text) as StatementShape;
-  } catch (err) {
-    throw new VerificationError("E_MANIFEST", `expected ${where} to be JSON, found a syntax error (${(err as Error).message})`, "rebuild, or restore manifest.json from the build's artifacts");
-  }
-  const bad = (what: string) => new VerificationError("E_MANIFEST", `expected ${where} to hold ${what}, found none`, "rebuild with `kubelet-nokmem build`: only its manifests can be pinned");
-  if (st._type !== "https://in-toto.io/Statement/v1" || !Array.isArray(st.subject)) throw bad("an in-toto Statement v1 with subjects");
-  const ext = st.predicate?.buildDefinition?.externalParameters;
-  const version = ext?.version?.replace(/^v/, "");
-  if (!version || !/^\d+\.\d+\.\d+$/.test(version)) throw bad("externalParameters.version (vX.Y.Z)");
-  const binaries: PublishedBinary[] = [];
-  for (const s of st.subject) {
-    const m = /^(linux\/[a-z0-9]+)\/kubelet$/.exec(s.name ?? "");
-    const sha = s.digest?.sha256;
-    if (!m || !sha || !/^[0-9a-f]{64}$/.test(sha)) throw bad(`subjects named <os>/<arch>/kubelet with a sha256 digest (got ${JSON.stringify(s.name)})`);
-    binaries.push({ platform: m[1]!, name: s.name!, sha256: sha });
-  }
-  if (!binaries.length) throw bad("at least one kubelet subject");
-  const internal = st.predicate?.buildDefinition?.internalParameters;
-  const patches = (st.predicate?.buildDefinition?.resolvedDependencies ?? [])
-    .filter((d) => d.name?.startsWith("patch:") && d.digest?.sha256)
-    .map((d) => ({ name: d.name!.slice("patch:".length), sha256: d.digest!.sha256! }));
-  const pin: Pin = {
-    commit: ext?.source?.commit ?? "",
-    image: internal?.image?.ref ?? "",
-    sha256: Object.fromEntries(binaries.map((b) => [b.platform, b.sha256])),
-  };
-  if (internal?.image?.id) pin.imageId = internal.image.id;
-  if (ext?.strategy) pin.strategy = ext.strategy as Pin["strategy"];
-  if (patches.length) pin.patches = patches;
-  return { version, binaries, pin };
-}
-
-export async function readPublishedBuild(dir: string): Promise<PublishedBuild> {
+export async function readPublishedBuild(dir: string, key: VerifyingKey | null = null): Promise<PublishedBuild> {
   await settlePublication(dir); // a build killed while renaming into dir is finished first, never read half-way
-  const path = join(dir, "manifest.json");
-  let text: string;
-  try {
-    text = await readRegularText(path, { maxBytes: 16 * 1024 * 1024 });
-  } catch (err) {
-    const found = describeReadFailure(err);
-    throw new UsageError("E_OUT_DIR", `expected a build output folder with manifest.json at ${dir}, found ${found === "no file" ? "no manifest.json" : `manifest.json is ${found}`}`, "pass the --out folder of `kubelet-nokmem build`");
-  }
-  return { dir, ...parseManifest(text, path) };
+  const build = await readAttestedBuild(dir, key).catch((err: unknown) => {
+    if (err instanceof ToolError) throw err;
+    throw new UsageError("E_OUT_DIR", `expected a build output folder with a readable manifest.json at ${dir}, found ${describeReadFailure(err)}`, "pass the --out folder of `kubelet-nokmem build`");
+  });
+  if (!build) throw new UsageError("E_OUT_DIR", `expected a build output folder with manifest.json at ${dir}, found no manifest.json`, "pass the --out folder of `kubelet-nokmem build`");
+  const p = build.provenance;
+  const pin: Pin = { commit: p.source.commit ?? "", image: p.image?.ref ?? "local", sha256: Object.fromEntries(p.binaries.map((b) => [b.platform, b.sha256])) };
+  if (p.image?.id) pin.imageId = p.image.id;
+  if (p.strategy) pin.strategy = p.strategy as Pin["strategy"];
+  if (p.patches.length) pin.patches = p.patches;
+  if (build.signature) pin.keyid = build.signature.keyid;
+  return { dir, version: p.version, binaries: p.binaries, pin, keyid: build.signature?.keyid ?? null };
 }

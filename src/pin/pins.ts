@@ -23,6 +23,7 @@ export function mergePin(version: string, existing: Pin | undefined, incoming: P
   if (differs(existing.commit, incoming.commit)) conflicts.push(`commit ${existing.commit} → ${incoming.commit}`);
   if (differs(existing.image, incoming.image)) conflicts.push(`image ${existing.image} → ${incoming.image}`);
   if (differs(existing.strategy, incoming.strategy)) conflicts.push(`strategy ${existing.strategy} → ${incoming.strategy}`);
+  if (differs(existing.keyid, incoming.keyid)) conflicts.push(`keyid ${existing.keyid} → ${incoming.keyid}`);
   for (const [platform, sha] of Object.entries(incoming.sha256)) {
     if (differs(existing.sha256[platform], sha)) conflicts.push(`${platform} sha256 ${existing.sha256[platform]!.slice(0, 12)}… → ${sha.slice(0, 12)}…`);
   }
@@ -43,8 +44,9 @@ function normalizePin(pin: Pin): Pin {
   if (pin.imageId) out.imageId = pin.imageId;
   if (pin.strategy) out.strategy = pin.strategy;
   if (pin.patches?.length) out.patches = pin.patches.map((p) => ({ name: p.name, sha256: p.sha256 }));
+  if (pin.keyid) out.keyid = pin.keyid;
   for (const platform of Object.keys(pin.sha256).sort()) out.sha256[platform] = pin.sha256[platform]!;
-  // Keep the key order of the type: commit, image, imageId, strategy, patches, sha256.
+  // Keep the key order of the type: commit, image, imageId, strategy, patches, keyid, sha256.
   const { sha256, ...rest } = out;
   return { ...rest, sha256 };
 }

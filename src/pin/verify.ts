@@ -8,6 +8,7 @@ import type { Catalog } from "../catalog/types.js";
 import { ELF_HEADER_SIZE, parseElfHeader } from "../audit/elf.js";
 import { UsageError, VerificationError } from "../errors.js";
 import { parseSha256Sums, sha256File } from "../artifact/checksums.js";
+import type { VerifyingKey } from "../artifact/dsse.js";
 import { readPublishedBuild } from "./outdir.js";
 import { describeReadFailure, fileKind, openRegular, readRegularTextIfExists } from "../io/read.js";
 
@@ -57,6 +58,8 @@ interface VerifyOptions {
   platform?: string;
   /** A build output folder whose manifest the binary must match. */
   manifestDir?: string;
+  /** Accept a folder's manifest only as signed by this key (DSSE envelopes beside it). */
+  key?: VerifyingKey;
 }
 
 function pinFor(catalog: Catalog, version: string, platform: string): string | null {
@@ -85,7 +88,7 @@ export async function verifyTarget(catalog: Catalog, target: string, opts: Verif
   }
   const version = opts.version?.replace(/^v/, "");
   if (st.isDirectory()) {
-    const build = await readPublishedBuild(target);
+    const build = await readPublishedBuild(target, opts.key ?? null);
     if (version && version !== build.version) {
       throw new UsageError("E_VERSION_MISMATCH", `expected the folder to hold a build of ${version}, found a build of ${build.version} in its manifest`, "drop --version or pass the right folder");
     }
@@ -108,8 +111,11 @@ export async function verifyTarget(catalog: Catalog, target: string, opts: Verif
   if (!platform) {
     throw new UsageError("E_PLATFORM", `expected an ELF binary for a Linux platform at ${target}, found none`, "pass --platform linux/amd64 if the file is right");
   }
+  if (opts.key && !opts.manifestDir) {
+    throw new UsageError("E_KEY_NEEDS_MANIFEST", `expected a build output folder (or --manifest OUT_DIR) to check the signature of, found only the binary ${target}`, "pass --manifest OUT_DIR with --key");
+  }
   if (opts.manifestDir) {
-    const build = await readPublishedBuild(opts.manifestDir);
+    const build = await readPublishedBuild(opts.manifestDir, opts.key ?? null);
     v ??= build.version;
     manifest = build.binaries.find((b) => b.platform === platform)?.sha256 ?? null;
   }

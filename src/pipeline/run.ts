@@ -16,7 +16,8 @@ import { writeFileAtomic } from "../io/atomic.js";
 import { formatCommand, run, tail } from "../process/exec.js";
 import { asTeardown } from "../process/teardown.js";
 import { sha256File, formatSha256Sums } from "../artifact/checksums.js";
-import { provenanceStatement } from "../artifact/manifest.js";
+import { writeAttestations } from "../artifact/attest.js";
+import type { SigningKey } from "../artifact/dsse.js";
 import { binaryName, Publication, type PublishRecovery } from "../artifact/publish.js";
 import { breakLink, parseSource, stageSource, type LinkMode, type StagedSource } from "../source/index.js";
 import { DOCKER, dockerPreflight, dockerRunArgs, ensureCacheVolume, parseGoVersion, removeContainer, requireImage } from "./docker.js";
@@ -40,6 +41,8 @@ interface BuildRequest {
   linkMode?: LinkMode;
   /** Keep the staged tree after the build (for debugging). */
   keepWork?: boolean;
+  /** Sign the Statements (DSSE) with this key. */
+  signKey?: SigningKey;
 }
 
 interface BuildDeps {
@@ -66,6 +69,10 @@ export interface BuildResult {
   kubelet: string;
   sha256: string;
   manifest: string;
+  /** Every attestation file published (Statements, envelopes, SBOMs), absolute. */
+  attestations: string[];
+  /** keyid of the signing key, null when unsigned. */
+  keyid: string | null;
   verdict: Verdict;
   out: string;
   binaries: BuiltBinary[];
@@ -215,31 +222,34 @@ export async function runBuild(req: BuildRequest, deps: BuildDeps): Promise<Buil
     await closeStream(log);
     log = null;
     const logSha = await sha256File(logPath);
-    const statement = provenanceStatement({
+    const attestations = await writeAttestations({
       subjects: binaries.map((b) => ({ name: b.rel, sha256: b.sha256 })),
       version: p.version,
       strategy: p.strategy,
       line: p.line,
       platforms: p.platforms,
-      source: { kind: staged.kind, origin: staged.origin, ref: staged.ref, commit: staged.commit, treeDigest: staged.digest.digest, gitTree: staged.gitTree },
+      source: { kind: staged.kind, origin: staged.origin, ref: staged.ref, commit: staged.commit, treeDigest: staged.digest.digest, dirHash: staged.digest.dirHash, gitTree: staged.gitTree },
       sourceDateEpoch: p.sourceDateEpoch ?? staged.time,
       env: p.env,
       command: commandLine.args[0] === "run" ? [commandLine.file, ...commandLine.args] : p.command,
       runner: p.runner,
-      image: { ref: p.image.ref, id: p.image.id },
+      image: p.runner === "docker" ? { ref: p.image.ref, id: p.image.id } : null,
       go: p.image.go,
       patches: patched.patches,
-      verdict: { verdict, evidence: outcomes.map((o) => ({ platform: o.platform, ...o.outcome })) },
+      tree: staged.tree,
+      patchSeries: res.patchSeries,
+      verdict: { verdict, binaries: outcomes.map((o) => ({ platform: o.platform, verdict: o.outcome.verdict, gitVersion: o.outcome.gitVersion, evidence: o.outcome.evidence })) },
+      signKey: req.signKey ?? null,
+      stage: (rel) => publication!.stagedPath(rel),
       tool: deps.tool,
       invocationId,
       startedOn,
       finishedOn,
       byproducts: [{ name: "build.log", digest: { sha256: logSha } }],
     });
-    await writeFileAtomic(await publication.stagedPath("manifest.json"), `${JSON.stringify(statement, null, 2)}\n`);
     // A signal that arrives from here on is honoured after the renames: they take milliseconds, and half a publication is worse.
     const pub = publication;
-    await asTeardown(() => pub.commit([...binaries.map((b) => b.rel), "build.log", "manifest.json", "SHA256SUMS"], new Map([...binaries.map((b) => [b.rel, b.sha256] as const), ["build.log", logSha]])));
+    await asTeardown(() => pub.commit([...binaries.map((b) => b.rel), "build.log", ...attestations, "SHA256SUMS"], new Map([...binaries.map((b) => [b.rel, b.sha256] as const), ["build.log", logSha]])));
     const out = publication.out;
     progress.done();
 
@@ -250,6 +260,8 @@ export async function runBuild(req: BuildRequest, deps: BuildDeps): Promise<Buil
       kubelet: join(out, first.rel),
       sha256: first.sha256,
       manifest: join(out, "manifest.json"),
+      attestations: attestations.map((f) => join(out, f)),
+      keyid: req.signKey?.keyid ?? null,
       verdict,
       out,
       binaries: binaries.map((b) => ({ platform: b.platform, path: join(out, b.rel), sha256: b.sha256 })),

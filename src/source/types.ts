@@ -15,6 +15,8 @@ export type SourceKind = SourceSpec["kind"];
 export interface TreeDigest {
   /** `sha256:<hex>` over every file's path, type, executable bit and content (see digest.ts). */
   digest: string;
+  /** in-toto DigestSet `dirHash`: lowercase hex of Go's dirhash Hash1 over the regular files (see digest.ts). */
+  dirHash: string;
   files: number;
   bytes: number;
   /** Newest modification time in the tree, seconds since the epoch. */

@@ -36,7 +36,7 @@ export async function walk(root: string, skipTop: ReadonlySet<string> = NOT_SOUR
   return out;
 }
 
-function byteOrder(a: string, b: string): number {
+export function byteOrder(a: string, b: string): number {
   return Buffer.compare(Buffer.from(a), Buffer.from(b));
 }
 

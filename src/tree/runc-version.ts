@@ -1,8 +1,10 @@
 /**
  * The runc version a tree vendors, from Godeps/Godeps.json (up to 1.14),
  * go.mod and vendor/modules.txt (from 1.15). Each reader takes file content
- * and returns what that one file says. Pure.
+ * and returns what that one file says. Pure. The Godeps and modules.txt
+ * lists themselves are read by vendored-modules.ts.
  */
+import { modulesFromModulesTxt, packagesFromGodeps } from "./vendored-modules.js";
 
 const RUNC_MODULE = "github.com/opencontainers/runc";
 
@@ -18,21 +20,22 @@ const isRuncPath = (p: string) => p === RUNC_MODULE || p.startsWith(`${RUNC_MODU
 
 /** Godeps/Godeps.json: the Comment (a `git describe` name) or else the Rev of the runc packages. */
 export function runcFromGodeps(text: string): RuncRecord | null {
-  let data: unknown;
-  try {
-    data = JSON.parse(text);
-  } catch {
-    return { version: null, notes: ["Godeps/Godeps.json is not valid JSON"] };
+  const pkgs = packagesFromGodeps(text);
+  if (pkgs === null) {
+    try {
+      JSON.parse(text);
+    } catch {
+      return { version: null, notes: ["Godeps/Godeps.json is not valid JSON"] };
+    }
+    return null;
   }
-  const deps = (data as { Deps?: unknown }).Deps;
-  if (!Array.isArray(deps)) return null;
-  const runc = deps.filter(isRuncDep);
+  const runc = pkgs.filter((d) => isRuncPath(d.importPath));
   if (!runc.length) return null;
-  const versions = [...new Set(runc.map((d) => d.Comment || d.Rev || "").filter(Boolean))];
+  const versions = [...new Set(runc.map((d) => d.comment || d.rev || "").filter(Boolean))];
   const notes = versions.length > 1 ? [`Godeps/Godeps.json names runc packages at different versions: ${versions.join(", ")}`] : [];
   // The package whose code decides the layout wins if the packages disagree.
-  const fs = runc.find((d) => d.ImportPath.endsWith("/libcontainer/cgroups/fs")) ?? runc[0]!;
-  return { version: fs.Comment || fs.Rev || null, notes };
+  const fs = runc.find((d) => d.importPath.endsWith("/libcontainer/cgroups/fs")) ?? runc[0]!;
+  return { version: fs.comment || fs.rev || null, notes };
 }
 
 interface ModuleRef {
@@ -86,14 +89,8 @@ export function runcFromGoMod(text: string): RuncRecord | null {
 
 /** vendor/modules.txt: `# github.com/opencontainers/runc v1.0.0-rc93 [=> path version]`. */
 export function runcFromModulesTxt(text: string): RuncRecord | null {
-  for (const raw of text.split("\n")) {
-    const m = /^#\s+(\S+)\s+(\S+)?(?:\s*=>\s*(\S+)(?:\s+(\S+))?)?\s*$/.exec(raw.trim());
-    if (!m || m[1] !== RUNC_MODULE) continue;
-    const version = m[2] && m[2] !== "=>" ? m[2] : null;
-    const replacement = m[3] ? { path: m[3], version: m[4] ?? null } : null;
-    return effective(version, replacement, "vendor/modules.txt");
-  }
-  return null;
+  const m = modulesFromModulesTxt(text).find((x) => x.path === RUNC_MODULE);
+  return m ? effective(m.version, m.replacement ?? null, "vendor/modules.txt") : null;
 }
 
 function effective(required: string | null, replacement: ModuleRef | null, file: string): RuncRecord | null {
@@ -109,11 +106,4 @@ function effective(required: string | null, replacement: ModuleRef | null, file:
     replacedBy: replacement.path,
     notes: [`${file} replaces runc with ${replacement.path}${replacement.version ? ` ${replacement.version}` : ""}`],
   };
-}
-
-type GodepsEntry = { ImportPath: string; Comment?: string; Rev?: string };
-
-function isRuncDep(d: unknown): d is GodepsEntry {
-  const path = (d as { ImportPath?: unknown } | null)?.ImportPath;
-  return typeof path === "string" && isRuncPath(path);
 }

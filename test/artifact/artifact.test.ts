@@ -4,7 +4,7 @@ import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { formatSha256Sums, parseSha256Sums, sha256File } from "../../src/artifact/checksums.js";
-import { PROVENANCE_TYPE, provenanceStatement, STATEMENT_TYPE } from "../../src/artifact/manifest.js";
+import { BUILDER_IDS, PROVENANCE_TYPE, provenanceStatement, STATEMENT_TYPE } from "../../src/artifact/manifest.js";
 import { Publication } from "../../src/artifact/publish.js";
 import { acquireLock } from "../../src/io/lock.js";
 
@@ -41,14 +41,14 @@ describe("SHA256SUMS", () => {
 });
 
 describe("manifest", () => {
-  it("is an in-toto Statement v1 with a SLSA provenance v1 predicate and the verdict", () => {
+  it("is an in-toto Statement v1 with a SLSA provenance v1 predicate, URIs as URIs and the tree under dirHash", () => {
     const s = provenanceStatement({
       subjects: [{ name: "linux/amd64/kubelet", sha256: "a".repeat(64) }],
       version: "1.16.15",
       strategy: "kmem-override",
       line: "1.16",
       platforms: ["linux/amd64"],
-      source: { kind: "git", origin: "https://github.com/kubernetes/kubernetes.git", ref: "v1.16.15", commit: "c".repeat(40), treeDigest: `sha256:${"d".repeat(64)}`, gitTree: "e".repeat(40) },
+      source: { kind: "git", origin: "https://github.com/kubernetes/kubernetes.git", ref: "v1.16.15", commit: "c".repeat(40), treeDigest: `sha256:${"d".repeat(64)}`, dirHash: "9".repeat(64), gitTree: "e".repeat(40) },
       sourceDateEpoch: 1600000000,
       env: [["GOFLAGS", "-tags=nokmem"]],
       command: ["docker", "run", "img", "make", "WHAT=cmd/kubelet"],
@@ -56,7 +56,6 @@ describe("manifest", () => {
       image: { ref: "img", id: `sha256:${"f".repeat(64)}` },
       go: "1.19.8",
       patches: [{ name: "kmem-override/1.16/0001.patch", sha256: "1".repeat(64) }],
-      verdict: { verdict: "nokmem", evidence: [] },
       tool: { name: "kubelet-nokmem", version: "0.1.0" },
       invocationId: "id-1",
       startedOn: new Date("2024-01-01T00:00:00Z"),
@@ -68,12 +67,15 @@ describe("manifest", () => {
     expect(s.predicateType).toBe(PROVENANCE_TYPE);
     expect(s.subject).toEqual([{ name: "linux/amd64/kubelet", digest: { sha256: "a".repeat(64) } }]);
     const bd = s.predicate.buildDefinition;
-    expect(bd.externalParameters).toMatchObject({ version: "v1.16.15", platforms: ["linux/amd64"], source: { commit: "c".repeat(40), treeDigest: `sha256:${"d".repeat(64)}` } });
+    expect(Object.keys(s).sort()).toEqual(["_type", "predicate", "predicateType", "subject"]); // no verdict beside the Statement's fields
+    expect(bd.externalParameters).toMatchObject({ version: "v1.16.15", platforms: ["linux/amd64"], source: { uri: `git+https://github.com/kubernetes/kubernetes.git@${"c".repeat(40)}`, ref: "v1.16.15" } });
     expect(bd.internalParameters).toMatchObject({ env: { GOFLAGS: "-tags=nokmem" }, image: { id: `sha256:${"f".repeat(64)}` }, goVersion: "1.19.8" });
-    expect(bd.resolvedDependencies.map((d) => d.name)).toEqual(["source", "patch:kmem-override/1.16/0001.patch", "image"]);
-    expect(bd.resolvedDependencies[0]!.digest).toEqual({ sha256: "d".repeat(64), gitCommit: "c".repeat(40), gitTree: "e".repeat(40) });
+    const deps = bd.resolvedDependencies!;
+    expect(deps.map((d) => d.name)).toEqual(["source", "patch:kmem-override/1.16/0001.patch", "image"]);
+    expect(deps[0]!.digest).toEqual({ dirHash: "9".repeat(64), gitCommit: "c".repeat(40), gitTree: "e".repeat(40) });
+    expect(deps[2]).toMatchObject({ uri: "pkg:docker/img@latest", digest: { sha256: "f".repeat(64) } });
+    expect(s.predicate.runDetails.builder.id).toBe(BUILDER_IDS.docker);
     expect(s.predicate.runDetails.metadata).toEqual({ invocationId: "id-1", startedOn: "2024-01-01T00:00:00.000Z", finishedOn: "2024-01-01T00:03:00.000Z" });
-    expect(s.verdict.verdict).toBe("nokmem");
   });
 });
 

@@ -13,11 +13,15 @@ describe("manifests", () => {
     ]);
   });
 
-  it("parses in-toto subjects", () => {
-    const text = JSON.stringify({ _type: "https://in-toto.io/Statement/v1", subject: [{ name: "kubelet", digest: { sha256: A.toUpperCase() } }, { name: "x", digest: { sha512: "00" } }] });
+  it("parses in-toto subjects (any v1 Statement, read strictly)", () => {
+    const st = (subject: unknown[], extra = {}) => JSON.stringify({ _type: "https://in-toto.io/Statement/v1", subject, predicateType: "https://example.com/p/v1", predicate: {}, ...extra });
+    const text = st([{ name: "kubelet", digest: { sha256: A.toUpperCase() } }, { name: "x", digest: { sha512: B + B } }]);
     expect(parseInTotoManifest(text, "manifest.json")).toEqual([{ name: "kubelet", sha256: A, source: "manifest.json" }]);
-    expect(() => parseInTotoManifest("{", "m.json")).toThrow(/expected JSON/);
+    expect(() => parseInTotoManifest("{", "m.json")).toThrow(/expected m.json to be JSON/);
     expect(() => parseInTotoManifest("{}", "m.json")).toThrow(/subject/);
+    // What the reference parser rejects: a short digest of a known algorithm, a field the Statement has no slot for.
+    expect(() => parseInTotoManifest(st([{ name: "x", digest: { sha512: "00" } }]), "m.json")).toThrow(/sha512/);
+    expect(() => parseInTotoManifest(st([{ name: "kubelet", digest: { sha256: A } }], { verdict: "patched" }), "m.json")).toThrow(/verdict/);
   });
 });
 

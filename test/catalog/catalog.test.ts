@@ -135,7 +135,7 @@ describe("versions.schema.json and src/catalog/types.ts agree", () => {
     reference: "https://example.invalid",
   };
   const strategy: Required<StrategyEntry> = { summary: "s", env: {}, changes: [] };
-  const pin: Required<Pin> = { commit: "", image: "i", imageId: "sha256:x", strategy: "none", patches: [], sha256: {} };
+  const pin: Required<Pin> = { commit: "", image: "i", imageId: "sha256:x", strategy: "none", patches: [], keyid: "SHA256:x", sha256: {} };
 
   const defs = schema.$defs;
   const sorted = (o: object) => Object.keys(o).sort();

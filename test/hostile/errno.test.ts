@@ -13,6 +13,7 @@ import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { errnoToolError } from "../../src/errors.js";
 import { makeTree } from "../fixtures/k8s-tree.js";
 import { tempDir } from "../helpers/tmp.js";
+import { fakeKubelet, writeOutDir } from "../pin/outdir-fixture.js";
 import { CLI, cli, ensureBuilt, expectOneLineError, HANG_TIMEOUT_MS, snapshot, type CliResult } from "./hangs-harness.js";
 
 beforeAll(ensureBuilt, 180_000);
@@ -122,15 +123,7 @@ describe("errno → the environment's or the user's error, with path and fix", (
     mount(["--bind", ro], ro);
     execFileSync("mount", ["-o", "remount,bind,ro", ro]);
     const out = join(parent, "out");
-    mkdirSync(join(out, "linux/amd64"), { recursive: true });
-    const kubelet = Buffer.from("\x7fELF not really a kubelet\n");
-    writeFileSync(join(out, "linux/amd64/kubelet"), kubelet);
-    const sha = execFileSync("sha256sum", [join(out, "linux/amd64/kubelet")], { encoding: "utf8" }).split(" ")[0]!;
-    writeFileSync(
-      join(out, "manifest.json"),
-      JSON.stringify({ _type: "https://in-toto.io/Statement/v1", subject: [{ name: "linux/amd64/kubelet", digest: { sha256: sha } }], predicate: { buildDefinition: { externalParameters: { version: "v1.16.15" } } } }),
-    );
-    writeFileSync(join(out, "SHA256SUMS"), `${sha} *linux/amd64/kubelet\n`);
+    writeOutDir(out, "1.16.15", { "linux/amd64": fakeKubelet("erofs") });
     const before = snapshot(parent);
     expectOneLineError(cli(["pin", out, "--catalog", join(ro, "versions.json")]), 3, /found a read-only file system \(EROFS\) \(fix: choose a path on a writable file system/);
     expect(snapshot(parent)).toEqual(before);

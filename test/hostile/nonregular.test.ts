@@ -11,6 +11,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { makeTree, RUNC_FS } from "../fixtures/k8s-tree.js";
 import { tempDir } from "../helpers/tmp.js";
 import { FileTooLargeError, NotRegularFileError, readRegularText, readRegularTextSync } from "../../src/io/read.js";
+import { fakeKubelet, writeOutDir } from "../pin/outdir-fixture.js";
 import { cli, ensureBuilt, expectOneLineError, snapshot } from "./hangs-harness.js";
 
 beforeAll(ensureBuilt, 180_000);
@@ -21,20 +22,11 @@ const fifo = (path: string) => {
   return path;
 };
 
-/** A build output folder as `build` publishes one, its kubelet replaced by `kubelet`. */
+/** A build output folder as `build` publishes one, its kubelet replaced by a FIFO when asked. */
 function outDir(parent: string, kubelet: "fifo" | "file"): string {
   const out = join(parent, "out");
-  mkdirSync(join(out, "linux/amd64"), { recursive: true });
-  const statement = {
-    _type: "https://in-toto.io/Statement/v1",
-    subject: [{ name: "linux/amd64/kubelet", digest: { sha256: "a".repeat(64) } }],
-    predicateType: "https://slsa.dev/provenance/v1",
-    predicate: { buildDefinition: { externalParameters: { version: "v1.16.15" } } },
-  };
-  writeFileSync(join(out, "manifest.json"), JSON.stringify(statement));
-  writeFileSync(join(out, "SHA256SUMS"), `${"a".repeat(64)} *linux/amd64/kubelet\n`);
+  writeOutDir(out, "1.16.15", { "linux/amd64": fakeKubelet("hostile") });
   if (kubelet === "fifo") fifo(join(out, "linux/amd64/kubelet"));
-  else writeFileSync(join(out, "linux/amd64/kubelet"), "not really\n");
   return out;
 }
 
@@ -113,7 +105,7 @@ describe("a FIFO or device where a file belongs is refused, never read", () => {
     expect(snapshot(parent)).toEqual(before);
     fifo(join(out, "manifest.json"));
     before = snapshot(parent);
-    expectOneLineError(cli(["verify", out]), 2, /expected a build output folder with manifest\.json at .*, found manifest\.json is a FIFO/);
+    expectOneLineError(cli(["verify", out]), 2, /expected a build output folder with a readable manifest\.json at .*, found a FIFO/);
     expect(snapshot(parent)).toEqual(before);
   });
 

@@ -4,13 +4,13 @@
  * released, and no process it started left running (the process groups
  * of its children are checked through /proc).
  */
-import { execFileSync } from "node:child_process";
 import { closeSync, copyFileSync, existsSync, ftruncateSync, openSync, readdirSync, readlinkSync, writeFileSync, writeSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { makeTree, RUNC_FS } from "../fixtures/k8s-tree.js";
 import { envWithGo, tempDir } from "../helpers/tmp.js";
+import { fakeKubelet, writeOutDir } from "../pin/outdir-fixture.js";
 import { awaitGone, cli, descendants, ended, ensureBuilt, snapshot, start, waitFor, type Running } from "./hangs-harness.js";
 
 beforeAll(ensureBuilt, 180_000);
@@ -74,14 +74,7 @@ describe.each(SIGNALS)("%s", (signal, code, message) => {
       // Held by a live process on this host (this test runner): never stale, so pin waits.
       writeFileSync(`${catalog}.lock`, `${JSON.stringify({ pid: process.pid, host: hostname(), startedAt: new Date().toISOString(), purpose: "test" })}\n`);
       const out = join(parent, "out");
-      execFileSync("mkdir", ["-p", join(out, "linux/amd64")]);
-      writeFileSync(join(out, "linux/amd64/kubelet"), "a kubelet\n");
-      const sha = execFileSync("sha256sum", [join(out, "linux/amd64/kubelet")], { encoding: "utf8" }).split(" ")[0]!;
-      writeFileSync(join(out, "SHA256SUMS"), `${sha} *linux/amd64/kubelet\n`);
-      writeFileSync(
-        join(out, "manifest.json"),
-        JSON.stringify({ _type: "https://in-toto.io/Statement/v1", subject: [{ name: "linux/amd64/kubelet", digest: { sha256: sha } }], predicate: { buildDefinition: { externalParameters: { version: "v1.16.15" } } } }),
-      );
+      writeOutDir(out, "1.16.15", { "linux/amd64": fakeKubelet("signals") });
       const before = snapshot(parent);
       const r = start(["pin", out, "--catalog", catalog]);
       await waitFor(r, /waiting for the run holding/);

@@ -2,6 +2,7 @@
 import { createHash } from "node:crypto";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { provenanceStatement } from "../../src/artifact/manifest.js";
 
 export function fakeKubelet(seed: string): Buffer {
   // An ELF header for x86-64 followed by payload bytes: enough for platform detection.
@@ -24,20 +25,27 @@ export function writeOutDir(dir: string, version: string, binaries: Record<strin
     return { name: `${platform}/kubelet`, digest: { sha256: sha(bytes) } };
   });
   writeFileSync(join(dir, "SHA256SUMS"), subjects.map((s) => `${s.digest.sha256}  ${s.name}\n`).join(""));
-  const statement = {
-    _type: "https://in-toto.io/Statement/v1",
-    subject: subjects,
-    predicateType: "https://slsa.dev/provenance/v1",
-    predicate: {
-      buildDefinition: {
-        buildType: "https://example.invalid/build/v1",
-        externalParameters: { version: `v${version}`, strategy: "build-tag", platforms: Object.keys(binaries), source: { commit: extra.commit ?? "a".repeat(40) } },
-        internalParameters: { image: { ref: extra.image ?? "kubelet-nokmem-toolchain:go1.19", id: "sha256:" + "b".repeat(64) } },
-        resolvedDependencies: [{ name: "patch:none", digest: { sha256: "c".repeat(64) } }],
-      },
-      runDetails: {},
-    },
-    verdict: { verdict: "patched", evidence: [] },
-  };
+  // Written by the build's own writer: the reader under test is strict.
+  const image = extra.image ?? "kubelet-nokmem-toolchain:go1.19";
+  const statement = provenanceStatement({
+    subjects: subjects.map((s) => ({ name: s.name, sha256: s.digest.sha256 })),
+    version,
+    strategy: "build-tag",
+    line: version.split(".").slice(0, 2).join("."),
+    platforms: Object.keys(binaries),
+    source: { kind: "git", origin: "https://github.com/kubernetes/kubernetes.git", ref: `v${version}`, commit: extra.commit ?? "a".repeat(40), treeDigest: `sha256:${"d".repeat(64)}`, dirHash: "e".repeat(64), gitTree: null },
+    sourceDateEpoch: 1600000000,
+    env: [["GOFLAGS", "-tags=nokmem"]],
+    command: ["make", "WHAT=cmd/kubelet"],
+    runner: "docker",
+    image: { ref: image, id: "sha256:" + "b".repeat(64) },
+    go: "1.19.8",
+    patches: [{ name: "none", sha256: "c".repeat(64) }],
+    tool: { name: "kubelet-nokmem", version: "0.1.0" },
+    invocationId: "fixture",
+    startedOn: new Date("2024-01-01T00:00:00Z"),
+    finishedOn: new Date("2024-01-01T00:03:00Z"),
+    byproducts: [],
+  });
   writeFileSync(join(dir, "manifest.json"), JSON.stringify(statement, null, 2));
 }

@@ -1,0 +1,101 @@
+/**
+ * What a build publishes beside its kubelets to say what they are:
+ *
+ *   OUT/manifest.json            SLSA provenance Statement (manifest.ts)
+ *   OUT/verdict.json             nokmem verdict Statement (manifest.ts)
+ *   OUT/<os>/<arch>/sbom.cdx.json  CycloneDX SBOM per kubelet (sbom.ts)
+ *   OUT/manifest.dsse.json       DSSE envelope of manifest.json  } with
+ *   OUT/verdict.dsse.json        DSSE envelope of verdict.json   } --sign-key
+ *
+ * Each envelope's payload is byte for byte the Statement file beside it.
+ * attestations.ts reads them back.
+ */
+import { readFile, realpath, stat } from "node:fs/promises";
+import { delimiter, join, resolve } from "node:path";
+import { sha256File } from "./checksums.js";
+import { envelopeFile } from "./attestations.js";
+import { signEnvelope, type SigningKey } from "./dsse.js";
+import type { Statement } from "./intoto.js";
+import { MANIFEST_FILE, provenanceStatement, statementBytes, VERDICT_FILE, verdictStatement, type ProvenanceInput, type VerdictPredicate } from "./manifest.js";
+import { kubeletSbom, SBOM_FILE, type NokmemChange } from "./sbom.js";
+import { writeFileAtomic } from "../io/atomic.js";
+import { PATCHES_ROOT } from "../patch/series.js";
+import { readVendoredModules } from "../tree/vendored-modules.js";
+
+const sbomFile = (platform: string) => `${platform}/${SBOM_FILE}`;
+const VERIFIER_ID = "https://github.com/kubelet-nokmem/kubelet-nokmem/verifiers/audit/v1";
+
+// ── writing
+
+interface AttestationInput extends Omit<ProvenanceInput, "goBinary"> {
+  /** The staged (patched) tree: its vendored modules go into the SBOMs. */
+  tree: string;
+  /** `vendor-stub/1.13`: the folder under patches/ whose files were applied. */
+  patchSeries: string | null;
+  verdict: { verdict: VerdictPredicate["verdict"]; binaries: { platform: string; verdict: VerdictPredicate["binaries"][number]["verdict"]; gitVersion?: string; evidence: VerdictPredicate["binaries"][number]["evidence"] }[] };
+  signKey: SigningKey | null;
+  /** Where a file published as `rel` is written before the publication commits (Publication.stagedPath). */
+  stage: (rel: string) => Promise<string>;
+}
+
+/** Write the SBOMs, both Statements and (when signing) their envelopes; returns the names to publish, in order. */
+export async function writeAttestations(a: AttestationInput): Promise<string[]> {
+  const files: string[] = [];
+  const put = async (rel: string, data: string | Buffer) => {
+    await writeFileAtomic(await a.stage(rel), data);
+    files.push(rel);
+  };
+  const vendored = await readVendoredModules(a.tree);
+  const change = await nokmemChange(a);
+  const sbomDigests = [];
+  for (const s of a.subjects) {
+    const platform = s.name.replace(/\/kubelet$/, "");
+    const text = kubeletSbom({ version: a.version, platform, sha256: s.sha256, strategy: a.strategy, go: a.go, vendored, change, tool: a.tool, timestamp: a.finishedOn });
+    await put(sbomFile(platform), text);
+    sbomDigests.push({ name: sbomFile(platform), digest: { sha256: await sha256File(await a.stage(sbomFile(platform))) }, mediaType: "application/vnd.cyclonedx+json" });
+  }
+  const verdict = verdictStatement(a.subjects, {
+    release: `v${a.version}`,
+    strategy: a.strategy,
+    verdict: a.verdict.verdict,
+    binaries: a.verdict.binaries.map((b) => ({ name: `${b.platform}/kubelet`, verdict: b.verdict, ...(b.gitVersion ? { gitVersion: b.gitVersion } : {}), evidence: b.evidence })),
+    verifier: { id: VERIFIER_ID, version: { [a.tool.name]: a.tool.version } },
+    timeVerified: a.finishedOn.toISOString(),
+  });
+  const goBinary = a.runner === "local" ? await findGo() : null;
+  const provenance = provenanceStatement({ ...a, goBinary, byproducts: [...a.byproducts, ...sbomDigests] });
+  const statements: [string, Statement<unknown>][] = [
+    [VERDICT_FILE, verdict],
+    [MANIFEST_FILE, provenance],
+  ];
+  for (const [file, st] of statements) {
+    const bytes = statementBytes(st);
+    await put(file, bytes);
+    if (a.signKey) await put(envelopeFile(file), `${JSON.stringify(signEnvelope(bytes, a.signKey))}\n`);
+  }
+  return files;
+}
+
+async function nokmemChange(a: AttestationInput): Promise<NokmemChange> {
+  if (a.patches.length && a.patchSeries) {
+    const dir = resolve(PATCHES_ROOT, a.patchSeries);
+    return { kind: "patches", patches: await Promise.all(a.patches.map(async (p) => ({ ...p, text: await readFile(resolve(dir, p.name), "utf8") }))) };
+  }
+  const tags = a.env.filter(([k, v]) => k === "GOFLAGS" && /-tags=\S*nokmem/.test(v));
+  if (tags.length) return { kind: "build-setting", env: tags };
+  return { kind: "none", reason: "this release never enables kernel-memory accounting" };
+}
+
+/** The `go` that `--runner local` ran: the first on PATH, resolved through symlinks. */
+async function findGo(): Promise<{ path: string; sha256: string } | null> {
+  for (const dir of (process.env.PATH ?? "").split(delimiter).filter(Boolean)) {
+    const candidate = join(dir, "go");
+    const st = await stat(candidate).catch(() => null);
+    if (st?.isFile() && st.mode & 0o111) {
+      const path = await realpath(candidate);
+      return { path, sha256: await sha256File(path) };
+    }
+  }
+  return null;
+}
+
