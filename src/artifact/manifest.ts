@@ -55,11 +55,13 @@ export interface ProvenanceInput {
   env: [string, string][];
   command: string[];
   runner: BuildRunner;
-  /** Docker: the build image. */
-  image: { ref: string; id: string | null } | null;
+  /** Docker: the build image as it ran (a digest reference when it has one), and how it was chosen. */
+  image: { ref: string; id: string | null; rule?: string; requested?: string } | null;
   go: string | null;
   /** Local: the `go` binary that ran, when found on PATH. */
   goBinary?: { path: string; sha256: string } | null;
+  /** The builder's Go against the Go the release was built with. */
+  toolchain?: { expected: string | null; found: string | null; matches: boolean | null; note: string };
   patches: { name: string; sha256: string }[];
   tool: { name: string; version: string };
   invocationId: string;
@@ -160,8 +162,9 @@ export function provenanceStatement(p: ProvenanceInput): ProvenanceStatement {
           line: p.line,
           env: Object.fromEntries(p.env),
           command: p.command,
-          ...(p.image ? { image: { ref: p.image.ref, id: p.image.id } } : {}),
+          ...(p.image ? { image: { ref: p.image.ref, id: p.image.id, ...(p.image.rule ? { rule: p.image.rule, requested: p.image.requested } : {}) } } : {}),
           goVersion: p.go,
+          ...(p.toolchain ? { toolchain: p.toolchain } : {}),
         },
         resolvedDependencies: [source, ...p.patches.map((x) => ({ name: `patch:${x.name}`, digest: { sha256: x.sha256 } })), ...toolchain],
       },

@@ -1,11 +1,12 @@
 /**
  * The build matrix a CI engine runs: every affected pinned release × its
- * platforms, filtered. Pure over the catalog.
+ * platforms, plus releases named to be built before they have a pin
+ * (bootstrap), filtered. Pure over the catalog.
  */
 import semver from "semver";
 import { UsageError } from "../errors.js";
 import { strategyFor } from "../strategy/index.js";
-import { lineFor } from "./resolve.js";
+import { lineFor, parseVersionQuery } from "./resolve.js";
 import type { Catalog, StrategyId } from "./types.js";
 import { STRATEGY_IDS } from "./types.js";
 
@@ -28,6 +29,12 @@ interface MatrixFilter {
   platforms?: string[];
   /** Include releases whose strategy is `none` (not affected). */
   includeUnaffected?: boolean;
+  /** Exact releases to build whether or not they are pinned yet (bootstrap). */
+  releases?: string[];
+  /** Only entries that have no pinned sha256 for their platform yet. */
+  unpinned?: boolean;
+  /** Build image for entries whose pin records none (default: the release line's). */
+  image?: string;
 }
 
 const DEFAULT_PLATFORM = "linux/amd64";
@@ -55,20 +62,35 @@ export function buildMatrix(catalog: Catalog, filter: MatrixFilter = {}): Matrix
       throw new UsageError("E_LINE", `expected a release line the catalog has (${[...new Set(catalog.lines.map((c) => c.line))].join(", ")}), found ${JSON.stringify(l)}`, "pass a line such as 1.16");
     }
   }
+  const requested = new Set<string>();
+  for (const r of filter.releases ?? []) {
+    const q = parseVersionQuery(r);
+    if (!q.version) throw new UsageError("E_RELEASE", `expected exact releases such as 1.16.15 in --releases, found the line ${q.line}`, `pass ${q.line}.N`);
+    const line = lineFor(catalog, q.version);
+    if (!line) throw new UsageError("E_RELEASE", `expected releases the catalog covers, found ${q.version}`, "pick a covered release, or add its line to versions.json");
+    const strategy = catalog.pins[q.version]?.strategy ?? line.strategy;
+    if (!filter.includeUnaffected && !strategyFor(strategy).affected) {
+      throw new UsageError("E_RELEASE", `expected releases that need a nokmem build, found ${q.version} (strategy ${strategy}: not affected)`, "drop it from --releases, or pass --include-unaffected");
+    }
+    requested.add(q.version);
+  }
   const entries: MatrixEntry[] = [];
-  const versions = Object.keys(catalog.pins).sort(semver.compare);
+  const versions = [...new Set([...Object.keys(catalog.pins), ...requested])].sort(semver.compare);
   for (const version of versions) {
-    const pin = catalog.pins[version]!;
+    const pin = catalog.pins[version];
     const line = lineFor(catalog, version);
     if (!line) continue; // the loader rejects such pins; defensive only
-    const strategy = pin.strategy ?? line.strategy;
+    const strategy = pin?.strategy ?? line.strategy;
     if (!filter.includeUnaffected && !strategyFor(strategy).affected) continue;
     if (filter.lines?.length && !filter.lines.includes(line.line)) continue;
     if (filter.strategies?.length && !filter.strategies.includes(strategy)) continue;
-    const pinned = Object.keys(pin.sha256);
+    const pinned = Object.keys(pin?.sha256 ?? {});
     const platforms = filter.platforms ?? (pinned.length ? pinned.sort() : [DEFAULT_PLATFORM]);
     for (const platform of platforms) {
-      entries.push({ version, line: line.line, strategy, platform, image: pin.image || line.image, sha256: pin.sha256[platform] ?? "", slug: `${version}-${platform.replace("/", "-")}` });
+      const sha256 = pin?.sha256[platform] ?? "";
+      if (filter.unpinned && sha256) continue;
+      const image = pin?.image || filter.image || line.image;
+      entries.push({ version, line: line.line, strategy, platform, image, sha256, slug: `${version}-${platform.replace("/", "-")}` });
     }
   }
   return entries;
@@ -81,21 +103,24 @@ export function githubMatrix(entries: MatrixEntry[]): { include: MatrixEntry[] }
 
 /**
  * GitLab cannot expand a matrix from a job's output; it runs a generated child
- * pipeline instead. JSON is YAML, so the child pipeline is printed as JSON:
- * one job per entry, extending a template job the parent defines in the
- * included file (`.kubelet-nokmem-build`).
+ * pipeline instead. JSON is YAML, so the child pipeline is printed as JSON
+ * (GitLab reads it only from a file named .yml or .yaml): one job per entry,
+ * extending the template job of the included file (`.kubelet-nokmem-build`),
+ * and, when some entry has no pin yet, one job that pins the builds and
+ * proposes the change (`.kubelet-nokmem-propose`).
  */
-export function gitlabChildPipeline(entries: MatrixEntry[], template = ".kubelet-nokmem-build"): Record<string, unknown> {
+export function gitlabChildPipeline(entries: MatrixEntry[], template = ".kubelet-nokmem-build", propose = ".kubelet-nokmem-propose"): Record<string, unknown> {
   const jobs: Record<string, unknown> = {};
   for (const e of entries) {
     jobs[`kubelet ${e.version} ${e.platform}`] = {
       extends: template,
-      variables: { KUBE_VERSION: e.version, KUBE_PLATFORM: e.platform, KUBE_IMAGE: e.image },
+      variables: { KUBE_VERSION: e.version, KUBE_PLATFORM: e.platform, KUBE_IMAGE: e.image, KUBE_SHA256: e.sha256, KUBE_SLUG: e.slug },
     };
   }
+  if (entries.some((e) => !e.sha256)) jobs["propose pins"] = { extends: propose };
   if (!entries.length) {
     // A child pipeline must have at least one job.
-    jobs["nothing to build"] = { script: ["echo 'no pinned affected release matches the filter'"] };
+    jobs["nothing to build"] = { stage: "build", script: ["echo 'no affected release matches the filter'"] };
   }
   return { include: [{ local: "ci/gitlab/build-job.yml" }], ...jobs };
 }

@@ -4,13 +4,13 @@ import { stat } from "node:fs/promises";
 import { fileKind } from "../io/read.js";
 import { join, resolve as resolvePath } from "node:path";
 import { PACKAGE_ROOT } from "../catalog/load.js";
-import { resolve } from "../catalog/resolve.js";
+import { parseVersionQuery } from "../catalog/resolve.js";
 import { UsageError } from "../errors.js";
-import { checkImageReference, dockerRunArgs, findImage } from "../pipeline/docker.js";
-import { DEFAULT_CACHE_DIR, describePlan, parsePlatforms, plan, RUNNERS, UNKNOWN, type BuildPlan, type Runner } from "../pipeline/plan.js";
-import { BUILD_PHASES, Progress, type ProgressSink } from "../pipeline/progress.js";
+import type { BuildPlan } from "../pipeline/build-plan.js";
+import { checkImageReference, PULL_POLICIES, type PullPolicy } from "../pipeline/docker.js";
+import { DEFAULT_CACHE_DIR, parsePlatforms, RUNNERS, type Runner } from "../pipeline/plan.js";
+import { Progress, type ProgressSink } from "../pipeline/progress.js";
 import type { BuildResult } from "../pipeline/run.js";
-import { formatCommand } from "../process/exec.js";
 import type { LinkMode } from "../source/index.js";
 import { printJson, type CommandContext, type Io } from "./context.js";
 
@@ -30,6 +30,8 @@ interface BuildOptions {
   wait?: boolean;
   stage: string;
   keepWork?: boolean;
+  pull: string;
+  strictToolchain?: boolean;
   signKey?: string;
 }
 
@@ -50,9 +52,14 @@ export interface BuildJson {
   log: string;
   binaries: { platform: string; path: string; sha256: string }[];
   source: { kind: string; origin: string; commit: string | null; treeDigest: string; sourceDateEpoch: number };
-  image: { ref: string; id: string | null; go: string | null };
+  image: BuildResult["image"];
+  toolchain: BuildResult["toolchain"];
   runner: string;
   seconds: number;
+  /** The plan the build walked: the same object `build --dry-run --json` prints as `plan`. */
+  plan: BuildPlan;
+  /** The facts bound into the plan's pending fields. */
+  bound: Record<string, unknown>;
 }
 
 export function buildJson(r: BuildResult): BuildJson {
@@ -71,8 +78,11 @@ export function buildJson(r: BuildResult): BuildJson {
     binaries: r.binaries,
     source: r.source,
     image: r.image,
+    toolchain: r.toolchain,
     runner: r.runner,
     seconds: r.seconds,
+    plan: r.plan,
+    bound: r.bound,
   };
 }
 
@@ -98,6 +108,11 @@ function parseEpoch(s: string | undefined): number | undefined {
   return Number(s);
 }
 
+function parsePull(s: string): PullPolicy {
+  if (!(PULL_POLICIES as string[]).includes(s)) throw new UsageError("E_PULL", `expected --pull missing, always or never, found ${JSON.stringify(s)}`, "pass --pull missing (default), always, or never on air-gapped machines");
+  return s as PullPolicy;
+}
+
 function parseStage(s: string): LinkMode {
   if (s !== "auto" && s !== "copy" && s !== "link") throw new UsageError("E_STAGE", `expected --stage auto, copy or link, found ${JSON.stringify(s)}`, "pass --stage auto");
   return s;
@@ -114,7 +129,9 @@ export function register(program: Command, ctx: CommandContext): void {
     .option("--source <source>", "git URL, local git repository, directory (dir:PATH forces a plain copy) or .tar.gz (default: upstream repository)")
     .option("--ref <ref>", "git tag, branch or commit to build (default: v<version>)")
     .option("--out <dir>", "folder to publish into (default: ./out/v<version>)")
-    .option("--image <image>", "build image (default: the release line's image from the catalog)")
+    .option("--image <image>", "build image (default: the pin's image, else the one the tree's build/build-image names, else the catalog line's)")
+    .option("--pull <policy>", "missing: pull the image when it is not here; always: pull first; never: only use images already here", "missing")
+    .option("--strict-toolchain", "fail (exit 3) when the image's Go differs from the Go the release was built with")
     .option("--platform <list>", "comma-separated platforms", "linux/amd64")
     .option("--runner <runner>", "docker, or local (make on this host with Go on PATH)", "docker")
     .option("--cache-dir <dir>", "git mirrors, work folders and failed build logs", DEFAULT_CACHE_DIR)
@@ -142,28 +159,59 @@ Examples:
       const platforms = parsePlatforms(o.platform);
       const sourceDateEpoch = parseEpoch(o.sourceDateEpoch);
       const linkMode = parseStage(o.stage);
+      const pull = parsePull(o.pull);
       if (o.image !== undefined) checkImageReference(o.image);
-      const res = resolve(ctx.catalog(), o.version!);
-      if (!res.version) throw new UsageError("E_VERSION_LINE", `expected an exact release to build, found the line ${res.line}`, `pass --version ${res.line}.N`);
-      const out = resolvePath(o.out ?? join("out", `v${res.version}`));
-      const cacheDir = resolvePath(o.cacheDir ?? DEFAULT_CACHE_DIR);
-      // The key is read and checked before anything is staged or built.
+      // Parsed here only for the default --out; the plan refuses a bare line.
+      const q = parseVersionQuery(o.version!);
+      // The key is read and checked before anything is staged or built (and before a dry run prints the plan).
       const signKey = o.signKey ? await (await import("../artifact/attestations.js")).loadSigningKey(o.signKey) : undefined;
-      if (o.dryRun) return dryRun(ctx, o, { runner, platforms, sourceDateEpoch, out, cacheDir });
-      await mustBeFolderOrNothing(out, "--out");
-      await mustBeFolderOrNothing(cacheDir, "--cache-dir");
-      const progress = new Progress(progressSink(ctx.io), BUILD_PHASES, verbose);
+      // A file where --out or --cache-dir belongs fails in one line, before anything is decided or made.
+      await mustBeFolderOrNothing(resolvePath(o.out ?? join("out", `v${q.version ?? q.line}`)), "--out");
+      await mustBeFolderOrNothing(resolvePath(o.cacheDir ?? DEFAULT_CACHE_DIR), "--cache-dir");
+      const { decideBuild } = await import("../pipeline/decide.js");
+      const { plan, res } = await decideBuild(ctx.catalog(), {
+        version: o.version!,
+        source: o.source,
+        ref: o.ref,
+        image: o.image,
+        runner,
+        platforms,
+        out: resolvePath(o.out ?? join("out", `v${q.version ?? q.line}`)),
+        cacheDir: resolvePath(o.cacheDir ?? DEFAULT_CACHE_DIR),
+        sourceDateEpoch,
+        uid: process.getuid?.() ?? 0,
+        gid: process.getgid?.() ?? 0,
+        pull,
+        strictToolchain: Boolean(o.strictToolchain),
+        linkMode,
+        keepWork: Boolean(o.keepWork),
+        signKeyId: signKey?.keyid ?? null,
+      });
+      if (o.dryRun) {
+        const { dryRunJson, describeBuildPlan } = await import("../pipeline/describe.js");
+        if (o.json) return printJson(ctx.io, dryRunJson(plan));
+        return ctx.io.out(describeBuildPlan(plan));
+      }
+      const { buildPhases } = await import("../pipeline/build-plan.js");
+      const progress = new Progress(progressSink(ctx.io), buildPhases(plan), verbose);
       // The pipeline (patch engine, audit, git, publication) loads only when a build runs.
       const { runBuild } = await import("../pipeline/run.js");
-      const result = await runBuild(
-        { version: res.version, source: o.source, ref: o.ref, out, image: o.image, platforms, runner, cacheDir, sourceDateEpoch, wait: o.wait, linkMode, keepWork: o.keepWork, signKey },
-        { catalog: ctx.catalog(), signal: ctx.signal, progress, tool: { name: "kubelet-nokmem", version: toolVersion() }, onFailureTail: (t) => ctx.io.err(t) },
-      );
+      const result = await runBuild(plan, res, {
+        catalog: ctx.catalog(),
+        signal: ctx.signal,
+        progress,
+        wait: o.wait,
+        signKey,
+        tool: { name: "kubelet-nokmem", version: toolVersion() },
+        onFailureTail: (t) => ctx.io.err(t),
+      });
       if (o.json) return printJson(ctx.io, buildJson(result));
       ctx.io.out(
         [
           `built:    ${result.version} (${result.strategy}, verdict ${result.verdict}) in ${result.seconds}s`,
           ...result.binaries.map((b) => `kubelet:  ${b.path}\nsha256:   ${b.sha256}`),
+          `image:    ${result.image.ref} (rule ${result.image.rule}, Go ${result.image.go ?? "unknown"})`,
+          ...(result.toolchain.matches === false ? [`note:     ${result.toolchain.note}`] : []),
           `manifest: ${result.manifest}${result.keyid ? ` (signed by ${result.keyid})` : ""}`,
           `check:    (cd ${result.out} && sha256sum -c SHA256SUMS)`,
         ].join("\n"),
@@ -171,37 +219,9 @@ Examples:
     });
 }
 
-/** Checked before the build starts: a file where a folder belongs fails in one line, not half-way. */
 async function mustBeFolderOrNothing(path: string, flag: string): Promise<void> {
   const st = await stat(path).catch((err: NodeJS.ErrnoException) => (err.code === "ENOENT" ? null : Promise.reject(err)));
   if (st && !st.isDirectory()) {
     throw new UsageError("E_NOT_A_FOLDER", `expected ${flag} to be a folder (or nothing yet), found ${st.isFile() ? "a file" : fileKind(st)} at ${path}`, `pass another ${flag}, or move ${path} away`);
   }
-}
-
-async function dryRun(
-  ctx: CommandContext,
-  o: BuildOptions,
-  a: { runner: Runner; platforms: string[]; sourceDateEpoch?: number; out: string; cacheDir: string },
-): Promise<void> {
-  const res = resolve(ctx.catalog(), o.version!);
-  const { parseSource } = await import("../source/index.js");
-  const spec = parseSource(o.source);
-  const imageRef = a.runner === "docker" ? (o.image ?? res.image) : "local";
-  // A dry run changes nothing and needs nothing: the image is looked at only if Docker answers.
-  const img = a.runner === "docker" ? await findImage(imageRef, ctx.signal).catch(() => null) : null;
-  const p: BuildPlan = plan(res, { root: UNKNOWN("staged tree"), commitTime: null }, { ref: imageRef, id: img?.id ?? null, go: img?.go ?? null }, {
-    runner: a.runner,
-    platforms: a.platforms,
-    out: a.out,
-    sourceDateEpoch: a.sourceDateEpoch,
-    uid: process.getuid?.() ?? 0,
-    gid: process.getgid?.() ?? 0,
-    containerName: "kubelet-nokmem-build-<id>",
-    cacheDir: a.cacheDir,
-  });
-  const command = a.runner === "docker" ? ["docker", ...dockerRunArgs(p)] : p.command;
-  const source = spec.kind === "git" ? { kind: spec.kind, origin: spec.display, ref: o.ref ?? `v${res.version}` } : { kind: spec.kind, origin: spec.path, ref: null };
-  if (o.json) return printJson(ctx.io, { dryRun: true, source, plan: p, argv: command });
-  ctx.io.out(`source:     ${source.kind} ${source.origin}${source.ref ? ` at ${source.ref}` : ""}\n${describePlan(p, formatCommand({ file: command[0]!, args: command.slice(1) }))}`);
 }

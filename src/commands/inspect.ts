@@ -28,6 +28,7 @@ export function inspectText(r: TreeReport): string {
     `runc:      ${r.runc ?? "unknown"}${r.runcSource ? ` (${r.runcSource})` : ""}${r.catalogRunc ? `; catalog: ${r.catalogRunc}` : ""}`,
     `kmem:      ${r.kmemLayout}${r.patched ? " (already patched)" : ""}${r.catalogLayout && r.catalogLayout !== r.kmemLayout ? `; catalog expects ${r.catalogLayout}` : ""}`,
     `go:        ${r.goVersion ?? "unknown"}${r.catalogGo ? ` (catalog image: Go ${r.catalogGo})` : ""}`,
+    `image:     ${r.buildImage ? `${r.buildImage.ref} (rule: ${r.buildImage.rule}${r.buildImage.requested && r.buildImage.requested !== r.buildImage.ref ? `; the tree names ${r.buildImage.requested}` : ""}), expects Go ${r.buildImage.expectedGo ?? "unknown"}` : "unknown (the tree names no build image and the catalog has no entry)"}`,
     `strategy:  ${r.strategy}: ${catalog}`,
   ];
   if (r.evidence.length) {

@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import { resolve, type Resolution } from "../catalog/resolve.js";
+import { chooseImage, type ImageRule } from "../tree/build-image.js";
 import { printJson, type CommandContext } from "./context.js";
 
 export interface ResolveJson {
@@ -13,6 +14,8 @@ export interface ResolveJson {
   changes: string[];
   env: Record<string, string>;
   image: string;
+  /** Which rule gives `image` without a tree: "pin" for a pinned release, else "catalog" (the line's fallback; a build reads the tree's own). */
+  imageRule: ImageRule;
   go: string;
   runc: string;
   kmemLayout: string;
@@ -33,6 +36,7 @@ export function resolveJson(r: Resolution): ResolveJson {
     changes: r.changes,
     env: r.env,
     image: r.image,
+    imageRule: imageWithoutTree(r).rule,
     go: r.go,
     runc: r.runc,
     kmemLayout: r.kmemLayout,
@@ -40,6 +44,11 @@ export function resolveJson(r: Resolution): ResolveJson {
     pinned: r.pin !== null,
     otherRanges: r.otherRanges,
   };
+}
+
+/** The image rule when no tree is at hand: the pin's, else the line's fallback. */
+function imageWithoutTree(r: Resolution) {
+  return chooseImage({ runner: "docker", pin: r.pin, tree: null, catalog: { image: r.image, go: r.go } });
 }
 
 export function register(program: Command, ctx: CommandContext): void {
@@ -68,7 +77,7 @@ Examples:
         `reference: ${r.reference}`,
         `changes:   ${r.changes.length ? r.changes.join(", ") : "no source files"}`,
         `build env: ${env}`,
-        `image:     ${r.image} (Go ${r.go})`,
+        `image:     ${r.image} (Go ${r.go}; ${imageWithoutTree(r).rule === "pin" ? "pinned" : "the line's fallback: a build uses the image the tree's build/build-image names"})`,
         `runc:      ${r.runc} (${r.kmemLayout} layout expected)`,
       ];
       for (const o of r.otherRanges) lines.push(`note:      releases ${o.range} of this line need strategy ${o.strategy}`);

@@ -5,7 +5,7 @@
  */
 import { EnvironmentError, ToolError, UsageError } from "../errors.js";
 import { ExecError, run, type RunOptions } from "../process/exec.js";
-import type { BuildPlan } from "./plan.js";
+import { isPending, type Later, type MakeInvocation } from "./plan.js";
 
 export const DOCKER = "docker";
 /** Image label `image build` writes, so `image check` can tell the Go version without a container. */
@@ -19,6 +19,8 @@ export interface ImageInfo {
   go: string | null;
   env: string[];
   labels: Record<string, string>;
+  /** `repo@sha256:…` for each registry the image was pulled from or pushed to. */
+  repoDigests: string[];
 }
 
 const INSTALL_HINT = "install Docker (Debian/Ubuntu: `apt-get install docker.io`), or use --runner local with Go on PATH";
@@ -56,7 +58,7 @@ function asDockerError(err: unknown): unknown {
 }
 
 /** Run a docker command; client and daemon problems become EnvironmentErrors. */
-export async function docker(args: string[], opts: RunOptions = {}) {
+async function docker(args: string[], opts: RunOptions = {}) {
   try {
     return await run({ file: DOCKER, args }, opts);
   } catch (err) {
@@ -120,10 +122,10 @@ export async function findImage(ref: string, signal?: AbortSignal): Promise<Imag
 }
 
 export function parseImageInspect(ref: string, json: string): ImageInfo {
-  const data = JSON.parse(json) as { Id: string; Created?: string; Config?: { Env?: string[] | null; Labels?: Record<string, string> | null } };
+  const data = JSON.parse(json) as { Id: string; Created?: string; RepoDigests?: string[] | null; Config?: { Env?: string[] | null; Labels?: Record<string, string> | null } };
   const env = data.Config?.Env ?? [];
   const labels = data.Config?.Labels ?? {};
-  return { ref, id: data.Id, created: data.Created ?? "", go: goVersionFromImage(env, labels), env, labels };
+  return { ref, id: data.Id, created: data.Created ?? "", go: goVersionFromImage(env, labels), env, labels, repoDigests: data.RepoDigests ?? [] };
 }
 
 /** From our label, or the GOLANG_VERSION env of golang-based images (kube-cross). */
@@ -139,29 +141,92 @@ export function parseGoVersion(text: string): string | null {
   return /go version go(\d+\.\d+(?:\.\d+)?\S*)/.exec(text)?.[1] ?? null;
 }
 
-/** The image, or an error saying how to get it. Fills in the Go version by asking the image when no label says. */
-export async function requireImage(ref: string, signal?: AbortSignal): Promise<ImageInfo> {
-  const img = await findImage(ref, signal);
-  if (!img) throw imageMissing(ref);
-  if (!img.go) {
-    const r = await docker(["run", "--rm", "--network", "none", "--entrypoint", "go", img.id, "version"], { signal, reject: false });
-    img.go = r.exitCode === 0 ? parseGoVersion(r.stdout) : null;
-  }
-  return img;
+/** The image's Go version: from its label or env, else by running `go version` in it (offline). */
+export async function imageGoVersion(img: ImageInfo, signal?: AbortSignal): Promise<string | null> {
+  if (img.go) return img.go;
+  const r = await docker(["run", "--rm", "--network", "none", "--entrypoint", "go", img.id, "version"], { signal, reject: false });
+  return r.exitCode === 0 ? parseGoVersion(r.stdout) : null;
 }
 
-/** `docker run` for a plan. Pure: the plan in, the argument vector out (without the leading `docker`). */
-export function dockerRunArgs(plan: BuildPlan): string[] {
+/** `docker run` for a bound make step. Pure: the plan in, the argument vector out (without the leading `docker`). */
+export function dockerRunArgs(plan: MakeInvocation): string[] {
   if (plan.runner !== "docker" || !plan.containerName || !plan.user) {
     throw new Error(`dockerRunArgs needs a docker plan, got runner ${plan.runner}`);
   }
-  const args = ["run", "--rm", "--name", plan.containerName, "--network", "none", "--user", `${plan.user.uid}:${plan.user.gid}`];
-  for (const m of plan.mounts) args.push("-v", `${m.source}:${m.target}`);
-  args.push("-w", plan.workdir);
-  for (const [k, v] of plan.env) args.push("-e", `${k}=${v}`);
-  // By id when known: a tag moved between inspect and run must not change what builds.
-  args.push(plan.image.id ?? plan.image.ref, ...plan.command);
+  const args = ["run", "--rm", "--name", bound(plan.containerName), "--network", "none", "--user", `${plan.user.uid}:${plan.user.gid}`];
+  for (const m of plan.mounts) args.push("-v", `${bound(m.source)}:${m.target}`);
+  args.push("-w", bound(plan.workdir));
+  for (const [k, v] of plan.env) args.push("-e", `${k}=${bound(v)}`);
+  args.push(runImage(bound(plan.image.ref), bound(plan.image.id)), ...plan.command);
   return args;
+}
+
+/**
+ * What `docker run` is given: the digest reference when the image has one, else
+ * the image id, so a tag moved since the image was resolved cannot change what builds.
+ */
+export function runImage(ref: string, id: string | null): string {
+  return ref.includes("@sha256:") ? ref : (id ?? ref);
+}
+
+function bound<T>(v: Later<T>): T {
+  if (isPending(v)) throw new Error(`internal: docker arguments need the fact ${v.pending}, which is still pending`);
+  return v;
+}
+
+/** The repository part of an image reference: `reg:5000/a/b:tag` → `reg:5000/a/b`. */
+function repositoryOf(ref: string): string {
+  const noDigest = ref.replace(/@sha256:[0-9a-f]+$/, "");
+  const slash = noDigest.lastIndexOf("/");
+  const colon = noDigest.lastIndexOf(":");
+  return colon > slash ? noDigest.slice(0, colon) : noDigest;
+}
+
+/** The image's registry digest for the repository it was asked for by (`repo@sha256:…`), or null (a local-only image). */
+export function digestRefFor(info: Pick<ImageInfo, "repoDigests">, ref: string): string | null {
+  if (/@sha256:[0-9a-f]{64}$/.test(ref)) return ref;
+  const repo = repositoryOf(ref);
+  return info.repoDigests.find((d) => repositoryOf(d) === repo) ?? null;
+}
+
+export type PullPolicy = "missing" | "always" | "never";
+export const PULL_POLICIES: readonly PullPolicy[] = ["missing", "always", "never"];
+
+/**
+ * The image per the pull policy: `missing` pulls only when absent, `always`
+ * pulls first (a digest reference is never pulled twice), `never` only looks.
+ * Pulls go through the Docker engine; `onLine` gets its progress.
+ */
+export async function ensureImage(ref: string, policy: PullPolicy, opts: { signal?: AbortSignal; onLine?: (l: string) => void } = {}): Promise<{ info: ImageInfo; pulled: boolean }> {
+  let info = policy === "always" && !ref.includes("@sha256:") ? null : await findImage(ref, opts.signal);
+  let pulled = false;
+  if (!info) {
+    if (policy === "never") {
+      throw new EnvironmentError(
+        "E_IMAGE_MISSING",
+        `expected the build image ${ref} on this machine, found no such image, and --pull never forbids pulling it`,
+        `build it offline with \`kubelet-nokmem image build --tag ${ref}\`, or pass --image with an image this machine has, or allow pulling with --pull missing`,
+      );
+    }
+    await pullImage(ref, opts);
+    pulled = true;
+    info = await findImage(ref, opts.signal);
+    if (!info) throw imageMissing(ref);
+  }
+  return { info, pulled };
+}
+
+/** `docker pull REF`; a failure says what was expected and how else to get the image. */
+async function pullImage(ref: string, opts: { signal?: AbortSignal; onLine?: (l: string) => void } = {}): Promise<void> {
+  const r = await docker(["pull", ref], { signal: opts.signal, reject: false, onLine: opts.onLine });
+  if (r.exitCode === 0) return;
+  if (opts.signal?.aborted) return;
+  const why = lastLine(r.stderr || r.stdout);
+  throw new EnvironmentError(
+    "E_IMAGE_MISSING",
+    `expected the build image ${ref} on this machine, found no such image`,
+    `build it offline with \`kubelet-nokmem image build --tag ${ref}\`, or \`docker pull ${ref}\` from a registry this machine can reach (the pull said: ${why}), or pass --image`,
+  );
 }
 
 /** The one-off container that hands a fresh, root-owned cache volume to the build user. */

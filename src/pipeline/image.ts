@@ -12,7 +12,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { EnvironmentError, UsageError } from "../errors.js";
 import { run, runPipeline } from "../process/exec.js";
-import { DOCKER, dockerPreflight, findImage, GO_VERSION_LABEL, imageMissing, type ImageInfo, docker, parseGoVersion } from "./docker.js";
+import { DOCKER, dockerPreflight, findImage, GO_VERSION_LABEL, imageGoVersion, imageMissing, type ImageInfo, parseGoVersion } from "./docker.js";
 import type { Progress } from "./progress.js";
 
 export const IMAGE_PHASES = ["preflight", "debootstrap", "import"] as const;
@@ -182,10 +182,6 @@ export async function checkImage(ref: string, signal?: AbortSignal): Promise<Ima
   await dockerPreflight(signal);
   const info = await findImage(ref, signal);
   if (!info) return { image: ref, exists: false, id: null, go: null, created: null, info };
-  let go = info.go;
-  if (!go) {
-    const r = await docker(["run", "--rm", "--network", "none", "--entrypoint", "go", info.id, "version"], { signal, reject: false });
-    go = r.exitCode === 0 ? parseGoVersion(r.stdout) : null;
-  }
+  const go = await imageGoVersion(info, signal);
   return { image: ref, exists: true, id: info.id, go, created: info.created, info };
 }

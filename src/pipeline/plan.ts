@@ -1,7 +1,8 @@
 /**
- * The BuildPlan: everything a build will do, as plain data, decided before
- * anything touches disk, git or Docker. `plan()` is pure; `--dry-run` prints
- * its result and stops.
+ * The make step of a build as plain data: `plan()` turns a resolution, the
+ * tree and the image into every argument of the `make` invocation. Pure; facts
+ * not known yet (the staged tree, the image digest) stay `Pending` until the
+ * executor binds them. src/pipeline/build-plan.ts puts it into the whole plan.
  */
 import { homedir } from "node:os";
 import { join, posix } from "node:path";
@@ -21,17 +22,41 @@ export const TREE_GO_CACHE = "_output/local/go/cache";
 /** The version file the patch step writes, relative to the tree. Under _output/, which every release ignores in git. */
 const DEFAULT_VERSION_FILE = "_output/kubelet-nokmem/version.env";
 const DEFAULT_PLATFORMS = ["linux/amd64"];
-/** Shown in a dry run where a fact is only known once the source is staged. */
+/**
+ * A fact the plan cannot know when it is made: the staged tree, the commit
+ * time, the image digest… The executor binds each one once (see facts.ts);
+ * `template` places the value in a longer string (`{}/_output/…`).
+ */
+export type Fact = "invocationId" | "containerName" | "tree" | "commit" | "commitTime" | "imageChoice" | "imageRef" | "imageId" | "imageGo" | "goCacheVolume";
+export interface Pending {
+  pending: Fact;
+  template?: string;
+}
+export type Later<T> = T | Pending;
+
+export function isPending(v: unknown): v is Pending {
+  return typeof v === "object" && v !== null && typeof (v as Pending).pending === "string" && Object.keys(v).every((k) => k === "pending" || k === "template");
+}
+
+export const pending = (fact: Fact, template?: string): Pending => (template ? { pending: fact, template } : { pending: fact });
+
+/** `base/rel` where base may still be pending. */
+function laterJoin(base: Later<string>, rel: string): Later<string> {
+  return isPending(base) ? pending(base.pending, posix.join(base.template ?? "{}", rel)) : posix.join(base, rel);
+}
+
+/** Shown where a fact is still pending (dry run). */
 export const UNKNOWN = (what: string) => `<${what}>`;
 
 export interface Mount {
   type: "bind" | "volume";
   /** Host path (bind) or volume name. */
-  source: string;
+  source: Later<string>;
   target: string;
 }
 
-export interface BuildPlan {
+/** The `make` step as a container (or host) invocation: every argument of `docker run`. */
+export interface MakeInvocation {
   /** "1.16.15" */
   version: string;
   /** "v1.16.15": what the binary must report. */
@@ -40,42 +65,42 @@ export interface BuildPlan {
   strategy: Resolution["strategy"];
   affected: boolean;
   runner: Runner;
-  image: { ref: string; id: string | null; go: string | null };
+  image: { ref: Later<string>; id: Later<string | null>; go: Later<string | null> };
   /** The staged tree on the host. */
-  tree: string;
+  tree: Later<string>;
   /** The tree as make sees it: /src in Docker, the tree itself locally. */
-  workdir: string;
+  workdir: Later<string>;
   /** Docker only: `--user`, the caller's uid:gid so the tree stays the caller's. */
   user: { uid: number; gid: number } | null;
   /** Docker only: a fixed name so an abort can stop exactly this container. */
-  containerName: string | null;
+  containerName: Later<string> | null;
   /** Persistent Go build cache: a Docker volume, or a host folder for the local runner. */
-  goCache: { kind: "volume" | "dir"; name: string; target: string };
+  goCache: { kind: "volume" | "dir"; name: Later<string>; target: Later<string> };
   mounts: Mount[];
   /** In the order they are passed. */
-  env: [string, string][];
+  env: [string, Later<string>][];
   command: string[];
   platforms: string[];
   /** Where make leaves each kubelet, relative to the tree. */
   outputs: { platform: string; path: string }[];
   /** Relative to the tree. */
   versionFile: string;
-  sourceDateEpoch: number | null;
+  sourceDateEpoch: Later<number | null>;
   out: string;
 }
 
 interface TreeFacts {
-  /** Host path of the staged tree (a placeholder in a dry run). */
-  root: string;
+  /** Host path of the staged tree. */
+  root: Later<string>;
   /** Commit time in seconds since the epoch, when the source knows it. */
-  commitTime: number | null;
+  commitTime: Later<number | null>;
 }
 
-export interface ImageFacts {
-  ref: string;
-  /** `sha256:…`; null when not inspected (dry run without Docker). */
-  id: string | null;
-  go: string | null;
+interface ImageFacts {
+  ref: Later<string>;
+  /** `sha256:…` */
+  id: Later<string | null>;
+  go: Later<string | null>;
 }
 
 export interface PlanOptions {
@@ -85,13 +110,14 @@ export interface PlanOptions {
   sourceDateEpoch?: number;
   uid: number;
   gid: number;
-  containerName: string;
+  containerName: Later<string>;
   /** Local runner: the folder kept between builds for the Go cache. */
   cacheDir: string;
   versionFile?: string;
 }
 
-export function plan(res: Resolution, tree: TreeFacts, image: ImageFacts, opts: PlanOptions): BuildPlan {
+/** The make invocation for a release: pure, pending facts stay pending. */
+export function plan(res: Resolution, tree: TreeFacts, image: ImageFacts, opts: PlanOptions): MakeInvocation {
   if (!res.version) {
     throw new UsageError("E_VERSION_LINE", `expected an exact release to build (e.g. ${res.line}.0), found the line ${res.line}`, `pass --version ${res.line}.N`);
   }
@@ -99,15 +125,20 @@ export function plan(res: Resolution, tree: TreeFacts, image: ImageFacts, opts: 
   const versionFile = opts.versionFile ?? DEFAULT_VERSION_FILE;
   const docker = opts.runner === "docker";
   const workdir = docker ? CONTAINER_TREE : tree.root;
-  const epoch = opts.sourceDateEpoch ?? tree.commitTime;
-  const goCache: BuildPlan["goCache"] = docker
-    ? { kind: "volume", name: cacheVolumeName(res.line, image.id), target: posix.join(CONTAINER_TREE, TREE_GO_CACHE) }
-    : { kind: "dir", name: posix.join(opts.cacheDir, "gocache", `${res.line}-local-${image.go ?? "go"}`), target: posix.join(tree.root, TREE_GO_CACHE) };
-  const env: [string, string][] = [
+  const epoch: Later<number | null> = opts.sourceDateEpoch ?? tree.commitTime;
+  const goCache: MakeInvocation["goCache"] = docker
+    ? { kind: "volume", name: isPending(image.id) ? pending("goCacheVolume") : cacheVolumeName(res.line, image.id), target: posix.join(CONTAINER_TREE, TREE_GO_CACHE) }
+    : {
+        kind: "dir",
+        name: isPending(image.go) ? pending("imageGo", posix.join(opts.cacheDir, "gocache", `${res.line}-local-{}`)) : posix.join(opts.cacheDir, "gocache", `${res.line}-local-${image.go ?? "go"}`),
+        target: laterJoin(tree.root, TREE_GO_CACHE),
+      };
+  const env: [string, Later<string>][] = [
     // The strategy's and the line's env first: GOFLAGS=-tags=nokmem alone, GO111MODULE=off …
     ...Object.entries(res.env),
-    ["KUBE_GIT_VERSION_FILE", posix.join(workdir, versionFile)],
-    ["SOURCE_DATE_EPOCH", epoch === null ? UNKNOWN("commit time") : String(epoch)],
+    ["KUBE_GIT_VERSION_FILE", laterJoin(workdir, versionFile)],
+    // An environment value is a string: the template turns the bound number into one.
+    ["SOURCE_DATE_EPOCH", isPending(epoch) ? pending(epoch.pending, "{}") : epoch === null ? UNKNOWN("commit time") : String(epoch)],
     ["KUBE_BUILD_PLATFORMS", platforms.join(" ")],
   ];
   // In the container nobody owns a home folder; Go and git want one.
@@ -128,7 +159,7 @@ export function plan(res: Resolution, tree: TreeFacts, image: ImageFacts, opts: 
     mounts: docker
       ? [
           { type: "bind", source: tree.root, target: CONTAINER_TREE },
-          { type: "volume", source: goCache.name, target: goCache.target },
+          { type: "volume", source: goCache.name, target: goCache.target as string },
         ]
       : [],
     env,
@@ -159,22 +190,4 @@ export function parsePlatforms(input: string | undefined): string[] {
     throw new UsageError("E_PLATFORM", `expected platforms such as linux/amd64,linux/arm64, found ${JSON.stringify(bad.length ? bad.join(",") : input)}`, "pass --platform linux/amd64 (kubelet is built for linux only)");
   }
   return [...new Set(list)];
-}
-
-/** The plan as lines for a person (`--dry-run`). */
-export function describePlan(p: BuildPlan, commandLine: string): string {
-  const lines = [
-    `release:    ${p.gitVersion} (line ${p.line}, strategy ${p.strategy}${p.affected ? "" : ", not affected"})`,
-    `runner:     ${p.runner}`,
-    `image:      ${p.image.ref}${p.image.id ? ` (${p.image.id.slice(0, 19)})` : ""}${p.image.go ? ` Go ${p.image.go}` : ""}`,
-    `tree:       ${p.tree}`,
-    `go cache:   ${p.goCache.kind} ${p.goCache.name} → ${p.goCache.target}`,
-    `platforms:  ${p.platforms.join(", ")}`,
-    `env:`,
-    ...p.env.map(([k, v]) => `  ${k}=${v}`),
-    `command:    ${commandLine}`,
-    `outputs:    ${p.outputs.map((o) => o.path).join(", ")}`,
-    `out:        ${p.out}`,
-  ];
-  return lines.join("\n");
 }

@@ -5,8 +5,6 @@
  * happened and that the build is alive. `--verbose` streams make's output.
  */
 
-/** The phases of `build`. */
-export const BUILD_PHASES = ["preflight", "source", "plan", "patch", "make", "verify", "checksum", "publish"] as const;
 type Phase = string;
 
 export interface ProgressSink {

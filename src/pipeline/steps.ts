@@ -10,6 +10,7 @@
  * other steps through BuildSteps.
  */
 import { auditFile } from "../audit/index.js";
+import { BuildError } from "../errors.js";
 import { applyStrategy } from "../patch/engine.js";
 import type { Resolution } from "../catalog/resolve.js";
 import type { Catalog } from "../catalog/types.js";
@@ -21,9 +22,6 @@ interface PatchOptions {
   gitVersion: string;
   /** Source commit, when known. */
   commit: string | null;
-  /** Call before writing any file of the tree: it may be hard-linked to the user's own copy. */
-  breakLink: (path: string) => Promise<boolean>;
-  signal?: AbortSignal;
 }
 
 interface PatchOutcome {
@@ -103,10 +101,15 @@ function auditVerifyStep(catalog: Catalog): VerifyStep {
 /**
  * PatchStep backed by the patch engine. The engine writes every file by
  * temp + rename, which replaces a hard-linked file instead of writing through
- * the link, so a staged tree's links to the user's files stay untouched.
+ * the link, so a staged tree's links to the user's files stay untouched (no
+ * link needs breaking first). The version file must stamp the plan's version.
  */
 const enginePatchStep: PatchStep = async (tree, res, opts) => {
   const record = await applyStrategy(tree, res, { versionFile: opts.versionFile, ...(opts.commit ? { commit: opts.commit } : {}) });
+  const stamped = record.versionFile?.gitVersion;
+  if (stamped !== undefined && stamped !== opts.gitVersion) {
+    throw new BuildError("E_VERSION_STAMP", `expected the version file to stamp ${opts.gitVersion}, found ${stamped}`, "report this: the plan and the patch engine disagree on the release");
+  }
   return { versionFile: record.versionFile?.path ?? opts.versionFile, patches: record.patches };
 };
 

@@ -174,3 +174,20 @@ export async function addWorktree(mirror: string, dir: string, commit: string, s
 function lastLine(text: string): string {
   return text.trim().split("\n").filter(Boolean).at(-1) ?? text.trim();
 }
+
+/**
+ * Files at `ref` of a repository on this machine (a `file://` URL), without a
+ * fetch or a working copy: path → content, null when the file is not there.
+ * Null as a whole when the repository is not local or does not have the ref,
+ * so the caller can say the facts come once the source is staged.
+ */
+export async function readFilesAtRef(url: string, ref: string, paths: readonly string[]): Promise<Record<string, string | null> | null> {
+  if (!url.startsWith("file://")) return null;
+  const { fileURLToPath } = await import("node:url");
+  const g = await git(fileURLToPath(url));
+  const commit = await commitOf(g, ref);
+  if (!commit) return null;
+  const out: Record<string, string | null> = {};
+  for (const p of paths) out[p] = await g.show([`${commit}:${p}`]).catch(() => null);
+  return out;
+}

@@ -5,10 +5,11 @@
  * without a disk.
  */
 import { parseVersionQuery, resolve } from "../catalog/resolve.js";
-import type { Catalog, KmemLayout, StrategyId } from "../catalog/types.js";
+import type { Catalog, KmemLayout, Pin, StrategyId } from "../catalog/types.js";
 import { UsageError } from "../errors.js";
 import type { GitFacts } from "../source/git-describe.js";
 import { STRATEGIES, strategyForLayout } from "../strategy/index.js";
+import { chooseImage, type ImageChoice, type TreeBuildImage } from "./build-image.js";
 import { RUNC_FS_DIR, type KmemDetection } from "./kmem-layout.js";
 import { parseGitDescribe, type ArchiveStamp, type TreeVersion } from "./release-version.js";
 
@@ -33,6 +34,8 @@ export interface TreeFacts {
   runc: { version: string | null; source: string | null; replacedBy?: string; notes: string[] };
   kmem: KmemDetection;
   go: { version: string; source: string; raw: string } | null;
+  /** The image build/build-image names, when the tree names one. */
+  buildImage?: TreeBuildImage | null;
 }
 
 export interface TreeReport {
@@ -57,6 +60,12 @@ export interface TreeReport {
   /** The default build's kmem code is already stubbed (this tool's vendor-stub or kmem-override patch). */
   patched: boolean;
   goVersion: string | null;
+  /**
+   * The image `build` would run this tree in without --image, the rule that
+   * chose it (pin, tree or catalog) and the Go the tree expects; null when
+   * neither the tree nor the catalog names one.
+   */
+  buildImage: ImageChoice | null;
   /** The strategy to use: the catalog's when the tree's layout fits it, else the one the layout calls for. */
   strategy: StrategyId;
   catalogStrategy: StrategyId | null;
@@ -132,6 +141,7 @@ export function assessTree(catalog: Catalog, facts: TreeFacts, opts: AssessOptio
   let catalogLayout: KmemLayout | null = null;
   let catalogRunc: string | null = null;
   let catalogGo: string | null = null;
+  let catalogImage: { image: string; go: string; pin: Pin | null } | null = null;
   if (version && line) {
     // A pre-release tag (v1.18.0-alpha.0 on master) is asked about by its line.
     const query = fromTree?.prerelease && !flag ? { version: null, line } : { version, line };
@@ -141,6 +151,7 @@ export function assessTree(catalog: Catalog, facts: TreeFacts, opts: AssessOptio
       catalogLayout = r.kmemLayout;
       catalogRunc = r.runc;
       catalogGo = r.go;
+      catalogImage = { image: catalog.lines.find((l) => l.line === r.line && l.range === r.range)?.image ?? r.image, go: r.go, pin: r.pin };
     } catch (err) {
       if (!(err instanceof UsageError)) throw err;
     }
@@ -196,6 +207,10 @@ export function assessTree(catalog: Catalog, facts: TreeFacts, opts: AssessOptio
     kmemLayout: layout,
     patched: facts.kmem.patched,
     goVersion: facts.go?.version ?? null,
+    buildImage:
+      catalogImage || facts.buildImage
+        ? chooseImage({ runner: "docker", pin: catalogImage?.pin ?? null, tree: facts.buildImage ?? null, catalog: catalogImage ?? { image: "", go: "" } })
+        : null,
     strategy,
     catalogStrategy,
     catalogLayout,

@@ -10,6 +10,7 @@ import type { Catalog } from "../catalog/types.js";
 import { TreeError } from "../errors.js";
 import { readGitFacts } from "../source/git-describe.js";
 import { assessTree, parseVersionFlag, type TreeFacts, type TreeReport } from "./assess.js";
+import { BUILD_IMAGE_FILES, parseBuildImage, type TreeBuildImage } from "./build-image.js";
 import { detectKmemLayout, RUNC_FS_DIR, UnknownLayoutError } from "./kmem-layout.js";
 import { goVersionFromCross, goVersionFromDotFile, parseArchiveVersionSh } from "./release-version.js";
 import { runcFromGodeps, runcFromGoMod, runcFromModulesTxt, type RuncRecord } from "./runc-version.js";
@@ -70,7 +71,7 @@ async function readTreeFacts(rootArg: string): Promise<TreeFacts> {
   const archive = git ? null : parseArchiveVersionSh(versionSh);
   const changed = git ? git.changed.filter((p) => !BUILD_OUTPUT_PREFIXES.some((pre) => p === pre.slice(0, -1) || p.startsWith(pre))) : [];
 
-  return { root, git, changed, archive, runc: await readRunc(tree), kmem, go: await readGo(tree) };
+  return { root, git, changed, archive, runc: await readRunc(tree), kmem, go: await readGo(tree), buildImage: await readBuildImage(tree) };
 }
 
 /** The vendored runc version: vendor/modules.txt (what is vendored) over go.mod over Godeps/Godeps.json. */
@@ -92,6 +93,15 @@ async function readRunc(tree: TreeFiles): Promise<TreeFacts["runc"]> {
   const other = found.find((f) => f.record.version && first.record.version && f.record.version !== first.record.version);
   if (other) notes.push(`${other.source} names runc ${other.record.version} but ${first.source} names ${first.record.version}; ${first.source} is what is vendored`);
   return { version: first.record.version, source: first.source, replacedBy: first.record.replacedBy, notes: [...new Set(notes)] };
+}
+
+/** The image the tree's dockerized build names (build/build-image/Dockerfile FROM + cross/VERSION). */
+async function readBuildImage(tree: TreeFiles): Promise<TreeBuildImage | null> {
+  return parseBuildImage({
+    dockerfile: await tree.read(BUILD_IMAGE_FILES.dockerfile),
+    cross: await tree.read(BUILD_IMAGE_FILES.cross),
+    common: await tree.read(BUILD_IMAGE_FILES.common),
+  });
 }
 
 async function readGo(tree: TreeFiles): Promise<TreeFacts["go"]> {

@@ -20,7 +20,9 @@ export function invocations(script: string): { command: string; flags: string[] 
   for (const line of folded.split("\n")) {
     for (const m of line.matchAll(/kubelet-nokmem(?:@\S+)?\s+([a-z][a-z-]*)((?:\s+[^\s|;&>]+)*)/g)) {
       if (/^(install|--global)$/.test(m[1]!)) continue;
-      out.push({ command: m[1]!, flags: [...(m[2] ?? "").matchAll(/--[a-z][a-z-]*/g)].map((f) => f[0]) });
+      // `image` has subcommands: `image build --tag …` is checked against `image build --help`.
+      const sub = m[1] === "image" ? /^\s+([a-z]+)/.exec(m[2] ?? "")?.[1] : undefined;
+      out.push({ command: sub ? `${m[1]} ${sub}` : m[1]!, flags: [...(m[2] ?? "").matchAll(/--[a-z][a-z-]*/g)].map((f) => f[0]) });
     }
   }
   return out;
@@ -37,7 +39,7 @@ function strings(node: unknown): string[] {
 const helpCache = new Map<string, string>();
 function help(command: string): string {
   if (!helpCache.has(command)) {
-    const r = cli([command, "--help"]);
+    const r = cli([...command.split(" "), "--help"]);
     expect(r.code, `\`kubelet-nokmem ${command} --help\` failed: ${r.stderr}`).toBe(0);
     expect(r.stdout, `\`kubelet-nokmem ${command}\` does not exist`).toMatch(new RegExp(`^Usage: kubelet-nokmem ${command} `));
     helpCache.set(command, r.stdout);
@@ -45,7 +47,7 @@ function help(command: string): string {
   return helpCache.get(command)!;
 }
 
-const TEMPLATES = ["ci/github/nokmem-kubelets.yml", "ci/gitlab/.gitlab-ci.yml", "ci/gitlab/build-job.yml"];
+const TEMPLATES = ["ci/github/nokmem-kubelets.yml", "ci/gitlab/.gitlab-ci.yml", "ci/gitlab/build-job.yml", "ci/gitlab/install.yml"];
 
 describe("CI templates", () => {
   it.each(TEMPLATES)("%s is valid YAML", (file) => {
@@ -55,21 +57,24 @@ describe("CI templates", () => {
 
   it.each(TEMPLATES)("%s calls only commands and flags the CLI has", (file) => {
     const calls = strings(parse(read(file))).flatMap(invocations);
-    expect(calls.length).toBeGreaterThan(0);
+    // install.yml only installs the tool and prints its version.
+    if (file.endsWith("install.yml")) expect(read(file)).toMatch(/^\s+kubelet-nokmem --version$/m);
+    else expect(calls.length).toBeGreaterThan(0);
     for (const { command, flags } of calls) {
       const text = help(command);
       for (const flag of flags) expect(text, `${file}: kubelet-nokmem ${command} has no ${flag}`).toMatch(new RegExp(`${flag}\\b`));
     }
   });
 
-  it("the invocation finder sees folded commands and conditional flags", () => {
+  it("the invocation finder sees folded commands, conditional flags and subcommands", () => {
     expect(invocations('x="$(kubelet-nokmem matrix --format github ${LINES:+--line "$LINES"})"')).toEqual([{ command: "matrix", flags: ["--format", "--line"] }]);
+    expect(invocations("sudo kubelet-nokmem image build --tag t ${M:+--mirror \"$M\"}")).toEqual([{ command: "image build", flags: ["--tag", "--mirror"] }]);
   });
 
   it("the GitHub workflow reads only fields the matrix entries have", () => {
     const catalog = parseCatalog(read("versions.json"));
     const entry = buildMatrix({ ...catalog, pins: { "1.16.15": { commit: "", image: "i", sha256: { "linux/amd64": "" } } } })[0]!;
-    const used = [...read("ci/github/nokmem-kubelets.yml").matchAll(/(?<![.\w])matrix\.([a-zA-Z]+)/g)].map((m) => m[1]!);
+    const used = [...read("ci/github/nokmem-kubelets.yml").matchAll(/(?<![.\w])matrix\.([a-zA-Z0-9_]+)/g)].map((m) => m[1]!);
     expect(used.length).toBeGreaterThan(0);
     for (const field of used) expect(entry, `matrix.${field}`).toHaveProperty(field);
   });
@@ -80,7 +85,7 @@ describe("CI templates", () => {
     const job = Object.values(child).find((j) => typeof j === "object" && j && "extends" in j) as { extends: string; variables: Record<string, string> };
     expect(template).toHaveProperty(job.extends);
     const templateText = read("ci/gitlab/build-job.yml");
-    for (const v of [...templateText.matchAll(/\$\{?(KUBE_[A-Z]+)/g)].map((m) => m[1]!)) expect(job.variables).toHaveProperty(v);
+    for (const v of [...templateText.matchAll(/\$\{?(KUBE_[A-Z0-9_]+)/g)].map((m) => m[1]!)) expect(job.variables).toHaveProperty(v);
     expect((child.include as { local: string }[])[0]!.local).toBe("ci/gitlab/build-job.yml");
   });
 
@@ -88,5 +93,19 @@ describe("CI templates", () => {
     const wf = parse(read("ci/github/nokmem-kubelets.yml")) as { on: { schedule?: unknown[] }; jobs: { build: { steps: { run?: string }[] } } };
     expect(wf.on.schedule?.length).toBeGreaterThan(0);
     expect(wf.jobs.build.steps.some((s) => s.run?.includes("kubelet-nokmem verify"))).toBe(true);
+  });
+
+  it("every job installs the tool with the same script, on both engines", () => {
+    const wf = parse(read("ci/github/nokmem-kubelets.yml")) as { jobs: Record<string, { steps: { name?: string; run?: string }[] }> };
+    const github = Object.values(wf.jobs).map((j) => j.steps.find((s) => s.name === "Install kubelet-nokmem")?.run);
+    expect(github).toHaveLength(4);
+    const gitlab = (parse(read("ci/gitlab/install.yml")) as Record<string, { before_script: string[] }>)[".kubelet-nokmem-install"]!.before_script;
+    expect(gitlab).toHaveLength(1);
+    for (const script of github) expect(script).toBe(gitlab[0]);
+    // Every GitLab job that runs the tool extends the install job.
+    const jobs = { ...(parse(read("ci/gitlab/.gitlab-ci.yml")) as Record<string, { extends?: string; script?: string[] }>), ...(parse(read("ci/gitlab/build-job.yml")) as Record<string, { extends?: string; script?: string[] }>) };
+    for (const [name, job] of Object.entries(jobs)) {
+      if (job?.script?.some((l) => l.includes("kubelet-nokmem "))) expect(job.extends, name).toBe(".kubelet-nokmem-install");
+    }
   });
 });

@@ -49,4 +49,36 @@ describe("buildMatrix", () => {
     expect(Object.keys(child).filter((k) => k.startsWith("kubelet "))).toHaveLength(4);
     expect(Object.keys(gitlabChildPipeline([]))).toContain("nothing to build");
   });
+
+  it("lists releases named with --releases even without a pin (bootstrap)", () => {
+    const entries = buildMatrix(base, { releases: ["1.20.15", "v1.16.15"], image: "kubelet-nokmem-toolchain:go1.19" });
+    expect(entries.map((e) => `${e.slug} ${e.strategy} ${e.sha256 || "unpinned"} ${e.image}`)).toEqual([
+      "1.16.15-linux-amd64 kmem-override unpinned kubelet-nokmem-toolchain:go1.19",
+      "1.20.15-linux-amd64 build-tag unpinned kubelet-nokmem-toolchain:go1.19",
+    ]);
+    // Without --image an unpinned release builds with its line's image.
+    expect(buildMatrix(base, { releases: ["1.20.15"] })[0]!.image).toBe(base.lines.find((l) => l.line === "1.20")!.image);
+  });
+  it("merges --releases with the pins, and --unpinned keeps only what has no checksum yet", () => {
+    const cat: Catalog = { ...base, pins: { "1.16.15": { commit: "", image: "img:pinned", sha256: { "linux/amd64": "a".repeat(64) } } } };
+    expect(buildMatrix(cat, { releases: ["1.16.15", "1.18.20"], image: "img:new" }).map((e) => `${e.version} ${e.image}`)).toEqual(["1.16.15 img:pinned", "1.18.20 img:new"]);
+    expect(buildMatrix(cat, { releases: ["1.16.15", "1.18.20"], unpinned: true }).map((e) => e.version)).toEqual(["1.18.20"]);
+    expect(buildMatrix(cat, { unpinned: true })).toEqual([]);
+    expect(buildMatrix(pinned, { unpinned: true, lines: ["1.16"] }).map((e) => e.slug)).toEqual(["1.16.15-linux-amd64", "1.16.15-linux-arm64"]);
+  });
+  it.each([
+    [["1.16"], /exact releases/],
+    [["1.99.1"], /catalog covers/],
+    [["1.22.17"], /not affected/],
+    [["banana"], /Kubernetes version/],
+  ])("rejects --releases %j", (releases, msg) => {
+    expect(() => buildMatrix(base, { releases })).toThrow(msg);
+  });
+  it("adds a propose job to the GitLab child pipeline only when something is unpinned", () => {
+    const fresh = gitlabChildPipeline(buildMatrix(base, { releases: ["1.16.15"] }));
+    expect(fresh["propose pins"]).toEqual({ extends: ".kubelet-nokmem-propose" });
+    expect(fresh["kubelet 1.16.15 linux/amd64"]).toMatchObject({ variables: { KUBE_SLUG: "1.16.15-linux-amd64", KUBE_SHA256: "" } });
+    const done = gitlabChildPipeline(buildMatrix({ ...base, pins: { "1.16.15": { commit: "", image: "i", sha256: { "linux/amd64": "b".repeat(64) } } } }));
+    expect(done).not.toHaveProperty("propose pins");
+  });
 });

@@ -1,0 +1,43 @@
+/**
+ * From `build`'s flags to a BuildPlan: resolve the release, classify the
+ * source, read the tree's build-image files where they can be read without
+ * staging, choose the image, plan. Reads, never writes; needs no Docker.
+ * `build --dry-run` stops here; a real build hands the plan to run.ts.
+ */
+import { resolve, type Resolution } from "../catalog/resolve.js";
+import type { Catalog } from "../catalog/types.js";
+import { parseSource } from "../source/parse.js";
+import { peekSource } from "../source/peek.js";
+import { BUILD_IMAGE_FILES, buildImageFromFiles, chooseImage, type ImageInputs } from "../tree/build-image.js";
+import { planBuild, type BuildOptions, type BuildPlan, type ImagePlanInput } from "./build-plan.js";
+
+interface BuildRequest extends BuildOptions {
+  version: string;
+  source?: string;
+  ref?: string;
+  image?: string;
+  cwd?: string;
+}
+
+export async function decideBuild(catalog: Catalog, req: BuildRequest): Promise<{ plan: BuildPlan; res: Resolution }> {
+  const res = resolve(catalog, req.version);
+  const spec = parseSource(req.source, req.cwd);
+  const inputs: Omit<ImageInputs, "tree"> = { runner: req.runner, flag: req.image, pin: res.pin, catalog: { image: lineImage(catalog, res), go: res.go } };
+  let image: ImagePlanInput;
+  const decidedWithoutTree = req.runner === "local" || req.image || res.pin?.image;
+  const files = res.version ? await peekSource(spec, req.ref ?? `v${res.version}`, Object.values(BUILD_IMAGE_FILES)) : null;
+  if (files) {
+    image = { choice: chooseImage({ ...inputs, tree: buildImageFromFiles(files) }) };
+  } else if (decidedWithoutTree) {
+    // The image is decided without the tree; the Go it expects then comes from the catalog.
+    image = { choice: chooseImage({ ...inputs, tree: null }) };
+  } else {
+    image = { chooseOnceStaged: inputs };
+  }
+  return { plan: planBuild(res, { spec, ref: req.ref }, image, req), res };
+}
+
+/** The catalog line's own image (the fallback), not a pin's. */
+function lineImage(catalog: Catalog, res: Resolution): string {
+  return catalog.lines.find((l) => l.line === res.line && l.range === res.range)?.image ?? res.image;
+}

@@ -1,0 +1,56 @@
+/**
+ * A BuildPlan for people and for `build --dry-run --json`. The JSON carries
+ * the plan object itself, unchanged: pending facts appear as
+ * `{"pending": "<fact>"}` and in `argv` as `<fact>`.
+ */
+import { formatCommand } from "../process/exec.js";
+import { stepOf, type BuildPlan } from "./build-plan.js";
+import { DOCKER, dockerRunArgs } from "./docker.js";
+import { showPending } from "./facts.js";
+import { isPending } from "./plan.js";
+
+interface DryRunJson {
+  dryRun: true;
+  source: BuildPlan["source"];
+  plan: BuildPlan;
+  /** The make command as it will run, pending facts shown as `<fact>`. */
+  argv: string[];
+}
+
+export function dryRunJson(plan: BuildPlan): DryRunJson {
+  return { dryRun: true, source: plan.source, plan, argv: argvOf(plan) };
+}
+
+/** The make command line with pending facts shown as `<fact>`. */
+export function argvOf(plan: BuildPlan): string[] {
+  const make = showPending(stepOf(plan, "make"));
+  return make.runner === "docker" ? [DOCKER, ...dockerRunArgs(make)] : make.command;
+}
+
+export function describeBuildPlan(p: BuildPlan): string {
+  const argv = argvOf(p);
+  const img = p.image;
+  const make = showPending(stepOf(p, "make"));
+  const imageStep = stepOf(p, "image");
+  const lines = [
+    `release:    ${p.gitVersion} (line ${p.line}, strategy ${p.strategy}${p.affected ? "" : ", not affected"})`,
+    `source:     ${p.source.kind} ${p.source.origin}${p.source.ref ? ` at ${p.source.ref}` : ""}`,
+    `runner:     ${p.runner}`,
+    ...(isPending(img)
+      ? [`image:      chosen once the source is staged (its build/build-image files), pull ${imageStep.pull}`]
+      : [
+          `image:      ${img.ref} (rule: ${img.rule}; ${img.why}), pull ${imageStep.pull}`,
+          ...(img.requested && img.requested !== img.ref ? [`            the tree names ${img.requested}`] : []),
+          `go:         expected ${img.expectedGo ?? "unknown"} (from ${img.expectedGoFrom ?? "nothing"}); the image's Go is known once it is resolved${imageStep.strictToolchain ? " (--strict-toolchain: a difference fails)" : ""}`,
+        ]),
+    `go cache:   ${make.goCache.kind} ${make.goCache.name} → ${make.goCache.target}`,
+    `platforms:  ${p.platforms.join(", ")}`,
+    `env:`,
+    ...make.env.map(([k, v]) => `  ${k}=${v}`),
+    `command:    ${formatCommand({ file: argv[0]!, args: argv.slice(1) })}`,
+    `steps:      ${p.steps.map((s) => s.step).join(" → ")}`,
+    `pending:    ${Object.entries(p.pending).map(([f, by]) => `${f} (${by})`).join(", ")}`,
+    `out:        ${p.out}`,
+  ];
+  return lines.join("\n");
+}

@@ -1,0 +1,102 @@
+/**
+ * The GitHub workflow run the way a runner runs it (test/ci/runner/github.ts),
+ * end to end on one fixture release in a consumer repository that starts with
+ * no pins: a dispatched bootstrap run builds 1.16.15 in Docker and proposes
+ * its pin as a pull request; once merged, the push run rebuilds and verifies
+ * against the pin; a pin with one changed byte fails the run.
+ */
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { git, makeTree } from "../fixtures/k8s-tree.js";
+import { catalogAt, commitCatalog, fakeGh, makeConsumer, mergeProposal, packTool, type Consumer } from "./runner/consumer.js";
+import { runWorkflow, type GithubRun, type GithubRunOptions } from "./runner/github.js";
+
+const IMAGE = process.env.KUBELET_NOKMEM_TEST_IMAGE ?? "kubelet-nokmem-toolchain:go1.19";
+const WORKFLOW = ".github/workflows/nokmem-kubelets.yml";
+
+let tmp: string;
+let consumer: Consumer;
+let gh: { bin: string; record: string };
+let vars: Record<string, string>;
+let runs = 0;
+
+beforeAll(async () => {
+  tmp = mkdtempSync(join(tmpdir(), "kn-ci-github-"));
+  const tree = await makeTree(join(tmp, "kubernetes"), { era: "1.16" });
+  consumer = makeConsumer(join(tmp, "consumer"));
+  gh = fakeGh(tmp);
+  vars = { KUBELET_NOKMEM: packTool(join(tmp, "release")), KUBERNETES_SOURCE: tree.root, KUBELET_NOKMEM_IMAGE: IMAGE };
+});
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+function run(o: Partial<GithubRunOptions> & Pick<GithubRunOptions, "event">): Promise<GithubRun> {
+  runs++;
+  return runWorkflow({ workflow: WORKFLOW, origin: consumer.origin, branch: "main", vars, work: join(tmp, `run-${runs}`), machinePath: [gh.bin], runId: 4000 + runs, ...o });
+}
+
+const step = (r: GithubRun, job: string, name: RegExp) => r.jobs.find((j) => j.job === job)!.steps.find((s) => name.test(s.name))!;
+const logs = (r: GithubRun) => r.jobs.flatMap((j) => j.steps.map((s) => `[${j.job} · ${s.name} · ${s.outcome}]\n${s.log}`)).join("\n");
+
+describe("GitHub workflow, run as a runner would", () => {
+  it("a scheduled run with no pins builds nothing and proposes nothing", async () => {
+    const r = await run({ event: "schedule" });
+    expect(r.conclusion, logs(r)).toBe("success");
+    expect(r.results).toEqual({ plan: "success", toolchain: "skipped", build: "skipped", propose: "skipped" });
+    expect(r.jobs[0]!.outputs).toMatchObject({ matrix: '{"include":[]}', empty: "true", unpinned: "false" });
+  });
+
+  it("bootstrap → build in Docker → pin proposal → verified rollout; a changed byte fails it", async () => {
+    // 1. Bootstrap: dispatched with the releases to start from.
+    const boot = await run({ event: "workflow_dispatch", inputs: { releases: "1.16.15" } });
+    expect(boot.conclusion, logs(boot)).toBe("success");
+    expect(boot.results).toEqual({ plan: "success", toolchain: "skipped", build: "success", propose: "success" });
+    const legs = boot.jobs.filter((j) => j.job === "build");
+    expect(legs.map((l) => l.matrix)).toEqual([{ version: "1.16.15", line: "1.16", strategy: "kmem-override", platform: "linux/amd64", image: IMAGE, sha256: "", slug: "1.16.15-linux-amd64" }]);
+    expect(step(boot, "build", /Verify/).outcome).toBe("skipped");
+    // The uploaded artifact holds what the build published.
+    const sums = readFileSync(join(boot.artifacts, "kubelet-1.16.15-linux-amd64", "SHA256SUMS"), "utf8");
+    const built = { sha256: /^([0-9a-f]{64}) \*?linux\/amd64\/kubelet$/m.exec(sums)![1]! };
+    expect(existsSync(join(boot.artifacts, "kubelet-1.16.15-linux-amd64", "linux", "amd64", "kubelet"))).toBe(true);
+    expect(existsSync(join(boot.artifacts, "kubelet-1.16.15-linux-amd64", "manifest.json"))).toBe(true);
+    expect(boot.summary).toContain("### Proposed pins");
+
+    // The proposal: a branch on the origin with the pin, and a pull request against main.
+    const branch = `kubelet-nokmem/pins-${4000 + runs}`;
+    expect(readFileSync(gh.record, "utf8")).toContain(`pr create --base main --head ${branch} --title Pin nokmem kubelets --body-file pr-body.md`);
+    const proposed = catalogAt(consumer, branch).pins["1.16.15"]!;
+    expect(proposed.sha256).toEqual({ "linux/amd64": built.sha256 });
+    expect(proposed.image).toBe(IMAGE);
+    expect(catalogAt(consumer, "main").pins).toEqual({});
+    expect(git(consumer.origin, ["diff", "--stat", "main", branch])).toMatch(/versions\.json \| \d+ \+/);
+
+    // 2. A person merges it; the push of versions.json rebuilds and verifies against the pin.
+    mergeProposal(consumer, branch);
+    const verified = await run({ event: "push", changed: ["versions.json"] });
+    expect(verified.conclusion, logs(verified)).toBe("success");
+    expect(verified.results).toEqual({ plan: "success", toolchain: "skipped", build: "success", propose: "skipped" });
+    expect(step(verified, "build", /Verify/).outcome).toBe("success");
+    expect(step(verified, "build", /Verify/).log).toMatch(/"outcome": "match"/);
+    expect(verified.summary).toContain("### kubelet 1.16.15-linux-amd64");
+
+    // 3. One changed byte in the pinned checksum: the scheduled rebuild no longer matches and the run fails.
+    commitCatalog(consumer, (c) => {
+      const sha = c.pins["1.16.15"]!.sha256["linux/amd64"]!;
+      c.pins["1.16.15"]!.sha256["linux/amd64"] = sha.slice(0, -1) + (sha.at(-1) === "0" ? "1" : "0");
+    }, "Pin drift");
+    const drifted = await run({ event: "schedule" });
+    expect(drifted.conclusion).toBe("failure");
+    expect(drifted.results.build).toBe("failure");
+    const verify = step(drifted, "build", /Verify/);
+    expect(verify.outcome).toBe("failure");
+    expect(verify.log).toMatch(/"outcome": "mismatch"/);
+    // The build output is still uploaded for inspection.
+    expect(step(drifted, "build", /Upload/).outcome).toBe("success");
+  });
+
+  it("a push that does not touch versions.json does not run the workflow", async () => {
+    const r = await run({ event: "push", changed: ["README.md"] });
+    expect(r.triggered).toBe(false);
+  });
+});

@@ -1,0 +1,102 @@
+/**
+ * The GitLab pipeline run the way GitLab and a shell runner would
+ * (test/ci/runner/gitlab.ts), end to end on one fixture release in a consumer
+ * repository that starts with no pins: a pipeline run by hand with RELEASES
+ * builds 1.16.15 in Docker through the generated child pipeline, whose propose
+ * job pins it and opens a merge request by push options (and leaves
+ * pins.diff); once merged, the push pipeline verifies against the pin; a pin
+ * with one changed byte fails the pipeline. Every configuration, the child
+ * pipeline included, passes GitLab's ci.json schema on the way.
+ */
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { git, makeTree } from "../fixtures/k8s-tree.js";
+import { catalogAt, commitCatalog, makeConsumer, mergeProposal, packTool, type Consumer } from "./runner/consumer.js";
+import { runPipeline, type GitlabRun, type GitlabRunOptions } from "./runner/gitlab.js";
+
+const IMAGE = process.env.KUBELET_NOKMEM_TEST_IMAGE ?? "kubelet-nokmem-toolchain:go1.19";
+
+let tmp: string;
+let consumer: Consumer;
+let project: Record<string, string>;
+let runs = 0;
+
+beforeAll(async () => {
+  tmp = mkdtempSync(join(tmpdir(), "kn-ci-gitlab-"));
+  const tree = await makeTree(join(tmp, "kubernetes"), { era: "1.16" });
+  consumer = makeConsumer(join(tmp, "consumer"));
+  project = { KUBELET_NOKMEM: packTool(join(tmp, "release")), KUBERNETES_SOURCE: tree.root, KUBELET_NOKMEM_IMAGE: IMAGE, KUBELET_NOKMEM_PUSH_TOKEN: "glpat-harness" };
+});
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+function run(o: Partial<GitlabRunOptions> & Pick<GitlabRunOptions, "source">): Promise<GitlabRun> {
+  runs++;
+  return runPipeline({ origin: consumer.origin, branch: "main", projectVariables: project, work: join(tmp, `pipeline-${runs}`), ...o });
+}
+
+const job = (r: GitlabRun, name: string) => r.jobs.find((j) => j.job === name);
+const statuses = (r: GitlabRun) => Object.fromEntries(r.jobs.map((j) => [j.job, j.status]));
+const logs = (r: GitlabRun) => [...r.errors, ...r.jobs.map((j) => `[${j.job} · ${j.status}]\n${j.log}`)].join("\n");
+
+describe("GitLab pipeline, run as GitLab and a shell runner would", () => {
+  it("a push that does not touch versions.json creates no pipeline", async () => {
+    const r = await run({ source: "push", changed: ["README.md"] });
+    expect(r.created).toBe(false);
+    expect(r.errors.join()).toMatch(/rules configuration prevented any jobs/);
+  });
+
+  it("bootstrap → build in Docker → merge request with the pins → verified rollout; a changed byte fails it", async () => {
+    // 1. Run pipeline (web) with the releases to start from.
+    const boot = await run({ source: "web", pipelineVariables: { RELEASES: "1.16.15" } });
+    expect(boot.created, logs(boot)).toBe(true);
+    expect(boot.status, logs(boot)).toBe("success");
+    expect(statuses(boot)).toEqual({ plan: "success", "kubelet 1.16.15 linux/amd64": "success", "propose pins": "success", build: "success" });
+    expect(job(boot, "kubelet 1.16.15 linux/amd64")!.log).toMatch(/has no pin yet: the propose job pins this build/);
+    expect(job(boot, "kubelet 1.16.15 linux/amd64")!.variables).toMatchObject({ KUBE_IMAGE: IMAGE, KUBE_SHA256: "", KUBE_SLUG: "1.16.15-linux-amd64" });
+
+    // The proposal: a branch with the pin, a merge request asked for by push options, and the diff as an artifact.
+    const branch = git(consumer.origin, ["for-each-ref", "--format=%(refname:short)", "refs/heads/kubelet-nokmem/"]);
+    expect(branch).toMatch(/^kubelet-nokmem\/pins-\d+$/);
+    expect(readFileSync(consumer.pushOptionsLog, "utf8").split("\n")).toEqual(expect.arrayContaining(["merge_request.create", "merge_request.target=main", "merge_request.title=Pin nokmem kubelets"]));
+    const pin = catalogAt(consumer, branch).pins["1.16.15"]!;
+    expect(pin.sha256["linux/amd64"]).toMatch(/^[0-9a-f]{64}$/);
+    expect(pin.image).toBe(IMAGE);
+    const diff = readFileSync(join(boot.artifacts["propose pins"]!, "pins.diff"), "utf8");
+    expect(diff).toContain(`+        "linux/amd64": "${pin.sha256["linux/amd64"]}"`);
+    expect(existsSync(join(boot.artifacts["kubelet 1.16.15 linux/amd64"]!, "out", "1.16.15-linux-amd64", "linux", "amd64", "kubelet"))).toBe(true);
+    expect(catalogAt(consumer, "main").pins).toEqual({});
+
+    // 2. The merge request is merged; the push pipeline rebuilds and verifies against the pin.
+    mergeProposal(consumer, branch);
+    const verified = await run({ source: "push", changed: ["versions.json"] });
+    expect(verified.status, logs(verified)).toBe("success");
+    expect(statuses(verified)).toEqual({ plan: "success", "kubelet 1.16.15 linux/amd64": "success", build: "success" });
+    expect(job(verified, "kubelet 1.16.15 linux/amd64")!.log).toMatch(/"outcome": "match"/);
+
+    // 3. One changed byte in the pinned checksum: the scheduled pipeline fails on verify.
+    commitCatalog(consumer, (c) => {
+      const sha = c.pins["1.16.15"]!.sha256["linux/amd64"]!;
+      c.pins["1.16.15"]!.sha256["linux/amd64"] = sha.slice(0, -1) + (sha.at(-1) === "0" ? "1" : "0");
+    }, "Pin drift");
+    const drifted = await run({ source: "schedule" });
+    expect(drifted.status).toBe("failed");
+    expect(statuses(drifted)).toEqual({ plan: "success", "kubelet 1.16.15 linux/amd64": "failed", build: "failed" });
+    expect(job(drifted, "kubelet 1.16.15 linux/amd64")!.log).toMatch(/"outcome": "mismatch"/);
+  });
+
+  it("GitLab refuses a child pipeline artifact that is not named .yml", async () => {
+    // The template as it was: the plan job writing child-pipeline.json.
+    const clone = consumer.clone;
+    git(clone, ["pull", "--quiet", "--ff-only", "origin", "main"]);
+    const file = join(clone, ".gitlab-ci.yml");
+    const text = readFileSync(file, "utf8").replaceAll("child-pipeline.yml", "child-pipeline.json");
+    writeFileSync(file, text);
+    git(clone, ["-c", "user.name=t", "-c", "user.email=t@t.invalid", "commit", "--quiet", "-am", "json child"]);
+    git(clone, ["push", "--quiet", "origin", "main"]);
+    const r = await run({ source: "schedule" });
+    expect(r.created).toBe(false);
+    expect(r.errors.join("\n")).toMatch(/child-pipeline\.json` does not have YAML extension/);
+  });
+});
