@@ -1,7 +1,47 @@
 /**
- * Import rules for src/, checked by `npm run lint` (depcruise).
- * Cycles are refused outright; see docs/architecture.md for the layers.
+ * Import rules for src/, checked by `npm run lint` (depcruise): no import
+ * cycles, and no module importing a higher layer. docs/architecture.md
+ * explains the layers. Type-only imports count: a type is a dependency too.
+ *
+ * Layers, lowest first (a module may import its own layer and lower ones):
+ *   0 errors.ts, io/, process/        side-effect doors and the error table
+ *   1 strategy/                       how each strategy makes a kubelet nokmem
+ *   2 catalog/                        versions.json: lines, pins, resolution
+ *   3 source/, artifact/              getting a tree; checksums, manifests, publishing
+ *                                     (artifact/attest.ts and sbom.ts excepted: they gather
+ *                                     the build's inputs from tree/ and patch/, so they sit
+ *                                     with pipeline/, the only module that calls them)
+ *   4 tree/                           reading a tree's facts and judging them
+ *   5 audit/                          the verdict from a binary alone
+ *   6 patch/, node/                   changing a tree; diagnosing a node
+ *   7 pipeline/, pin/                 the build; pins and verification
+ *   8 commands/                       one file per CLI command
+ *   9 cli.ts                          wires commander to the commands
  */
+// Each layer is a list of path patterns, or a { path, pathNot } selector.
+const LAYERS = [
+  ["^src/(errors\\.ts|io/|process/)"],
+  ["^src/strategy/"],
+  ["^src/catalog/"],
+  { path: "^src/(source|artifact)/", pathNot: "^src/artifact/(attest|sbom)\\.ts$" },
+  ["^src/tree/"],
+  ["^src/audit/"],
+  ["^src/(patch|node)/"],
+  ["^src/(pipeline|pin)/", "^src/artifact/(attest|sbom)\\.ts$"],
+  ["^src/commands/"],
+  ["^src/cli\\.ts$"],
+];
+
+const upward = LAYERS.flatMap((from, i) =>
+  LAYERS.slice(i + 1).map((to, k) => ({
+    name: `layer-${i}-imports-layer-${i + 1 + k}`,
+    severity: "error",
+    comment: "A module imports a higher layer: move the shared fact down, or pass it in as data.",
+    from: Array.isArray(from) ? { path: from } : from,
+    to: Array.isArray(to) ? { path: to } : to,
+  })),
+);
+
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {
   forbidden: [
@@ -12,10 +52,25 @@ module.exports = {
       from: {},
       to: { circular: true },
     },
+    {
+      name: "simple-git-behind-source",
+      severity: "error",
+      comment: "Git has one door: src/source/git.ts.",
+      from: { pathNot: "^src/source/git\\.ts$" },
+      to: { path: "node_modules/simple-git" },
+    },
+    {
+      name: "execa-behind-process",
+      severity: "error",
+      comment: "Child processes have one door: src/process/exec.ts.",
+      from: { pathNot: "^src/process/exec\\.ts$" },
+      to: { path: "node_modules/execa" },
+    },
+    ...upward,
   ],
   options: {
     doNotFollow: { path: "node_modules" },
-    tsPreCompilationDeps: false,
+    tsPreCompilationDeps: true,
     tsConfig: { fileName: "tsconfig.json" },
     enhancedResolveOptions: { exportsFields: ["exports"], conditionNames: ["import", "require", "node", "default"] },
   },

@@ -36,13 +36,147 @@ export const ExitCode = {
 
 type ExitCodeName = keyof typeof ExitCode;
 
+/**
+ * Every code the tool can end with, and the one kind (so the one class and
+ * exit code) it belongs to. A class's constructor accepts only its own codes,
+ * so a code cannot end with two exit codes. Add a code here first.
+ */
+export const ERROR_CODES = {
+  E_AUDIT_FAIL_ON: "usage",
+  E_AUDIT_JOBS: "usage",
+  E_AUDIT_MANIFEST: "usage",
+  E_COMMIT_SYNTAX: "usage",
+  E_DOCTOR_FLAGS: "usage",
+  E_DOCTOR_ROOT: "usage",
+  E_EEXIST: "usage",
+  E_EISDIR: "usage",
+  E_ELOOP: "usage",
+  E_ENAMETOOLONG: "usage",
+  E_ENOTDIR: "usage",
+  E_EPOCH: "usage",
+  E_FLAGS: "usage",
+  E_FORMAT: "usage",
+  E_FUZZ: "usage",
+  E_GO_VERSION: "usage",
+  E_IMAGE_FLAGS: "usage",
+  E_IMAGE_REF: "usage",
+  E_IMAGE_TAG: "usage",
+  E_KEY_NEEDS_MANIFEST: "usage",
+  E_KEY_READ: "usage",
+  E_KEY_TYPE: "usage",
+  E_LINE: "usage",
+  E_NOT_A_FOLDER: "usage",
+  E_NOT_REGULAR: "usage",
+  E_OUT_DIR: "usage",
+  E_PLATFORM: "usage",
+  E_PULL: "usage",
+  E_REF_MISSING: "usage",
+  E_RELEASE: "usage",
+  E_RUNNER: "usage",
+  E_SOURCE: "usage",
+  E_SOURCE_MISSING: "usage",
+  E_STAGE: "usage",
+  E_STRATEGY: "usage",
+  E_SUITE: "usage",
+  E_TARGET: "usage",
+  E_TOO_LARGE: "usage",
+  E_USAGE: "usage",
+  E_VERSION_EMPTY: "usage",
+  E_VERSION_FILE: "usage",
+  E_VERSION_LINE: "usage",
+  E_VERSION_MISMATCH: "usage",
+  E_VERSION_NEEDED: "usage",
+  E_VERSION_PRERELEASE: "usage",
+  E_VERSION_SUFFIX: "usage",
+  E_VERSION_SYNTAX: "usage",
+  E_VERSION_UNKNOWN: "usage",
+  E_DEBOOTSTRAP: "environment",
+  E_DEBOOTSTRAP_MISSING: "environment",
+  E_DOCKER: "environment",
+  E_DOCKER_DAEMON: "environment",
+  E_DOCKER_MISSING: "environment",
+  E_DOCKER_PERMISSION: "environment",
+  E_EACCES: "environment",
+  E_EDQUOT: "environment",
+  E_ENOSPC: "environment",
+  E_EPERM: "environment",
+  E_EROFS: "environment",
+  E_GIT: "environment",
+  E_GIT_FETCH: "environment",
+  E_GIT_MISSING: "environment",
+  E_GIT_WORKTREE: "environment",
+  E_GO_MISSING: "environment",
+  E_IMAGE_MISSING: "environment",
+  E_NOT_ROOT: "environment",
+  E_NPM_PACK: "environment",
+  E_PROGRAM_MISSING: "environment",
+  E_TOOLCHAIN: "environment",
+  E_AUDIT_FAILED: "verification",
+  E_ENVELOPE: "verification",
+  E_IMAGE_PIN: "verification",
+  E_MANIFEST: "verification",
+  E_NOT_NOKMEM: "verification",
+  E_OUT_DIR_CHANGED: "verification",
+  E_PIN_CONFLICT: "verification",
+  E_PIN_MISMATCH: "verification",
+  E_PUBLISH_JOURNAL: "verification",
+  E_PUBLISH_UNFINISHED: "verification",
+  E_SIGNATURE: "verification",
+  E_SIGNATURE_MISSING: "verification",
+  E_SUMS: "verification",
+  E_CATALOG_DUPLICATE_KEY: "catalog",
+  E_CATALOG_JSON: "catalog",
+  E_CATALOG_OVERLAP: "catalog",
+  E_CATALOG_PIN: "catalog",
+  E_CATALOG_RANGE: "catalog",
+  E_CATALOG_READ: "catalog",
+  E_CATALOG_SCHEMA: "catalog",
+  E_ARCHIVE: "tree",
+  E_TREE_GIT: "tree",
+  E_TREE_KMEM_LAYOUT: "tree",
+  E_TREE_LAYOUT: "tree",
+  E_TREE_MISSING: "tree",
+  E_TREE_NOT_DIR: "tree",
+  E_TREE_NOT_KUBERNETES: "tree",
+  E_TREE_NO_RUNC: "tree",
+  E_TREE_UNREADABLE: "tree",
+  E_JOURNAL_CONFLICT: "patch",
+  E_JOURNAL_DAMAGED: "patch",
+  E_JOURNAL_INVALID: "patch",
+  E_PATCH_DRIFT: "patch",
+  E_PATCH_ENCODING: "patch",
+  E_PATCH_ESCAPE: "patch",
+  E_PATCH_FORMAT: "patch",
+  E_PATCH_READONLY: "patch",
+  E_PATCH_TOO_LARGE: "patch",
+  E_PATCH_UNREADABLE: "patch",
+  E_RECORD_INVALID: "patch",
+  E_SERIES_EMPTY: "patch",
+  E_SERIES_ESCAPE: "patch",
+  E_SERIES_READ: "patch",
+  E_TREE_CHANGED: "patch",
+  E_EXEC: "build",
+  E_MAKE: "build",
+  E_NO_KUBELET: "build",
+  E_VERSION_STAMP: "build",
+  E_BUSY: "busy",
+  E_UNPINNED: "unpinned",
+  E_INTERRUPTED: "interrupted",
+  E_TERMINATED: "terminated",
+  E_INTERNAL: "internal",
+} as const satisfies Record<string, ExitCodeName>;
+
+type ErrorCode = keyof typeof ERROR_CODES;
+/** The codes of one kind: what that kind's class accepts. */
+type CodeOf<K extends ExitCodeName> = { [C in ErrorCode]: (typeof ERROR_CODES)[C] extends K ? C : never }[ErrorCode];
+
 export abstract class ToolError extends Error {
   abstract readonly kind: ExitCodeName;
   /** A stable machine-readable code, e.g. `E_VERSION_UNKNOWN`. */
-  readonly code: string;
+  readonly code: ErrorCode;
   readonly hint?: string;
 
-  constructor(code: string, message: string, hint?: string) {
+  constructor(code: ErrorCode, message: string, hint?: string) {
     super(message);
     this.name = new.target.name;
     this.code = code;
@@ -64,39 +198,30 @@ export abstract class ToolError extends Error {
   }
 }
 
-export class UsageError extends ToolError {
-  readonly kind = "usage" as const;
+/** The base of one kind's class: its constructor takes only that kind's codes. */
+function kindOf<K extends ExitCodeName>(kind: K) {
+  abstract class KindError extends ToolError {
+    readonly kind: K = kind;
+    constructor(code: CodeOf<K>, message: string, hint?: string) {
+      super(code, message, hint);
+    }
+  }
+  return KindError;
 }
-export class EnvironmentError extends ToolError {
-  readonly kind = "environment" as const;
-}
-export class VerificationError extends ToolError {
-  readonly kind = "verification" as const;
-}
-export class CatalogError extends ToolError {
-  readonly kind = "catalog" as const;
-}
-export class TreeError extends ToolError {
-  readonly kind = "tree" as const;
-}
-export class PatchError extends ToolError {
-  readonly kind = "patch" as const;
-}
-export class BuildError extends ToolError {
-  readonly kind = "build" as const;
-}
-export class BusyError extends ToolError {
-  readonly kind = "busy" as const;
-}
-export class UnpinnedError extends ToolError {
-  readonly kind = "unpinned" as const;
-}
-export class InterruptedError extends ToolError {
-  readonly kind = "interrupted" as const;
-}
-class TerminatedError extends ToolError {
-  readonly kind = "terminated" as const;
-}
+
+export class UsageError extends kindOf("usage") {}
+export class EnvironmentError extends kindOf("environment") {}
+export class VerificationError extends kindOf("verification") {}
+export class CatalogError extends kindOf("catalog") {}
+export class TreeError extends kindOf("tree") {}
+export class PatchError extends kindOf("patch") {}
+export class BuildError extends kindOf("build") {}
+export class BusyError extends kindOf("busy") {}
+export class UnpinnedError extends kindOf("unpinned") {}
+export class InterruptedError extends kindOf("interrupted") {}
+class TerminatedError extends kindOf("terminated") {}
+class InternalError extends kindOf("internal") {}
+
 
 /** The error a run ends with when a signal stops it: the one cancellation reason every command sees. */
 export function interruption(signal: "SIGINT" | "SIGTERM"): ToolError {
@@ -113,12 +238,8 @@ export function interruption(signal: "SIGINT" | "SIGTERM"): ToolError {
 export function stoppedBy(reason: unknown, thrown: unknown): ToolError {
   const base = reason instanceof ToolError ? reason : interruption("SIGINT");
   if (!(thrown instanceof ToolError) || (thrown.kind !== "interrupted" && thrown.kind !== "terminated")) return base;
-  const Class = base.kind === "terminated" ? TerminatedError : InterruptedError;
-  return new Class(base.code, `${thrown.message} (${base.kind === "terminated" ? "SIGTERM" : "SIGINT"})`, thrown.hint ?? base.hint);
-}
-
-class InternalError extends ToolError {
-  readonly kind = "internal" as const;
+  const message = `${thrown.message} (${base.kind === "terminated" ? "SIGTERM" : "SIGINT"})`;
+  return base.kind === "terminated" ? new TerminatedError("E_TERMINATED", message, thrown.hint ?? base.hint) : new InterruptedError("E_INTERRUPTED", message, thrown.hint ?? base.hint);
 }
 
 /**

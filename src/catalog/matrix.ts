@@ -6,6 +6,7 @@
 import semver from "semver";
 import { UsageError } from "../errors.js";
 import { strategyFor } from "../strategy/index.js";
+import { DEFAULT_PLATFORM } from "./platforms.js";
 import { lineFor, parseVersionQuery } from "./resolve.js";
 import type { Catalog, StrategyId } from "./types.js";
 import { STRATEGY_IDS } from "./types.js";
@@ -35,20 +36,6 @@ interface MatrixFilter {
   unpinned?: boolean;
   /** Build image for entries whose pin records none (default: the release line's). */
   image?: string;
-}
-
-const DEFAULT_PLATFORM = "linux/amd64";
-const PLATFORM = /^linux\/(amd64|arm64|arm|ppc64le|s390x)$/;
-
-export function parsePlatforms(value: string): string[] {
-  const list = value.split(",").map((p) => p.trim()).filter(Boolean);
-  for (const p of list) {
-    if (!PLATFORM.test(p)) {
-      throw new UsageError("E_PLATFORM", `expected platforms such as linux/amd64,linux/arm64, found ${JSON.stringify(p)}`, "use os/arch pairs separated by commas");
-    }
-  }
-  if (!list.length) throw new UsageError("E_PLATFORM", "expected at least one platform, found none", "pass e.g. --platform linux/amd64");
-  return list;
 }
 
 export function buildMatrix(catalog: Catalog, filter: MatrixFilter = {}): MatrixEntry[] {

@@ -1,18 +1,9 @@
 /** The release catalog (versions.json). versions.schema.json describes the same shape; a test keeps them in step. */
 
-export const STRATEGY_IDS = ["vendor-stub", "build-tag", "kmem-override", "none"] as const;
-export type StrategyId = (typeof STRATEGY_IDS)[number];
-
-/**
- * How the vendored runc's kmem code is laid out in a tree.
- * - legacy: memory.go without EnableKernelMemoryAccounting (kubelet never enables kmem)
- * - pre-split: both kmem functions in memory.go, no build tag (runc rc4/rc5)
- * - split-rc6: kmem.go + kmem_disabled.go, the disabled variant returns nil from both (f000fe1)
- * - split-rc7+: as split-rc6, but disabled setKernelMemory returns an error (rc7 … rc93)
- * - absent: no kmem code at all (runc rc94+)
- */
-export const KMEM_LAYOUTS = ["legacy", "pre-split", "split-rc6", "split-rc7+", "absent"] as const;
-export type KmemLayout = (typeof KMEM_LAYOUTS)[number];
+// The strategy ids and kmem layouts belong to src/strategy/ (catalog depends
+// on strategy, never the reverse); re-exported for the catalog's readers.
+import type { KmemLayout, StrategyId } from "../strategy/types.js";
+export { KMEM_LAYOUTS, STRATEGY_IDS, type KmemLayout, type StrategyId } from "../strategy/types.js";
 
 /** How a line's hack/lib/golang.sh treats GOFLAGS (DOMAIN.md, "the trap"). */
 export type GoflagsHandling = "copy" | "env" | "extract";

@@ -6,13 +6,14 @@ import { join, resolve as resolvePath } from "node:path";
 import { PACKAGE_ROOT } from "../catalog/load.js";
 import { parseVersionQuery } from "../catalog/resolve.js";
 import { UsageError } from "../errors.js";
+import { parsePlatforms } from "../catalog/platforms.js";
 import type { BuildPlan } from "../pipeline/build-plan.js";
 import { checkImageReference, PULL_POLICIES, type PullPolicy } from "../pipeline/docker.js";
-import { DEFAULT_CACHE_DIR, parsePlatforms, RUNNERS, type Runner } from "../pipeline/plan.js";
-import { Progress, type ProgressSink } from "../pipeline/progress.js";
+import { DEFAULT_CACHE_DIR, RUNNERS, type Runner } from "../pipeline/plan.js";
+import { Progress } from "../pipeline/progress.js";
 import type { BuildResult } from "../pipeline/run.js";
 import type { LinkMode } from "../source/index.js";
-import { printJson, type CommandContext, type Io } from "./context.js";
+import { printJson, progressSink, type CommandContext } from "./context.js";
 
 interface BuildOptions {
   version?: string;
@@ -87,12 +88,6 @@ export function buildJson(r: BuildResult): BuildJson {
 }
 
 /** Progress on stderr: a live status line on a terminal, plain lines otherwise. */
-export function progressSink(io: Io): ProgressSink {
-  return io.isTTY && process.stderr.isTTY
-    ? { line: (t) => io.progress(t), raw: (t) => process.stderr.write(t), columns: process.stderr.columns }
-    : { line: (t) => io.progress(t) };
-}
-
 function toolVersion(): string {
   return (JSON.parse(readFileSync(join(PACKAGE_ROOT, "package.json"), "utf8")) as { version: string }).version;
 }

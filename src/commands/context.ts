@@ -2,6 +2,7 @@
 import type { Command } from "commander";
 import { DEFAULT_CATALOG_PATH, loadCatalog } from "../catalog/load.js";
 import type { Catalog } from "../catalog/types.js";
+import type { ProgressSink } from "../pipeline/progress.js";
 
 export interface Io {
   // Function-valued fields, not methods: commands hand them on as callbacks.
@@ -72,4 +73,11 @@ export function makeContext(program: Command, io: Io, signal: AbortSignal, outco
 /** Print a value as the stable JSON contract: two-space indented, one trailing newline. */
 export function printJson(io: Io, value: unknown): void {
   io.out(JSON.stringify(value, null, 2));
+}
+
+/** Where a stage's progress goes: redrawn lines on a terminal, plain lines otherwise. */
+export function progressSink(io: Io): ProgressSink {
+  return io.isTTY && process.stderr.isTTY
+    ? { line: (t) => io.progress(t), raw: (t) => process.stderr.write(t), columns: process.stderr.columns }
+    : { line: (t) => io.progress(t) };
 }

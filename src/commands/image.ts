@@ -4,8 +4,7 @@ import { buildImage, checkImage, DEFAULT_GO, DEFAULT_MIRROR, DEFAULT_SUITE, defa
 import { Progress } from "../pipeline/progress.js";
 import { buildToolImage, TOOL_IMAGE_PHASES, TOOL_SUITE, toolTag } from "../pipeline/tool-image.js";
 import { UsageError } from "../errors.js";
-import { progressSink } from "./build.js";
-import { printJson, type CommandContext } from "./context.js";
+import { printJson, progressSink, type CommandContext } from "./context.js";
 
 interface ImageBuildFlags {
   tag?: string;

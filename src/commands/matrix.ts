@@ -1,5 +1,6 @@
 import type { Command } from "commander";
-import { buildMatrix, githubMatrix, gitlabChildPipeline, parsePlatforms } from "../catalog/matrix.js";
+import { buildMatrix, githubMatrix, gitlabChildPipeline } from "../catalog/matrix.js";
+import { parsePlatforms } from "../catalog/platforms.js";
 import { UsageError } from "../errors.js";
 import type { CommandContext } from "./context.js";
 

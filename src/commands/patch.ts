@@ -1,5 +1,4 @@
 import { Option, type Command } from "commander";
-import { parseVersionQuery, resolve } from "../catalog/resolve.js";
 import { UsageError } from "../errors.js";
 import type { PatchOutcome } from "../patch/engine.js";
 import { printJson, type CommandContext } from "./context.js";
@@ -60,33 +59,6 @@ const parseFuzz = (v: string): number => {
   return Number(v);
 };
 
-/** The release to patch for: --version, else what the tree says; they must agree. */
-async function releaseOf(root: string, given: string | undefined) {
-  const { openTree } = await import("../patch/tree-io.js");
-  const { treeVersion } = await import("../patch/version-stamp.js");
-  const tree = await openTree(root);
-  const tv = await treeVersion(tree.real);
-  if (given) {
-    const q = parseVersionQuery(given);
-    if (tv.version && tv.version !== q.version) {
-      throw new UsageError(
-        "E_VERSION_MISMATCH",
-        `expected --version to name the release the tree is, found --version ${given} but the tree says v${tv.version} (${tv.source === "git" ? "git describe" : "archive version.sh"}); nothing was changed`,
-        `drop --version, or pass --version ${tv.version}`,
-      );
-    }
-    return { version: given, tv };
-  }
-  if (!tv.version) {
-    throw new UsageError(
-      "E_VERSION_NEEDED",
-      `expected the tree to say which release it is (a git tag vX.Y.Z on HEAD, or the values a git archive export bakes into hack/lib/version.sh), found ${tv.source === "git" ? `git describe ${tv.describe ?? "without a v* tag"}` : "neither"}`,
-      `pass --version, e.g. \`kubelet-nokmem patch ${root} --version 1.16.15\``,
-    );
-  }
-  return { version: tv.version, tv };
-}
-
 export function register(program: Command, ctx: CommandContext): void {
   program
     .command("patch")
@@ -123,9 +95,10 @@ Examples:
       checkCommit(flags.commit);
       checkVersionSuffix(flags.versionSuffix);
       if (flags.versionFile === "") throw new UsageError("E_VERSION_FILE", "expected --version-file to name a file, found an empty string", "pass e.g. --version-file _output/kubelet-nokmem/version.env");
-      const { version, tv } = await releaseOf(root, flags.version);
-      const resolution = resolve(ctx.catalog(), version);
-      if (!resolution.version) throw new UsageError("E_VERSION_NEEDED", `expected an exact release such as ${resolution.line}.0, found the line ${resolution.line}`, "pass --version MAJOR.MINOR.PATCH");
+      const { readTreeFacts } = await import("../tree/inspect.js");
+      const { resolveTreeRelease } = await import("../tree/assess.js");
+      const facts = await readTreeFacts(root, { status: false });
+      const { resolution } = resolveTreeRelease(ctx.catalog(), facts, flags.version);
       const mode: PatchJson["mode"] = flags.check ? "check" : flags.dryRun ? "dry-run" : "write";
       // The engine (diff, journal, tree IO) loads only when a patch runs.
       const engine = await import("../patch/engine.js");
@@ -140,7 +113,7 @@ Examples:
           versionFile: flags.versionFile,
           commit: flags.commit,
           patchesRoot: flags.patches,
-          treeVersion: tv,
+          facts,
           progress: ctx.io.progress,
           signal: ctx.signal,
         });

@@ -1,8 +1,5 @@
 import type { Command } from "commander";
-import { readPublishedBuild } from "../pin/outdir.js";
-import { storePin } from "../pin/store.js";
-import { verifyTarget } from "../pin/verify.js";
-import { VerificationError } from "../errors.js";
+import { pinOutDir } from "../pin/record.js";
 import { printJson, type CommandContext } from "./context.js";
 
 export function register(program: Command, ctx: CommandContext): void {
@@ -30,23 +27,17 @@ Examples:
     )
     .action(async (outDir: string, opts: { force?: boolean; dryRun?: boolean; json?: boolean; key?: string }) => {
       const key = opts.key ? await (await import("../artifact/attestations.js")).loadVerifyingKey(opts.key) : null;
-      const build = await readPublishedBuild(outDir, key);
-      // The files must still be what the manifest says before they become the reference.
-      const broken = (await verifyTarget({ ...ctx.catalog(), pins: {} }, outDir)).filter((r) => r.outcome === "mismatch");
-      if (broken.length) {
-        throw new VerificationError("E_OUT_DIR_CHANGED", `expected the files of ${outDir} to match its manifest, found ${broken.map((b) => `${b.platform}: ${b.reasons.join(", ")}`).join("; ")}`, "rebuild; never pin a changed artifact");
-      }
-      const change = await storePin(ctx.catalogPath(), build.version, build.pin, {
+      const result = await pinOutDir(ctx.catalog(), ctx.catalogPath(), outDir, {
         force: opts.force,
         dryRun: opts.dryRun,
+        key,
         signal: ctx.signal,
         onWait: (h) => ctx.io.progress(`waiting for the run holding ${ctx.catalogPath()}${h ? ` (pid ${h.pid})` : ""} to finish`),
       });
-      const result = { version: build.version, catalog: ctx.catalogPath(), changed: change.changed, written: change.changed && !opts.dryRun, forced: change.conflicts.length > 0, conflicts: change.conflicts, pin: change.pin };
       if (opts.json) return printJson(ctx.io, result);
-      const what = !change.changed ? "already pinned, nothing to change" : opts.dryRun ? "would pin" : change.conflicts.length ? "re-pinned (forced)" : "pinned";
-      ctx.io.out(`${build.version}: ${what} in ${ctx.catalogPath()}`);
-      for (const [platform, sha] of Object.entries(change.pin.sha256)) ctx.io.out(`  ${platform}  ${sha}`);
-      for (const c of change.conflicts) ctx.io.out(`  replaced: ${c}`);
+      const what = !result.changed ? "already pinned, nothing to change" : opts.dryRun ? "would pin" : result.forced ? "re-pinned (forced)" : "pinned";
+      ctx.io.out(`${result.version}: ${what} in ${result.catalog}`);
+      for (const [platform, sha] of Object.entries(result.pin.sha256)) ctx.io.out(`  ${platform}  ${sha}`);
+      for (const c of result.conflicts) ctx.io.out(`  replaced: ${c}`);
     });
 }

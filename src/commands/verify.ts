@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { parsePlatforms } from "../catalog/matrix.js";
+import { parsePlatforms } from "../catalog/platforms.js";
 import { UnpinnedError, VerificationError } from "../errors.js";
 import { overall, verifyTarget, type VerifyResult } from "../pin/verify.js";
 import { printJson, type CommandContext } from "./context.js";

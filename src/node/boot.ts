@@ -3,7 +3,8 @@
  * disabled altogether) on /proc/cmdline, and CONFIG_MEMCG_KMEM in the boot
  * config. Pure functions over the files' text.
  */
-import type { KernelRelease, KernelRisk } from "./kernel.js";
+import type { KernelRisk } from "./kernel.js";
+import type { KernelRelease } from "./types.js";
 import { remedies } from "./remedy.js";
 import { describeUnusable, type Finding, type NodeRead } from "./types.js";
 

@@ -2,20 +2,9 @@
  * Is this kernel one that leaks memory cgroups once kmem accounting is on?
  * Pure: the text of /proc/sys/kernel/osrelease in, a KernelAssessment out.
  */
-import { describeUnusable, type Finding, type NodeRead } from "./types.js";
+import { describeUnusable, type Finding, type KernelRelease, type NodeRead } from "./types.js";
 import { remedies } from "./remedy.js";
 
-export interface KernelRelease {
-  /** As read, trimmed: "3.10.0-957.el7.x86_64". */
-  raw: string;
-  major: number;
-  minor: number;
-  patch: number;
-  /** The distribution build number after the dash: 957 in 3.10.0-957.21.3.el7. */
-  build: number | null;
-  /** "el7", "el8", "elrepo" … when the release names one. */
-  distro: string | null;
-}
 
 /**
  * - `strong`: RHEL/CentOS 7 3.10 builds before 3.10.0-1075 (the fix tracked in

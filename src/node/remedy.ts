@@ -3,7 +3,7 @@
  * the three cures: boot with cgroup.memory=nokmem, upgrade the kernel, or run a
  * kubelet (and runc) that never enables kmem.
  */
-import type { KernelRelease } from "./kernel.js";
+import type { KernelRelease } from "./types.js";
 
 /** The command that builds a nokmem kubelet for a release with this tool. */
 export function nokmemBuildCommand(version: string | undefined): string {

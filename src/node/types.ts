@@ -57,3 +57,16 @@ export type NodeRead =
 export function describeUnusable(read: Exclude<NodeRead, { state: "ok" }>): string {
   return read.state === "missing" ? `${read.path}: not found` : `${read.path}: unreadable (${read.reason})`;
 }
+
+/** A kernel release string, parsed (src/node/kernel.ts). */
+export interface KernelRelease {
+  /** As read, trimmed: "3.10.0-957.el7.x86_64". */
+  raw: string;
+  major: number;
+  minor: number;
+  patch: number;
+  /** The distribution build number after the dash: 957 in 3.10.0-957.21.3.el7. */
+  build: number | null;
+  /** "el7", "el8", "elrepo" … when the release names one. */
+  distro: string | null;
+}

@@ -4,8 +4,8 @@
  * direction. Pure: content in, content (or the problems found) out.
  */
 import { applyPatch, reversePatch, type StructuredPatch, type StructuredPatchHunk } from "diff";
-import { assertNever } from "../errors.js";
-import { buildConstraintHeader, findFunctions, fixImports, functionBody, maskGo, replaceBody } from "./go-source.js";
+import { assertNever, PatchError } from "../errors.js";
+import { buildConstraintHeader, findFunctions, fixImports, functionBody, maskGo, replaceBody } from "../tree/go-source.js";
 import { hunkSide, sha256, type PatchFile } from "./patch-file.js";
 
 interface ChangeBase {
@@ -85,8 +85,9 @@ interface CarryOptions {
 
 const fail = (c: Change, message: string, extra: Partial<Problem> = {}): Outcome => ({ ok: false, problems: [{ path: c.path, patch: c.patch, message, ...extra }] });
 
-/** Build the change records of one patch file. Throws PatchError-shaped messages via Error for malformed patches. */
-export function changesOf(patch: PatchFile): Change[] {
+/** Build the change records of one patch file (of series `seriesId`). Throws E_PATCH_FORMAT for a malformed patch. */
+export function changesOf(patch: PatchFile, seriesId?: string): Change[] {
+  const malformed = (found: string) => new PatchError("E_PATCH_FORMAT", `${seriesId ? `${seriesId}/` : ""}${patch.name}: ${found}`, "regenerate the patch from its reference file");
   return patch.files.map((f): Change => {
     const path = (f.newPath ?? f.oldPath)!;
     switch (patch.mode) {
@@ -96,7 +97,7 @@ export function changesOf(patch: PatchFile): Change[] {
         const newSide = f.diff.hunks.map((h) => hunkSide(h, "new").join("\n")).join("\n");
         const bodies = patch.functions.map((name) => {
           const spans = findFunctions(newSide, name);
-          if (spans.length !== 1) throw new Error(`${patch.name}: expected the new side of the diff to hold the whole of func ${name}, found ${spans.length} complete declarations`);
+          if (spans.length !== 1) throw malformed(`expected the new side of the diff to hold the whole of func ${name}, found ${spans.length} complete declarations`);
           return { name, body: functionBody(newSide, spans[0]!) };
         });
         const bodyText = maskGo(bodies.map((b) => b.body).join("\n"));
@@ -108,7 +109,7 @@ export function changesOf(patch: PatchFile): Change[] {
         const hunk = f.diff.hunks[0];
         let content: string | null = null;
         if (!from) {
-          if (f.diff.hunks.length !== 1 || !hunk || hunk.newStart > 1) throw new Error(`${patch.name}: expected Apply: whole-file to carry the whole new file in one hunk, found ${f.diff.hunks.length} hunks`);
+          if (f.diff.hunks.length !== 1 || !hunk || hunk.newStart > 1) throw malformed(`expected Apply: whole-file to carry the whole new file in one hunk, found ${f.diff.hunks.length} hunks`);
           content = buildConstraintHeader(`${hunkSide(hunk, "new").join("\n")}\n`).rest;
         }
         const dir = path.includes("/") ? path.slice(0, path.lastIndexOf("/") + 1) : "";

@@ -5,7 +5,7 @@
  * apply. Then one transaction (journal.ts) writes them all, together with
  * the record of what was applied, which `--revert` and `build` read.
  */
-import { stat, statfs } from "node:fs/promises";
+import { rm, rmdir, stat, statfs } from "node:fs/promises";
 import { dirname, isAbsolute, join, relative, resolve as resolvePath, sep } from "node:path";
 import { createTwoFilesPatch, FILE_HEADERS_ONLY, parsePatch, type StructuredPatch } from "diff";
 import type { Resolution } from "../catalog/resolve.js";
@@ -21,11 +21,26 @@ import { commit, lockTree, readJournal, recover, type FileWrite, type Recovery }
 import { sha256, STATE_DIR } from "./patch-file.js";
 import { loadSeries, PATCHES_ROOT, type PatchSeries } from "./series.js";
 import { checkWritable, confine, openTree, readText, type TreeHandle } from "./tree-io.js";
-import { treeLayout } from "./tree-layout.js";
-import { renderVersionFile, treeVersion, versionStamp, type TreeVersion, type VersionStamp } from "./version-stamp.js";
+import { renderVersionFile, versionStamp, type VersionStamp } from "./version-stamp.js";
+import { treeRelease, type TreeFacts } from "../tree/assess.js";
+import { readTreeFacts } from "../tree/inspect.js";
 
 const APPLIED_RECORD = `${STATE_DIR}/applied.json`;
 export const DEFAULT_VERSION_FILE = "_output/kubelet-nokmem/version.env";
+/** What apply did to the version file, so that revert can undo it. */
+const VERSION_RECORD = `${STATE_DIR}/version-file.json`;
+
+interface VersionRecord {
+  schemaVersion: 1;
+  /** Absolute path of the version file. */
+  path: string;
+  /** Its content before the first apply wrote it; null when there was none. */
+  before: string | null;
+  /** What apply wrote. */
+  after: string;
+  /** Folders apply created for it, deepest first. */
+  createdDirs: string[];
+}
 
 interface PlannedFile {
   /** Tree-relative, as the patch names it. */
@@ -175,8 +190,8 @@ interface PatchOptions {
   commit?: string;
   /** A folder of series to use instead of the bundled patches/. */
   patchesRoot?: string;
-  /** What the tree says about itself, if the caller already asked. */
-  treeVersion?: TreeVersion;
+  /** The tree's facts (src/tree/), if the caller read them already; read here otherwise. */
+  facts?: TreeFacts;
   progress?: (line: string) => void;
   /** SIGINT/SIGTERM: honoured between steps, never in the middle of the journalled write. */
   signal?: AbortSignal;
@@ -265,14 +280,15 @@ export async function runPatch(root: string, resolution: Resolution, opts: Patch
   const tree = await openTree(root);
   // Every argument is checked before the first write: a bad --commit,
   // --version-suffix or --version-file must never fail after the series is in.
-  const versionPlan = operation === "apply" ? await planVersionFile(tree, resolution, opts) : null;
+  const facts = opts.facts ?? (await readTreeFacts(tree.real, { status: false }));
+  const versionPlan = operation === "apply" ? await planVersionFile(tree, resolution, facts, opts) : null;
   opts.signal?.throwIfAborted();
   const recovered = await recoverTree(tree, opts.progress);
 
-  confirmStrategy(resolution, (await treeLayout(tree.real)).layout);
+  confirmStrategy(resolution, facts.kmem.layout);
   const series: PatchSeries | null = resolution.patchSeries ? loadSeries(resolution.patchSeries, opts.patchesRoot ?? PATCHES_ROOT) : null;
   const seriesName = series?.id ?? `strategy ${resolution.strategy}`;
-  const seriesChanges: Change[] = series ? series.patches.flatMap((p) => changesOfChecked(p, series.id)) : [];
+  const seriesChanges: Change[] = series ? series.patches.flatMap((p) => changesOf(p, series.id)) : [];
   if (opts.editVersionSh) seriesChanges.push({ kind: "tree-state-clean", patch: "--edit-version-sh", path: "hack/lib/version.sh" });
 
   const state = await readAppliedState(tree);
@@ -330,7 +346,8 @@ export async function runPatch(root: string, resolution: Resolution, opts: Patch
     }
   }
 
-  const versionFile = versionPlan ? await stampVersion(versionPlan, opts, write) : null;
+  const versionFile = versionPlan ? await stampVersion(tree, versionPlan, opts, write) : null;
+  if (operation === "revert" && write) await unstampVersion(tree, opts.progress);
   opts.signal?.throwIfAborted();
 
   const files: FileOutcome[] = plan.files
@@ -360,14 +377,6 @@ export async function runPatch(root: string, resolution: Resolution, opts: Patch
   };
 }
 
-function changesOfChecked(p: PatchSeries["patches"][number], id: string): Change[] {
-  try {
-    return changesOf(p);
-  } catch (err) {
-    throw new PatchError("E_PATCH_FORMAT", `${id}/${p.name}: ${(err as Error).message.replace(/^[^:]*: /, "")}`, "regenerate the patch from its reference file");
-  }
-}
-
 const hash = (t: string | null) => (t === null ? null : sha256(t));
 const relativePosix = (from: string, to: string) => relative(from, to).split(sep).join("/");
 
@@ -389,11 +398,11 @@ const PSEUDO_FILE_SYSTEMS = new Map<number, string>([
   [0x63677270, "cgroup2fs"],
 ]);
 
-async function planVersionFile(tree: TreeHandle, resolution: Resolution, opts: PatchOptions): Promise<VersionFilePlan> {
+async function planVersionFile(tree: TreeHandle, resolution: Resolution, facts: TreeFacts, opts: PatchOptions): Promise<VersionFilePlan> {
   if (!resolution.version) {
-    throw new PatchError("E_VERSION_NEEDED", `expected an exact release to stamp (e.g. 1.16.15), found only the line ${resolution.line}`, "pass --version MAJOR.MINOR.PATCH");
+    throw new UsageError("E_VERSION_NEEDED", `expected an exact release to stamp (e.g. 1.16.15), found only the line ${resolution.line}`, "pass --version MAJOR.MINOR.PATCH");
   }
-  const tv = opts.treeVersion ?? (await treeVersion(tree.real));
+  const tv = treeRelease(facts);
   const stamp = versionStamp(resolution.version, opts.commit ?? tv.commit, opts.versionSuffix);
   const target = opts.versionFile ? (isAbsolute(opts.versionFile) ? opts.versionFile : resolvePath(tree.real, opts.versionFile)) : join(tree.real, DEFAULT_VERSION_FILE);
   const rel = relativePosix(tree.real, target);
@@ -422,16 +431,65 @@ async function planVersionFile(tree: TreeHandle, resolution: Resolution, opts: P
   return { target, treePath, content: renderVersionFile(stamp), stamp, existing };
 }
 
-async function stampVersion(p: VersionFilePlan, opts: PatchOptions, write: boolean): Promise<VersionFileOutcome> {
+async function stampVersion(tree: TreeHandle, p: VersionFilePlan, opts: PatchOptions, write: boolean): Promise<VersionFileOutcome> {
   if (!p.stamp.commit) opts.progress?.("note: no commit known (not a git checkout or archive export): gitCommit and gitTreeState stay unset in the binary; pass --commit to stamp them");
   let written = false;
   if (write && p.existing !== p.content) {
     await checkWritable(p.target, p.treePath ?? p.target);
+    const recorded = await readVersionRecord(tree);
+    const first = recorded?.path === p.target ? recorded : null;
+    const createdDirs = first ? first.createdDirs : await missingFolders(dirname(p.target));
     await ensureDirectory(dirname(p.target));
     await writeFileAtomic(p.target, p.content);
+    const record: VersionRecord = { schemaVersion: 1, path: p.target, before: first ? first.before : p.existing, after: p.content, createdDirs };
+    await ensureDirectory(join(tree.real, STATE_DIR));
+    await writeFileAtomic(join(tree.real, VERSION_RECORD), `${JSON.stringify(record, null, 2)}\n`);
     written = true;
   }
   return { path: p.target, treePath: p.treePath, sha256: sha256(p.content), gitVersion: p.stamp.gitVersion, commit: p.stamp.commit, written };
+}
+
+/** `dir` and its parents that do not exist yet, deepest first: what `mkdir -p` would create. */
+async function missingFolders(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  for (let d = dir; !(await stat(d).then(() => true, () => false)); d = dirname(d)) {
+    out.push(d);
+    if (dirname(d) === d) break;
+  }
+  return out;
+}
+
+async function readVersionRecord(tree: TreeHandle): Promise<VersionRecord | null> {
+  const text = await readRegularTextIfExists(join(tree.real, VERSION_RECORD), { maxBytes: 1024 * 1024 }).catch(() => null);
+  if (text === null) return null;
+  try {
+    const r = JSON.parse(text) as VersionRecord;
+    return r.schemaVersion === 1 && typeof r.path === "string" && typeof r.after === "string" && Array.isArray(r.createdDirs) ? r : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Revert's half of the version stamp: put back what was there before apply
+ * wrote the version file (nothing, usually) and remove the folders apply
+ * created for it. A file changed since apply wrote it is left as it is.
+ */
+async function unstampVersion(tree: TreeHandle, progress?: (line: string) => void): Promise<void> {
+  const r = await readVersionRecord(tree);
+  if (r) {
+    const current = await readRegularTextIfExists(r.path, { maxBytes: 64 * 1024 }).catch(() => null);
+    if (current === r.after) {
+      if (r.before === null) await rm(r.path, { force: true });
+      else await writeFileAtomic(r.path, r.before);
+      for (const d of r.createdDirs) await rmdir(d).catch(() => undefined); // only when empty
+    } else if (current !== null) {
+      progress?.(`note: ${r.path} changed since the patch wrote it; left as it is`);
+    }
+    await rm(join(tree.real, VERSION_RECORD), { force: true });
+  }
+  // The tool's own folder goes when nothing is left in it.
+  await rmdir(join(tree.real, STATE_DIR)).catch(() => undefined);
 }
 
 /** The step `build` calls: apply (or find applied) the strategy's series and stamp the version. */

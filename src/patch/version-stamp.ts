@@ -3,13 +3,9 @@
  * `vX.Y.Z-dirty` and an archive export as tree state `archive`; a file of
  * shell assignments named by KUBE_GIT_VERSION_FILE makes hack/lib/version.sh
  * skip git altogether, in every release (DOMAIN.md, "Version stamping").
- * Rendering and parsing are pure; `treeVersion` asks git or reads version.sh.
+ * Pure: the release and commit come from tree facts (src/tree/).
  */
-import { join } from "node:path";
 import { UsageError } from "../errors.js";
-import { readText } from "./tree-io.js";
-import { readGitFacts } from "../source/git-describe.js";
-import { parseArchiveVersionSh, parseGitDescribe } from "../tree/release-version.js";
 
 export interface VersionStamp {
   /** `v1.16.15` or `v1.16.15+nokmem.1` */
@@ -17,15 +13,6 @@ export interface VersionStamp {
   commit: string | null;
   major: string;
   minor: string;
-}
-
-export interface TreeVersion {
-  /** `1.16.15`, or null when the tree does not say. */
-  version: string | null;
-  commit: string | null;
-  source: "git" | "archive" | "none";
-  /** What git describe said when HEAD is not exactly on a tag. */
-  describe?: string;
 }
 
 const BUILD_METADATA = /^[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*$/;
@@ -65,22 +52,4 @@ export function renderVersionFile(s: VersionStamp): string {
     `KUBE_GIT_MINOR=${q(s.minor)}`,
     "",
   ].join("\n");
-}
-
-/** The release a tree says it is: git describe on a `vX.Y.Z` tag, or an archive's baked values. */
-export async function treeVersion(root: string): Promise<TreeVersion> {
-  const git = await readGitFacts(root, { status: false });
-  if (git) {
-    // Only a release tag on HEAD itself names the release: a pre-release or
-    // commits past the tag need --version.
-    const d = git.describe ? parseGitDescribe(git.describe) : null;
-    const exact = d && !d.prerelease && d.commitsSinceTag === 0 ? d.version : null;
-    return { version: exact, commit: git.commit, source: "git", ...(git.describe && !exact ? { describe: git.describe } : {}) };
-  }
-  const baked = parseArchiveVersionSh((await readText(join(root, "hack/lib/version.sh"), "hack/lib/version.sh")) ?? "");
-  if (baked && (baked.version || baked.commit)) {
-    const v = baked.version;
-    return { version: v && !v.prerelease ? v.version : null, commit: baked.commit, source: "archive" };
-  }
-  return { version: null, commit: null, source: "none" };
 }

@@ -6,6 +6,7 @@
  */
 import { homedir } from "node:os";
 import { join, posix } from "node:path";
+import { DEFAULT_PLATFORM } from "../catalog/platforms.js";
 import type { Resolution } from "../catalog/resolve.js";
 import { UsageError } from "../errors.js";
 
@@ -21,7 +22,6 @@ const CONTAINER_TREE = "/src";
 export const TREE_GO_CACHE = "_output/local/go/cache";
 /** The version file the patch step writes, relative to the tree. Under _output/, which every release ignores in git. */
 const DEFAULT_VERSION_FILE = "_output/kubelet-nokmem/version.env";
-const DEFAULT_PLATFORMS = ["linux/amd64"];
 /**
  * A fact the plan cannot know when it is made: the staged tree, the commit
  * time, the image digest… The executor binds each one once (see facts.ts);
@@ -121,7 +121,7 @@ export function plan(res: Resolution, tree: TreeFacts, image: ImageFacts, opts: 
   if (!res.version) {
     throw new UsageError("E_VERSION_LINE", `expected an exact release to build (e.g. ${res.line}.0), found the line ${res.line}`, `pass --version ${res.line}.N`);
   }
-  const platforms = opts.platforms.length ? opts.platforms : DEFAULT_PLATFORMS;
+  const platforms = opts.platforms.length ? opts.platforms : [DEFAULT_PLATFORM];
   const versionFile = opts.versionFile ?? DEFAULT_VERSION_FILE;
   const docker = opts.runner === "docker";
   const workdir = docker ? CONTAINER_TREE : tree.root;
@@ -178,16 +178,3 @@ export function cacheVolumeName(line: string, imageId: string | null): string {
   return `kubelet-nokmem-gocache-${line}-${short}`;
 }
 
-const PLATFORM = /^(linux)\/(amd64|arm64|arm|ppc64le|s390x|386)$/;
-
-/** Parse `--platform linux/amd64,linux/arm64`. */
-export function parsePlatforms(input: string | undefined): string[] {
-  // Only an absent flag means the default: `--platform ''` is a mistake, not linux/amd64.
-  if (input === undefined) return [...DEFAULT_PLATFORMS];
-  const list = input.split(",").map((s) => s.trim()).filter(Boolean);
-  const bad = list.filter((p) => !PLATFORM.test(p));
-  if (!list.length || bad.length) {
-    throw new UsageError("E_PLATFORM", `expected platforms such as linux/amd64,linux/arm64, found ${JSON.stringify(bad.length ? bad.join(",") : input)}`, "pass --platform linux/amd64 (kubelet is built for linux only)");
-  }
-  return [...new Set(list)];
-}

@@ -9,7 +9,7 @@ import type { Options as ExecaOptions, ResultPromise } from "execa";
 // start a process, and loading it costs about 90 ms of every start.
 let execaModule: Promise<typeof import("execa")> | undefined;
 const loadExeca = () => (execaModule ??= import("execa"));
-import { EnvironmentError, ToolError } from "../errors.js";
+import { BuildError, EnvironmentError, ToolError } from "../errors.js";
 
 interface Command {
   file: string;
@@ -18,8 +18,7 @@ interface Command {
   cwd?: string;
 }
 
-export class ExecError extends ToolError {
-  readonly kind = "build" as const;
+export class ExecError extends BuildError {
   constructor(
     readonly command: Command,
     readonly exitCodeOfChild: number | undefined,

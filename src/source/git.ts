@@ -1,6 +1,11 @@
 /**
- * Git sources, through simple-git (nothing else in the program imports it).
+ * The one door to git, through simple-git (nothing else in the program
+ * imports it), with one environment policy (gitEnv).
  *
+ * Reading a checkout (tree inspection, the version stamp): the commit, the
+ * `git describe` name hack/lib/version.sh would stamp, and the changed paths.
+ *
+ * Fetching sources for a build:
  * One bare mirror per URL lives in the cache folder. A build fetches only the
  * ref it needs, shallow (depth 1) where the server allows, and a tag already in
  * the mirror is not fetched again: tags of released versions do not move, so a
@@ -8,10 +13,10 @@
  * working copy via `git worktree add --detach`, removed afterwards.
  */
 import { createHash } from "node:crypto";
-import { mkdir, rm } from "node:fs/promises";
+import { mkdir, rm, stat } from "node:fs/promises";
 import { basename, join } from "node:path";
 import type { SimpleGit } from "simple-git";
-import { EnvironmentError, UsageError } from "../errors.js";
+import { EnvironmentError, TreeError, UsageError } from "../errors.js";
 import { acquireLock } from "../io/lock.js";
 
 interface FetchedRef {
@@ -35,18 +40,20 @@ async function git(baseDir: string, signal?: AbortSignal): Promise<SimpleGit> {
 }
 
 /**
- * The caller's environment without what simple-git refuses to pass on (editors,
- * pagers, GIT_* overrides that can run programs), and without prompts: a build
- * must fail, not hang, when a remote asks for a password.
+ * The environment every git run gets: only what git needs to find itself,
+ * the user's configuration (safe.directory lives there), credentials agents
+ * and proxies. A caller's GIT_DIR or GIT_WORK_TREE (set inside git hooks)
+ * must not redirect it, EDITOR/PAGER/askpass programs must not run, a remote
+ * asking for a password fails instead of hanging (GIT_TERMINAL_PROMPT=0),
+ * `git status` on a tree it only reads never writes its index
+ * (GIT_OPTIONAL_LOCKS=0), and messages are in English so they can be read.
  */
-function gitEnv(env: NodeJS.ProcessEnv = process.env): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(env)) {
-    if (v === undefined || /^(EDITOR|VISUAL|PAGER|SSH_ASKPASS|GIT_.*)$/i.test(k)) continue;
-    out[k] = v;
-  }
-  out.GIT_TERMINAL_PROMPT = "0";
-  return out;
+function gitEnv(source: NodeJS.ProcessEnv = process.env): Record<string, string> {
+  const keep =
+    /^(PATH|HOME|USER|LOGNAME|TMPDIR|XDG_CONFIG_HOME|GIT_CONFIG_NOSYSTEM|GIT_CONFIG_GLOBAL|GIT_CONFIG_SYSTEM|GIT_CEILING_DIRECTORIES|SSH_AUTH_SOCK|SSL_CERT_FILE|SSL_CERT_DIR|(HTTPS?|ALL|NO)_PROXY|(https?|all|no)_proxy)$/;
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(source)) if (v !== undefined && keep.test(k)) env[k] = v;
+  return { ...env, LC_ALL: "C", GIT_OPTIONAL_LOCKS: "0", GIT_TERMINAL_PROMPT: "0" };
 }
 
 const FULL_SHA = /^[0-9a-f]{40}$/;
@@ -173,6 +180,64 @@ export async function addWorktree(mirror: string, dir: string, commit: string, s
 
 function lastLine(text: string): string {
   return text.trim().split("\n").filter(Boolean).at(-1) ?? text.trim();
+}
+
+export interface GitFacts {
+  /** HEAD's commit, or null in a repository without commits. */
+  commit: string | null;
+  /** `git describe --tags --match 'v*' --abbrev=14 HEAD`, or null when no such tag is reachable. */
+  describe: string | null;
+  /** Paths `git status --porcelain` lists (tracked changes and untracked files). */
+  changed: string[];
+}
+
+/**
+ * Git facts for `root` when root itself holds `.git` (a checkout or a
+ * worktree), else null. A tree extracted inside some other repository is not
+ * a checkout of its own, so git is not asked about parents.
+ */
+export async function readGitFacts(root: string, opts: { status?: boolean } = {}): Promise<GitFacts | null> {
+  try {
+    await stat(join(root, ".git"));
+  } catch {
+    return null;
+  }
+  const g = await git(root);
+  try {
+    const commit = await g.raw(["rev-parse", "--verify", "--quiet", "HEAD^{commit}"]).then((s) => s.trim() || null, () => null);
+    const describe = commit
+      ? await g.raw(["describe", "--tags", "--match", "v*", "--abbrev=14", "HEAD^{commit}"]).then((s) => s.trim() || null, () => null)
+      : null;
+    // `git status` stats every file of the tree; the patch step only needs the release and commit.
+    const status = opts.status === false ? "" : await g.raw(["status", "--porcelain", "--untracked-files=normal"]);
+    return { commit, describe, changed: parsePorcelain(status) };
+  } catch (err) {
+    throw gitError(root, err);
+  }
+}
+
+/** Paths from `git status --porcelain` (v1) output; a rename lists its new path. */
+export function parsePorcelain(text: string): string[] {
+  return text
+    .split("\n")
+    .filter((l) => l.length > 3)
+    .map((l) => {
+      let p = l.slice(3);
+      const arrow = p.indexOf(" -> ");
+      if (arrow !== -1) p = p.slice(arrow + 4);
+      if (p.startsWith('"') && p.endsWith('"')) p = JSON.parse(p) as string;
+      return p;
+    });
+}
+
+function gitError(root: string, err: unknown): Error {
+  const message = (err instanceof Error ? err.message : String(err)).trim();
+  if (/ENOENT/.test(message) && /spawn/.test(message)) {
+    return new EnvironmentError("E_GIT_MISSING", `expected git to read the checkout at ${root}, found no git program`, "install git, or inspect a copy without .git and pass --version");
+  }
+  const first = message.split("\n").find((l) => l.trim()) ?? "unknown error";
+  const hint = /dubious ownership/.test(message) ? `git config --global --add safe.directory ${root}` : "check the repository with `git status`";
+  return new TreeError("E_TREE_GIT", `expected a readable git checkout at ${root}, found git failing: ${first.replace(/^fatal:\s*/, "")}`, hint);
 }
 
 /**

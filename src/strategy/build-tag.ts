@@ -4,6 +4,7 @@ import type { Strategy } from "./types.js";
 export const buildTag: Strategy = {
   id: "build-tag",
   layouts: ["split-rc6", "split-rc7+"],
+  preferredFor: ["split-rc6", "split-rc7+"],
   affected: true,
   patchSeries: () => null,
 };

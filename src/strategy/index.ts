@@ -1,8 +1,7 @@
-import type { KmemLayout, StrategyId } from "../catalog/types.js";
 import { buildTag } from "./build-tag.js";
 import { kmemOverride } from "./kmem-override.js";
 import { none } from "./none.js";
-import type { Strategy } from "./types.js";
+import type { KmemLayout, Strategy, StrategyId } from "./types.js";
 import { vendorStub } from "./vendor-stub.js";
 
 
@@ -20,14 +19,7 @@ export function strategyFor(id: StrategyId): Strategy {
 
 /** The strategy a tree's layout calls for when the catalog's is not compatible. */
 export function strategyForLayout(layout: KmemLayout): StrategyId {
-  switch (layout) {
-    case "legacy":
-    case "absent":
-      return "none";
-    case "pre-split":
-      return "vendor-stub";
-    case "split-rc6":
-    case "split-rc7+":
-      return "build-tag";
-  }
+  const preferred = Object.values(STRATEGIES).find((s) => s.preferredFor.includes(layout));
+  if (!preferred) throw new Error(`no strategy is preferred for the kmem layout ${layout}`); // the registry test rules this out
+  return preferred.id;
 }

@@ -7,6 +7,7 @@ import type { Strategy } from "./types.js";
 export const kmemOverride: Strategy = {
   id: "kmem-override",
   layouts: ["split-rc7+", "split-rc6"],
+  preferredFor: [],
   affected: true,
   patchSeries: (line) => `kmem-override/${line.line}`,
 };

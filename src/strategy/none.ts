@@ -4,6 +4,7 @@ import type { Strategy } from "./types.js";
 export const none: Strategy = {
   id: "none",
   layouts: ["legacy", "absent"],
+  preferredFor: ["legacy", "absent"],
   affected: false,
   patchSeries: () => null,
 };

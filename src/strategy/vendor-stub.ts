@@ -4,6 +4,7 @@ import type { Strategy } from "./types.js";
 export const vendorStub: Strategy = {
   id: "vendor-stub",
   layouts: ["pre-split"],
+  preferredFor: ["pre-split"],
   affected: true,
   patchSeries: (line) => `vendor-stub/${line.line}`,
 };

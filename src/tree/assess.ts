@@ -4,10 +4,10 @@
  * data (src/tree/inspect.ts reads them), so every disagreement can be tested
  * without a disk.
  */
-import { parseVersionQuery, resolve } from "../catalog/resolve.js";
+import { parseVersionQuery, resolve, type Resolution } from "../catalog/resolve.js";
 import type { Catalog, KmemLayout, Pin, StrategyId } from "../catalog/types.js";
 import { UsageError } from "../errors.js";
-import type { GitFacts } from "../source/git-describe.js";
+import type { GitFacts } from "../source/git.js";
 import { STRATEGIES, strategyForLayout } from "../strategy/index.js";
 import { chooseImage, type ImageChoice, type TreeBuildImage } from "./build-image.js";
 import { RUNC_FS_DIR, type KmemDetection } from "./kmem-layout.js";
@@ -220,4 +220,61 @@ export function assessTree(catalog: Catalog, facts: TreeFacts, opts: AssessOptio
     evidence,
     notes,
   };
+}
+
+/** The release a tree says it is, as the patch step and the version stamp read it. */
+interface TreeRelease {
+  /** `1.16.15`, or null when the tree does not say. */
+  version: string | null;
+  commit: string | null;
+  source: "git" | "archive" | "none";
+  /** What git describe said when HEAD is not exactly on a tag. */
+  describe?: string;
+}
+
+/** Only a release tag on HEAD itself (or an archive's baked values) names the release: a pre-release or commits past the tag need --version. */
+export function treeRelease(facts: Pick<TreeFacts, "git" | "archive">): TreeRelease {
+  const git = facts.git;
+  if (git) {
+    const d = git.describe ? parseGitDescribe(git.describe) : null;
+    const exact = d && !d.prerelease && d.commitsSinceTag === 0 ? d.version : null;
+    return { version: exact, commit: git.commit, source: "git", ...(git.describe && !exact ? { describe: git.describe } : {}) };
+  }
+  const baked = facts.archive;
+  if (baked && (baked.version || baked.commit)) {
+    const v = baked.version;
+    return { version: v && !v.prerelease ? v.version : null, commit: baked.commit, source: "archive" };
+  }
+  return { version: null, commit: null, source: "none" };
+}
+
+/**
+ * The release to patch a tree for: --version, else what the tree says; the
+ * two must agree, and it must be an exact release the catalog resolves.
+ */
+export function resolveTreeRelease(catalog: Catalog, facts: TreeFacts, given: string | undefined): { resolution: Resolution; tree: TreeRelease } {
+  const tree = treeRelease(facts);
+  let version: string;
+  if (given) {
+    const q = parseVersionQuery(given);
+    if (tree.version && tree.version !== q.version) {
+      throw new UsageError(
+        "E_VERSION_MISMATCH",
+        `expected --version to name the release the tree is, found --version ${given} but the tree says v${tree.version} (${tree.source === "git" ? "git describe" : "archive version.sh"}); nothing was changed`,
+        `drop --version, or pass --version ${tree.version}`,
+      );
+    }
+    version = given;
+  } else if (tree.version) {
+    version = tree.version;
+  } else {
+    throw new UsageError(
+      "E_VERSION_NEEDED",
+      `expected the tree to say which release it is (a git tag vX.Y.Z on HEAD, or the values a git archive export bakes into hack/lib/version.sh), found ${tree.source === "git" ? `git describe ${tree.describe ?? "without a v* tag"}` : "neither"}`,
+      `pass --version, e.g. \`kubelet-nokmem patch ${facts.root} --version 1.16.15\``,
+    );
+  }
+  const resolution = resolve(catalog, version);
+  if (!resolution.version) throw new UsageError("E_VERSION_NEEDED", `expected an exact release such as ${resolution.line}.0, found the line ${resolution.line}`, "pass --version MAJOR.MINOR.PATCH");
+  return { resolution, tree };
 }

@@ -4,14 +4,14 @@
  * tree: a real one has 20,000 files), then hands them to the pure detectors.
  */
 import { readdir, stat } from "node:fs/promises";
-import { readRegularText } from "../io/read.js";
+import { fileKind, FileTooLargeError, formatBytes, readRegularText } from "../io/read.js";
 import { join, resolve as resolvePath } from "node:path";
 import type { Catalog } from "../catalog/types.js";
 import { TreeError } from "../errors.js";
-import { readGitFacts } from "../source/git-describe.js";
+import { readGitFacts } from "../source/git.js";
 import { assessTree, parseVersionFlag, type TreeFacts, type TreeReport } from "./assess.js";
 import { BUILD_IMAGE_FILES, parseBuildImage, type TreeBuildImage } from "./build-image.js";
-import { detectKmemLayout, RUNC_FS_DIR, UnknownLayoutError } from "./kmem-layout.js";
+import { detectKmemLayout, RUNC_FS_DIR } from "./kmem-layout.js";
 import { goVersionFromCross, goVersionFromDotFile, parseArchiveVersionSh } from "./release-version.js";
 import { runcFromGodeps, runcFromGoMod, runcFromModulesTxt, type RuncRecord } from "./runc-version.js";
 
@@ -38,8 +38,13 @@ export async function inspectTree(root: string, opts: InspectOptions): Promise<T
   return assessTree(opts.catalog, facts, { version: opts.version });
 }
 
-/** Read what inspection needs from the tree at `root`. Throws TreeError when it is not a readable Kubernetes tree. */
-async function readTreeFacts(rootArg: string): Promise<TreeFacts> {
+/**
+ * The one reader of a tree's facts (inspect, patch and build take them as
+ * input): release, vendored runc, kmem layout, Go version. Throws TreeError
+ * when it is not a readable Kubernetes tree. `status: false` skips
+ * `git status`, which stats every file, when the changed paths are not needed.
+ */
+export async function readTreeFacts(rootArg: string, opts: { status?: boolean } = {}): Promise<TreeFacts> {
   const root = resolvePath(rootArg);
   await checkRoot(root, rootArg);
   await checkMarkers(root);
@@ -58,16 +63,10 @@ async function readTreeFacts(rootArg: string): Promise<TreeFacts> {
     const text = await tree.read(`${RUNC_FS_DIR}/${name}`);
     if (text !== null) fsFiles[name] = text;
   }
-  let kmem;
-  try {
-    kmem = detectKmemLayout(fsFiles);
-  } catch (err) {
-    if (!(err instanceof UnknownLayoutError)) throw err;
-    throw new TreeError("E_TREE_KMEM_LAYOUT", `expected a known kmem layout (pre-split memory.go, or kmem.go + kmem_disabled.go) in ${RUNC_FS_DIR}, found: ${err.message}`, "compare the folder with the layouts in docs/inspect.md; restore it with `git checkout -- vendor/`");
-  }
+  const kmem = detectKmemLayout(fsFiles);
 
   const versionSh = (await tree.read("hack/lib/version.sh")) ?? "";
-  const git = await readGitFacts(root);
+  const git = await readGitFacts(root, { status: opts.status });
   const archive = git ? null : parseArchiveVersionSh(versionSh);
   const changed = git ? git.changed.filter((p) => !BUILD_OUTPUT_PREFIXES.some((pre) => p === pre.slice(0, -1) || p.startsWith(pre))) : [];
 
@@ -127,6 +126,7 @@ async function checkRoot(root: string, shown: string): Promise<void> {
     if (code === "ENOENT") {
       throw new TreeError("E_TREE_MISSING", `expected a Kubernetes source tree at ${shown}, found nothing there`, "check the path; clone or extract the tree first");
     }
+    if (code === "ELOOP") throw new TreeError("E_TREE_UNREADABLE", `expected a Kubernetes source tree directory at ${shown}, found a symbolic link loop (ELOOP)`, "replace the looping symbolic link on the way to the tree");
     throw new TreeError("E_TREE_UNREADABLE", `expected a readable directory at ${shown}, found ${code ?? "an error"} (${(err as Error).message.split(",")[0]})`, "fix the path or its permissions");
   }
   if (!st.isDirectory()) {
@@ -143,13 +143,16 @@ async function checkRoot(root: string, shown: string): Promise<void> {
 async function checkMarkers(root: string): Promise<void> {
   const missing: string[] = [];
   const present: string[] = [];
+  const wrong: string[] = [];
   for (const m of MARKERS) {
     const st = await stat(join(root, m.path)).catch(() => null);
     const ok = st !== null && (m.type === "dir" ? st.isDirectory() : st.isFile());
     (ok ? present : missing).push(m.type === "dir" ? `${m.path}/` : m.path);
+    // A FIFO or device where a marker belongs is named, never opened.
+    if (st && !ok) wrong.push(`${m.path} is ${st.isFile() ? "a file" : fileKind(st)}`);
   }
   if (!missing.length) return;
-  const found = present.length ? `only ${present.join(", ")}` : "neither";
+  const found = wrong.length ? `${wrong.join(", ")}; nothing was changed` : present.length ? `only ${present.join(", ")}` : "neither";
   // A common slip: the folder a tarball was extracted into, one level above the tree.
   const nested = await childTree(root);
   throw new TreeError(
@@ -180,7 +183,7 @@ class TreeFiles {
     });
     if (!st) return null;
     // Never open a FIFO or device: reading one could block forever.
-    if (!st.isFile()) throw new TreeError("E_TREE_UNREADABLE", `expected ${rel} to be a file, found ${st.isDirectory() ? "a directory" : "a special file"}`, `restore it: git checkout -- ${rel}`);
+    if (!st.isFile()) throw new TreeError("E_TREE_UNREADABLE", `expected a regular file at ${rel}, found ${fileKind(st)}; nothing was changed`, `restore it: git checkout -- ${rel}`);
     try {
       return await readRegularText(path, { maxBytes: 16 * 1024 * 1024 });
     } catch (err) {
@@ -188,9 +191,13 @@ class TreeFiles {
     }
   }
 
+  /** Entry names of a folder, sub-folders left out (go build skips them too); null when there is no such folder. */
   async list(rel: string): Promise<string[] | null> {
     try {
-      return (await readdir(join(this.root, rel))).sort();
+      return (await readdir(join(this.root, rel), { withFileTypes: true }))
+        .filter((e) => !e.isDirectory())
+        .map((e) => e.name)
+        .sort();
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code === "ENOENT" || code === "ENOTDIR") return null;
@@ -200,5 +207,6 @@ class TreeFiles {
 }
 
 function unreadable(rel: string, err: NodeJS.ErrnoException): TreeError {
+  if (err instanceof FileTooLargeError) return new TreeError("E_TREE_UNREADABLE", `expected ${rel} to be source of at most ${formatBytes(err.limit)}, found more; nothing was changed`, `restore it: git checkout -- ${rel}`);
   return new TreeError("E_TREE_UNREADABLE", `expected to read ${rel}, found ${err.code ?? "an error"}`, "fix its permissions (the tree must be readable by this user)");
 }

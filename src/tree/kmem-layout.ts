@@ -5,7 +5,8 @@
  * paths: the audit and the patch step reuse it.
  */
 import type { KmemLayout } from "../catalog/types.js";
-import { buildConstraint, declares, functionBody, maskLiterals, nokmemInConstraint } from "./go-source.js";
+import { TreeError } from "../errors.js";
+import { buildConstraint, declares, functionBody, maskGo, nokmemInConstraint } from "./go-source.js";
 
 /** Where the vendored runc package lives, relative to a Kubernetes tree. */
 export const RUNC_FS_DIR = "vendor/github.com/opencontainers/runc/libcontainer/cgroups/fs";
@@ -41,7 +42,7 @@ const KMEM_AWARE = /kmem\.limit_in_bytes|\bKernelMemory\b|\b[sS]etKernelMemory\b
 
 /** A function body that cannot turn kmem accounting on. */
 function isInert(body: string): boolean {
-  return !KMEM_WRITE.test(maskLiterals(body, true));
+  return !KMEM_WRITE.test(maskGo(body, true));
 }
 
 function returnsDisabledError(body: string): boolean {
@@ -56,7 +57,16 @@ interface Variant {
   nokmem: boolean | null;
 }
 
-export class UnknownLayoutError extends Error {}
+/** The fs package matches no known layout; the same error for `inspect`, `patch` and `build`. */
+export class UnknownLayoutError extends TreeError {
+  constructor(found: string) {
+    super(
+      "E_TREE_KMEM_LAYOUT",
+      `expected a known kmem layout (pre-split memory.go, or kmem.go + kmem_disabled.go) in ${RUNC_FS_DIR}, found: ${found}`,
+      "compare the folder with the layouts in docs/inspect.md; restore it with `git checkout -- vendor/` (or from the release tarball)",
+    );
+  }
+}
 
 /**
  * Classify the fs package. `files` maps file names in RUNC_FS_DIR to their
@@ -77,7 +87,7 @@ export function detectKmemLayout(files: Record<string, string>): KmemDetection {
 
   const withEnable = variants.filter((v) => declares(v.source, ENABLE_FN));
   if (withEnable.length === 0) {
-    const aware = Object.entries(files).find(([name, src]) => name.endsWith(".go") && !name.endsWith("_test.go") && KMEM_AWARE.test(maskLiterals(src, true)));
+    const aware = Object.entries(files).find(([name, src]) => name.endsWith(".go") && !name.endsWith("_test.go") && KMEM_AWARE.test(maskGo(src, true)));
     if (aware) {
       findings.push({ file: aware[0], says: `no ${ENABLE_FN}; kernel memory is set only when a kmem limit is asked for` });
       return { layout: "legacy", patched: false, findings, notes };

@@ -122,13 +122,14 @@ describe("a FIFO or device where a file belongs is refused, never read", () => {
     ["kmem.go", `${RUNC_FS}/kmem.go`],
     ["kmem_disabled.go", `${RUNC_FS}/kmem_disabled.go`],
     ["hack/lib/version.sh", "hack/lib/version.sh"],
-  ])("patch on a tree whose %s is a FIFO: exit 7, the tree unchanged", async (_name, rel) => {
+  ])("patch on a tree whose %s is a FIFO: exit 6 (tree inspection refuses it), the tree unchanged", async (_name, rel) => {
     const parent = tempDir();
     const tree = await makeTree(join(parent, "k"), { era: "1.16", kind: "dir" });
     fifo(join(tree.root, rel));
     const before = snapshot(parent);
     for (const mode of [[], ["--check"], ["--dry-run"]]) {
-      expectOneLineError(cli(["patch", tree.root, "--version", "1.16.15", "--commit", "0".repeat(40), ...mode]), 7, new RegExp(`expected a regular file at ${rel.replace(/\./g, "\\.")}, found a FIFO; nothing was changed`));
+      const r = rel.replace(/\./g, "\\.");
+      expectOneLineError(cli(["patch", tree.root, "--version", "1.16.15", "--commit", "0".repeat(40), ...mode]), 6, new RegExp(`(expected a regular file at ${r}, found a FIFO|found ${r} is a FIFO); nothing was changed`));
     }
     expect(snapshot(parent)).toEqual(before);
   });

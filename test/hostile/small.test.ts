@@ -46,7 +46,7 @@ describe("flags that would silently mean something else", () => {
     [["build", "--version", "1.16.15", "--platform", ",", "--dry-run"]],
     [["verify", "/bin/true", "--version", "1.16.15", "--platform", ""]],
   ])("%j: a usage error, not linux/amd64", (args) => {
-    expectOneLineError(cli(args), 2, /expected (at least one platform|platforms such as linux\/amd64)/);
+    expectOneLineError(cli(args), 2, /expected (at least one platform|platforms such as linux\/amd64|platforms among linux\/amd64)/);
   });
 
   it.each(["-v", "--privileged", "-", "UPPER/case", "Upper", "a b", "image:tag:tag", "host:notaport/x"])("build --image %j: exit 2 before docker is asked", (image) => {
@@ -110,9 +110,10 @@ describe("sizes that lie", () => {
     for (let i = 0; i < 32 * 1024; i++) appendFileSync(memoryGo, chunk);
     const before = snapshot(parent);
     const r = cliWithPeakMemory(["patch", tree.root]);
-    expect(r.code).toBe(7);
+    // Tree inspection (src/tree/inspect.ts) reads the runc package first, bounded: a tree error.
+    expect(r.code).toBe(6);
     expect(r.stderr.trim().split("\n").filter((l) => l.startsWith("kubelet-nokmem: "))).toEqual([
-      expect.stringMatching(/expected vendor\/.*\/memory\.go to be source of at most 1 MiB, found more; nothing was changed/),
+      expect.stringMatching(/expected vendor\/.*\/memory\.go to be source of at most \d+ MiB, found more; nothing was changed/),
     ]);
     expect(r.peakMiB).toBeLessThan(200);
     expect(snapshot(parent)).toEqual(before);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { buildConstraintHeader, findFunctions, fixImports, functionBody, maskGo, packageNameFor, replaceBody } from "../../src/patch/go-source.js";
+import { buildConstraintHeader, findFunctions, fixImports, functionBody, maskGo, packageNameFor, replaceBody } from "../../src/tree/go-source.js";
 
 const SRC = `package fs
 

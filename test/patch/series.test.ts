@@ -9,8 +9,7 @@ import { loadCatalog } from "../../src/catalog/load.js";
 import { STRATEGIES } from "../../src/strategy/index.js";
 import { carry, changesOf } from "../../src/patch/changes.js";
 import { loadSeries } from "../../src/patch/series.js";
-import { RUNC_FS, treeFiles, type Era } from "../fixtures/k8s-tree.js";
-import { gofmtDirty } from "./helpers.js";
+import { treeFiles, type Era } from "../fixtures/k8s-tree.js";
 
 const catalog = loadCatalog();
 
@@ -58,30 +57,5 @@ describe.each(REFERENCES)("series %s", (seriesId, era) => {
     }
   });
 
-  it("leaves gofmt-clean Go that carries the disabled marker and no kmem write", () => {
-    for (const patch of series.patches) {
-      for (const change of changesOf(patch)) {
-        const out = carry(change, files[change.path]!, "forward", { fuzz: 0, sibling: (p) => files[p] ?? null });
-        if (!out.ok) throw new Error(JSON.stringify(out.problems));
-        expect(gofmtDirty({ [change.path]: out.content! })).toEqual([]);
-        expect(out.content).toContain("kernel memory accounting disabled in this runc build");
-        expect(out.content).not.toMatch(/WriteFile\(filepath\.Join\(path, cgroupKernelMemoryLimit\)/);
-      }
-    }
-  });
 });
 
-it("vendor-stub finds the functions in the other memory.go of the line (variant 1)", () => {
-  const series = loadSeries("vendor-stub/1.13");
-  const path = `${RUNC_FS}/memory.go`;
-  const v1 = treeFiles({ era: "1.13", memoryGoVariant: 1 }).files[path]!;
-  const [change] = changesOf(series.patches[0]!);
-  expect(applyPatch(v1, series.patches[0]!.files[0]!.diff)).toBe(false); // a fixed diff cannot serve both
-  const out = carry(change!, v1, "forward", { fuzz: 0 });
-  expect(out.ok).toBe(true);
-  if (!out.ok) return;
-  expect(gofmtDirty({ path: out.content! })).toEqual([]);
-  expect(out.content).not.toContain('"fmt"');
-  expect(out.content).not.toContain('"syscall"');
-  expect(carry(change!, out.content, "forward", { fuzz: 0 })).toEqual({ ok: true, content: out.content });
-});

@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { loadCatalog } from "../../src/catalog/load.js";
 import { resolve } from "../../src/catalog/resolve.js";
-import { cacheVolumeName, parsePlatforms, plan, type PlanOptions } from "../../src/pipeline/plan.js";
+import { parsePlatforms } from "../../src/catalog/platforms.js";
+import { cacheVolumeName, plan, type PlanOptions } from "../../src/pipeline/plan.js";
 import { chownVolumeArgs, dockerRunArgs } from "../../src/pipeline/docker.js";
 
 const catalog = loadCatalog();

@@ -46,3 +46,12 @@ describe("the strategy registry", () => {
     expect([...handled].sort()).toEqual([...KMEM_LAYOUTS].sort());
   });
 });
+
+describe("preferred strategy per kmem layout (replaces a switch over layouts)", () => {
+  it.each(KMEM_LAYOUTS)("layout %s is preferred by exactly one strategy, which accepts it", (layout) => {
+    const preferring = Object.values(STRATEGIES).filter((s) => s.preferredFor.includes(layout));
+    expect(preferring.map((s) => s.id)).toHaveLength(1);
+    expect(preferring[0]!.layouts).toContain(layout);
+    expect(strategyForLayout(layout)).toBe(preferring[0]!.id);
+  });
+});

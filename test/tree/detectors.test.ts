@@ -6,7 +6,7 @@ import { describe, expect, it } from "vitest";
 import { loadCatalog } from "../../src/catalog/load.js";
 import type { KmemLayout } from "../../src/catalog/types.js";
 import { UsageError } from "../../src/errors.js";
-import { parsePorcelain } from "../../src/source/git-describe.js";
+import { parsePorcelain } from "../../src/source/git.js";
 import { assessTree, type TreeFacts } from "../../src/tree/assess.js";
 import { buildConstraint, functionBody, nokmemInConstraint } from "../../src/tree/go-source.js";
 import { detectKmemLayout, KMEM_DISABLED_MESSAGE, UnknownLayoutError, type KmemDetection } from "../../src/tree/kmem-layout.js";

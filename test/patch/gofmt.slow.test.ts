@@ -1,0 +1,106 @@
+/**
+ * What the patch engine writes, and the fixture trees it patches, are
+ * gofmt-clean Go. These checks run gofmt, so they live in the slow project
+ * with the other tests that need a Go toolchain (`npm run test:fast` needs none).
+ */
+import { execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { applyPatch } from "diff";
+import { describe, expect, it } from "vitest";
+import { carry, changesOf } from "../../src/patch/changes.js";
+import { DEFAULT_VERSION_FILE, runPatch } from "../../src/patch/engine.js";
+import { loadSeries } from "../../src/patch/series.js";
+import { ERAS, makeTree, RUNC_FS, treeFiles, type Era } from "../fixtures/k8s-tree.js";
+import { envWithGo, tempDir } from "../helpers/tmp.js";
+import { gofmtDirty, resolution, snapshot } from "./helpers.js";
+
+const MEMORY_GO = `${RUNC_FS}/memory.go`;
+const KMEM_GO = `${RUNC_FS}/kmem.go`;
+
+/** What each era's strategy changes (as in engine.test.ts). */
+const CHANGES: Record<Era, string[]> = {
+  "1.8": [],
+  "1.13": [MEMORY_GO],
+  "1.15": [],
+  "1.16": [KMEM_GO],
+  "1.18": [],
+  "1.20": [],
+  "1.22": [],
+};
+
+describe("fixture trees", () => {
+  it.each(ERAS)("era %s: every Go file is gofmt-clean", (era) => {
+    const { files } = treeFiles({ era, memoryGoVariant: era === "1.13" ? 1 : 0 });
+    const dir = tempDir();
+    const goFiles = Object.keys(files).filter((f) => f.endsWith(".go"));
+    for (const f of goFiles) {
+      const out = execFileSync("gofmt", ["-l"], { input: files[f], env: envWithGo(), encoding: "utf8" });
+      expect(out.trim(), `${f} is not gofmt-clean`).toBe("");
+    }
+    expect(dir).toBeTruthy();
+  });
+});
+
+describe.each(["git", "archive", "dir"] as const)("%s trees", (kind) => {
+  it.each(ERAS)("era %s: the files the patch changes are gofmt-clean", async (era) => {
+    const tree = await makeTree(join(tempDir(), "k"), { era, kind });
+    const commit = kind === "dir" ? "0123456789abcdef0123456789abcdef01234567" : undefined;
+    await runPatch(tree.root, resolution(tree.version), { versionFile: join(tempDir(), "version.env"), commit });
+    for (const path of CHANGES[era]) {
+      const text = readFileSync(join(tree.root, path), "utf8");
+      expect(gofmtDirty({ [path]: text })).toEqual([]);
+    }
+  });
+});
+
+it.each([0, 1] as const)("1.13 memory.go variant %i: stubbed, gofmt-clean, reverted exactly, even without the record", async (variant) => {
+  const tree = await makeTree(join(tempDir(), "k"), { era: "1.13", memoryGoVariant: variant });
+  const original = snapshot(tree.root);
+  await runPatch(tree.root, resolution(tree.version));
+  const text = readFileSync(join(tree.root, MEMORY_GO), "utf8");
+  expect(gofmtDirty({ m: text })).toEqual([]);
+  expect(text).toMatch(/func EnableKernelMemoryAccounting\(path string\) error \{\n(\t\/\/.*\n)*\treturn nil\n\}/);
+  await runPatch(tree.root, resolution(tree.version), { operation: "revert" });
+  const o = snapshot(tree.root);
+  delete o[DEFAULT_VERSION_FILE];
+  expect(o).toEqual(original);
+});
+
+/** The reference file of each series and the era whose fixture carries it (as in series.test.ts). */
+const REFERENCES: [series: string, era: Era][] = [
+  ["vendor-stub/1.13", "1.13"],
+  ["kmem-override/1.16", "1.16"],
+];
+
+describe.each(REFERENCES)("series %s", (seriesId, era) => {
+  const series = loadSeries(seriesId);
+  const files = treeFiles({ era }).files;
+
+  it("leaves gofmt-clean Go that carries the disabled marker and no kmem write", () => {
+    for (const patch of series.patches) {
+      for (const change of changesOf(patch)) {
+        const out = carry(change, files[change.path]!, "forward", { fuzz: 0, sibling: (p) => files[p] ?? null });
+        if (!out.ok) throw new Error(JSON.stringify(out.problems));
+        expect(gofmtDirty({ [change.path]: out.content! })).toEqual([]);
+        expect(out.content).toContain("kernel memory accounting disabled in this runc build");
+        expect(out.content).not.toMatch(/WriteFile\(filepath\.Join\(path, cgroupKernelMemoryLimit\)/);
+      }
+    }
+  });
+});
+
+it("vendor-stub finds the functions in the other memory.go of the line (variant 1)", () => {
+  const series = loadSeries("vendor-stub/1.13");
+  const path = `${RUNC_FS}/memory.go`;
+  const v1 = treeFiles({ era: "1.13", memoryGoVariant: 1 }).files[path]!;
+  const [change] = changesOf(series.patches[0]!);
+  expect(applyPatch(v1, series.patches[0]!.files[0]!.diff)).toBe(false); // a fixed diff cannot serve both
+  const out = carry(change!, v1, "forward", { fuzz: 0 });
+  expect(out.ok).toBe(true);
+  if (!out.ok) return;
+  expect(gofmtDirty({ path: out.content! })).toEqual([]);
+  expect(out.content).not.toContain('"fmt"');
+  expect(out.content).not.toContain('"syscall"');
+  expect(carry(change!, out.content, "forward", { fuzz: 0 })).toEqual({ ok: true, content: out.content });
+});
