@@ -39,6 +39,9 @@ await build({
   // Bundled CommonJS packages (commander, semver) call require() for Node's
   // own modules, which an ES module does not have: give them one.
   banner: { js: 'import { createRequire as __cliCreateRequire } from "node:module"; const require = __cliCreateRequire(import.meta.url);' },
+  // jsonc-parser's "main" is a UMD build whose require() calls esbuild cannot
+  // follow; its ES module build is the same code.
+  alias: { "jsonc-parser": "jsonc-parser/lib/esm/main.js" },
   // The CycloneDX library require()s its optional XML/validation plugins
   // (xmlbuilder2, libxmljs2, ajv-formats …) when present; bundled, those
   // requires cannot resolve. It stays an installed dependency, loaded only

@@ -8,9 +8,21 @@ import { readFileSync, realpathSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { join } from "node:path";
 import { PACKAGE_ROOT } from "./catalog/load.js";
+import { printable } from "./io/terminal.js";
+import { teardownSettled } from "./process/teardown.js";
 import { COMMANDS } from "./commands/index.js";
 import { makeContext, processIo, type GlobalOptions, type Io, type Outcome } from "./commands/context.js";
-import { asToolError, ExitCode, ToolError, UsageError } from "./errors.js";
+import { asToolError, ExitCode, interruption, stoppedBy, ToolError, UsageError } from "./errors.js";
+
+/**
+ * After SIGINT/SIGTERM a command has this long to notice the signal and
+ * clean up (kill its children, release its locks) before the run ends
+ * anyway: every command ends within a second. Cleanup registered as
+ * teardown (src/process/teardown.ts: removing a container) is waited for,
+ * up to TEARDOWN_MAX_MS, so it is never cut in half.
+ */
+const SIGNAL_GRACE_MS = 800;
+const TEARDOWN_MAX_MS = 30_000;
 
 export function buildProgram(io: Io, signal: AbortSignal, outcome: Outcome = {}): Command {
   const pkg = JSON.parse(readFileSync(join(PACKAGE_ROOT, "package.json"), "utf8")) as { version: string };
@@ -32,7 +44,8 @@ export function buildProgram(io: Io, signal: AbortSignal, outcome: Outcome = {})
       `
 Exit codes:
   0 ok · 2 usage · 3 environment · 4 verification failed · 5 invalid catalog
-  6 source tree · 7 patch · 8 build · 9 busy · 10 unpinned · 70 internal · 130 interrupted`,
+  6 source tree · 7 patch · 8 build · 9 busy · 10 unpinned · 70 internal
+  130 interrupted (SIGINT) · 143 terminated (SIGTERM)`,
     );
   const ctx = makeContext(program, io, signal, outcome);
   for (const c of COMMANDS) c.register(program, ctx);
@@ -56,8 +69,12 @@ Exit codes:
 
 /** Run the CLI; returns the exit code instead of exiting (tests call this). */
 export async function main(argv: string[], io: Io = processIo()): Promise<number> {
+  // The one cancellation path: every command gets this signal (ctx.signal),
+  // and its reason is the error the run ends with.
   const abort = new AbortController();
-  const onSignal = () => abort.abort(new Error("interrupted"));
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (!abort.signal.aborted) abort.abort(interruption(sig === "SIGTERM" ? "SIGTERM" : "SIGINT"));
+  };
   // `on`, not `once`: execa's exit handler (signal-exit) re-raises a signal
   // when it finds no other listener left, and `once` removes ours before the
   // handlers run, so the process died without stopping a build's container.
@@ -70,22 +87,44 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
   const outcome: Outcome = {};
   const program = buildProgram(tracked, abort.signal, outcome);
   const wantsJson = argv.includes("--json");
+  let grace: NodeJS.Timeout | undefined;
   try {
-    await program.parseAsync(argv, { from: "user" });
+    const running = program.parseAsync(argv, { from: "user" });
+    running.catch(() => undefined); // settled below, or abandoned after the grace period
+    const deadline = new Promise<never>((_, reject) => {
+      // The reason is always the ToolError interruption() made (onSignal above).
+      const end = () => void teardownSettled(TEARDOWN_MAX_MS).then(() => reject(abort.signal.reason as ToolError));
+      abort.signal.addEventListener("abort", () => (grace = setTimeout(end, SIGNAL_GRACE_MS)), { once: true });
+    });
+    await Promise.race([running, deadline]);
+    // A signal ends the run with its own code even if the command finished its step first.
+    if (abort.signal.aborted) throw abort.signal.reason;
     if (outcome.exitCode !== undefined) return outcome.exitCode;
     return typeof process.exitCode === "number" ? process.exitCode : ExitCode.ok;
-  } catch (err) {
+  } catch (caught) {
+    // Whatever a command threw while being stopped (a killed child, an
+    // aborted read), the run was interrupted: say that, with 130 or 143.
+    const err: unknown = abort.signal.aborted ? stoppedBy(abort.signal.reason, caught) : caught;
     if (err instanceof CommanderError) {
       if (err.code === "commander.helpDisplayed" || err.code === "commander.version" || err.code === "commander.help") return ExitCode.ok;
-      // commander already printed its message; map to our usage code.
-      return err.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
+      if (err.exitCode === 0) return ExitCode.ok;
+      // commander already printed its message; map to our usage code, and keep the --json contract.
+      if (wantsJson && !printed) {
+        const usage = new UsageError("E_USAGE", err.message.replace(/^error: /, ""), "see --help");
+        io.out(JSON.stringify({ error: usage.toJSON() }, null, 2));
+      }
+      return ExitCode.usage;
     }
     const e: ToolError = asToolError(err);
-    io.err(`kubelet-nokmem: ${e.oneLine()}`);
+    io.err(`kubelet-nokmem: ${printable(e.oneLine())}`);
     if (wantsJson && !printed) io.out(JSON.stringify({ error: e.toJSON() }, null, 2));
     if (!(err instanceof ToolError) && program.opts<{ verbose?: boolean }>().verbose && err instanceof Error) io.err(err.stack ?? "");
     return e.exitCode;
   } finally {
+    clearTimeout(grace);
+    // The command may be done while cleanup it started on the signal (a second
+    // `docker rm -f`) is still running: the run ends after that, not during it.
+    if (abort.signal.aborted) await teardownSettled(TEARDOWN_MAX_MS);
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
   }
@@ -119,5 +158,8 @@ if (invokedDirectly()) {
   }
   void main(process.argv.slice(2)).then((code) => {
     process.exitCode = code;
+    // Interrupted: do not wait for what a command left pending (a paused
+    // step, a timer); child process groups are killed on exit (src/process/exec.ts).
+    if (code === ExitCode.interrupted || code === ExitCode.terminated) process.exit(code);
   });
 }

@@ -28,8 +28,10 @@ export const ExitCode = {
   unpinned: 10,
   /** A bug in this tool. */
   internal: 70,
-  /** Stopped by SIGINT / SIGTERM. */
+  /** Stopped by SIGINT (Ctrl-C): 128 + 2, as a shell reports it. */
   interrupted: 130,
+  /** Stopped by SIGTERM: 128 + 15. */
+  terminated: 143,
 } as const;
 
 type ExitCodeName = keyof typeof ExitCode;
@@ -46,17 +48,25 @@ export const ERROR_CODES = {
   E_COMMIT_SYNTAX: "usage",
   E_DOCTOR_FLAGS: "usage",
   E_DOCTOR_ROOT: "usage",
+  E_EEXIST: "usage",
+  E_EISDIR: "usage",
+  E_ELOOP: "usage",
+  E_ENAMETOOLONG: "usage",
+  E_ENOTDIR: "usage",
   E_EPOCH: "usage",
   E_FLAGS: "usage",
   E_FORMAT: "usage",
   E_FUZZ: "usage",
   E_GO_VERSION: "usage",
   E_IMAGE_FLAGS: "usage",
+  E_IMAGE_REF: "usage",
   E_IMAGE_TAG: "usage",
   E_KEY_NEEDS_MANIFEST: "usage",
   E_KEY_READ: "usage",
   E_KEY_TYPE: "usage",
   E_LINE: "usage",
+  E_NOT_A_FOLDER: "usage",
+  E_NOT_REGULAR: "usage",
   E_OUT_DIR: "usage",
   E_PLATFORM: "usage",
   E_PULL: "usage",
@@ -69,7 +79,10 @@ export const ERROR_CODES = {
   E_STRATEGY: "usage",
   E_SUITE: "usage",
   E_TARGET: "usage",
+  E_TOO_LARGE: "usage",
+  E_USAGE: "usage",
   E_VERSION_EMPTY: "usage",
+  E_VERSION_FILE: "usage",
   E_VERSION_LINE: "usage",
   E_VERSION_MISMATCH: "usage",
   E_VERSION_NEEDED: "usage",
@@ -83,6 +96,11 @@ export const ERROR_CODES = {
   E_DOCKER_DAEMON: "environment",
   E_DOCKER_MISSING: "environment",
   E_DOCKER_PERMISSION: "environment",
+  E_EACCES: "environment",
+  E_EDQUOT: "environment",
+  E_ENOSPC: "environment",
+  E_EPERM: "environment",
+  E_EROFS: "environment",
   E_GIT: "environment",
   E_GIT_FETCH: "environment",
   E_GIT_MISSING: "environment",
@@ -108,6 +126,7 @@ export const ERROR_CODES = {
   E_SIGNATURE: "verification",
   E_SIGNATURE_MISSING: "verification",
   E_SUMS: "verification",
+  E_CATALOG_DUPLICATE_KEY: "catalog",
   E_CATALOG_JSON: "catalog",
   E_CATALOG_OVERLAP: "catalog",
   E_CATALOG_PIN: "catalog",
@@ -136,6 +155,7 @@ export const ERROR_CODES = {
   E_PATCH_ESCAPE: "patch",
   E_PATCH_FORMAT: "patch",
   E_PATCH_READONLY: "patch",
+  E_PATCH_TOO_LARGE: "patch",
   E_PATCH_UNREADABLE: "patch",
   E_RECORD_INVALID: "patch",
   E_SERIES_EMPTY: "patch",
@@ -149,6 +169,7 @@ export const ERROR_CODES = {
   E_BUSY: "busy",
   E_UNPINNED: "unpinned",
   E_INTERRUPTED: "interrupted",
+  E_TERMINATED: "terminated",
   E_INTERNAL: "internal",
 } as const satisfies Record<string, ExitCodeName>;
 
@@ -205,11 +226,99 @@ export class BuildError extends kindOf("build") {}
 export class BusyError extends kindOf("busy") {}
 export class UnpinnedError extends kindOf("unpinned") {}
 export class InterruptedError extends kindOf("interrupted") {}
+class TerminatedError extends kindOf("terminated") {}
 class InternalError extends kindOf("internal") {}
 
-/** Wraps anything thrown that is not a ToolError: a bug, reported as such. */
+
+/** The error a run ends with when a signal stops it: the one cancellation reason every command sees. */
+export function interruption(signal: "SIGINT" | "SIGTERM"): ToolError {
+  return signal === "SIGTERM"
+    ? new TerminatedError("E_TERMINATED", "expected to run to the end, found SIGTERM: stopped after cleaning up", "run the command again")
+    : new InterruptedError("E_INTERRUPTED", "expected to run to the end, found SIGINT (Ctrl-C): stopped after cleaning up", "run the command again");
+}
+
+/**
+ * The error a stopped run reports: the signal's class and code, with the
+ * command's own account of what it stopped, when it gave one ("the container
+ * was stopped and nothing was published").
+ */
+export function stoppedBy(reason: unknown, thrown: unknown): ToolError {
+  const base = reason instanceof ToolError ? reason : interruption("SIGINT");
+  if (!(thrown instanceof ToolError) || (thrown.kind !== "interrupted" && thrown.kind !== "terminated")) return base;
+  const message = `${thrown.message} (${base.kind === "terminated" ? "SIGTERM" : "SIGINT"})`;
+  return base.kind === "terminated" ? new TerminatedError("E_TERMINATED", message, thrown.hint ?? base.hint) : new InterruptedError("E_INTERRUPTED", message, thrown.hint ?? base.hint);
+}
+
+/**
+ * An operating-system error (an errno from a file or process call) is the
+ * machine or the user's input, not a bug: say which path, what was found and
+ * the fix. Also the reading door's own refusals (src/io/read.ts). Null for
+ * anything else.
+ */
+export function errnoToolError(err: unknown): ToolError | null {
+  if (!(err instanceof Error)) return null;
+  const e = err as NodeJS.ErrnoException & { found?: string; limit?: number };
+  const path = e.path ?? (e as { dest?: string }).dest;
+  const at = path ? ` ${path}` : "";
+  const where = path ?? "the path";
+  switch (e.code) {
+    case "E_NOT_REGULAR":
+    case "E_TOO_LARGE":
+      return new UsageError(e.code, `${e.message}; nothing was read from it`, e.code === "E_NOT_REGULAR" ? "pass a regular file: FIFOs, sockets and devices are never read" : `pass the right file; ${where} is far larger than any it stands for`);
+    case "EACCES":
+    case "EPERM":
+      return new EnvironmentError(`E_${e.code}`, `expected permission to ${verb(e.syscall)}${at}, found permission denied (${e.code})`, `fix the permissions of ${where} (or its folder), or run as a user who may`);
+    case "ENOSPC":
+    case "EDQUOT":
+      return new EnvironmentError(`E_${e.code}`, `expected space to ${verb(e.syscall)}${at}, found the file system ${e.code === "EDQUOT" ? "over quota" : "full"} (${e.code})`, `free space where ${where} lives (df -h), then run again; nothing half-written was published`);
+    case "EROFS":
+      return new EnvironmentError("E_EROFS", `expected to ${verb(e.syscall)}${at}, found a read-only file system (EROFS)`, `choose a path on a writable file system, or remount it read-write`);
+    case "EEXIST":
+      return new UsageError("E_EEXIST", `expected nothing in the way of${at}, found something already there (EEXIST)`, `remove or rename ${where}, or choose another path`);
+    case "ELOOP":
+      return new UsageError("E_ELOOP", `expected${at} to lead to a file or folder, found a symbolic link loop (ELOOP)`, `replace the looping symbolic link on the way to ${where}`);
+    case "ENOTDIR":
+      return new UsageError("E_ENOTDIR", `expected a folder at${at} (or on the way to it), found ${e.found ?? "a file"} (ENOTDIR)`, `pass a path whose folders are folders; remove the file in the way`);
+    case "EISDIR":
+      return new UsageError("E_EISDIR", `expected a file at${at}, found a directory (EISDIR)`, `pass a file path, not a folder`);
+    case "ENAMETOOLONG":
+      return new UsageError("E_ENAMETOOLONG", `expected a path the file system accepts, found one too long${at ? ` (${path!.slice(0, 80)}…)` : ""}`, "pass a shorter path");
+    default:
+      return null;
+  }
+}
+
+function verb(syscall: string | undefined): string {
+  switch (syscall) {
+    case "open":
+      return "open";
+    case "read":
+    case "stat":
+    case "lstat":
+    case "scandir":
+    case "opendir":
+      return "read";
+    case "mkdir":
+      return "create the folder";
+    case "unlink":
+    case "rmdir":
+    case "rm":
+      return "remove";
+    case "rename":
+    case "link":
+    case "symlink":
+    case "copyfile":
+      return "create";
+    default:
+      return "write";
+  }
+}
+
+/** Wraps anything thrown that is not a ToolError: an errno is the environment's; anything else is a bug, reported as such. */
 export function asToolError(err: unknown): ToolError {
   if (err instanceof ToolError) return err;
+  const mapped = errnoToolError(err);
+  if (mapped) return mapped;
   const message = err instanceof Error ? err.message : String(err);
   return new InternalError(
     "E_INTERNAL",

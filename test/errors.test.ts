@@ -13,9 +13,11 @@ import {
   UsageError,
   VerificationError,
   asToolError,
+  errnoToolError,
+  interruption,
 } from "../src/errors.js";
 
-// Each kind's class; internal errors are made only by asToolError.
+// Each kind's class; internal errors are made only by asToolError, terminated ones only by interruption().
 const CLASSES = {
   usage: UsageError,
   environment: EnvironmentError,
@@ -30,7 +32,7 @@ const CLASSES = {
 } as const;
 
 describe("the error-code table", () => {
-  it.each(Object.entries(ERROR_CODES).filter(([, kind]) => kind !== "internal"))("%s ends as %s, with that kind's exit code", (code, kind) => {
+  it.each(Object.entries(ERROR_CODES).filter(([, kind]) => kind !== "internal" && kind !== "terminated"))("%s ends as %s, with that kind's exit code", (code, kind) => {
     const Cls = CLASSES[kind as keyof typeof CLASSES] as new (code: string, message: string) => { kind: string; exitCode: number; code: string };
     const e = new Cls(code, "expected x, found y");
     expect(e.kind).toBe(kind);
@@ -47,6 +49,33 @@ describe("the error-code table", () => {
       // @ts-expect-error E_VERSION_NEEDED is a usage code, so PatchError refuses it
       new PatchError("E_VERSION_NEEDED", "expected a release, found a line");
     expect(wrongKind).toBeTypeOf("function");
+  });
+
+  it("a signal ends as E_INTERRUPTED (130) or E_TERMINATED (143), both in the table", () => {
+    for (const [signal, code, exit] of [["SIGINT", "E_INTERRUPTED", 130], ["SIGTERM", "E_TERMINATED", 143]] as const) {
+      const e = interruption(signal);
+      expect([e.code, e.exitCode]).toEqual([code, exit]);
+      expect(ExitCode[ERROR_CODES[code]]).toBe(exit);
+    }
+  });
+
+  it.each([
+    ["EACCES", 3],
+    ["EPERM", 3],
+    ["ENOSPC", 3],
+    ["EDQUOT", 3],
+    ["EROFS", 3],
+    ["EEXIST", 2],
+    ["ELOOP", 2],
+    ["ENOTDIR", 2],
+    ["EISDIR", 2],
+    ["ENAMETOOLONG", 2],
+  ])("an errno %s becomes the registered E_%s code, exit %i", (errno, exit) => {
+    const e = asToolError(Object.assign(new Error(`${errno}: at /x`), { code: errno, syscall: "open", path: "/x" }));
+    expect(e.code).toBe(`E_${errno}`);
+    expect(e.exitCode).toBe(exit);
+    expect(ExitCode[ERROR_CODES[e.code]]).toBe(exit);
+    expect(errnoToolError(new Error("no code"))).toBeNull();
   });
 
   it("anything else thrown becomes the one internal error, exit 70", () => {

@@ -5,7 +5,7 @@
  * and carry exactly the Statement file's bytes). Also the keys of
  * `--sign-key` / `--key`. Light on imports: audit and verify load it.
  */
-import { readFile } from "node:fs/promises";
+import { describeReadFailure, readRegularFile, readRegularText } from "../io/read.js";
 import { join } from "node:path";
 import { openEnvelope, parseEnvelope, INTOTO_PAYLOAD_TYPE, signingKeyFromPem, verifyingKeyFromPem, type SigningKey, type VerifyingKey } from "./dsse.js";
 import type { Statement } from "./intoto.js";
@@ -25,9 +25,9 @@ async function keyText(spec: string, what: string): Promise<{ text: string; wher
     return { text, where: `$${name}` };
   }
   try {
-    return { text: await readFile(spec, "utf8"), where: spec };
+    return { text: await readRegularText(spec, { maxBytes: 1024 * 1024 }), where: spec };
   } catch (err) {
-    throw new UsageError("E_KEY_READ", `expected a PEM ${what} file at ${spec}, found ${(err as NodeJS.ErrnoException).code ?? "an error"}`, "pass a readable PEM file, or env:VARNAME for a key held in an environment variable");
+    throw new UsageError("E_KEY_READ", `expected a PEM ${what} file at ${spec}, found ${describeReadFailure(err)}`, "pass a readable PEM file, or env:VARNAME for a key held in an environment variable");
   }
 }
 
@@ -54,7 +54,8 @@ interface AttestedBuild {
 
 async function readOptional(path: string): Promise<Buffer | null> {
   try {
-    return await readFile(path);
+    // An output folder is someone else's: a FIFO or device there is refused, never read (src/io/read.ts).
+    return await readRegularFile(path, { maxBytes: 64 * 1024 * 1024 });
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === "ENOENT") return null;
     throw err;

@@ -1,10 +1,11 @@
 /** sha256 of files and the SHA256SUMS format that `sha256sum -c` reads. */
 import { createHash } from "node:crypto";
-import { createReadStream } from "node:fs";
+import { streamRegularFile } from "../io/read.js";
 
-export async function sha256File(path: string): Promise<string> {
+/** sha256 of a regular file (a FIFO or device is refused, never read: src/io/read.ts). */
+export async function sha256File(path: string, signal?: AbortSignal): Promise<string> {
   const h = createHash("sha256");
-  for await (const chunk of createReadStream(path)) h.update(chunk as Buffer);
+  await streamRegularFile(path, (chunk) => h.update(chunk), { signal });
   return h.digest("hex");
 }
 

@@ -37,7 +37,8 @@
  * journal naming `escape/…` beside a symlink `escape -> /victim` is refused.
  * The names a publication itself writes are confined the same way.
  */
-import { lstat, mkdir, mkdtemp, open, readdir, readFile, rename, rm, rmdir } from "node:fs/promises";
+import { lstat, mkdir, mkdtemp, open, readdir, rename, rm, rmdir } from "node:fs/promises";
+import { readRegularText } from "../io/read.js";
 import { dirname, join, resolve } from "node:path";
 import { BusyError, VerificationError } from "../errors.js";
 import { pauseForTests } from "../io/test-pause.js";
@@ -196,7 +197,7 @@ export class Publication {
   private async previousBinaries(): Promise<string[]> {
     let kubelets: string[];
     try {
-      kubelets = parseSha256Sums(await readFile(join(this.out, "SHA256SUMS"), "utf8"))
+      kubelets = parseSha256Sums(await readRegularText(join(this.out, "SHA256SUMS")))
         .map((e) => e.name)
         .filter((n) => KUBELET_NAME.test(n));
     } catch {

@@ -129,6 +129,7 @@ export function isExecutable(h: ElfHeader): boolean {
 async function readSections(src: ByteSource, h: ElfHeader): Promise<Section[]> {
   const entsize = h.bits === 64 ? 64 : 40;
   if (h.shoff === 0 || h.shnum === 0 || h.shentsize < entsize) return [];
+  checkTable(src, "section headers", h.shoff, h.shnum, h.shentsize);
   const table = await src.read(h.shoff, h.shnum * h.shentsize);
   if (table.length < h.shnum * h.shentsize) throw new ElfFormatError(`expected ${h.shnum} section headers at offset ${h.shoff}, found the file ends first (truncated?)`);
   const r = reader(table, h.littleEndian, h.bits);
@@ -149,9 +150,25 @@ async function readSections(src: ByteSource, h: ElfHeader): Promise<Section[]> {
   return raw.map(({ nameOff: _n, ...s }) => s);
 }
 
+/**
+ * A header table must lie inside the file, with entries of a sane size,
+ * before a byte of it is read: a hostile header claiming 65535 entries of
+ * 65535 bytes would otherwise have the audit allocate up to 4 GiB.
+ */
+function checkTable(src: ByteSource, what: string, offset: number, count: number, entsize: number): void {
+  if (entsize > MAX_HEADER_ENTRY) throw new ElfFormatError(`expected ${what} of at most ${MAX_HEADER_ENTRY} bytes each, found ${entsize}-byte entries`);
+  if (offset + count * entsize > src.size) {
+    throw new ElfFormatError(`expected ${count} ${what} (${count * entsize} bytes at offset ${offset}) inside the ${src.size}-byte file, found the file ends first (truncated or forged header)`);
+  }
+}
+
+/** Far above the real 64 (section) and 56 (program header) bytes; keeps a table below 17 MB. */
+const MAX_HEADER_ENTRY = 256;
+
 async function readSegments(src: ByteSource, h: ElfHeader): Promise<Segment[]> {
   const entsize = h.bits === 64 ? 56 : 32;
   if (h.phoff === 0 || h.phnum === 0 || h.phentsize < entsize) return [];
+  checkTable(src, "program headers", h.phoff, h.phnum, h.phentsize);
   const table = await src.read(h.phoff, h.phnum * h.phentsize);
   if (table.length < h.phnum * h.phentsize) throw new ElfFormatError(`expected ${h.phnum} program headers at offset ${h.phoff}, found the file ends first (truncated?)`);
   const r = reader(table, h.littleEndian, h.bits);

@@ -3,8 +3,8 @@
  * the rest to analyse(). Anything wrong with the file becomes a FileError in
  * its report; nothing here throws for a bad file.
  */
-import { constants, type Stats } from "node:fs";
-import { open, stat, type FileHandle } from "node:fs/promises";
+import type { FileHandle } from "node:fs/promises";
+import { NotRegularFileError, openRegular, type OpenedFile } from "../io/read.js";
 import { analyse, failedReport, readLayout, type AuditOptions } from "./analyse.js";
 import { ELF_HEADER_SIZE, ElfFormatError } from "./elf.js";
 import { MARKERS } from "./markers.js";
@@ -21,17 +21,13 @@ export interface FileAuditOptions extends AuditOptions {
   signal?: AbortSignal;
 }
 
-/** What kind of thing a stat describes, for messages. */
-export function fileKind(st: Stats): string {
-  if (st.isFIFO()) return "a FIFO";
-  if (st.isCharacterDevice()) return "a character device";
-  if (st.isBlockDevice()) return "a block device";
-  if (st.isSocket()) return "a socket";
-  if (st.isDirectory()) return "a directory";
-  return "not a regular file";
-}
+export const notRegularError = (path: string, found: string): FileError => ({
+  code: "E_AUDIT_NOT_REGULAR",
+  message: `expected a regular file at ${path}, found ${found}; skipped without reading it`,
+});
 
 export function errnoError(path: string, err: unknown): FileError {
+  if (err instanceof NotRegularFileError) return notRegularError(path, err.found);
   const code = (err as NodeJS.ErrnoException).code;
   switch (code) {
     case "ENOENT":
@@ -68,31 +64,21 @@ function handleSource(fh: FileHandle, size: number): ByteSource {
 
 /** Audit one file. Never throws for a problem with the file itself. */
 export async function auditFile(path: string, options: FileAuditOptions): Promise<BinaryReport> {
-  let st: Stats;
+  let file: OpenedFile;
   try {
-    // Checked before opening: opening a FIFO for reading blocks until a writer comes.
-    st = await stat(path);
-  } catch (err) {
-    return failedReport(path, errnoError(path, err));
-  }
-  if (!st.isFile()) return failedReport(path, { code: "E_AUDIT_NOT_REGULAR", message: `expected a regular file at ${path}, found ${fileKind(st)}; skipped without reading it` });
-  let fh: FileHandle;
-  try {
-    // O_NONBLOCK: should the path be swapped for a FIFO after the stat, open must not wait.
-    fh = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
+    // Never opens a FIFO, socket or device (src/io/read.ts): they are reported, not read.
+    file = await openRegular(path);
   } catch (err) {
     return failedReport(path, errnoError(path, err));
   }
   try {
-    const fst = await fh.stat();
-    if (!fst.isFile()) return failedReport(path, { code: "E_AUDIT_NOT_REGULAR", message: `expected a regular file at ${path}, found ${fileKind(fst)}; skipped without reading it` });
-    return await auditHandle(path, fh, fst.size, options);
+    return await auditHandle(path, file.fh, file.size, options);
   } catch (err) {
     if (options.signal?.aborted) throw err;
     if (err instanceof ElfFormatError) return failedReport(path, { code: "E_AUDIT_ELF_MALFORMED", message: `expected a well-formed ELF file at ${path}, found ${err.message}` });
     return failedReport(path, errnoError(path, err));
   } finally {
-    await fh.close().catch(() => undefined);
+    await file.fh.close().catch(() => undefined);
   }
 }
 

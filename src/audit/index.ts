@@ -3,7 +3,7 @@
  * accounting. Used by `kubelet-nokmem audit` and by the build step, which
  * refuses to publish a binary whose verdict is not `patched`.
  */
-import { readFile } from "node:fs/promises";
+import { describeReadFailure, readRegularText } from "../io/read.js";
 import { join } from "node:path";
 import { checkPublicationFinished } from "../artifact/publish.js";
 import { auditFile, type FileAuditOptions } from "./file.js";
@@ -34,9 +34,9 @@ export async function readManifestDir(dir: string, key: VerifyingKey | null = nu
     const file = join(dir, "SHA256SUMS");
     let text: string | null = null;
     try {
-      text = await readFile(file, "utf8");
+      text = await readRegularText(file, { maxBytes: 16 * 1024 * 1024 });
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw new Error(`expected a readable ${file}, found ${(err as NodeJS.ErrnoException).code ?? "an error"}`);
+      if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw new Error(`expected a readable ${file}, found ${describeReadFailure(err)}`);
     }
     if (text !== null) {
       found++;

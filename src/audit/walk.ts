@@ -3,11 +3,13 @@
  * recursively, symlinked folders not followed so loops cannot trap the walk)
  * the kubelet-named executables, or with `all` every ELF file.
  */
-import { constants, type Dirent } from "node:fs";
-import { open, readdir, stat } from "node:fs/promises";
+import type { Dirent } from "node:fs";
+import { readdir, stat } from "node:fs/promises";
+import { openRegular } from "../io/read.js";
 import { join } from "node:path";
 import { ELF_MAGIC } from "./elf.js";
-import { errnoError, fileKind } from "./file.js";
+import { fileKind } from "../io/read.js";
+import { errnoError, notRegularError } from "./file.js";
 import { PATH_MISSING, type FileError } from "./report.js";
 
 interface Target {
@@ -29,7 +31,7 @@ const KUBELET_NAME = /kubelet/i;
 async function hasElfMagic(path: string): Promise<boolean> {
   let fh;
   try {
-    fh = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
+    ({ fh } = await openRegular(path));
     const buf = Buffer.alloc(4);
     const { bytesRead } = await fh.read(buf, 0, 4, 0);
     return bytesRead === 4 && buf.equals(ELF_MAGIC);
@@ -101,7 +103,7 @@ async function walk(dir: string, options: WalkOptions, add: (t: Target) => void)
     }
     if (st.isDirectory()) continue; // a symlink to a folder: not followed
     if (!st.isFile()) {
-      if (named) add({ path, error: { code: "E_AUDIT_NOT_REGULAR", message: `expected a regular file at ${path}, found ${fileKind(st)}; skipped without reading it` } });
+      if (named) add({ path, error: notRegularError(path, fileKind(st)) });
       continue;
     }
     if (options.all ? await hasElfMagic(path) : (st.mode & 0o111) !== 0 || (await hasElfMagic(path))) add({ path });

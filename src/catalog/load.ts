@@ -9,8 +9,10 @@ import { createRequire } from "node:module";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Ajv2020, ErrorObject } from "ajv/dist/2020.js";
+import { visit } from "jsonc-parser";
 import semver from "semver";
 import { CatalogError } from "../errors.js";
+import { describeReadFailure, readRegularTextSync } from "../io/read.js";
 import type { Catalog } from "./types.js";
 
 /**
@@ -92,6 +94,14 @@ export function parseCatalog(text: string, source = "versions.json"): Catalog {
   } catch (err) {
     throw new CatalogError("E_CATALOG_JSON", `${source}: expected JSON, found a syntax error (${(err as Error).message})`, `fix the syntax or restore ${source} from the release`);
   }
+  const duplicate = firstDuplicateKey(text);
+  if (duplicate) {
+    throw new CatalogError(
+      "E_CATALOG_DUPLICATE_KEY",
+      `${source}: at ${duplicate.at}: expected each key once, found "${duplicate.key}" twice (JSON.parse would silently keep the later one)`,
+      `remove one of the two "${duplicate.key}" entries`,
+    );
+  }
   const errors = validate(data);
   if (errors.length) {
     // The most specific error first: ajv reports deepest paths last for oneOf/anyOf.
@@ -102,6 +112,33 @@ export function parseCatalog(text: string, source = "versions.json"): Catalog {
   const catalog = data as Catalog;
   checkRanges(catalog, source);
   return catalog;
+}
+
+/**
+ * The first key that appears twice in one object, with its JSON pointer.
+ * JSON.parse keeps the last of them, so a second `"lines"` replaced the
+ * whole release table without a word. jsonc-parser walks the text (it is
+ * only asked for keys here; JSON.parse above already proved the syntax).
+ */
+function firstDuplicateKey(text: string): { key: string; at: string } | null {
+  const stack: { keys: Set<string>; path: string }[] = [];
+  const pointer = (path: (string | number)[]) => `/${path.map((p) => String(p).replace(/~/g, "~0").replace(/\//g, "~1")).join("/")}`;
+  let found: { key: string; at: string } | null = null;
+  visit(text, {
+    onObjectBegin: (_o, _l, _sl, _sc, pathSupplier) => {
+      stack.push({ keys: new Set(), path: pointer(pathSupplier()) });
+    },
+    onObjectEnd: () => {
+      stack.pop();
+    },
+    onObjectProperty: (key) => {
+      const top = stack.at(-1);
+      if (!top || found) return;
+      if (top.keys.has(key)) found = { key, at: top.path };
+      top.keys.add(key);
+    },
+  });
+  return found;
 }
 
 function checkRanges(catalog: Catalog, source: string): void {
@@ -129,13 +166,17 @@ function checkRanges(catalog: Catalog, source: string): void {
   }
 }
 
+/** The bundled catalog is about 20 KiB; a catalog file larger than this is not one. */
+export const MAX_CATALOG_BYTES = 8 * 1024 * 1024;
+
 export function loadCatalog(path = DEFAULT_CATALOG_PATH): Catalog {
   let text: string;
   try {
-    text = readFileSync(path, "utf8");
+    text = readRegularTextSync(path, { maxBytes: MAX_CATALOG_BYTES });
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw new CatalogError("E_CATALOG_READ", `expected a readable catalog at ${path}, found ${code === "ENOENT" ? "no file" : code ?? "an error"}`, "pass --catalog FILE or reinstall kubelet-nokmem");
+    const fix = code === "EACCES" || code === "EPERM" ? `make ${path} readable (chmod a+r) or run as its owner` : "pass --catalog FILE (a regular JSON file) or reinstall kubelet-nokmem";
+    throw new CatalogError("E_CATALOG_READ", `expected a readable catalog at ${path}, found ${describeReadFailure(err)}`, fix);
   }
   return parseCatalog(text, path);
 }

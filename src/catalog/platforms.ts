@@ -12,10 +12,11 @@ export const DEFAULT_PLATFORM = "linux/amd64";
 
 /**
  * Parse `--platform linux/amd64,linux/arm64`: trimmed, duplicates dropped in
- * first-seen order. No value (or an empty one) means the default platform.
+ * first-seen order. Only an absent flag means the default platform:
+ * `--platform ''` is a mistake, not linux/amd64.
  */
 export function parsePlatforms(input: string | undefined): string[] {
-  if (!input) return [DEFAULT_PLATFORM];
+  if (input === undefined) return [DEFAULT_PLATFORM];
   const list = input.split(",").map((s) => s.trim()).filter(Boolean);
   const bad = list.filter((p) => !(KUBELET_PLATFORMS as readonly string[]).includes(p));
   if (!list.length || bad.length) {

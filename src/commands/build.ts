@@ -1,12 +1,14 @@
 import type { Command } from "commander";
 import { readFileSync } from "node:fs";
+import { stat } from "node:fs/promises";
+import { fileKind } from "../io/read.js";
 import { join, resolve as resolvePath } from "node:path";
 import { PACKAGE_ROOT } from "../catalog/load.js";
 import { parseVersionQuery } from "../catalog/resolve.js";
 import { UsageError } from "../errors.js";
 import { parsePlatforms } from "../catalog/platforms.js";
 import type { BuildPlan } from "../pipeline/build-plan.js";
-import { PULL_POLICIES, type PullPolicy } from "../pipeline/docker.js";
+import { checkImageReference, PULL_POLICIES, type PullPolicy } from "../pipeline/docker.js";
 import { DEFAULT_CACHE_DIR, RUNNERS, type Runner } from "../pipeline/plan.js";
 import { Progress } from "../pipeline/progress.js";
 import type { BuildResult } from "../pipeline/run.js";
@@ -153,10 +155,14 @@ Examples:
       const sourceDateEpoch = parseEpoch(o.sourceDateEpoch);
       const linkMode = parseStage(o.stage);
       const pull = parsePull(o.pull);
+      if (o.image !== undefined) checkImageReference(o.image);
       // Parsed here only for the default --out; the plan refuses a bare line.
       const q = parseVersionQuery(o.version!);
       // The key is read and checked before anything is staged or built (and before a dry run prints the plan).
       const signKey = o.signKey ? await (await import("../artifact/attestations.js")).loadSigningKey(o.signKey) : undefined;
+      // A file where --out or --cache-dir belongs fails in one line, before anything is decided or made.
+      await mustBeFolderOrNothing(resolvePath(o.out ?? join("out", `v${q.version ?? q.line}`)), "--out");
+      await mustBeFolderOrNothing(resolvePath(o.cacheDir ?? DEFAULT_CACHE_DIR), "--cache-dir");
       const { decideBuild } = await import("../pipeline/decide.js");
       const { plan, res } = await decideBuild(ctx.catalog(), {
         version: o.version!,
@@ -206,4 +212,11 @@ Examples:
         ].join("\n"),
       );
     });
+}
+
+async function mustBeFolderOrNothing(path: string, flag: string): Promise<void> {
+  const st = await stat(path).catch((err: NodeJS.ErrnoException) => (err.code === "ENOENT" ? null : Promise.reject(err)));
+  if (st && !st.isDirectory()) {
+    throw new UsageError("E_NOT_A_FOLDER", `expected ${flag} to be a folder (or nothing yet), found ${st.isFile() ? "a file" : fileKind(st)} at ${path}`, `pass another ${flag}, or move ${path} away`);
+  }
 }

@@ -6,6 +6,7 @@ import type { BinaryAuditor } from "../node/binaries.js";
 import type { NodeReport } from "../node/doctor.js";
 import type { NodeVerdict, Severity } from "../node/types.js";
 import { printJson, type CommandContext } from "./context.js";
+import { printable } from "../io/terminal.js";
 
 /** node-problem-detector's custom-plugin contract: 0 OK, 1 problem, 2 unknown. */
 export const NPD_EXIT: Record<NodeVerdict, number> = { healthy: 0, "at-risk": 1, leaking: 1, unknown: 2 };
@@ -93,17 +94,18 @@ default locations are looked up under --root.`,
         // The plugin contract allows nothing but one line and the exit code, even on failure.
         try {
           const report = await run();
-          ctx.io.out(npdMessage(report.summary));
+          ctx.io.out(printable(npdMessage(report.summary)));
           ctx.setExitCode(NPD_EXIT[report.verdict]);
         } catch (err) {
-          ctx.io.out(npdMessage(`unknown: doctor failed: ${err instanceof Error ? err.message : String(err)}`));
+          ctx.io.out(printable(npdMessage(`unknown: doctor failed: ${err instanceof Error ? err.message : String(err)}`)));
           ctx.setExitCode(NPD_EXIT.unknown);
         }
         return;
       }
       const report = await run();
       if (flags.json) return printJson(ctx.io, report);
-      ctx.io.out(renderReport(report, ctx.verbose()));
+      // Node files are someone else's text: escaped, never sent raw to a terminal.
+      ctx.io.out(printable(renderReport(report, ctx.verbose())));
     });
 }
 

@@ -90,6 +90,11 @@ Examples:
     )
     .action(async (root: string, flags: PatchFlags) => {
       if (flags.check && flags.dryRun) throw new UsageError("E_FLAGS", "expected at most one of --check and --dry-run, found both", "pick one");
+      // The flags' own syntax first; the engine checks the rest (the version file's place) before its first write.
+      const { checkCommit, checkVersionSuffix } = await import("../patch/version-stamp.js");
+      checkCommit(flags.commit);
+      checkVersionSuffix(flags.versionSuffix);
+      if (flags.versionFile === "") throw new UsageError("E_VERSION_FILE", "expected --version-file to name a file, found an empty string", "pass e.g. --version-file _output/kubelet-nokmem/version.env");
       const { readTreeFacts } = await import("../tree/inspect.js");
       const { resolveTreeRelease } = await import("../tree/assess.js");
       const facts = await readTreeFacts(root, { status: false });

@@ -77,7 +77,7 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, o
   } catch (err) {
     await fh.close().catch(() => undefined);
     await rm(tmp, { force: true });
-    throw err;
+    throw withPath(err, path);
   }
   await fh.close();
   try {
@@ -88,6 +88,12 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, o
     throw err;
   }
   await fsyncDir(dirname(path));
+}
+
+/** A write error (ENOSPC, EIO) carries no path by itself: name the file, for the message a person reads. */
+function withPath(err: unknown, path: string): unknown {
+  if (err instanceof Error && (err as NodeJS.ErrnoException).code && !(err as NodeJS.ErrnoException).path) Object.assign(err, { path });
+  return err;
 }
 
 /** Make a rename durable. Some filesystems refuse to open a directory: ignore. */

@@ -25,6 +25,7 @@
 import { constants } from "node:fs";
 import { lstat, open, realpath, type FileHandle } from "node:fs/promises";
 import { basename, dirname, join, sep } from "node:path";
+import { fileKind } from "./read.js";
 
 export interface ConfinedRoot {
   /** As given (for messages). */
@@ -124,7 +125,7 @@ async function openConfined(root: ConfinedRoot, name: string, flags: "read" | nu
   const st = await fh.stat();
   if (!st.isFile()) {
     await fh.close();
-    throw new ConfinementError(name, `a ${st.isDirectory() ? "folder" : "special file"} where a regular file was expected`);
+    throw new ConfinementError(name, `${fileKind(st)} where a regular file was expected`);
   }
   return fh;
 }

@@ -13,7 +13,8 @@
  * end at once when the abort signal fires (SIGINT/SIGTERM: InterruptedError).
  */
 import { readFileSync } from "node:fs";
-import { link, open, readFile, rm, rename, writeFile } from "node:fs/promises";
+import { link, open, rm, rename, writeFile } from "node:fs/promises";
+import { readRegularText } from "./read.js";
 import { hostname } from "node:os";
 import { BusyError, InterruptedError } from "../errors.js";
 import { pidAlive, tempNameFor } from "./atomic.js";
@@ -137,10 +138,10 @@ async function releaseLock(path: string): Promise<void> {
 async function readHolder(path: string): Promise<LockHolder | "missing" | "garbage"> {
   let text: string;
   try {
-    text = await readFile(path, "utf8");
+    text = await readRegularText(path, { maxBytes: 64 * 1024 });
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === "ENOENT") return "missing";
-    return "garbage"; // a folder, a symlink loop: not a lock this tool made
+    return "garbage"; // a folder, a FIFO, a symlink loop: not a lock this tool made
   }
   try {
     const parsed = JSON.parse(text) as Partial<LockHolder>;

@@ -9,8 +9,8 @@
  * `/usr/bin/kubelet -> /opt/kubernetes/bin/kubelet` on the host must land in
  * `/host/opt/...`, not in the container's own `/opt`.
  */
-import { constants } from "node:fs";
-import { lstat, open, opendir, readlink, stat, type FileHandle } from "node:fs/promises";
+import { lstat, opendir, readlink, stat, type FileHandle } from "node:fs/promises";
+import { NotRegularFileError, openRegular as openRegularFile } from "../io/read.js";
 import { join } from "node:path";
 import type { NodeRead } from "./types.js";
 
@@ -124,28 +124,17 @@ export class HostFiles {
 
 export type ScanResult = { state: "ok"; scannedBytes: number; fileBytes: number } | Exclude<NodeRead, { state: "ok" }>;
 
-/** Open a regular file without ever blocking on a FIFO; refuse anything else. */
+/** Open a regular file without ever blocking on a FIFO (the tool's one reading door, src/io/read.ts); refuse anything else. */
 async function openRegular(local: string, shown: string): Promise<FileHandle | Exclude<NodeRead, { state: "ok" }>> {
   try {
-    const st = await stat(local);
-    if (st.isDirectory()) return { path: shown, state: "unreadable", cause: "io-error", reason: "EISDIR: a directory where a file belongs" };
-    if (!st.isFile()) return { path: shown, state: "unreadable", cause: "not-regular", reason: `not a regular file (${fileType(st)})` };
+    return (await openRegularFile(local)).fh;
   } catch (err) {
+    if (err instanceof NotRegularFileError) {
+      if (err.found === "a directory") return { path: shown, state: "unreadable", cause: "io-error", reason: "EISDIR: a directory where a file belongs" };
+      return { path: shown, state: "unreadable", cause: "not-regular", reason: `not a regular file (${err.found})` };
+    }
     return fromError(shown, err);
   }
-  let fh: FileHandle;
-  try {
-    // O_NONBLOCK: should the file have been swapped for a FIFO since stat, open does not wait for a writer.
-    fh = await open(local, constants.O_RDONLY | constants.O_NONBLOCK);
-  } catch (err) {
-    return fromError(shown, err);
-  }
-  const st = await fh.stat();
-  if (!st.isFile()) {
-    await fh.close();
-    return { path: shown, state: "unreadable", cause: "not-regular", reason: `not a regular file (${fileType(st)})` };
-  }
-  return fh;
 }
 
 /** Read a file on this machine (not under the root), shown under `shown`. */
@@ -205,13 +194,6 @@ export async function scanLocalTail(local: string, shown: string, tailBytes: num
   } finally {
     await fh.close();
   }
-}
-
-function fileType(st: { isFIFO(): boolean; isSocket(): boolean; isCharacterDevice(): boolean; isBlockDevice(): boolean }): string {
-  if (st.isFIFO()) return "a FIFO";
-  if (st.isSocket()) return "a socket";
-  if (st.isCharacterDevice() || st.isBlockDevice()) return "a device";
-  return "not a file";
 }
 
 function fromError(shown: string, err: unknown): Exclude<NodeRead, { state: "ok" }> {

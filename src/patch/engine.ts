@@ -5,7 +5,7 @@
  * apply. Then one transaction (journal.ts) writes them all, together with
  * the record of what was applied, which `--revert` and `build` read.
  */
-import { mkdir, readFile, rm, rmdir, stat } from "node:fs/promises";
+import { rm, rmdir, stat, statfs } from "node:fs/promises";
 import { dirname, isAbsolute, join, relative, sep } from "node:path";
 import { createTwoFilesPatch, FILE_HEADERS_ONLY, parsePatch, type StructuredPatch } from "diff";
 import type { Resolution } from "../catalog/resolve.js";
@@ -13,13 +13,16 @@ import type { KmemLayout, StrategyId } from "../catalog/types.js";
 import { PatchError, TreeError, UsageError } from "../errors.js";
 import { writeFileAtomic } from "../io/atomic.js";
 import { confine as confineName, ConfinementError, isInside, readConfined } from "../io/confine.js";
+import { ensureDirectory } from "../io/directory.js";
+import { asTeardown } from "../process/teardown.js";
+import { describeReadFailure, fileKind, readRegularTextIfExists } from "../io/read.js";
 import { strategyFor } from "../strategy/index.js";
 import { carry, changesOf, inputsOf, type Change, type Problem } from "./changes.js";
 import { cleanStateDir, commit, JOURNAL, lockTree, readJournal, recover, stateDir, type FileWrite, type Recovery } from "./journal.js";
 import { sha256, STATE_DIR } from "./patch-file.js";
 import { loadSeries, PATCHES_ROOT, type PatchSeries } from "./series.js";
 import { checkWritable, confine, openTree, readText, rootOf, type TreeHandle } from "./tree-io.js";
-import { DEFAULT_VERSION_FILE, renderVersionFile, versionFileTarget, versionStamp, type VersionFileTarget } from "./version-stamp.js";
+import { DEFAULT_VERSION_FILE, renderVersionFile, versionFileTarget, versionStamp, type VersionStamp } from "./version-stamp.js";
 import { treeRelease, type TreeFacts } from "../tree/assess.js";
 import { readTreeFacts } from "../tree/inspect.js";
 
@@ -197,9 +200,9 @@ interface PatchOptions {
   patchesRoot?: string;
   /** The tree's facts (src/tree/), if the caller read them already; read here otherwise. */
   facts?: TreeFacts;
-  /** Ends a wait for the tree's lock. */
-  signal?: AbortSignal;
   progress?: (line: string) => void;
+  /** SIGINT/SIGTERM: ends a wait for the tree's lock; honoured between steps, never in the middle of the journalled write. */
+  signal?: AbortSignal;
 }
 
 export interface FileOutcome {
@@ -283,6 +286,11 @@ export async function runPatch(root: string, resolution: Resolution, opts: Patch
   const write = opts.write ?? true;
   const fuzz = opts.fuzz ?? 0;
   const tree = await openTree(root);
+  // Every argument is checked before the first write: a bad --commit,
+  // --version-suffix or --version-file must never fail after the series is in.
+  const facts = opts.facts ?? (await readTreeFacts(tree.real, { status: false }));
+  const versionPlan = operation === "apply" ? await planVersionFile(tree, resolution, facts, opts) : null;
+  opts.signal?.throwIfAborted();
   let recovered: Recovery | null = null;
   if (write) {
     recovered = await recoverTree(tree, opts.progress, opts.signal);
@@ -298,10 +306,7 @@ export async function runPatch(root: string, resolution: Resolution, opts: Patch
     }
   }
 
-  const facts = opts.facts ?? (await readTreeFacts(tree.real, { status: false }));
   confirmStrategy(resolution, facts.kmem.layout);
-  // Where the version file goes is settled (and a symlink out of the tree refused) before anything is written.
-  const versionTarget = operation === "apply" ? await versionFileTarget(rootOf(tree), opts.versionFile) : null;
   const series: PatchSeries | null = resolution.patchSeries ? loadSeries(resolution.patchSeries, opts.patchesRoot ?? PATCHES_ROOT) : null;
   const seriesName = series?.id ?? `strategy ${resolution.strategy}`;
   const seriesChanges: Change[] = series ? series.patches.flatMap((p) => changesOf(p, series.id)) : [];
@@ -337,9 +342,12 @@ export async function runPatch(root: string, resolution: Resolution, opts: Patch
     }
   }
 
+  opts.signal?.throwIfAborted();
   if (write && pending.length) {
     for (const f of pending) await checkWritable(f.abs, f.path);
     await checkWritable(join(tree.real, APPLIED_RECORD), APPLIED_RECORD);
+    // The version file is written after the series: it must be writable before the series goes in.
+    if (versionPlan && versionPlan.existing !== versionPlan.content) await checkWritable(versionPlan.target, versionPlan.treePath ?? versionPlan.target);
     const unlock = await lockTree(tree, opts.signal);
     try {
       for (const f of pending) {
@@ -351,7 +359,9 @@ export async function runPatch(root: string, resolution: Resolution, opts: Patch
       const writes: FileWrite[] = pending.map((f) => ({ path: relativePosix(tree.real, f.abs), abs: f.abs, before: f.before, after: f.after }));
       const stateBefore = await readText(stateAbs, APPLIED_RECORD);
       writes.push({ path: APPLIED_RECORD, abs: stateAbs, before: stateBefore, after: nextState ? `${JSON.stringify(nextState, null, 2)}\n` : null });
-      await commit(tree, operation, writes);
+      // Once the journal is written the series goes in whole, signal or not (it takes milliseconds); the signal is honoured after.
+      opts.signal?.throwIfAborted();
+      await asTeardown(() => commit(tree, operation, writes));
       if (operation === "revert") await cleanStateDir(tree);
     } finally {
       await unlock();
@@ -366,9 +376,9 @@ export async function runPatch(root: string, resolution: Resolution, opts: Patch
     }
   }
 
-  let versionFile: VersionFileOutcome | null = null;
-  if (versionTarget) versionFile = await stampVersion(tree, resolution, facts, opts, write, versionTarget);
-  else if (operation !== "apply" && write) await unstampVersion(tree, opts.progress);
+  const versionFile = versionPlan ? await stampVersion(tree, versionPlan, opts, write) : null;
+  if (operation === "revert" && write) await unstampVersion(tree, opts.progress);
+  opts.signal?.throwIfAborted();
 
   const files: FileOutcome[] = plan.files
     .filter((f) => changes.some((c) => c.path === f.path))
@@ -400,30 +410,72 @@ export async function runPatch(root: string, resolution: Resolution, opts: Patch
 const hash = (t: string | null) => (t === null ? null : sha256(t));
 const relativePosix = (from: string, to: string) => relative(from, to).split(sep).join("/");
 
-async function stampVersion(tree: TreeHandle, resolution: Resolution, facts: TreeFacts, opts: PatchOptions, write: boolean, where: VersionFileTarget): Promise<VersionFileOutcome | null> {
+/** The version file a run will write: decided, and its place checked, before anything is written. */
+interface VersionFilePlan {
+  target: string;
+  treePath: string | null;
+  content: string;
+  stamp: VersionStamp;
+  existing: string | null;
+}
+
+/** File systems where a version file can never be made (and Node's recursive mkdir spins). */
+const PSEUDO_FILE_SYSTEMS = new Map<number, string>([
+  [0x9fa0, "procfs"],
+  [0x62656572, "sysfs"],
+  [0x1cd1, "devpts"],
+  [0x27e0eb, "cgroupfs"],
+  [0x63677270, "cgroup2fs"],
+]);
+
+async function planVersionFile(tree: TreeHandle, resolution: Resolution, facts: TreeFacts, opts: PatchOptions): Promise<VersionFilePlan> {
   if (!resolution.version) {
     throw new UsageError("E_VERSION_NEEDED", `expected an exact release to stamp (e.g. 1.16.15), found only the line ${resolution.line}`, "pass --version MAJOR.MINOR.PATCH");
   }
   const tv = treeRelease(facts);
   const stamp = versionStamp(resolution.version, opts.commit ?? tv.commit, opts.versionSuffix);
-  if (!stamp.commit) opts.progress?.("note: no commit known (not a git checkout or archive export): gitCommit and gitTreeState stay unset in the binary; pass --commit to stamp them");
-  const content = renderVersionFile(stamp);
-  const { abs: target, treePath } = where;
-  const existing = treePath ? await readConfined(rootOf(tree), treePath).then((b) => b?.toString("utf8") ?? null, () => null) : await readFile(target, "utf8").catch(() => null);
+  // Inside the tree the place is confined: a tree shipping _output as a symlink out of itself is refused.
+  const { abs: target, treePath } = await versionFileTarget(rootOf(tree), opts.versionFile);
+  const shown = opts.versionFile ? `--version-file ${opts.versionFile}` : DEFAULT_VERSION_FILE;
+  const refuse = (found: string, fix: string) => new UsageError("E_VERSION_FILE", `expected ${shown} to name a regular file (or nothing yet) in a folder, found ${found}; nothing was changed`, fix);
+  let existing: string | null;
+  try {
+    existing = await readRegularTextIfExists(target, { maxBytes: 64 * 1024 });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "ENOTDIR") throw refuse(`${target} is ${describeReadFailure(err)}`, "pass --version-file a file path, e.g. _output/kubelet-nokmem/version.env");
+    existing = null;
+  }
+  // The nearest folder that exists must be a real, writable folder on a real file system.
+  let dir = dirname(target);
+  for (;;) {
+    const st = await stat(dir).catch((err: NodeJS.ErrnoException) => (err.code === "ENOENT" ? null : Promise.reject(err)));
+    if (st) {
+      if (!st.isDirectory()) throw refuse(`${dir} is ${st.isFile() ? "a file" : fileKind(st)}`, "pass --version-file a path whose folders are folders");
+      const fs = PSEUDO_FILE_SYSTEMS.get(Number((await statfs(dir)).type));
+      if (fs) throw refuse(`${dir} is on ${fs}, where no file can be made`, "pass --version-file a path on a real file system");
+      break;
+    }
+    dir = dirname(dir);
+  }
+  return { target, treePath, content: renderVersionFile(stamp), stamp, existing };
+}
+
+async function stampVersion(tree: TreeHandle, p: VersionFilePlan, opts: PatchOptions, write: boolean): Promise<VersionFileOutcome> {
+  if (!p.stamp.commit) opts.progress?.("note: no commit known (not a git checkout or archive export): gitCommit and gitTreeState stay unset in the binary; pass --commit to stamp them");
   let written = false;
-  if (write && existing !== content) {
-    await checkWritable(target, treePath ?? target);
+  if (write && p.existing !== p.content) {
+    await checkWritable(p.target, p.treePath ?? p.target);
     const recorded = await readVersionRecord(tree);
-    const first = recorded?.path === target ? recorded : null;
-    const createdDirs = first ? first.createdDirs : await missingFolders(dirname(target));
-    await mkdir(dirname(target), { recursive: true });
-    await writeFileAtomic(target, content);
-    const record: VersionRecord = { schemaVersion: 1, path: target, before: first ? first.before : existing, after: content, createdDirs };
-    await mkdir(join(tree.real, STATE_DIR), { recursive: true });
+    const first = recorded?.path === p.target ? recorded : null;
+    const createdDirs = first ? first.createdDirs : await missingFolders(dirname(p.target));
+    await ensureDirectory(dirname(p.target));
+    await writeFileAtomic(p.target, p.content);
+    const record: VersionRecord = { schemaVersion: 1, path: p.target, before: first ? first.before : p.existing, after: p.content, createdDirs };
+    await ensureDirectory(join(tree.real, STATE_DIR));
     await writeFileAtomic(join(tree.real, VERSION_RECORD), `${JSON.stringify(record, null, 2)}\n`);
     written = true;
   }
-  return { path: target, treePath, sha256: sha256(content), gitVersion: stamp.gitVersion, commit: stamp.commit, written };
+  return { path: p.target, treePath: p.treePath, sha256: sha256(p.content), gitVersion: p.stamp.gitVersion, commit: p.stamp.commit, written };
 }
 
 /** `dir` and its parents that do not exist yet, deepest first: what `mkdir -p` would create. */

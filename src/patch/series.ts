@@ -5,7 +5,7 @@
  * strategy (`../common/0001-….patch`), so lines that share a change share
  * one file.
  */
-import { readFileSync } from "node:fs";
+import { describeReadFailure, readRegularTextSync } from "../io/read.js";
 import { join, relative, resolve, sep } from "node:path";
 import { PACKAGE_ROOT } from "../catalog/load.js";
 import { PatchError } from "../errors.js";
@@ -22,10 +22,9 @@ export interface PatchSeries {
 
 function readText(path: string, what: string, hint: string): string {
   try {
-    return readFileSync(path, "utf8");
+    return readRegularTextSync(path, { maxBytes: 4 * 1024 * 1024 });
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new PatchError("E_SERIES_READ", `expected ${what} at ${path}, found ${code === "ENOENT" ? "no file" : code ?? "an error"}`, hint);
+    throw new PatchError("E_SERIES_READ", `expected ${what} at ${path}, found ${describeReadFailure(err)}`, hint);
   }
 }
 

@@ -6,8 +6,10 @@
  * file is always replaced by a new inode and a hard-linked copy of the tree
  * never sees the change.
  */
-import { access, constants, mkdir, open, readFile, realpath, rm, stat } from "node:fs/promises";
+import { access, constants, open, realpath, rm, stat } from "node:fs/promises";
 import { confine as confinePath, ConfinementError, type ConfinedRoot } from "../io/confine.js";
+import { ensureDirectory } from "../io/directory.js";
+import { describeReadFailure, fileKind, FileTooLargeError, formatBytes, NotRegularFileError, readRegularFile } from "../io/read.js";
 import { dirname } from "node:path";
 import { PatchError, TreeError } from "../errors.js";
 import { writeFileAtomic } from "../io/atomic.js";
@@ -26,7 +28,7 @@ export async function openTree(root: string): Promise<TreeHandle> {
     real = await realpath(root);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw new TreeError("E_TREE_MISSING", `expected a Kubernetes source tree at ${root}, found ${code === "ENOENT" ? "nothing" : code}`, "pass the folder that holds hack/ and vendor/");
+    throw new TreeError("E_TREE_MISSING", `expected a Kubernetes source tree at ${root}, found ${code === "ENOENT" ? "nothing" : describeReadFailure(err)}`, "pass the folder that holds hack/ and vendor/");
   }
   if (!(await stat(real)).isDirectory()) {
     throw new TreeError("E_TREE_NOT_DIR", `expected a Kubernetes source tree at ${root}, found a file`, "unpack the tarball first and pass its folder");
@@ -54,18 +56,26 @@ export async function confine(tree: TreeHandle, rel: string, patch: string): Pro
 
 /** The tree as a confinement root. */
 export const rootOf = (tree: TreeHandle): ConfinedRoot => ({ given: tree.root, real: tree.real });
+/**
+ * The largest file the patch engine reads. The files a series names (runc's
+ * memory.go and kmem.go, hack/lib/version.sh) are a few KiB in every release;
+ * a 32 MiB one is not source, and diffing it in memory took 1.6 GB.
+ */
+const MAX_PATCHED_FILE_BYTES = 1024 * 1024;
 
 /** A file's text, or null when it does not exist. Refuses what cannot be read back byte for byte. */
 export async function readText(abs: string, rel: string): Promise<string | null> {
   let buf: Buffer;
   try {
-    buf = await readFile(abs);
+    // Never a FIFO, socket or device (src/io/read.ts): reading one would block or never end.
+    buf = await readRegularFile(abs, { maxBytes: MAX_PATCHED_FILE_BYTES });
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === "ENOENT") return null;
-    if (code === "EISDIR") throw new PatchError("E_PATCH_UNREADABLE", `expected a regular file at ${rel}, found a directory; nothing was changed`, `restore ${rel} from the release's source`);
+    if (err instanceof NotRegularFileError) throw new PatchError("E_PATCH_UNREADABLE", `expected a regular file at ${rel}, found ${err.found}; nothing was changed`, `restore ${rel} from the release's source`);
+    if (err instanceof FileTooLargeError) throw new PatchError("E_PATCH_TOO_LARGE", `expected ${rel} to be source of at most ${formatBytes(err.limit)}, found more; nothing was changed`, `restore ${rel} from the release's source`);
     if (code === "EACCES" || code === "EPERM") throw new PatchError("E_PATCH_UNREADABLE", `expected to read ${rel}, found permission denied; nothing was changed`, `make ${rel} readable (chmod u+r) or run as its owner`);
-    throw new PatchError("E_PATCH_UNREADABLE", `expected to read ${rel}, found ${code ?? (err as Error).message}; nothing was changed`, `check ${rel}`);
+    throw new PatchError("E_PATCH_UNREADABLE", `expected to read ${rel}, found ${describeReadFailure(err)}; nothing was changed`, `check ${rel}`);
   }
   const text = buf.toString("utf8");
   if (!Buffer.from(text, "utf8").equals(buf)) {
@@ -98,9 +108,13 @@ export async function checkWritable(abs: string, rel: string): Promise<void> {
     }
   }
   try {
-    const fh = await open(abs, constants.O_WRONLY);
+    // Opening a FIFO for writing would wait for a reader: only regular files are probed.
+    const st = await stat(abs);
+    if (!st.isFile()) throw new PatchError("E_PATCH_UNREADABLE", `expected a regular file at ${rel}, found ${fileKind(st)}; nothing was changed`, `remove ${rel}, or pass a path to a regular file`);
+    const fh = await open(abs, constants.O_WRONLY | constants.O_NONBLOCK);
     await fh.close();
   } catch (err) {
+    if (err instanceof PatchError) throw err;
     const code = (err as NodeJS.ErrnoException).code;
     if (code === "ENOENT") return;
     throw new PatchError("E_PATCH_READONLY", `expected to be able to write ${rel}, found ${why(code)}; nothing was changed`, `make ${rel} writable (chattr -i / chmod u+w) and run the patch again`);
@@ -113,7 +127,7 @@ export async function putText(abs: string, text: string | null): Promise<void> {
     await rm(abs, { force: true });
     return;
   }
-  await mkdir(dirname(abs), { recursive: true });
+  await ensureDirectory(dirname(abs));
   await writeFileAtomic(abs, text);
 }
 

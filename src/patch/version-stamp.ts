@@ -10,7 +10,7 @@ import { isAbsolute, relative, resolve as resolvePath, sep } from "node:path";
 import { TreeError, UsageError } from "../errors.js";
 import { confine, ConfinementError, isInside, type ConfinedRoot } from "../io/confine.js";
 
-interface VersionStamp {
+export interface VersionStamp {
   /** `v1.16.15` or `v1.16.15+nokmem.1` */
   gitVersion: string;
   commit: string | null;
@@ -20,15 +20,25 @@ interface VersionStamp {
 
 const BUILD_METADATA = /^[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*$/;
 
+/** `--version-suffix`: semver build metadata. Checked before anything is read or written. */
+export function checkVersionSuffix(suffix: string | undefined): void {
+  if (suffix !== undefined && !BUILD_METADATA.test(suffix)) {
+    throw new UsageError("E_VERSION_SUFFIX", `expected build metadata such as nokmem.1 (letters, digits, - and .), found ${JSON.stringify(suffix)}; nothing was changed`, "pass e.g. --version-suffix nokmem.1");
+  }
+}
+
+/** `--commit` (or what the tree says): a full commit id. */
+export function checkCommit(commit: string | null | undefined): void {
+  if (commit != null && !/^[0-9a-f]{40}$/.test(commit)) {
+    throw new UsageError("E_COMMIT_SYNTAX", `expected a 40-hex-digit commit, found ${JSON.stringify(commit)}; nothing was changed`, "pass the full commit id, e.g. from `git rev-parse HEAD`");
+  }
+}
+
 export function versionStamp(version: string, commit: string | null, suffix?: string): VersionStamp {
   const m = /^v?(\d+)\.(\d+)\.(\d+)$/.exec(version);
   if (!m) throw new UsageError("E_VERSION_SYNTAX", `expected a release such as 1.16.15 to stamp, found ${JSON.stringify(version)}`, "pass --version MAJOR.MINOR.PATCH");
-  if (suffix !== undefined && !BUILD_METADATA.test(suffix)) {
-    throw new UsageError("E_VERSION_SUFFIX", `expected build metadata such as nokmem.1 (letters, digits, - and .), found ${JSON.stringify(suffix)}`, "pass e.g. --version-suffix nokmem.1");
-  }
-  if (commit !== null && !/^[0-9a-f]{40}$/.test(commit)) {
-    throw new UsageError("E_COMMIT_SYNTAX", `expected a 40-hex-digit commit, found ${JSON.stringify(commit)}`, "pass the full commit id, e.g. from `git rev-parse HEAD`");
-  }
+  checkVersionSuffix(suffix);
+  checkCommit(commit);
   return { gitVersion: `v${m[1]}.${m[2]}.${m[3]}${suffix ? `+${suffix}` : ""}`, commit, major: m[1]!, minor: m[2]! };
 }
 
@@ -51,7 +61,7 @@ export function renderVersionFile(s: VersionStamp): string {
 /** Where the version file goes unless the user names one. */
 export const DEFAULT_VERSION_FILE = "_output/kubelet-nokmem/version.env";
 
-export interface VersionFileTarget {
+interface VersionFileTarget {
   /** Absolute, after the symlinks on the way. */
   abs: string;
   /** Tree-relative when the file lies inside the tree, else null. */

@@ -9,6 +9,7 @@ import type { VerifyingKey } from "../artifact/dsse.js";
 import type { PublishedBinary } from "../artifact/manifest.js";
 import { checkPublicationFinished } from "../artifact/publish.js";
 import { ToolError, UsageError } from "../errors.js";
+import { describeReadFailure } from "../io/read.js";
 
 interface PublishedBuild {
   dir: string;
@@ -25,8 +26,7 @@ export async function readPublishedBuild(dir: string, key: VerifyingKey | null =
   await checkPublicationFinished(dir); // a folder a build left half-way is refused, never read (nor finished: readers write nothing)
   const build = await readAttestedBuild(dir, key).catch((err: unknown) => {
     if (err instanceof ToolError) throw err;
-    const code = (err as NodeJS.ErrnoException).code ?? "an error";
-    throw new UsageError("E_OUT_DIR", `expected a build output folder with a readable manifest.json at ${dir}, found ${code}`, "pass the --out folder of `kubelet-nokmem build`");
+    throw new UsageError("E_OUT_DIR", `expected a build output folder with a readable manifest.json at ${dir}, found ${describeReadFailure(err)}`, "pass the --out folder of `kubelet-nokmem build`");
   });
   if (!build) throw new UsageError("E_OUT_DIR", `expected a build output folder with manifest.json at ${dir}, found no manifest.json`, "pass the --out folder of `kubelet-nokmem build`");
   const p = build.provenance;

@@ -3,12 +3,12 @@
  * it, validating the result and replacing the file atomically, so two
  * concurrent `pin` runs both land and neither can leave a broken catalog.
  */
-import { readFile } from "node:fs/promises";
-import { parseCatalog } from "../catalog/load.js";
+import { MAX_CATALOG_BYTES, parseCatalog } from "../catalog/load.js";
 import type { Pin } from "../catalog/types.js";
 import { VerificationError } from "../errors.js";
 import { writeFileAtomic } from "../io/atomic.js";
 import { acquireLock, type LockHolder } from "../io/lock.js";
+import { readRegularText } from "../io/read.js";
 import { formatCatalog, mergePin, withPin, type PinChange } from "./pins.js";
 
 export interface StorePinOptions {
@@ -35,7 +35,7 @@ export async function storePin(catalogPath: string, version: string, incoming: P
     hint: `if that process is gone or stuck, end it, or remove ${catalogPath}.lock`,
   });
   try {
-    const catalog = parseCatalog(await readFile(catalogPath, "utf8"), catalogPath);
+    const catalog = parseCatalog(await readRegularText(catalogPath, { maxBytes: MAX_CATALOG_BYTES }), catalogPath);
     const change = mergePin(version, catalog.pins[version], incoming);
     if (change.conflicts.length && !opts.force) {
       throw new VerificationError(

@@ -2,7 +2,7 @@
  * verify: does a kubelet have the sha256 its pin (and its build manifest)
  * says? Outcomes: match, mismatch, unpinned.
  */
-import { open, readFile, stat } from "node:fs/promises";
+import { stat } from "node:fs/promises";
 import { join } from "node:path";
 import type { Catalog } from "../catalog/types.js";
 import { ELF_HEADER_SIZE, parseElfHeader } from "../audit/elf.js";
@@ -11,6 +11,7 @@ import { parseSha256Sums, sha256File } from "../artifact/checksums.js";
 import { catalogPin, checkPin, pinReasons, type Recorded } from "../catalog/pin-check.js";
 import type { VerifyingKey } from "../artifact/dsse.js";
 import { readPublishedBuild } from "./outdir.js";
+import { describeReadFailure, fileKind, openRegular, readRegularTextIfExists } from "../io/read.js";
 
 export type PinOutcome = "match" | "mismatch" | "unpinned";
 
@@ -48,7 +49,7 @@ export function judge(actual: string, pinned: Recorded[], manifest: string | nul
 
 /** linux/<arch> from an ELF header (the audit's parser), or null. */
 async function elfPlatform(path: string): Promise<string | null> {
-  const fh = await open(path, "r");
+  const { fh } = await openRegular(path);
   try {
     const head = Buffer.alloc(ELF_HEADER_SIZE);
     const { bytesRead } = await fh.read(head, 0, ELF_HEADER_SIZE, 0);
@@ -96,7 +97,10 @@ export async function verifyTarget(catalog: Catalog, target: string, opts: Verif
   try {
     st = await stat(target);
   } catch (err) {
-    throw new UsageError("E_TARGET", `expected a kubelet binary or a build output folder at ${target}, found ${(err as NodeJS.ErrnoException).code ?? "nothing"}`, "pass an existing path");
+    throw new UsageError("E_TARGET", `expected a kubelet binary or a build output folder at ${target}, found ${describeReadFailure(err)}`, "pass an existing path");
+  }
+  if (!st.isDirectory() && !st.isFile()) {
+    throw new UsageError("E_TARGET", `expected a kubelet binary or a build output folder at ${target}, found ${fileKind(st)}`, "pass a regular file or an output folder; nothing was read");
   }
   const version = opts.version === undefined ? undefined : parseVerifyVersion(opts.version);
   if (st.isDirectory()) {
@@ -109,9 +113,11 @@ export async function verifyTarget(catalog: Catalog, target: string, opts: Verif
     const results: VerifyResult[] = [];
     for (const b of build.binaries) {
       const path = join(target, b.name);
-      const actual = await sha256File(path).catch(() => "");
+      let unreadable = "";
+      const actual = await sha256File(path).catch((err: unknown) => ((unreadable = describeReadFailure(err)), ""));
       const pinned = pinFor(catalog, build.version, b.platform);
-      const j = actual ? judge(actual, catalogPin(catalog, build.version, b.platform), b.sha256, sums?.get(b.name) ?? null, sums ? `${sumsPath} has no line for ${b.name}` : `${sumsPath} is missing`) : { outcome: "mismatch" as const, reasons: [`${b.name} is missing`] };
+      const missing = unreadable === "no file" ? `${b.name} is missing` : `expected ${b.name} to be a regular file, found ${unreadable}`;
+      const j = actual ? judge(actual, catalogPin(catalog, build.version, b.platform), b.sha256, sums?.get(b.name) ?? null, sums ? `${sumsPath} has no line for ${b.name}` : `${sumsPath} is missing`) : { outcome: "mismatch" as const, reasons: [missing] };
       results.push({ path, version: build.version, platform: b.platform, sha256: actual, pinned, manifest: b.sha256, ...j });
     }
     return results;
@@ -145,13 +151,13 @@ export async function verifyTarget(catalog: Catalog, target: string, opts: Verif
  * different digests, is a failure whatever the order of the lines.
  */
 async function readSums(path: string): Promise<Map<string, string> | null> {
-  let text: string;
+  let text: string | null;
   try {
-    text = await readFile(path, "utf8");
+    text = await readRegularTextIfExists(path);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") return null;
-    throw new VerificationError("E_SUMS", `expected a readable ${path}, found ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, "rebuild into the folder");
+    throw new VerificationError("E_SUMS", `expected ${path} to be a readable SHA256SUMS file, found ${describeReadFailure(err)}`, "rebuild; never hand-edit SHA256SUMS");
   }
+  if (text === null) return null;
   let entries;
   try {
     entries = parseSha256Sums(text);

@@ -16,6 +16,7 @@ import { writeFileAtomic } from "../io/atomic.js";
 import { confine, confinedRoot, ConfinementError } from "../io/confine.js";
 import { formatCommand, run, tail } from "../process/exec.js";
 import { formatSha256Sums, sha256File } from "../artifact/checksums.js";
+import { asTeardown } from "../process/teardown.js";
 import { writeAttestations } from "../artifact/attest.js";
 import type { SigningKey } from "../artifact/dsse.js";
 import { Publication, type PublishRecovery } from "../artifact/publish.js";
@@ -156,13 +157,16 @@ export async function runBuild(plan: BuildPlan, res: Resolution, deps: BuildDeps
     }
     throw err;
   } finally {
-    progress.stop();
-    if (r?.log) await closeStream(r.log).catch(() => undefined);
-    if (r?.containerStarted && containerName) await removeContainer(containerName);
-    const keep = stepOf(plan, "stage").keep;
-    if (r?.staged && !keep) await r.staged.cleanup().catch(() => undefined);
-    if (!keep) await rm(workDir, { recursive: true, force: true }).catch(() => undefined);
-    if (publication) await publication.abandon().catch(() => undefined);
+    // Cleanup a signalled run waits for (src/process/teardown.ts).
+    await asTeardown(async () => {
+      progress.stop();
+      if (r?.log) await closeStream(r.log).catch(() => undefined);
+      if (r?.containerStarted && containerName) await removeContainer(containerName);
+      const keep = stepOf(plan, "stage").keep;
+      if (r?.staged && !keep) await r.staged.cleanup().catch(() => undefined);
+      if (!keep) await rm(workDir, { recursive: true, force: true }).catch(() => undefined);
+      if (publication) await publication.abandon().catch(() => undefined);
+    });
   }
 }
 
@@ -308,7 +312,7 @@ async function makeStep(r: Run, step: StepOf<"make">): Promise<void> {
   r.containerStarted = inv.runner === "docker";
   // Killing the docker client does not stop the container (make as PID 1 ignores
   // the forwarded SIGTERM): remove the container itself as soon as we are interrupted.
-  const stopContainer = () => void (r.containerName && removeContainer(r.containerName));
+  const stopContainer = () => void (r.containerName && asTeardown(() => removeContainer(r.containerName!)));
   if (inv.runner === "docker") signal.addEventListener("abort", stopContainer, { once: true });
   try {
     await run({ file: commandLine.file, args: commandLine.args, cwd: inv.runner === "local" ? inv.tree : undefined, env: inv.runner === "local" ? Object.fromEntries(inv.env) : undefined }, { onLine, signal });

@@ -77,22 +77,76 @@ export async function run(cmd: Command, opts: RunOptions = {}): Promise<RunResul
   }
 }
 
+/**
+ * Every child runs as the leader of its own process group, so that stopping
+ * it stops what it started too: SIGTERM to `make` alone leaves its `go`
+ * and `compile` children running for minutes. On cancellation the group gets
+ * SIGTERM, then SIGKILL after KILL_AFTER_MS; groups still alive when this
+ * process exits are killed then.
+ */
+const KILL_AFTER_MS = 300;
+const liveGroups = new Set<number>();
+let exitHookInstalled = false;
+
+function signalGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    /* already gone */
+  }
+}
+
+function trackGroup(child: ResultPromise, signal: AbortSignal | undefined): void {
+  const pid = child.pid;
+  if (pid === undefined) return;
+  liveGroups.add(pid);
+  if (!exitHookInstalled) {
+    exitHookInstalled = true;
+    process.on("exit", () => {
+      for (const g of liveGroups) signalGroup(g, "SIGKILL");
+    });
+  }
+  let killer: NodeJS.Timeout | undefined;
+  const onAbort = () => {
+    signalGroup(pid, "SIGTERM");
+    killer = setTimeout(() => signalGroup(pid, "SIGKILL"), KILL_AFTER_MS);
+    killer.unref();
+  };
+  if (signal?.aborted) onAbort();
+  else signal?.addEventListener("abort", onAbort, { once: true });
+  const settled = () => {
+    signal?.removeEventListener("abort", onAbort);
+    // The leader is gone; anything left in its group was started by it and is ours to end.
+    if (signal?.aborted) signalGroup(pid, "SIGKILL");
+    liveGroups.delete(pid);
+    clearTimeout(killer);
+  };
+  child.then(settled, settled);
+}
+
+/** The options every child gets: its own process group, killed as a whole on cancellation. */
+function childOptions(signal: AbortSignal | undefined): ExecaOptions {
+  return { detached: true, cancelSignal: signal, forceKillAfterDelay: KILL_AFTER_MS };
+}
+
 /** Start a command. The child is wrapped: a bare ResultPromise would be awaited to its end. */
 async function spawn(cmd: Command, opts: RunOptions = {}): Promise<{ child: ResultPromise }> {
   const { execa } = await loadExeca();
   const options: ExecaOptions = {
+    ...childOptions(opts.signal),
     cwd: cmd.cwd,
     env: cmd.env,
     extendEnv: true,
     reject: opts.reject ?? true,
     input: opts.input,
-    cancelSignal: opts.signal,
     timeout: opts.timeoutMs,
     stripFinalNewline: true,
     buffer: true,
     maxBuffer: 512 * 1024 * 1024,
   };
-  return { child: execa(cmd.file, cmd.args, options) };
+  const child = execa(cmd.file, cmd.args, options);
+  trackGroup(child, opts.signal);
+  return { child };
 }
 
 function toExecError(cmd: Command, err: unknown): ToolError {
@@ -117,9 +171,11 @@ function toExecError(cmd: Command, err: unknown): ToolError {
  */
 export async function runPipeline(from: Command, to: Command, opts: RunOptions = {}): Promise<RunResult> {
   const { execa } = await loadExeca();
-  const common: ExecaOptions = { extendEnv: true, cancelSignal: opts.signal, timeout: opts.timeoutMs, stripFinalNewline: true };
+  const common: ExecaOptions = { ...childOptions(opts.signal), extendEnv: true, timeout: opts.timeoutMs, stripFinalNewline: true };
   const source = execa(from.file, from.args, { ...common, cwd: from.cwd, env: from.env, stdin: "ignore", buffer: { stdout: false, stderr: true } });
   const sink = execa(to.file, to.args, { ...common, cwd: to.cwd, env: to.env, buffer: true, maxBuffer: 64 * 1024 * 1024 });
+  trackGroup(source, opts.signal);
+  trackGroup(sink, opts.signal);
   if (opts.onLine) {
     const emit = (chunk: unknown) => {
       for (const line of String(chunk).split("\n")) if (line.length) opts.onLine!(line);

@@ -4,7 +4,7 @@
  * global header (what `git get-tar-commit-id` reads) and carries the commit
  * time as every entry's mtime: both are read here without git.
  */
-import { createReadStream } from "node:fs";
+import { openRegular } from "../io/read.js";
 import { mkdir, readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { createGunzip } from "node:zlib";
@@ -38,8 +38,12 @@ function octal(field: Buffer): number | null {
 export async function readArchiveHeader(file: string): Promise<ArchiveHeader> {
   const chunks: Buffer[] = [];
   let have = 0;
+  const failed = (err: Error) =>
+    new TreeError("E_ARCHIVE", `expected a gzip-compressed tar file at ${file}, found unreadable data (${err.message})`, "pass a .tar.gz made by `tar czf` or `git archive --format=tar.gz`");
+  // Through the reading door: a FIFO or device named as the archive is refused, never opened.
+  const { fh } = await openRegular(file).catch((err: Error) => Promise.reject(failed(err)));
   await new Promise<void>((resolve, reject) => {
-    const input = createReadStream(file);
+    const input = fh.createReadStream({ start: 0 }); // closes the handle when done or destroyed
     const gunzip = createGunzip();
     const stop = () => {
       input.destroy();
@@ -56,7 +60,7 @@ export async function readArchiveHeader(file: string): Promise<ArchiveHeader> {
     input.on("error", reject);
     input.pipe(gunzip);
   }).catch((err: Error) => {
-    throw new TreeError("E_ARCHIVE", `expected a gzip-compressed tar file at ${file}, found unreadable data (${err.message})`, "pass a .tar.gz made by `tar czf` or `git archive --format=tar.gz`");
+    throw failed(err);
   });
   return parseTarHead(Buffer.concat(chunks));
 }

@@ -10,7 +10,8 @@
  * left out), the form a third party can recompute with coreutils alone.
  */
 import { createHash } from "node:crypto";
-import { readFile, readlink } from "node:fs/promises";
+import { readlink } from "node:fs/promises";
+import { streamRegularFile } from "../io/read.js";
 import { join } from "node:path";
 import type { TreeDigest } from "./types.js";
 import { byteOrder, pool, walk } from "./walk.js";
@@ -23,7 +24,9 @@ export async function digestTree(root: string, signal?: AbortSignal): Promise<Tr
     async (e) => {
       if (e.type === "symlink") return { line: `l 120000 ${sha256(await readlink(join(root, e.rel)))} ${e.rel}\n`, file: null };
       const exec = e.mode & 0o111 ? "100755" : "100644";
-      const sum = sha256(await readFile(join(root, e.rel)));
+      const h = createHash("sha256");
+      await streamRegularFile(join(root, e.rel), (c) => h.update(c), { signal });
+      const sum = h.digest("hex");
       return { line: `f ${exec} ${sum} ${e.rel}\n`, file: `${sum}  ${e.rel}\n` };
     },
     signal,

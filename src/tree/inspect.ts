@@ -3,7 +3,8 @@
  * Kubernetes tree's release, vendored runc and kmem layout (never the whole
  * tree: a real one has 20,000 files), then hands them to the pure detectors.
  */
-import { readdir, readFile, stat } from "node:fs/promises";
+import { readdir, stat } from "node:fs/promises";
+import { fileKind, FileTooLargeError, formatBytes, readRegularText } from "../io/read.js";
 import { join, resolve as resolvePath } from "node:path";
 import type { Catalog } from "../catalog/types.js";
 import { TreeError } from "../errors.js";
@@ -125,6 +126,7 @@ async function checkRoot(root: string, shown: string): Promise<void> {
     if (code === "ENOENT") {
       throw new TreeError("E_TREE_MISSING", `expected a Kubernetes source tree at ${shown}, found nothing there`, "check the path; clone or extract the tree first");
     }
+    if (code === "ELOOP") throw new TreeError("E_TREE_UNREADABLE", `expected a Kubernetes source tree directory at ${shown}, found a symbolic link loop (ELOOP)`, "replace the looping symbolic link on the way to the tree");
     throw new TreeError("E_TREE_UNREADABLE", `expected a readable directory at ${shown}, found ${code ?? "an error"} (${(err as Error).message.split(",")[0]})`, "fix the path or its permissions");
   }
   if (!st.isDirectory()) {
@@ -141,13 +143,16 @@ async function checkRoot(root: string, shown: string): Promise<void> {
 async function checkMarkers(root: string): Promise<void> {
   const missing: string[] = [];
   const present: string[] = [];
+  const wrong: string[] = [];
   for (const m of MARKERS) {
     const st = await stat(join(root, m.path)).catch(() => null);
     const ok = st !== null && (m.type === "dir" ? st.isDirectory() : st.isFile());
     (ok ? present : missing).push(m.type === "dir" ? `${m.path}/` : m.path);
+    // A FIFO or device where a marker belongs is named, never opened.
+    if (st && !ok) wrong.push(`${m.path} is ${st.isFile() ? "a file" : fileKind(st)}`);
   }
   if (!missing.length) return;
-  const found = present.length ? `only ${present.join(", ")}` : "neither";
+  const found = wrong.length ? `${wrong.join(", ")}; nothing was changed` : present.length ? `only ${present.join(", ")}` : "neither";
   // A common slip: the folder a tarball was extracted into, one level above the tree.
   const nested = await childTree(root);
   throw new TreeError(
@@ -178,9 +183,9 @@ class TreeFiles {
     });
     if (!st) return null;
     // Never open a FIFO or device: reading one could block forever.
-    if (!st.isFile()) throw new TreeError("E_TREE_UNREADABLE", `expected ${rel} to be a file, found ${st.isDirectory() ? "a directory" : "a special file"}`, `restore it: git checkout -- ${rel}`);
+    if (!st.isFile()) throw new TreeError("E_TREE_UNREADABLE", `expected a regular file at ${rel}, found ${fileKind(st)}; nothing was changed`, `restore it: git checkout -- ${rel}`);
     try {
-      return await readFile(path, "utf8");
+      return await readRegularText(path, { maxBytes: 16 * 1024 * 1024 });
     } catch (err) {
       throw unreadable(rel, err as NodeJS.ErrnoException);
     }
@@ -202,5 +207,6 @@ class TreeFiles {
 }
 
 function unreadable(rel: string, err: NodeJS.ErrnoException): TreeError {
+  if (err instanceof FileTooLargeError) return new TreeError("E_TREE_UNREADABLE", `expected ${rel} to be source of at most ${formatBytes(err.limit)}, found more; nothing was changed`, `restore it: git checkout -- ${rel}`);
   return new TreeError("E_TREE_UNREADABLE", `expected to read ${rel}, found ${err.code ?? "an error"}`, "fix its permissions (the tree must be readable by this user)");
 }

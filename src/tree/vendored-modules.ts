@@ -3,7 +3,7 @@
  * (module mode, from 1.15) and Godeps/Godeps.json (godep, up to 1.14). Pure:
  * each takes the file's text. runc-version.ts reads runc from these lists.
  */
-import { readFile } from "node:fs/promises";
+import { readRegularText } from "../io/read.js";
 import { join } from "node:path";
 
 export interface VendoredModule {
@@ -89,7 +89,7 @@ export interface VendoredModules {
 
 /** What a tree vendors: vendor/modules.txt when it has one, else Godeps/Godeps.json. */
 export async function readVendoredModules(root: string): Promise<VendoredModules> {
-  const read = (rel: string) => readFile(join(root, rel), "utf8").catch((err: NodeJS.ErrnoException) => (err.code === "ENOENT" || err.code === "ENOTDIR" ? null : Promise.reject(err)));
+  const read = (rel: string) => readRegularText(join(root, rel), { maxBytes: 64 * 1024 * 1024 }).catch((err: NodeJS.ErrnoException) => (err.code === "ENOENT" || err.code === "ENOTDIR" ? null : Promise.reject(err)));
   const modulesTxt = await read("vendor/modules.txt");
   if (modulesTxt !== null) return { source: "vendor/modules.txt", modules: modulesFromModulesTxt(modulesTxt) };
   const godeps = await read("Godeps/Godeps.json");

@@ -7,7 +7,6 @@ import { ROOT } from "../helpers/cli.js";
 describe("parsePlatforms (build, verify and matrix share it)", () => {
   it.each([
     [undefined, ["linux/amd64"]],
-    ["", ["linux/amd64"]],
     ["linux/amd64", ["linux/amd64"]],
     ["linux/arm64,linux/amd64", ["linux/arm64", "linux/amd64"]],
     [" linux/arm64 , linux/arm64,linux/s390x", ["linux/arm64", "linux/s390x"]],
@@ -18,6 +17,7 @@ describe("parsePlatforms (build, verify and matrix share it)", () => {
     ["linux/386", "a client platform: upstream never builds a kubelet for it"],
     ["windows/amd64", "kubelet-nokmem builds Linux kubelets only"],
     ["linux", "not an os/arch pair"],
+    ["", "an empty --platform is a mistake, not the default"],
     [",", "no platform at all"],
     ["linux/amd64,linux/mips", "one bad entry spoils the list"],
   ])("refuses %j (%s) with E_PLATFORM", (input) => {

@@ -73,7 +73,7 @@ describe("confine", () => {
     expect((await readConfined(r, "in/file"))?.toString()).toBe("inside\n");
     expect(await readConfined(r, "in/missing")).toBeNull();
     await expect(readConfined(r, "secret-link")).rejects.toThrow(/symlink/);
-    await expect(readConfined(r, "fifo")).rejects.toThrow(/special file/);
-    await expect(readConfined(r, "in")).rejects.toThrow(/folder/);
+    await expect(readConfined(r, "fifo")).rejects.toThrow(/a FIFO where a regular file was expected/);
+    await expect(readConfined(r, "in")).rejects.toThrow(/a directory where a regular file was expected/);
   });
 });

@@ -88,7 +88,9 @@ describe("parsePlatforms", () => {
   ])("%s → %j", (input, want) => expect(parsePlatforms(input)).toEqual(want));
 
   it.each(["windows/amd64", "linux", "", ","])("rejects %j", (input) => {
-    if (input === "") expect(parsePlatforms(input)).toEqual(["linux/amd64"]);
-    else expect(() => parsePlatforms(input)).toThrow(/expected platforms/);
+    // An empty --platform is a mistake, not the default.
+    expect(() => parsePlatforms(input)).toThrow(/expected platforms/);
   });
+
+  it("no --platform at all is the default", () => expect(parsePlatforms(undefined)).toEqual(["linux/amd64"]));
 });
