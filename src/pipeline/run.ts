@@ -290,7 +290,7 @@ async function patchStep(r: Run, step: StepOf<"patch">): Promise<void> {
   const { progress } = r.deps;
   const tree = r.facts.get<string>("tree");
   progress.start("patch", step.series ?? "no source patches");
-  const patched = await r.steps.patch(tree, r.res, { versionFile: join(tree, step.versionFile), gitVersion: step.gitVersion, commit: r.facts.value(step.commit) });
+  const patched = await r.steps.patch(tree, r.res, { versionFile: join(tree, step.versionFile), gitVersion: step.gitVersion, commit: r.facts.value(step.commit), signal: r.deps.signal });
   r.patches = patched.patches;
   progress.done(`${patched.patches.length} patch(es), version file ${step.versionFile}`);
 }

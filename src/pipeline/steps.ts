@@ -22,6 +22,8 @@ interface PatchOptions {
   gitVersion: string;
   /** Source commit, when known. */
   commit: string | null;
+  /** SIGINT/SIGTERM: ends a wait for the staged tree's lock, honoured between the engine's steps. */
+  signal?: AbortSignal;
 }
 
 interface PatchOutcome {
@@ -105,7 +107,7 @@ function auditVerifyStep(catalog: Catalog): VerifyStep {
  * link needs breaking first). The version file must stamp the plan's version.
  */
 const enginePatchStep: PatchStep = async (tree, res, opts) => {
-  const record = await applyStrategy(tree, res, { versionFile: opts.versionFile, ...(opts.commit ? { commit: opts.commit } : {}) });
+  const record = await applyStrategy(tree, res, { versionFile: opts.versionFile, signal: opts.signal, ...(opts.commit ? { commit: opts.commit } : {}) });
   const stamped = record.versionFile?.gitVersion;
   if (stamped !== undefined && stamped !== opts.gitVersion) {
     throw new BuildError("E_VERSION_STAMP", `expected the version file to stamp ${opts.gitVersion}, found ${stamped}`, "report this: the plan and the patch engine disagree on the release");
