@@ -10,23 +10,10 @@ import { applyPatch, parsePatch } from "diff";
 import { describe, expect, it } from "vitest";
 import { ToolError } from "../../src/errors.js";
 import { applyStrategy, DEFAULT_VERSION_FILE, PatchDriftError, runPatch } from "../../src/patch/engine.js";
-import { ERAS, ERA_FACTS, makeTree, RUNC_FS, type Era } from "../fixtures/k8s-tree.js";
+import { ERAS, ERA_FACTS, makeTree, RUNC_FS } from "../fixtures/k8s-tree.js";
 import { tempDir } from "../helpers/tmp.js";
-import { resolution, snapshot } from "./helpers.js";
+import { CHANGES, KMEM_GO, MEMORY_GO, resolution, snapshot } from "./helpers.js";
 
-const MEMORY_GO = `${RUNC_FS}/memory.go`;
-const KMEM_GO = `${RUNC_FS}/kmem.go`;
-
-/** What each era's strategy changes. */
-const CHANGES: Record<Era, string[]> = {
-  "1.8": [],
-  "1.13": [MEMORY_GO],
-  "1.15": [],
-  "1.16": [KMEM_GO],
-  "1.18": [],
-  "1.20": [],
-  "1.22": [],
-};
 
 async function thrown(p: Promise<unknown>): Promise<ToolError> {
   try {

@@ -13,21 +13,8 @@ import { DEFAULT_VERSION_FILE, runPatch } from "../../src/patch/engine.js";
 import { loadSeries } from "../../src/patch/series.js";
 import { ERAS, makeTree, RUNC_FS, treeFiles, type Era } from "../fixtures/k8s-tree.js";
 import { envWithGo, tempDir } from "../helpers/tmp.js";
-import { gofmtDirty, resolution, snapshot } from "./helpers.js";
+import { CHANGES, gofmtDirty, MEMORY_GO, resolution, snapshot } from "./helpers.js";
 
-const MEMORY_GO = `${RUNC_FS}/memory.go`;
-const KMEM_GO = `${RUNC_FS}/kmem.go`;
-
-/** What each era's strategy changes (as in engine.test.ts). */
-const CHANGES: Record<Era, string[]> = {
-  "1.8": [],
-  "1.13": [MEMORY_GO],
-  "1.15": [],
-  "1.16": [KMEM_GO],
-  "1.18": [],
-  "1.20": [],
-  "1.22": [],
-};
 
 describe("fixture trees", () => {
   it.each(ERAS)("era %s: every Go file is gofmt-clean", (era) => {

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { loadCatalog } from "../../src/catalog/load.js";
 import { resolve, type Resolution } from "../../src/catalog/resolve.js";
 import { envWithGo } from "../helpers/tmp.js";
+import { RUNC_FS, type Era } from "../fixtures/k8s-tree.js";
 
 /** Every file under root (but .git/) → its bytes as base64, symlinks as `-> target`. */
 export function snapshot(root: string): Record<string, string> {
@@ -36,3 +37,17 @@ export function gofmtDirty(files: Record<string, string>): string[] {
     .filter(([, src]) => execFileSync("gofmt", ["-l"], { input: src, env: envWithGo(), encoding: "utf8" }).trim() !== "")
     .map(([name]) => name);
 }
+
+export const MEMORY_GO = `${RUNC_FS}/memory.go`;
+export const KMEM_GO = `${RUNC_FS}/kmem.go`;
+
+/** What each era's strategy changes. */
+export const CHANGES: Record<Era, string[]> = {
+  "1.8": [],
+  "1.13": [MEMORY_GO],
+  "1.15": [],
+  "1.16": [KMEM_GO],
+  "1.18": [],
+  "1.20": [],
+  "1.22": [],
+};
