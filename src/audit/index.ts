@@ -16,7 +16,6 @@ import { expandTargets, type WalkOptions } from "./walk.js";
 import { failedReport } from "./analyse.js";
 
 export { auditFile } from "./file.js";
-export { type Verdict } from "./verdict.js";
 
 /**
  * Entries of a manifest folder: SHA256SUMS and/or manifest.json (any in-toto

@@ -2,7 +2,8 @@
 import type { GoBuildInfo } from "./buildinfo.js";
 import type { PinResult } from "../catalog/pin-check.js";
 import type { KubernetesVersion, RuncVersion } from "./stamps.js";
-import type { Evidence, Program, ReleaseFacts, Verdict } from "./verdict.js";
+import type { Verdict } from "../verdict.js";
+import type { Evidence, Program, ReleaseFacts } from "./verdict.js";
 
 export interface ElfSummary {
   bits: 32 | 64;

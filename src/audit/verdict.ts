@@ -6,9 +6,7 @@
  * for a recognised kubelet of a release whose nokmem build leaves no trace.
  */
 import type { KmemLayout, StrategyId } from "../catalog/types.js";
-
-export const VERDICTS = ["patched", "unpatched", "not-affected", "unknown"] as const;
-export type Verdict = (typeof VERDICTS)[number];
+import type { Verdict } from "../verdict.js";
 
 export type Program = "kubelet" | "runc" | "other";
 

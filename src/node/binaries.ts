@@ -6,12 +6,10 @@
 import type { KernelRisk } from "./kernel.js";
 import { remedies } from "./remedy.js";
 import type { Finding, Severity } from "./types.js";
-
-export const BINARY_VERDICTS = ["patched", "unpatched", "not-affected", "unknown"] as const;
-export type BinaryVerdict = (typeof BINARY_VERDICTS)[number];
+import type { Verdict } from "../verdict.js";
 
 export interface BinaryAudit {
-  verdict: BinaryVerdict;
+  verdict: Verdict;
   /** "1.17.9" when the auditor could read the version stamp. */
   kubernetesVersion?: string;
   evidence: { id: string; detail?: string }[];

@@ -2,7 +2,8 @@
  * examineNode(): read what the node offers (through HostFiles only), run the
  * pure checks, and decide. Reads, never writes.
  */
-import { assessBinary, KUBELET_PATHS, RUNC_PATHS, type BinaryAudit, type BinaryAuditor, type BinaryKind, type BinaryResult, type BinaryVerdict } from "./binaries.js";
+import { assessBinary, KUBELET_PATHS, RUNC_PATHS, type BinaryAudit, type BinaryAuditor, type BinaryKind, type BinaryResult } from "./binaries.js";
+import type { Verdict } from "../verdict.js";
 import { assessCmdline, assessKmemConfig } from "./boot.js";
 import { assessCgroupGap, assessCgroupIds, MEMCG_ID_LIMIT } from "./cgroups.js";
 import { HostFiles, scanLocalTail, type ScanResult } from "./host-files.js";
@@ -33,7 +34,7 @@ interface DoctorOptions {
 
 export interface BinaryReport {
   path: string | null;
-  verdict: BinaryVerdict | null;
+  verdict: Verdict | null;
   kubernetesVersion: string | null;
   evidence: BinaryAudit["evidence"];
   error: string | null;

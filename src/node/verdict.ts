@@ -3,7 +3,7 @@
  * at-risk (it can start), healthy (it cannot, or nothing turns kmem on), or
  * unknown (the kernel could not be judged and nothing else settles it).
  */
-import type { BinaryVerdict } from "./binaries.js";
+import type { Verdict } from "../verdict.js";
 import type { KernelRisk } from "./kernel.js";
 import type { KmemState } from "./kmem.js";
 import { severityRank, type Finding, type FindingId, type NodeVerdict } from "./types.js";
@@ -14,8 +14,8 @@ export interface VerdictInputs {
   bootProtected: boolean;
   kmemBuiltIn: boolean | null;
   kmem: KmemState;
-  kubelet: BinaryVerdict | null;
-  runc: BinaryVerdict | null;
+  kubelet: Verdict | null;
+  runc: Verdict | null;
   findings: Finding[];
 }
 
@@ -27,7 +27,7 @@ interface VerdictDecision {
 
 /** Findings that show the leak itself rather than the conditions for it. */
 const LEAK_EVIDENCE: FindingId[] = ["memory-cgroup-ids", "memory-cgroup-gap", "kernel-log"];
-const SAFE_BINARY: (BinaryVerdict | null)[] = ["patched", "not-affected"];
+const SAFE_BINARY: (Verdict | null)[] = ["patched", "not-affected"];
 
 /**
  * Whether kmem accounting cannot leak on this boot. A boot parameter that the

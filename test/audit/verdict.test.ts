@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { runcHasKmemCode, verdictFor, type Evidence, type ReleaseFacts, type Verdict, type VerdictInput } from "../../src/audit/verdict.js";
+import { runcHasKmemCode, verdictFor, type Evidence, type ReleaseFacts, type VerdictInput } from "../../src/audit/verdict.js";
+import type { Verdict } from "../../src/verdict.js";
 
 const ev = (...ids: string[]): Evidence[] =>
   ids.map((id) => ({ id, kind: id.startsWith("enabled") || id === "source-path:kmem.go" ? "enabled" : id.startsWith("identity") ? "identity" : "disabled", detail: id }));

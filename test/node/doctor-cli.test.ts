@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { NODE_VERDICTS, SEVERITIES } from "../../src/node/types.js";
-import { BINARY_VERDICTS } from "../../src/node/binaries.js";
+import { VERDICTS as BINARY_VERDICTS } from "../../src/verdict.js";
 import { npdMessage } from "../../src/commands/doctor.js";
 import { cli, ensureBuilt } from "../support/built-cli.js";
 import { centos7AtRiskNode, centos7LeakingNode, DIR, healthyNode, nokmemBootNode, removeRoot, writeRoot } from "./node-root.js";
