@@ -1,0 +1,238 @@
+/**
+ * The walk from `build --version` to the docker arguments, in-process through
+ * the real CLI entry point: every module the build passes through is visited
+ * once, in the order the plan's steps name, and the `docker run` the build
+ * starts is exactly the `--dry-run --json` plan's make step with its pending
+ * facts bound.
+ *
+ * The modules are the real ones, each entry point wrapped only to record that
+ * it was called. The one child-process door (src/process/exec.ts) answers for
+ * `docker` alone, as a recording fake: it says what `docker version` and
+ * `docker image inspect` say, and for `docker run … make` writes a synthetic
+ * kubelet ELF (test/audit/synthetic.ts) stamped with the version file the
+ * patch step wrote and carrying the markers the GOFLAGS it was given would
+ * compile in, so the real audit judges it. No Go, no Docker needed.
+ */
+import { createHash } from "node:crypto";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join, posix } from "node:path";
+import { beforeEach, describe, expect, it, vi } from "vitest";
+import { Publication } from "../../src/artifact/publish.js";
+import { main } from "../../src/cli.js";
+import type { Io } from "../../src/commands/context.js";
+import { stepOf, type BuildPlan, type BuildStep } from "../../src/pipeline/build-plan.js";
+import { dockerRunArgs, GO_VERSION_LABEL } from "../../src/pipeline/docker.js";
+import { Facts } from "../../src/pipeline/facts.js";
+import type { Fact } from "../../src/pipeline/plan.js";
+import type { RunOptions, RunResult } from "../../src/process/exec.js";
+import { syntheticBinary } from "../audit/synthetic.js";
+import { makeTree } from "../fixtures/k8s-tree.js";
+import { tempDir } from "../helpers/tmp.js";
+
+/** The order in which the wrapped entry points were entered, and the fake docker's argv. */
+const walk = vi.hoisted(() => {
+  const calls: string[] = [];
+  const record =
+    <A extends unknown[], R>(name: string, fn: (...args: A) => R) =>
+    (...args: A): R => {
+      calls.push(name);
+      return fn(...args);
+    };
+  return { calls, record, docker: null as null | ((args: string[], opts: RunOptions) => RunResult) };
+});
+
+vi.mock("../../src/catalog/resolve.js", async (importOriginal) => {
+  const m = await importOriginal<typeof import("../../src/catalog/resolve.js")>();
+  return { ...m, resolve: vi.fn(walk.record("resolve", m.resolve)) };
+});
+vi.mock("../../src/source/peek.js", async (importOriginal) => {
+  const m = await importOriginal<typeof import("../../src/source/peek.js")>();
+  return { ...m, peekSource: vi.fn(walk.record("peekSource", m.peekSource)), readFiles: vi.fn(walk.record("readFiles", m.readFiles)) };
+});
+vi.mock("../../src/tree/build-image.js", async (importOriginal) => {
+  const m = await importOriginal<typeof import("../../src/tree/build-image.js")>();
+  return { ...m, chooseImage: vi.fn(walk.record("chooseImage", m.chooseImage)) };
+});
+vi.mock("../../src/pipeline/build-plan.js", async (importOriginal) => {
+  const m = await importOriginal<typeof import("../../src/pipeline/build-plan.js")>();
+  return { ...m, planBuild: vi.fn(walk.record("planBuild", m.planBuild)) };
+});
+vi.mock("../../src/pipeline/docker.js", async (importOriginal) => {
+  const m = await importOriginal<typeof import("../../src/pipeline/docker.js")>();
+  return { ...m, ensureImage: vi.fn(walk.record("ensureImage", m.ensureImage)) };
+});
+vi.mock("../../src/source/index.js", async (importOriginal) => {
+  const m = await importOriginal<typeof import("../../src/source/index.js")>();
+  return { ...m, stageSource: vi.fn(walk.record("stageSource", m.stageSource)) };
+});
+vi.mock("../../src/patch/engine.js", async (importOriginal) => {
+  const m = await importOriginal<typeof import("../../src/patch/engine.js")>();
+  return { ...m, applyStrategy: vi.fn(walk.record("applyStrategy", m.applyStrategy)) };
+});
+vi.mock("../../src/tree/inspect.js", async (importOriginal) => {
+  const m = await importOriginal<typeof import("../../src/tree/inspect.js")>();
+  return { ...m, readTreeFacts: vi.fn(walk.record("readTreeFacts", m.readTreeFacts)) };
+});
+vi.mock("../../src/audit/index.js", async (importOriginal) => {
+  const m = await importOriginal<typeof import("../../src/audit/index.js")>();
+  return { ...m, auditFile: vi.fn(walk.record("auditFile", m.auditFile)) };
+});
+vi.mock("../../src/artifact/checksums.js", async (importOriginal) => {
+  const m = await importOriginal<typeof import("../../src/artifact/checksums.js")>();
+  return { ...m, formatSha256Sums: vi.fn(walk.record("formatSha256Sums", m.formatSha256Sums)) };
+});
+vi.mock("../../src/artifact/attest.js", async (importOriginal) => {
+  const m = await importOriginal<typeof import("../../src/artifact/attest.js")>();
+  return { ...m, writeAttestations: vi.fn(walk.record("writeAttestations", m.writeAttestations)) };
+});
+// The one door to child processes: docker is answered by the fake below, anything else runs for real.
+vi.mock("../../src/process/exec.js", async (importOriginal) => {
+  const m = await importOriginal<typeof import("../../src/process/exec.js")>();
+  return {
+    ...m,
+    run: vi.fn((cmd: Parameters<typeof m.run>[0], opts: RunOptions = {}) => (cmd.file === "docker" ? Promise.resolve().then(() => walk.docker!(cmd.args, opts)) : m.run(cmd, opts))),
+    runPipeline: vi.fn((from: Parameters<typeof m.runPipeline>[0], to: Parameters<typeof m.runPipeline>[1], opts?: RunOptions) => {
+      if (from.file === "docker" || to.file === "docker") throw new Error("the build never pipes docker");
+      return m.runPipeline(from, to, opts);
+    }),
+  };
+});
+
+/** Where each step of the plan enters the modules it owns, in the order it enters them. */
+const ENTRIES: Record<BuildStep["step"], string[]> = {
+  image: ["ensureImage"],
+  stage: ["stageSource"],
+  // The patch engine reads the staged tree's facts once, itself.
+  patch: ["applyStrategy", "readTreeFacts"],
+  make: ["docker run make"],
+  verify: ["auditFile"],
+  checksum: ["formatSha256Sums"],
+  attest: ["writeAttestations"],
+  publish: ["Publication.commit"],
+};
+/** Deciding the plan, before any step: resolve the release, read the tree's build-image files in place, choose the image, plan. */
+const DECIDE = ["resolve", "peekSource", "chooseImage", "planBuild"];
+
+const IMAGE_ID = `sha256:${"5e".repeat(32)}`;
+const IMAGE_GO = "1.19.8";
+const dockerCalls: string[][] = [];
+
+/** `docker run … make`, as the Kubernetes Makefile of a nokmem-capable tree would leave it: a kubelet per platform. */
+function fakeMake(args: string[]): RunResult {
+  const mounts = new Map<string, string>();
+  const env = new Map<string, string>();
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === "-v") {
+      const [host, target] = args[++i]!.split(":") as [string, string];
+      mounts.set(target, host);
+    } else if (args[i] === "-e") {
+      const [k, ...v] = args[++i]!.split("=");
+      env.set(k!, v.join("="));
+    }
+  }
+  const tree = mounts.get("/src");
+  if (!tree) throw new Error(`fake make: no tree mounted at /src in ${args.join(" ")}`);
+  const onHost = (p: string) => join(tree, posix.relative("/src", p));
+  const versionFile = readFileSync(onHost(env.get("KUBE_GIT_VERSION_FILE")!), "utf8");
+  const gitVersion = /^KUBE_GIT_VERSION=['"]?([^'"\n]*)/m.exec(versionFile)?.[1];
+  if (!gitVersion) throw new Error(`fake make: no KUBE_GIT_VERSION in\n${versionFile}`);
+  // What the build tag selects in runc's fs package: kmem_disabled.go with the tag, kmem.go without.
+  const nokmem = /(^|[\s,=])nokmem(,|\s|$)/.test(env.get("GOFLAGS") ?? "");
+  const markers = nokmem ? ["disabled-string:runc-build", "source-path:kmem_disabled.go"] : ["enabled-string:kmem-limit-file", "enabled-string:kmem-not-supported", "source-path:kmem.go"];
+  for (const platform of (env.get("KUBE_BUILD_PLATFORMS") ?? "").split(" ").filter(Boolean)) {
+    const dir = join(tree, "_output/local/bin", platform);
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, "kubelet"), syntheticBinary({ markers: [...markers, "identity:kubelet"], stamps: { gitVersion } }), { mode: 0o755 });
+  }
+  return { exitCode: 0, stdout: "+++ [fake] Building go targets for linux/amd64: ./cmd/kubelet", stderr: "" };
+}
+
+walk.docker = (args, opts) => {
+  dockerCalls.push(args);
+  const ok = (stdout = ""): RunResult => ({ exitCode: 0, stdout, stderr: "" });
+  const [verb, sub] = args;
+  if (verb === "version") return ok("20.10.24+dfsg1");
+  if (verb === "image" && sub === "inspect") {
+    return ok(JSON.stringify({ Id: IMAGE_ID, Created: "2026-11-30T00:00:00Z", RepoDigests: [], Config: { Env: ["PATH=/usr/bin"], Labels: { [GO_VERSION_LABEL]: IMAGE_GO } } }));
+  }
+  if (verb === "volume" && sub === "inspect") return ok("[]");
+  if (verb === "rm" && sub === "-f") return ok();
+  if (verb === "run" && args.slice(-2).join(" ") === "make WHAT=cmd/kubelet") {
+    walk.calls.push("docker run make");
+    const r = fakeMake(args);
+    opts.onLine?.(r.stdout);
+    return r;
+  }
+  throw new Error(`fake docker: unexpected \`docker ${args.join(" ")}\``);
+};
+
+// Publication is a class: record its commit on the prototype, then run the real one.
+const commit = Reflect.get<Publication, "commit">(Publication.prototype, "commit");
+vi.spyOn(Publication.prototype, "commit").mockImplementation(function (this: Publication, ...args: Parameters<Publication["commit"]>) {
+  walk.calls.push("Publication.commit");
+  return commit.apply(this, args);
+});
+
+function captureIo() {
+  const out: string[] = [];
+  const err: string[] = [];
+  const io: Io = { out: (t) => out.push(t), err: (t) => err.push(t), progress: (t) => err.push(t), isTTY: false };
+  return { io, out, err };
+}
+
+async function kn(args: string[]): Promise<{ code: number; json: Record<string, unknown>; err: string }> {
+  const { io, out, err } = captureIo();
+  const code = await main(args, io);
+  return { code, json: JSON.parse(out.join("\n")) as Record<string, unknown>, err: err.join("\n") };
+}
+
+beforeEach(() => {
+  walk.calls.length = 0;
+  dockerCalls.length = 0;
+});
+
+describe.each(["git", "dir"] as const)("build --version 1.20.15 from a %s source", (kind) => {
+  it("visits each module once, in the plan's order, and runs docker with the dry run's make step, bound", async () => {
+    const tmp = tempDir("kn-walk-");
+    const tree = await makeTree(join(tmp, "k8s"), { era: "1.20", version: "1.20.15", kind });
+    const args = ["build", "--version", "1.20.15", "--source", tree.root, "--cache-dir", join(tmp, "cache"), "--out", join(tmp, "out"), "--json"];
+
+    const dry = await kn([...args, "--dry-run"]);
+    expect(dry.code, dry.err).toBe(0);
+    const dryPlan = dry.json.plan as BuildPlan;
+    // Deciding reads, never runs: no docker, and each deciding module once.
+    expect(walk.calls).toEqual(DECIDE);
+    expect(dockerCalls).toEqual([]);
+
+    walk.calls.length = 0;
+    const built = await kn(args);
+    expect(built.code, built.err).toBe(0);
+    const plan = built.json.plan as BuildPlan;
+    // The build walked the very plan --dry-run printed.
+    expect(plan).toEqual(dryPlan);
+
+    // Each entry once, in the order the plan's steps run (not a copy of it written here).
+    const expected = [...DECIDE, ...plan.steps.flatMap((s) => ENTRIES[s.step])];
+    expect(walk.calls).toEqual(expected);
+    for (const entry of new Set(expected)) expect(walk.calls.filter((c) => c === entry), entry).toHaveLength(1);
+
+    // The one `docker run … make` is the dry run's make step with the facts the build bound.
+    const facts = new Facts();
+    for (const [fact, value] of Object.entries(built.json.bound as Record<string, unknown>)) facts.set(fact as Fact, value);
+    const makeRuns = dockerCalls.filter((a) => a[0] === "run");
+    expect(makeRuns).toEqual([dockerRunArgs(facts.bind(stepOf(dryPlan, "make")))]);
+    // What --dry-run showed as `<fact>` is what was bound.
+    const shown = dry.json.argv as string[];
+    expect(shown[0]).toBe("docker");
+    expect(shown.slice(1)).toHaveLength(makeRuns[0]!.length);
+    for (const [i, a] of shown.slice(1).entries()) if (!/<\w+>/.test(a)) expect(makeRuns[0]![i], `argument ${i}`).toBe(a);
+
+    // Every pending fact of the plan was bound, by the build, exactly once (Facts refuses a second binding).
+    expect(Object.keys(built.json.bound as object).sort()).toEqual(Object.keys(plan.pending).sort());
+    expect(built.json.bound).toMatchObject({ imageId: IMAGE_ID, imageGo: IMAGE_GO, tree: expect.stringContaining(join(tmp, "cache")) });
+
+    // The real audit judged the kubelet the fake make left, and the build reported its word.
+    expect(built.json.verdict).toBe(stepOf(plan, "verify").expect);
+    expect(createHash("sha256").update(readFileSync(built.json.kubelet as string)).digest("hex")).toBe(built.json.sha256);
+  });
+});
