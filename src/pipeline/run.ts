@@ -1,9 +1,11 @@
 /**
  * The executor: walks a BuildPlan's steps in order with one exhaustive switch,
  * binds each pending fact once, and owns every resource a build holds: the
- * output lock and staging folder, the staged tree, the container. Whatever
- * happens, the finally block removes the container and the staged tree and
- * abandons an unfinished publication. Nothing reaches --out before every check passed.
+ * output lock and staging folder, the work folder and staged tree, the log,
+ * the container. Each step that takes one says so (`r.held.take`) with the
+ * one function that gives it back; whatever happens, runBuild gives them all
+ * back, last taken first, and a signal removes the container at once.
+ * Nothing reaches --out before every check passed.
  */
 import { randomBytes } from "node:crypto";
 import { createWriteStream, type WriteStream } from "node:fs";
@@ -16,7 +18,7 @@ import { writeFileAtomic } from "../io/atomic.js";
 import { confine, confinedRoot, ConfinementError } from "../io/confine.js";
 import { formatCommand, run, tail } from "../process/exec.js";
 import { formatSha256Sums, sha256File } from "../artifact/checksums.js";
-import { asTeardown } from "../process/teardown.js";
+import { Held } from "../process/teardown.js";
 import { writeAttestations } from "../artifact/attest.js";
 import type { SigningKey } from "../artifact/dsse.js";
 import { Publication, type PublishRecovery } from "../artifact/publish.js";
@@ -99,9 +101,9 @@ interface Run {
   invocationId: string;
   startedOn: Date;
   publication: Publication;
+  /** Everything the build holds until it ends: the lock, the work folder, the staged tree, the log, the container. */
+  held: Held;
   staged: StagedSource | null;
-  containerName: string | null;
-  containerStarted: boolean;
   log: WriteStream | null;
   logPath: string;
   image: { choice: ImageChoice; pulled: boolean } | null;
@@ -122,25 +124,26 @@ export async function runBuild(plan: BuildPlan, res: Resolution, deps: BuildDeps
   const startedOn = new Date();
   const facts = new Facts();
   const invocationId = facts.set("invocationId", `${startedOn.toISOString().replace(/[-:]/g, "").replace(/\..*/, "")}-${randomBytes(4).toString("hex")}`);
-  const containerName = plan.runner === "docker" ? facts.set("containerName", `kubelet-nokmem-build-${invocationId.toLowerCase()}`) : null;
-  const workDir = workDirOf(plan, invocationId);
+  if (plan.runner === "docker") facts.set("containerName", `kubelet-nokmem-build-${invocationId.toLowerCase()}`);
+  const held = new Held();
   let r: Run | null = null;
-  let publication: Publication | null = null;
   try {
     // The output lock first: a second build into the same --out fails before any work.
     progress.start("preflight", plan.out);
-    publication = await Publication.begin(plan.out, {
+    const publication = await Publication.begin(plan.out, {
       wait: deps.wait,
       signal,
       purpose: `build v${plan.version}`,
       onWait: (h) => progress.info(`waiting for the build holding ${plan.out}${h ? ` (pid ${h.pid})` : ""} to finish`),
     });
+    // Unless it is committed first, an unfinished publication is abandoned: its staging folder goes, the lock is released.
+    held.take("publication", () => publication.abandon());
     if (publication.recovered) progress.info(describeRecovery(publication.out, publication.recovered));
     progress.done(`${plan.strategy} for ${plan.gitVersion}`);
     r = {
-      plan, res, deps, facts, invocationId, startedOn, publication, containerName,
+      plan, res, deps, facts, invocationId, startedOn, publication, held,
       steps: deps.steps ?? defaultSteps(deps.catalog),
-      staged: null, containerStarted: false, log: null, logPath: "", image: null, toolchain: null, patches: [],
+      staged: null, log: null, logPath: "", image: null, toolchain: null, patches: [],
       commandLine: null, outcomes: [], verdict: null, binaries: [], logSha: "", attestations: [], finishedOn: null,
     };
     for (const step of plan.steps) {
@@ -149,24 +152,17 @@ export async function runBuild(plan: BuildPlan, res: Resolution, deps: BuildDeps
     }
     return result(r);
   } catch (err) {
-    if (r?.log) await closeStream(r.log).catch(() => undefined);
-    if (r) r.log = null;
+    // The log is complete before it is kept.
+    await held.release("log").catch(() => undefined);
     if (r?.logPath && !signal.aborted) await keepFailedLog(r.logPath, plan.cacheDir, invocationId, (err as ToolError).code === "E_MAKE", deps.onFailureTail);
     if (signal.aborted) {
       throw new InterruptedError("E_INTERRUPTED", "build interrupted: the container was stopped and nothing was published", "re-run the same command to build again");
     }
     throw err;
   } finally {
+    progress.stop();
     // Cleanup a signalled run waits for (src/process/teardown.ts).
-    await asTeardown(async () => {
-      progress.stop();
-      if (r?.log) await closeStream(r.log).catch(() => undefined);
-      if (r?.containerStarted && containerName) await removeContainer(containerName);
-      const keep = stepOf(plan, "stage").keep;
-      if (r?.staged && !keep) await r.staged.cleanup().catch(() => undefined);
-      if (!keep) await rm(workDir, { recursive: true, force: true }).catch(() => undefined);
-      if (publication) await publication.abandon().catch(() => undefined);
-    });
+    await held.releaseAll();
   }
 }
 
@@ -266,7 +262,10 @@ async function localGo(signal: AbortSignal): Promise<string | null> {
 async function stageStep(r: Run, step: StepOf<"stage">): Promise<void> {
   const { progress, signal } = r.deps;
   progress.start("stage", step.source.kind === "git" ? `${step.source.display} at ${step.ref}` : step.source.path);
-  await mkdir(workDirOf(r.plan, r.invocationId), { recursive: true });
+  const workDir = workDirOf(r.plan, r.invocationId);
+  // --keep-work leaves both for inspection.
+  if (!step.keep) r.held.take("work folder", () => rm(workDir, { recursive: true, force: true }));
+  await mkdir(workDir, { recursive: true });
   const staged = await stageSource(step.source, {
     cacheDir: r.plan.cacheDir,
     into: r.facts.value(step.into),
@@ -277,6 +276,7 @@ async function stageStep(r: Run, step: StepOf<"stage">): Promise<void> {
     onProgress: (l) => progress.info(l),
   });
   r.staged = staged;
+  if (!step.keep) r.held.take("staged tree", () => staged.cleanup());
   r.facts.set("tree", staged.tree);
   r.facts.set("commit", staged.commit);
   r.facts.set("commitTime", staged.time);
@@ -303,27 +303,30 @@ async function makeStep(r: Run, step: StepOf<"make">): Promise<void> {
   progress.start("make", inv.runner === "docker" ? `in ${runImage(inv.image.ref, inv.image.id)}` : "on this host");
   r.logPath = await r.publication.stagedPath("build.log");
   const log = (r.log = createWriteStream(r.logPath, { flags: "w" }));
+  r.held.take("log", () => closeStream(log));
   log.write(`# kubelet-nokmem build ${r.invocationId}\n# image ${inv.image.ref} (rule ${r.image?.choice.rule}), Go ${inv.image.go ?? "unknown"}\n# toolchain: ${r.toolchain?.note}\n# ${formatCommand(commandLine)}\n`);
   const onLine = (line: string) => {
     log.write(`${line}\n`);
     progress.output(line);
   };
   await prepareCache(inv, signal);
-  r.containerStarted = inv.runner === "docker";
-  // Killing the docker client does not stop the container (make as PID 1 ignores
-  // the forwarded SIGTERM): remove the container itself as soon as we are interrupted.
-  const stopContainer = () => void (r.containerName && asTeardown(() => removeContainer(r.containerName!)));
-  if (inv.runner === "docker") signal.addEventListener("abort", stopContainer, { once: true });
+  const make = () => run({ file: commandLine.file, args: commandLine.args, cwd: inv.runner === "local" ? inv.tree : undefined, env: inv.runner === "local" ? Object.fromEntries(inv.env) : undefined }, { onLine, signal });
   try {
-    await run({ file: commandLine.file, args: commandLine.args, cwd: inv.runner === "local" ? inv.tree : undefined, env: inv.runner === "local" ? Object.fromEntries(inv.env) : undefined }, { onLine, signal });
+    if (inv.containerName) {
+      const name = inv.containerName;
+      r.held.take("container", () => removeContainer(name));
+      // Killing the docker client does not stop the container (make as PID 1 ignores
+      // the forwarded SIGTERM): remove the container itself as soon as we are interrupted.
+      await r.held.releasingOnAbort(signal, "container", make);
+    } else {
+      await make();
+    }
   } catch (err) {
     if (signal.aborted) throw err;
     if (err instanceof ToolError && err.code === "E_EXEC") {
       throw new BuildError("E_MAKE", `expected \`${inv.command.join(" ")}\` to succeed, found it failing (${err.message.replace(/^`[^`]*` /, "")})`, "read the log tail above, or the full build.log");
     }
     throw err;
-  } finally {
-    signal.removeEventListener("abort", stopContainer);
   }
   progress.done();
 }
@@ -391,11 +394,8 @@ async function attestStep(r: Run, step: StepOf<"attest">): Promise<void> {
   const staged = r.staged!;
   const make = r.facts.bind(stepOf(r.plan, "make"));
   r.finishedOn = new Date();
-  if (r.log) {
-    r.log.write(`# finished ${r.finishedOn.toISOString()}\n`);
-    await closeStream(r.log);
-    r.log = null;
-  }
+  r.log?.write(`# finished ${r.finishedOn.toISOString()}\n`);
+  await r.held.release("log");
   r.logSha = await sha256File(r.logPath);
   const cmd = r.commandLine!;
   if (step.keyid && r.deps.signKey?.keyid !== step.keyid) throw new Error(`internal: the plan signs with ${step.keyid}, the build was given ${r.deps.signKey?.keyid ?? "no key"}`);

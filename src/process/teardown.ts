@@ -29,3 +29,44 @@ export async function teardownSettled(maxMs: number): Promise<void> {
   }
   clearTimeout(timer);
 }
+
+/**
+ * What a run holds (a lock, a folder, a container, an open log), each with
+ * the one function that gives it back. Given back in the reverse order of
+ * taking, each at most once, as teardown (a signalled run waits for it); one
+ * can be given back early, e.g. the moment a signal arrives.
+ */
+export class Held {
+  private readonly held: { what: string; giveBack: () => Promise<unknown>; done?: Promise<unknown> }[] = [];
+
+  take(what: string, giveBack: () => Promise<unknown>): void {
+    if (this.held.some((h) => h.what === what)) throw new Error(`internal: ${what} is already held`);
+    this.held.push({ what, giveBack });
+  }
+
+  /** Give one back now; later calls get the same outcome. Nothing happens for what was never taken. */
+  release(what: string): Promise<unknown> {
+    const h = this.held.find((x) => x.what === what);
+    if (!h) return Promise.resolve();
+    return (h.done ??= asTeardown(h.giveBack));
+  }
+
+  /** Give everything back, last taken first. A failure does not stop the rest: the error that ended the run matters more. */
+  async releaseAll(): Promise<void> {
+    // One teardown for the whole walk, so a signalled run cannot end between two releases.
+    await asTeardown(async () => {
+      for (const h of [...this.held].reverse()) await this.release(h.what).catch(() => undefined);
+    });
+  }
+
+  /** Run `work`; if `signal` fires meanwhile, give `what` back at once instead of when the run ends. */
+  async releasingOnAbort<T>(signal: AbortSignal, what: string, work: () => Promise<T>): Promise<T> {
+    const now = () => void this.release(what).catch(() => undefined);
+    signal.addEventListener("abort", now, { once: true });
+    try {
+      return await work();
+    } finally {
+      signal.removeEventListener("abort", now);
+    }
+  }
+}
