@@ -7,7 +7,6 @@ import { PACKAGE_ROOT } from "../catalog/load.js";
 import { parseVersionQuery } from "../catalog/resolve.js";
 import { UsageError } from "../errors.js";
 import { parsePlatforms } from "../catalog/platforms.js";
-import type { BuildPlan } from "../pipeline/build-plan.js";
 import { checkImageReference, PULL_POLICIES, type PullPolicy } from "../pipeline/docker.js";
 import { DEFAULT_CACHE_DIR, RUNNERS, type Runner } from "../pipeline/plan.js";
 import { Progress } from "../pipeline/progress.js";
@@ -36,55 +35,20 @@ interface BuildOptions {
   signKey?: string;
 }
 
-/** The `--json` contract of `build` (docs/build.md lists the fields). */
-export interface BuildJson {
-  version: string;
-  strategy: string;
-  kubelet: string;
-  sha256: string;
-  manifest: string;
-  /** Statements, DSSE envelopes and SBOMs published (absolute paths; docs/provenance.md). */
-  attestations: string[];
-  /** keyid (SSH SHA256 fingerprint) of --sign-key, null when unsigned. */
-  keyid: string | null;
-  verdict: string;
-  out: string;
-  sha256sums: string;
-  log: string;
-  binaries: { platform: string; path: string; sha256: string }[];
-  source: { kind: string; origin: string; commit: string | null; treeDigest: string; sourceDateEpoch: number };
-  image: BuildResult["image"];
-  toolchain: BuildResult["toolchain"];
-  runner: string;
-  seconds: number;
-  /** The plan the build walked: the same object `build --dry-run --json` prints as `plan`. */
-  plan: BuildPlan;
-  /** The facts bound into the plan's pending fields. */
-  bound: Record<string, unknown>;
-}
+/**
+ * The `--json` contract of `build` (docs/build.md lists the fields): these
+ * fields of the build's result, in this order. Their types are the result's
+ * own; a new result field reaches the contract only when it is named here.
+ */
+const BUILD_JSON_FIELDS = [
+  "version", "strategy", "kubelet", "sha256", "manifest", "attestations", "keyid", "verdict", "out",
+  "sha256sums", "log", "binaries", "source", "image", "toolchain", "runner", "seconds", "plan", "bound",
+] as const satisfies readonly (keyof BuildResult)[];
+
+type BuildJson = Pick<BuildResult, (typeof BUILD_JSON_FIELDS)[number]>;
 
 export function buildJson(r: BuildResult): BuildJson {
-  return {
-    version: r.version,
-    strategy: r.strategy,
-    kubelet: r.kubelet,
-    sha256: r.sha256,
-    manifest: r.manifest,
-    attestations: r.attestations,
-    keyid: r.keyid,
-    verdict: r.verdict,
-    out: r.out,
-    sha256sums: r.sha256sums,
-    log: r.log,
-    binaries: r.binaries,
-    source: r.source,
-    image: r.image,
-    toolchain: r.toolchain,
-    runner: r.runner,
-    seconds: r.seconds,
-    plan: r.plan,
-    bound: r.bound,
-  };
+  return Object.fromEntries(BUILD_JSON_FIELDS.map((k) => [k, r[k]])) as BuildJson;
 }
 
 /** Progress on stderr: a live status line on a terminal, plain lines otherwise. */
