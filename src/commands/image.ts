@@ -1,5 +1,4 @@
 import type { Command } from "commander";
-import { imageMissing } from "../pipeline/docker.js";
 import { buildImage, checkImage, DEFAULT_GO, DEFAULT_MIRROR, DEFAULT_SUITE, defaultTag, IMAGE_PHASES } from "../pipeline/image.js";
 import { Progress } from "../pipeline/progress.js";
 import { buildToolImage, TOOL_IMAGE_PHASES, TOOL_SUITE, toolTag } from "../pipeline/tool-image.js";
@@ -98,8 +97,7 @@ Examples:
     )
     .action(async (name: string, o: { json?: boolean }) => {
       const r = await checkImage(name, ctx.signal);
-      if (!r.exists) throw imageMissing(name);
-      if (o.json) return printJson(ctx.io, { image: r.image, exists: r.exists, id: r.id, go: r.go, created: r.created });
+      if (o.json) return printJson(ctx.io, r);
       ctx.io.out(`image:   ${r.image}\nid:      ${r.id}\ngo:      ${r.go ?? "unknown"}\ncreated: ${r.created}`);
     });
 }

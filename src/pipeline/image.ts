@@ -12,7 +12,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { EnvironmentError, UsageError } from "../errors.js";
 import { run, runPipeline } from "../process/exec.js";
-import { DOCKER, dockerPreflight, findImage, GO_VERSION_LABEL, imageGoVersion, imageMissing, type ImageInfo, parseGoVersion } from "./docker.js";
+import { DOCKER, dockerPreflight, findImage, GO_VERSION_LABEL, imageGoVersion, imageMissing, parseGoVersion } from "./docker.js";
 import type { Progress } from "./progress.js";
 
 export const IMAGE_PHASES = ["preflight", "debootstrap", "import"] as const;
@@ -169,19 +169,24 @@ export async function buildImage(o: ImageBuildOptions, progress: Progress, signa
   }
 }
 
+/** `image check`'s answer (its --json, in this order). */
 interface ImageCheck {
   image: string;
-  exists: boolean;
-  id: string | null;
+  exists: true;
+  id: string;
   go: string | null;
-  created: string | null;
+  created: string;
 }
 
-/** Does the image exist locally, and which Go does it carry (asked from the image if no label says)? */
-export async function checkImage(ref: string, signal?: AbortSignal): Promise<ImageCheck & { info: ImageInfo | null }> {
+/**
+ * The image exists locally, and carries this Go (asked from the image if no
+ * label says). An image that is not here is an environment error that says
+ * how to make or get it.
+ */
+export async function checkImage(ref: string, signal?: AbortSignal): Promise<ImageCheck> {
   await dockerPreflight(signal);
   const info = await findImage(ref, signal);
-  if (!info) return { image: ref, exists: false, id: null, go: null, created: null, info };
+  if (!info) throw imageMissing(ref);
   const go = await imageGoVersion(info, signal);
-  return { image: ref, exists: true, id: info.id, go, created: info.created, info };
+  return { image: ref, exists: true, id: info.id, go, created: info.created };
 }
