@@ -11,9 +11,9 @@ import { describe, expect, it } from "vitest";
 import { carry, changesOf } from "../../src/patch/changes.js";
 import { DEFAULT_VERSION_FILE, runPatch } from "../../src/patch/engine.js";
 import { loadSeries } from "../../src/patch/series.js";
-import { ERAS, makeTree, RUNC_FS, treeFiles, type Era } from "../fixtures/k8s-tree.js";
+import { ERAS, makeTree, treeFiles } from "../fixtures/k8s-tree.js";
 import { envWithGo, tempDir } from "../helpers/tmp.js";
-import { CHANGES, gofmtDirty, MEMORY_GO, resolution, snapshot } from "./helpers.js";
+import { carriedSeries, CHANGES, gofmtDirty, MEMORY_GO, resolution, SERIES_REFERENCES, snapshot } from "./helpers.js";
 
 
 describe("fixture trees", () => {
@@ -54,33 +54,20 @@ it.each([0, 1] as const)("1.13 memory.go variant %i: stubbed, gofmt-clean, rever
   expect(o).toEqual(original);
 });
 
-/** The reference file of each series and the era whose fixture carries it (as in series.test.ts). */
-const REFERENCES: [series: string, era: Era][] = [
-  ["vendor-stub/1.13", "1.13"],
-  ["kmem-override/1.16", "1.16"],
-];
-
-describe.each(REFERENCES)("series %s", (seriesId, era) => {
-  const series = loadSeries(seriesId);
-  const files = treeFiles({ era }).files;
-
+describe.each(SERIES_REFERENCES)("series %s", (seriesId, era) => {
   it("leaves gofmt-clean Go that carries the disabled marker and no kmem write", () => {
-    for (const patch of series.patches) {
-      for (const change of changesOf(patch)) {
-        const out = carry(change, files[change.path]!, "forward", { fuzz: 0, sibling: (p) => files[p] ?? null });
-        if (!out.ok) throw new Error(JSON.stringify(out.problems));
-        expect(gofmtDirty({ [change.path]: out.content! })).toEqual([]);
-        expect(out.content).toContain("kernel memory accounting disabled in this runc build");
-        expect(out.content).not.toMatch(/WriteFile\(filepath\.Join\(path, cgroupKernelMemoryLimit\)/);
-      }
+    for (const { change, carried: out } of carriedSeries(seriesId, era)) {
+      if (!out.ok) throw new Error(JSON.stringify(out.problems));
+      expect(gofmtDirty({ [change.path]: out.content! })).toEqual([]);
+      expect(out.content).toContain("kernel memory accounting disabled in this runc build");
+      expect(out.content).not.toMatch(/WriteFile\(filepath\.Join\(path, cgroupKernelMemoryLimit\)/);
     }
   });
 });
 
 it("vendor-stub finds the functions in the other memory.go of the line (variant 1)", () => {
   const series = loadSeries("vendor-stub/1.13");
-  const path = `${RUNC_FS}/memory.go`;
-  const v1 = treeFiles({ era: "1.13", memoryGoVariant: 1 }).files[path]!;
+  const v1 = treeFiles({ era: "1.13", memoryGoVariant: 1 }).files[MEMORY_GO]!;
   const [change] = changesOf(series.patches[0]!);
   expect(applyPatch(v1, series.patches[0]!.files[0]!.diff)).toBe(false); // a fixed diff cannot serve both
   const out = carry(change!, v1, "forward", { fuzz: 0 });

@@ -5,7 +5,9 @@ import { join } from "node:path";
 import { loadCatalog } from "../../src/catalog/load.js";
 import { resolve, type Resolution } from "../../src/catalog/resolve.js";
 import { envWithGo } from "../helpers/tmp.js";
-import { RUNC_FS, type Era } from "../fixtures/k8s-tree.js";
+import { carry, changesOf, type Change } from "../../src/patch/changes.js";
+import { loadSeries, type PatchSeries } from "../../src/patch/series.js";
+import { RUNC_FS, treeFiles, type Era } from "../fixtures/k8s-tree.js";
 
 /** Every file under root (but .git/) → its bytes as base64, symlinks as `-> target`. */
 export function snapshot(root: string): Record<string, string> {
@@ -51,3 +53,20 @@ export const CHANGES: Record<Era, string[]> = {
   "1.20": [],
   "1.22": [],
 };
+
+/** The reference file of each shipped series and the era whose fixture carries it. */
+export const SERIES_REFERENCES: [series: string, era: Era][] = [
+  ["vendor-stub/1.13", "1.13"],
+  ["kmem-override/1.16", "1.16"],
+];
+
+/** Each change of each patch of a series, carried forward by the engine over its era's fixture tree, beside the patch's own diff. */
+export function carriedSeries(seriesId: string, era: Era): { change: Change; before: string; diff: PatchSeries["patches"][number]["files"][number]["diff"]; carried: ReturnType<typeof carry> }[] {
+  const files = treeFiles({ era }).files;
+  return loadSeries(seriesId).patches.flatMap((patch) =>
+    changesOf(patch).map((change, i) => {
+      const before = files[change.path]!;
+      return { change, before, diff: patch.files[i]!.diff, carried: carry(change, before, "forward", { fuzz: 0, sibling: (p) => files[p] ?? null }) };
+    }),
+  );
+}

@@ -7,9 +7,8 @@ import { applyPatch } from "diff";
 import { describe, expect, it } from "vitest";
 import { loadCatalog } from "../../src/catalog/load.js";
 import { STRATEGIES } from "../../src/strategy/index.js";
-import { carry, changesOf } from "../../src/patch/changes.js";
 import { loadSeries } from "../../src/patch/series.js";
-import { treeFiles, type Era } from "../fixtures/k8s-tree.js";
+import { carriedSeries, SERIES_REFERENCES } from "./helpers.js";
 
 const catalog = loadCatalog();
 
@@ -35,27 +34,13 @@ describe("every registered strategy", () => {
   });
 });
 
-/** The reference file of each series and the era whose fixture carries it. */
-const REFERENCES: [series: string, era: Era][] = [
-  ["vendor-stub/1.13", "1.13"],
-  ["kmem-override/1.16", "1.16"],
-];
-
-describe.each(REFERENCES)("series %s", (seriesId, era) => {
-  const series = loadSeries(seriesId);
-  const files = treeFiles({ era }).files;
-
+describe.each(SERIES_REFERENCES)("series %s", (seriesId, era) => {
   it("its diff, applied as plain hunks to the reference tree, gives what the engine gives", () => {
-    for (const patch of series.patches) {
-      for (const [i, change] of changesOf(patch).entries()) {
-        const before = files[change.path]!;
-        const asHunks = applyPatch(before, patch.files[i]!.diff);
-        const byEngine = carry(change, before, "forward", { fuzz: 0, sibling: (p) => files[p] ?? null });
-        expect(byEngine.ok).toBe(true);
-        expect(asHunks).toBe(byEngine.ok ? byEngine.content : "");
-      }
+    for (const { before, diff, carried } of carriedSeries(seriesId, era)) {
+      const asHunks = applyPatch(before, diff);
+      expect(carried.ok).toBe(true);
+      expect(asHunks).toBe(carried.ok ? carried.content : "");
     }
   });
 
 });
-
