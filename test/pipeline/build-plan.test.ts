@@ -16,9 +16,10 @@ import { chooseImage } from "../../src/tree/build-image.js";
 import { makeTarball, makeTree, MEASURED_BUILD_IMAGES } from "../fixtures/k8s-tree.js";
 import { cli } from "../helpers/cli.js";
 import { tempDir } from "../helpers/tmp.js";
+import { BUILD_OPTIONS, CONTAINER, TREE, v1_16_15DockerRun } from "./fixtures.js";
 
 const catalog = loadCatalog();
-const opts: BuildOptions = { runner: "docker", platforms: ["linux/amd64"], out: "/out", cacheDir: "/cache", uid: 1000, gid: 1000, pull: "missing", strictToolchain: false, linkMode: "auto", keepWork: false, signKeyId: null };
+const opts = BUILD_OPTIONS;
 const spec = { kind: "directory" as const, path: "/src/k8s" };
 
 function planFor(version: string, o: Partial<BuildOptions> = {}) {
@@ -77,28 +78,16 @@ describe("planBuild", () => {
     const p = planFor("1.16.15");
     const facts = new Facts();
     facts.set("invocationId", "X");
-    facts.set("containerName", "kubelet-nokmem-build-x");
-    facts.set("tree", "/work/tree");
-    facts.set("commitTime", 1600000000);
+    facts.set("containerName", CONTAINER);
+    facts.set("tree", TREE.root);
+    facts.set("commitTime", TREE.commitTime);
     facts.set("imageRef", "registry.k8s.io/kube-cross@sha256:" + "c".repeat(64));
     facts.set("imageId", "sha256:" + "d".repeat(64));
     facts.set("imageGo", "1.12.9");
     facts.set("goCacheVolume", "kubelet-nokmem-gocache-1.16-dddddddddddd");
     const make = facts.bind(p.steps.find((s) => s.step === "make")!) as MakeInvocation;
-    expect(dockerRunArgs(make)).toEqual([
-      "run", "--rm", "--name", "kubelet-nokmem-build-x", "--network", "none", "--user", "1000:1000",
-      "-v", "/work/tree:/src",
-      "-v", "kubelet-nokmem-gocache-1.16-dddddddddddd:/src/_output/local/go/cache",
-      "-w", "/src",
-      "-e", "GO111MODULE=off",
-      "-e", "GOFLAGS=-tags=nokmem",
-      "-e", "KUBE_GIT_VERSION_FILE=/src/_output/kubelet-nokmem/version.env",
-      "-e", "SOURCE_DATE_EPOCH=1600000000",
-      "-e", "KUBE_BUILD_PLATFORMS=linux/amd64",
-      "-e", "HOME=/tmp",
-      // By digest: a moved tag cannot change what builds.
-      "registry.k8s.io/kube-cross@sha256:" + "c".repeat(64), "make", "WHAT=cmd/kubelet",
-    ]);
+    // By digest: a moved tag cannot change what builds.
+    expect(dockerRunArgs(make)).toEqual(v1_16_15DockerRun("kubelet-nokmem-gocache-1.16-dddddddddddd", "registry.k8s.io/kube-cross@sha256:" + "c".repeat(64)));
     expect(() => facts.set("tree", "/elsewhere")).toThrow(/bound twice/);
     expect(() => dockerRunArgs(p.steps.find((s) => s.step === "make") as MakeInvocation)).toThrow(/pending/);
   });

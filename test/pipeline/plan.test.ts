@@ -2,30 +2,19 @@ import { describe, expect, it } from "vitest";
 import { loadCatalog } from "../../src/catalog/load.js";
 import { resolve } from "../../src/catalog/resolve.js";
 import { parsePlatforms } from "../../src/catalog/platforms.js";
-import { cacheVolumeName, plan, type PlanOptions } from "../../src/pipeline/plan.js";
+import { cacheVolumeName, plan } from "../../src/pipeline/plan.js";
 import { chownVolumeArgs, dockerRunArgs } from "../../src/pipeline/docker.js";
+import { PLAN_OPTIONS, TREE, v1_16_15DockerRun } from "./fixtures.js";
 
 const catalog = loadCatalog();
 const image = { ref: "kubelet-nokmem-toolchain:go1.19", id: "sha256:90aade4f00cbb57fa36d7e3cafaef3fae0851f55dfd55f294f9fefff8cf3f8f5", go: "1.19.8" };
-const opts: PlanOptions = { runner: "docker", platforms: ["linux/amd64"], out: "/out", uid: 1000, gid: 1000, containerName: "kubelet-nokmem-build-x", cacheDir: "/cache" };
-const tree = { root: "/work/tree", commitTime: 1600000000 };
+const opts = PLAN_OPTIONS;
+const tree = TREE;
 
 describe("plan", () => {
   it("builds v1.16.15 in Docker with the tag, module mode off, the version file and the commit time", () => {
     const p = plan(resolve(catalog, "v1.16.15"), tree, image, opts);
-    expect(dockerRunArgs(p)).toEqual([
-      "run", "--rm", "--name", "kubelet-nokmem-build-x", "--network", "none", "--user", "1000:1000",
-      "-v", "/work/tree:/src",
-      "-v", "kubelet-nokmem-gocache-1.16-90aade4f00cb:/src/_output/local/go/cache",
-      "-w", "/src",
-      "-e", "GO111MODULE=off",
-      "-e", "GOFLAGS=-tags=nokmem",
-      "-e", "KUBE_GIT_VERSION_FILE=/src/_output/kubelet-nokmem/version.env",
-      "-e", "SOURCE_DATE_EPOCH=1600000000",
-      "-e", "KUBE_BUILD_PLATFORMS=linux/amd64",
-      "-e", "HOME=/tmp",
-      image.id, "make", "WHAT=cmd/kubelet",
-    ]);
+    expect(dockerRunArgs(p)).toEqual(v1_16_15DockerRun("kubelet-nokmem-gocache-1.16-90aade4f00cb", image.id));
     expect(p.outputs).toEqual([{ platform: "linux/amd64", path: "_output/local/bin/linux/amd64/kubelet" }]);
     expect(p.gitVersion).toBe("v1.16.15");
   });
