@@ -11,7 +11,7 @@ export const DOCKER = "docker";
 /** Image label `image build` writes, so `image check` can tell the Go version without a container. */
 export const GO_VERSION_LABEL = "io.github.kubelet-nokmem.go-version";
 
-export interface ImageInfo {
+interface ImageInfo {
   ref: string;
   id: string;
   created: string;

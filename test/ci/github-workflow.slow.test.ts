@@ -5,35 +5,26 @@
  * its pin as a pull request; once merged, the push run rebuilds and verifies
  * against the pin; a pin with one changed byte fails the run.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { git, makeTree } from "../fixtures/k8s-tree.js";
-import { catalogAt, commitCatalog, fakeGh, makeConsumer, mergeProposal, packTool, type Consumer } from "./runner/consumer.js";
+import { beforeAll, describe, expect, it } from "vitest";
+import { git } from "../fixtures/k8s-tree.js";
+import { catalogAt, CI_IMAGE as IMAGE, commitPinDrift, fakeGh, mergeProposal, startConsumer } from "./runner/consumer.js";
 import { runWorkflow, type GithubRun, type GithubRunOptions } from "./runner/github.js";
 
-const IMAGE = process.env.KUBELET_NOKMEM_TEST_IMAGE ?? "kubelet-nokmem-toolchain:go1.19";
 const WORKFLOW = ".github/workflows/nokmem-kubelets.yml";
 
-let tmp: string;
-let consumer: Consumer;
+const start = startConsumer("kn-ci-github-");
 let gh: { bin: string; record: string };
-let vars: Record<string, string>;
 let runs = 0;
 
-beforeAll(async () => {
-  tmp = mkdtempSync(join(tmpdir(), "kn-ci-github-"));
-  const tree = await makeTree(join(tmp, "kubernetes"), { era: "1.16" });
-  consumer = makeConsumer(join(tmp, "consumer"));
-  gh = fakeGh(tmp);
-  vars = { KUBELET_NOKMEM: packTool(join(tmp, "release")), KUBERNETES_SOURCE: tree.root, KUBELET_NOKMEM_IMAGE: IMAGE };
+beforeAll(() => {
+  gh = fakeGh(start.tmp);
 });
-afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 function run(o: Partial<GithubRunOptions> & Pick<GithubRunOptions, "event">): Promise<GithubRun> {
   runs++;
-  return runWorkflow({ workflow: WORKFLOW, origin: consumer.origin, branch: "main", vars, work: join(tmp, `run-${runs}`), machinePath: [gh.bin], runId: 4000 + runs, ...o });
+  return runWorkflow({ workflow: WORKFLOW, origin: start.consumer.origin, branch: "main", vars: start.variables, work: join(start.tmp, `run-${runs}`), machinePath: [gh.bin], runId: 4000 + runs, ...o });
 }
 
 const step = (r: GithubRun, job: string, name: RegExp) => r.jobs.find((j) => j.job === job)!.steps.find((s) => name.test(s.name))!;
@@ -65,14 +56,14 @@ describe("GitHub workflow, run as a runner would", () => {
     // The proposal: a branch on the origin with the pin, and a pull request against main.
     const branch = `kubelet-nokmem/pins-${4000 + runs}`;
     expect(readFileSync(gh.record, "utf8")).toContain(`pr create --base main --head ${branch} --title Pin nokmem kubelets --body-file pr-body.md`);
-    const proposed = catalogAt(consumer, branch).pins["1.16.15"]!;
+    const proposed = catalogAt(start.consumer, branch).pins["1.16.15"]!;
     expect(proposed.sha256).toEqual({ "linux/amd64": built.sha256 });
     expect(proposed.image).toBe(IMAGE);
-    expect(catalogAt(consumer, "main").pins).toEqual({});
-    expect(git(consumer.origin, ["diff", "--stat", "main", branch])).toMatch(/versions\.json \| \d+ \+/);
+    expect(catalogAt(start.consumer, "main").pins).toEqual({});
+    expect(git(start.consumer.origin, ["diff", "--stat", "main", branch])).toMatch(/versions\.json \| \d+ \+/);
 
     // 2. A person merges it; the push of versions.json rebuilds and verifies against the pin.
-    mergeProposal(consumer, branch);
+    mergeProposal(start.consumer, branch);
     const verified = await run({ event: "push", changed: ["versions.json"] });
     expect(verified.conclusion, logs(verified)).toBe("success");
     expect(verified.results).toEqual({ plan: "success", toolchain: "skipped", build: "success", propose: "skipped" });
@@ -81,10 +72,7 @@ describe("GitHub workflow, run as a runner would", () => {
     expect(verified.summary).toContain("### kubelet 1.16.15-linux-amd64");
 
     // 3. One changed byte in the pinned checksum: the scheduled rebuild no longer matches and the run fails.
-    commitCatalog(consumer, (c) => {
-      const sha = c.pins["1.16.15"]!.sha256["linux/amd64"]!;
-      c.pins["1.16.15"]!.sha256["linux/amd64"] = sha.slice(0, -1) + (sha.at(-1) === "0" ? "1" : "0");
-    }, "Pin drift");
+    commitPinDrift(start.consumer, "1.16.15", "linux/amd64");
     const drifted = await run({ event: "schedule" });
     expect(drifted.conclusion).toBe("failure");
     expect(drifted.results.build).toBe("failure");

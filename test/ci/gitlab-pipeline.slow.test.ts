@@ -8,32 +8,19 @@
  * with one changed byte fails the pipeline. Every configuration, the child
  * pipeline included, passes GitLab's ci.json schema on the way.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { git, makeTree } from "../fixtures/k8s-tree.js";
-import { catalogAt, commitCatalog, makeConsumer, mergeProposal, packTool, type Consumer } from "./runner/consumer.js";
+import { describe, expect, it } from "vitest";
+import { git } from "../fixtures/k8s-tree.js";
+import { catalogAt, CI_IMAGE as IMAGE, commitPinDrift, mergeProposal, startConsumer } from "./runner/consumer.js";
 import { runPipeline, type GitlabRun, type GitlabRunOptions } from "./runner/gitlab.js";
 
-const IMAGE = process.env.KUBELET_NOKMEM_TEST_IMAGE ?? "kubelet-nokmem-toolchain:go1.19";
-
-let tmp: string;
-let consumer: Consumer;
-let project: Record<string, string>;
+const start = startConsumer("kn-ci-gitlab-");
 let runs = 0;
-
-beforeAll(async () => {
-  tmp = mkdtempSync(join(tmpdir(), "kn-ci-gitlab-"));
-  const tree = await makeTree(join(tmp, "kubernetes"), { era: "1.16" });
-  consumer = makeConsumer(join(tmp, "consumer"));
-  project = { KUBELET_NOKMEM: packTool(join(tmp, "release")), KUBERNETES_SOURCE: tree.root, KUBELET_NOKMEM_IMAGE: IMAGE, KUBELET_NOKMEM_PUSH_TOKEN: "glpat-harness" };
-});
-afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 function run(o: Partial<GitlabRunOptions> & Pick<GitlabRunOptions, "source">): Promise<GitlabRun> {
   runs++;
-  return runPipeline({ origin: consumer.origin, branch: "main", projectVariables: project, work: join(tmp, `pipeline-${runs}`), ...o });
+  return runPipeline({ origin: start.consumer.origin, branch: "main", projectVariables: { ...start.variables, KUBELET_NOKMEM_PUSH_TOKEN: "glpat-harness" }, work: join(start.tmp, `pipeline-${runs}`), ...o });
 }
 
 const job = (r: GitlabRun, name: string) => r.jobs.find((j) => j.job === name);
@@ -57,29 +44,26 @@ describe("GitLab pipeline, run as GitLab and a shell runner would", () => {
     expect(job(boot, "kubelet 1.16.15 linux/amd64")!.variables).toMatchObject({ KUBE_IMAGE: IMAGE, KUBE_SHA256: "", KUBE_SLUG: "1.16.15-linux-amd64" });
 
     // The proposal: a branch with the pin, a merge request asked for by push options, and the diff as an artifact.
-    const branch = git(consumer.origin, ["for-each-ref", "--format=%(refname:short)", "refs/heads/kubelet-nokmem/"]);
+    const branch = git(start.consumer.origin, ["for-each-ref", "--format=%(refname:short)", "refs/heads/kubelet-nokmem/"]);
     expect(branch).toMatch(/^kubelet-nokmem\/pins-\d+$/);
-    expect(readFileSync(consumer.pushOptionsLog, "utf8").split("\n")).toEqual(expect.arrayContaining(["merge_request.create", "merge_request.target=main", "merge_request.title=Pin nokmem kubelets"]));
-    const pin = catalogAt(consumer, branch).pins["1.16.15"]!;
+    expect(readFileSync(start.consumer.pushOptionsLog, "utf8").split("\n")).toEqual(expect.arrayContaining(["merge_request.create", "merge_request.target=main", "merge_request.title=Pin nokmem kubelets"]));
+    const pin = catalogAt(start.consumer, branch).pins["1.16.15"]!;
     expect(pin.sha256["linux/amd64"]).toMatch(/^[0-9a-f]{64}$/);
     expect(pin.image).toBe(IMAGE);
     const diff = readFileSync(join(boot.artifacts["propose pins"]!, "pins.diff"), "utf8");
     expect(diff).toContain(`+        "linux/amd64": "${pin.sha256["linux/amd64"]}"`);
     expect(existsSync(join(boot.artifacts["kubelet 1.16.15 linux/amd64"]!, "out", "1.16.15-linux-amd64", "linux", "amd64", "kubelet"))).toBe(true);
-    expect(catalogAt(consumer, "main").pins).toEqual({});
+    expect(catalogAt(start.consumer, "main").pins).toEqual({});
 
     // 2. The merge request is merged; the push pipeline rebuilds and verifies against the pin.
-    mergeProposal(consumer, branch);
+    mergeProposal(start.consumer, branch);
     const verified = await run({ source: "push", changed: ["versions.json"] });
     expect(verified.status, logs(verified)).toBe("success");
     expect(statuses(verified)).toEqual({ plan: "success", "kubelet 1.16.15 linux/amd64": "success", build: "success" });
     expect(job(verified, "kubelet 1.16.15 linux/amd64")!.log).toMatch(/"outcome": "match"/);
 
     // 3. One changed byte in the pinned checksum: the scheduled pipeline fails on verify.
-    commitCatalog(consumer, (c) => {
-      const sha = c.pins["1.16.15"]!.sha256["linux/amd64"]!;
-      c.pins["1.16.15"]!.sha256["linux/amd64"] = sha.slice(0, -1) + (sha.at(-1) === "0" ? "1" : "0");
-    }, "Pin drift");
+    commitPinDrift(start.consumer, "1.16.15", "linux/amd64");
     const drifted = await run({ source: "schedule" });
     expect(drifted.status).toBe("failed");
     expect(statuses(drifted)).toEqual({ plan: "success", "kubelet 1.16.15 linux/amd64": "failed", build: "failed" });
@@ -88,7 +72,7 @@ describe("GitLab pipeline, run as GitLab and a shell runner would", () => {
 
   it("GitLab refuses a child pipeline artifact that is not named .yml", async () => {
     // The template as it was: the plan job writing child-pipeline.json.
-    const clone = consumer.clone;
+    const clone = start.consumer.clone;
     git(clone, ["pull", "--quiet", "--ff-only", "origin", "main"]);
     const file = join(clone, ".gitlab-ci.yml");
     const text = readFileSync(file, "utf8").replaceAll("child-pipeline.yml", "child-pipeline.json");

@@ -6,10 +6,15 @@
  * this checkout) and a stand-in `gh` that checks the pushed branch exists.
  */
 import { spawnSync } from "node:child_process";
-import { chmodSync, copyFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
+import { afterAll, beforeAll } from "vitest";
 import { ROOT } from "../../helpers/cli.js";
-import { git } from "../../fixtures/k8s-tree.js";
+import { git, makeTree } from "../../fixtures/k8s-tree.js";
+
+/** The build image the CI runs use. */
+export const CI_IMAGE = process.env.KUBELET_NOKMEM_TEST_IMAGE ?? "kubelet-nokmem-toolchain:go1.19";
 
 const TEMPLATE_FILES: Record<string, string> = {
   ".github/workflows/nokmem-kubelets.yml": "ci/github/nokmem-kubelets.yml",
@@ -51,8 +56,43 @@ export function makeConsumer(dir: string): Consumer {
   return { origin, clone, pushOptionsLog };
 }
 
+/** What an end-to-end CI test starts from; filled in before the file's tests run. */
+interface CiStart {
+  tmp: string;
+  consumer: Consumer;
+  /** The variables a team sets: the packed tool, the Kubernetes source, the build image. */
+  variables: { KUBELET_NOKMEM: string; KUBERNETES_SOURCE: string; KUBELET_NOKMEM_IMAGE: string };
+}
+
+/**
+ * Before the file's tests: a 1.16 fixture release as the Kubernetes source, a
+ * consumer repository with no pins, and the tool packed as a release, in a
+ * fresh folder named after `prefix`; after them, that folder goes.
+ */
+export function startConsumer(prefix: string): CiStart {
+  const start = {} as CiStart;
+  beforeAll(async () => {
+    start.tmp = mkdtempSync(join(tmpdir(), prefix));
+    const tree = await makeTree(join(start.tmp, "kubernetes"), { era: "1.16" });
+    start.consumer = makeConsumer(join(start.tmp, "consumer"));
+    start.variables = { KUBELET_NOKMEM: packTool(join(start.tmp, "release")), KUBERNETES_SOURCE: tree.root, KUBELET_NOKMEM_IMAGE: CI_IMAGE };
+  });
+  afterAll(() => {
+    if (start.tmp) rmSync(start.tmp, { recursive: true, force: true });
+  });
+  return start;
+}
+
+/** Change one byte of a pinned checksum in the consumer's versions.json (a drifted pin) and push it. */
+export function commitPinDrift(c: Consumer, version: string, platform: string): void {
+  commitCatalog(c, (catalog) => {
+    const sha = catalog.pins[version]!.sha256[platform]!;
+    catalog.pins[version]!.sha256[platform] = sha.slice(0, -1) + (sha.at(-1) === "0" ? "1" : "0");
+  }, "Pin drift");
+}
+
 /** Change versions.json in the consumer (as a reviewed commit would) and push it. */
-export function commitCatalog(c: Consumer, change: (catalog: { pins: Record<string, { sha256: Record<string, string> }> }) => void, message: string): void {
+function commitCatalog(c: Consumer, change: (catalog: { pins: Record<string, { sha256: Record<string, string> }> }) => void, message: string): void {
   git(c.clone, ["pull", "--quiet", "--ff-only", "origin", "main"]);
   const file = join(c.clone, "versions.json");
   const catalog = JSON.parse(readFileSync(file, "utf8"));
@@ -75,7 +115,7 @@ export function catalogAt(c: Consumer, ref: string): { pins: Record<string, { im
 }
 
 /** The released tarball of this checkout, as `npm pack` makes it. */
-export function packTool(into: string): string {
+function packTool(into: string): string {
   mkdirSync(into, { recursive: true });
   const r = spawnSync("npm", ["pack", "--silent", "--pack-destination", into], { cwd: ROOT, encoding: "utf8" });
   if (r.status !== 0) throw new Error(`npm pack failed: ${r.stderr}`);
