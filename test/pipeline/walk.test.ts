@@ -29,62 +29,37 @@ import { syntheticBinary } from "../audit/synthetic.js";
 import { makeTree } from "../fixtures/k8s-tree.js";
 import { tempDir } from "../helpers/tmp.js";
 
-/** The order in which the wrapped entry points were entered, and the fake docker's argv. */
+/** The order in which the wrapped entry points were entered, and the fake docker. */
 const walk = vi.hoisted(() => {
   const calls: string[] = [];
-  const record =
-    <A extends unknown[], R>(name: string, fn: (...args: A) => R) =>
-    (...args: A): R => {
-      calls.push(name);
-      return fn(...args);
-    };
-  return { calls, record, docker: null as null | ((args: string[], opts: RunOptions) => RunResult) };
+  /** The module with the named functions wrapped to record each call, then run the real one. */
+  const recording = <M extends object>(module: M, ...names: (keyof M & string)[]): M => ({
+    ...module,
+    ...Object.fromEntries(
+      names.map((name) => {
+        const real = module[name] as (...args: unknown[]) => unknown;
+        const wrapped = (...args: unknown[]) => {
+          calls.push(name);
+          return real(...args);
+        };
+        return [name, vi.fn(wrapped)];
+      }),
+    ),
+  });
+  return { calls, recording, docker: null as null | ((args: string[], opts: RunOptions) => RunResult) };
 });
 
-vi.mock("../../src/catalog/resolve.js", async (importOriginal) => {
-  const m = await importOriginal<typeof import("../../src/catalog/resolve.js")>();
-  return { ...m, resolve: vi.fn(walk.record("resolve", m.resolve)) };
-});
-vi.mock("../../src/source/peek.js", async (importOriginal) => {
-  const m = await importOriginal<typeof import("../../src/source/peek.js")>();
-  return { ...m, peekSource: vi.fn(walk.record("peekSource", m.peekSource)), readFiles: vi.fn(walk.record("readFiles", m.readFiles)) };
-});
-vi.mock("../../src/tree/build-image.js", async (importOriginal) => {
-  const m = await importOriginal<typeof import("../../src/tree/build-image.js")>();
-  return { ...m, chooseImage: vi.fn(walk.record("chooseImage", m.chooseImage)) };
-});
-vi.mock("../../src/pipeline/build-plan.js", async (importOriginal) => {
-  const m = await importOriginal<typeof import("../../src/pipeline/build-plan.js")>();
-  return { ...m, planBuild: vi.fn(walk.record("planBuild", m.planBuild)) };
-});
-vi.mock("../../src/pipeline/docker.js", async (importOriginal) => {
-  const m = await importOriginal<typeof import("../../src/pipeline/docker.js")>();
-  return { ...m, ensureImage: vi.fn(walk.record("ensureImage", m.ensureImage)) };
-});
-vi.mock("../../src/source/index.js", async (importOriginal) => {
-  const m = await importOriginal<typeof import("../../src/source/index.js")>();
-  return { ...m, stageSource: vi.fn(walk.record("stageSource", m.stageSource)) };
-});
-vi.mock("../../src/patch/engine.js", async (importOriginal) => {
-  const m = await importOriginal<typeof import("../../src/patch/engine.js")>();
-  return { ...m, applyStrategy: vi.fn(walk.record("applyStrategy", m.applyStrategy)) };
-});
-vi.mock("../../src/tree/inspect.js", async (importOriginal) => {
-  const m = await importOriginal<typeof import("../../src/tree/inspect.js")>();
-  return { ...m, readTreeFacts: vi.fn(walk.record("readTreeFacts", m.readTreeFacts)) };
-});
-vi.mock("../../src/audit/index.js", async (importOriginal) => {
-  const m = await importOriginal<typeof import("../../src/audit/index.js")>();
-  return { ...m, auditFile: vi.fn(walk.record("auditFile", m.auditFile)) };
-});
-vi.mock("../../src/artifact/checksums.js", async (importOriginal) => {
-  const m = await importOriginal<typeof import("../../src/artifact/checksums.js")>();
-  return { ...m, formatSha256Sums: vi.fn(walk.record("formatSha256Sums", m.formatSha256Sums)) };
-});
-vi.mock("../../src/artifact/attest.js", async (importOriginal) => {
-  const m = await importOriginal<typeof import("../../src/artifact/attest.js")>();
-  return { ...m, writeAttestations: vi.fn(walk.record("writeAttestations", m.writeAttestations)) };
-});
+vi.mock("../../src/catalog/resolve.js", async (original) => walk.recording(await original<typeof import("../../src/catalog/resolve.js")>(), "resolve"));
+vi.mock("../../src/source/peek.js", async (original) => walk.recording(await original<typeof import("../../src/source/peek.js")>(), "peekSource", "readFiles"));
+vi.mock("../../src/tree/build-image.js", async (original) => walk.recording(await original<typeof import("../../src/tree/build-image.js")>(), "chooseImage"));
+vi.mock("../../src/pipeline/build-plan.js", async (original) => walk.recording(await original<typeof import("../../src/pipeline/build-plan.js")>(), "planBuild"));
+vi.mock("../../src/pipeline/docker.js", async (original) => walk.recording(await original<typeof import("../../src/pipeline/docker.js")>(), "ensureImage"));
+vi.mock("../../src/source/index.js", async (original) => walk.recording(await original<typeof import("../../src/source/index.js")>(), "stageSource"));
+vi.mock("../../src/patch/engine.js", async (original) => walk.recording(await original<typeof import("../../src/patch/engine.js")>(), "applyStrategy"));
+vi.mock("../../src/tree/inspect.js", async (original) => walk.recording(await original<typeof import("../../src/tree/inspect.js")>(), "readTreeFacts"));
+vi.mock("../../src/audit/index.js", async (original) => walk.recording(await original<typeof import("../../src/audit/index.js")>(), "auditFile"));
+vi.mock("../../src/artifact/checksums.js", async (original) => walk.recording(await original<typeof import("../../src/artifact/checksums.js")>(), "formatSha256Sums"));
+vi.mock("../../src/artifact/attest.js", async (original) => walk.recording(await original<typeof import("../../src/artifact/attest.js")>(), "writeAttestations"));
 // The one door to child processes: docker is answered by the fake below, anything else runs for real.
 vi.mock("../../src/process/exec.js", async (importOriginal) => {
   const m = await importOriginal<typeof import("../../src/process/exec.js")>();
