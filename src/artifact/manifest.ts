@@ -17,7 +17,7 @@
 import { pathToFileURL } from "node:url";
 import { PackageURL } from "packageurl-js";
 import { VerificationError } from "../errors.js";
-import { VERDICTS, type Verdict } from "../verdict.js";
+import { NOKMEM_VERDICTS, VERDICTS, type NokmemVerdict, type Verdict } from "../verdict.js";
 import {
   checkResourceDescriptors,
   checkStatement,
@@ -186,16 +186,12 @@ export function provenanceStatement(p: ProvenanceInput): ProvenanceStatement {
 
 // ── the verdict Statement
 
-/** What a build may publish: kubelets the audit found patched, or of a release that never enables kmem. */
-export const BUILD_VERDICTS = ["patched", "not-affected"] as const satisfies readonly Verdict[];
-export type BuildVerdict = (typeof BUILD_VERDICTS)[number];
-
 export interface VerdictPredicate {
   /** "v1.20.2" */
   release: string;
   strategy: string;
-  /** The build's verdict over all subjects. */
-  verdict: BuildVerdict;
+  /** The build's verdict over all subjects: a build publishes only kubelets that cannot enable kmem. */
+  verdict: NokmemVerdict;
   binaries: {
     name: string;
     verdict: Verdict;
@@ -400,7 +396,7 @@ export function readVerdict(text: string, where: string): VerdictRecord {
     const p = st.predicate;
     onlyFields(p, VERDICT_FIELDS, "$.predicate");
     for (const k of ["release", "strategy", "timeVerified"]) if (!optionalString(p, k, "$.predicate")) throw new SchemaViolation(`$.predicate.${k}`, "expected a string");
-    const verdict = verdictAt(p.verdict, "$.predicate.verdict", vocabulary, BUILD_VERDICTS);
+    const verdict = verdictAt(p.verdict, "$.predicate.verdict", vocabulary, NOKMEM_VERDICTS);
     if (!Array.isArray(p.binaries)) throw new SchemaViolation("$.predicate.binaries", "expected an array");
     const binaries = p.binaries.map((b: unknown, i: number): VerdictPredicate["binaries"][number] => {
       const at = `$.predicate.binaries[${i}]`;

@@ -2,9 +2,11 @@ import type { Command } from "commander";
 import { availableParallelism } from "node:os";
 import { PATH_MISSING, type BinaryReport } from "../audit/report.js";
 import { ToolError, UsageError, VerificationError } from "../errors.js";
+import { VERDICTS, type Verdict } from "../verdict.js";
 import { printJson, type CommandContext } from "./context.js";
 
-export const OUTCOMES = ["unpatched", "unknown", "not-affected", "patched", "mismatch", "unpinned", "match", "error", "missing"] as const;
+/** What --fail-on can select: a binary's verdict, its pin status, or that it could not be read. */
+export const OUTCOMES = [...VERDICTS, "mismatch", "unpinned", "match", "error", "missing"] as const;
 export type Outcome = (typeof OUTCOMES)[number];
 /** `missing`: a path given that does not exist; failing by default, so a typo cannot pass a pipeline gate. */
 export const DEFAULT_FAIL_ON: Outcome[] = ["unpatched", "mismatch", "missing"];
@@ -12,7 +14,7 @@ export const DEFAULT_FAIL_ON: Outcome[] = ["unpatched", "mismatch", "missing"];
 export interface AuditJson {
   schemaVersion: 1;
   reports: BinaryReport[];
-  summary: { binaries: number; verdicts: Record<string, number>; pins: Record<string, number>; errors: number };
+  summary: { binaries: number; verdicts: Record<Verdict, number>; pins: Record<string, number>; errors: number };
   failOn: Outcome[];
   /** Paths whose outcome is listed in failOn (the exit code is 4 when any). */
   failed: { path: string; outcomes: Outcome[] }[];
@@ -38,10 +40,10 @@ export function outcomesOf(r: BinaryReport): Outcome[] {
 }
 
 export function summarise(reports: BinaryReport[], failOn: Outcome[]): AuditJson {
-  const verdicts: Record<string, number> = { patched: 0, unpatched: 0, "not-affected": 0, unknown: 0 };
+  const verdicts = Object.fromEntries(VERDICTS.map((v) => [v, 0])) as Record<Verdict, number>;
   const pins: Record<string, number> = { match: 0, mismatch: 0, unpinned: 0 };
   for (const r of reports) {
-    verdicts[r.verdict]!++;
+    verdicts[r.verdict]++;
     pins[r.pin.status]!++;
   }
   const failed = reports.map((r) => ({ path: r.path, outcomes: outcomesOf(r).filter((o) => failOn.includes(o)) })).filter((f) => f.outcomes.length);

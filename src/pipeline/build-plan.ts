@@ -14,10 +14,10 @@
 import { join, posix } from "node:path";
 import type { Resolution } from "../catalog/resolve.js";
 import type { StrategyId } from "../catalog/types.js";
-import type { BuildVerdict } from "../artifact/manifest.js";
 import { binaryName } from "../artifact/publish.js";
 import type { LinkMode, SourceSpec } from "../source/types.js";
 import type { ImageChoice, ImageInputs } from "../tree/build-image.js";
+import type { NokmemVerdict } from "../verdict.js";
 import type { PullPolicy } from "./docker.js";
 import { pending, plan as makeInvocation, type Fact, type Later, type MakeInvocation, type Runner } from "./plan.js";
 
@@ -51,7 +51,7 @@ export type BuildStep =
     }
   | { step: "patch"; strategy: StrategyId; series: string | null; changes: string[]; versionFile: string; gitVersion: string; commit: Later<string | null> }
   | ({ step: "make" } & MakeInvocation)
-  | { step: "verify"; outputs: { platform: string; path: string }[]; expect: BuildVerdict; gitVersion: string }
+  | { step: "verify"; outputs: { platform: string; path: string }[]; expect: NokmemVerdict; gitVersion: string }
   | { step: "checksum"; binaries: string[]; file: "SHA256SUMS" }
   | {
       step: "attest";

@@ -19,7 +19,6 @@ import { formatSha256Sums, sha256File } from "../artifact/checksums.js";
 import { asTeardown } from "../process/teardown.js";
 import { writeAttestations } from "../artifact/attest.js";
 import type { SigningKey } from "../artifact/dsse.js";
-import type { BuildVerdict } from "../artifact/manifest.js";
 import { Publication, type PublishRecovery } from "../artifact/publish.js";
 import { stageSource, type StagedSource } from "../source/index.js";
 import { readFiles } from "../source/peek.js";
@@ -30,7 +29,7 @@ import { Facts, type Bound } from "./facts.js";
 import { cacheVolumeName, TREE_GO_CACHE, type MakeInvocation, type Runner } from "./plan.js";
 import type { Progress } from "./progress.js";
 import { checkVersionStamp, defaultSteps, type BuildSteps, type VerifyOutcome } from "./steps.js";
-import type { Verdict } from "../verdict.js";
+import type { NokmemVerdict, Verdict } from "../verdict.js";
 
 interface BuildDeps {
   catalog: Catalog;
@@ -74,7 +73,7 @@ export interface BuildResult {
   /** keyid of the signing key, null when unsigned. */
   keyid: string | null;
   /** The audit's verdict the build proved: patched, or not-affected for a release that never enables kmem. */
-  verdict: BuildVerdict;
+  verdict: NokmemVerdict;
   out: string;
   binaries: BuiltBinary[];
   sha256sums: string;

@@ -10,9 +10,9 @@ import { Ajv2020 } from "ajv/dist/2020.js";
 import ajvFormats from "ajv-formats";
 import { describe, expect, it } from "vitest";
 import { readAttestedBuild } from "../../src/artifact/attestations.js";
-import { BUILD_VERDICTS, readVerdict, verdictStatement, statementBytes } from "../../src/artifact/manifest.js";
+import { readVerdict, verdictStatement, statementBytes } from "../../src/artifact/manifest.js";
 import { VerificationError } from "../../src/errors.js";
-import { VERDICTS } from "../../src/verdict.js";
+import { NOKMEM_VERDICTS, VERDICTS } from "../../src/verdict.js";
 import { ROOT } from "../helpers/cli.js";
 import { tempDir } from "../helpers/tmp.js";
 import { fakeKubelet, writeOutDir, writeV1Verdict } from "../pin/outdir-fixture.js";
@@ -63,8 +63,8 @@ describe("verdict/v2: the audit's words", () => {
   it("its schema's words are src/verdict.ts's VERDICTS, and a build's are patched or not-affected", () => {
     const s = schema(2);
     expect(s.properties.binaries.items.properties.verdict.enum).toEqual([...VERDICTS]);
-    expect(s.properties.verdict.enum).toEqual([...BUILD_VERDICTS]);
-    expect(BUILD_VERDICTS).toEqual(["patched", "not-affected"]);
+    expect(s.properties.verdict.enum).toEqual([...NOKMEM_VERDICTS]);
+    expect(NOKMEM_VERDICTS).toEqual(["patched", "not-affected"]);
   });
 
   it.each(VERDICTS)("reads a binary verdict %s as itself", (word) => {
