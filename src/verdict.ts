@@ -10,3 +10,11 @@
  */
 export const VERDICTS = ["patched", "unpatched", "not-affected", "unknown"] as const;
 export type Verdict = (typeof VERDICTS)[number];
+
+/**
+ * The verdicts of a binary that cannot enable kmem accounting: the only ones a
+ * build publishes, the ones the doctor counts as safe.
+ */
+export const NOKMEM_VERDICTS = ["patched", "not-affected"] as const satisfies readonly Verdict[];
+export type NokmemVerdict = (typeof NOKMEM_VERDICTS)[number];
+export const isNokmem = (v: Verdict | null): v is NokmemVerdict => v !== null && (NOKMEM_VERDICTS as readonly Verdict[]).includes(v);

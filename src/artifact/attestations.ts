@@ -9,7 +9,7 @@ import { describeReadFailure, readRegularFile, readRegularText } from "../io/rea
 import { join } from "node:path";
 import { openEnvelope, parseEnvelope, INTOTO_PAYLOAD_TYPE, signingKeyFromPem, verifyingKeyFromPem, type SigningKey, type VerifyingKey } from "./dsse.js";
 import type { Statement } from "./intoto.js";
-import { MANIFEST_FILE, readProvenance, readStatement, readVerdict, VERDICT_FILE, type ProvenanceRecord, type VerdictStatement } from "./manifest.js";
+import { MANIFEST_FILE, readProvenance, readStatement, readVerdict, VERDICT_FILE, type ProvenanceRecord, type VerdictRecord } from "./manifest.js";
 import { UsageError, VerificationError } from "../errors.js";
 
 const ENVELOPE_SUFFIX = ".dsse.json";
@@ -47,7 +47,8 @@ export async function loadVerifyingKey(spec: string): Promise<VerifyingKey> {
 
 interface AttestedBuild {
   provenance: ProvenanceRecord;
-  verdict: VerdictStatement | null;
+  /** verdict.json in src/verdict.ts's words (a 0.1.0 verdict/v1 file translated), null when there is none. */
+  verdict: VerdictRecord | null;
   /** The key whose signature was checked, when one was given. */
   signature: { keyid: string } | null;
 }
@@ -94,7 +95,7 @@ export async function readAttestedBuild(dir: string, key: VerifyingKey | null = 
   const verdict = verdictText === null ? null : readVerdict(verdictText, join(dir, VERDICT_FILE));
   if (verdict) {
     const a = provenance.binaries.map((b) => `${b.name}=${b.sha256}`).sort().join(" ");
-    const b = verdict.subject.map((s) => `${s.name}=${s.digest.sha256}`).sort().join(" ");
+    const b = verdict.statement.subject.map((s) => `${s.name}=${s.digest.sha256}`).sort().join(" ");
     if (a !== b) throw new VerificationError("E_MANIFEST", `expected ${join(dir, VERDICT_FILE)} to be about the subjects of ${MANIFEST_FILE}, found ${b}`, "rebuild; never mix files of two builds");
   }
   return { provenance, verdict, signature: key ? { keyid: key.keyid } : null };

@@ -6,8 +6,8 @@
  *   Provenance v1.0 (https://slsa.dev/spec/v1.0/provenance): how the
  *   kubelets were built.
  * - verdict.json: a Statement about the same subjects with this project's
- *   predicate (VERDICT_TYPE, schema in docs/schemas/): the nokmem verdict and
- *   the audit's evidence. SLSA provenance says how something was built, not
+ *   predicate (VERDICT_TYPE, schema in docs/schemas/): the audit's verdict
+ *   (src/verdict.ts) and its evidence. SLSA provenance says how something was built, not
  *   what a check of the result found; a separate predicate lets a policy
  *   require (and a key sign) each claim on its own.
  *
@@ -17,6 +17,7 @@
 import { pathToFileURL } from "node:url";
 import { PackageURL } from "packageurl-js";
 import { VerificationError } from "../errors.js";
+import { NOKMEM_VERDICTS, VERDICTS, type NokmemVerdict, type Verdict } from "../verdict.js";
 import {
   checkResourceDescriptors,
   checkStatement,
@@ -38,8 +39,14 @@ const BUILD_TYPE = `${PROJECT}/build/v1`;
 /** One builder id per build mode: a container offline from a pinned image, or whatever Go and make this host has. */
 export const BUILDER_IDS = { docker: `${PROJECT}/builders/docker/v1`, local: `${PROJECT}/builders/local/v1` } as const;
 export type BuildRunner = keyof typeof BUILDER_IDS;
-/** predicateType of verdict.json (docs/schemas/verdict-v1.schema.json). */
-const VERDICT_TYPE = `${PROJECT}/verdict/v1`;
+/** predicateType of verdict.json (docs/schemas/verdict-v2.schema.json): the audit's words (src/verdict.ts). */
+const VERDICT_TYPE = `${PROJECT}/verdict/v2`;
+/**
+ * predicateType of the verdict.json kubelet-nokmem 0.1.0 wrote, in the build's
+ * former words (docs/schemas/verdict-v1.schema.json). Read, never written: pin
+ * and verify keep working on output folders of that release.
+ */
+const VERDICT_TYPE_V1 = `${PROJECT}/verdict/v1`;
 
 export const MANIFEST_FILE = "manifest.json";
 export const VERDICT_FILE = "verdict.json";
@@ -179,18 +186,15 @@ export function provenanceStatement(p: ProvenanceInput): ProvenanceStatement {
 
 // ── the verdict Statement
 
-const BUILD_VERDICTS = ["nokmem", "not-affected"] as const;
-export const BINARY_VERDICTS = ["nokmem", "kmem-enabled", "not-affected", "unknown"] as const;
-
 export interface VerdictPredicate {
   /** "v1.20.2" */
   release: string;
   strategy: string;
-  /** The build's verdict over all subjects. */
-  verdict: (typeof BUILD_VERDICTS)[number];
+  /** The build's verdict over all subjects: a build publishes only kubelets that cannot enable kmem. */
+  verdict: NokmemVerdict;
   binaries: {
     name: string;
-    verdict: (typeof BINARY_VERDICTS)[number];
+    verdict: Verdict;
     gitVersion?: string;
     evidence: { check: string; found: boolean; detail?: string }[];
   }[];
@@ -198,7 +202,7 @@ export interface VerdictPredicate {
   timeVerified: string;
 }
 
-export type VerdictStatement = Statement<VerdictPredicate>;
+type VerdictStatement = Statement<VerdictPredicate>;
 
 export function verdictStatement(subjects: { name: string; sha256: string }[], predicate: VerdictPredicate): VerdictStatement {
   return { _type: STATEMENT_TYPE, subject: subjects.map((s) => ({ name: s.name, digest: { sha256: s.sha256 } })), predicateType: VERDICT_TYPE, predicate };
@@ -344,28 +348,82 @@ export function readProvenance(text: string, where: string): ProvenanceRecord {
 }
 
 const VERDICT_FIELDS = new Set(["release", "strategy", "verdict", "binaries", "verifier", "timeVerified"]);
+const BINARY_FIELDS = new Set(["name", "verdict", "gitVersion", "evidence"]);
+const EVIDENCE_FIELDS = new Set(["check", "found", "detail"]);
 
-/** verdict.json: strict in-toto, then the predicate's schema (docs/schemas/verdict-v1.schema.json). */
-export function readVerdict(text: string, where: string): VerdictStatement {
+/** The words verdict/v1 used for a binary. */
+type V1Word = "nokmem" | "kmem-enabled" | "not-affected" | "unknown";
+/** verdict/v1's words in src/verdict.ts's: the one translation, total, with no fallback. */
+const FROM_V1: Record<V1Word, Verdict> = { nokmem: "patched", "kmem-enabled": "unpatched", "not-affected": "not-affected", unknown: "unknown" };
+
+/** How one version of the predicate spells a verdict: the words it has, each read in src/verdict.ts's words. */
+interface Vocabulary {
+  words: readonly string[];
+  read: (word: string) => Verdict | undefined;
+}
+const isOneOf = <W extends string>(words: readonly W[], w: string): w is W => (words as readonly string[]).includes(w);
+const isV1Word = (w: string): w is V1Word => Object.hasOwn(FROM_V1, w);
+const VOCABULARIES = new Map<string, Vocabulary>([
+  [VERDICT_TYPE, { words: VERDICTS, read: (w) => (isOneOf(VERDICTS, w) ? w : undefined) }],
+  [VERDICT_TYPE_V1, { words: Object.keys(FROM_V1), read: (w) => (isV1Word(w) ? FROM_V1[w] : undefined) }],
+]);
+
+export interface VerdictRecord {
+  /** The Statement as read: its predicate in the words of its own predicateType. */
+  statement: Statement;
+  /** The predicate in src/verdict.ts's words, whichever version was read. */
+  predicate: VerdictPredicate;
+}
+
+/** The verdict word at `path`, in src/verdict.ts's words; `allowed` is what may stand there. */
+function verdictAt<V extends Verdict>(v: unknown, path: string, vocabulary: Vocabulary, allowed: readonly V[]): V {
+  const found = typeof v === "string" ? vocabulary.read(v) : undefined;
+  if (found !== undefined && isOneOf(allowed, found)) return found;
+  const words = vocabulary.words.filter((w) => allowed.some((a) => vocabulary.read(w) === a));
+  throw new SchemaViolation(path, `expected one of ${words.join(", ")}, found ${JSON.stringify(v) ?? "nothing"}`);
+}
+
+/**
+ * verdict.json: strict in-toto, then the predicate's schema
+ * (docs/schemas/verdict-v2.schema.json; verdict-v1.schema.json for a file of
+ * 0.1.0, whose words are translated by FROM_V1).
+ */
+export function readVerdict(text: string, where: string): VerdictRecord {
   const st = readStatement(text, where);
-  if (st.predicateType !== VERDICT_TYPE) throw manifestError(where, `a Statement with predicateType ${VERDICT_TYPE}`, JSON.stringify(st.predicateType));
+  const vocabulary = VOCABULARIES.get(st.predicateType);
+  if (!vocabulary) throw manifestError(where, `a Statement with predicateType ${VERDICT_TYPE} (or ${VERDICT_TYPE_V1})`, JSON.stringify(st.predicateType));
   try {
     const p = st.predicate;
     onlyFields(p, VERDICT_FIELDS, "$.predicate");
     for (const k of ["release", "strategy", "timeVerified"]) if (!optionalString(p, k, "$.predicate")) throw new SchemaViolation(`$.predicate.${k}`, "expected a string");
-    if (!(BUILD_VERDICTS as readonly unknown[]).includes(p.verdict)) throw new SchemaViolation("$.predicate.verdict", `expected one of ${BUILD_VERDICTS.join(", ")}`);
+    const verdict = verdictAt(p.verdict, "$.predicate.verdict", vocabulary, NOKMEM_VERDICTS);
     if (!Array.isArray(p.binaries)) throw new SchemaViolation("$.predicate.binaries", "expected an array");
-    p.binaries.forEach((b: unknown, i: number) => {
-      const o = expectObject(b, `$.predicate.binaries[${i}]`);
-      onlyFields(o, new Set(["name", "verdict", "gitVersion", "evidence"]), `$.predicate.binaries[${i}]`);
-      if (!(BINARY_VERDICTS as readonly unknown[]).includes(o.verdict)) throw new SchemaViolation(`$.predicate.binaries[${i}].verdict`, `expected one of ${BINARY_VERDICTS.join(", ")}`);
-      if (!Array.isArray(o.evidence)) throw new SchemaViolation(`$.predicate.binaries[${i}].evidence`, "expected an array");
+    const binaries = p.binaries.map((b: unknown, i: number): VerdictPredicate["binaries"][number] => {
+      const at = `$.predicate.binaries[${i}]`;
+      const o = expectObject(b, at);
+      onlyFields(o, BINARY_FIELDS, at);
+      const name = optionalString(o, "name", at);
+      if (!name) throw new SchemaViolation(`${at}.name`, "expected a string");
+      const gitVersion = optionalString(o, "gitVersion", at);
+      if (!Array.isArray(o.evidence)) throw new SchemaViolation(`${at}.evidence`, "expected an array");
+      const evidence = o.evidence.map((e: unknown, j: number) => {
+        const eat = `${at}.evidence[${j}]`;
+        const x = expectObject(e, eat);
+        onlyFields(x, EVIDENCE_FIELDS, eat);
+        const check = optionalString(x, "check", eat);
+        if (check === undefined) throw new SchemaViolation(`${eat}.check`, "expected a string");
+        if (typeof x.found !== "boolean") throw new SchemaViolation(`${eat}.found`, "expected a boolean");
+        const detail = optionalString(x, "detail", eat);
+        return { check, found: x.found, ...(detail !== undefined ? { detail } : {}) };
+      });
+      return { name, verdict: verdictAt(o.verdict, `${at}.verdict`, vocabulary, VERDICTS), ...(gitVersion !== undefined ? { gitVersion } : {}), evidence };
     });
     const verifier = expectObject(p.verifier, "$.predicate.verifier");
     if (!optionalString(verifier, "id", "$.predicate.verifier")) throw new SchemaViolation("$.predicate.verifier.id", "expected a URI");
+    const predicate = { ...(p as unknown as VerdictPredicate), verdict, binaries };
+    return { statement: st, predicate };
   } catch (err) {
-    if (err instanceof SchemaViolation) throw manifestError(where, `a ${VERDICT_TYPE} predicate`, err.message);
+    if (err instanceof SchemaViolation) throw manifestError(where, `a ${st.predicateType} predicate`, err.message);
     throw err;
   }
-  return st as unknown as VerdictStatement;
 }

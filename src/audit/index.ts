@@ -73,7 +73,7 @@ export async function auditPaths(paths: readonly string[], options: AuditPathsOp
     while (next < targets.length) {
       const i = next++;
       const t = targets[i]!;
-      reports[i] = t.error ? failedReport(t.path, t.error) : await auditFile(t.path, options);
+      reports[i] = t.error ? failedReport(t.path, t.error) : t.file ? { ...(await auditFile(t.file, options)), path: t.path } : await auditFile(t.path, options);
       options.onReport?.(reports[i]);
     }
   };

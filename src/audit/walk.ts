@@ -1,11 +1,14 @@
 /**
  * Which files an audit looks at: the paths given, and inside folders (walked
  * recursively, symlinked folders not followed so loops cannot trap the walk)
- * the kubelet-named executables, or with `all` every ELF file.
+ * the kubelet-named executables, or with `all` every ELF file. With a root,
+ * the paths are a node's paths resolved under it (src/io/root.ts), links
+ * followed inside the root, and the targets are named by their node paths.
  */
 import type { Dirent } from "node:fs";
 import { readdir, stat } from "node:fs/promises";
 import { openRegular } from "../io/read.js";
+import { locateUnderRoot } from "../io/root.js";
 import { join } from "node:path";
 import { ELF_MAGIC } from "./elf.js";
 import { fileKind } from "../io/read.js";
@@ -13,7 +16,10 @@ import { errnoError, notRegularError } from "./file.js";
 import { PATH_MISSING, type FileError } from "./report.js";
 
 interface Target {
+  /** The path as given or found in a folder (with a root: the node's path). */
   path: string;
+  /** Where the file is on this machine, when that differs from path (under a root). */
+  file?: string;
   /** Set when the path cannot be audited; the audit reports it and goes on. */
   error?: FileError;
 }
@@ -24,6 +30,8 @@ export interface WalkOptions {
   /** Leave out, quietly, paths given that do not exist (a fleet's list of usual folders). */
   skipMissing?: boolean;
   signal?: AbortSignal;
+  /** A node's file system mounted here: paths are node paths, links are followed inside it. */
+  root?: string;
 }
 
 const KUBELET_NAME = /kubelet/i;
@@ -52,9 +60,10 @@ export async function expandTargets(paths: readonly string[], options: WalkOptio
   };
   for (const p of paths) {
     options.signal?.throwIfAborted();
-    let st;
+    let st, local;
     try {
-      st = await stat(p);
+      local = await locate(p, options);
+      st = await stat(local);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code === "ENOENT" || code === "ENOTDIR") {
@@ -64,20 +73,29 @@ export async function expandTargets(paths: readonly string[], options: WalkOptio
       continue;
     }
     // A path given by name is audited whatever it is named; auditFile reports what it is.
-    if (st.isDirectory()) await walk(p, options, add);
-    else add({ path: p });
+    if (st.isDirectory()) await walk(local, p, options, add);
+    else add(target(p, local));
   }
   return out;
+}
+
+function locate(path: string, options: WalkOptions): Promise<string> {
+  return options.root === undefined ? Promise.resolve(path) : locateUnderRoot(options.root, path);
+}
+
+function target(path: string, local: string): Target {
+  return local === path ? { path } : { path, file: local };
 }
 
 function pathMissing(path: string): FileError {
   return { code: PATH_MISSING, message: `expected ${path} to exist, found nothing there (check the path, or pass --skip-missing to leave out paths absent on this machine)` };
 }
 
-async function walk(dir: string, options: WalkOptions, add: (t: Target) => void): Promise<void> {
+/** Walk `local`, the folder a target names `dir` (the same path unless under a root). */
+async function walk(local: string, dir: string, options: WalkOptions, add: (t: Target) => void): Promise<void> {
   let entries: Dirent[];
   try {
-    entries = await readdir(dir, { withFileTypes: true });
+    entries = await readdir(local, { withFileTypes: true });
   } catch (err) {
     // A folder that vanished or cannot be read is one error; its siblings go on.
     add({ path: dir, error: errnoError(dir, err) });
@@ -88,14 +106,15 @@ async function walk(dir: string, options: WalkOptions, add: (t: Target) => void)
     options.signal?.throwIfAborted();
     const path = join(dir, e.name);
     if (e.isDirectory()) {
-      await walk(path, options, add);
+      await walk(join(local, e.name), path, options, add);
       continue;
     }
     const named = KUBELET_NAME.test(e.name);
     if (!options.all && !named) continue;
-    let st;
+    let st, file;
     try {
-      st = await stat(path);
+      file = e.isSymbolicLink() ? await locate(path, options) : join(local, e.name);
+      st = await stat(file);
     } catch (err) {
       // A kubelet-named entry that vanished or loops is worth a line; any other is not.
       if (named) add({ path, error: errnoError(path, err) });
@@ -106,6 +125,6 @@ async function walk(dir: string, options: WalkOptions, add: (t: Target) => void)
       if (named) add({ path, error: notRegularError(path, fileKind(st)) });
       continue;
     }
-    if (options.all ? await hasElfMagic(path) : (st.mode & 0o111) !== 0 || (await hasElfMagic(path))) add({ path });
+    if (options.all ? await hasElfMagic(file) : (st.mode & 0o111) !== 0 || (await hasElfMagic(file))) add(target(path, file));
   }
 }

@@ -1,10 +1,13 @@
 import type { Command } from "commander";
 import { availableParallelism } from "node:os";
+import { isAbsolute } from "node:path";
 import { PATH_MISSING, type BinaryReport } from "../audit/report.js";
 import { ToolError, UsageError, VerificationError } from "../errors.js";
-import { printJson, type CommandContext } from "./context.js";
+import { VERDICTS, type Verdict } from "../verdict.js";
+import { nodeRoot, printJson, type CommandContext } from "./context.js";
 
-export const OUTCOMES = ["unpatched", "unknown", "not-affected", "patched", "mismatch", "unpinned", "match", "error", "missing"] as const;
+/** What --fail-on can select: a binary's verdict, its pin status, or that it could not be read. */
+export const OUTCOMES = [...VERDICTS, "mismatch", "unpinned", "match", "error", "missing"] as const;
 export type Outcome = (typeof OUTCOMES)[number];
 /** `missing`: a path given that does not exist; failing by default, so a typo cannot pass a pipeline gate. */
 export const DEFAULT_FAIL_ON: Outcome[] = ["unpatched", "mismatch", "missing"];
@@ -12,7 +15,7 @@ export const DEFAULT_FAIL_ON: Outcome[] = ["unpatched", "mismatch", "missing"];
 export interface AuditJson {
   schemaVersion: 1;
   reports: BinaryReport[];
-  summary: { binaries: number; verdicts: Record<string, number>; pins: Record<string, number>; errors: number };
+  summary: { binaries: number; verdicts: Record<Verdict, number>; pins: Record<string, number>; errors: number };
   failOn: Outcome[];
   /** Paths whose outcome is listed in failOn (the exit code is 4 when any). */
   failed: { path: string; outcomes: Outcome[] }[];
@@ -38,10 +41,10 @@ export function outcomesOf(r: BinaryReport): Outcome[] {
 }
 
 export function summarise(reports: BinaryReport[], failOn: Outcome[]): AuditJson {
-  const verdicts: Record<string, number> = { patched: 0, unpatched: 0, "not-affected": 0, unknown: 0 };
+  const verdicts = Object.fromEntries(VERDICTS.map((v) => [v, 0])) as Record<Verdict, number>;
   const pins: Record<string, number> = { match: 0, mismatch: 0, unpinned: 0 };
   for (const r of reports) {
-    verdicts[r.verdict]!++;
+    verdicts[r.verdict]++;
     pins[r.pin.status]!++;
   }
   const failed = reports.map((r) => ({ path: r.path, outcomes: outcomesOf(r).filter((o) => failOn.includes(o)) })).filter((f) => f.outcomes.length);
@@ -90,6 +93,7 @@ interface AuditFlags {
   manifest: string[];
   key?: string;
   jobs: string;
+  root?: string;
 }
 
 export function register(program: Command, ctx: CommandContext): void {
@@ -109,6 +113,7 @@ export function register(program: Command, ctx: CommandContext): void {
     .option("--manifest <dir>", "check sha256 against a build manifest folder (SHA256SUMS and/or in-toto manifest.json); repeatable", (v: string, prev: string[]) => [...prev, v], [] as string[])
     .option("--key <public-key>", "read --manifest folders only as signed by this PEM public key (file or env:VARNAME): manifest.dsse.json must verify; a bad signature exits 4")
     .option("--jobs <n>", "files audited at once", String(Math.min(4, availableParallelism())))
+    .option("--root <dir>", "where a node's filesystem is mounted (a host's / in a container): paths are the node's, links are followed inside it")
     .addHelpText(
       "after",
       `
@@ -118,6 +123,7 @@ Examples:
   $ kubelet-nokmem audit --all /usr/bin/runc /usr/sbin/runc
   $ kubelet-nokmem audit _output/local/bin/linux/amd64/kubelet --manifest dist/ --fail-on unpatched,mismatch,unknown
   $ kubelet-nokmem audit /usr/bin/kubelet --manifest out/v1.20.15 --key kubelet-nokmem.pub
+  $ kubelet-nokmem audit --root /host /usr/bin /opt/bin --skip-missing --json   # from a pod with the host's / mounted
 
 Exit codes: 0 nothing listed in --fail-on occurred · 4 a listed outcome occurred · 2 bad arguments`,
     )
@@ -125,6 +131,11 @@ Exit codes: 0 nothing listed in --fail-on occurred · 4 a listed outcome occurre
       const failOn = parseFailOn(opts.failOn);
       const jobs = Number(opts.jobs);
       if (!Number.isInteger(jobs) || jobs < 1 || jobs > 64) throw new UsageError("E_AUDIT_JOBS", `expected --jobs to be a whole number from 1 to 64, found ${JSON.stringify(opts.jobs)}`, "e.g. --jobs 2");
+      const root = opts.root === undefined ? undefined : await nodeRoot(opts.root);
+      if (root !== undefined) {
+        const relative = paths.find((p) => !isAbsolute(p));
+        if (relative !== undefined) throw new UsageError("E_AUDIT_NODE_PATH", `expected the node's absolute paths with --root, found ${JSON.stringify(relative)}`, "name paths as the node sees them, e.g. --root /host /usr/bin");
+      }
       // The engine is loaded here, not at start-up, so other commands do not pay for it.
       const { auditPaths, readManifestDir } = await import("../audit/index.js");
       if (opts.key && !opts.manifest.length) throw new UsageError("E_KEY_NEEDS_MANIFEST", "expected --manifest DIR with --key (the key checks a build's signed manifest), found none", "add --manifest OUT_DIR");
@@ -138,7 +149,7 @@ Exit codes: 0 nothing listed in --fail-on occurred · 4 a listed outcome occurre
           throw new UsageError("E_AUDIT_MANIFEST", (err as Error).message, "pass a folder holding SHA256SUMS (sha256sum format) or an in-toto manifest.json");
         }
       }
-      const reports = await auditPaths(paths, { catalog: ctx.catalog(), manifest, all: Boolean(opts.all), skipMissing: Boolean(opts.skipMissing), concurrency: jobs, signal: ctx.signal });
+      const reports = await auditPaths(paths, { catalog: ctx.catalog(), manifest, all: Boolean(opts.all), skipMissing: Boolean(opts.skipMissing), concurrency: jobs, signal: ctx.signal, ...(root === undefined ? {} : { root }) });
       const result = summarise(reports, failOn);
       if (opts.json) printJson(ctx.io, result);
       else ctx.io.out(renderTable(result, ctx.verbose()));

@@ -1,6 +1,9 @@
 /** What every command gets: where to print, the catalog, global flags. */
 import type { Command } from "commander";
+import { stat } from "node:fs/promises";
+import { isAbsolute, resolve } from "node:path";
 import { DEFAULT_CATALOG_PATH, loadCatalog } from "../catalog/load.js";
+import { UsageError } from "../errors.js";
 import type { Catalog } from "../catalog/types.js";
 import type { ProgressSink } from "../pipeline/progress.js";
 
@@ -80,4 +83,17 @@ export function progressSink(io: Io): ProgressSink {
   return io.isTTY && process.stderr.isTTY
     ? { line: (t) => io.progress(t), raw: (t) => process.stderr.write(t), columns: process.stderr.columns }
     : { line: (t) => io.progress(t) };
+}
+
+/**
+ * `--root DIR` of doctor and audit: the folder a node's file system is mounted
+ * at (a host's / in a fleet container). A mistyped one would otherwise read as
+ * a node where every file is missing, so it must be a folder.
+ */
+export async function nodeRoot(given: string): Promise<string> {
+  const root = isAbsolute(given) ? given : resolve(given);
+  if (!(await stat(root).then((s) => s.isDirectory(), () => false))) {
+    throw new UsageError("E_ROOT", `expected --root to be the directory the node's filesystem is mounted at, found nothing usable at ${root}`, "pass the mount point, e.g. --root /host, or leave --root out on the node itself");
+  }
+  return root;
 }

@@ -1,11 +1,9 @@
 import type { Command } from "commander";
-import { stat } from "node:fs/promises";
-import { isAbsolute, resolve } from "node:path";
 import { UsageError } from "../errors.js";
 import type { BinaryAuditor } from "../node/binaries.js";
 import type { NodeReport } from "../node/doctor.js";
 import type { NodeVerdict, Severity } from "../node/types.js";
-import { printJson, type CommandContext } from "./context.js";
+import { nodeRoot, printJson, type CommandContext } from "./context.js";
 import { printable } from "../io/terminal.js";
 
 /** node-problem-detector's custom-plugin contract: 0 OK, 1 problem, 2 unknown. */
@@ -81,12 +79,8 @@ default locations are looked up under --root.`,
       if (flags.json && flags.npd) {
         throw new UsageError("E_DOCTOR_FLAGS", "expected at most one of --json and --npd, found both", "pick --json for the full report or --npd for the plugin line");
       }
-      const root = isAbsolute(flags.root) ? flags.root : resolve(flags.root);
       const run = async () => {
-        // A mistyped --root would otherwise read as a node where every file is missing.
-        if (!(await stat(root).then((s) => s.isDirectory(), () => false))) {
-          throw new UsageError("E_DOCTOR_ROOT", `expected --root to be the directory the node's filesystem is mounted at, found nothing usable at ${root}`, "pass the mount point, e.g. --root /host, or leave --root out on the node itself");
-        }
+        const root = await nodeRoot(flags.root);
         const { examineNode } = await import("../node/doctor.js");
         return examineNode({ root, kubelet: flags.kubelet, runc: flags.runc, dmesg: flags.dmesg, nodeName: flags.nodeName, auditor: await doctorAuditor(ctx) });
       };

@@ -4,17 +4,15 @@
  * opened for a blocking read.
  *
  * Paths are node paths (`/proc/cgroups`) resolved under a root, so the doctor
- * can examine a host filesystem mounted elsewhere (`--root /host`). Symbolic
- * links are followed inside that root: an absolute link such as
- * `/usr/bin/kubelet -> /opt/kubernetes/bin/kubelet` on the host must land in
- * `/host/opt/...`, not in the container's own `/opt`.
+ * can examine a host filesystem mounted elsewhere (`--root /host`); links are
+ * followed inside that root (src/io/root.ts).
  */
-import { lstat, opendir, readlink, stat, type FileHandle } from "node:fs/promises";
+import { opendir, stat, type FileHandle } from "node:fs/promises";
+import { locateUnderRoot } from "../io/root.js";
 import { NotRegularFileError, openRegular as openRegularFile } from "../io/read.js";
 import { join } from "node:path";
 import type { NodeRead } from "./types.js";
 
-const MAX_SYMLINK_HOPS = 40;
 const CHUNK = 64 * 1024;
 
 export interface DirectoryCount {
@@ -30,35 +28,8 @@ export class HostFiles {
   constructor(readonly root: string) {}
 
   /** Where a node path lives on this machine, with links resolved inside the root. */
-  async locate(nodePath: string): Promise<string> {
-    if (this.root === "/") return nodePath;
-    let pending = nodePath.split("/").filter(Boolean);
-    let resolved: string[] = [];
-    let hops = 0;
-    while (pending.length) {
-      const part = pending.shift()!;
-      if (part === ".") continue;
-      if (part === "..") {
-        resolved.pop();
-        continue;
-      }
-      const here = join(this.root, ...resolved, part);
-      let isLink: boolean;
-      try {
-        isLink = (await lstat(here)).isSymbolicLink();
-      } catch {
-        return join(this.root, ...resolved, part, ...pending);
-      }
-      if (!isLink) {
-        resolved.push(part);
-        continue;
-      }
-      if (++hops > MAX_SYMLINK_HOPS) throw Object.assign(new Error(`too many levels of symbolic links at ${nodePath}`), { code: "ELOOP" });
-      const target = await readlink(here);
-      if (target.startsWith("/")) resolved = [];
-      pending = [...target.split("/").filter(Boolean), ...pending];
-    }
-    return join(this.root, ...resolved);
+  locate(nodePath: string): Promise<string> {
+    return locateUnderRoot(this.root, nodePath);
   }
 
   /** Read a node file whole, up to maxBytes. */

@@ -3,7 +3,7 @@
  * at-risk (it can start), healthy (it cannot, or nothing turns kmem on), or
  * unknown (the kernel could not be judged and nothing else settles it).
  */
-import type { Verdict } from "../verdict.js";
+import { isNokmem, type Verdict } from "../verdict.js";
 import type { KernelRisk } from "./kernel.js";
 import type { KmemState } from "./kmem.js";
 import { severityRank, type Finding, type FindingId, type NodeVerdict } from "./types.js";
@@ -27,7 +27,6 @@ interface VerdictDecision {
 
 /** Findings that show the leak itself rather than the conditions for it. */
 const LEAK_EVIDENCE: FindingId[] = ["memory-cgroup-ids", "memory-cgroup-gap", "kernel-log"];
-const SAFE_BINARY: (Verdict | null)[] = ["patched", "not-affected"];
 
 /**
  * Whether kmem accounting cannot leak on this boot. A boot parameter that the
@@ -58,7 +57,7 @@ export function decideVerdict(i: VerdictInputs): VerdictDecision {
   if (i.risk === "none") return { verdict: "healthy", because: find(i.findings, "kernel-release") };
   if (i.risk === "unknown") return { verdict: "unknown", because: find(i.findings, "kernel-release") };
   // A kernel that leaks, booted without protection: at risk unless nothing turns kmem on.
-  if (i.kmem === "off" && SAFE_BINARY.includes(i.kubelet) && SAFE_BINARY.includes(i.runc)) {
+  if (i.kmem === "off" && isNokmem(i.kubelet) && isNokmem(i.runc)) {
     return { verdict: "healthy", because: find(i.findings, "kubepods-kmem") };
   }
   return { verdict: "at-risk", because: worst(i.findings, ["kubepods-kmem", "kubelet-binary", "runc-binary", "kernel-release"]) };

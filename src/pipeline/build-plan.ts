@@ -17,6 +17,7 @@ import type { StrategyId } from "../catalog/types.js";
 import { binaryName } from "../artifact/publish.js";
 import type { LinkMode, SourceSpec } from "../source/types.js";
 import type { ImageChoice, ImageInputs } from "../tree/build-image.js";
+import type { NokmemVerdict } from "../verdict.js";
 import type { PullPolicy } from "./docker.js";
 import { pending, plan as makeInvocation, type Fact, type Later, type MakeInvocation, type Runner } from "./plan.js";
 
@@ -50,7 +51,7 @@ export type BuildStep =
     }
   | { step: "patch"; strategy: StrategyId; series: string | null; changes: string[]; versionFile: string; gitVersion: string; commit: Later<string | null> }
   | ({ step: "make" } & MakeInvocation)
-  | { step: "verify"; outputs: { platform: string; path: string }[]; expect: "nokmem" | "not-affected"; gitVersion: string }
+  | { step: "verify"; outputs: { platform: string; path: string }[]; expect: NokmemVerdict; gitVersion: string }
   | { step: "checksum"; binaries: string[]; file: "SHA256SUMS" }
   | {
       step: "attest";
@@ -138,7 +139,7 @@ export function planBuild(res: Resolution, source: { spec: SourceSpec; ref?: str
     ...("choice" in image ? [imageStep, stageStep] : [stageStep, imageStep]),
     { step: "patch", strategy: res.strategy, series: res.patchSeries, changes: res.changes, versionFile: invocation.versionFile, gitVersion: invocation.gitVersion, commit: pending("commit") },
     { step: "make", ...invocation },
-    { step: "verify", outputs: invocation.outputs, expect: res.affected ? "nokmem" : "not-affected", gitVersion: invocation.gitVersion },
+    { step: "verify", outputs: invocation.outputs, expect: res.affected ? "patched" : "not-affected", gitVersion: invocation.gitVersion },
     { step: "checksum", binaries, file: "SHA256SUMS" },
     { step: "attest", file: "manifest.json", format: "in-toto Statement v1: SLSA provenance v1, nokmem verdict, CycloneDX SBOM per kubelet", keyid: o.signKeyId },
     // SHA256SUMS last: a reader who sees it sees everything it lists.

@@ -28,7 +28,8 @@ import { DOCKER, dockerPreflight, dockerRunArgs, digestRefFor, ensureCacheVolume
 import { Facts, type Bound } from "./facts.js";
 import { cacheVolumeName, TREE_GO_CACHE, type MakeInvocation, type Runner } from "./plan.js";
 import type { Progress } from "./progress.js";
-import { checkVersionStamp, defaultSteps, type BuildSteps, type Verdict, type VerifyOutcome } from "./steps.js";
+import { checkVersionStamp, defaultSteps, type BuildSteps, type VerifyOutcome } from "./steps.js";
+import type { NokmemVerdict, Verdict } from "../verdict.js";
 
 interface BuildDeps {
   catalog: Catalog;
@@ -71,7 +72,8 @@ export interface BuildResult {
   attestations: string[];
   /** keyid of the signing key, null when unsigned. */
   keyid: string | null;
-  verdict: Verdict;
+  /** The audit's verdict the build proved: patched, or not-affected for a release that never enables kmem. */
+  verdict: NokmemVerdict;
   out: string;
   binaries: BuiltBinary[];
   sha256sums: string;
@@ -342,6 +344,13 @@ async function prepareCache(inv: Bound<MakeInvocation>, signal: AbortSignal): Pr
   }
 }
 
+/** A verify failure says what the audit's verdict means: "kmem-enabled" stays greppable in the message. */
+const WHY_NOT_PATCHED: Record<Exclude<Verdict, "patched">, string> = {
+  unpatched: "kmem-enabled code in the binary",
+  "not-affected": "the audit reads a release that never enables kmem",
+  unknown: "the evidence does not decide",
+};
+
 async function verifyStep(r: Run, step: StepOf<"verify">): Promise<void> {
   const { progress } = r.deps;
   const tree = r.facts.get<string>("tree");
@@ -354,7 +363,7 @@ async function verifyStep(r: Run, step: StepOf<"verify">): Promise<void> {
     }
     const outcome = await r.steps.verify(built, r.res);
     r.outcomes.push({ platform: o.platform, built, outcome });
-    if (step.expect === "nokmem" && outcome.verdict !== "nokmem") problems.push(`${o.platform}: ${outcome.verdict}`);
+    if (step.expect === "patched" && outcome.verdict !== "patched") problems.push(`${o.platform}: ${outcome.verdict} (${WHY_NOT_PATCHED[outcome.verdict]})`);
     // The audit read the stamp exactly when it could; otherwise search the bytes.
     const stamp = outcome.gitVersion !== undefined ? { ok: outcome.gitVersion === step.gitVersion, found: outcome.gitVersion } : checkVersionStamp(await readFile(built), step.gitVersion);
     if (!stamp.ok) problems.push(`${o.platform}: version ${stamp.found} instead of ${step.gitVersion}`);

@@ -2,7 +2,8 @@
  * The two steps of a build that other stages own, as interfaces:
  *  - PatchStep (src/patch/): applies the strategy's patch series to the staged
  *    tree and writes the clean version file.
- *  - VerifyStep (src/audit/): inspects the built kubelet and says whether it is nokmem.
+ *  - VerifyStep (src/audit/): inspects the built kubelet and gives the audit's
+ *    verdict on it (src/verdict.ts: patched means nokmem).
  *
  * The defaults are the real ones: `enginePatchStep` is the patch engine's
  * applyStrategy (the same as `kubelet-nokmem patch`), `auditVerifyStep` runs
@@ -12,6 +13,7 @@
 import { auditFile } from "../audit/index.js";
 import { BuildError } from "../errors.js";
 import { applyStrategy } from "../patch/engine.js";
+import type { Verdict } from "../verdict.js";
 import type { Resolution } from "../catalog/resolve.js";
 import type { Catalog } from "../catalog/types.js";
 
@@ -34,14 +36,6 @@ interface PatchOutcome {
 
 export type PatchStep = (tree: string, res: Resolution, opts: PatchOptions) => Promise<PatchOutcome>;
 
-/**
- * - nokmem: the binary cannot enable kmem accounting
- * - kmem-enabled: it can (the build must fail)
- * - not-affected: the release never enables kmem, nothing to verify
- * - unknown: the evidence does not decide
- */
-export type Verdict = "nokmem" | "kmem-enabled" | "not-affected" | "unknown";
-
 export interface Evidence {
   check: string;
   found: boolean;
@@ -49,6 +43,7 @@ export interface Evidence {
 }
 
 export interface VerifyOutcome {
+  /** The audit's verdict, in its words: a build must find `patched` (or `not-affected` for a release that never enables kmem). */
   verdict: Verdict;
   evidence: Evidence[];
   /**
@@ -84,9 +79,6 @@ export interface BuildSteps {
   verify: VerifyStep;
 }
 
-/** The audit's verdicts in the build's terms. */
-const FROM_AUDIT: Record<string, Verdict> = { patched: "nokmem", unpatched: "kmem-enabled", "not-affected": "not-affected", unknown: "unknown" };
-
 /** VerifyStep backed by the audit's detectors (ELF sections, build info, stamped version, markers). */
 function auditVerifyStep(catalog: Catalog): VerifyStep {
   return async (binary) => {
@@ -96,7 +88,7 @@ function auditVerifyStep(catalog: Catalog): VerifyStep {
     for (const e of report.errors) evidence.push({ check: `error:${e.code}`, found: true, detail: e.message });
     const stamped = report.kubernetesVersion;
     const exact = stamped && stamped.source !== "heuristic" && stamped.gitVersion ? { gitVersion: stamped.gitVersion } : {};
-    return { verdict: FROM_AUDIT[report.verdict] ?? "unknown", evidence, ...exact, ...(report.sha256 ? { sha256: report.sha256 } : {}) };
+    return { verdict: report.verdict, evidence, ...exact, ...(report.sha256 ? { sha256: report.sha256 } : {}) };
   };
 }
 

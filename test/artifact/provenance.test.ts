@@ -91,7 +91,7 @@ async function signedOutDir(kind: Kind): Promise<{ out: string; pub: string; key
     patches: series.patches.map((p) => ({ name: p.name, sha256: p.sha256 })),
     tree,
     patchSeries: series.id,
-    verdict: { verdict: "nokmem", binaries: Object.keys(binaries).map((platform) => ({ platform, verdict: "nokmem" as const, gitVersion: "v1.16.15", evidence: [{ check: "string memory.kmem.limit_in_bytes", found: false }] })) },
+    verdict: { verdict: "patched", binaries: Object.keys(binaries).map((platform) => ({ platform, verdict: "patched" as const, gitVersion: "v1.16.15", evidence: [{ check: "string memory.kmem.limit_in_bytes", found: false }] })) },
     signKey: await loadSigningKey(key),
     stage: async (rel) => {
       mkdirSync(dirname(join(out, rel)), { recursive: true });
@@ -135,11 +135,11 @@ describe("the Statements, parsed by the spec's protos (strict protojson + Valida
   it("verdict.json's predicate follows the JSON Schema published in docs/", () => {
     const ajv = new Ajv2020({ allErrors: true, strict: true });
     ajvFormats.default(ajv);
-    const validate = ajv.compile(JSON.parse(readFileSync(join(REPO_ROOT, "docs/schemas/verdict-v1.schema.json"), "utf8")));
+    const validate = ajv.compile(JSON.parse(readFileSync(join(REPO_ROOT, "docs/schemas/verdict-v2.schema.json"), "utf8")));
     const verdict = JSON.parse(readFileSync(join(built.out, "verdict.json"), "utf8"));
     expect(verdict.predicateType).toBe(validate.schema && (validate.schema as { $id: string }).$id);
     expect(validate(verdict.predicate), JSON.stringify(validate.errors)).toBe(true);
-    expect(validate({ ...verdict.predicate, verdict: "patched" })).toBe(false);
+    expect(validate({ ...verdict.predicate, verdict: "nokmem" })).toBe(false);
   });
 
   it("rejects what the earlier manifest had: a top-level verdict, an empty image digest key of a known algorithm", () => {
@@ -276,7 +276,7 @@ describe("pin, verify and audit with --key", () => {
     const ok = cli(["verify", built.out, "--catalog", catalog, "--key", built.pub, "--json"]);
     expect(ok.code, ok.stderr).toBe(0);
     const read = await readAttestedBuild(built.out);
-    expect(read).toMatchObject({ provenance: { version: "1.16.15", runner: "docker", strategy: "kmem-override" }, verdict: { predicate: { verdict: "nokmem" } }, signature: null });
+    expect(read).toMatchObject({ provenance: { version: "1.16.15", runner: "docker", strategy: "kmem-override" }, verdict: { predicate: { verdict: "patched" } }, signature: null });
   });
 
   it.each([

@@ -18,7 +18,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DOCKER } from "../../src/pipeline/docker.js";
 import { toolTag } from "../../src/pipeline/tool-image.js";
 import { run } from "../../src/process/exec.js";
-import { centos7AtRiskNode, centos7LeakingNode, healthyNode, nokmemBootNode, removeRoot, writeRoot, type NodeFiles } from "../node/node-root.js";
+import { centos7AtRiskNode, centos7LeakingNode, centos7NokmemBinariesNode, healthyNode, NOKMEM_BINARY, nokmemBootNode, removeRoot, writeRoot, type NodeFiles } from "../node/node-root.js";
 import { cli, ensureBuilt, REPO } from "../support/built-cli.js";
 import { containersOf, podOf, podRunArgs, type PodSpec } from "./manifests.js";
 
@@ -36,6 +36,10 @@ const NODE_NAME = "worker-under-test";
 function ubuntuLeakingNode(): NodeFiles {
   const n = centos7LeakingNode();
   return { ...n, "var/log/kern.log": n["var/log/messages"]!, "var/log/messages": null };
+}
+/** A node whose /usr/bin/kubelet is an absolute link into /opt, as some installers make it. */
+function linkedKubeletNode(): NodeFiles {
+  return { ...centos7NokmemBinariesNode(), "usr/bin/kubelet": { kind: "symlink", target: "/opt/kube/bin/kubelet" }, "opt/kube/bin/kubelet": NOKMEM_BINARY };
 }
 const SYSLOG_UID = 104;
 const ADM_GID = 4;
@@ -72,7 +76,7 @@ beforeAll(async () => {
   image = made.image;
   if (before.exitCode === 0 && before.stdout.trim() !== made.id) replaced = before.stdout.trim();
 
-  for (const [name, files] of Object.entries({ healthy: healthyNode(), atRisk: centos7AtRiskNode(), leaking: centos7LeakingNode(), nokmemBoot: nokmemBootNode(), ubuntuAdm: ubuntuLeakingNode(), ubuntuOtherGroup: ubuntuLeakingNode() })) {
+  for (const [name, files] of Object.entries({ healthy: healthyNode(), atRisk: centos7AtRiskNode(), leaking: centos7LeakingNode(), nokmemBoot: nokmemBootNode(), ubuntuAdm: ubuntuLeakingNode(), ubuntuOtherGroup: ubuntuLeakingNode(), linked: linkedKubeletNode() })) {
     roots[name] = await writeRoot(files);
   }
   for (const [name, gid] of [["ubuntuAdm", ADM_GID], ["ubuntuOtherGroup", 5]] as const) {
@@ -139,13 +143,18 @@ describe("the DaemonSet's doctor container, run as deployed", () => {
 });
 
 describe("the DaemonSet's audit container, run as deployed", () => {
-  it.each(["healthy", "leaking", "nokmemBoot"])("%s root: the host's kubelet audited, folders the node lacks skipped quietly", async (name) => {
+  it.each([
+    ["healthy", "usr/bin/kubelet"],
+    ["leaking", "usr/bin/kubelet"],
+    ["nokmemBoot", "usr/bin/kubelet"],
+    ["linked", "opt/kube/bin/kubelet"],
+  ])("%s root: the host's kubelet audited by its node path (the file: %s), folders the node lacks skipped quietly", async (name, file) => {
     const r = await dockerRun(ds, "audit", roots[name]!);
     expect(r.code, r.stderr).toBe(0);
     const json = JSON.parse(r.stdout);
-    expect(json.reports.map((x: { path: string }) => x.path)).toEqual(["/host/usr/bin/kubelet"]);
+    expect(json.reports.map((x: { path: string }) => x.path)).toEqual(["/usr/bin/kubelet"]);
     expect(json.summary.errors).toBe(0);
-    const local = JSON.parse((await cli(["audit", "--json", join(roots[name]!, "usr/bin/kubelet")])).stdout);
+    const local = JSON.parse((await cli(["audit", "--json", join(roots[name]!, file)])).stdout);
     expect(json.reports[0].verdict).toBe(local.reports[0].verdict);
     expect(json.reports[0].sha256).toBe(local.reports[0].sha256);
   });

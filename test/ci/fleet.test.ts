@@ -91,9 +91,9 @@ describe("ci/fleet/daemonset.yaml", () => {
     expect(c.env?.map((e) => e.name)).toContain("NODE_NAME");
   });
 
-  it("runs audit on the host's kubelet folders", () => {
+  it("runs audit on the host's kubelet folders, as the node's paths under the host mount", () => {
     const audit = invocations().find((i) => i.argv[0] === "audit");
-    expect(audit?.argv).toEqual(expect.arrayContaining(["--json", "/host/usr/bin"]));
+    expect(audit?.argv).toEqual(expect.arrayContaining(["--json", "--root", "/host", "/usr/bin"]));
   });
 });
 

@@ -49,3 +49,34 @@ export function writeOutDir(dir: string, version: string, binaries: Record<strin
   });
   writeFileSync(join(dir, "manifest.json"), JSON.stringify(statement, null, 2));
 }
+
+/**
+ * verdict.json exactly as kubelet-nokmem 0.1.0 wrote it (predicateType
+ * verdict/v1, the build's former words), written by hand: the writer of this
+ * version no longer produces it. `words` overrides the build's and each
+ * binary's word.
+ */
+export function writeV1Verdict(dir: string, version: string, binaries: Record<string, Buffer>, words: { build?: string; binary?: string } = {}): void {
+  const statement = {
+    _type: "https://in-toto.io/Statement/v1",
+    subject: Object.entries(binaries).map(([platform, bytes]) => ({ name: `${platform}/kubelet`, digest: { sha256: sha(bytes) } })),
+    predicateType: "https://github.com/kubelet-nokmem/kubelet-nokmem/verdict/v1",
+    predicate: {
+      release: `v${version}`,
+      strategy: "build-tag",
+      verdict: words.build ?? "nokmem",
+      binaries: Object.keys(binaries).map((platform) => ({
+        name: `${platform}/kubelet`,
+        verdict: words.binary ?? "nokmem",
+        gitVersion: `v${version}`,
+        evidence: [
+          { check: "build-tag:nokmem", found: true, detail: "the Go build info records -tags=nokmem" },
+          { check: "enabled-string:kmem-limit-file", found: false },
+        ],
+      })),
+      verifier: { id: "https://github.com/kubelet-nokmem/kubelet-nokmem/verifiers/audit/v1", version: { "kubelet-nokmem": "0.1.0" } },
+      timeVerified: "2024-01-01T00:03:00.000Z",
+    },
+  };
+  writeFileSync(join(dir, "verdict.json"), `${JSON.stringify(statement, null, 2)}\n`);
+}

@@ -6,7 +6,7 @@ import { mergePin } from "../../src/pin/pins.js";
 import { judge } from "../../src/pin/verify.js";
 import { cli, cliAsync, oneLineError, ROOT } from "../helpers/cli.js";
 import { tempDir } from "../helpers/tmp.js";
-import { fakeKubelet, sha, writeOutDir } from "./outdir-fixture.js";
+import { fakeKubelet, sha, writeOutDir, writeV1Verdict } from "./outdir-fixture.js";
 
 function catalogCopy(): string {
   const p = join(tempDir(), "versions.json");
@@ -169,5 +169,38 @@ describe("verify reads an out dir's SHA256SUMS strictly", () => {
     const r = cli(["verify", join(out, "linux/amd64/kubelet"), "--version", v, "--catalog", catalog]);
     expect(r.code).toBe(2);
     expect(oneLineError(r)).toContain("expected --version to name a release such as 1.16.15");
+  });
+});
+
+describe("an output folder of 0.1.0 (verdict.json in verdict/v1's words)", () => {
+  function v1Out(words: { build?: string; binary?: string } = {}): { out: string; catalog: string; bin: Buffer } {
+    const catalog = catalogCopy();
+    const out = join(tempDir(), "out");
+    const bin = fakeKubelet("0.1.0 build");
+    writeOutDir(out, "1.20.15", { "linux/amd64": bin });
+    writeV1Verdict(out, "1.20.15", { "linux/amd64": bin }, words);
+    return { out, catalog, bin };
+  }
+
+  it("still pins, verifies and serves audit --manifest", () => {
+    const { out, catalog, bin } = v1Out();
+    const pinned = cli(["pin", out, "--catalog", catalog, "--json"]);
+    expect(pinned.code, pinned.stderr).toBe(0);
+    expect(parseCatalog(readFileSync(catalog, "utf8")).pins["1.20.15"]!.sha256["linux/amd64"]).toBe(sha(bin));
+    const verified = cli(["verify", out, "--catalog", catalog, "--json"]);
+    expect(verified.code, verified.stderr).toBe(0);
+    expect(JSON.parse(verified.stdout).outcome).toBe("match");
+    const audited = cli(["audit", join(out, "linux/amd64/kubelet"), "--manifest", out, "--catalog", catalog, "--fail-on", "none", "--json"]);
+    expect(audited.code, audited.stderr).toBe(0);
+    expect(JSON.parse(audited.stdout).reports[0].pin.status).toBe("match");
+  });
+
+  it("is refused by pin (exit 4, catalog untouched) when a word is not one of v1's, naming the JSON path", () => {
+    const { out, catalog } = v1Out({ binary: "patched" });
+    const before = readFileSync(catalog, "utf8");
+    const r = cli(["pin", out, "--catalog", catalog]);
+    expect(r.code).toBe(4);
+    expect(oneLineError(r)).toContain("$.predicate.binaries[0].verdict: expected one of nokmem, kmem-enabled, not-affected, unknown");
+    expect(readFileSync(catalog, "utf8")).toBe(before);
   });
 });
