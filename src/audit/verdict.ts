@@ -5,8 +5,10 @@
  * evidence — and absence of the enabled-only strings counts as evidence only
  * for a recognised kubelet of a release whose nokmem build leaves no trace.
  */
-import type { KmemLayout, StrategyId } from "../catalog/types.js";
+import { STRATEGIES } from "../strategy/index.js";
+import type { KmemLayout, StrategyId } from "../strategy/types.js";
 import type { Verdict } from "../verdict.js";
+import { MARKER_BY_ID } from "./markers.js";
 
 export type Program = "kubelet" | "runc" | "other";
 
@@ -60,8 +62,19 @@ const RUNC_KMEM_CODE = new Set(["enabled-string:kmem-failed-to-set", "enabled-st
 
 const STRONG_DISABLED = new Set(["disabled-string:runc-build", "source-path:kmem_disabled.go"]);
 
-/** Layouts whose nokmem build leaves nothing to find: only absence tells it apart. */
-const SILENT_WHEN_DISABLED: ReadonlySet<KmemLayout> = new Set(["pre-split", "split-rc6"]);
+/**
+ * Layouts whose nokmem build may leave nothing to find, so that only absence
+ * tells it apart: read from the strategies' audit signatures (src/strategy/),
+ * the layouts where an affected strategy's build carries no disabled marker
+ * or where the strategy names markerless forms of its change.
+ */
+const SILENT_WHEN_DISABLED: ReadonlySet<KmemLayout> = new Set(
+  Object.values(STRATEGIES)
+    .filter((s) => s.affected)
+    .flatMap((s) => Object.entries(s.signatures).map(([layout, sig]) => ({ layout: layout as KmemLayout, sig })))
+    .filter(({ sig }) => sig.markerlessForms !== undefined || !sig.present.some((id) => MARKER_BY_ID.get(id)?.kind === "disabled"))
+    .map(({ layout }) => layout),
+);
 
 const ENABLED_ABSENT_ID = "absence:enabled-strings";
 

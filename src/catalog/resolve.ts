@@ -87,16 +87,16 @@ export function resolve(catalog: Catalog, input: string | VersionQuery): Resolut
     const what = q.version ?? q.line;
     throw new UsageError("E_VERSION_UNKNOWN", `expected a release the catalog covers (${coverage(catalog)}), found ${what}`, "pick a covered release, or add its line to versions.json");
   }
-  const strategy = catalog.strategies[entry.strategy];
+  const strategy = strategyFor(entry.strategy);
   return {
     version: q.version,
     line: entry.line,
     range: entry.range,
     strategy: entry.strategy,
-    affected: strategyFor(entry.strategy).affected,
+    affected: strategy.affected,
     reason: entry.reason,
     reference: entry.reference,
-    env: buildEnv(catalog, entry),
+    env: buildEnv(entry),
     image: (q.version && catalog.pins[q.version]?.image) || entry.image,
     go: entry.go,
     runc: entry.runc,
@@ -104,13 +104,13 @@ export function resolve(catalog: Catalog, input: string | VersionQuery): Resolut
     goflags: entry.goflags,
     versionPackage: entry.versionPackage,
     changes: [...strategy.changes],
-    patchSeries: strategyFor(entry.strategy).patchSeries(entry),
+    patchSeries: strategy.patchSeries(entry),
     pin: (q.version && catalog.pins[q.version]) || null,
     otherRanges: q.version ? [] : entries.filter((e) => e !== entry).map((e) => ({ range: e.range, strategy: e.strategy })),
   };
 }
 
 /** Strategy env over line env. GOFLAGS carries the tag alone (DOMAIN.md, the trap). */
-function buildEnv(catalog: Catalog, entry: ReleaseLine, strategy: StrategyId = entry.strategy): Env {
-  return { ...entry.env, ...catalog.strategies[strategy].env };
+function buildEnv(entry: ReleaseLine): Env {
+  return { ...entry.env, ...strategyFor(entry.strategy).env };
 }

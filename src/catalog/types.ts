@@ -1,7 +1,8 @@
 /** The release catalog (versions.json). versions.schema.json describes the same shape; a test keeps them in step. */
 
 // The strategy ids and kmem layouts belong to src/strategy/ (catalog depends
-// on strategy, never the reverse); re-exported for the catalog's readers.
+// on strategy, never the reverse), and so does everything a strategy does:
+// its summary, env and changed files. A line names its strategy by id.
 import type { KmemLayout, StrategyId } from "../strategy/types.js";
 export { KMEM_LAYOUTS, STRATEGY_IDS, type KmemLayout, type StrategyId } from "../strategy/types.js";
 
@@ -9,14 +10,6 @@ export { KMEM_LAYOUTS, STRATEGY_IDS, type KmemLayout, type StrategyId } from "..
 export type GoflagsHandling = "copy" | "env" | "extract";
 
 export type Env = Record<string, string>;
-
-export interface StrategyEntry {
-  summary: string;
-  /** Build environment the strategy needs, e.g. GOFLAGS=-tags=nokmem. */
-  env: Env;
-  /** Files (relative to the tree) the strategy's patch series changes. */
-  changes: string[];
-}
 
 export interface ReleaseLine {
   /** "1.16" */
@@ -60,7 +53,6 @@ export interface Pin {
 export interface Catalog {
   $schema?: string;
   schemaVersion: 1;
-  strategies: Record<StrategyId, StrategyEntry>;
   lines: ReleaseLine[];
   /** Exact release ("1.20.15") → pin. */
   pins: Record<string, Pin>;

@@ -1,3 +1,5 @@
+import type { Verdict } from "../verdict.js";
+
 export const STRATEGY_IDS = ["vendor-stub", "build-tag", "kmem-override", "none"] as const;
 export type StrategyId = (typeof STRATEGY_IDS)[number];
 
@@ -13,11 +15,49 @@ export const KMEM_LAYOUTS = ["legacy", "pre-split", "split-rc6", "split-rc7+", "
 export type KmemLayout = (typeof KMEM_LAYOUTS)[number];
 
 /**
- * One way of making a kubelet nokmem. Each strategy is a module behind this
- * contract; src/strategy/index.ts lists them all.
+ * The id of one of the audit's byte markers (src/audit/markers.ts), e.g.
+ * `disabled-string:runc-build`. A plain string here: the audit sits five
+ * layers above, so strategies name its markers without importing them; the
+ * registry test checks that each id exists and has the right kind.
+ */
+export type MarkerId = string;
+
+/**
+ * What the audit finds in a kubelet built with a strategy (its series
+ * applied, its env set), for one kmem layout the strategy accepts. The
+ * signature test builds each era fixture this way and compares.
+ */
+export interface AuditSignature {
+  /** The kmem markers (enabled or disabled kind) the kubelet carries. */
+  readonly present: readonly MarkerId[];
+  /** The kmem markers it does not carry: with `present`, every kmem marker the audit knows. */
+  readonly absent: readonly MarkerId[];
+  /** The audit's verdict on such a kubelet: `patched`, or `not-affected` for releases without kmem code. */
+  readonly verdict: Verdict;
+  /**
+   * Other nokmem forms of the same change that carry no kmem marker at all,
+   * where this strategy's own build does carry a disabled one. The audit
+   * rests `patched` on the mere absence of the enabled-only strings for the
+   * layouts where an affected strategy's build has no disabled marker, or
+   * names such forms (src/audit/verdict.ts); elsewhere finding no marker is
+   * a reason to doubt.
+   */
+  readonly markerlessForms?: string;
+}
+
+/**
+ * One way of making a kubelet nokmem: everything the tool knows about it.
+ * Each strategy is a module behind this contract (made with
+ * `defineStrategy`); src/strategy/index.ts lists them all.
  */
 export interface Strategy {
   readonly id: StrategyId;
+  /** One sentence: what the strategy does to the tree or the build. */
+  readonly summary: string;
+  /** Build environment the strategy needs, over the line's, e.g. GOFLAGS=-tags=nokmem. */
+  readonly env: Readonly<Record<string, string>>;
+  /** Files (relative to the tree) its patch series change; empty when it changes no source. */
+  readonly changes: readonly string[];
   /** Tree layouts (found by tree inspection) this strategy is right for. */
   readonly layouts: readonly KmemLayout[];
   /**
@@ -33,4 +73,16 @@ export interface Strategy {
    * when the strategy changes no source.
    */
   patchSeries(line: { line: string }): string | null;
+  /** What the audit finds in a kubelet built this way, per layout in `layouts`. */
+  readonly signatures: Readonly<Partial<Record<KmemLayout, AuditSignature>>>;
+}
+
+/** A strategy's definition: a signature for exactly the layouts it accepts (checked when compiling). */
+type StrategyDefinition<L extends KmemLayout> = Omit<Strategy, "layouts" | "signatures"> & {
+  readonly layouts: readonly L[];
+  readonly signatures: { readonly [K in NoInfer<L>]: AuditSignature };
+};
+
+export function defineStrategy<const L extends KmemLayout>(definition: StrategyDefinition<L>): Strategy {
+  return definition;
 }

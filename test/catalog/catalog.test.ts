@@ -7,7 +7,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { DEFAULT_CATALOG_PATH, loadCatalog, parseCatalog, SCHEMA_PATH } from "../../src/catalog/load.js";
-import { KMEM_LAYOUTS, STRATEGY_IDS, type Catalog, type GoflagsHandling, type Pin, type ReleaseLine, type StrategyEntry } from "../../src/catalog/types.js";
+import { KMEM_LAYOUTS, STRATEGY_IDS, type Catalog, type GoflagsHandling, type Pin, type ReleaseLine } from "../../src/catalog/types.js";
 import { CatalogError, ExitCode } from "../../src/errors.js";
 import { cli, oneLineError } from "../helpers/cli.js";
 import { tempDir } from "../helpers/tmp.js";
@@ -52,6 +52,16 @@ describe("a broken catalog: one line naming the JSON path, exit 5", () => {
       /at \/lines\/14\/range: expected ranges that do not overlap, found ">=1\.21\.1 <1\.22\.0" overlapping \/lines\/13\/range/,
     ],
     ["invalid JSON", () => bundledText.replace('"schemaVersion": 1,', '"schemaVersion": 1,,'), /expected JSON, found a syntax error/],
+    [
+      "a catalog of an earlier release, with a strategies block",
+      () => {
+        const c = bundled() as unknown as Record<string, unknown>;
+        // What versions.json carried before the strategies owned their env and files (key order kept).
+        const legacy = { "build-tag": { summary: "s", env: { GOFLAGS: "-tags=nokmem" }, changes: [] } };
+        return JSON.stringify({ $schema: c.$schema, schemaVersion: c.schemaVersion, strategies: legacy, lines: c.lines, pins: c.pins });
+      },
+      /at \/strategies: expected no "strategies" block \(each strategy's summary, env and changed files come with kubelet-nokmem itself\), found one/,
+    ],
     ["an unknown strategy id", () => bundledText.replace('"strategy": "kmem-override"', '"strategy": "buildtags"'), /at \/lines\/8\/strategy: expected one of \["vendor-stub","build-tag","kmem-override","none"\], found "buildtags"/],
   ];
 
@@ -134,7 +144,6 @@ describe("versions.schema.json and src/catalog/types.ts agree", () => {
     reason: "r",
     reference: "https://example.invalid",
   };
-  const strategy: Required<StrategyEntry> = { summary: "s", env: {}, changes: [] };
   const pin: Required<Pin> = { commit: "", image: "i", imageId: "sha256:x", strategy: "none", patches: [], keyid: "SHA256:x", sha256: {} };
 
   const defs = schema.$defs;
@@ -142,7 +151,6 @@ describe("versions.schema.json and src/catalog/types.ts agree", () => {
 
   it.each<[string, object, string[]]>([
     ["releaseLine", line, requiredKeys<ReleaseLine>()(["line", "range", "strategy", "runc", "kmemLayout", "go", "image", "goflags", "versionPackage", "env", "reason", "reference"])],
-    ["strategy", strategy, requiredKeys<StrategyEntry>()(["summary", "env", "changes"])],
     ["pin", pin, requiredKeys<Pin>()(["commit", "image", "sha256"])],
   ])("$defs.%s: properties are the type's keys, required are its required keys", (def, example, required) => {
     expect(sorted(defs[def].properties)).toEqual(sorted(example));
@@ -151,16 +159,14 @@ describe("versions.schema.json and src/catalog/types.ts agree", () => {
   });
 
   it("the top-level object's keys match the Catalog type", () => {
-    const top: Required<Catalog> = { $schema: "", schemaVersion: 1, strategies: bundled().strategies, lines: [], pins: {} };
+    const top: Required<Catalog> = { $schema: "", schemaVersion: 1, lines: [], pins: {} };
     expect(sorted(schema.properties)).toEqual(sorted(top));
-    expect([...schema.required].sort()).toEqual(requiredKeys<Catalog>()(["schemaVersion", "strategies", "lines", "pins"]));
+    expect([...schema.required].sort()).toEqual(requiredKeys<Catalog>()(["schemaVersion", "lines", "pins"]));
   });
 
   it("every STRATEGY_IDS and KMEM_LAYOUTS value is in the schema's enums, and nothing else", () => {
     expect([...defs.strategyId.enum].sort()).toEqual([...STRATEGY_IDS].sort());
     expect([...defs.kmemLayout.enum].sort()).toEqual([...KMEM_LAYOUTS].sort());
-    expect(sorted(schema.properties.strategies.properties)).toEqual([...STRATEGY_IDS].sort());
-    expect([...schema.properties.strategies.required].sort()).toEqual([...STRATEGY_IDS].sort());
   });
 
   it("the goflags enum matches GoflagsHandling", () => {

@@ -1,39 +1,51 @@
 /**
- * The one test that walks every registered strategy (STYLE.md): each is in
- * the catalog, declares the layouts it handles, and every release line that
- * uses it expects a layout it accepts. Tree inspection relies on this when it
- * checks the catalog's answer against the tree.
+ * The contract every registered strategy keeps (STYLE.md: one test walks the
+ * registry). A strategy is one module in src/strategy/; this test is what
+ * tells its author what else it needs: a catalog line that uses it, a patch
+ * series per such line touching exactly the files it declares, an audit
+ * signature for every layout it accepts whose marker ids the audit knows and
+ * whose verdict the audit really gives. test/strategy/signature.slow.test.ts
+ * then builds each era fixture the strategy's way and audits it.
  */
+import { readdirSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { MARKERS } from "../../src/audit/markers.js";
+import { verdictFor, type Evidence, type EvidenceKind } from "../../src/audit/verdict.js";
 import { loadCatalog } from "../../src/catalog/load.js";
-import { KMEM_LAYOUTS, STRATEGY_IDS, type StrategyId } from "../../src/catalog/types.js";
+import { loadSeries, PATCHES_ROOT } from "../../src/patch/series.js";
 import { STRATEGIES, strategyFor, strategyForLayout } from "../../src/strategy/index.js";
+import { KMEM_LAYOUTS, STRATEGY_IDS, type AuditSignature, type KmemLayout, type Strategy, type StrategyId } from "../../src/strategy/types.js";
 
 const catalog = loadCatalog();
-const registered = Object.entries(STRATEGIES) as [StrategyId, (typeof STRATEGIES)[StrategyId]][];
+const registered = Object.entries(STRATEGIES) as [StrategyId, Strategy][];
+const linesUsing = (id: StrategyId) => catalog.lines.filter((l) => l.strategy === id);
+
+/** The audit's kmem markers: the ones a signature speaks about (identity and structure markers say nothing about kmem). */
+const KMEM_MARKERS = MARKERS.filter((m) => m.kind === "enabled" || m.kind === "disabled");
+const kindOf = (id: string) => MARKERS.find((m) => m.id === id)?.kind;
 
 describe("the strategy registry", () => {
   it("registers exactly the strategy ids the catalog types know", () => {
     expect(registered.map(([id]) => id).sort()).toEqual([...STRATEGY_IDS].sort());
   });
 
-  it.each(registered)("%s: registered under its own id, described in the catalog, with layouts", (id, strategy) => {
+  it.each(registered)("%s: registered under its own id, with a summary and layouts", (id, strategy) => {
     expect(strategy.id).toBe(id);
     expect(strategyFor(id)).toBe(strategy);
-    expect(catalog.strategies[id], `versions.json strategies.${id}`).toBeDefined();
+    expect(strategy.summary.trim()).not.toBe("");
     expect(strategy.layouts.length).toBeGreaterThan(0);
     for (const layout of strategy.layouts) expect(KMEM_LAYOUTS).toContain(layout);
   });
 
-  it.each(registered)("%s: every catalog line using it expects a layout it accepts", (id, strategy) => {
-    const lines = catalog.lines.filter((l) => l.strategy === id);
-    expect(lines.length, `no catalog line uses ${id}`).toBeGreaterThan(0);
+  it.each(registered)("%s: some catalog line uses it, and every such line expects a layout it accepts", (id, strategy) => {
+    const lines = linesUsing(id);
+    expect(lines.length, `no line in versions.json has "strategy": "${id}"`).toBeGreaterThan(0);
     for (const l of lines) expect(strategy.layouts, `line ${l.line} (${l.range})`).toContain(l.kmemLayout);
   });
 
-  it.each(registered)("%s: affected exactly when it changes something (a tag or a file)", (id, strategy) => {
-    const entry = catalog.strategies[id];
-    const changesSomething = entry.changes.length > 0 || Object.keys(entry.env).length > 0;
+  it.each(registered)("%s: affected exactly when it changes something (a tag or a file)", (_id, strategy) => {
+    const changesSomething = strategy.changes.length > 0 || Object.keys(strategy.env).length > 0;
     expect(strategy.affected).toBe(changesSomething);
   });
 
@@ -53,5 +65,100 @@ describe("preferred strategy per kmem layout (replaces a switch over layouts)", 
     expect(preferring.map((s) => s.id)).toHaveLength(1);
     expect(preferring[0]!.layouts).toContain(layout);
     expect(strategyForLayout(layout)).toBe(preferring[0]!.id);
+  });
+});
+
+describe("patch series: one per line that uses a strategy with changed files", () => {
+  const rows = catalog.lines.map((l) => [l.line, l.range, l.strategy, l] as const);
+  it.each(rows)("line %s (%s, %s) has the series its strategy names, touching exactly the files it declares", (_line, _range, id, line) => {
+    const strategy = STRATEGIES[id];
+    const seriesId = strategy.patchSeries(line);
+    if (!strategy.changes.length) {
+      expect(seriesId, `${id} declares no changed files, so it needs no series`).toBeNull();
+      return;
+    }
+    expect(seriesId).toBe(`${id}/${line.line}`);
+    const series = loadSeries(seriesId!); // a missing patches/<id>/<line>/series ends here, naming the path
+    const touched = [...new Set(series.patches.flatMap((p) => p.files.map((f) => f.newPath ?? f.oldPath)))].sort();
+    expect(touched, `the files patches/${seriesId}/ touches vs ${id}'s changes`).toEqual([...strategy.changes].sort());
+    for (const p of series.patches) {
+      expect(p.sha256).toMatch(/^[0-9a-f]{64}$/);
+      expect(p.headers.Bug ?? "", `${p.name}: Bug header`).toContain("kubernetes/kubernetes/issues/61937");
+      expect(p.headers.Description ?? "", `${p.name}: Description header`).not.toBe("");
+    }
+  });
+
+  it("every series folder under patches/ belongs to a line that uses its strategy (no stale series)", () => {
+    const wanted = new Set(catalog.lines.map((l) => STRATEGIES[l.strategy].patchSeries(l)).filter((s): s is string => s !== null));
+    const found = readdirSync(PATCHES_ROOT, { withFileTypes: true })
+      .filter((d) => d.isDirectory())
+      .flatMap((d) => readdirSync(join(PATCHES_ROOT, d.name), { withFileTypes: true }).filter((s) => s.isDirectory() && s.name !== "common").map((s) => `${d.name}/${s.name}`));
+    expect(found.filter((f) => !wanted.has(f)).sort(), "series folders no line uses").toEqual([]);
+  });
+});
+
+describe("audit signatures", () => {
+  const rows = registered.flatMap(([id, s]) => s.layouts.map((layout) => [id, layout, s] as const));
+
+  it.each(registered)("%s: a signature for exactly the layouts it accepts", (_id, strategy) => {
+    expect(Object.keys(strategy.signatures).sort()).toEqual([...strategy.layouts].sort());
+  });
+
+  it.each(rows)("%s on %s: names every kmem marker the audit knows, once, as present or absent", (_id, layout, strategy) => {
+    const sig = strategy.signatures[layout]!;
+    for (const id of [...sig.present, ...sig.absent]) {
+      expect(["enabled", "disabled"], `${id}: a kmem marker in src/audit/markers.ts`).toContain(kindOf(id));
+    }
+    const named = [...sig.present, ...sig.absent];
+    expect(new Set(named).size, "a marker named twice").toBe(named.length);
+    expect([...named].sort()).toEqual(KMEM_MARKERS.map((m) => m.id).sort());
+  });
+
+  it.each(rows)("%s on %s: its verdict is patched for an affected strategy, not-affected otherwise", (_id, layout, strategy) => {
+    expect(strategy.signatures[layout]!.verdict).toBe(strategy.affected ? "patched" : "not-affected");
+  });
+
+  it.each(rows)("%s on %s: a patched kubelet carries no enabled-only marker", (_id, layout, strategy) => {
+    const sig = strategy.signatures[layout]!;
+    if (sig.verdict === "patched") expect(sig.present.filter((id) => kindOf(id) === "enabled")).toEqual([]);
+  });
+
+  it.each(rows)("%s on %s: markerless forms are named only where its own build carries a disabled marker", (_id, layout, strategy) => {
+    const sig = strategy.signatures[layout]!;
+    if (sig.markerlessForms === undefined) return;
+    expect(strategy.affected).toBe(true);
+    expect(sig.present.some((id) => kindOf(id) === "disabled"), "a build without a disabled marker is silent already").toBe(true);
+  });
+
+  /** What verdictFor says about a trusted kubelet of a release of this strategy and layout carrying exactly these markers. */
+  function auditSays(id: StrategyId, layout: KmemLayout, strategy: Strategy, present: readonly string[]) {
+    const version = `${linesUsing(id)[0]?.line ?? "1.99"}.0`; // any release: verdictFor reads the facts given, not the catalog
+    const evidence: Evidence[] = present.map((m) => ({ id: m, kind: kindOf(m) as EvidenceKind, detail: m }));
+    return verdictFor({
+      program: "kubelet",
+      evidence,
+      release: { version, line: version.split(".").slice(0, 2).join("."), strategy: id, kmemLayout: layout, affected: strategy.affected },
+      kubernetesVersion: `v${version}`,
+      versionTrusted: true,
+      runcVersion: null,
+    });
+  }
+
+  it.each(rows)("%s on %s: the audit gives the signature's verdict for exactly its present markers", (id, layout, strategy) => {
+    const sig = strategy.signatures[layout]!;
+    expect(auditSays(id, layout, strategy, sig.present).verdict).toBe(sig.verdict);
+  });
+
+  it.each(rows.filter(([, , s]) => s.affected))("%s on %s: the audit rests patched on absence exactly when the signature is silent", (id, layout, strategy) => {
+    const sig: AuditSignature = strategy.signatures[layout]!;
+    const silent = sig.markerlessForms !== undefined || !sig.present.some((m) => kindOf(m) === "disabled");
+    // A layout is silent for the audit when any affected strategy's signature is.
+    const anySilent = registered.some(([, s]) => {
+      const other = s.affected ? s.signatures[layout] : undefined;
+      return other !== undefined && (other.markerlessForms !== undefined || !other.present.some((m) => kindOf(m) === "disabled"));
+    });
+    const verdict = auditSays(id, layout, strategy, []).verdict;
+    if (silent) expect(verdict).toBe("patched");
+    expect(verdict).toBe(anySilent ? "patched" : "unknown");
   });
 });
