@@ -21,7 +21,7 @@ import type { NokmemVerdict } from "../verdict.js";
 import type { PullPolicy } from "./docker.js";
 import { pending, plan as makeInvocation, type Fact, type Later, type MakeInvocation, type Runner } from "./plan.js";
 
-export const PLAN_VERSION = 1;
+export const PLAN_VERSION = 2;
 
 type StepName = BuildStep["step"];
 /** Who binds each pending fact: a step, or the executor when the run starts. */
