@@ -10,7 +10,7 @@ import { auditFile, type FileAuditOptions } from "./file.js";
 import { manifestEntries, parseSha256Sums, type ManifestEntry } from "./pin.js";
 import { readManifestStatement } from "../artifact/attestations.js";
 import type { VerifyingKey } from "../artifact/dsse.js";
-import { ToolError } from "../errors.js";
+import { ToolError, UsageError } from "../errors.js";
 import type { BinaryReport } from "./report.js";
 import { expandTargets, type WalkOptions } from "./walk.js";
 import { failedReport } from "./analyse.js";
@@ -21,9 +21,10 @@ export { auditFile } from "./file.js";
  * Entries of a manifest folder: SHA256SUMS and/or manifest.json (any in-toto
  * v1 Statement, read strictly by artifact/). With `key`, manifest.json counts
  * only as signed by that key (manifest.dsse.json), and SHA256SUMS, which no
- * one signs, is not read. Throws a plain Error naming the file when one exists
- * but cannot be read or parsed (and the tool's own error when a publication
- * into it is still running or was left half-way, or a signature does not verify).
+ * one signs, is not read. Throws E_AUDIT_MANIFEST (a bad --manifest
+ * argument) naming the file when none is there or one cannot be read, and the
+ * tool's own error when a publication into it is still running or was left
+ * half-way, a Statement is malformed, or a signature does not verify.
  */
 export async function readManifestDir(dir: string, key: VerifyingKey | null = null): Promise<ManifestEntry[]> {
   const out: ManifestEntry[] = [];
@@ -35,7 +36,7 @@ export async function readManifestDir(dir: string, key: VerifyingKey | null = nu
     try {
       text = await readRegularText(file, { maxBytes: 16 * 1024 * 1024 });
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw new Error(`expected a readable ${file}, found ${describeReadFailure(err)}`);
+      if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw manifestArgument(`expected a readable ${file}, found ${describeReadFailure(err)}`);
     }
     if (text !== null) {
       found++;
@@ -47,14 +48,18 @@ export async function readManifestDir(dir: string, key: VerifyingKey | null = nu
     statement = await readManifestStatement(dir, key);
   } catch (err) {
     if (err instanceof ToolError) throw err;
-    throw new Error(`expected a readable ${join(dir, "manifest.json")}, found ${(err as NodeJS.ErrnoException).code ?? "an error"}`);
+    throw manifestArgument(`expected a readable ${join(dir, "manifest.json")}, found ${(err as NodeJS.ErrnoException).code ?? "an error"}`);
   }
   if (statement) {
     found++;
     out.push(...manifestEntries(statement, join(dir, "manifest.json")));
   }
-  if (!found) throw new Error(key ? `expected a signed manifest.json in ${dir}, found none` : `expected SHA256SUMS or manifest.json in ${dir}, found neither`);
+  if (!found) throw manifestArgument(key ? `expected a signed manifest.json in ${dir}, found none` : `expected SHA256SUMS or manifest.json in ${dir}, found neither`);
   return out;
+}
+
+function manifestArgument(message: string): UsageError {
+  return new UsageError("E_AUDIT_MANIFEST", message, "pass a folder holding SHA256SUMS (sha256sum format) or an in-toto manifest.json");
 }
 
 interface AuditPathsOptions extends FileAuditOptions, WalkOptions {

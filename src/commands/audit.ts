@@ -2,7 +2,7 @@ import type { Command } from "commander";
 import { availableParallelism } from "node:os";
 import { isAbsolute } from "node:path";
 import { PATH_MISSING, type BinaryReport } from "../audit/report.js";
-import { ToolError, UsageError, VerificationError } from "../errors.js";
+import { UsageError, VerificationError } from "../errors.js";
 import { VERDICTS, type Verdict } from "../verdict.js";
 import { nodeRoot, printJson, type CommandContext } from "./context.js";
 
@@ -141,14 +141,7 @@ Exit codes: 0 nothing listed in --fail-on occurred · 4 a listed outcome occurre
       if (opts.key && !opts.manifest.length) throw new UsageError("E_KEY_NEEDS_MANIFEST", "expected --manifest DIR with --key (the key checks a build's signed manifest), found none", "add --manifest OUT_DIR");
       const key = opts.key ? await (await import("../artifact/attestations.js")).loadVerifyingKey(opts.key) : null;
       const manifest = [];
-      for (const dir of opts.manifest) {
-        try {
-          manifest.push(...(await readManifestDir(dir, key)));
-        } catch (err) {
-          if (err instanceof ToolError) throw err; // busy, or an unfinished publication: keep its own exit code
-          throw new UsageError("E_AUDIT_MANIFEST", (err as Error).message, "pass a folder holding SHA256SUMS (sha256sum format) or an in-toto manifest.json");
-        }
-      }
+      for (const dir of opts.manifest) manifest.push(...(await readManifestDir(dir, key)));
       const reports = await auditPaths(paths, { catalog: ctx.catalog(), manifest, all: Boolean(opts.all), skipMissing: Boolean(opts.skipMissing), concurrency: jobs, signal: ctx.signal, ...(root === undefined ? {} : { root }) });
       const result = summarise(reports, failOn);
       if (opts.json) printJson(ctx.io, result);
