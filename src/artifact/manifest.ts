@@ -356,16 +356,11 @@ type V1Word = "nokmem" | "kmem-enabled" | "not-affected" | "unknown";
 /** verdict/v1's words in src/verdict.ts's: the one translation, total, with no fallback. */
 const FROM_V1: Record<V1Word, Verdict> = { nokmem: "patched", "kmem-enabled": "unpatched", "not-affected": "not-affected", unknown: "unknown" };
 
-/** How one version of the predicate spells a verdict: the words it has, each read in src/verdict.ts's words. */
-interface Vocabulary {
-  words: readonly string[];
-  read: (word: string) => Verdict | undefined;
-}
-const isOneOf = <W extends string>(words: readonly W[], w: string): w is W => (words as readonly string[]).includes(w);
-const isV1Word = (w: string): w is V1Word => Object.hasOwn(FROM_V1, w);
+/** How each version of the predicate spells a verdict: its words, each read in src/verdict.ts's words. */
+type Vocabulary = Readonly<Record<string, Verdict>>;
 const VOCABULARIES = new Map<string, Vocabulary>([
-  [VERDICT_TYPE, { words: VERDICTS, read: (w) => (isOneOf(VERDICTS, w) ? w : undefined) }],
-  [VERDICT_TYPE_V1, { words: Object.keys(FROM_V1), read: (w) => (isV1Word(w) ? FROM_V1[w] : undefined) }],
+  [VERDICT_TYPE, Object.fromEntries(VERDICTS.map((v) => [v, v]))],
+  [VERDICT_TYPE_V1, FROM_V1],
 ]);
 
 export interface VerdictRecord {
@@ -377,9 +372,10 @@ export interface VerdictRecord {
 
 /** The verdict word at `path`, in src/verdict.ts's words; `allowed` is what may stand there. */
 function verdictAt<V extends Verdict>(v: unknown, path: string, vocabulary: Vocabulary, allowed: readonly V[]): V {
-  const found = typeof v === "string" ? vocabulary.read(v) : undefined;
-  if (found !== undefined && isOneOf(allowed, found)) return found;
-  const words = vocabulary.words.filter((w) => allowed.some((a) => vocabulary.read(w) === a));
+  const may = (w: Verdict): w is V => (allowed as readonly Verdict[]).includes(w);
+  const found = typeof v === "string" && Object.hasOwn(vocabulary, v) ? vocabulary[v] : undefined;
+  if (found !== undefined && may(found)) return found;
+  const words = Object.keys(vocabulary).filter((w) => may(vocabulary[w]!));
   throw new SchemaViolation(path, `expected one of ${words.join(", ")}, found ${JSON.stringify(v) ?? "nothing"}`);
 }
 

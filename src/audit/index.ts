@@ -78,7 +78,8 @@ export async function auditPaths(paths: readonly string[], options: AuditPathsOp
     while (next < targets.length) {
       const i = next++;
       const t = targets[i]!;
-      reports[i] = t.error ? failedReport(t.path, t.error) : t.file ? { ...(await auditFile(t.file, options)), path: t.path } : await auditFile(t.path, options);
+      // Under a root the file is read where it lives and reported by the node's path.
+      reports[i] = t.error ? failedReport(t.path, t.error) : { ...(await auditFile(t.file ?? t.path, options)), path: t.path };
       options.onReport?.(reports[i]);
     }
   };

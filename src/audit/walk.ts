@@ -79,8 +79,9 @@ export async function expandTargets(paths: readonly string[], options: WalkOptio
   return out;
 }
 
+/** Where a path is on this machine: itself, unless under a root ("/" resolves nothing). */
 function locate(path: string, options: WalkOptions): Promise<string> {
-  return options.root === undefined ? Promise.resolve(path) : locateUnderRoot(options.root, path);
+  return locateUnderRoot(options.root ?? "/", path);
 }
 
 function target(path: string, local: string): Target {

@@ -102,7 +102,6 @@ export function parseCatalog(text: string, source = "versions.json"): Catalog {
       `remove one of the two "${duplicate.key}" entries`,
     );
   }
-  checkLegacyKeys(data, source);
   const errors = validate(data);
   if (errors.length) {
     // The most specific error first: ajv reports deepest paths last for oneOf/anyOf.
@@ -113,22 +112,6 @@ export function parseCatalog(text: string, source = "versions.json"): Catalog {
   const catalog = data as Catalog;
   checkRanges(catalog, source);
   return catalog;
-}
-
-/**
- * Catalogs written for earlier releases carried a `strategies` block (each
- * strategy's summary, env and changed files). Those now live with the
- * strategies themselves (src/strategy/), so the block is refused rather than
- * ignored: a user who edited a strategy's env there would otherwise build
- * with different flags than the file says, without a word.
- */
-function checkLegacyKeys(data: unknown, source: string): void {
-  if (data === null || typeof data !== "object" || Array.isArray(data) || !Object.hasOwn(data, "strategies")) return;
-  throw new CatalogError(
-    "E_CATALOG_SCHEMA",
-    `${source}: at /strategies: expected no "strategies" block (each strategy's summary, env and changed files come with kubelet-nokmem itself), found one`,
-    `delete the "strategies" block from ${source}; \`kubelet-nokmem resolve <version>\` shows the env and files each line's strategy uses`,
-  );
 }
 
 /**

@@ -60,7 +60,7 @@ describe("a broken catalog: one line naming the JSON path, exit 5", () => {
         const legacy = { "build-tag": { summary: "s", env: { GOFLAGS: "-tags=nokmem" }, changes: [] } };
         return JSON.stringify({ $schema: c.$schema, schemaVersion: c.schemaVersion, strategies: legacy, lines: c.lines, pins: c.pins });
       },
-      /at \/strategies: expected no "strategies" block \(each strategy's summary, env and changed files come with kubelet-nokmem itself\), found one/,
+      /at \/: unexpected property "strategies"/,
     ],
     ["an unknown strategy id", () => bundledText.replace('"strategy": "kmem-override"', '"strategy": "buildtags"'), /at \/lines\/8\/strategy: expected one of \["vendor-stub","build-tag","kmem-override","none"\], found "buildtags"/],
   ];

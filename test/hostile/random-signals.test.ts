@@ -17,22 +17,11 @@ import { performance } from "node:perf_hooks";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { makeTree, type Era } from "../fixtures/k8s-tree.js";
+import { mulberry32 } from "../helpers/random.js";
 import { tempDir } from "../helpers/tmp.js";
 import { cli, ended, ensureBuilt, snapshot, start } from "./hangs-harness.js";
 
 beforeAll(ensureBuilt, 180_000);
-
-/** mulberry32: a small, well-known seeded generator, so a failing run can be repeated. */
-function generator(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const SEED = Number(process.env.KUBELET_NOKMEM_SIGNAL_SEED ?? 20261201);
 const RUNS = 8;
@@ -68,7 +57,7 @@ describe.each([
     expect(patched).not.toEqual(original);
   }, 60_000);
 
-  const random = generator(SEED + Number(era.replace(".", "")));
+  const random = mulberry32(SEED + Number(era.replace(".", "")));
   const cases = Array.from({ length: RUNS }, (_, i) => ({ i, fraction: random(), signal: random() < 0.5 ? ("SIGINT" as const) : ("SIGTERM" as const) }));
 
   it.each(cases)("run $i: $signal after start-up and $fraction of the rest of a patch's time", async ({ fraction, signal }) => {

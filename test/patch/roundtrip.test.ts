@@ -12,19 +12,9 @@ import { describe, expect, it } from "vitest";
 import { carry, type HunksChange } from "../../src/patch/changes.js";
 import { runPatch } from "../../src/patch/engine.js";
 import { ERAS, makeTree, treeFiles } from "../fixtures/k8s-tree.js";
+import { mulberry32 } from "../helpers/random.js";
 import { tempDir } from "../helpers/tmp.js";
 import { resolution, snapshot } from "./helpers.js";
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const WORDS = ["\treturn nil", "}", "", "// note", "\tif err != nil {", "x := 1", "package fs", "\t\"os\"", "KUBE_GIT_TREE_STATE=\"dirty\"", "\t\treturn err"];
 
