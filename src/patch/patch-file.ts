@@ -18,6 +18,7 @@
 import { createHash } from "node:crypto";
 import { parsePatch, type StructuredPatch } from "diff";
 import { PatchError } from "../errors.js";
+import { nameProblem } from "../io/confine.js";
 
 const APPLY_MODES = ["hunks", "function-bodies", "whole-file"] as const;
 export type ApplyMode = (typeof APPLY_MODES)[number];
@@ -47,18 +48,14 @@ export interface PatchFile {
 export const sha256 = (data: string | Uint8Array): string => createHash("sha256").update(data).digest("hex");
 
 /**
- * Why a path named by a patch may not be touched, or null if it may.
- * Checked on the text alone; symlinks are checked against the disk later.
+ * Why a path named by a patch may not be touched, or null if it may: any name
+ * confinement refuses (src/io/confine.ts), and anything in `.git/` or the
+ * tool's own state. Checked on the text alone; symlinks are checked against
+ * the disk later.
  */
 export function pathProblem(path: string): string | null {
-  if (path === "") return "an empty path";
-  if (path.includes("\0")) return "a path with a NUL byte";
-  if (path.startsWith("/") || /^[A-Za-z]:[\\/]/.test(path)) return `the absolute path ${path}`;
-  if (path.includes("\\")) return `the path ${path} with a backslash`;
-  const parts = path.split("/");
-  if (parts.includes("..")) return `the path ${path}, which climbs out with ..`;
-  if (parts[0] === ".git" || parts[0] === STATE_DIR) return `the path ${path} inside ${parts[0]}/`;
-  return null;
+  const top = path.split("/")[0];
+  return nameProblem(path) ?? (top === ".git" || top === STATE_DIR ? `the name ${path} inside ${top}/` : null);
 }
 
 /** Where the tool keeps its journal and records inside a tree. */
