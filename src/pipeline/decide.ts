@@ -4,7 +4,7 @@
  * staging, choose the image, plan. Reads, never writes; needs no Docker.
  * `build --dry-run` stops here; a real build hands the plan to run.ts.
  */
-import { resolve, type Resolution } from "../catalog/resolve.js";
+import { resolve, type Resolution, type VersionQuery } from "../catalog/resolve.js";
 import type { Catalog } from "../catalog/types.js";
 import { parseSource } from "../source/parse.js";
 import { peekSource } from "../source/peek.js";
@@ -12,7 +12,8 @@ import { BUILD_IMAGE_FILES, buildImageFromFiles, chooseImage, type ImageInputs }
 import { planBuild, type BuildOptions, type BuildPlan, type ImagePlanInput } from "./build-plan.js";
 
 interface BuildRequest extends BuildOptions {
-  version: string;
+  /** `--version`, parsed once by the command. */
+  version: VersionQuery;
   source?: string;
   ref?: string;
   image?: string;
