@@ -24,6 +24,8 @@ import type { SigningKey } from "../artifact/dsse.js";
 import { Publication, type PublishRecovery } from "../artifact/publish.js";
 import { stageSource, type StagedSource } from "../source/index.js";
 import { readFiles } from "../source/peek.js";
+import { treeRelease, type TreeFacts } from "../tree/assess.js";
+import { readTreeFacts } from "../tree/inspect.js";
 import { BUILD_IMAGE_FILES, buildImageFromFiles, chooseImage, toolchainMatches, type ImageChoice } from "../tree/build-image.js";
 import { stepOf, workDirOf, type BuildPlan, type BuildStep } from "./build-plan.js";
 import { DOCKER, dockerPreflight, dockerRunArgs, digestRefFor, ensureCacheVolume, ensureImage, imageGoVersion, parseGoVersion, removeContainer, runImage } from "./docker.js";
@@ -106,6 +108,8 @@ interface Run {
   /** Everything the build holds until it ends: the lock, the work folder, the staged tree, the log, the container. */
   held: Held;
   staged: StagedSource | null;
+  /** What the staged tree says about itself, read once by the stage step. */
+  treeFacts: TreeFacts | null;
   log: WriteStream | null;
   logPath: string;
   image: { choice: ImageChoice; pulled: boolean } | null;
@@ -145,7 +149,7 @@ export async function runBuild(plan: BuildPlan, res: Resolution, deps: BuildDeps
     r = {
       plan, res, deps, facts, invocationId, startedOn, publication, held,
       steps: deps.steps ?? defaultSteps(deps.catalog),
-      staged: null, log: null, logPath: "", image: null, toolchain: null, patches: [],
+      staged: null, treeFacts: null, log: null, logPath: "", image: null, toolchain: null, patches: [],
       commandLine: null, outcomes: [], verdict: null, binaries: [], logSha: "", attestations: [], finishedOn: null,
     };
     for (const step of plan.steps) {
@@ -282,17 +286,42 @@ async function stageStep(r: Run, step: StepOf<"stage">): Promise<void> {
   r.facts.set("tree", staged.tree);
   r.facts.set("commit", staged.commit);
   r.facts.set("commitTime", staged.time);
+  // The staged tree's own release, read as `patch` reads it: a build is labelled with --version, so the tree must be that release.
+  r.treeFacts = await readTreeFacts(staged.tree, { status: false });
+  checkTreeRelease(r.treeFacts, step, r.plan.version, (l) => progress.info(l));
   progress.done(
     `${staged.kind}${staged.commit ? ` ${staged.commit.slice(0, 12)}` : ""}, ${staged.digest.files} files, ${(staged.digest.bytes / 1e6).toFixed(1)} MB` +
       (staged.staging.method === "link" ? ` (${staged.staging.linked} hard-linked, ${staged.staging.copied} copied)` : ""),
   );
 }
 
+/**
+ * Refuse a source whose release is not the one the build is labelled with:
+ * the kubelet, its checksums and its provenance would name --version for
+ * another release's code. A tree that does not say (a plain folder, a
+ * checkout past its tag) is taken at its word, and the log says so.
+ */
+function checkTreeRelease(facts: TreeFacts, step: StepOf<"stage">, version: string, note: (line: string) => void): void {
+  const tree = treeRelease(facts);
+  const shown = step.source.kind === "git" ? `${step.source.display} at ${step.ref ?? `v${version}`}` : step.source.path;
+  if (tree.version === null) {
+    note(`the source does not say which release it is (${tree.source === "git" ? `git describe ${tree.describe ?? "finds no v* tag"}` : "no release tag, no git archive stamp"}): building it as v${version}, as --version says`);
+    return;
+  }
+  if (tree.version !== version) {
+    throw new TreeError(
+      "E_TREE_RELEASE",
+      `expected ${shown} to be v${version} (--version), found v${tree.version} (${tree.source === "git" ? "git describe" : "the git archive stamp in hack/lib/version.sh"}); nothing was built`,
+      `pass --version ${tree.version} to build the release the source is, or a source of v${version}`,
+    );
+  }
+}
+
 async function patchStep(r: Run, step: StepOf<"patch">): Promise<void> {
   const { progress } = r.deps;
   const tree = r.facts.get<string>("tree");
   progress.start("patch", step.series ?? "no source patches");
-  const patched = await r.steps.patch(tree, r.res, { versionFile: join(tree, step.versionFile), gitVersion: step.gitVersion, commit: r.facts.value(step.commit), signal: r.deps.signal });
+  const patched = await r.steps.patch(tree, r.res, { versionFile: join(tree, step.versionFile), gitVersion: step.gitVersion, commit: r.facts.value(step.commit), facts: r.treeFacts!, signal: r.deps.signal });
   r.patches = patched.patches;
   progress.done(`${patched.patches.length} patch(es), version file ${step.versionFile}`);
 }

@@ -16,6 +16,7 @@ import { applyStrategy } from "../patch/engine.js";
 import type { Verdict } from "../verdict.js";
 import type { Resolution } from "../catalog/resolve.js";
 import type { Catalog } from "../catalog/types.js";
+import type { TreeFacts } from "../tree/assess.js";
 
 interface PatchOptions {
   /** Absolute path where the version file must be written (KUBE_GIT_VERSION_FILE). */
@@ -24,6 +25,8 @@ interface PatchOptions {
   gitVersion: string;
   /** Source commit, when known. */
   commit: string | null;
+  /** The staged tree's facts, read once by the stage step. */
+  facts: TreeFacts;
   /** SIGINT/SIGTERM: ends a wait for the staged tree's lock, honoured between the engine's steps. */
   signal?: AbortSignal;
 }
@@ -99,7 +102,7 @@ function auditVerifyStep(catalog: Catalog): VerifyStep {
  * link needs breaking first). The version file must stamp the plan's version.
  */
 const enginePatchStep: PatchStep = async (tree, res, opts) => {
-  const record = await applyStrategy(tree, res, { versionFile: opts.versionFile, signal: opts.signal, ...(opts.commit ? { commit: opts.commit } : {}) });
+  const record = await applyStrategy(tree, res, { versionFile: opts.versionFile, facts: opts.facts, signal: opts.signal, ...(opts.commit ? { commit: opts.commit } : {}) });
   const stamped = record.versionFile?.gitVersion;
   if (stamped !== undefined && stamped !== opts.gitVersion) {
     throw new BuildError("E_VERSION_STAMP", `expected the version file to stamp ${opts.gitVersion}, found ${stamped}`, "report this: the plan and the patch engine disagree on the release");

@@ -76,9 +76,9 @@ vi.mock("../../src/process/exec.js", async (importOriginal) => {
 /** Where each step of the plan enters the modules it owns, in the order it enters them. */
 const ENTRIES: Record<BuildStep["step"], string[]> = {
   image: ["ensureImage"],
-  stage: ["stageSource"],
-  // The patch engine reads the staged tree's facts once, itself.
-  patch: ["applyStrategy", "readTreeFacts"],
+  // The staged tree's facts are read once, by the stage step (its release must be --version's); the patch engine takes them.
+  stage: ["stageSource", "readTreeFacts"],
+  patch: ["applyStrategy"],
   make: ["docker run make"],
   verify: ["auditFile"],
   checksum: ["formatSha256Sums"],
