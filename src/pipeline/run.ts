@@ -33,7 +33,7 @@ import { Facts, type Bound } from "./facts.js";
 import { cacheVolumeName, TREE_GO_CACHE, type MakeInvocation, type Runner } from "./plan.js";
 import type { Progress } from "./progress.js";
 import { checkVersionStamp, defaultSteps, type BuildSteps, type VerifyOutcome } from "./steps.js";
-import type { NokmemVerdict, Verdict } from "../verdict.js";
+import { isNokmem, type NokmemVerdict, type Verdict } from "../verdict.js";
 
 interface BuildDeps {
   catalog: Catalog;
@@ -377,7 +377,8 @@ async function prepareCache(inv: Bound<MakeInvocation>, signal: AbortSignal): Pr
 }
 
 /** A verify failure says what the audit's verdict means: "kmem-enabled" stays greppable in the message. */
-const WHY_NOT_PATCHED: Record<Exclude<Verdict, "patched">, string> = {
+const VERDICT_MEANS: Record<Verdict, string> = {
+  patched: "the audit finds kmem accounting stubbed or compiled out, in a release whose kubelet would enable it",
   unpatched: "kmem-enabled code in the binary",
   "not-affected": "the audit reads a release that never enables kmem",
   unknown: "the evidence does not decide",
@@ -395,7 +396,8 @@ async function verifyStep(r: Run, step: StepOf<"verify">): Promise<void> {
     }
     const outcome = await r.steps.verify(built, r.res);
     r.outcomes.push({ platform: o.platform, built, outcome });
-    if (step.expect === "patched" && outcome.verdict !== "patched") problems.push(`${o.platform}: ${outcome.verdict} (${WHY_NOT_PATCHED[outcome.verdict]})`);
+    // The audit's verdict must be the strategy's expectation, whichever it is: a not-affected release whose kubelet carries kmem code is refused too.
+    if (outcome.verdict !== step.expect) problems.push(`${o.platform}: ${outcome.verdict} (${VERDICT_MEANS[outcome.verdict]})`);
     // The audit read the stamp exactly when it could; otherwise search the bytes.
     const stamp = outcome.gitVersion !== undefined ? { ok: outcome.gitVersion === step.gitVersion, found: outcome.gitVersion } : checkVersionStamp(await readFile(built), step.gitVersion);
     if (!stamp.ok) problems.push(`${o.platform}: version ${stamp.found} instead of ${step.gitVersion}`);
@@ -403,11 +405,15 @@ async function verifyStep(r: Run, step: StepOf<"verify">): Promise<void> {
   if (problems.length) {
     throw new VerificationError(
       "E_NOT_NOKMEM",
-      `expected a nokmem kubelet stamped ${step.gitVersion}, found ${problems.join("; ")}; nothing was published`,
+      `expected a kubelet the audit judges ${step.expect}, stamped ${step.gitVersion}; found ${problems.join("; ")}; nothing was published`,
       "the tag or patch did not reach the compiler: read build.log, check the tree's hack/lib/golang.sh GOFLAGS handling, or use a patching strategy",
     );
   }
-  r.verdict = step.expect;
+  // The build reports the audit's word (equal to the expectation, checked above), not the plan's.
+  const verdicts = new Set(r.outcomes.map((o) => o.outcome.verdict));
+  const [verdict] = [...verdicts];
+  if (verdicts.size !== 1 || !isNokmem(verdict ?? null)) throw new Error(`internal: the verify step passed with the verdicts ${[...verdicts].join(", ")}`);
+  r.verdict = verdict as NokmemVerdict;
   progress.done(r.verdict);
 }
 
