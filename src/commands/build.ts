@@ -128,7 +128,7 @@ Examples:
       await mustBeFolderOrNothing(resolvePath(o.out ?? join("out", `v${q.version ?? q.line}`)), "--out");
       await mustBeFolderOrNothing(resolvePath(o.cacheDir ?? DEFAULT_CACHE_DIR), "--cache-dir");
       const { decideBuild } = await import("../pipeline/decide.js");
-      const { plan, res } = await decideBuild(ctx.catalog(), {
+      const plan = await decideBuild(ctx.catalog(), {
         version: q,
         source: o.source,
         ref: o.ref,
@@ -155,7 +155,7 @@ Examples:
       const progress = new Progress(progressSink(ctx.io), buildPhases(plan), verbose);
       // The pipeline (patch engine, audit, git, publication) loads only when a build runs.
       const { runBuild } = await import("../pipeline/run.js");
-      const result = await runBuild(plan, res, {
+      const result = await runBuild(plan, {
         catalog: ctx.catalog(),
         signal: ctx.signal,
         progress,

@@ -20,7 +20,7 @@ interface BuildRequest extends BuildOptions {
   cwd?: string;
 }
 
-export async function decideBuild(catalog: Catalog, req: BuildRequest): Promise<{ plan: BuildPlan; res: Resolution }> {
+export async function decideBuild(catalog: Catalog, req: BuildRequest): Promise<BuildPlan> {
   const res = resolve(catalog, req.version);
   const spec = parseSource(req.source, req.cwd);
   const inputs: Omit<ImageInputs, "tree"> = { runner: req.runner, flag: req.image, pin: res.pin, catalog: { image: lineImage(catalog, res), go: res.go } };
@@ -35,7 +35,7 @@ export async function decideBuild(catalog: Catalog, req: BuildRequest): Promise<
   } else {
     image = { chooseOnceStaged: inputs };
   }
-  return { plan: planBuild(res, { spec, ref: req.ref }, image, req), res };
+  return planBuild(res, { spec, ref: req.ref }, image, req);
 }
 
 /** The catalog line's own image (the fallback), not a pin's. */

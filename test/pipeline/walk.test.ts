@@ -64,7 +64,7 @@ const walk = vi.hoisted(() => {
 });
 
 vi.mock("../../src/catalog/resolve.js", async (original) => walk.recording(await original<typeof import("../../src/catalog/resolve.js")>(), "resolve"));
-vi.mock("../../src/source/peek.js", async (original) => walk.recording(await original<typeof import("../../src/source/peek.js")>(), "peekSource", "readFiles"));
+vi.mock("../../src/source/peek.js", async (original) => walk.recording(await original<typeof import("../../src/source/peek.js")>(), "peekSource"));
 vi.mock("../../src/tree/build-image.js", async (original) => walk.recording(await original<typeof import("../../src/tree/build-image.js")>(), "chooseImage"));
 vi.mock("../../src/pipeline/build-plan.js", async (original) => walk.recording(await original<typeof import("../../src/pipeline/build-plan.js")>(), "planBuild"));
 vi.mock("../../src/pipeline/docker.js", async (original) => walk.recording(await original<typeof import("../../src/pipeline/docker.js")>(), "ensureImage"));

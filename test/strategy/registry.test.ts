@@ -15,7 +15,7 @@ import { isSilentSignature, SILENT_WHEN_DISABLED, verdictFor, type Evidence, typ
 import { loadCatalog } from "../../src/catalog/load.js";
 import { loadSeries, PATCHES_ROOT } from "../../src/patch/series.js";
 import { STRATEGIES, strategyFor, strategyForLayout } from "../../src/strategy/index.js";
-import { KMEM_LAYOUTS, STRATEGY_IDS, type AuditSignature, type KmemLayout, type Strategy, type StrategyId } from "../../src/strategy/types.js";
+import { CHANGE_KINDS, KMEM_LAYOUTS, STRATEGY_IDS, type AuditSignature, type KmemLayout, type Strategy, type StrategyId } from "../../src/strategy/types.js";
 
 const catalog = loadCatalog();
 const registered = Object.entries(STRATEGIES) as [StrategyId, Strategy][];
@@ -94,6 +94,16 @@ describe("patch series: one per line that uses a strategy with changed files", (
       .filter((d) => d.isDirectory())
       .flatMap((d) => readdirSync(join(PATCHES_ROOT, d.name), { withFileTypes: true }).filter((s) => s.isDirectory() && s.name !== "common").map((s) => `${d.name}/${s.name}`));
     expect(found.filter((f) => !wanted.has(f)).sort(), "series folders no line uses").toEqual([]);
+  });
+});
+
+describe("the kind of change", () => {
+  it.each(registered)("%s: declares patches exactly when it changes files, a build setting when only its env does it, none when not affected", (_id, s) => {
+    const expected = s.changes.length ? "patches" : Object.keys(s.env).length ? "build-setting" : "none";
+    expect(CHANGE_KINDS).toContain(s.change);
+    expect(s.change).toBe(expected);
+    expect(s.change === "none").toBe(!s.affected);
+    expect(s.change === "patches").toBe(s.patchSeries({ line: "1.16" }) !== null);
   });
 });
 
