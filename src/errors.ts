@@ -261,7 +261,9 @@ export function stoppedBy(reason: unknown, thrown: unknown): ToolError {
 export function errnoToolError(err: unknown): ToolError | null {
   if (!(err instanceof Error)) return null;
   const e = err as NodeJS.ErrnoException & { found?: string; limit?: number };
-  const path = e.path ?? (e as { dest?: string }).dest;
+  // A copy or rename that runs out of space (or meets a read-only file system) fails where it writes: its destination.
+  const dest = (e as { dest?: string }).dest;
+  const path = dest !== undefined && ["ENOSPC", "EDQUOT", "EROFS"].includes(e.code ?? "") ? dest : (e.path ?? dest);
   const at = path ? ` ${path}` : "";
   const where = path ?? "the path";
   switch (e.code) {

@@ -221,7 +221,8 @@ export function describeReadFailure(err: unknown): string {
     case "EIO":
       return "an input/output error (EIO)";
     default:
-      return code ?? (err instanceof Error ? err.message : String(err));
+      // Words first: a bare "E_NOT_REGULAR" or "EXDEV" in a sentence tells a person nothing.
+      return code && /^E[A-Z0-9]+$/.test(code) ? `a system error (${code})` : "an error reading it";
   }
 }
 

@@ -305,6 +305,9 @@ async function makeStep(r: Run, step: StepOf<"make">): Promise<void> {
   progress.start("make", inv.runner === "docker" ? `in ${runImage(inv.image.ref, inv.image.id)}` : "on this host");
   r.logPath = await r.publication.stagedPath("build.log");
   const log = (r.log = createWriteStream(r.logPath, { flags: "w" }));
+  // A failed write (ENOSPC) carries no path of its own: name the log. The
+  // stream keeps the error (`errored`); the attest step reports it.
+  log.on("error", (err: NodeJS.ErrnoException) => void Object.assign(err, { path: err.path ?? r.logPath }));
   r.held.take("log", () => closeStream(log));
   log.write(`# kubelet-nokmem build ${r.invocationId}\n# image ${inv.image.ref} (rule ${r.image?.choice.rule}), Go ${inv.image.go ?? "unknown"}\n# toolchain: ${r.toolchain?.note}\n# ${formatCommand(commandLine)}\n`);
   const onLine = (line: string) => {
@@ -404,7 +407,10 @@ async function attestStep(r: Run, step: StepOf<"attest">): Promise<void> {
   const make = r.facts.bind(stepOf(r.plan, "make"));
   r.finishedOn = new Date();
   r.log?.write(`# finished ${r.finishedOn.toISOString()}\n`);
-  await r.held.release("log");
+  await r.held.release("log").catch((err: unknown) => {
+    if (!r.log?.errored) throw err;
+  });
+  if (r.log?.errored) throw r.log.errored;
   r.logSha = await sha256File(r.logPath);
   const cmd = r.commandLine!;
   if (step.keyid && r.deps.signKey?.keyid !== step.keyid) throw new Error(`internal: the plan signs with ${step.keyid}, the build was given ${r.deps.signKey?.keyid ?? "no key"}`);
