@@ -249,7 +249,7 @@ function parseJson(text: string, where: string): unknown {
   }
 }
 
-/** Any in-toto v1 Statement, strictly (audit --manifest reads third-party statements too). */
+/** Any in-toto v1 Statement, strictly. */
 export function readStatement(text: string, where: string): Statement {
   const data = parseJson(text, where);
   try {
