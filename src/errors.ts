@@ -62,6 +62,7 @@ export const ERROR_CODES = {
   E_IMAGE_FLAGS: "usage",
   E_IMAGE_REF: "usage",
   E_IMAGE_TAG: "usage",
+  E_KEY_EMPTY: "usage",
   E_KEY_NEEDS_MANIFEST: "usage",
   E_KEY_READ: "usage",
   E_KEY_TYPE: "usage",
@@ -120,6 +121,7 @@ export const ERROR_CODES = {
   E_MANIFEST: "verification",
   E_NOT_NOKMEM: "verification",
   E_OUT_DIR_CHANGED: "verification",
+  E_OUT_DIR_REFUSED: "verification",
   E_PIN_CONFLICT: "verification",
   E_PIN_MISMATCH: "verification",
   E_PUBLISH_JOURNAL: "verification",
@@ -260,7 +262,9 @@ export function stoppedBy(reason: unknown, thrown: unknown): ToolError {
 export function errnoToolError(err: unknown): ToolError | null {
   if (!(err instanceof Error)) return null;
   const e = err as NodeJS.ErrnoException & { found?: string; limit?: number };
-  const path = e.path ?? (e as { dest?: string }).dest;
+  // A copy or rename that runs out of space (or meets a read-only file system) fails where it writes: its destination.
+  const dest = (e as { dest?: string }).dest;
+  const path = dest !== undefined && ["ENOSPC", "EDQUOT", "EROFS"].includes(e.code ?? "") ? dest : (e.path ?? dest);
   const at = path ? ` ${path}` : "";
   const where = path ?? "the path";
   switch (e.code) {

@@ -1,3 +1,6 @@
+import { readdirSync, readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import {
   BuildError,
@@ -81,5 +84,36 @@ describe("the error-code table", () => {
   it("anything else thrown becomes the one internal error, exit 70", () => {
     const e = asToolError(new Error("boom"));
     expect([e.code, e.kind, e.exitCode]).toEqual(["E_INTERNAL", "internal", 70]);
+  });
+});
+
+describe("the docs give each error code the exit code src/errors.ts gives it", () => {
+  const docsDir = join(dirname(fileURLToPath(import.meta.url)), "..", "docs");
+  // "(`E_X`, exit N)" and "exit N (`E_X`": how the pages name a code with its exit code.
+  const pairs = readdirSync(docsDir)
+    .filter((f) => f.endsWith(".md"))
+    .flatMap((f) => {
+      const text = readFileSync(join(docsDir, f), "utf8").replace(/\s+/g, " ");
+      const a = [...text.matchAll(/`(E_[A-Z0-9_]+)`[^()`]{0,40}?, exit (\d+)/g)].map((m) => [f, m[1]!, Number(m[2])] as const);
+      const b = [...text.matchAll(/exit (\d+) \(`(E_[A-Z0-9_]+)`/g)].map((m) => [f, m[2]!, Number(m[1])] as const);
+      return [...a, ...b];
+    });
+
+  it("finds the pairs (docs/patch.md's drift and layout codes among them)", () => {
+    expect(pairs.filter(([f]) => f === "patch.md").map(([, c]) => c)).toEqual(expect.arrayContaining(["E_PATCH_DRIFT", "E_TREE_KMEM_LAYOUT", "E_TREE_LAYOUT"]));
+  });
+
+  it("every pair agrees with ERROR_CODES", () => {
+    const wrong = pairs.filter(([, code, exit]) => !(code in ERROR_CODES) || ExitCode[ERROR_CODES[code as keyof typeof ERROR_CODES]] !== exit);
+    expect(wrong).toEqual([]);
+  });
+});
+
+describe("a copy that runs out of space names where it writes", () => {
+  it.each(["ENOSPC", "EDQUOT", "EROFS"])("%s on copyfile names the destination", (code) => {
+    const err = Object.assign(new Error(`${code}: copyfile '/src/a' -> '/full/b'`), { code, syscall: "copyfile", path: "/src/a", dest: "/full/b" });
+    const e = errnoToolError(err)!;
+    expect(e.message).toContain("/full/b");
+    expect(e.message).not.toContain("/src/a");
   });
 });

@@ -10,6 +10,7 @@
  * Each envelope's payload is byte for byte the Statement file beside it.
  * attestations.ts reads them back.
  */
+import { createHash } from "node:crypto";
 import { realpath, stat } from "node:fs/promises";
 import { delimiter, join } from "node:path";
 import { sha256File } from "./checksums.js";
@@ -63,7 +64,9 @@ export async function writeAttestations(a: AttestationInput): Promise<string[]> 
     timeVerified: a.finishedOn.toISOString(),
   });
   const goBinary = a.runner === "local" ? await findGo() : null;
-  const provenance = provenanceStatement({ ...a, subjects, goBinary, byproducts: [...a.byproducts, ...sbomDigests] });
+  // The verdict's digest in the provenance: a verifier holding the signed manifest notices a changed verdict.json (outdir.ts).
+  const verdictDigest = { name: VERDICT_FILE, digest: { sha256: createHash("sha256").update(statementBytes(verdict)).digest("hex") }, mediaType: "application/vnd.in-toto+json" };
+  const provenance = provenanceStatement({ ...a, subjects, goBinary, byproducts: [...a.byproducts, ...sbomDigests, verdictDigest] });
   const statements: [string, Statement<unknown>][] = [
     [VERDICT_FILE, verdict],
     [MANIFEST_FILE, provenance],

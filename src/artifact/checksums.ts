@@ -38,11 +38,12 @@ export function formatSha256Sums(entries: readonly ChecksumEntry[]): string {
  */
 export function parseSha256Sums(text: string, opts: { skipInvalid?: boolean } = {}): ChecksumEntry[] {
   const out: ChecksumEntry[] = [];
-  for (const line of text.split(/\r?\n/)) {
+  for (const [i, line] of text.split(/\r?\n/).entries()) {
     if (!line.trim()) continue;
     const m = /^\\?([0-9a-fA-F]{64}) [ *](.+)$/.exec(line);
     if (m) out.push({ sha256: m[1]!.toLowerCase(), name: m[2]! });
-    else if (!opts.skipInvalid) throw new Error(`not a SHA256SUMS line: ${line}`);
+    // By number, never quoted: the text may be any file put in SHA256SUMS's place.
+    else if (!opts.skipInvalid) throw new Error(`line ${i + 1}, which is not "<sha256>  <name>"`);
   }
   return out;
 }

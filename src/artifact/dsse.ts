@@ -11,9 +11,19 @@
  */
 import { createHash, createPrivateKey, createPublicKey, sign as cryptoSign, verify as cryptoVerify, type KeyObject } from "node:crypto";
 import { UsageError, VerificationError } from "../errors.js";
+import { describeJsonSyntax } from "../io/read.js";
 import { expectObject, isObject, onlyFields, SchemaViolation } from "./intoto.js";
 
 export const INTOTO_PAYLOAD_TYPE = "application/vnd.in-toto+json";
+/**
+ * An envelope with more signatures than this is refused before any is
+ * checked: a build signs with one key, a co-signed release with a few. (An
+ * envelope of 600,000 signatures, each tried in turn, kept a verifier busy
+ * for minutes.)
+ */
+export const MAX_ENVELOPE_SIGNATURES = 16;
+/** Signatures naming the given key that are tried, at most. */
+const MAX_SIGNATURE_TRIES = 4;
 
 export interface Envelope {
   payloadType: string;
@@ -104,13 +114,14 @@ export function parseEnvelope(text: string, where: string): Envelope {
   try {
     data = JSON.parse(text);
   } catch (err) {
-    throw fail(`a syntax error (${(err as Error).message})`);
+    throw fail(describeJsonSyntax(err));
   }
   try {
     const o = expectObject(data, "$");
     onlyFields(o, new Set(["payloadType", "payload", "signatures"]), "$");
     if (typeof o.payloadType !== "string" || typeof o.payload !== "string" || !/^[A-Za-z0-9+/_-]*={0,2}$/.test(o.payload)) throw new SchemaViolation("$", "payloadType and a base64 payload");
     if (!Array.isArray(o.signatures) || !o.signatures.length) throw new SchemaViolation("$.signatures", "expected at least one signature");
+    if (o.signatures.length > MAX_ENVELOPE_SIGNATURES) throw new SchemaViolation("$.signatures", `expected at most ${MAX_ENVELOPE_SIGNATURES} signatures, found ${o.signatures.length}`);
     const signatures = o.signatures.map((s: unknown, i: number) => {
       if (!isObject(s) || typeof s.sig !== "string" || (s.keyid !== undefined && typeof s.keyid !== "string")) throw new SchemaViolation(`$.signatures[${i}]`, "expected {keyid?, sig}");
       return { ...(typeof s.keyid === "string" ? { keyid: s.keyid } : {}), sig: s.sig };
@@ -122,20 +133,31 @@ export function parseEnvelope(text: string, where: string): Envelope {
   }
 }
 
+/** The signatures of an envelope that name `key`: the only ones tried, at most MAX_SIGNATURE_TRIES of them. */
+export function signaturesBy(env: Envelope, key: VerifyingKey): Envelope["signatures"] {
+  return env.signatures.filter((s) => s.keyid === key.keyid).slice(0, MAX_SIGNATURE_TRIES);
+}
+
 /**
  * The payload, if a signature by `key` verifies over its PAE; null when none
- * does. A signature whose keyid names another key is skipped (as the DSSE
- * protocol says); one without keyid is tried.
+ * does. Only signatures whose keyid is the key's are tried (DSSE lets a
+ * verifier select by keyid; this tool's envelopes always name theirs), so a
+ * crowd of foreign or unnamed signatures costs nothing.
  */
 export function openEnvelope(env: Envelope, key: VerifyingKey): Buffer | null {
-  // Both base64 alphabets are allowed (envelope.md).
-  const payload = Buffer.from(env.payload.replace(/-/g, "+").replace(/_/g, "/"), "base64");
+  const candidates = signaturesBy(env, key);
+  if (!candidates.length) return null;
+  const payload = envelopePayload(env);
   const msg = pae(env.payloadType, payload);
-  for (const s of env.signatures) {
-    if (s.keyid && s.keyid !== key.keyid) continue;
+  for (const s of candidates) {
     const sig = Buffer.from(s.sig.replace(/-/g, "+").replace(/_/g, "/"), "base64");
     const ok = key.kind === "ed25519" ? cryptoVerify(null, msg, key.public, sig) : cryptoVerify("sha256", msg, { key: key.public, dsaEncoding: "der" }, sig);
     if (ok) return payload;
   }
   return null;
+}
+
+/** The payload bytes an envelope carries, whoever signed it. Both base64 alphabets are allowed (envelope.md). */
+export function envelopePayload(env: Envelope): Buffer {
+  return Buffer.from(env.payload.replace(/-/g, "+").replace(/_/g, "/"), "base64");
 }

@@ -154,7 +154,3 @@ export function checkStatement(v: unknown): Statement {
   return { _type: STATEMENT_TYPE, subject, predicateType: o.predicateType, predicate };
 }
 
-/** sha256 of each subject (lowercase), with its name. */
-export function subjectDigests(st: Statement<unknown>): { name: string | null; sha256: string }[] {
-  return st.subject.filter((s) => s.digest.sha256).map((s) => ({ name: s.name ?? null, sha256: s.digest.sha256!.toLowerCase() }));
-}

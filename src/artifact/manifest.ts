@@ -18,6 +18,7 @@ import { pathToFileURL } from "node:url";
 import { PackageURL } from "packageurl-js";
 import { VerificationError } from "../errors.js";
 import { parseExactRelease, releaseCore } from "../release.js";
+import { describeJsonSyntax } from "../io/read.js";
 import { NOKMEM_VERDICTS, VERDICTS, type NokmemVerdict, type Verdict } from "../verdict.js";
 import {
   checkResourceDescriptors,
@@ -245,11 +246,11 @@ function parseJson(text: string, where: string): unknown {
   try {
     return JSON.parse(text);
   } catch (err) {
-    throw manifestError(where, "JSON", `a syntax error (${(err as Error).message})`);
+    throw manifestError(where, "JSON", describeJsonSyntax(err));
   }
 }
 
-/** Any in-toto v1 Statement, strictly (audit --manifest reads third-party statements too). */
+/** Any in-toto v1 Statement, strictly. */
 export function readStatement(text: string, where: string): Statement {
   const data = parseJson(text, where);
   try {
@@ -323,10 +324,12 @@ export function readProvenance(text: string, where: string): ProvenanceRecord {
   const runner = Object.entries(BUILDER_IDS).find(([, id]) => id === predicate.runDetails.builder.id)?.[0] as BuildRunner | undefined;
   if (!runner) throw bad(`builder.id one of ${Object.values(BUILDER_IDS).join(", ")}`, JSON.stringify(predicate.runDetails.builder.id));
   const binaries: PublishedBinary[] = [];
-  for (const s of st.subject) {
+  for (const [i, s] of st.subject.entries()) {
     const m = /^(linux\/[a-z0-9]+)\/kubelet$/.exec(s.name ?? "");
     const sha = s.digest.sha256;
-    if (!m || !sha || !/^[0-9a-f]{64}$/.test(sha)) throw bad("subjects named <os>/<arch>/kubelet with a lowercase sha256 digest", JSON.stringify(s));
+    // The subject is named by its place, never quoted: a message must not echo what a file holds.
+    if (!m || !sha || !/^[0-9a-f]{64}$/.test(sha)) throw bad("subjects named <os>/<arch>/kubelet with a lowercase sha256 digest", `$.subject[${i}] is not`);
+    if (binaries.some((b) => b.name === s.name)) throw bad("one subject per kubelet", `$.subject[${i}] naming a kubelet twice`);
     binaries.push({ platform: m[1]!, name: s.name!, sha256: sha });
   }
   const deps = predicate.buildDefinition.resolvedDependencies ?? [];

@@ -38,7 +38,6 @@
  * The names a publication itself writes are confined the same way.
  */
 import { lstat, mkdir, mkdtemp, open, readdir, rename, rm, rmdir } from "node:fs/promises";
-import { readRegularText } from "../io/read.js";
 import { dirname, join, resolve } from "node:path";
 import { BusyError, VerificationError } from "../errors.js";
 import { pauseForTests } from "../io/test-pause.js";
@@ -197,7 +196,8 @@ export class Publication {
   private async previousBinaries(): Promise<string[]> {
     let kubelets: string[];
     try {
-      kubelets = parseSha256Sums(await readRegularText(join(this.out, "SHA256SUMS")))
+      // Confined like every out-dir read: a SHA256SUMS that is a symlink is not followed (it throws, and counts as none).
+      kubelets = parseSha256Sums((await readConfined(await confinedRoot(this.out), "SHA256SUMS"))?.toString("utf8") ?? "")
         .map((e) => e.name)
         .filter((n) => KUBELET_NAME.test(n));
     } catch {

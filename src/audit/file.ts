@@ -4,7 +4,7 @@
  * its report; nothing here throws for a bad file.
  */
 import type { FileHandle } from "node:fs/promises";
-import { NotRegularFileError, openRegular, type OpenedFile } from "../io/read.js";
+import { describeReadFailure, NotRegularFileError, openRegular, type OpenedFile } from "../io/read.js";
 import { analyse, failedReport, readLayout, type AuditOptions } from "./analyse.js";
 import { ELF_HEADER_SIZE, ElfFormatError } from "./elf.js";
 import { MARKERS } from "./markers.js";
@@ -40,7 +40,8 @@ export function errnoError(path: string, err: unknown): FileError {
     case "ENOTDIR":
       return { code: "E_AUDIT_NOT_FOUND", message: `expected a file at ${path}, found a path through something that is not a folder` };
     default:
-      return { code: "E_AUDIT_IO", message: `expected to read ${path}, found ${code ?? "an error"}: ${(err as Error).message}` };
+      // In words (describeReadFailure), never a bare errno or tool code.
+      return { code: "E_AUDIT_IO", message: `expected to read ${path}, found ${describeReadFailure(err)}` };
   }
 }
 

@@ -3,14 +3,13 @@
  * accounting. Used by `kubelet-nokmem audit` and by the build step, which
  * refuses to publish a binary whose verdict is not `patched`.
  */
-import { describeReadFailure, readRegularText } from "../io/read.js";
 import { join } from "node:path";
-import { checkPublicationFinished } from "../artifact/publish.js";
 import { auditFile, type FileAuditOptions } from "./file.js";
-import { manifestEntries, parseSha256Sums, type ManifestEntry } from "./pin.js";
-import { readManifestStatement } from "../artifact/attestations.js";
+import type { ManifestEntry } from "../catalog/pin-check.js";
+import { MANIFEST_FILE } from "../artifact/manifest.js";
+import { checkOutDir, isBuildOutDir, readChecksumList, SUMS_FILE } from "../artifact/outdir.js";
 import type { VerifyingKey } from "../artifact/dsse.js";
-import { ToolError, UsageError } from "../errors.js";
+import { UsageError } from "../errors.js";
 import type { BinaryReport } from "./report.js";
 import { expandTargets, type WalkOptions } from "./walk.js";
 import { failedReport } from "./analyse.js";
@@ -18,48 +17,23 @@ import { failedReport } from "./analyse.js";
 export { auditFile } from "./file.js";
 
 /**
- * Entries of a manifest folder: SHA256SUMS and/or manifest.json (any in-toto
- * v1 Statement, read strictly by artifact/). With `key`, manifest.json counts
- * only as signed by that key (manifest.dsse.json), and SHA256SUMS, which no
- * one signs, is not read. Throws E_AUDIT_MANIFEST (a bad --manifest
- * argument) naming the file when none is there or one cannot be read, and the
- * tool's own error when a publication into it is still running or was left
- * half-way, a Statement is malformed, or a signature does not verify.
+ * Entries of a `--manifest` folder. A build output folder (one holding
+ * manifest.json or its envelope, or any folder when a key is given) goes
+ * through artifact/'s one check (artifact/outdir.ts), the same verify and pin
+ * make, and its kubelets are the entries; so the three agree on every folder.
+ * A folder with only SHA256SUMS (sha256sum output of another tool) is read as
+ * that list. Throws E_AUDIT_MANIFEST (a bad --manifest argument) when the
+ * folder holds neither.
  */
 export async function readManifestDir(dir: string, key: VerifyingKey | null = null): Promise<ManifestEntry[]> {
-  const out: ManifestEntry[] = [];
-  let found = 0;
-  await checkPublicationFinished(dir); // a folder a build left half-way is refused, never read (nor finished: the audit is read-only)
-  if (!key) {
-    const file = join(dir, "SHA256SUMS");
-    let text: string | null = null;
-    try {
-      text = await readRegularText(file, { maxBytes: 16 * 1024 * 1024 });
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw manifestArgument(`expected a readable ${file}, found ${describeReadFailure(err)}`);
-    }
-    if (text !== null) {
-      found++;
-      out.push(...parseSha256Sums(text, file));
-    }
+  if (key || (await isBuildOutDir(dir))) {
+    const build = await checkOutDir(dir, key);
+    const source = join(dir, MANIFEST_FILE);
+    return build.binaries.map((b) => ({ name: b.name, sha256: b.sha256, source }));
   }
-  let statement;
-  try {
-    statement = await readManifestStatement(dir, key);
-  } catch (err) {
-    if (err instanceof ToolError) throw err;
-    throw manifestArgument(`expected a readable ${join(dir, "manifest.json")}, found ${(err as NodeJS.ErrnoException).code ?? "an error"}`);
-  }
-  if (statement) {
-    found++;
-    out.push(...manifestEntries(statement, join(dir, "manifest.json")));
-  }
-  if (!found) throw manifestArgument(key ? `expected a signed manifest.json in ${dir}, found none` : `expected SHA256SUMS or manifest.json in ${dir}, found neither`);
-  return out;
-}
-
-function manifestArgument(message: string): UsageError {
-  return new UsageError("E_AUDIT_MANIFEST", message, "pass a folder holding SHA256SUMS (sha256sum format) or an in-toto manifest.json");
+  const sums = await readChecksumList(dir);
+  if (sums === null) throw new UsageError("E_AUDIT_MANIFEST", `expected ${SUMS_FILE} or ${MANIFEST_FILE} in ${dir}, found neither`, "pass a build output folder, or a folder holding SHA256SUMS (sha256sum format)");
+  return sums.map((e) => ({ ...e, source: join(dir, SUMS_FILE) }));
 }
 
 interface AuditPathsOptions extends FileAuditOptions, WalkOptions {

@@ -138,8 +138,8 @@ Exit codes: 0 nothing listed in --fail-on occurred · 4 a listed outcome occurre
       }
       // The engine is loaded here, not at start-up, so other commands do not pay for it.
       const { auditPaths, readManifestDir } = await import("../audit/index.js");
-      if (opts.key && !opts.manifest.length) throw new UsageError("E_KEY_NEEDS_MANIFEST", "expected --manifest DIR with --key (the key checks a build's signed manifest), found none", "add --manifest OUT_DIR");
-      const key = opts.key ? await (await import("../artifact/attestations.js")).loadVerifyingKey(opts.key) : null;
+      if (opts.key !== undefined && !opts.manifest.length) throw new UsageError("E_KEY_NEEDS_MANIFEST", "expected --manifest DIR with --key (the key checks a build's signed manifest), found none", "add --manifest OUT_DIR");
+      const key = opts.key === undefined ? null : await (await import("../artifact/attestations.js")).loadVerifyingKey(opts.key);
       const manifest = [];
       for (const dir of opts.manifest) manifest.push(...(await readManifestDir(dir, key)));
       const reports = await auditPaths(paths, { catalog: ctx.catalog(), manifest, all: Boolean(opts.all), skipMissing: Boolean(opts.skipMissing), concurrency: jobs, signal: ctx.signal, ...(root === undefined ? {} : { root }) });

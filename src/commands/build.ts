@@ -123,7 +123,7 @@ Examples:
       // Parsed once, here: the default --out and the plan take the query; the plan refuses a bare line.
       const q = parseVersionQuery(o.version!);
       // The key is read and checked before anything is staged or built (and before a dry run prints the plan).
-      const signKey = o.signKey ? await (await import("../artifact/attestations.js")).loadSigningKey(o.signKey) : undefined;
+      const signKey = o.signKey !== undefined ? await (await import("../artifact/attestations.js")).loadSigningKey(o.signKey) : undefined;
       // A file where --out or --cache-dir belongs fails in one line, before anything is decided or made.
       await mustBeFolderOrNothing(resolvePath(o.out ?? join("out", `v${q.version ?? q.line}`)), "--out");
       await mustBeFolderOrNothing(resolvePath(o.cacheDir ?? DEFAULT_CACHE_DIR), "--cache-dir");

@@ -1,8 +1,10 @@
 import type { Command } from "commander";
-import { buildImage, checkImage, DEFAULT_GO, DEFAULT_MIRROR, DEFAULT_SUITE, defaultTag, IMAGE_PHASES } from "../pipeline/image.js";
+import { resolve } from "node:path";
+import { buildImage, checkImage, DEFAULT_GO, DEFAULT_MIRROR, DEFAULT_SUITE, defaultTag, IMAGE_PHASES, validateImageOptions } from "../pipeline/image.js";
 import { Progress } from "../pipeline/progress.js";
-import { buildToolImage, TOOL_IMAGE_PHASES, TOOL_SUITE, toolTag } from "../pipeline/tool-image.js";
+import { buildToolImage, TOOL_IMAGE_PHASES, TOOL_SUITE, toolTag, validateToolImageOptions } from "../pipeline/tool-image.js";
 import { UsageError } from "../errors.js";
+import { ensureDirectory } from "../io/directory.js";
 import { printJson, progressSink, type CommandContext } from "./context.js";
 
 interface ImageBuildFlags {
@@ -66,19 +68,22 @@ Examples:
       if (o.tool && o.keepRootfs) {
         throw new UsageError("E_IMAGE_FLAGS", "expected --keep-rootfs only without --tool, found both", "use --rootfs-cache DIR with --tool to keep its root filesystem as a tar");
       }
+      const workDir = o.workDir === undefined ? undefined : resolve(o.workDir);
+      const toolOptions = { tag: o.tag, suite: o.suite ?? TOOL_SUITE, mirror: o.mirror, tarball: o.tarball, rootfsCache: o.rootfsCache, workDir };
+      const imageOptions = { tag: o.tag ?? defaultTag(o.go), suite: o.suite ?? DEFAULT_SUITE, mirror: o.mirror, go: o.go, keepRootfs: Boolean(o.keepRootfs), workDir };
+      // Every flag first; then a --work-dir not made yet is made (a mkdtemp inside a missing folder was "internal error").
+      if (o.tool) validateToolImageOptions(toolOptions);
+      else validateImageOptions(imageOptions);
+      if (workDir !== undefined) await ensureDirectory(workDir);
       if (o.tool) {
         const progress = new Progress(progressSink(ctx.io), TOOL_IMAGE_PHASES, Boolean(o.verbose) || ctx.verbose(), 20_000);
-        const r = await buildToolImage({ tag: o.tag, suite: o.suite ?? TOOL_SUITE, mirror: o.mirror, tarball: o.tarball, rootfsCache: o.rootfsCache, workDir: o.workDir }, progress, ctx.signal);
+        const r = await buildToolImage(toolOptions, progress, ctx.signal);
         if (o.json) return printJson(ctx.io, { image: r.image, id: r.id, version: r.version, node: r.node, suite: r.suite, rootfs: r.rootfs, seconds: r.seconds });
         ctx.io.out(`image:   ${r.image}\nid:      ${r.id}\nversion: ${r.version}\nnode:    ${r.node ?? "unknown"}\nrootfs:  ${r.rootfs}\ntook:    ${r.seconds}s`);
         return;
       }
       const progress = new Progress(progressSink(ctx.io), IMAGE_PHASES, Boolean(o.verbose) || ctx.verbose(), 20_000);
-      const r = await buildImage(
-        { tag: o.tag ?? defaultTag(o.go), suite: o.suite ?? DEFAULT_SUITE, mirror: o.mirror, go: o.go, keepRootfs: Boolean(o.keepRootfs), workDir: o.workDir },
-        progress,
-        ctx.signal,
-      );
+      const r = await buildImage(imageOptions, progress, ctx.signal);
       if (o.json) return printJson(ctx.io, { image: r.image, id: r.id, go: r.go, suite: r.suite, mirror: r.mirror, rootfs: r.rootfs, seconds: r.seconds });
       ctx.io.out(`image:  ${r.image}\nid:     ${r.id}\ngo:     ${r.go}\ntook:   ${r.seconds}s${r.rootfs ? `\nrootfs: ${r.rootfs}` : ""}`);
     });

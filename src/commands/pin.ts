@@ -26,8 +26,9 @@ Examples:
   $ kubelet-nokmem pin out/v1.16.15 --key kubelet-nokmem.pub   # check the signature, record the keyid`,
     )
     .action(async (outDir: string, opts: { force?: boolean; dryRun?: boolean; json?: boolean; key?: string }) => {
-      const key = opts.key ? await (await import("../artifact/attestations.js")).loadVerifyingKey(opts.key) : null;
-      const result = await pinOutDir(ctx.catalog(), ctx.catalogPath(), outDir, {
+      const key = opts.key === undefined ? null : await (await import("../artifact/attestations.js")).loadVerifyingKey(opts.key);
+      ctx.catalog(); // an invalid catalog is exit 5 before the folder is read, as for verify
+      const result = await pinOutDir(ctx.catalogPath(), outDir, {
         force: opts.force,
         dryRun: opts.dryRun,
         key,

@@ -29,12 +29,14 @@ Examples:
   $ kubelet-nokmem verify ./kubelet --manifest out/v1.16.15
   $ kubelet-nokmem verify out/v1.16.15 --key kubelet-nokmem.pub   # signature, then digests
 
-Exit codes: 0 match · 4 mismatch, bad or missing signature · 10 unpinned`,
+Exit codes: 0 match · 2 bad arguments (an empty --key too), not an output folder
+· 4 mismatch, a refused or changed output folder, bad or missing signature · 9 a build is publishing into it · 10 unpinned
+(the same check of an output folder as pin and audit --manifest: docs/provenance.md)`,
     )
     .action(async (targets: string[], opts: { version?: string; platform?: string; manifest?: string; key?: string; json?: boolean }) => {
       if (opts.version !== undefined) parseVerifyVersion(opts.version); // a usage error before any file is read
       const platform = opts.platform !== undefined ? parsePlatforms(opts.platform)[0] : undefined;
-      const key = opts.key ? await (await import("../artifact/attestations.js")).loadVerifyingKey(opts.key) : undefined;
+      const key = opts.key !== undefined ? await (await import("../artifact/attestations.js")).loadVerifyingKey(opts.key) : undefined;
       const results: VerifyResult[] = [];
       for (const t of targets) results.push(...(await verifyTarget(ctx.catalog(), t, { version: opts.version, platform, manifestDir: opts.manifest, key })));
       const outcome = overall(results);

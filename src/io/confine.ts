@@ -25,7 +25,7 @@
 import { constants } from "node:fs";
 import { lstat, open, realpath, type FileHandle } from "node:fs/promises";
 import { basename, dirname, join, sep } from "node:path";
-import { fileKind } from "./read.js";
+import { fileKind, readToEnd, streamToEnd, type OpenedFile } from "./read.js";
 
 export interface ConfinedRoot {
   /** As given (for messages). */
@@ -130,13 +130,32 @@ async function openConfined(root: ConfinedRoot, name: string, flags: "read" | nu
   return fh;
 }
 
-/** The bytes of a confined regular file, or null when it does not exist. */
-export async function readConfined(root: ConfinedRoot, name: string): Promise<Buffer | null> {
+/** The bytes of a confined regular file, or null when it does not exist; FileTooLargeError past `maxBytes` (default: read.ts's). */
+export async function readConfined(root: ConfinedRoot, name: string, opts: { maxBytes?: number } = {}): Promise<Buffer | null> {
   const fh = await openConfined(root, name, "read");
   if (!fh) return null;
   try {
-    return await fh.readFile();
+    return await readToEnd(await opened(fh), join(root.given, name), opts);
   } finally {
     await fh.close();
   }
+}
+
+/**
+ * Every chunk of a confined regular file to `onChunk` (a hash of a binary of
+ * any size), or null when it does not exist; the number of bytes otherwise.
+ */
+export async function streamConfined(root: ConfinedRoot, name: string, onChunk: (chunk: Buffer) => void, opts: { maxBytes?: number; signal?: AbortSignal } = {}): Promise<number | null> {
+  const fh = await openConfined(root, name, "read");
+  if (!fh) return null;
+  try {
+    return await streamToEnd(await opened(fh), join(root.given, name), onChunk, opts);
+  } finally {
+    await fh.close();
+  }
+}
+
+async function opened(fh: FileHandle): Promise<OpenedFile> {
+  const stats = await fh.stat();
+  return { fh, size: stats.size, stats };
 }

@@ -92,7 +92,7 @@ interface ReadOptions {
 }
 
 /** Read an opened file from its start to its end (never trusting its stat size), up to maxBytes. */
-async function readToEnd(file: OpenedFile, path: string, opts: ReadOptions = {}): Promise<Buffer> {
+export async function readToEnd(file: OpenedFile, path: string, opts: ReadOptions = {}): Promise<Buffer> {
   const max = opts.maxBytes ?? DEFAULT_MAX_BYTES;
   if (file.size > max) throw new FileTooLargeError(path, max);
   const chunks: Buffer[] = [];
@@ -136,24 +136,39 @@ export async function readRegularTextIfExists(path: string, opts: ReadOptions = 
   }
 }
 
+interface StreamOptions {
+  signal?: AbortSignal;
+  chunkSize?: number;
+  /** Refuse (FileTooLargeError) once more than this was read; default: no limit. */
+  maxBytes?: number;
+}
+
 /**
  * Call onChunk with every chunk of a regular file, start to end (for hashes
  * of binaries of any size). Returns the number of bytes read.
  */
-export async function streamRegularFile(path: string, onChunk: (chunk: Buffer) => void, opts: { signal?: AbortSignal; chunkSize?: number } = {}): Promise<number> {
+export async function streamRegularFile(path: string, onChunk: (chunk: Buffer) => void, opts: StreamOptions = {}): Promise<number> {
   const file = await openRegular(path);
   try {
-    const buf = Buffer.allocUnsafe(opts.chunkSize ?? 1 << 20);
-    let position = 0;
-    for (;;) {
-      opts.signal?.throwIfAborted();
-      const { bytesRead } = await file.fh.read(buf, 0, buf.length, position);
-      if (bytesRead === 0) return position;
-      onChunk(buf.subarray(0, bytesRead));
-      position += bytesRead;
-    }
+    return await streamToEnd(file, path, onChunk, opts);
   } finally {
     await file.fh.close().catch(() => undefined);
+  }
+}
+
+/** streamRegularFile over a file already opened (and checked regular) by the caller. */
+export async function streamToEnd(file: OpenedFile, path: string, onChunk: (chunk: Buffer) => void, opts: StreamOptions = {}): Promise<number> {
+  const max = opts.maxBytes ?? Infinity;
+  if (file.size > max) throw new FileTooLargeError(path, max);
+  const buf = Buffer.allocUnsafe(opts.chunkSize ?? 1 << 20);
+  let position = 0;
+  for (;;) {
+    opts.signal?.throwIfAborted();
+    const { bytesRead } = await file.fh.read(buf, 0, buf.length, position);
+    if (bytesRead === 0) return position;
+    position += bytesRead;
+    if (position > max) throw new FileTooLargeError(path, max);
+    onChunk(buf.subarray(0, bytesRead));
   }
 }
 
@@ -206,8 +221,19 @@ export function describeReadFailure(err: unknown): string {
     case "EIO":
       return "an input/output error (EIO)";
     default:
-      return code ?? (err instanceof Error ? err.message : String(err));
+      // Words first: a bare "E_NOT_REGULAR" or "EXDEV" in a sentence tells a person nothing.
+      return code && /^E[A-Z0-9]+$/.test(code) ? `a system error (${code})` : "an error reading it";
   }
+}
+
+/**
+ * A JSON syntax error for the middle of a message, without the text around
+ * it: V8's own message quotes the input ("Unexpected token 'r', "root:x:0:0"…"),
+ * and the input may be any file a symlink or a hard link put in its place.
+ */
+export function describeJsonSyntax(err: unknown): string {
+  const at = /at position (\d+)/.exec(err instanceof Error ? err.message : "");
+  return at ? `a JSON syntax error at byte ${at[1]}` : "a JSON syntax error";
 }
 
 export function formatBytes(n: number): string {

@@ -6,13 +6,13 @@ import { stat } from "node:fs/promises";
 import { join } from "node:path";
 import type { Catalog } from "../catalog/types.js";
 import { ELF_HEADER_SIZE, parseElfHeader } from "../audit/elf.js";
-import { UsageError, VerificationError } from "../errors.js";
+import { UsageError } from "../errors.js";
 import { parseExactRelease, parseRelease, releaseCore } from "../release.js";
-import { parseSha256Sums, sha256File } from "../artifact/checksums.js";
+import { sha256File } from "../artifact/checksums.js";
 import { catalogPin, checkPin, pinReasons, type Recorded } from "../catalog/pin-check.js";
 import type { VerifyingKey } from "../artifact/dsse.js";
 import { readPublishedBuild } from "./outdir.js";
-import { describeReadFailure, fileKind, openRegular, readRegularTextIfExists } from "../io/read.js";
+import { describeReadFailure, fileKind, openRegular } from "../io/read.js";
 
 export type PinOutcome = "match" | "mismatch" | "unpinned";
 
@@ -105,23 +105,17 @@ export async function verifyTarget(catalog: Catalog, target: string, opts: Verif
   }
   const version = opts.version === undefined ? undefined : parseVerifyVersion(opts.version);
   if (st.isDirectory()) {
+    // The folder's one check (artifact/outdir.ts) has hashed each kubelet and
+    // held it to its SHA256SUMS line and manifest subject; what is left is the pin.
     const build = await readPublishedBuild(target, opts.key ?? null);
     if (version && version !== build.version) {
       throw new UsageError("E_VERSION_MISMATCH", `expected the folder to hold a build of ${version}, found a build of ${build.version} in its manifest`, "drop --version or pass the right folder");
     }
-    const sumsPath = join(target, "SHA256SUMS");
-    const sums = await readSums(sumsPath);
-    const results: VerifyResult[] = [];
-    for (const b of build.binaries) {
+    return build.binaries.map((b) => {
       const path = join(target, b.name);
-      let unreadable = "";
-      const actual = await sha256File(path).catch((err: unknown) => ((unreadable = describeReadFailure(err)), ""));
       const pinned = pinFor(catalog, build.version, b.platform);
-      const missing = unreadable === "no file" ? `${b.name} is missing` : `expected ${b.name} to be a regular file, found ${unreadable}`;
-      const j = actual ? judge(actual, catalogPin(catalog, build.version, b.platform), b.sha256, sums?.get(b.name) ?? null, sums ? `${sumsPath} has no line for ${b.name}` : `${sumsPath} is missing`) : { outcome: "mismatch" as const, reasons: [missing] };
-      results.push({ path, version: build.version, platform: b.platform, sha256: actual, pinned, manifest: b.sha256, ...j });
-    }
-    return results;
+      return { path, version: build.version, platform: b.platform, sha256: b.sha256, pinned, manifest: b.sha256, ...judge(b.sha256, catalogPin(catalog, build.version, b.platform), b.sha256, undefined) };
+    });
   }
   let manifest: string | null = null;
   let v = version;
@@ -144,37 +138,6 @@ export async function verifyTarget(catalog: Catalog, target: string, opts: Verif
   const actual = await sha256File(target);
   const pinned = pinFor(catalog, v, platform);
   return [{ path: target, version: v, platform, sha256: actual, pinned, manifest, ...judge(actual, catalogPin(catalog, v, platform), manifest, undefined) }];
-}
-
-/**
- * SHA256SUMS of an output folder by name; null when absent (each kubelet is
- * then a mismatch: `build` always writes it). Malformed, or naming one file twice with
- * different digests, is a failure whatever the order of the lines.
- */
-async function readSums(path: string): Promise<Map<string, string> | null> {
-  let text: string | null;
-  try {
-    text = await readRegularTextIfExists(path);
-  } catch (err) {
-    throw new VerificationError("E_SUMS", `expected ${path} to be a readable SHA256SUMS file, found ${describeReadFailure(err)}`, "rebuild; never hand-edit SHA256SUMS");
-  }
-  if (text === null) return null;
-  let entries;
-  try {
-    entries = parseSha256Sums(text);
-  } catch (err) {
-    throw new VerificationError("E_SUMS", `expected ${path} in sha256sum format, found ${(err as Error).message}`, "rebuild; never hand-edit SHA256SUMS");
-  }
-  const sums = new Map<string, string>();
-  for (const e of entries) {
-    const seen = sums.get(e.name);
-    if (seen !== undefined && seen !== e.sha256) {
-      const [a, b] = [seen, e.sha256].sort();
-      throw new VerificationError("E_SUMS_CONFLICT", `expected ${path} to give one digest per file, found two for ${e.name} (${a} and ${b})`, "rebuild; never hand-edit SHA256SUMS");
-    }
-    sums.set(e.name, e.sha256);
-  }
-  return sums;
 }
 
 /** The outcome of a whole run: any mismatch wins, then any unpinned. */

@@ -380,6 +380,9 @@ async function makeStep(ctx: Ctx, step: StepOf<"make">, input: Pick<StepOutputs,
   const commandLine = inv.runner === "docker" ? { file: DOCKER, args: dockerRunArgs(inv) } : { file: program, args: programArgs };
   progress.start("make", inv.runner === "docker" ? `in ${runImage(inv.image.ref, inv.image.id)}` : "on this host");
   const log = createWriteStream(ctx.logPath, { flags: "w" });
+  // A failed write (ENOSPC) carries no path of its own: name the log. The
+  // stream keeps the error (`errored`); the attest step reports it.
+  log.on("error", (err: NodeJS.ErrnoException) => void Object.assign(err, { path: err.path ?? ctx.logPath }));
   ctx.held.take("log", () => closeStream(log));
   log.write(`# kubelet-nokmem build ${ctx.invocationId}\n# image ${inv.image.ref} (rule ${image.choice.rule}), Go ${inv.image.go ?? "unknown"}\n# toolchain: ${image.toolchain.note}\n# ${formatCommand(commandLine)}\n`);
   const onLine = (line: string) => {
@@ -507,7 +510,10 @@ async function attestStep(ctx: Ctx, step: StepOf<"attest">, input: Pick<StepOutp
   progress.start("publish", `${step.file}, then ${ctx.plan.out}`);
   const finishedOn = new Date();
   make.log.write(`# finished ${finishedOn.toISOString()}\n`);
-  await ctx.held.release("log");
+  await ctx.held.release("log").catch((err: unknown) => {
+    if (!make.log.errored) throw err;
+  });
+  if (make.log.errored) throw make.log.errored;
   const logSha = await sha256File(ctx.logPath);
   const signKey = step.keyid ? (ctx.deps.signKey ?? null) : null;
   if (step.keyid && signKey?.keyid !== step.keyid) throw new Error(`internal: the plan signs with ${step.keyid}, the build was given ${ctx.deps.signKey?.keyid ?? "no key"}`);

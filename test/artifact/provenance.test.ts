@@ -18,7 +18,8 @@ import { bundleFromJSON } from "@sigstore/bundle";
 import { toSignedEntity, Verifier } from "@sigstore/verify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { writeAttestations } from "../../src/artifact/attest.js";
-import { loadSigningKey, readAttestedBuild } from "../../src/artifact/attestations.js";
+import { loadSigningKey } from "../../src/artifact/attestations.js";
+import { checkOutDir } from "../../src/artifact/outdir.js";
 import { pae, type Envelope } from "../../src/artifact/dsse.js";
 import { BUILDER_IDS, provenanceStatement, readProvenance } from "../../src/artifact/manifest.js";
 import { Publication } from "../../src/artifact/publish.js";
@@ -160,7 +161,7 @@ describe("the Statements, parsed by the spec's protos (strict protojson + Valida
     expect(Object.keys(source.digest).sort()).toEqual(["dirHash", "gitCommit", "gitTree"]);
     expect(image).toMatchObject({ name: "image", uri: "pkg:docker/kubelet-nokmem-toolchain@go1.19", digest: { sha256: "a".repeat(64) } });
     expect(m.predicate.runDetails.builder.id).toBe(BUILDER_IDS.docker);
-    expect(m.predicate.runDetails.byproducts.map((b: { name: string }) => b.name)).toEqual(["linux/amd64/sbom.cdx.json", "linux/arm64/sbom.cdx.json"]);
+    expect(m.predicate.runDetails.byproducts.map((b: { name: string }) => b.name)).toEqual(["linux/amd64/sbom.cdx.json", "linux/arm64/sbom.cdx.json", "verdict.json"]);
   });
 
   it("gives --runner local its own builder id, a file: URI for the source folder and no image dependency", () => {
@@ -275,7 +276,7 @@ describe("pin, verify and audit with --key", () => {
     expect(pin.patches.length).toBeGreaterThan(0);
     const ok = cli(["verify", built.out, "--catalog", catalog, "--key", built.pub, "--json"]);
     expect(ok.code, ok.stderr).toBe(0);
-    const read = await readAttestedBuild(built.out);
+    const read = await checkOutDir(built.out);
     expect(read).toMatchObject({ provenance: { version: "1.16.15", runner: "docker", strategy: "kmem-override" }, verdict: { predicate: { verdict: "patched" } }, signature: null });
   });
 

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { Ajv2020 } from "ajv/dist/2020.js";
 import ajvFormats from "ajv-formats";
 import { describe, expect, it } from "vitest";
-import { readAttestedBuild } from "../../src/artifact/attestations.js";
+import { checkOutDir } from "../../src/artifact/outdir.js";
 import { readVerdict, verdictStatement, statementBytes } from "../../src/artifact/manifest.js";
 import { VerificationError } from "../../src/errors.js";
 import { NOKMEM_VERDICTS, VERDICTS } from "../../src/verdict.js";
@@ -137,7 +137,7 @@ describe("verdict/v1, as 0.1.0 wrote it", () => {
   });
 
   it("an output folder of 0.1.0 reads through the one reader of a build's Statements", async () => {
-    const build = await readAttestedBuild(v1OutDir());
+    const build = await checkOutDir(v1OutDir());
     expect(build?.verdict?.predicate).toMatchObject({ verdict: "patched", binaries: [{ verdict: "patched" }] });
     expect(build?.provenance.version).toBe("1.20.15");
   });

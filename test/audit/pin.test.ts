@@ -1,28 +1,34 @@
 import { describe, expect, it } from "vitest";
-import { parseInTotoManifest, parseSha256Sums } from "../../src/audit/pin.js";
+import { parseSha256Sums } from "../../src/artifact/checksums.js";
+import { readStatement } from "../../src/artifact/manifest.js";
 import { catalogPin, checkPin, manifestPins } from "../../src/catalog/pin-check.js";
 
 const A = "a".repeat(64);
 const B = "b".repeat(64);
 
 describe("manifests", () => {
-  it("parses sha256sum text and binary-mode lines, skipping others", () => {
-    const e = parseSha256Sums(`${A}  linux/amd64/kubelet\n${B} *kubelet-arm64\n# comment\n\n`, "SHA256SUMS");
+  it("a SHA256SUMS list of another tool: text and binary-mode lines, comments skipped", () => {
+    const e = parseSha256Sums(`${A}  linux/amd64/kubelet\n${B} *kubelet-arm64\n# comment\n\n`, { skipInvalid: true });
     expect(e).toEqual([
-      { sha256: A, name: "linux/amd64/kubelet", source: "SHA256SUMS" },
-      { sha256: B, name: "kubelet-arm64", source: "SHA256SUMS" },
+      { sha256: A, name: "linux/amd64/kubelet" },
+      { sha256: B, name: "kubelet-arm64" },
     ]);
   });
 
-  it("parses in-toto subjects (any v1 Statement, read strictly)", () => {
+  it("a line that is not an entry is named by its number, never quoted (strict reading)", () => {
+    expect(() => parseSha256Sums(`${A}  kubelet\nroot:x:0:0:secret\n`)).toThrow(/^line 2, which is not/);
+    expect(() => parseSha256Sums(`${A}  kubelet\nroot:x:0:0:secret\n`)).not.toThrow(/secret/);
+  });
+
+  it("in-toto Statements are read strictly", () => {
     const st = (subject: unknown[], extra = {}) => JSON.stringify({ _type: "https://in-toto.io/Statement/v1", subject, predicateType: "https://example.com/p/v1", predicate: {}, ...extra });
-    const text = st([{ name: "kubelet", digest: { sha256: A.toUpperCase() } }, { name: "x", digest: { sha512: B + B } }]);
-    expect(parseInTotoManifest(text, "manifest.json")).toEqual([{ name: "kubelet", sha256: A, source: "manifest.json" }]);
-    expect(() => parseInTotoManifest("{", "m.json")).toThrow(/expected m.json to be JSON/);
-    expect(() => parseInTotoManifest("{}", "m.json")).toThrow(/subject/);
+    expect(readStatement(st([{ name: "kubelet", digest: { sha256: A } }]), "manifest.json").subject).toHaveLength(1);
+    expect(() => readStatement("{", "m.json")).toThrow(/expected m.json to be JSON/);
+    expect(() => readStatement("root:x:0:0:secret", "m.json")).not.toThrow(/secret|root/);
+    expect(() => readStatement("{}", "m.json")).toThrow(/subject/);
     // What the reference parser rejects: a short digest of a known algorithm, a field the Statement has no slot for.
-    expect(() => parseInTotoManifest(st([{ name: "x", digest: { sha512: "00" } }]), "m.json")).toThrow(/sha512/);
-    expect(() => parseInTotoManifest(st([{ name: "kubelet", digest: { sha256: A } }], { verdict: "patched" }), "m.json")).toThrow(/verdict/);
+    expect(() => readStatement(st([{ name: "x", digest: { sha512: "00" } }]), "m.json")).toThrow(/sha512/);
+    expect(() => readStatement(st([{ name: "kubelet", digest: { sha256: A } }], { verdict: "patched" }), "m.json")).toThrow(/verdict/);
   });
 });
 

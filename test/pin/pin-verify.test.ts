@@ -68,10 +68,15 @@ describe("pin → verify through the CLI", () => {
     const changed = Buffer.from(bin);
     changed[changed.length - 1] = changed.at(-1)! ^ 1;
     writeFileSync(join(out, "linux/amd64/kubelet"), changed);
+    // The folder disagrees with its own manifest: refused as a whole, as pin and audit --manifest refuse it.
     const bad = cli(["verify", out, "--catalog", catalog, "--json"]);
     expect(bad.code).toBe(4);
-    expect(JSON.parse(bad.stdout).outcome).toBe("mismatch");
-    expect(bad.stderr.trim().split("\n")).toHaveLength(1);
+    expect(JSON.parse(bad.stdout).error).toMatchObject({ code: "E_OUT_DIR_CHANGED", exitCode: 4 });
+    expect(oneLineError(bad)).toMatch(/linux\/amd64\/kubelet has sha256 [0-9a-f]{64}, manifest.json records/);
+    // A bare copy of the changed kubelet is judged by its pin alone: a mismatch.
+    const bareBad = cli(["verify", join(out, "linux/amd64/kubelet"), "--version", "1.16.15", "--catalog", catalog, "--json"]);
+    expect(bareBad.code).toBe(4);
+    expect(JSON.parse(bareBad.stdout).outcome).toBe("mismatch");
   });
 
   it("an unpinned release exits 10", () => {
@@ -156,12 +161,13 @@ describe("verify reads an out dir's SHA256SUMS strictly", () => {
     expect(oneLineError(r)).toContain("found two for linux/amd64/kubelet");
   });
 
-  it("a missing SHA256SUMS is reported as a mismatch naming it", () => {
+  it("a missing SHA256SUMS makes the folder a changed one (exit 4), naming it", () => {
     const { out, catalog } = pinnedOut();
     rmSync(join(out, "SHA256SUMS"));
     const r = cli(["verify", out, "--catalog", catalog, "--json"]);
     expect(r.code).toBe(4);
-    expect(JSON.parse(r.stdout).results[0]).toMatchObject({ outcome: "mismatch", reasons: [`${join(out, "SHA256SUMS")} is missing`] });
+    expect(JSON.parse(r.stdout).error.code).toBe("E_OUT_DIR_CHANGED");
+    expect(oneLineError(r)).toContain("SHA256SUMS is missing");
   });
 
   it.each(["abc", "1.16", "1.16.15.1", ""])("--version %j is a usage error (exit 2), not an unpinned release", (v) => {
