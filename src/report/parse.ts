@@ -61,7 +61,8 @@ export function parseLogs(text: string, source: string, into: ParsedLogs = empty
   if (lines.at(-1) === "") lines.pop();
   lines.forEach((raw, i) => {
     const lineNo = i + 1;
-    if (Buffer.byteLength(raw, "utf8") > MAX_LINE_BYTES) return bad(lineNo, `line longer than ${MAX_LINE_BYTES} bytes`);
+    // A UTF-16 unit is at most 3 UTF-8 bytes: count bytes only for lines that may be too long.
+    if (raw.length * 3 > MAX_LINE_BYTES && Buffer.byteLength(raw, "utf8") > MAX_LINE_BYTES) return bad(lineNo, `line longer than ${MAX_LINE_BYTES} bytes`);
     const m = PREFIX.exec(raw);
     const prefix = m ? m[1]! : null;
     const line = (m ? raw.slice(m[0].length) : raw).replace(/\r$/, "");
