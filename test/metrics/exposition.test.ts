@@ -132,6 +132,16 @@ describe("doctor --textfile DIR", () => {
     expect(mode & 0o777).toBe(0o644);
   });
 
+  it("a folder that cannot be written is an environment error (exit 3); with --npd the plugin line stays the node's state", async () => {
+    // /proc takes no new files, for root neither.
+    const r = await cli(["doctor", "--root", roots.healthy!, "--textfile", "/proc"]);
+    expect(r.exitCode).toBe(3);
+    expect(r.stderr).toMatch(/E_TEXTFILE_WRITE|expected to write \/proc\/kubelet_nokmem\.prom/);
+    const npd = await cli(["doctor", "--root", roots.leaking!, "--npd", "--textfile", "/proc"]);
+    expect(npd.exitCode).toBe(1);
+    expect(npd.stdout.startsWith("leaking: ")).toBe(true);
+  });
+
   it("a missing folder is a usage error naming it, not a silent success", async () => {
     const r = await cli(["doctor", "--root", roots.healthy!, "--textfile", "/no/such/textfile/dir"]);
     expect(r.exitCode).toBe(2);
