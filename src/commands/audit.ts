@@ -14,6 +14,8 @@ export const DEFAULT_FAIL_ON: Outcome[] = ["unpatched", "mismatch", "missing"];
 
 export interface AuditJson {
   schemaVersion: 1;
+  /** The node audited (--node, or env NODE_NAME as the fleet DaemonSet sets it); null when not given. */
+  node: string | null;
   reports: BinaryReport[];
   summary: { binaries: number; verdicts: Record<Verdict, number>; pins: Record<string, number>; errors: number };
   failOn: Outcome[];
@@ -40,7 +42,7 @@ export function outcomesOf(r: BinaryReport): Outcome[] {
   return out;
 }
 
-export function summarise(reports: BinaryReport[], failOn: Outcome[]): AuditJson {
+export function summarise(reports: BinaryReport[], failOn: Outcome[], node: string | null = null): AuditJson {
   const verdicts = Object.fromEntries(VERDICTS.map((v) => [v, 0])) as Record<Verdict, number>;
   const pins: Record<string, number> = { match: 0, mismatch: 0, unpinned: 0 };
   for (const r of reports) {
@@ -50,6 +52,7 @@ export function summarise(reports: BinaryReport[], failOn: Outcome[]): AuditJson
   const failed = reports.map((r) => ({ path: r.path, outcomes: outcomesOf(r).filter((o) => failOn.includes(o)) })).filter((f) => f.outcomes.length);
   return {
     schemaVersion: 1,
+    node,
     reports,
     summary: { binaries: reports.length, verdicts, pins, errors: reports.filter((r) => r.errors.length).length },
     failOn,
@@ -94,6 +97,7 @@ interface AuditFlags {
   key?: string;
   jobs: string;
   root?: string;
+  node?: string;
 }
 
 export function register(program: Command, ctx: CommandContext): void {
@@ -114,6 +118,7 @@ export function register(program: Command, ctx: CommandContext): void {
     .option("--key <public-key>", "read --manifest folders only as signed by this PEM public key (file or env:VARNAME): manifest.dsse.json must verify; a bad signature exits 4")
     .option("--jobs <n>", "files audited at once", String(Math.min(4, availableParallelism())))
     .option("--root <dir>", "where a node's filesystem is mounted (a host's / in a container): paths are the node's, links are followed inside it")
+    .option("--node <name>", "the node's name in the result (default: env NODE_NAME), so fleet results join without guessing")
     .addHelpText(
       "after",
       `
@@ -143,7 +148,7 @@ Exit codes: 0 nothing listed in --fail-on occurred · 4 a listed outcome occurre
       const manifest = [];
       for (const dir of opts.manifest) manifest.push(...(await readManifestDir(dir, key)));
       const reports = await auditPaths(paths, { catalog: ctx.catalog(), manifest, all: Boolean(opts.all), skipMissing: Boolean(opts.skipMissing), concurrency: jobs, signal: ctx.signal, ...(root === undefined ? {} : { root }) });
-      const result = summarise(reports, failOn);
+      const result = summarise(reports, failOn, opts.node ?? (process.env.NODE_NAME || null));
       if (opts.json) printJson(ctx.io, result);
       else ctx.io.out(renderTable(result, ctx.verbose()));
       if (result.failed.length) {

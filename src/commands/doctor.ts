@@ -1,5 +1,9 @@
 import type { Command } from "commander";
-import { UsageError } from "../errors.js";
+import { stat } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import { EnvironmentError, UsageError } from "../errors.js";
+import { writeFileAtomic } from "../io/atomic.js";
+import { renderNodeMetrics, TEXTFILE_NAME } from "../metrics/exposition.js";
 import type { BinaryAuditor } from "../node/binaries.js";
 import type { NodeReport } from "../node/doctor.js";
 import type { NodeVerdict, Severity } from "../node/types.js";
@@ -22,8 +26,11 @@ interface DoctorFlags {
   runc?: string;
   dmesg?: string;
   nodeName?: string;
+  node?: string;
   json?: boolean;
   npd?: boolean;
+  metrics?: boolean;
+  textfile?: string;
 }
 
 /** The auditor the doctor uses for the node's kubelet and runc. */
@@ -60,9 +67,12 @@ export function register(program: Command, ctx: CommandContext): void {
     .option("--kubelet <path>", "the kubelet to audit (default: the first of /usr/bin, /usr/local/bin, /opt/bin under --root)")
     .option("--runc <path>", "the runtime's runc to audit (default: the usual runc paths under --root)")
     .option("--dmesg <file>", "a file with the output of dmesg, read instead of /var/log/messages and /var/log/kern.log")
-    .option("--node-name <name>", "the node's name in the report (default: the root's /etc/hostname)")
+    .option("--node <name>", "the node's name in the report (default: env NODE_NAME, then the root's /etc/hostname)")
+    .option("--node-name <name>", "the same as --node (the older spelling)")
     .option("--json", "print the report as JSON (schema in docs/doctor.md)")
     .option("--npd", "node-problem-detector plugin mode: one line on stdout, exit 0 healthy / 1 problem / 2 unknown")
+    .option("--metrics", "print the report as Prometheus metrics (docs/metrics.md)")
+    .option("--textfile <dir>", `also write the metrics, atomically, to DIR/${TEXTFILE_NAME} for node-exporter's textfile collector (the only file doctor writes)`)
     .addHelpText(
       "after",
       `
@@ -71,23 +81,32 @@ Examples:
   $ kubelet-nokmem doctor --root /host --json          # from a pod with the host's / mounted read-only
   $ kubelet-nokmem doctor --kubelet ./kubelet --dmesg dmesg.txt
   $ kubelet-nokmem doctor --npd                         # as a node-problem-detector custom plugin
+  $ kubelet-nokmem doctor --metrics
+  $ kubelet-nokmem doctor --npd --textfile /var/lib/node-exporter/textfile   # plugin line, and metrics for node-exporter
 
 Paths given with --kubelet, --runc and --dmesg are taken as they are; only the
 default locations are looked up under --root.`,
     )
     .action(async (flags: DoctorFlags) => {
-      if (flags.json && flags.npd) {
-        throw new UsageError("E_DOCTOR_FLAGS", "expected at most one of --json and --npd, found both", "pick --json for the full report or --npd for the plugin line");
+      const outputs = (["json", "npd", "metrics"] as const).filter((o) => flags[o]);
+      if (outputs.length > 1) {
+        throw new UsageError("E_DOCTOR_FLAGS", `expected at most one of --json, --npd and --metrics, found ${outputs.map((o) => `--${o}`).join(" and ")}`, "pick --json for the full report, --npd for the plugin line or --metrics for Prometheus");
       }
+      const textfile = flags.textfile === undefined ? undefined : await textfileDir(flags.textfile);
+      const nodeName = flags.node ?? flags.nodeName ?? (process.env.NODE_NAME || undefined);
       const run = async () => {
         const root = await nodeRoot(flags.root);
         const { examineNode } = await import("../node/doctor.js");
-        return examineNode({ root, kubelet: flags.kubelet, runc: flags.runc, dmesg: flags.dmesg, nodeName: flags.nodeName, auditor: await doctorAuditor(ctx) });
+        const report = await examineNode({ root, kubelet: flags.kubelet, runc: flags.runc, dmesg: flags.dmesg, nodeName, auditor: await doctorAuditor(ctx) });
+        return { report, metrics: renderNodeMetrics(report, new Date()) };
       };
       if (flags.npd) {
         // The plugin contract allows nothing but one line and the exit code, even on failure.
         try {
-          const report = await run();
+          const { report, metrics } = await run();
+          // A failed textfile write leaves the old file's timestamp to age: the
+          // KubeletNokmemCheckStale alert reports it; the plugin line stays the node's state.
+          if (textfile !== undefined) await writeTextfile(textfile, metrics).catch(() => undefined);
           ctx.io.out(printable(npdMessage(report.summary)));
           ctx.setExitCode(NPD_EXIT[report.verdict]);
         } catch (err) {
@@ -96,11 +115,32 @@ default locations are looked up under --root.`,
         }
         return;
       }
-      const report = await run();
+      const { report, metrics } = await run();
+      if (textfile !== undefined) await writeTextfile(textfile, metrics);
+      if (flags.metrics) return ctx.io.out(metrics);
       if (flags.json) return printJson(ctx.io, report);
       // Node files are someone else's text: escaped, never sent raw to a terminal.
       ctx.io.out(printable(renderReport(report, ctx.verbose())));
     });
+}
+
+/** --textfile DIR: node-exporter's collector folder, which must exist (a typo would otherwise go unnoticed until the alert). */
+async function textfileDir(given: string): Promise<string> {
+  const dir = resolve(given);
+  if (!(await stat(dir).then((s) => s.isDirectory(), () => false))) {
+    throw new UsageError("E_TEXTFILE_DIR", `expected --textfile to be node-exporter's textfile collector folder, found no folder at ${dir}`, "create it, or pass the folder node-exporter reads (--collector.textfile.directory)");
+  }
+  return dir;
+}
+
+async function writeTextfile(dir: string, metrics: string): Promise<void> {
+  const path = join(dir, TEXTFILE_NAME);
+  try {
+    // Mode 0644: node-exporter usually runs as another user.
+    await writeFileAtomic(path, metrics, { mode: 0o644 });
+  } catch (err) {
+    throw new EnvironmentError("E_TEXTFILE_WRITE", `expected to write ${path}, found ${err instanceof Error ? err.message : String(err)}`, "make the folder writable for this user (in a pod: mount the host folder without readOnly)");
+  }
 }
 
 const TAG: Record<Severity, string> = { ok: "ok", info: "info", unknown: "UNKNOWN", warning: "WARNING", critical: "CRITICAL" };

@@ -9,6 +9,7 @@ import * as inspect from "./inspect.js";
 import * as matrix from "./matrix.js";
 import * as patch from "./patch.js";
 import * as pin from "./pin.js";
+import * as report from "./report.js";
 import * as resolve from "./resolve.js";
 import * as verify from "./verify.js";
 
@@ -23,4 +24,5 @@ export const COMMANDS: { register(program: Command, ctx: CommandContext): void }
   pin,
   matrix,
   doctor,
+  report,
 ];

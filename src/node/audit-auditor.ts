@@ -17,6 +17,7 @@ export function auditAuditor(catalog: Catalog): BinaryAuditor {
       verdict: report.verdict,
       ...(version ? { kubernetesVersion: version } : {}),
       evidence: report.evidence.map((e) => ({ id: e.id, detail: e.detail })),
+      pin: report.pin.status,
     };
   };
 }

@@ -13,6 +13,8 @@ export interface BinaryAudit {
   /** "1.17.9" when the auditor could read the version stamp. */
   kubernetesVersion?: string;
   evidence: { id: string; detail?: string }[];
+  /** The binary's pin check against the catalog, when the auditor made one. */
+  pin?: "match" | "mismatch" | "unpinned";
 }
 
 /** Judge one binary on this machine. Must not run it; may throw (the doctor reports unknown). */

@@ -9,7 +9,9 @@ import { assessCgroupGap, assessCgroupIds, MEMCG_ID_LIMIT } from "./cgroups.js";
 import { HostFiles, scanLocalTail, type ScanResult } from "./host-files.js";
 import { assessKernel } from "./kernel.js";
 import { assessKubepodsKmem, KUBEPODS_CGROUPS } from "./kmem.js";
-import { assessKernelLog, assessSlab, newLogScan, scanLogLine, type KernelLogScan } from "./memory.js";
+import { assessKernelLog, assessSlab, newLogScan, parseMeminfo, scanLogLine, type KernelLogScan } from "./memory.js";
+import type { KmemState } from "./kmem.js";
+import type { KernelRisk } from "./kernel.js";
 import { remedies } from "./remedy.js";
 import type { Finding, NodeRead, NodeVerdict } from "./types.js";
 import { decideVerdict, leakImpossible } from "./verdict.js";
@@ -37,7 +39,29 @@ export interface BinaryReport {
   verdict: Verdict | null;
   kubernetesVersion: string | null;
   evidence: BinaryAudit["evidence"];
+  /** The pin check against the catalog: match, mismatch or unpinned; null when not audited. */
+  pin: NonNullable<BinaryAudit["pin"]> | null;
   error: string | null;
+}
+
+/**
+ * The measured values behind the findings, as numbers (null when not read),
+ * for metrics and fleet reports: the findings' words are for people.
+ */
+export interface NodeFacts {
+  /** How much the kernel release leaks once kmem is on (strong, affected, possible, none, unknown). */
+  kernelRisk: KernelRisk;
+  /** The memory row of /proc/cgroups: ids the kernel counts (leaked ones included). */
+  memoryCgroupsCounted: number | null;
+  /** Directories under /sys/fs/cgroup/memory (at most the counting bound; v1 only). */
+  memoryCgroupsExisting: number | null;
+  /** MEM_CGROUP_ID_MAX. */
+  memoryCgroupIdLimit: number;
+  /** SUnreclaim of /proc/meminfo, in bytes. */
+  slabUnreclaimableBytes: number | null;
+  kubepodsKmem: KmemState;
+  /** cgroup.memory=nokmem on /proc/cmdline; null when the command line could not be read. */
+  bootNokmem: boolean | null;
 }
 
 /** The --json contract (docs/doctor.md). Bump schemaVersion on any breaking change. */
@@ -50,6 +74,7 @@ export interface NodeReport {
   summary: string;
   findings: Finding[];
   binaries: { kubelet: BinaryReport; runc: BinaryReport };
+  facts: NodeFacts;
 }
 
 export async function examineNode(opts: DoctorOptions): Promise<NodeReport> {
@@ -86,7 +111,9 @@ export async function examineNode(opts: DoctorOptions): Promise<NodeReport> {
 
   const protectedNow = leakImpossible({ bootProtected, kmemBuiltIn: config.kmemBuiltIn, kmem: kmem.state });
   const leakRemedy = kernel.risk === "none" || protectedNow ? null : remedies.reboot();
-  const slab = assessSlab(await files.read("/proc/meminfo", 64 * 1024), leakRemedy ?? "find the growing cache with `slabtop -o -s c`");
+  const meminfo = await files.read("/proc/meminfo", 64 * 1024);
+  const unreclaimKb = meminfo.state === "ok" ? parseMeminfo(meminfo.text).get("SUnreclaim") : undefined;
+  const slab = assessSlab(meminfo, leakRemedy ?? "find the growing cache with `slabtop -o -s c`");
   const log = await scanKernelLogs(files, opts.dmesg, opts.logTailBytes ?? LOG_TAIL_BYTES);
   const logContext = protectedNow ? "protected" : kernel.risk === "none" ? "kernel-not-affected" : "leak-possible";
   const kernelLog = assessKernelLog(log.scans, log.unusable, logContext, remedies.reboot());
@@ -122,6 +149,15 @@ export async function examineNode(opts: DoctorOptions): Promise<NodeReport> {
     // One key order for every finding: the JSON is a contract, and diffs of it should be quiet.
     findings: findings.map((f) => ({ id: f.id, severity: f.severity, title: f.title, evidence: f.evidence, remedy: f.remedy })),
     binaries: { kubelet: binaryReport(kubelet), runc: binaryReport(runc) },
+    facts: {
+      kernelRisk: kernel.risk,
+      memoryCgroupsCounted: ids.memory?.numCgroups ?? null,
+      memoryCgroupsExisting: dirs.state === "ok" && ids.memory?.hierarchy !== 0 ? dirs.count : null,
+      memoryCgroupIdLimit: MEMCG_ID_LIMIT,
+      slabUnreclaimableBytes: unreclaimKb === undefined ? null : unreclaimKb * 1024,
+      kubepodsKmem: kmem.state,
+      bootNokmem: cmdline.facts ? cmdline.facts.nokmem : null,
+    },
   };
 }
 
@@ -177,6 +213,7 @@ function binaryReport(r: BinaryResult): BinaryReport {
     verdict: r.audit?.verdict ?? null,
     kubernetesVersion: r.audit?.kubernetesVersion ?? null,
     evidence: r.audit?.evidence ?? [],
+    pin: r.audit?.pin ?? null,
     error: r.error,
   };
 }

@@ -8,7 +8,7 @@ const SLAB_WARNING_RATIO = 0.2;
 const SLAB_CRITICAL_RATIO = 0.5;
 
 /** /proc/meminfo as name → kB. */
-function parseMeminfo(text: string): Map<string, number> {
+export function parseMeminfo(text: string): Map<string, number> {
   const out = new Map<string, number>();
   for (const line of text.split("\n")) {
     const m = /^([A-Za-z0-9_()]+):\s+(\d+)(?:\s+kB)?\s*$/.exec(line);

@@ -6,8 +6,8 @@
  * (debootstrap + `docker import`, src/pipeline/image.ts): no registry.
  *
  * The tag is `kubelet-nokmem:<version>`, the version read from the package
- * installed into the image, so the image, ci/fleet/daemonset.yaml and
- * ci/fleet/npd-daemonset.yaml name the same release (a test keeps them equal).
+ * installed into the image, so the image and the fleet bundle
+ * (deploy/kustomize, its images: entry) name the same release (a test keeps them equal).
  */
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";

@@ -1,14 +1,19 @@
 /**
- * The fleet manifests as data, and a container of theirs as the `docker run`
- * the kubelet would make of it: the container's command and args (with
- * `$(VAR)` expanded from its env), user, supplemental groups, dropped and
- * added capabilities, no-new-privileges, read-only root filesystem, memory
- * limit and read-only host mounts. Tests run the manifests as deployed with it.
+ * The fleet bundle as data (an overlay of deploy/kustomize rendered by
+ * `kubectl kustomize`), and a container of it as the `docker run` the kubelet
+ * would make of it: the container's command and args (with `$(VAR)` expanded
+ * from its env), user, supplemental groups, dropped and added capabilities,
+ * no-new-privileges, read-only root filesystem, memory limit and host mounts
+ * (read-only ones `:ro`). Tests run the bundle as deployed with it.
  */
-import { readFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { parseAllDocuments } from "yaml";
 import { REPO } from "../support/built-cli.js";
+
+export const OVERLAYS = ["deploy/kustomize/overlays/legacy", "deploy/kustomize/overlays/current"] as const;
+/** The overlay tests run as deployed (the pods are the same in both but for recursiveReadOnly). */
+export const DEFAULT_OVERLAY = "deploy/kustomize/overlays/legacy";
 
 export interface Container {
   name: string;
@@ -16,7 +21,7 @@ export interface Container {
   command?: string[];
   args?: string[];
   env?: { name: string; value?: string; valueFrom?: unknown }[];
-  volumeMounts?: { name: string; mountPath: string; readOnly?: boolean }[];
+  volumeMounts?: { name: string; mountPath: string; readOnly?: boolean; mountPropagation?: string; recursiveReadOnly?: string }[];
   securityContext?: {
     runAsUser?: number;
     runAsGroup?: number;
@@ -30,30 +35,45 @@ export interface Container {
 export interface PodSpec {
   containers: Container[];
   initContainers?: Container[];
-  volumes?: { name: string; hostPath?: { path: string }; configMap?: { name: string }; emptyDir?: object }[];
+  volumes?: { name: string; hostPath?: { path: string; type?: string }; configMap?: { name: string }; emptyDir?: object }[];
   tolerations?: { operator?: string; key?: string; effect?: string }[];
   securityContext?: { supplementalGroups?: number[]; runAsUser?: number; runAsGroup?: number };
   hostPID?: boolean;
   hostNetwork?: boolean;
 }
-interface Manifest {
+export interface Manifest {
+  apiVersion: string;
   kind: string;
-  metadata: { name: string; labels?: Record<string, string> };
+  metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
   spec?: { selector: { matchLabels: Record<string, string> }; template: { metadata: { labels: Record<string, string> }; spec: PodSpec } };
   data?: Record<string, string>;
 }
 
-export function manifests(file: string): Manifest[] {
-  const docs = parseAllDocuments(readFileSync(join(REPO, file), "utf8"));
-  for (const d of docs) if (d.errors.length) throw new Error(`${file}: ${d.errors.join("; ")}`);
-  return docs.map((d) => d.toJS() as Manifest);
+const renderCache = new Map<string, Manifest[]>();
+
+/** `kubectl kustomize DIR`, parsed; throws with kubectl's message when it fails. */
+export function rendered(dir: string): Manifest[] {
+  const cached = renderCache.get(dir);
+  if (cached) return cached;
+  const r = spawnSync("kubectl", ["kustomize", join(REPO, dir)], { encoding: "utf8", timeout: 60_000 });
+  if (r.error) throw r.error;
+  if (r.status !== 0) throw new Error(`kubectl kustomize ${dir} failed (${r.status}): ${r.stderr}`);
+  const docs = parseAllDocuments(r.stdout);
+  for (const d of docs) if (d.errors.length) throw new Error(`${dir}: ${d.errors.join("; ")}`);
+  const out = docs.map((d) => d.toJS() as Manifest).filter(Boolean);
+  renderCache.set(dir, out);
+  return out;
 }
 
-export function podOf(file: string): PodSpec {
-  const ds = manifests(file).find((m) => m.kind === "DaemonSet");
-  if (!ds?.spec) throw new Error(`no DaemonSet in ${file}`);
+/** The pod of a DaemonSet of the rendered overlay. */
+export function podOf(name: string, overlay: string = DEFAULT_OVERLAY): PodSpec {
+  const ds = rendered(overlay).find((m) => m.kind === "DaemonSet" && m.metadata.name === name);
+  if (!ds?.spec) throw new Error(`no DaemonSet ${name} in ${overlay}`);
   return ds.spec.template.spec;
 }
+
+export const CHECK_DAEMONSET = "kubelet-nokmem-check";
+export const NPD_DAEMONSET = "kubelet-nokmem-npd";
 
 export const containersOf = (pod: PodSpec) => [...(pod.initContainers ?? []), ...pod.containers];
 
@@ -65,8 +85,10 @@ function dockerMemory(q: string): string {
 }
 
 interface PodRunOptions {
-  /** Local folders standing in for the pod's hostPath volumes, by volume name. */
-  hostPaths: Record<string, string>;
+  /** A local folder standing in for the node's /: each hostPath volume is that path under it. */
+  nodeRoot: string;
+  /** Local folders for writable hostPath volumes, by volume name (instead of the path under nodeRoot). */
+  writable?: Record<string, string>;
   /** Values of env entries whose value comes from the API (fieldRef …). */
   env?: Record<string, string>;
   /** Run this program with these arguments instead of the container's command (an NPD rule's path and args). */
@@ -98,8 +120,8 @@ export function podRunArgs(pod: PodSpec, c: Container, o: PodRunOptions): string
   for (const m of c.volumeMounts ?? []) {
     const v = pod.volumes?.find((x) => x.name === m.name);
     if (!v?.hostPath) continue; // configMap / emptyDir: not part of what is under test
-    const local = o.hostPaths[m.name];
-    if (!local) throw new Error(`${c.name}: no local folder for hostPath volume ${m.name}`);
+    const local = m.readOnly ? join(o.nodeRoot, v.hostPath.path) : o.writable?.[m.name];
+    if (!local) throw new Error(`${c.name}: no local folder for the writable hostPath volume ${m.name}`);
     args.push("--volume", `${local}:${m.mountPath}${m.readOnly ? ":ro" : ""}`);
   }
   // The kubelet expands $(VAR) in command and args from the container's env.

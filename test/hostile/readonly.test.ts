@@ -1,6 +1,6 @@
 /**
  * Read-only commands open nothing for writing: `verify`, `audit`, `inspect`,
- * `resolve`, `matrix` and `doctor` run on a read-only bind mount of their
+ * `resolve`, `matrix`, `doctor` (also with --metrics) and `report` run on a read-only bind mount of their
  * inputs (a write would fail with EROFS and end the command), and the folder
  * and its parent are compared byte for byte before and after. An unfinished
  * publication is reported, never finished, by the readers.
@@ -44,6 +44,7 @@ beforeAll(async () => {
   await makeTree(join(data, "tree"), { era: "1.16" });
   nodeRoot = await writeRoot(healthyNode());
   execFileSync("cp", ["-a", `${nodeRoot}/.`, join(data, "node")]);
+  writeFileSync(join(data, "fleet.log"), `[pod/check-x/doctor] ${cli(["doctor", "--root", nodeRoot, "--json", "--node", "worker-1"]).stdout.split("\n").join("\n[pod/check-x/doctor] ")}\n`);
   if (canMount) {
     execFileSync("mount", ["--bind", data, mnt]);
     mounted = true;
@@ -68,6 +69,8 @@ describe("read-only commands write nothing", () => {
     ["resolve", () => ["resolve", "1.16.15", "--catalog", at("versions.json")], 0],
     ["matrix", () => ["matrix", "--catalog", at("versions.json")], 0],
     ["doctor", () => ["doctor", "--root", at("node")], 0],
+    ["doctor --metrics", () => ["doctor", "--root", at("node"), "--metrics"], 0],
+    ["report", () => ["report", at("fleet.log"), "--json"], 0],
     ["verify an unfinished publication", () => ["verify", at("half"), "--catalog", at("versions.json")], 4],
     ["audit --manifest of an unfinished publication", () => ["audit", at("out/linux/amd64/kubelet"), "--manifest", at("half")], 4],
   ] as const)("%s", (_name, args, code) => {

@@ -64,7 +64,8 @@ describe("doctor --json", () => {
     const r = await cli(["doctor", "--root", roots.leaking!, "--json", "--node-name", "worker-7.example"]);
     expect(r.exitCode).toBe(0);
     const report = JSON.parse(r.stdout);
-    expect(Object.keys(report)).toEqual(["schemaVersion", "root", "node", "kernelRelease", "verdict", "summary", "findings", "binaries"]);
+    expect(Object.keys(report)).toEqual(["schemaVersion", "root", "node", "kernelRelease", "verdict", "summary", "findings", "binaries", "facts"]);
+    expect(report.facts).toEqual({ kernelRisk: "strong", memoryCgroupsCounted: 60000, memoryCgroupsExisting: 40, memoryCgroupIdLimit: 65535, slabUnreclaimableBytes: 4_600_000 * 1024, kubepodsKmem: "on", bootNokmem: false });
     expect(report).toMatchObject({ schemaVersion: 1, root: roots.leaking, node: "worker-7.example", kernelRelease: "3.10.0-957.el7.x86_64", verdict: "leaking" });
     expect(NODE_VERDICTS).toContain(report.verdict);
     for (const f of report.findings) {
@@ -86,7 +87,7 @@ describe("doctor --json", () => {
       "runc-binary",
     ]);
     for (const b of [report.binaries.kubelet, report.binaries.runc]) {
-      expect(Object.keys(b)).toEqual(["path", "verdict", "kubernetesVersion", "evidence", "error"]);
+      expect(Object.keys(b)).toEqual(["path", "verdict", "kubernetesVersion", "evidence", "pin", "error"]);
       expect(BINARY_VERDICTS).toContain(b.verdict);
     }
   });
@@ -106,7 +107,7 @@ describe("doctor --json", () => {
   it("--json and --npd together are a usage error", async () => {
     const r = await cli(["doctor", "--json", "--npd"]);
     expect(r.exitCode).toBe(2);
-    expect(r.stderr).toContain("expected at most one of --json and --npd");
+    expect(r.stderr).toContain("expected at most one of --json, --npd and --metrics, found --json and --npd");
   });
 });
 
