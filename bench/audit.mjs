@@ -5,104 +5,30 @@
  *
  *   node bench/audit.mjs [FILE] [--runs N]
  *
- * Without FILE it makes one: a Go 1.19 program carrying the marker strings of
- * a normal (kmem-enabling) kubelet build, padded to 105 MB with the bytes of
- * the Go toolchain's own binaries, repeated. The padding lies outside every
- * ELF section, so the audit searches all of it: a worst case for the search.
+ * Without FILE it uses bench/fixtures.mjs's kubelet: a Go 1.19 program
+ * carrying the marker strings of a normal (kmem-enabling) kubelet build,
+ * padded to 105 MB with the bytes of the Go toolchain's own binaries. The
+ * padding lies outside every ELF section, so the audit searches all of it: a
+ * worst case for the search. `npm run bench` (bench/run.mjs) prints this
+ * row with the others and the targets.
  *
  * Each command runs N times (default 7), interleaved, after one warm-up run
  * each (the file is in the page cache for all of them); the median wall time
  * is reported, process start included.
  */
-import { spawn, execFileSync } from "node:child_process";
-import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, writeSync, mkdirSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { spawn } from "node:child_process";
+import { existsSync, statSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { kubelet } from "./fixtures.mjs";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const CLI = join(ROOT, "dist", "cli.js");
-const GO = "/usr/lib/go-1.19/bin/go";
-const TARGET_SIZE = 105 * 1000 * 1000;
 const MARKER_REGEX = "memory\\.kmem\\.limit_in_bytes|kernel memory accounting|because either tasks have already joined|cgroups/fs/kmem(_disabled)?\\.go";
 
 function argValue(name, fallback) {
   const i = process.argv.indexOf(name);
   return i === -1 ? fallback : process.argv[i + 1];
-}
-
-function makeBinary(dir) {
-  const gopath = join(dir, "gopath");
-  const fs = join(gopath, "src/k8s.io/kubernetes/vendor/github.com/opencontainers/runc/libcontainer/cgroups/fs");
-  const main = join(gopath, "src/k8s.io/kubernetes/cmd/kubelet");
-  mkdirSync(fs, { recursive: true });
-  mkdirSync(main, { recursive: true });
-  writeFileSync(
-    join(fs, "kmem.go"),
-    `// +build linux,!nokmem
-
-package fs
-
-import (
-	"errors"
-	"fmt"
-	"io/ioutil"
-	"path/filepath"
-	"syscall"
-)
-
-func EnableKernelMemoryAccounting(path string) error {
-	if err := ioutil.WriteFile(filepath.Join(path, "memory.kmem.limit_in_bytes"), []byte("1"), 0o644); err != nil {
-		if errors.Is(err, syscall.EBUSY) {
-			return fmt.Errorf("failed to set %s, because either tasks have already joined this cgroup or it has children", "memory.kmem.limit_in_bytes")
-		}
-		return errors.New("kernel memory accounting not supported by this kernel")
-	}
-	return nil
-}
-`,
-  );
-  writeFileSync(
-    join(main, "kubelet.go"),
-    `package main
-
-import (
-	"fmt"
-	"os"
-
-	"github.com/opencontainers/runc/libcontainer/cgroups/fs"
-)
-
-var gitVersion = "v0.0.0-master"
-
-func main() {
-	fmt.Println("Kubernetes", gitVersion)
-	if len(os.Args) > 2 {
-		fmt.Println(fs.EnableKernelMemoryAccounting(os.Args[2]))
-	}
-}
-`,
-  );
-  const out = join(dir, "kubelet");
-  execFileSync(GO, ["build", "-o", out, "-ldflags", "-X main.gitVersion=v1.20.2", "k8s.io/kubernetes/cmd/kubelet"], {
-    cwd: main,
-    env: { ...process.env, GOPATH: gopath, GO111MODULE: "off", GOCACHE: join(dir, "gocache"), GOFLAGS: "" },
-    stdio: "inherit",
-  });
-  // Pad with real machine code and data: the Go toolchain's binaries.
-  const toolDir = execFileSync(GO, ["env", "GOTOOLDIR"], { encoding: "utf8" }).trim();
-  const pads = readdirSync(toolDir).map((n) => join(toolDir, n)).filter((p) => statSync(p).isFile());
-  const fd = openSync(out, "a");
-  let size = statSync(out).size;
-  for (let i = 0; size < TARGET_SIZE; i = (i + 1) % pads.length) {
-    const bytes = readFileSync(pads[i]).subarray(0, TARGET_SIZE - size);
-    writeSync(fd, bytes);
-    size += bytes.length;
-  }
-  closeSync(fd);
-  rmSync(gopath, { recursive: true, force: true });
-  rmSync(join(dir, "gocache"), { recursive: true, force: true });
-  return out;
 }
 
 /** Run a pipeline of commands (stdout of each into the next); resolves with wall milliseconds. */
@@ -132,9 +58,8 @@ async function main() {
   if (!existsSync(CLI)) throw new Error("run `npm run build` first");
   const runs = Number(argValue("--runs", "7"));
   const given = process.argv.slice(2).find((a, i, all) => !a.startsWith("--") && all[i - 1] !== "--runs");
-  const dir = mkdtempSync(join(tmpdir(), "audit-bench-"));
-  try {
-    const file = given ? resolve(given) : makeBinary(dir);
+  {
+    const file = given ? resolve(given) : kubelet();
     const size = statSync(file).size;
     const commands = [
       ["kubelet-nokmem audit --json", [[process.execPath, [CLI, "audit", file, "--json", "--fail-on", "none"]]]],
@@ -158,8 +83,6 @@ async function main() {
       const m = median(sample[name]);
       console.log(`${name.padEnd(40)} ${`${m.toFixed(0)} ms`.padStart(9)}  ${`${(m / floor).toFixed(2)}x`.padStart(10)}`);
     }
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
   }
 }
 

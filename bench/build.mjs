@@ -1,15 +1,18 @@
 #!/usr/bin/env node
 // Cold build, warm rebuild (persistent Go cache volume) and the same `make`
 // run by hand in the same container, side by side. The tree is the tests'
-// Kubernetes-shaped fixture plus generated Go packages under vendor/, so that
-// compiling takes long enough for the cache to matter.
-// Run after `npm run build`:  node bench/build.mjs [packages]
+// Kubernetes-shaped fixture (test/fixtures/k8s-tree.ts: a real Makefile and
+// hack/ scripts) plus generated Go packages under vendor/, so that compiling
+// takes long enough for the cache to matter. Each build stages its own
+// fresh tree. With --json the last line is {cold, warm, identical} for
+// bench/run.mjs.
+// Run after `npm run build`:  node bench/build.mjs [packages] [--json]
 import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 
-const PACKAGES = Number(process.argv[2] ?? 120);
+const PACKAGES = Number(process.argv.slice(2).find((a) => /^\d+$/.test(a)) ?? 120);
 const IMAGE = process.env.BENCH_IMAGE ?? "kubelet-nokmem-toolchain:go1.19";
 const VERSION = "1.19.16"; // a line of its own, so the bench's cache volume is not the tests'
 const CLI = resolve("dist/cli.js");
@@ -26,10 +29,11 @@ function timed(fn) {
 
 try {
   // The fixture generator is TypeScript: compile it next to the bench's files.
-  sh("npx", ["tsc", "test/support/mini-tree.ts", "--outDir", join(root, "gen"), "--module", "nodenext", "--moduleResolution", "nodenext", "--target", "es2022", "--skipLibCheck"]);
-  const { makeMiniTree, git } = await import(join(root, "gen", "mini-tree.js"));
+  sh("npx", ["tsc", "test/fixtures/k8s-tree.ts", "--outDir", join(root, "gen"), "--rootDir", ".", "--module", "nodenext", "--moduleResolution", "nodenext", "--target", "es2022", "--skipLibCheck"]);
+  writeFileSync(join(root, "gen", "package.json"), '{"type":"module"}');
+  const { makeTree, git } = await import(join(root, "gen", "test", "fixtures", "k8s-tree.js"));
   const repo = join(root, "repo");
-  makeMiniTree(repo, { version: VERSION, git: false });
+  await makeTree(repo, { era: "1.20", version: VERSION, kind: "dir" });
   // Generated packages the kubelet imports, as vendored dependencies.
   const imports = [];
   for (let p = 0; p < PACKAGES; p++) {
@@ -46,7 +50,7 @@ try {
   writeFileSync(main, readFileSync(main, "utf8").replace('import (\n', `import (\n${imports.join("\n")}\n`));
   git(repo, ["init", "-q"]);
   git(repo, ["add", "-A"]);
-  git(repo, ["commit", "-q", "-m", "bench"], { GIT_AUTHOR_DATE: "1600000000 +0000", GIT_COMMITTER_DATE: "1600000000 +0000" });
+  git(repo, ["commit", "-q", "-m", "bench"], { GIT_AUTHOR_DATE: "1600000000 +0000", GIT_COMMITTER_DATE: "1600000000 +0000", GIT_AUTHOR_NAME: "Bench", GIT_AUTHOR_EMAIL: "bench@example.invalid", GIT_COMMITTER_NAME: "Bench", GIT_COMMITTER_EMAIL: "bench@example.invalid" });
   git(repo, ["tag", `v${VERSION}`]);
   const files = Number(sh("git", ["-C", repo, "ls-files"]).split("\n").length - 1);
   console.log(`tree: ${files} files, ${PACKAGES} generated packages; image ${IMAGE}`);
@@ -85,6 +89,7 @@ try {
   console.log(`warm (fresh tree)     ${toolWarm.secs.toFixed(1).padStart(17)}s ${handWarm.secs.toFixed(1).padStart(13)}s ${pct(toolWarm.secs, handWarm.secs).padStart(10)}`);
   console.log(`warm / cold           ${(toolWarm.secs / toolCold.secs).toFixed(2).padStart(18)} ${(handWarm.secs / handCold.secs).toFixed(2).padStart(14)}`);
   console.log(`same sha256 cold/warm: ${sha(toolCold) === sha(toolWarm)}`);
+  if (process.argv.includes("--json")) console.log(JSON.stringify({ cold: toolCold.secs, warm: toolWarm.secs, identical: sha(toolCold) === sha(toolWarm), handCold: handCold.secs, handWarm: handWarm.secs }));
   sh("docker", ["volume", "rm", "-f", handVolume]);
 } finally {
   rmSync(root, { recursive: true, force: true });

@@ -11,9 +11,14 @@
  * `--prefer-offline`, after one untimed install that fills npm's cache: the
  * median is what a second machine with a warm cache (or a CI runner with a
  * cached ~/.npm) sees. The first, cold install is printed as well.
+ *
+ * With --write-readme it also writes the measured figures into README.md
+ * (packed size, files, unpacked size, installed size, dependencies), so they
+ * cannot go stale; test/package/contents.test.ts and installed.slow.test.ts
+ * compare them with what npm packs and installs.
  */
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -52,6 +57,30 @@ try {
   console.log(`installed size:   ${MB(du(installed))} (with its runtime dependencies)`);
   console.log(`dependencies:     ${Object.keys(JSON.parse(execFileSync("node", ["-p", "JSON.stringify(require(process.argv[1]).dependencies)", join(ROOT, "package.json")], { encoding: "utf8" }))).length} direct, ${deps.length} installed in all (${deps.join(", ")})`);
   console.log(`npm i -g:         ${times[Math.floor(times.length / 2)].toFixed(2)} s median of ${runs} (warm npm cache); first install ${first.toFixed(2)} s`);
+  if (process.argv.includes("--write-readme")) {
+    const direct = Object.keys(JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")).dependencies ?? {});
+    writeReadme({ packed: packed.size, files: packed.entryCount, unpacked: packed.unpackedSize, installed: du(installed), direct, installedCount: deps.length });
+  }
 } finally {
   rmSync(tmp, { recursive: true, force: true });
+}
+
+/** The README's figures, in the words test/package reads them back with. */
+function writeReadme(f) {
+  const path = join(ROOT, "README.md");
+  const numberWord = ["no", "one", "two", "three", "four", "five"];
+  const names = f.direct.map((d) => `\`${d}\``).join(", ");
+  const kb = `${Math.round(f.packed / 10_000) * 10} kB`;
+  const replacements = [
+    [/(`kubelet-nokmem-[\d.]+\.tgz`, about )\d+ kB; \w+ runtime dependenc(?:y|ies), [^:]+:/, `$1${kb}; ${numberWord[f.direct.length] ?? f.direct.length} runtime dependenc${f.direct.length === 1 ? "y" : "ies"}, ${names}:`],
+    [/(the packed tarball is about )\d+ kB\n\(\d+ files, [\d.]+ MB unpacked\)/, `$1${kb}\n(${f.files} files, ${(f.unpacked / 1e6).toFixed(1)} MB unpacked)`],
+    [/(it takes )[\d.]+ MB; it has \d+ dependenc(?:y|ies) \([^,]+, \d+ packages installed in all\)/, `$1${(f.installed / 1e6).toFixed(2)} MB; it has ${f.direct.length} dependenc${f.direct.length === 1 ? "y" : "ies"} (${names}, ${f.installedCount} packages installed in all)`],
+  ];
+  let text = readFileSync(path, "utf8");
+  for (const [re, to] of replacements) {
+    if (!re.test(text)) throw new Error(`README.md: the sentence ${re} is gone; update bench/package.mjs with it`);
+    text = text.replace(re, to);
+  }
+  writeFileSync(path, text);
+  console.log("README.md: figures written");
 }

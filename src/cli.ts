@@ -3,14 +3,14 @@
  * The entry point: wires commander to src/commands/*, and is the only place
  * that turns errors into exit codes.
  */
-import { Command, CommanderError } from "commander";
+import type { Command } from "commander";
 import { readFileSync, realpathSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { join } from "node:path";
-import { PACKAGE_ROOT } from "./catalog/load.js";
+import { PACKAGE_ROOT } from "./io/package-root.js";
 import { printable } from "./io/terminal.js";
 import { teardownSettled } from "./process/teardown.js";
-import { COMMANDS } from "./commands/index.js";
+import { commandsFor, type CommandModule } from "./commands/index.js";
 import { makeContext, processIo, type GlobalOptions, type Io, type Outcome } from "./commands/context.js";
 import { asToolError, ExitCode, interruption, stoppedBy, ToolError, UsageError } from "./errors.js";
 
@@ -24,12 +24,18 @@ import { asToolError, ExitCode, interruption, stoppedBy, ToolError, UsageError }
 const SIGNAL_GRACE_MS = 800;
 const TEARDOWN_MAX_MS = 30_000;
 
-export function buildProgram(io: Io, signal: AbortSignal, outcome: Outcome = {}): Command {
-  const pkg = JSON.parse(readFileSync(join(PACKAGE_ROOT, "package.json"), "utf8")) as { version: string };
-  const program = new Command("kubelet-nokmem");
+type Commander = typeof import("commander");
+
+function packageVersion(): string {
+  return (JSON.parse(readFileSync(join(PACKAGE_ROOT, "package.json"), "utf8")) as { version: string }).version;
+}
+
+/** The program with the given commands (commandsFor(argv): only what a run needs is loaded). */
+export function buildProgram(commander: Commander, io: Io, signal: AbortSignal, outcome: Outcome, commands: readonly CommandModule[]): Command {
+  const program = new commander.Command("kubelet-nokmem");
   program
     .description("Build, pin and audit kubelet binaries that never enable kernel-memory (kmem) accounting.")
-    .version(pkg.version)
+    .version(packageVersion())
     .option("--catalog <file>", "release catalog to use instead of the bundled versions.json")
     .option("-v, --verbose", "print more detail (and stack traces of internal errors)")
     .exitOverride()
@@ -48,7 +54,7 @@ Exit codes:
   130 interrupted (SIGINT) · 143 terminated (SIGTERM)`,
     );
   const ctx = makeContext(program, io, signal, outcome);
-  for (const c of COMMANDS) c.register(program, ctx);
+  for (const c of commands) c.register(program, ctx);
   // Global options are accepted before or after the command name; with
   // positional options `--version` after a command is the command's own
   // (`build --version 1.16.15`), not the tool's.
@@ -59,7 +65,8 @@ Exit codes:
     if (!sub.options.some((o) => o.long === "--catalog")) sub.option("--catalog <file>", "release catalog to use instead of the bundled versions.json");
     if (!sub.options.some((o) => o.long === "--verbose")) sub.option("-v, --verbose", "print more detail");
   }
-  program.hook("preAction", (_root, action) => {
+  program.hook("preAction", async (_root, action) => {
+    await ctx.prepare();
     const own = action.opts<GlobalOptions>();
     const globals = program.opts<GlobalOptions>();
     ctx.setGlobals({ catalog: own.catalog ?? globals.catalog, verbose: Boolean(own.verbose || globals.verbose) });
@@ -69,6 +76,13 @@ Exit codes:
 
 /** Run the CLI; returns the exit code instead of exiting (tests call this). */
 export async function main(argv: string[], io: Io = processIo()): Promise<number> {
+  // The check a fleet runs most: answered from package.json, as commander
+  // would answer it, before commander or any command is loaded.
+  if (argv.length === 1 && (argv[0] === "--version" || argv[0] === "-V")) {
+    io.out(packageVersion());
+    return ExitCode.ok;
+  }
+  const commander = await import("commander");
   // The one cancellation path: every command gets this signal (ctx.signal),
   // and its reason is the error the run ends with.
   const abort = new AbortController();
@@ -85,7 +99,7 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
   let printed = false;
   const tracked: Io = { ...io, out: (t) => ((printed = true), io.out(t)) };
   const outcome: Outcome = {};
-  const program = buildProgram(tracked, abort.signal, outcome);
+  const program = buildProgram(commander, tracked, abort.signal, outcome, await commandsFor(argv));
   const wantsJson = argv.includes("--json");
   let grace: NodeJS.Timeout | undefined;
   try {
@@ -105,7 +119,7 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
     // Whatever a command threw while being stopped (a killed child, an
     // aborted read), the run was interrupted: say that, with 130 or 143.
     const err: unknown = abort.signal.aborted ? stoppedBy(abort.signal.reason, caught) : caught;
-    if (err instanceof CommanderError) {
+    if (err instanceof commander.CommanderError) {
       if (err.code === "commander.helpDisplayed" || err.code === "commander.version" || err.code === "commander.help") return ExitCode.ok;
       if (err.exitCode === 0) return ExitCode.ok;
       // commander already printed its message; map to our usage code, and keep the --json contract.

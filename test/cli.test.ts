@@ -1,4 +1,7 @@
+import { Command } from "commander";
 import { describe, expect, it } from "vitest";
+import { COMMANDS, commandsFor } from "../src/commands/index.js";
+import type { CommandContext } from "../src/commands/context.js";
 import { cli, oneLineError } from "./helpers/cli.js";
 
 describe("usage errors from argument parsing", () => {
@@ -17,5 +20,37 @@ describe("usage errors from argument parsing", () => {
     expect(cli(["--version"]).stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
     expect(JSON.parse(cli(["resolve", "--json", "1.16.15"]).stdout).version).toBe("1.16.15");
     expect(cli(["inspect", "/nonexistent", "--version", "1.16.15"]).code).toBe(6);
+  });
+});
+
+describe("each run loads only the command it runs", () => {
+  const ctx = {} as CommandContext;
+
+  it("every entry of the command table loads the module of the command it names, in --help order", async () => {
+    const program = new Command();
+    for (const c of COMMANDS) (await c.load()).register(program, ctx);
+    expect(program.commands.map((c) => c.name())).toEqual(COMMANDS.map((c) => c.name));
+  });
+
+  it.each([
+    [["--version"], []],
+    [["-V"], []],
+    [["--catalog", "x.json", "audit", "/usr/bin/kubelet"], ["audit"]],
+    [["-v", "doctor", "--json"], ["doctor"]],
+    [["image", "build", "--help"], ["image"]],
+    [["--help"], COMMANDS.map((c) => c.name)],
+    [[], COMMANDS.map((c) => c.name)],
+    [["no-such-command"], COMMANDS.map((c) => c.name)],
+  ])("%j loads %j", async (argv, names) => {
+    const program = new Command();
+    for (const m of await commandsFor(argv)) m.register(program, ctx);
+    expect(program.commands.map((c) => c.name())).toEqual(names);
+  });
+
+  it("--version alone, answered before commander loads, prints what commander prints", () => {
+    const fast = cli(["--version"]);
+    const viaCommander = cli(["--verbose", "--version"]);
+    expect(fast).toMatchObject({ code: 0, stderr: "" });
+    expect(fast.stdout).toBe(viaCommander.stdout);
   });
 });

@@ -15,7 +15,6 @@
  * and return typed records or throw one VerificationError (E_MANIFEST).
  */
 import { pathToFileURL } from "node:url";
-import { PackageURL } from "packageurl-js";
 import { VerificationError } from "../errors.js";
 import { parseExactRelease, releaseCore } from "../release.js";
 import { describeJsonSyntax } from "../io/read.js";
@@ -105,7 +104,12 @@ export function sourceUri(kind: string, origin: string, commit: string | null): 
   return `git+${pathToFileURL(origin).href}${at}`;
 }
 
-/** `pkg:docker/name@tag?repository_url=registry` (or `@sha256:…` for a ref by digest). */
+/**
+ * `pkg:docker/name@tag?repository_url=registry` (or `@sha256:…` for a ref by
+ * digest), encoded as packageurl-js encodes it (test/artifact/statement.test.ts
+ * compares the two on every shape of reference). Written out here so that
+ * reading a manifest (the audit does) never loads the purl library.
+ */
 export function imagePurl(ref: string): string {
   let rest = ref;
   let version: string | undefined;
@@ -124,7 +128,11 @@ export function imagePurl(ref: string): string {
   const registry = parts.length > 1 && /[.:]|^localhost$/.test(parts[0]!) ? parts.shift()! : undefined;
   const name = parts.pop()!;
   const namespace = parts.length ? parts.join("/") : undefined;
-  return new PackageURL("docker", namespace, name, version ?? "latest", registry ? { repository_url: registry } : undefined).toString();
+  const ns = namespace ? `${encodeURIComponent(namespace).replace(/%3A/g, ":").replace(/%2F/g, "/")}/` : "";
+  const v = encodeURIComponent(version ?? "latest").replace(/%3A/g, ":").replace(/%2B/g, "+");
+  // Qualifier values as application/x-www-form-urlencoded, a space as %20.
+  const q = registry ? `?${new URLSearchParams({ repository_url: registry }).toString().replace(/\+/g, "%20")}` : "";
+  return `pkg:docker/${ns}${encodeURIComponent(name)}@${v}${q}`;
 }
 
 const hex = (d: string) => d.replace(/^sha256:/, "");

@@ -162,6 +162,11 @@ function checkTable(src: ByteSource, what: string, offset: number, count: number
   }
 }
 
+/** Far above a kubelet's symbol and string tables (a few MB each). */
+const MAX_SYMBOL_TABLE = 256 << 20;
+/** The piece of a table read at once: memory stays bounded whatever a header claims. */
+const TABLE_PIECE = 4 << 20;
+
 /** Far above the real 64 (section) and 56 (program header) bytes; keeps a table below 17 MB. */
 const MAX_HEADER_ENTRY = 256;
 
@@ -251,29 +256,52 @@ export class ElfImage {
   /**
    * Look symbols up by exact name in .symtab. Returns name → value (a virtual
    * address); names not present are missing from the map. Empty when the
-   * binary is stripped.
+   * binary is stripped, or its tables are larger than any real binary's
+   * (MAX_SYMBOL_TABLE: a forged header naming a 2 GB table of a sparse file
+   * had the audit hold 4 GB). The tables are read in bounded pieces, each
+   * byte at most once, and the symbol walk stops when every name is found.
    */
   async symbols(names: readonly string[]): Promise<Map<string, number>> {
     const found = new Map<string, number>();
     const symtab = this.sections.find((s) => s.type === SHT_SYMTAB);
     const strtab = symtab ? this.sections[symtab.link] : undefined;
-    if (!symtab || !strtab || symtab.size === 0) return found;
-    const strings = await this.src.read(strtab.offset, strtab.size);
-    const wanted = new Map<number, string>();
-    for (const name of names) {
-      const needle = Buffer.from(`\0${name}\0`, "latin1");
-      const at = strings.indexOf(needle);
-      if (at !== -1) wanted.set(at + 1, name);
-    }
+    if (!symtab || !strtab || symtab.size === 0 || symtab.size > MAX_SYMBOL_TABLE || strtab.size > MAX_SYMBOL_TABLE) return found;
+    const wanted = await this.nameOffsets(strtab, names);
     if (wanted.size === 0) return found;
     const entsize = this.header.bits === 64 ? 24 : 16;
-    const table = await this.src.read(symtab.offset, symtab.size);
-    const r = reader(table, this.header.littleEndian, this.header.bits);
-    for (let o = 0; o + entsize <= table.length; o += entsize) {
-      const name = wanted.get(r.u32(o));
-      if (name !== undefined) found.set(name, this.header.bits === 64 ? r.addr(o + 8) : r.u32(o + 4));
+    const piece = Math.floor(TABLE_PIECE / entsize) * entsize;
+    for (let at = 0; at < symtab.size; at += piece) {
+      const table = await this.src.read(symtab.offset + at, Math.min(piece, symtab.size - at));
+      const r = reader(table, this.header.littleEndian, this.header.bits);
+      for (let o = 0; o + entsize <= table.length; o += entsize) {
+        const name = wanted.get(r.u32(o));
+        if (name !== undefined) found.set(name, this.header.bits === 64 ? r.addr(o + 8) : r.u32(o + 4));
+      }
+      if (table.length < Math.min(piece, symtab.size - at)) break;
     }
     return found;
+  }
+
+  /** Offset in the string table → name, for the names it holds (the first occurrence of each). */
+  private async nameOffsets(strtab: Section, names: readonly string[]): Promise<Map<number, string>> {
+    const needles = names.map((name) => ({ name, bytes: Buffer.from(`\0${name}\0`, "latin1") }));
+    const overlap = Math.max(0, ...needles.map((n) => n.bytes.length)) - 1;
+    const wanted = new Map<number, string>();
+    const seen = new Set<string>();
+    for (let at = 0; at < strtab.size && seen.size < needles.length; at += TABLE_PIECE) {
+      // Each piece reaches `overlap` bytes into the next, so a name across the seam is found.
+      const want = Math.min(TABLE_PIECE + overlap, strtab.size - at);
+      const piece = await this.src.read(strtab.offset + at, want);
+      for (const n of needles) {
+        if (seen.has(n.name)) continue;
+        const i = piece.indexOf(n.bytes);
+        if (i === -1) continue;
+        seen.add(n.name);
+        wanted.set(at + i + 1, n.name);
+      }
+      if (piece.length < want) break;
+    }
+    return wanted;
   }
 
   /** Read a Go string header (data pointer, length) at `vaddr` and the bytes it points to. */

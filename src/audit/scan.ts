@@ -63,6 +63,8 @@ export class MarkerSearch {
   private readonly hits = new Map<string, MarkerHits>();
   /** Sorted, non-overlapping ranges never searched (e.g. executable code). */
   private readonly ignored: ByteRange[];
+  /** Ignored ranges wholly before the chunk being searched. */
+  private passed = 0;
 
   constructor(markers: readonly Marker[], options: { ignore?: ByteRange[] } = {}) {
     this.anchors = anchorsFor(markers);
@@ -131,9 +133,16 @@ export class MarkerSearch {
     }
   }
 
+  /**
+   * The parts of [start, end) outside every ignored range. Chunks come in
+   * order, so ranges that end before a chunk are passed once for good: a
+   * header naming 65535 sections costs one walk over them, not one per chunk.
+   */
   private *searchable(start: number, end: number): Generator<[number, number]> {
+    while (this.passed < this.ignored.length && this.ignored[this.passed]!.end <= start) this.passed++;
     let at = start;
-    for (const r of this.ignored) {
+    for (let k = this.passed; k < this.ignored.length; k++) {
+      const r = this.ignored[k]!;
       if (r.end <= at) continue;
       if (r.start >= end) break;
       if (r.start > at) yield [at, r.start];
@@ -144,7 +153,15 @@ export class MarkerSearch {
   }
 
   private touchesIgnored(start: number, end: number): boolean {
-    return this.ignored.some((r) => r.start < end && start < r.end);
+    // Sorted and disjoint: the first range ending after `start` is the only one that can overlap.
+    let lo = 0;
+    let hi = this.ignored.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.ignored[mid]!.end <= start) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo < this.ignored.length && this.ignored[lo]!.start < end;
   }
 }
 

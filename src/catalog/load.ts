@@ -4,35 +4,19 @@
  * (ranges that parse, overlap, or leave gaps).
  */
 import { createHash } from "node:crypto";
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import type { Ajv2020, ErrorObject } from "ajv/dist/2020.js";
 import { visit } from "jsonc-parser";
 import semver from "semver";
 import { CatalogError } from "../errors.js";
 import { describeReadFailure, readRegularTextSync } from "../io/read.js";
+import { DEFAULT_CATALOG_PATH, PACKAGE_ROOT } from "../io/package-root.js";
 import type { Catalog } from "./types.js";
 
-/**
- * The folder that holds versions.json, patches/ … (the package root): the
- * nearest folder above this module with a package.json. Searched, not a fixed
- * "../..", because the same code runs from src/catalog/, from tsc's
- * dist/catalog/ and bundled into dist/cli.js (scripts/bundle-cli.mjs).
- */
-export const PACKAGE_ROOT = packageRoot(dirname(fileURLToPath(import.meta.url)));
-export const DEFAULT_CATALOG_PATH = join(PACKAGE_ROOT, "versions.json");
+export { DEFAULT_CATALOG_PATH, PACKAGE_ROOT } from "../io/package-root.js";
 export const SCHEMA_PATH = join(PACKAGE_ROOT, "versions.schema.json");
-
-function packageRoot(from: string): string {
-  for (let dir = from; ; ) {
-    if (existsSync(join(dir, "package.json"))) return dir;
-    const up = dirname(dir);
-    if (up === dir) return resolve(from, "..", "..");
-    dir = up;
-  }
-}
 
 /** Where scripts/build-catalog-validator.mjs writes the precompiled validator. */
 const PRECOMPILED_VALIDATOR = join(PACKAGE_ROOT, "dist", "catalog", "schema-validator.cjs");

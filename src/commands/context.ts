@@ -2,7 +2,7 @@
 import type { Command } from "commander";
 import { stat } from "node:fs/promises";
 import { isAbsolute, resolve } from "node:path";
-import { DEFAULT_CATALOG_PATH, loadCatalog } from "../catalog/load.js";
+import { DEFAULT_CATALOG_PATH } from "../io/package-root.js";
 import { UsageError } from "../errors.js";
 import type { Catalog } from "../catalog/types.js";
 import type { ProgressSink } from "../pipeline/progress.js";
@@ -52,8 +52,14 @@ export function processIo(): Io {
   };
 }
 
-export function makeContext(program: Command, io: Io, signal: AbortSignal, outcome: Outcome = {}): CommandContext {
+/**
+ * The context, and `prepare`, which the entry point awaits before a command's
+ * action: it loads the catalog reader (and its semver and JSONC parser), so
+ * `--version` and `--help` never do.
+ */
+export function makeContext(program: Command, io: Io, signal: AbortSignal, outcome: Outcome = {}): CommandContext & { prepare(): Promise<void> } {
   let cached: Catalog | undefined;
+  let reader: typeof import("../catalog/load.js") | undefined;
   let globals: GlobalOptions = {};
   const current = () => ({ ...program.opts<GlobalOptions>(), ...globals });
   const path = () => current().catalog ?? process.env.KUBELET_NOKMEM_CATALOG ?? DEFAULT_CATALOG_PATH;
@@ -61,7 +67,13 @@ export function makeContext(program: Command, io: Io, signal: AbortSignal, outco
     io,
     signal,
     catalogPath: path,
-    catalog: () => (cached ??= loadCatalog(path())),
+    catalog: () => {
+      if (!reader) throw new Error("internal: the catalog is read only inside a command's action");
+      return (cached ??= reader.loadCatalog(path()));
+    },
+    prepare: async () => {
+      reader ??= await import("../catalog/load.js");
+    },
     verbose: () => Boolean(current().verbose),
     setGlobals: (g) => {
       globals = g;

@@ -9,7 +9,7 @@ import { assessCgroupGap, assessCgroupIds, MEMCG_ID_LIMIT } from "./cgroups.js";
 import { HostFiles, scanLocalTail, type ScanResult } from "./host-files.js";
 import { assessKernel } from "./kernel.js";
 import { assessKubepodsKmem, KUBEPODS_CGROUPS } from "./kmem.js";
-import { assessKernelLog, assessSlab, newLogScan, parseMeminfo, scanLogLine, type KernelLogScan } from "./memory.js";
+import { assessKernelLog, assessSlab, LOG_LINE_WANTED, newLogScan, parseMeminfo, scanLogLine, type KernelLogScan } from "./memory.js";
 import type { KmemState } from "./kmem.js";
 import type { KernelRisk } from "./kernel.js";
 import { remedies } from "./remedy.js";
@@ -197,7 +197,9 @@ async function auditBinary(files: HostFiles, kind: BinaryKind, given: string | u
 async function scanKernelLogs(files: HostFiles, dmesg: string | undefined, tailBytes: number): Promise<{ scans: KernelLogScan[]; unusable: Exclude<NodeRead, { state: "ok" }>[] }> {
   const scans: KernelLogScan[] = [];
   const unusable: Exclude<NodeRead, { state: "ok" }>[] = [];
-  const sources = dmesg ? [{ shown: dmesg, scan: (f: (l: string) => void) => scanLocalTail(dmesg, dmesg, tailBytes, f) }] : KERNEL_LOGS.map((p) => ({ shown: p, scan: (f: (l: string) => void) => files.scanTail(p, tailBytes, f) }));
+  const sources = dmesg
+    ? [{ shown: dmesg, scan: (f: (l: string) => void) => scanLocalTail(dmesg, dmesg, tailBytes, f, LOG_LINE_WANTED) }]
+    : KERNEL_LOGS.map((p) => ({ shown: p, scan: (f: (l: string) => void) => files.scanTail(p, tailBytes, f, LOG_LINE_WANTED) }));
   for (const source of sources) {
     const scan = newLogScan(source.shown);
     const result: ScanResult = await source.scan((line) => scanLogLine(scan, line));

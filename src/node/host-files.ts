@@ -7,13 +7,16 @@
  * can examine a host filesystem mounted elsewhere (`--root /host`); links are
  * followed inside that root (src/io/root.ts).
  */
-import { opendir, stat, type FileHandle } from "node:fs/promises";
+import { lstatSync, readdirSync, type Dirent } from "node:fs";
+import { stat, type FileHandle } from "node:fs/promises";
 import { locateUnderRoot } from "../io/root.js";
 import { NotRegularFileError, openRegular as openRegularFile } from "../io/read.js";
 import { join } from "node:path";
 import type { NodeRead } from "./types.js";
 
 const CHUNK = 64 * 1024;
+/** Entries read between two turns of the event loop while counting directories. */
+const YIELD_EVERY = 20_000;
 
 export interface DirectoryCount {
   state: "ok";
@@ -59,6 +62,14 @@ export class HostFiles {
   /**
    * Count the directories under a node path, the path itself included (it is a
    * cgroup too). Links are not followed; counting stops at `limit`.
+   *
+   * A node with 20,000 pods has twice as many memory cgroups, each holding
+   * some 30 control files: listing every one took seconds. A directory's link
+   * count is 2 + its subdirectories on cgroupfs (kernfs), ext4, xfs and
+   * tmpfs, so one with exactly 2 has none and is counted without being
+   * opened; any other count (btrfs says 1) is listed. Synchronous calls, in
+   * batches between which signals are seen: thousands of tiny reads through
+   * the thread pool spent most of their time waiting.
    */
   async countDirectories(nodePath: string, limit = 500_000): Promise<DirectoryCount | Exclude<NodeRead, { state: "ok" }>> {
     const top = await this.tryLocate(nodePath);
@@ -69,27 +80,42 @@ export class HostFiles {
     } catch (err) {
       return fromError(nodePath, err);
     }
-    let count = 0;
+    let count = 1;
     let unlisted = 0;
     const stack = [top];
+    let sinceYield = 0;
     while (stack.length) {
+      if (count >= limit) return { state: "ok", count: limit, unlisted, capped: true };
       const dir = stack.pop()!;
-      count++;
-      if (count >= limit) return { state: "ok", count, unlisted, capped: true };
+      let entries: Dirent[];
       try {
-        for await (const entry of await opendir(dir)) if (entry.isDirectory()) stack.push(join(dir, entry.name));
+        entries = readdirSync(dir, { withFileTypes: true });
       } catch (err) {
         if (dir === top) return fromError(nodePath, err);
         unlisted++;
+        continue;
+      }
+      for (const entry of entries) {
+        if (!entry.isDirectory()) continue;
+        count++;
+        const sub = join(dir, entry.name);
+        const links = lstatSync(sub, { throwIfNoEntry: false })?.nlink;
+        if (links !== 2) stack.push(sub);
+      }
+      sinceYield += entries.length + 1;
+      if (sinceYield > YIELD_EVERY) {
+        sinceYield = 0;
+        await new Promise((resolve) => setImmediate(resolve));
       }
     }
+    if (count >= limit) return { state: "ok", count: limit, unlisted, capped: true };
     return { state: "ok", count, unlisted, capped: false };
   }
 
-  /** Feed the lines of the last `tailBytes` of a node file to onLine. */
-  async scanTail(nodePath: string, tailBytes: number, onLine: (line: string) => void): Promise<ScanResult> {
+  /** Feed the lines of the last `tailBytes` of a node file to onLine (only those `wanted` matches, when given). */
+  async scanTail(nodePath: string, tailBytes: number, onLine: (line: string) => void, wanted?: RegExp): Promise<ScanResult> {
     const local = await this.tryLocate(nodePath);
-    return typeof local === "string" ? scanLocalTail(local, nodePath, tailBytes, onLine) : local;
+    return typeof local === "string" ? scanLocalTail(local, nodePath, tailBytes, onLine, wanted) : local;
   }
 }
 
@@ -132,33 +158,61 @@ async function readLocal(local: string, shown: string, maxBytes: number): Promis
   }
 }
 
-/** Stream the last tailBytes of a local file line by line (a log can be gigabytes). */
-export async function scanLocalTail(local: string, shown: string, tailBytes: number, onLine: (line: string) => void): Promise<ScanResult> {
+/** A piece of a log read at once: large reads, few turns of the event loop. */
+const TAIL_CHUNK = 1 << 20;
+
+/**
+ * Stream the last tailBytes of a local file line by line (a log can be
+ * gigabytes). With `wanted` (a global-flag-free pattern any line onLine
+ * cares about contains), only lines holding a match are cut out and passed:
+ * the pattern runs over each piece as a whole instead of every line being
+ * split off and tested, which was most of the time on a big log.
+ */
+export async function scanLocalTail(local: string, shown: string, tailBytes: number, onLine: (line: string) => void, wanted?: RegExp): Promise<ScanResult> {
   const fh = await openRegular(local, shown);
   if (!("read" in fh)) return fh;
+  const find = wanted ? new RegExp(wanted.source, `${wanted.flags.replace(/[gy]/g, "")}g`) : null;
+  const emit = (text: string) => {
+    if (!find) {
+      for (const line of text.split("\n")) onLine(line);
+      return;
+    }
+    find.lastIndex = 0;
+    for (let m = find.exec(text); m; m = find.exec(text)) {
+      const start = text.lastIndexOf("\n", m.index) + 1;
+      const nl = text.indexOf("\n", m.index + m[0].length);
+      const end = nl === -1 ? text.length : nl;
+      onLine(text.slice(start, end));
+      find.lastIndex = end + 1;
+    }
+  };
   try {
     const size = (await fh.stat()).size;
     let position = Math.max(0, size - tailBytes);
     let skipFirst = position > 0; // the first line is cut in the middle
     let carry = "";
     let scanned = 0;
-    const buf = Buffer.alloc(CHUNK);
+    const buf = Buffer.alloc(Math.min(TAIL_CHUNK, Math.max(1, tailBytes)));
     for (;;) {
-      const { bytesRead } = await fh.read(buf, 0, CHUNK, position);
+      const { bytesRead } = await fh.read(buf, 0, buf.length, position);
       if (bytesRead === 0) break;
       position += bytesRead;
       scanned += bytesRead;
-      const lines = (carry + buf.subarray(0, bytesRead).toString("latin1")).split("\n");
-      carry = lines.pop() ?? "";
-      for (const line of lines) {
-        if (skipFirst) {
-          skipFirst = false;
+      let text = carry + buf.subarray(0, bytesRead).toString("latin1");
+      if (skipFirst) {
+        const nl = text.indexOf("\n");
+        if (nl === -1) {
+          carry = "";
           continue;
         }
-        onLine(line);
+        text = text.slice(nl + 1);
+        skipFirst = false;
       }
+      const last = text.lastIndexOf("\n");
+      carry = text.slice(last + 1);
+      if (last !== -1) emit(text.slice(0, last));
     }
-    if (carry && !skipFirst) onLine(carry);
+    if (carry && !skipFirst) emit(carry);
     return { state: "ok", scannedBytes: scanned, fileBytes: size };
   } catch (err) {
     return fromError(shown, err);

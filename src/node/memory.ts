@@ -45,6 +45,13 @@ const LOG_PATTERNS = {
   mkdir: /mkdir \/sys\/fs\/cgroup\/memory\/\S*: (?:cannot allocate memory|no space left on device)/i,
 } as const;
 
+/**
+ * Every line a LOG_PATTERNS pattern matches contains a match of this one (a
+ * superset: case-insensitive throughout): the log reader hands over only
+ * those lines, instead of every line of a 64 MB tail.
+ */
+export const LOG_LINE_WANTED = /SLUB: Unable to allocate memory on node -1|mkdir \/sys\/fs\/cgroup\/memory\//i;
+
 export interface KernelLogScan {
   source: string;
   slub: number;

@@ -1,4 +1,5 @@
 /** The pure parts of the Statement writer: URIs as the in-toto spec recommends them. */
+import { PackageURL } from "packageurl-js";
 import { describe, expect, it } from "vitest";
 import { imagePurl, sourceUri } from "../../src/artifact/manifest.js";
 
@@ -28,5 +29,27 @@ describe("imagePurl", () => {
     ["library/golang", "pkg:docker/library/golang@latest"],
   ])("%s → %s", (ref, purl) => {
     expect(imagePurl(ref)).toBe(purl);
+  });
+
+  it.each([
+    "kubelet-nokmem-toolchain:go1.19",
+    "registry.k8s.io/build-image/kube-cross:v1.15.5-1",
+    "k8s.gcr.io/build-image/kube-cross:v1.13.15-1",
+    "localhost:5000/tools/go:1.19",
+    "reg.example.com:443/a/b/c/d:tag_with.dots-and_underscores",
+    `quay.io/org/img@sha256:${"0123456789abcdef".repeat(4)}`,
+    `golang@sha256:${"a".repeat(64)}`,
+    "library/golang",
+    "golang",
+    "my-registry.local/ns/sub.ns/img_name:1.2.3-rc.1",
+    "localhost/img:latest",
+  ])("%s: the same purl packageurl-js writes", (ref) => {
+    const at = ref.indexOf("@");
+    const [rest, version] = at >= 0 ? [ref.slice(0, at), ref.slice(at + 1)] : ref.lastIndexOf(":") > ref.lastIndexOf("/") ? [ref.slice(0, ref.lastIndexOf(":")), ref.slice(ref.lastIndexOf(":") + 1)] : [ref, "latest"];
+    const parts = rest.split("/");
+    const registry = parts.length > 1 && /[.:]|^localhost$/.test(parts[0]!) ? parts.shift()! : undefined;
+    const name = parts.pop()!;
+    const expected = new PackageURL("docker", parts.length ? parts.join("/") : undefined, name, version, registry ? { repository_url: registry } : undefined).toString();
+    expect(imagePurl(ref)).toBe(expected);
   });
 });

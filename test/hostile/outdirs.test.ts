@@ -17,7 +17,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { envelopeFile } from "../../src/artifact/attestations.js";
 import { MAX_ENVELOPE_SIGNATURES } from "../../src/artifact/dsse.js";
 import { OUT_DIR_LIMITS, SUMS_FILE } from "../../src/artifact/outdir.js";
+import * as commander from "commander";
 import { buildProgram } from "../../src/cli.js";
+import { COMMANDS } from "../../src/commands/index.js";
 import { processIo } from "../../src/commands/context.js";
 import { tempDir } from "../helpers/tmp.js";
 import { REPO } from "../support/built-cli.js";
@@ -332,8 +334,9 @@ const BAD_KEYS: [string, string, Record<string, string | undefined>][] = [
 ];
 
 describe("a key argument that is empty, blank or unset is a usage error, never no key", () => {
-  it("every command with a key option has a case here", () => {
-    const program = buildProgram(processIo(), new AbortController().signal);
+  it("every command with a key option has a case here", async () => {
+    const modules = await Promise.all(COMMANDS.map((c) => c.load()));
+    const program = buildProgram(commander, processIo(), new AbortController().signal, { exitCode: 0 }, modules);
     const taking = program.commands.filter((c) => c.options.some((o) => KEY_FLAGS.includes(o.long ?? ""))).map((c) => c.name());
     expect(taking.sort()).toEqual([...new Set(Object.keys(KEY_COMMANDS).map((k) => k.split(" ")[0]!))].sort());
   });

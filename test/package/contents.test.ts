@@ -23,11 +23,14 @@ interface Pkg {
 }
 const pkg = JSON.parse(await readFile(join(REPO, "package.json"), "utf8")) as Pkg;
 let files: string[] = [];
+let packed = { size: 0, unpackedSize: 0, entryCount: 0 };
 
 beforeAll(async () => {
   await ensureBuilt();
   const r = await run({ file: "npm", args: ["pack", "--dry-run", "--json", "--ignore-scripts"], cwd: REPO });
-  files = (JSON.parse(r.stdout) as { files: { path: string }[] }[])[0]!.files.map((f) => f.path);
+  const result = (JSON.parse(r.stdout) as ({ files: { path: string }[] } & typeof packed)[])[0]!;
+  files = result.files.map((f) => f.path);
+  packed = result;
 }, 5 * 60_000);
 
 /** Bare module names the shipped JavaScript loads: static and dynamic imports, require(). */
@@ -38,7 +41,7 @@ function externalModules(code: string): Set<string> {
     ...code.matchAll(/^\s*(?:import|export)\s[^;"]*?\bfrom\s*"([^"]+)";?$/gm),
     ...code.matchAll(/^\s*import\s*"([^"]+)";?$/gm),
     ...code.matchAll(/\bimport\(\s*"([^"]+)"\s*\)/g),
-    ...code.matchAll(/\brequire\d*\(\s*"([^"]+)"\s*\)/g),
+    ...code.matchAll(/(?:\b|__)require\d*\(\s*"([^"]+)"\s*\)/g),
   ].map((m) => m[1]!);
   for (const s of specifiers) {
     if (s.startsWith(".") || s.startsWith("/") || s.startsWith("node:") || builtinModules.includes(s.split("/")[0]!)) continue;
@@ -51,9 +54,11 @@ function externalModules(code: string): Set<string> {
 
 /**
  * Loaded only inside try/catch by a bundled library, and fine when absent:
- * debug (simple-git's logger) asks for supports-color to colour its output.
+ * debug (simple-git's logger) asks for supports-color to colour its output;
+ * the CycloneDX library for its XML writer and its validators, which the
+ * CLI never uses (scripts/bundle-cli.mjs).
  */
-const OPTIONAL = new Set(["supports-color"]);
+const OPTIONAL = new Set(["supports-color", "xmlbuilder2", "libxmljs2", "ajv-formats", "ajv-formats-draft2019"]);
 
 describe("npm pack", () => {
   it("ships no source maps and no compiler output the bin never loads", () => {
@@ -100,5 +105,26 @@ describe("npm pack", () => {
       expect(pkg.devDependencies[bundled], bundled).toBeDefined();
       expect(loaded.has(bundled), `${bundled} is bundled, not loaded`).toBe(false);
     }
+  });
+
+  it("the README's package figures are what npm packs (`node bench/package.mjs --write-readme` rewrites them)", async () => {
+    const readme = await readFile(join(REPO, "README.md"), "utf8");
+    const fix = "run `npm run build && node bench/package.mjs --runs 1 --write-readme`";
+    const install = /`kubelet-nokmem-[\d.]+\.tgz`, about (\d+) kB; (\w+) runtime dependenc(?:y|ies), ([^:]+):/.exec(readme);
+    const figures = /the packed tarball is about (\d+) kB\n\((\d+) files, ([\d.]+) MB unpacked\)/.exec(readme);
+    const deps = /it has (\d+) dependenc(?:y|ies) \(([^,]+(?:, `[^`]+`)*), \d+ packages installed in all\)/.exec(readme);
+    expect(install, fix).not.toBeNull();
+    expect(figures, fix).not.toBeNull();
+    expect(deps, fix).not.toBeNull();
+    // The file count and unpacked size are the build's own: exact (to the README's rounding).
+    expect(Number(figures![2]), fix).toBe(packed.entryCount);
+    expect(figures![3], fix).toBe((packed.unpackedSize / 1e6).toFixed(1));
+    // The compressed size moves a little with npm's and zlib's versions: within 10%.
+    for (const kb of [Number(install![1]), Number(figures![1])]) expect(Math.abs(kb * 1000 - packed.size) / packed.size, fix).toBeLessThan(0.1);
+    const names = Object.keys(pkg.dependencies).map((d) => `\`${d}\``).join(", ");
+    expect(install![3], fix).toBe(names);
+    expect(deps![2], fix).toBe(names);
+    expect(Number(deps![1]), fix).toBe(Object.keys(pkg.dependencies).length);
+    expect(install![2], fix).toBe(["no", "one", "two", "three"][Object.keys(pkg.dependencies).length] ?? String(Object.keys(pkg.dependencies).length));
   });
 });

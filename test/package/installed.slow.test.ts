@@ -9,7 +9,7 @@
  * The tarball's one runtime dependency (ajv) comes from npm's cache or the
  * registry; pack and installs happen once, in beforeAll.
  */
-import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
+import { lstat, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -115,6 +115,31 @@ const cases: { name: string; args: () => string[]; code?: number }[] = [
   { name: "doctor --npd on an at-risk node", args: () => ["doctor", "--root", fx.atRisk!, "--npd"], code: 1 },
   { name: "doctor --npd on a nokmem-booted node", args: () => ["doctor", "--root", fx.nokmemBoot!, "--npd"], code: 0 },
 ];
+
+/** Bytes of the files under a folder. */
+async function du(path: string): Promise<number> {
+  const st = await lstat(path);
+  if (!st.isDirectory()) return st.size;
+  let n = 0;
+  for (const e of await readdir(path)) n += await du(join(path, e));
+  return n;
+}
+
+describe("what a user installs", () => {
+  it("is the size and the packages the README says (`node bench/package.mjs --write-readme` rewrites them)", async () => {
+    const readme = await readFile(join(REPO, "README.md"), "utf8");
+    const m = /it takes ([\d.]+) MB; it has \d+ dependenc(?:y|ies) \([^)]*?, (\d+) packages installed in all\)/.exec(readme);
+    expect(m, "the README's installed-size sentence").not.toBeNull();
+    const installed = join(tmp, "global", "lib", "node_modules", pkg.name);
+    const modules = join(installed, "node_modules");
+    const names = (await readdir(modules)).filter((d) => !d.startsWith("."));
+    const count = (await Promise.all(names.map(async (d) => (d.startsWith("@") ? (await readdir(join(modules, d))).length : 1)))).reduce((a, b) => a + b, 0);
+    expect(count).toBe(Number(m![2]));
+    // Within 5%: the dependencies' own patch releases move their size a little.
+    const size = await du(installed);
+    expect(Math.abs(size - Number(m![1]) * 1e6) / size).toBeLessThan(0.05);
+  });
+});
 
 describe("the installed command behaves as node dist/cli.js", () => {
   it("installs a bin that is the bundled CLI, with the package's version", async () => {
