@@ -325,7 +325,8 @@ describe("a tampered subject, signed again by the key: refused alike", () => {
 
 // ── keys: empty, blank or unset is a usage error on every command that takes one
 
-const KEY_FLAGS = ["--key", "--sign-key"];
+// Every option that names a key; a command gaining one fails the guard below until it has a case here.
+const KEY_FLAGS = ["--key", "--sign-key", "--gpg-key"];
 
 /** Each command that takes a key, with the key in place; `out` is a signed folder whose envelopes were removed. */
 const KEY_COMMANDS: Record<string, (out: string, key: string) => string[]> = {
