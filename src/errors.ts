@@ -44,7 +44,6 @@ type ExitCodeName = keyof typeof ExitCode;
 export const ERROR_CODES = {
   E_AUDIT_FAIL_ON: "usage",
   E_AUDIT_JOBS: "usage",
-  E_AUDIT_MANIFEST: "usage",
   E_COMMIT_SYNTAX: "usage",
   E_DOCTOR_FLAGS: "usage",
   E_TEXTFILE_DIR: "usage",

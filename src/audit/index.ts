@@ -7,9 +7,8 @@ import { join } from "node:path";
 import { auditFile, type FileAuditOptions } from "./file.js";
 import type { ManifestEntry } from "../catalog/pin-check.js";
 import { MANIFEST_FILE } from "../artifact/manifest.js";
-import { checkOutDir, isBuildOutDir, readChecksumList, SUMS_FILE } from "../artifact/outdir.js";
+import { checkOutDir } from "../artifact/outdir.js";
 import type { VerifyingKey } from "../artifact/dsse.js";
-import { UsageError } from "../errors.js";
 import type { BinaryReport } from "./report.js";
 import { expandTargets, type WalkOptions } from "./walk.js";
 import { failedReport } from "./analyse.js";
@@ -17,23 +16,16 @@ import { failedReport } from "./analyse.js";
 export { auditFile } from "./file.js";
 
 /**
- * Entries of a `--manifest` folder. A build output folder (one holding
- * manifest.json or its envelope, or any folder when a key is given) goes
- * through artifact/'s one check (artifact/outdir.ts), the same verify and pin
- * make, and its kubelets are the entries; so the three agree on every folder.
- * A folder with only SHA256SUMS (sha256sum output of another tool) is read as
- * that list. Throws E_AUDIT_MANIFEST (a bad --manifest argument) when the
- * folder holds neither.
+ * Entries of a `--manifest` folder: a build output folder, checked by
+ * artifact/'s one check (artifact/outdir.ts), the same verify and pin make,
+ * so the three agree on every folder; its kubelets are the entries. (A bare
+ * SHA256SUMS list is not enough: with manifest.json removed it would vouch
+ * for whatever it lists.)
  */
 export async function readManifestDir(dir: string, key: VerifyingKey | null = null): Promise<ManifestEntry[]> {
-  if (key || (await isBuildOutDir(dir))) {
-    const build = await checkOutDir(dir, key);
-    const source = join(dir, MANIFEST_FILE);
-    return build.binaries.map((b) => ({ name: b.name, sha256: b.sha256, source }));
-  }
-  const sums = await readChecksumList(dir);
-  if (sums === null) throw new UsageError("E_AUDIT_MANIFEST", `expected ${SUMS_FILE} or ${MANIFEST_FILE} in ${dir}, found neither`, "pass a build output folder, or a folder holding SHA256SUMS (sha256sum format)");
-  return sums.map((e) => ({ ...e, source: join(dir, SUMS_FILE) }));
+  const build = await checkOutDir(dir, key);
+  const source = join(dir, MANIFEST_FILE);
+  return build.binaries.map((b) => ({ name: b.name, sha256: b.sha256, source }));
 }
 
 interface AuditPathsOptions extends FileAuditOptions, WalkOptions {

@@ -114,7 +114,7 @@ export function register(program: Command, ctx: CommandContext): void {
     .option("--all", "in folders, audit every ELF file, not only kubelet-named executables (e.g. a runtime's runc)")
     .option("--skip-missing", "leave out, quietly, paths given that do not exist (a fleet's list of usual folders); without it they are the outcome missing")
     .option("--fail-on <outcomes>", `exit 4 when a binary has one of these outcomes: ${OUTCOMES.join(", ")}, or none`, DEFAULT_FAIL_ON.join(","))
-    .option("--manifest <dir>", "check sha256 against a build manifest folder (SHA256SUMS and/or in-toto manifest.json); repeatable", (v: string, prev: string[]) => [...prev, v], [] as string[])
+    .option("--manifest <dir>", "check sha256 against a build output folder, checked as verify and pin check it; repeatable", (v: string, prev: string[]) => [...prev, v], [] as string[])
     .option("--key <public-key>", "read --manifest folders only as signed by this PEM public key (file or env:VARNAME): manifest.dsse.json must verify; a bad signature exits 4")
     .option("--jobs <n>", "files audited at once", String(Math.min(4, availableParallelism())))
     .option("--root <dir>", "where a node's filesystem is mounted (a host's / in a container): paths are the node's, links are followed inside it")

@@ -9,6 +9,8 @@ import { checkOutDir, type CheckedOutDir } from "../artifact/outdir.js";
 interface PublishedBuild extends CheckedOutDir {
   /** The pin this build would record. */
   pin: Pin;
+  /** keyid of the key whose signatures were checked, null without one. */
+  keyid: string | null;
 }
 
 export async function readPublishedBuild(dir: string, key: VerifyingKey | null = null): Promise<PublishedBuild> {
@@ -19,5 +21,5 @@ export async function readPublishedBuild(dir: string, key: VerifyingKey | null =
   if (p.strategy) pin.strategy = p.strategy as Pin["strategy"];
   if (p.patches.length) pin.patches = p.patches;
   if (build.signature) pin.keyid = build.signature.keyid;
-  return { ...build, pin };
+  return { ...build, pin, keyid: build.signature?.keyid ?? null };
 }

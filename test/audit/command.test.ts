@@ -6,6 +6,7 @@ import { parseFailOn } from "../../src/commands/audit.js";
 import { main } from "../../src/cli.js";
 import type { Io } from "../../src/commands/context.js";
 import { syntheticBinary } from "./synthetic.js";
+import { fakeKubelet, writeOutDir } from "../pin/outdir-fixture.js";
 
 let dir: string;
 beforeEach(async () => {
@@ -56,15 +57,25 @@ describe("kubelet-nokmem audit", () => {
     expect(r.stdout).toMatch(/^patched\s+unpinned\s+kubelet\s+v1\.20\.2/m);
   });
 
-  it("checks --manifest folders", async () => {
+  it("checks --manifest folders: a build output folder's kubelets are the reference", async () => {
     const a = join(dir, "kubelet");
     await writeFile(a, patched(), { mode: 0o755 });
-    await writeFile(join(dir, "SHA256SUMS"), `${"0".repeat(64)}  kubelet\n`);
-    const r = await cli("audit", a, "--manifest", dir, "--json");
+    const out = join(dir, "out");
+    writeOutDir(out, "1.20.2", { "linux/amd64": fakeKubelet("another") });
+    const r = await cli("audit", a, "--manifest", out, "--json");
     expect(r.code).toBe(4);
     expect(JSON.parse(r.stdout).reports[0].pin.status).toBe("mismatch");
     const none = await cli("audit", a, "--manifest", join(dir, "nowhere"));
     expect(none.code).toBe(2);
+  });
+
+  it("refuses a folder with only a SHA256SUMS (exit 2, as verify and pin do): a list alone vouches for nothing", async () => {
+    const a = join(dir, "kubelet");
+    await writeFile(a, patched(), { mode: 0o755 });
+    await writeFile(join(dir, "SHA256SUMS"), `${"0".repeat(64)}  kubelet\n`);
+    const r = await cli("audit", a, "--manifest", dir, "--json");
+    expect(r.code).toBe(2);
+    expect(JSON.parse(r.stdout).error.code).toBe("E_OUT_DIR");
   });
 
   describe("a path that does not exist", () => {

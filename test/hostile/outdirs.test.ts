@@ -10,6 +10,7 @@
  * link points at), within a heap of HEAP_MB and a generous timeout.
  */
 import { execFileSync, spawn } from "node:child_process";
+import { createHash } from "node:crypto";
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, relative } from "node:path";
@@ -302,18 +303,32 @@ describe("a tampered subject, signed again by the key: refused alike", () => {
     for (const key of [golden.pub, null]) await expectReadersAgree(out, key, { exit: 4, code, names });
   }, 120_000);
 
-  it.each(["manifest.json", "verdict.json"])("%s and its envelope removed: refused with the key", async (file) => {
+  it.each(["manifest.json", "verdict.json"])("%s and its envelope removed: refused with the key and without", async (file) => {
     const out = copyOfGolden();
     rmSync(join(out, file));
     rmSync(join(out, envelopeFile(file)));
-    const code = file === "manifest.json" ? "E_OUT_DIR" : "E_SIGNATURE_MISSING";
-    await expectReadersAgree(out, golden.pub, { exit: file === "manifest.json" ? 2 : 4, code });
+    // No manifest: not an output folder. No verdict: the manifest records its digest.
+    const want: Expected = file === "manifest.json" ? { exit: 2, code: "E_OUT_DIR" } : { exit: 4, code: "E_OUT_DIR_CHANGED", names: "verdict.json is missing" };
+    for (const key of [golden.pub, null]) await expectReadersAgree(out, key, want);
+  }, 120_000);
+
+  it.each([
+    ["a package, listed with its digest", (o: string) => writeFileSync(join(o, "pkg.deb"), "deb"), null, null],
+    ["a package listed with another digest", (o: string) => writeFileSync(join(o, "pkg.deb"), "changed"), "E_OUT_DIR_CHANGED", "pkg.deb has sha256"],
+    ["a package listed but missing", () => undefined, "E_OUT_DIR_CHANGED", "pkg.deb is missing"],
+    ["a package that is a symlink out", (o: string) => symlinkSync(join(outside, "secret"), join(o, "pkg.deb")), "E_OUT_DIR_REFUSED", "pkg.deb"],
+  ] as const)("SHA256SUMS listing another file than the kubelets: %s", async (_n, plant, code, names) => {
+    const out = copyOfGolden();
+    writeFileSync(join(out, SUMS_FILE), `${readFileSync(join(out, SUMS_FILE), "utf8")}${createHash("sha256").update("deb").digest("hex")} *pkg.deb\n`);
+    plant(out);
+    for (const key of [golden.pub, null]) await expectReadersAgree(out, key, code === null ? { exit: 0, code: null } : { exit: 4, code, names });
   }, 120_000);
 });
 
 // ── keys: empty, blank or unset is a usage error on every command that takes one
 
-const KEY_FLAGS = ["--key", "--sign-key"];
+// Every option that names a key; a command gaining one fails the guard below until it has a case here.
+const KEY_FLAGS = ["--key", "--sign-key", "--gpg-key"];
 
 /** Each command that takes a key, with the key in place; `out` is a signed folder whose envelopes were removed. */
 const KEY_COMMANDS: Record<string, (out: string, key: string) => string[]> = {
