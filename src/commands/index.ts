@@ -7,6 +7,7 @@ import * as doctor from "./doctor.js";
 import * as image from "./image.js";
 import * as inspect from "./inspect.js";
 import * as matrix from "./matrix.js";
+import * as packageCommand from "./package.js";
 import * as patch from "./patch.js";
 import * as pin from "./pin.js";
 import * as resolve from "./resolve.js";
@@ -21,6 +22,7 @@ export const COMMANDS: { register(program: Command, ctx: CommandContext): void }
   audit,
   verify,
   pin,
+  packageCommand,
   matrix,
   doctor,
 ];
