@@ -61,9 +61,11 @@ function parseListing(format: PackageFormat, text: string): Member[] {
     if (!line.trim()) continue;
     const f = line.trim().split(/\s+/);
     const sizeField = format === "rpm" ? f[4] : f[2];
-    // Names with spaces or link targets (" -> ") keep more fields: the name is then not a plain one and is refused below.
-    const name = format === "rpm" ? f.slice(8).join(" ") : f.slice(5).join(" ");
-    out.push({ name, type: f[0]!.charAt(0), size: Number(sizeField) });
+    const type = f[0]!.charAt(0);
+    const rest = format === "rpm" ? f.slice(8).join(" ") : f.slice(5).join(" ");
+    // A link's listing adds its target: `name -> target` (symbolic), `name link to target` (tar's hard link).
+    const name = type === "l" ? rest.split(" -> ")[0]! : type === "h" ? rest.split(" link to ")[0]! : rest;
+    out.push({ name, type, size: Number(sizeField) });
   }
   return out;
 }
