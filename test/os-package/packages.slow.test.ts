@@ -190,6 +190,17 @@ describe("kubelet-nokmem package: the packages", () => {
     ]);
   });
 
+  it("gives the same bytes when the same kubelet is packaged again with the same SOURCE_DATE_EPOCH (unsigned)", () => {
+    const digests = ["again-1", "again-2"].map((name) => {
+      const dir = join(work, name);
+      writeOutDir(dir, "1.20.2", { "linux/amd64": ours });
+      const r = cli(["package", dir, "--catalog", catalog, "--json"], { SOURCE_DATE_EPOCH: "1700000000" });
+      expect(r.code, r.stderr).toBe(0);
+      return (JSON.parse(r.stdout) as typeof packaged).packages.map((p) => p.sha256);
+    });
+    expect(digests[1]).toEqual(digests[0]);
+  });
+
   it("refuses a folder that no longer verifies (exit 4) and one whose kubelet is not pinned (exit 10), packaging nothing", () => {
     const tampered = join(work, "tampered");
     writeOutDir(tampered, "1.20.2", { "linux/amd64": ours });
