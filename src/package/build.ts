@@ -129,7 +129,7 @@ async function dpkgDeb(input: PackageInput, o: MakeOptions, work: string): Promi
   await writeFile(join(control, "md5sums"), `${md5.sort((a, b) => (a.slice(34) < b.slice(34) ? -1 : 1)).join("\n")}\n`);
   await setTimes(root, input.date);
   const out = join(work, "kubelet.deb");
-  await run({ file: "dpkg-deb", args: ["--root-owner-group", "-Zxz", "--build", root, out], env: { SOURCE_DATE_EPOCH: epochOf(input.date), LC_ALL: "C" } }, { signal: o.signal });
+  await run({ file: "dpkg-deb", args: ["--root-owner-group", "-Zgzip", "-z9", "--build", root, out], env: { SOURCE_DATE_EPOCH: epochOf(input.date), LC_ALL: "C" } }, { signal: o.signal });
   return out;
 }
 

@@ -11,7 +11,8 @@
  *
  * The folder is checked first the way `verify` checks it (digests against
  * the catalog's pin, its manifest and SHA256SUMS; with --key its signature):
- * anything but a match packages nothing.
+ * anything but a match packages nothing; and each kubelet is audited, so a
+ * pinned but unpatched (or unknown) kubelet is never packaged as ours.
  */
 import { createHash } from "node:crypto";
 import { join } from "node:path";
@@ -80,6 +81,14 @@ async function requireVerified(catalog: Catalog, outDir: string, key: VerifyingK
   const why = first ? `${first.path}: ${first.reasons[0] ?? outcome}` : "no kubelet in its manifest";
   if (outcome === "unpinned") throw new UnpinnedError("E_UNPINNED", `expected every kubelet of ${outDir} pinned before packaging, found ${why}`, "record the pin first: `kubelet-nokmem pin OUT_DIR`");
   if (outcome !== "match" || !results.length) throw new VerificationError("E_PIN_MISMATCH", `expected ${outDir} to verify before packaging, found ${why}`, "package only a folder `kubelet-nokmem verify OUT_DIR` accepts; rebuild otherwise");
+  // Digests say the files are the pinned ones; the audit says they are what a package of ours must hold.
+  const { auditFile } = await import("../audit/index.js");
+  for (const r of results) {
+    const report = await auditFile(r.path, { catalog });
+    if (report.verdict !== "patched" && report.verdict !== "not-affected") {
+      throw new VerificationError("E_NOT_NOKMEM", `expected every kubelet of ${outDir} to be patched (or of a release kmem does not affect), found ${r.path}: ${report.verdict} (${report.reasons[0] ?? "no reason"})`, "package only a build whose verify step passed; rebuild with `kubelet-nokmem build`");
+    }
+  }
   return results;
 }
 

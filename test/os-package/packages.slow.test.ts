@@ -9,10 +9,12 @@
  * release, and an update run afterwards must keep ours. Runs as root.
  */
 import { execFileSync, spawnSync } from "node:child_process";
+import { generateKeyPairSync } from "node:crypto";
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { openEnvelope, parseEnvelope, signEnvelope, signingKeyFromPem, verifyingKeyFromPem } from "../../src/artifact/dsse.js";
 import { makeRepositories } from "../../src/package/repo.js";
 import { makeRootfs } from "../../src/pipeline/image.js";
 import { syntheticBinary } from "../audit/synthetic.js";
@@ -30,6 +32,7 @@ let work: string;
 let out: string;
 let catalog: string;
 const keys = { secret: "", public: "", otherPublic: "", otherKeyring: "" };
+const dsse = { private: "", public: "" };
 let packaged: { packages: { name: string; sha256: string; kubeletSha256: string; version: string }[]; signed: { gpg: string | null } };
 
 /** A real tool: its exit code, stdout, and both streams together (for messages and tools that report on stderr). */
@@ -65,14 +68,22 @@ beforeAll(() => {
   work = mkdtempSync(join(tmpdir(), "kn-ospkg-"));
   out = join(work, "out");
   writeOutDir(out, "1.20.2", { "linux/amd64": ours });
+  // A signed output folder, as `build --sign-key` leaves it: manifest.dsse.json beside manifest.json.
+  const { privateKey, publicKey } = generateKeyPairSync("ed25519");
+  dsse.private = join(work, "build.key");
+  dsse.public = join(work, "build.pub");
+  writeFileSync(dsse.private, privateKey.export({ format: "pem", type: "pkcs8" }));
+  writeFileSync(dsse.public, publicKey.export({ format: "pem", type: "spki" }));
+  const signing = signingKeyFromPem(readFileSync(dsse.private, "utf8"), "build.key");
+  writeFileSync(join(out, "manifest.dsse.json"), JSON.stringify(signEnvelope(readFileSync(join(out, "manifest.json")), signing)));
   catalog = join(work, "versions.json");
   cpSync(join(ROOT, "versions.json"), catalog);
-  const pinned = cli(["pin", out, "--catalog", catalog]);
+  const pinned = cli(["pin", out, "--key", dsse.public, "--catalog", catalog]);
   expect(pinned.code, pinned.stderr).toBe(0);
   const signer = gpgKey("signer");
   const other = gpgKey("other");
   Object.assign(keys, { secret: signer.secret, public: signer.public, otherPublic: other.public, otherKeyring: other.keyring });
-  const r = cli(["package", out, "--gpg-key", keys.secret, "--catalog", catalog, "--json"], { SOURCE_DATE_EPOCH: "1700000000" });
+  const r = cli(["package", out, "--key", dsse.public, "--sign-key", dsse.private, "--gpg-key", keys.secret, "--catalog", catalog, "--json"], { SOURCE_DATE_EPOCH: "1700000000" });
   expect(r.code, r.stderr).toBe(0);
   packaged = JSON.parse(r.stdout) as typeof packaged;
 }, 120_000);
@@ -175,6 +186,11 @@ describe("kubelet-nokmem package: the packages", () => {
     expect(r.status, r.stdout + r.stderr).toBe(0);
     const statement = JSON.parse(readFileSync(join(out, "packages.json"), "utf8")) as { subject: { name: string; digest: { sha256: string } }[] };
     expect(statement.subject).toEqual(packaged.packages.map((p) => ({ name: p.name, digest: { sha256: p.sha256 } })));
+    // Signed with the build's key: the envelope opens with its public key and carries packages.json's bytes.
+    const env = parseEnvelope(readFileSync(join(out, "packages.dsse.json"), "utf8"), "packages.dsse.json");
+    expect(openEnvelope(env, verifyingKeyFromPem(readFileSync(dsse.public, "utf8"), "build.pub"))?.equals(readFileSync(join(out, "packages.json")))).toBe(true);
+    const stranger = generateKeyPairSync("ed25519").publicKey.export({ format: "pem", type: "spki" }).toString();
+    expect(openEnvelope(env, verifyingKeyFromPem(stranger, "stranger"))).toBeNull();
   });
 
   it("verify and audit take the package files: the kubelet inside is patched and matches its pin", () => {
@@ -201,13 +217,30 @@ describe("kubelet-nokmem package: the packages", () => {
     expect(digests[1]).toEqual(digests[0]);
   });
 
-  it("refuses a folder that no longer verifies (exit 4) and one whose kubelet is not pinned (exit 10), packaging nothing", () => {
+  it("refuses a folder that no longer verifies, is signed by another key or holds an unpatched kubelet (exit 4), and one whose kubelet is not pinned (exit 10), packaging nothing", () => {
     const tampered = join(work, "tampered");
     writeOutDir(tampered, "1.20.2", { "linux/amd64": ours });
     writeFileSync(join(tampered, "linux/amd64/kubelet"), Buffer.concat([ours, Buffer.from("x")]));
     const r = cli(["package", tampered, "--catalog", catalog]);
     expect(r.code, r.stderr).toBe(4);
     expect(existsSync(join(tampered, "packages"))).toBe(false);
+    // Signed by another key than --key names: the folder's signature does not verify.
+    const strangerKey = join(work, "stranger.pub");
+    writeFileSync(strangerKey, generateKeyPairSync("ed25519").publicKey.export({ format: "pem", type: "spki" }));
+    const again = join(work, "other-signer");
+    cpSync(out, again, { recursive: true });
+    rmSync(join(again, "packages"), { recursive: true });
+    const s = cli(["package", again, "--key", strangerKey, "--catalog", catalog]);
+    expect(s.code, s.stderr).toBe(4);
+    expect(existsSync(join(again, "packages"))).toBe(false);
+    // Pinned, but the kubelet is not a nokmem one: the audit refuses it.
+    const unpatchedDir = join(work, "unpatched");
+    writeOutDir(unpatchedDir, "1.20.1", { "linux/amd64": stock });
+    expect(cli(["pin", unpatchedDir, "--catalog", catalog]).code).toBe(0);
+    const up = cli(["package", unpatchedDir, "--catalog", catalog]);
+    expect(up.code, up.stderr).toBe(4);
+    expect(up.stderr).toContain("unpatched");
+    expect(existsSync(join(unpatchedDir, "packages"))).toBe(false);
     const unpinned = join(work, "unpinned");
     writeOutDir(unpinned, "1.20.3", { "linux/amd64": ours });
     const u = cli(["package", unpinned, "--catalog", catalog]);
