@@ -24,6 +24,7 @@ import { STATEMENT_TYPE, type Statement } from "../artifact/intoto.js";
 import { MANIFEST_FILE, PROVENANCE_TYPE } from "../artifact/manifest.js";
 import { UnpinnedError, VerificationError } from "../errors.js";
 import { writeFileAtomic } from "../io/atomic.js";
+import { acquireLock } from "../io/lock.js";
 import { readRegularFile, readRegularTextIfExists } from "../io/read.js";
 import { readPublishedBuild } from "../pin/outdir.js";
 import { overall, verifyTarget, type VerifyResult } from "../pin/verify.js";
@@ -34,6 +35,7 @@ import { makeRepositories } from "./repo.js";
 
 const PACKAGES_DIR = "packages";
 const PACKAGES_STATEMENT = "packages.json";
+const OUT_DIR_LOCK = ".lock";
 const PROJECT = "https://github.com/kubelet-nokmem/kubelet-nokmem";
 
 interface PackageOptions {
@@ -93,6 +95,16 @@ async function requireVerified(catalog: Catalog, outDir: string, key: VerifyingK
 }
 
 export async function packageOutDir(catalog: Catalog, outDir: string, o: PackageOptions): Promise<PackageResult> {
+  // The lock a build's publication takes (src/artifact/publish.ts): no build publishes into the folder while it is packaged.
+  const lock = await acquireLock(join(outDir, OUT_DIR_LOCK), { what: `the output folder ${outDir}`, purpose: "kubelet-nokmem package", signal: o.signal, hint: "wait for the build publishing into it, then package again" });
+  try {
+    return await packageLocked(catalog, outDir, o);
+  } finally {
+    await lock.release();
+  }
+}
+
+async function packageLocked(catalog: Catalog, outDir: string, o: PackageOptions): Promise<PackageResult> {
   const verified = await requireVerified(catalog, outDir, o.key);
   const build = await readPublishedBuild(outDir, o.key ?? null);
   const gpg = o.gpgKey ? await importGpgKey(o.gpgKey, o.signal) : null;

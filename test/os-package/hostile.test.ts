@@ -7,12 +7,13 @@
  */
 import { execFileSync } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, symlinkSync, writeFileSync } from "node:fs";
+import { hostname } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { syntheticBinary } from "../audit/synthetic.js";
 import { cli, oneLineError } from "../helpers/cli.js";
 import { tempDir } from "../helpers/tmp.js";
-import { sha } from "../pin/outdir-fixture.js";
+import { sha, writeOutDir } from "../pin/outdir-fixture.js";
 
 const kubelet = syntheticBinary({ markers: ["disabled-string:runc-build", "identity:kubelet"], stamps: { gitVersion: "v1.20.2" } });
 
@@ -89,5 +90,18 @@ describe("a package as hostile input", () => {
     const a = cli(["audit", deb, "--json"]);
     expect(a.code, a.stderr).toBe(4);
     expect((JSON.parse(a.stdout) as { reports: { pin: { status: string } }[] }).reports[0]!.pin.status).toBe("mismatch");
+  });
+});
+
+describe("package and a build publishing into the same folder", () => {
+  it("is busy (exit 9) while a live process holds the folder's lock, and packages nothing", () => {
+    const out = join(tempDir(), "out");
+    writeOutDir(out, "1.20.2", { "linux/amd64": kubelet });
+    // The lock a build's publication holds: this test's own process, alive.
+    writeFileSync(join(out, ".lock"), `${JSON.stringify({ pid: process.pid, host: hostname(), startedAt: new Date().toISOString(), purpose: "kubelet-nokmem build" })}\n`);
+    const r = cli(["package", out]);
+    expect(r.code, r.stderr).toBe(9);
+    expect(oneLineError(r)).toContain("locked by process");
+    expect(existsSync(join(out, "packages"))).toBe(false);
   });
 });
