@@ -47,7 +47,7 @@ Examples:
   $ kubelet-nokmem package out/v1.20.2 --format rpm --release 2
   $ kubelet-nokmem package out/v1.20.2 --gpg-key env:REPO_GPG_KEY --repo /srv/kubelet-nokmem --json
 
-Exit codes: 0 packaged · 2 bad arguments · 3 a packaging tool missing · 4 the folder does not verify · 10 not pinned`,
+Exit codes: 0 packaged · 2 bad arguments · 3 a packaging tool missing · 4 the folder does not verify or a kubelet is not patched · 9 a build is publishing into it · 10 not pinned`,
     )
     .action(async (outDir: string, opts: PackageFlags) => {
       const { parseFormats, parsePackageRelease } = await import("../package/layout.js");
