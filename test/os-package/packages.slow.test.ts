@@ -184,6 +184,9 @@ describe("kubelet-nokmem package: the packages", () => {
     expect(sums).toContain(`${sha(ours)} *linux/amd64/kubelet\n`);
     const r = spawnSync("sha256sum", ["-c", "--strict", "SHA256SUMS"], { cwd: out, encoding: "utf8" });
     expect(r.status, r.stdout + r.stderr).toBe(0);
+    // The folder still verifies as the build left it, signature included.
+    const v = cli(["verify", out, "--key", dsse.public, "--catalog", catalog]);
+    expect(v.code, v.stdout + v.stderr).toBe(0);
     const statement = JSON.parse(readFileSync(join(out, "packages.json"), "utf8")) as { subject: { name: string; digest: { sha256: string } }[] };
     expect(statement.subject).toEqual(packaged.packages.map((p) => ({ name: p.name, digest: { sha256: p.sha256 } })));
     // Signed with the build's key: the envelope opens with its public key and carries packages.json's bytes.
