@@ -16,7 +16,7 @@
  *   4 tree/                           reading a tree's facts and judging them
  *   5 audit/                          the verdict from a binary alone
  *   6 patch/, node/                   changing a tree; diagnosing a node
- *   7 pipeline/, pin/,                the build; pins and verification;
+ *   7 pipeline/, pin/, package/,      the build; pins and verification; RPM/DEB packages;
  *     metrics/, report/               a node's metrics; the fleet report
  *   8 commands/                       one file per CLI command
  *   9 cli.ts                          wires commander to the commands
@@ -30,7 +30,7 @@ const LAYERS = [
   ["^src/tree/"],
   ["^src/audit/"],
   ["^src/(patch|node)/"],
-  ["^src/(pipeline|pin|metrics|report)/", "^src/artifact/(attest|sbom)\\.ts$"],
+  ["^src/(pipeline|pin|package|metrics|report)/", "^src/artifact/(attest|sbom)\\.ts$"],
   ["^src/commands/"],
   ["^src/cli\\.ts$"],
 ];

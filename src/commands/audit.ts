@@ -109,7 +109,7 @@ export function register(program: Command, ctx: CommandContext): void {
         "(strings, source paths, build tags), a verdict (patched, unpatched, not-affected, unknown) with its reasons, and a pin check " +
         "against versions.json and build manifests. Folders are searched recursively for kubelet-named executables (every ELF file with --all).",
     )
-    .argument("<path...>", "binaries or folders")
+    .argument("<path...>", "binaries, folders, or .rpm/.deb packages (the kubelet inside is audited without installing)")
     .option("--json", "print the reports as JSON (a stable contract)")
     .option("--all", "in folders, audit every ELF file, not only kubelet-named executables (e.g. a runtime's runc)")
     .option("--skip-missing", "leave out, quietly, paths given that do not exist (a fleet's list of usual folders); without it they are the outcome missing")
@@ -147,7 +147,11 @@ Exit codes: 0 nothing listed in --fail-on occurred · 4 a listed outcome occurre
       const key = opts.key === undefined ? null : await (await import("../artifact/attestations.js")).loadVerifyingKey(opts.key);
       const manifest = [];
       for (const dir of opts.manifest) manifest.push(...(await readManifestDir(dir, key)));
-      const reports = await auditPaths(paths, { catalog: ctx.catalog(), manifest, all: Boolean(opts.all), skipMissing: Boolean(opts.skipMissing), concurrency: jobs, signal: ctx.signal, ...(root === undefined ? {} : { root }) });
+      const options = { catalog: ctx.catalog(), manifest, all: Boolean(opts.all), skipMissing: Boolean(opts.skipMissing), concurrency: jobs, signal: ctx.signal, ...(root === undefined ? {} : { root }) };
+      // A .rpm/.deb (outside --root): its kubelet is unpacked and audited as a bare one (src/package/check.ts).
+      const isPackage = (p: string) => root === undefined && /\.(rpm|deb)$/i.test(p);
+      const reports = await auditPaths(paths.filter((p) => !isPackage(p)), options);
+      for (const p of paths.filter(isPackage)) reports.push(...(await (await import("../package/check.js")).auditPackage(p, (files) => auditPaths(files, options), ctx.signal)));
       const result = summarise(reports, failOn, opts.node ?? (process.env.NODE_NAME || null));
       if (opts.json) printJson(ctx.io, result);
       else ctx.io.out(renderTable(result, ctx.verbose()));

@@ -33,6 +33,9 @@ interface BuildOptions {
   pull: string;
   strictToolchain?: boolean;
   signKey?: string;
+  package?: string;
+  packageRelease: string;
+  gpgKey?: string;
 }
 
 /**
@@ -99,6 +102,9 @@ export function register(program: Command, ctx: CommandContext): void {
     .option("--stage <mode>", "how a directory source is staged: auto (hard-link vendor/), copy, link", "auto")
     .option("--keep-work", "keep the staged tree under --cache-dir/work for inspection")
     .option("--sign-key <key>", "sign manifest.json and verdict.json as DSSE envelopes: a PEM Ed25519 or ECDSA P-256 private key file, or env:VARNAME (docs/provenance.md)")
+    .option("--package <formats>", "then package the published folder as `kubelet-nokmem package` does (rpm, deb or both; the release must be pinned): docs/packages.md")
+    .option("--package-release <n>", "with --package: the package release number", "1")
+    .option("--gpg-key <secret-key>", "with --package: armoured OpenPGP secret key (file or env:VARNAME) that signs the packages and repositories")
     .option("--dry-run", "print the build plan and stop")
     .option("--json", "print the result as JSON on stdout")
     .option("-v, --verbose", "stream make's output")
@@ -124,6 +130,11 @@ Examples:
       const q = parseVersionQuery(o.version!);
       // The key is read and checked before anything is staged or built (and before a dry run prints the plan).
       const signKey = o.signKey !== undefined ? await (await import("../artifact/attestations.js")).loadSigningKey(o.signKey) : undefined;
+      const { parseFormats, parsePackageRelease } = await import("../package/layout.js");
+      if (o.gpgKey !== undefined && o.package === undefined) throw new UsageError("E_FLAGS", "expected --gpg-key only with --package, found it alone", "add --package rpm,deb, or drop --gpg-key");
+      // Read now, so an empty or unreadable --gpg-key stops the run before anything is built.
+      if (o.gpgKey !== undefined) await (await import("../artifact/attestations.js")).readKeyText("--gpg-key", o.gpgKey, "armoured OpenPGP secret key");
+      const packaging = o.package === undefined ? null : { formats: parseFormats(o.package), release: parsePackageRelease(o.packageRelease), signed: o.gpgKey !== undefined };
       // A file where --out or --cache-dir belongs fails in one line, before anything is decided or made.
       await mustBeFolderOrNothing(resolvePath(o.out ?? join("out", `v${q.version ?? q.line}`)), "--out");
       await mustBeFolderOrNothing(resolvePath(o.cacheDir ?? DEFAULT_CACHE_DIR), "--cache-dir");
@@ -145,6 +156,7 @@ Examples:
         linkMode,
         keepWork: Boolean(o.keepWork),
         signKeyId: signKey?.keyid ?? null,
+        package: packaging,
       });
       if (o.dryRun) {
         const { dryRunJson, describeBuildPlan } = await import("../pipeline/describe.js");
@@ -161,6 +173,7 @@ Examples:
         progress,
         wait: o.wait,
         signKey,
+        gpgKey: o.gpgKey,
         tool: { name: "kubelet-nokmem", version: toolVersion() },
         onFailureTail: (t) => ctx.io.err(t),
       });

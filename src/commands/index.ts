@@ -20,6 +20,7 @@ export const COMMANDS: readonly { name: string; load: () => Promise<CommandModul
   { name: "audit", load: () => import("./audit.js") },
   { name: "verify", load: () => import("./verify.js") },
   { name: "pin", load: () => import("./pin.js") },
+  { name: "package", load: () => import("./package.js") },
   { name: "matrix", load: () => import("./matrix.js") },
   { name: "doctor", load: () => import("./doctor.js") },
   { name: "report", load: () => import("./report.js") },

@@ -13,7 +13,7 @@ export function register(program: Command, ctx: CommandContext): void {
         "(or with --manifest), with the digests its manifest.json and SHA256SUMS record. Exit 0 when everything matches, " +
         "4 on any mismatch, 10 when something has no pin.",
     )
-    .argument("<targets...>", "kubelet binaries or build output folders")
+    .argument("<targets...>", "kubelet binaries, build output folders, or .rpm/.deb packages of `kubelet-nokmem package`")
     .option("--version <version>", "the release of a bare binary (default: its version stamp, read without running it)")
     .option("--platform <platform>", "the platform of a bare binary (default: read from its ELF header)")
     .option("--manifest <out-dir>", "also check a bare binary against this build's manifest")
@@ -28,6 +28,7 @@ Examples:
   $ kubelet-nokmem verify /usr/bin/kubelet          # release from the binary's own stamp
   $ kubelet-nokmem verify ./kubelet --manifest out/v1.16.15
   $ kubelet-nokmem verify out/v1.16.15 --key kubelet-nokmem.pub   # signature, then digests
+  $ kubelet-nokmem verify kubelet-1.20.2-1.nokmem.x86_64.rpm        # the kubelet inside, without installing
 
 Exit codes: 0 match · 2 bad arguments (an empty --key too), not an output folder
 · 4 mismatch, a refused or changed output folder, bad or missing signature · 9 a build is publishing into it · 10 unpinned
@@ -38,7 +39,12 @@ Exit codes: 0 match · 2 bad arguments (an empty --key too), not an output folde
       const platform = opts.platform !== undefined ? parsePlatforms(opts.platform)[0] : undefined;
       const key = opts.key !== undefined ? await (await import("../artifact/attestations.js")).loadVerifyingKey(opts.key) : undefined;
       const results: VerifyResult[] = [];
-      for (const t of targets) results.push(...(await verifyTarget(ctx.catalog(), t, { version: opts.version, platform, manifestDir: opts.manifest, key })));
+      for (const t of targets) {
+        const o = { version: opts.version, platform, manifestDir: opts.manifest, key };
+        // A .rpm/.deb: its kubelet is unpacked and verified as a bare one (src/package/check.ts).
+        if (/\.(rpm|deb)$/i.test(t)) results.push(...(await (await import("../package/check.js")).verifyPackage(ctx.catalog(), t, o, ctx.signal)));
+        else results.push(...(await verifyTarget(ctx.catalog(), t, o)));
+      }
       const outcome = overall(results);
       if (opts.json) printJson(ctx.io, { outcome, results });
       else {

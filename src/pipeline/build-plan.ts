@@ -19,6 +19,7 @@ import type { LinkMode, SourceSpec } from "../source/types.js";
 import { strategyFor } from "../strategy/index.js";
 import type { ImageChoice, ImageInputs } from "../tree/build-image.js";
 import type { NokmemVerdict } from "../verdict.js";
+import type { PackageFormat } from "../package/layout.js";
 import type { PullPolicy } from "./docker.js";
 import { pending, plan as makeInvocation, type Fact, type Later, type MakeInvocation, type Runner } from "./plan.js";
 
@@ -76,6 +77,15 @@ export type BuildStep =
       /** Renamed into --out first (kubelets, build.log), then what attest wrote, then `last`. */
       files: string[];
       last: "SHA256SUMS";
+    }
+  | {
+      /** `build --package`: `kubelet-nokmem package OUT` on the published folder (src/package/), which needs the release pinned. */
+      step: "package";
+      out: string;
+      formats: PackageFormat[];
+      release: number;
+      /** Whether --gpg-key signs the packages (the key itself never enters the plan). */
+      signed: boolean;
     };
 
 export interface BuildPlan {
@@ -116,6 +126,8 @@ export interface BuildOptions {
   keepWork: boolean;
   /** keyid of --sign-key (the key itself never enters the plan). */
   signKeyId: string | null;
+  /** `--package`: package the published folder as well. */
+  package?: { formats: PackageFormat[]; release: number; signed: boolean } | null;
 }
 
 /** The image: chosen already, or chosen from the staged tree with these inputs. */
@@ -153,6 +165,7 @@ export function planBuild(res: Resolution, source: { spec: SourceSpec; ref?: str
     { step: "attest", file: "manifest.json", format: "in-toto Statement v1: SLSA provenance v1, nokmem verdict, CycloneDX SBOM per kubelet", change: plannedChange(res), keyid: o.signKeyId },
     // SHA256SUMS last: a reader who sees it sees everything it lists.
     { step: "publish", out: o.out, files: [...binaries, "build.log"], last: "SHA256SUMS" },
+    ...(o.package ? [{ step: "package" as const, out: o.out, ...o.package }] : []),
   ];
 
   const pendingFacts: BuildPlan["pending"] = { invocationId: "start", tree: "stage", commit: "stage", commitTime: "stage", imageRef: "image", imageId: "image", imageGo: "image" };

@@ -44,6 +44,8 @@ interface BuildDeps {
   wait?: boolean;
   /** Sign the Statements (DSSE) with this key; the plan's attest step names its keyid. */
   signKey?: SigningKey;
+  /** `--gpg-key` of `build --package`: signs the packages and the repositories. */
+  gpgKey?: string;
   /** Printed on failure: the tail of make's log. */
   onFailureTail?: (text: string) => void;
 }
@@ -157,6 +159,7 @@ interface StepOutputs {
   checksum: ChecksumOutput;
   attest: AttestOutput;
   publish: { files: string[] };
+  package: { files: string[] };
 }
 type StepName = BuildStep["step"];
 type Done = Partial<StepOutputs>;
@@ -233,6 +236,8 @@ async function runStep(ctx: Ctx, step: BuildStep, done: Done): Promise<Done> {
       return { attest: await attestStep(ctx, step, need(done, "image", "stage", "patch", "make", "verify", "checksum")) };
     case "publish":
       return { publish: await publishStep(ctx, step, need(done, "checksum", "attest")) };
+    case "package":
+      return { package: await packageStep(ctx, step, need(done, "publish", "make", "stage")) };
     default:
       return assertNever(step, "build step");
   }
@@ -554,6 +559,17 @@ async function publishStep(ctx: Ctx, step: StepOf<"publish">, input: Pick<StepOu
   await ctx.publication.commit(files, new Map([...input.checksum.binaries.map((b) => [b.rel, b.sha256] as const), ["build.log", input.attest.logSha]]));
   ctx.deps.progress.done();
   return { files };
+}
+
+/** `build --package`: the published folder, checked and packaged as `kubelet-nokmem package` does it (after publish released the folder's lock). */
+async function packageStep(ctx: Ctx, step: StepOf<"package">, input: Pick<StepOutputs, "publish" | "make" | "stage">): Promise<{ files: string[] }> {
+  const { packageOutDir } = await import("../package/index.js");
+  ctx.deps.progress.start("package", `${step.formats.join(", ")} of ${step.out}`);
+  // Dated as the kubelet is: the same build packaged twice gives the same packages.
+  const epoch = input.make.invocation.sourceDateEpoch ?? input.stage.staged.time;
+  const r = await packageOutDir(ctx.deps.catalog, step.out, { formats: step.formats, release: step.release, gpgKey: step.signed ? ctx.deps.gpgKey : undefined, signKey: ctx.deps.signKey, date: new Date(epoch * 1000), signal: ctx.deps.signal });
+  ctx.deps.progress.done(`${r.packages.length} package${r.packages.length === 1 ? "" : "s"}`);
+  return { files: r.packages.map((p) => p.name) };
 }
 
 function result(ctx: Ctx, outs: Pick<StepOutputs, "image" | "stage" | "make" | "verify" | "checksum" | "attest">): BuildResult {

@@ -337,6 +337,10 @@ const KEY_COMMANDS: Record<string, (out: string, key: string) => string[]> = {
   pin: (out, key) => ["pin", out, "--catalog", catalog, "--key", key],
   "audit --manifest": (out, key) => ["audit", kubeletCopy, "--manifest", out, "--catalog", catalog, "--key", key],
   "build --sign-key": (out, key) => ["build", "--version", VERSION, "--dry-run", "--catalog", catalog, "--out", join(dirname(out), "never"), "--sign-key", key],
+  "build --gpg-key": (out, key) => ["build", "--version", VERSION, "--dry-run", "--catalog", catalog, "--out", join(dirname(out), "never"), "--package", "rpm", "--gpg-key", key],
+  "package --key": (out, key) => ["package", out, "--catalog", catalog, "--key", key],
+  "package --sign-key": (out, key) => ["package", out, "--catalog", catalog, "--sign-key", key],
+  "package --gpg-key": (out, key) => ["package", out, "--catalog", catalog, "--gpg-key", key],
 };
 
 const BAD_KEYS: [string, string, Record<string, string | undefined>][] = [
@@ -364,7 +368,7 @@ describe("a key argument that is empty, blank or unset is a usage error, never n
       const r = await run([...KEY_COMMANDS[name]!(out, value), "--json"], env);
       expect(r.killed).toBe(false);
       expect(r.code, `${what}: ${r.stderr}`).toBe(2);
-      expect(oneLine(r), what).toMatch(/--(sign-)?key|environment variable/);
+      expect(oneLine(r), what).toMatch(/--(sign-|gpg-)?key|environment variable/);
       expect((JSON.parse(r.stdout) as { error: { code: string } }).error.code, what).toBe("E_KEY_EMPTY");
     }
     expect(readFileSync(catalog, "utf8")).toBe(before);

@@ -98,6 +98,8 @@ const ENTRIES: Record<BuildStep["step"], string[]> = {
   checksum: ["formatSha256Sums"],
   attest: ["writeAttestations"],
   publish: ["Publication.commit"],
+  // Only with `build --package` (test/os-package/plan.test.ts); the walked builds do not package.
+  package: ["packageOutDir"],
 };
 /** Deciding the plan, before any step: resolve the release, read the tree's build-image files in place, choose the image, plan. */
 const DECIDE = ["resolve", "peekSource", "chooseImage", "planBuild"];

@@ -1,0 +1,372 @@
+/**
+ * `kubelet-nokmem package` end to end with the distributions' own tools:
+ * a signed, pinned build output folder (a synthetic patched kubelet of
+ * 1.20.2) becomes an RPM and a DEB (rpmbuild, rpmsign, dpkg-deb), a yum
+ * repository (createrepo_c) and an apt repository (apt-ftparchive, gpg);
+ * rpmlint and lintian judge the packages; dnf installs from the yum
+ * repository into an empty root and apt from the apt repository into a
+ * debootstrapped bookworm root, each over a stock-shaped kubelet of the same
+ * release, and an update run afterwards must keep ours. Runs as root.
+ */
+import { execFileSync, spawnSync } from "node:child_process";
+import { generateKeyPairSync } from "node:crypto";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { homedir, tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { openEnvelope, parseEnvelope, signEnvelope, signingKeyFromPem, verifyingKeyFromPem } from "../../src/artifact/dsse.js";
+import { makeRepositories } from "../../src/package/repo.js";
+import { makeRootfs } from "../../src/pipeline/image.js";
+import { syntheticBinary } from "../audit/synthetic.js";
+import { cli, ROOT } from "../helpers/cli.js";
+import { sha, writeOutDir } from "../pin/outdir-fixture.js";
+import { LINTIAN_ACCEPTED, RPMLINT_ACCEPTED } from "./lint-overrides.js";
+import { stockDebs, stockRpms } from "./stock.js";
+
+const ours = syntheticBinary({ markers: ["disabled-string:runc-build", "identity:kubelet"], stamps: { gitVersion: "v1.20.2" } });
+const stock = syntheticBinary({ markers: ["enabled-string:kmem-limit-file", "enabled-string:kmem-not-supported", "identity:kubelet"], stamps: { gitVersion: "v1.20.2" } });
+const RPM = "kubelet-1.20.2-1.nokmem.x86_64.rpm";
+const DEB = "kubelet_1.20.2-01+nokmem1_amd64.deb";
+
+let work: string;
+let out: string;
+let catalog: string;
+const keys = { secret: "", public: "", otherPublic: "", otherKeyring: "" };
+const dsse = { private: "", public: "" };
+let packaged: { packages: { name: string; sha256: string; kubeletSha256: string; version: string }[]; signed: { gpg: string | null } };
+
+/** A real tool: its exit code, stdout, and both streams together (for messages and tools that report on stderr). */
+function sh(file: string, args: string[], env: NodeJS.ProcessEnv = {}): { code: number | null; stdout: string; out: string } {
+  const r = spawnSync(file, args, { encoding: "utf8", env: { ...process.env, LC_ALL: "C", ...env }, maxBuffer: 64 * 1024 * 1024 });
+  return { code: r.status, stdout: r.stdout, out: `${r.stdout}${r.stderr}` };
+}
+
+/** stdout of a tool that must succeed. */
+function ok(file: string, args: string[], env: NodeJS.ProcessEnv = {}): string {
+  const r = sh(file, args, env);
+  if (r.code !== 0) throw new Error(`${file} ${args.join(" ")} exited ${r.code}:\n${r.out}`);
+  return r.stdout;
+}
+
+/** A throw-away OpenPGP key: its armoured secret key file, public key (armoured) and keyring (binary). */
+function gpgKey(name: string): { secret: string; public: string; keyring: string } {
+  const home = mkdtempSync(join(tmpdir(), "kn-gpgtest-"));
+  ok("gpg", ["--homedir", home, "--batch", "--passphrase", "", "--quick-gen-key", `${name} <${name}@example.invalid>`, "rsa2048", "sign", "never"]);
+  const secret = join(work, `${name}.sec.asc`);
+  const pub = join(work, `${name}.pub.asc`);
+  const keyring = join(work, `${name}.gpg`);
+  ok("gpg", ["--homedir", home, "--batch", "--yes", "--armor", "--output", secret, "--export-secret-keys"]);
+  ok("gpg", ["--homedir", home, "--batch", "--yes", "--armor", "--output", pub, "--export"]);
+  ok("gpg", ["--homedir", home, "--batch", "--yes", "--output", keyring, "--export"]);
+  sh("gpgconf", ["--homedir", home, "--kill", "all"]);
+  rmSync(home, { recursive: true, force: true });
+  return { secret, public: pub, keyring };
+}
+
+beforeAll(() => {
+  expect(process.getuid?.(), "these tests install into roots with dnf and chroot: run them as root").toBe(0);
+  work = mkdtempSync(join(tmpdir(), "kn-ospkg-"));
+  out = join(work, "out");
+  writeOutDir(out, "1.20.2", { "linux/amd64": ours });
+  // A signed output folder, as `build --sign-key` leaves it: manifest.dsse.json beside manifest.json.
+  const { privateKey, publicKey } = generateKeyPairSync("ed25519");
+  dsse.private = join(work, "build.key");
+  dsse.public = join(work, "build.pub");
+  writeFileSync(dsse.private, privateKey.export({ format: "pem", type: "pkcs8" }));
+  writeFileSync(dsse.public, publicKey.export({ format: "pem", type: "spki" }));
+  const signing = signingKeyFromPem(readFileSync(dsse.private, "utf8"), "build.key");
+  writeFileSync(join(out, "manifest.dsse.json"), JSON.stringify(signEnvelope(readFileSync(join(out, "manifest.json")), signing)));
+  catalog = join(work, "versions.json");
+  cpSync(join(ROOT, "versions.json"), catalog);
+  const pinned = cli(["pin", out, "--key", dsse.public, "--catalog", catalog]);
+  expect(pinned.code, pinned.stderr).toBe(0);
+  const signer = gpgKey("signer");
+  const other = gpgKey("other");
+  Object.assign(keys, { secret: signer.secret, public: signer.public, otherPublic: other.public, otherKeyring: other.keyring });
+  const r = cli(["package", out, "--key", dsse.public, "--sign-key", dsse.private, "--gpg-key", keys.secret, "--catalog", catalog, "--json"], { SOURCE_DATE_EPOCH: "1700000000" });
+  expect(r.code, r.stderr).toBe(0);
+  packaged = JSON.parse(r.stdout) as typeof packaged;
+}, 120_000);
+
+afterAll(() => {
+  if (work) rmSync(work, { recursive: true, force: true });
+});
+
+describe("kubelet-nokmem package: the packages", () => {
+  it("names one RPM and one DEB per platform, with the pinned kubelet inside", () => {
+    expect(packaged.packages.map((p) => p.name)).toEqual([`packages/${RPM}`, `packages/${DEB}`]);
+    expect(packaged.packages.every((p) => p.kubeletSha256 === sha(ours))).toBe(true);
+    expect(packaged.signed.gpg).toMatch(/^[0-9A-F]{40}$/);
+  });
+
+  it("sorts above the stock package of the same release and below the next release, by rpm's and dpkg's own comparison", () => {
+    const rpmcmp = (a: string, b: string) => ok("rpm", ["--eval", `%{lua: print(rpm.vercmp("${a}", "${b}"))}`]).trim();
+    expect(rpmcmp("1.20.2-1.nokmem", "1.20.2-0")).toBe("1");
+    expect(rpmcmp("1.20.2-1.nokmem", "1.20.2-00")).toBe("1");
+    expect(rpmcmp("1.20.2-2.nokmem", "1.20.2-1.nokmem")).toBe("1");
+    expect(rpmcmp("1.20.2-1.nokmem", "1.20.3-0")).toBe("-1");
+    const dpkg = (a: string, op: string, b: string) => sh("dpkg", ["--compare-versions", a, op, b]).code;
+    expect(dpkg("1.20.2-01+nokmem1", "gt", "1.20.2-00")).toBe(0);
+    expect(dpkg("1.20.2-01+nokmem1", "gt", "1.20.2-01")).toBe(0);
+    expect(dpkg("1.20.2-01+nokmem2", "gt", "1.20.2-01+nokmem1")).toBe(0);
+    expect(dpkg("1.20.2-01+nokmem1", "lt", "1.20.3-00")).toBe(0);
+    // The versions the packages really carry.
+    expect(ok("rpm", ["-qp", "--qf", "%{VERSION}-%{RELEASE}", join(out, "packages", RPM)])).toBe("1.20.2-1.nokmem");
+    expect(ok("dpkg-deb", ["--field", join(out, "packages", DEB), "Version"]).trim()).toBe("1.20.2-01+nokmem1");
+  });
+
+  it("holds the stock layout, its config files and dependencies, and records the pin", () => {
+    const rpm = join(out, "packages", RPM);
+    expect(ok("rpm", ["-qpl", rpm]).trim().split("\n")).toEqual([
+      "/etc/kubernetes",
+      "/etc/kubernetes/manifests",
+      "/etc/sysconfig/kubelet",
+      "/usr/bin/kubelet",
+      "/usr/lib/systemd/system/kubelet.service",
+      "/usr/share/kubelet-nokmem",
+      "/usr/share/kubelet-nokmem/pin.json",
+    ]);
+    expect(ok("rpm", ["-qpc", rpm]).trim()).toBe("/etc/sysconfig/kubelet");
+    expect(ok("rpm", ["-qp", "--qf", "[%{FILEFLAGS:fflags} %{FILENAMES}\n]", rpm])).toMatch(/^cn \/etc\/sysconfig\/kubelet$/m);
+    const requires = ok("rpm", ["-qp", "--requires", rpm]).split("\n").filter(Boolean);
+    expect(requires.filter((l) => !/^(rpmlib|config)\(/.test(l))).toEqual(["conntrack", "ebtables", "ethtool", "iproute", "iptables >= 1.4.21", "kubernetes-cni >= 0.8.7", "socat", "util-linux"]);
+    // Only rpmlib features rpm 4.11 (CentOS 7) has: no PayloadIsZstd, no newer digest or payload feature.
+    expect(requires.filter((l) => l.startsWith("rpmlib(")).map((l) => l.replace(/ .*/, ""))).toEqual(["rpmlib(CompressedFileNames)", "rpmlib(FileDigests)", "rpmlib(PayloadFilesHavePrefix)"]);
+    // What rpm 4.11 (CentOS 7) reads: gzip payload, sha256 file digests; no payload feature it lacks.
+    expect(ok("rpm", ["-qp", "--qf", "%{PAYLOADCOMPRESSOR} %{FILEDIGESTALGO}", rpm])).toBe("gzip 8");
+    const deb = join(out, "packages", DEB);
+    const listing = ok("dpkg-deb", ["-c", deb]);
+    for (const p of ["./usr/bin/kubelet", "./lib/systemd/system/kubelet.service", "./etc/default/kubelet", "./etc/kubernetes/manifests/", "./usr/share/kubelet-nokmem/pin.json"]) expect(listing).toContain(` ${p}`);
+    expect(listing).not.toContain("10-kubeadm.conf");
+    expect(ok("dpkg-deb", ["--info", deb, "conffiles"]).trim()).toBe("/etc/default/kubelet");
+    expect(ok("dpkg-deb", ["--field", deb, "Depends"]).trim()).toBe("conntrack, ebtables, ethtool, iproute2, iptables (>= 1.4.21), kubernetes-cni (>= 0.8.7), socat, util-linux, mount");
+    const data = execFileSync("dpkg-deb", ["--fsys-tarfile", deb], { maxBuffer: 64 * 1024 * 1024 });
+    const pin = JSON.parse(execFileSync("tar", ["-xO", "./usr/share/kubelet-nokmem/pin.json"], { input: data }).toString("utf8")) as Record<string, unknown>;
+    expect(pin).toMatchObject({ schemaVersion: 1, kubernetes: "1.20.2", platform: "linux/amd64", sha256: sha(ours), package: { format: "deb", version: "1.20.2-01+nokmem1" } });
+  });
+
+  it("is clean for rpmlint and lintian, apart from the tags lint-overrides.ts justifies", () => {
+    const rpmTags = new Set([...sh("rpmlint", [join(out, "packages", RPM)]).out.matchAll(/^kubelet\.x86_64: [EW]: (\S+)/gm)].map((m) => m[1]!));
+    expect([...rpmTags].filter((t) => !(t in RPMLINT_ACCEPTED))).toEqual([]);
+    expect(rpmTags.has("no-signature")).toBe(false); // rpmsign signed it
+    const lintianTags = new Set([...sh("lintian", ["--allow-root", join(out, "packages", DEB)]).out.matchAll(/^[EWI]: kubelet: (\S+)/gm)].map((m) => m[1]!));
+    expect([...lintianTags].filter((t) => !(t in LINTIAN_ACCEPTED))).toEqual([]);
+  });
+
+  it("signs the RPM so that rpm -K verifies with the public key and not with another", () => {
+    const check = (pub: string) => {
+      const db = mkdtempSync(join(work, "rpmdb-"));
+      ok("rpm", ["--dbpath", db, "--initdb"]);
+      ok("rpm", ["--dbpath", db, "--import", pub]);
+      return sh("rpm", ["--dbpath", db, "-K", join(out, "packages", RPM)]);
+    };
+    const good = check(keys.public);
+    expect(good.code, good.out).toBe(0);
+    expect(good.out).toMatch(/signatures OK/);
+    const bad = check(keys.otherPublic);
+    expect(bad.code).not.toBe(0);
+  });
+
+  it("signs the apt Release (InRelease, Release.gpg) and yum's repomd.xml: gpgv accepts them with the public key and refuses another", () => {
+    const suite = join(out, "repo", "apt", "dists", "stable");
+    const repomd = join(out, "repo", "yum", "repodata");
+    const ring = join(out, "repo", "kubelet-nokmem-archive-keyring.gpg");
+    expect(sh("gpgv", ["--keyring", ring, join(suite, "InRelease")]).code).toBe(0);
+    expect(sh("gpgv", ["--keyring", ring, join(suite, "Release.gpg"), join(suite, "Release")]).code).toBe(0);
+    expect(sh("gpgv", ["--keyring", ring, join(repomd, "repomd.xml.asc"), join(repomd, "repomd.xml")]).code).toBe(0);
+    expect(sh("gpgv", ["--keyring", keys.otherKeyring, join(suite, "InRelease")]).code).not.toBe(0);
+    expect(sh("gpgv", ["--keyring", keys.otherKeyring, join(repomd, "repomd.xml.asc"), join(repomd, "repomd.xml")]).code).not.toBe(0);
+  });
+
+  it("names the packages in SHA256SUMS and in packages.json, and `sha256sum -c` agrees", () => {
+    const sums = readFileSync(join(out, "SHA256SUMS"), "utf8");
+    for (const p of packaged.packages) expect(sums).toContain(`${p.sha256} *${p.name}\n`);
+    expect(sums).toContain(`${sha(ours)} *linux/amd64/kubelet\n`);
+    const r = spawnSync("sha256sum", ["-c", "--strict", "SHA256SUMS"], { cwd: out, encoding: "utf8" });
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    // The folder still verifies as the build left it, signature included.
+    const v = cli(["verify", out, "--key", dsse.public, "--catalog", catalog]);
+    expect(v.code, v.stdout + v.stderr).toBe(0);
+    const statement = JSON.parse(readFileSync(join(out, "packages.json"), "utf8")) as { subject: { name: string; digest: { sha256: string } }[] };
+    expect(statement.subject).toEqual(packaged.packages.map((p) => ({ name: p.name, digest: { sha256: p.sha256 } })));
+    // Signed with the build's key: the envelope opens with its public key and carries packages.json's bytes.
+    const env = parseEnvelope(readFileSync(join(out, "packages.dsse.json"), "utf8"), "packages.dsse.json");
+    expect(openEnvelope(env, verifyingKeyFromPem(readFileSync(dsse.public, "utf8"), "build.pub"))?.equals(readFileSync(join(out, "packages.json")))).toBe(true);
+    const stranger = generateKeyPairSync("ed25519").publicKey.export({ format: "pem", type: "spki" }).toString();
+    expect(openEnvelope(env, verifyingKeyFromPem(stranger, "stranger"))).toBeNull();
+  });
+
+  it("verify and audit take the package files: the kubelet inside is patched and matches its pin", () => {
+    const pkgs = [join(out, "packages", RPM), join(out, "packages", DEB)];
+    const v = cli(["verify", ...pkgs, "--catalog", catalog, "--json"]);
+    expect(v.code, v.stderr).toBe(0);
+    expect((JSON.parse(v.stdout) as { results: { outcome: string; path: string }[] }).results.map((r) => [r.outcome, r.path])).toEqual(pkgs.map((p) => ["match", `${p}!/usr/bin/kubelet`]));
+    const a = cli(["audit", ...pkgs, "--catalog", catalog, "--json"]);
+    expect(a.code, a.stderr).toBe(0);
+    expect((JSON.parse(a.stdout) as { reports: { verdict: string; pin: { status: string } }[] }).reports.map((r) => [r.verdict, r.pin.status])).toEqual([
+      ["patched", "match"],
+      ["patched", "match"],
+    ]);
+  });
+
+  it("gives the same bytes when the same kubelet is packaged again with the same SOURCE_DATE_EPOCH (unsigned)", () => {
+    const digests = ["again-1", "again-2"].map((name) => {
+      const dir = join(work, name);
+      writeOutDir(dir, "1.20.2", { "linux/amd64": ours });
+      const r = cli(["package", dir, "--catalog", catalog, "--json"], { SOURCE_DATE_EPOCH: "1700000000" });
+      expect(r.code, r.stderr).toBe(0);
+      return (JSON.parse(r.stdout) as typeof packaged).packages.map((p) => p.sha256);
+    });
+    expect(digests[1]).toEqual(digests[0]);
+  });
+
+  it("refuses a folder that no longer verifies, is signed by another key or holds an unpatched kubelet (exit 4), and one whose kubelet is not pinned (exit 10), packaging nothing", () => {
+    const tampered = join(work, "tampered");
+    writeOutDir(tampered, "1.20.2", { "linux/amd64": ours });
+    writeFileSync(join(tampered, "linux/amd64/kubelet"), Buffer.concat([ours, Buffer.from("x")]));
+    const r = cli(["package", tampered, "--catalog", catalog]);
+    expect(r.code, r.stderr).toBe(4);
+    expect(existsSync(join(tampered, "packages"))).toBe(false);
+    // Signed by another key than --key names: the folder's signature does not verify.
+    const strangerKey = join(work, "stranger.pub");
+    writeFileSync(strangerKey, generateKeyPairSync("ed25519").publicKey.export({ format: "pem", type: "spki" }));
+    const again = join(work, "other-signer");
+    cpSync(out, again, { recursive: true });
+    rmSync(join(again, "packages"), { recursive: true });
+    const s = cli(["package", again, "--key", strangerKey, "--catalog", catalog]);
+    expect(s.code, s.stderr).toBe(4);
+    expect(existsSync(join(again, "packages"))).toBe(false);
+    // Pinned, but the kubelet is not a nokmem one: the audit refuses it.
+    const unpatchedDir = join(work, "unpatched");
+    writeOutDir(unpatchedDir, "1.20.1", { "linux/amd64": stock });
+    expect(cli(["pin", unpatchedDir, "--catalog", catalog]).code).toBe(0);
+    const up = cli(["package", unpatchedDir, "--catalog", catalog]);
+    expect(up.code, up.stderr).toBe(4);
+    expect(up.stderr).toContain("unpatched");
+    expect(existsSync(join(unpatchedDir, "packages"))).toBe(false);
+    const unpinned = join(work, "unpinned");
+    writeOutDir(unpinned, "1.20.3", { "linux/amd64": ours });
+    const u = cli(["package", unpinned, "--catalog", catalog]);
+    expect(u.code, u.stderr).toBe(10);
+    expect(existsSync(join(unpinned, "packages"))).toBe(false);
+  });
+});
+
+describe("yum: dnf --installroot from the generated repository, over a stock kubelet", () => {
+  let stockRepo: string;
+  beforeAll(async () => {
+    stockRepo = join(work, "stock-yum");
+    await makeRepositories(stockRepo, { rpms: stockRpms(join(work, "stub-rpm"), stock), debs: [], debArch: new Map(), gpg: null });
+  }, 120_000);
+
+  const dnf = (root: string, oursKey: string, args: string[]) => {
+    const conf = join(work, `dnf-${root.split("/").at(-1)}`);
+    mkdirSync(join(conf, "repos.d"), { recursive: true });
+    writeFileSync(join(conf, "dnf.conf"), `[main]\nreposdir=${join(conf, "repos.d")}\ncachedir=${join(conf, "cache")}\ninstall_weak_deps=False\n`);
+    writeFileSync(
+      join(conf, "repos.d", "kubelet.repo"),
+      `[stock]\nname=stock-shaped packages\nbaseurl=file://${stockRepo}/yum\ngpgcheck=0\n\n` +
+        `[kubelet-nokmem]\nname=kubelet-nokmem\nbaseurl=file://${out}/repo/yum\ngpgcheck=1\nrepo_gpgcheck=1\ngpgkey=file://${oursKey}\n`,
+    );
+    return sh("dnf", ["-y", "--installroot", root, "--config", join(conf, "dnf.conf"), "--releasever", "7", "--setopt", `reposdir=${join(conf, "repos.d")}`, "--disablerepo", "*", ...args]);
+  };
+
+  it("installs the stock kubelet, upgrades it to ours, and an update afterwards keeps ours; rpm -V is clean; the audit says patched and pinned", () => {
+    const root = join(work, "yum-root");
+    const ourKey = join(out, "repo", "RPM-GPG-KEY-kubelet-nokmem");
+    let r = dnf(root, ourKey, ["--enablerepo", "stock", "install", "kubelet-1.20.2-0", "kubeadm"]);
+    expect(r.code, r.out).toBe(0);
+    expect(ok("rpm", ["--root", root, "-q", "kubelet"]).trim()).toBe("kubelet-1.20.2-0.x86_64");
+    r = dnf(root, ourKey, ["--enablerepo", "stock,kubelet-nokmem", "upgrade", "kubelet"]);
+    expect(r.code, r.out).toBe(0);
+    expect(ok("rpm", ["--root", root, "-q", "kubelet"]).trim()).toBe("kubelet-1.20.2-1.nokmem.x86_64");
+    // The routine update that used to put the stock kubelet back.
+    r = dnf(root, ourKey, ["--enablerepo", "stock,kubelet-nokmem", "upgrade"]);
+    expect(r.code, r.out).toBe(0);
+    r = dnf(root, ourKey, ["--enablerepo", "stock,kubelet-nokmem", "distro-sync", "kubelet"]);
+    expect(r.code, r.out).toBe(0);
+    expect(ok("rpm", ["--root", root, "-q", "kubelet"]).trim()).toBe("kubelet-1.20.2-1.nokmem.x86_64");
+    const verify = sh("rpm", ["--root", root, "-V", "kubelet"]);
+    expect(verify.code, verify.out).toBe(0);
+    expect(verify.out.trim()).toBe("");
+    expect(readFileSync(join(root, "usr/bin/kubelet")).equals(ours)).toBe(true);
+    // kubeadm keeps its drop-in beside our unit.
+    expect(ok("rpm", ["--root", root, "-qf", "/usr/lib/systemd/system/kubelet.service.d/10-kubeadm.conf"]).trim()).toBe("kubeadm-1.20.2-0.x86_64");
+    const a = cli(["audit", join(root, "usr/bin/kubelet"), "--catalog", catalog, "--json"]);
+    expect(a.code, a.stderr).toBe(0);
+    expect((JSON.parse(a.stdout) as { reports: { verdict: string; pin: { status: string } }[] }).reports.map((x) => [x.verdict, x.pin.status])).toEqual([["patched", "match"]]);
+  });
+
+  it("refuses the repository when its key is another one", () => {
+    const root = join(work, "yum-root-other");
+    const r = dnf(root, keys.otherPublic, ["--enablerepo", "stock,kubelet-nokmem", "install", "kubelet"]);
+    expect(r.code, r.out).not.toBe(0);
+    expect(existsSync(join(root, "usr/bin/kubelet"))).toBe(false);
+  });
+});
+
+describe("apt: a debootstrapped bookworm root, over a stock kubelet", () => {
+  let root: string;
+  const chroot = (...cmd: string[]) => sh("chroot", [root, "/usr/bin/env", "-i", "PATH=/usr/sbin:/usr/bin:/sbin:/bin", "DEBIAN_FRONTEND=noninteractive", "LC_ALL=C", ...cmd]);
+  const apt = (...args: string[]) => chroot("apt-get", "-y", "-q", "-o", "APT::Sandbox::User=root", ...args);
+  const sources = (keyring: string) =>
+    writeFileSync(
+      join(root, "etc/apt/sources.list.d/kubelet.list"),
+      `deb [trusted=yes] file:/srv/stock/apt stable main\ndeb [signed-by=${keyring}] file:/srv/kubelet-nokmem/apt stable main\n`,
+    );
+
+  beforeAll(async () => {
+    root = join(work, "apt-root");
+    // The real dependencies come from Debian; only kubernetes-cni and the stock kubelet/kubeadm are stand-ins.
+    const spec = { suite: "bookworm", mirror: "http://deb.debian.org/debian", include: ["conntrack", "ebtables", "ethtool", "iproute2", "iptables", "socat"] };
+    await makeRootfs(spec, root, { cacheDir: process.env.KUBELET_NOKMEM_ROOTFS_CACHE ?? join(homedir(), ".cache", "kubelet-nokmem", "rootfs"), signal: new AbortController().signal });
+    const stockRepo = join(work, "stock-apt");
+    const debs = stockDebs(join(work, "stub-deb"), stock);
+    await makeRepositories(stockRepo, { rpms: [], debs, debArch: new Map(debs.map((d) => [d, "amd64"])), gpg: null });
+    mkdirSync(join(root, "srv"), { recursive: true });
+    cpSync(stockRepo, join(root, "srv/stock"), { recursive: true });
+    cpSync(join(out, "repo"), join(root, "srv/kubelet-nokmem"), { recursive: true });
+    cpSync(keys.otherKeyring, join(root, "srv/other.gpg"));
+    // Offline: no Debian mirror in the root's sources.
+    writeFileSync(join(root, "etc/apt/sources.list"), "");
+    rmSync(join(root, "etc/apt/sources.list.d/debian.sources"), { force: true });
+  }, 15 * 60_000);
+
+  it("installs the stock kubelet, upgrades it to ours, and an update afterwards keeps ours; dpkg --verify is clean; the audit says patched and pinned", () => {
+    sources("/srv/kubelet-nokmem/kubelet-nokmem-archive-keyring.gpg");
+    let r = apt("update");
+    expect(r.code, r.out).toBe(0);
+    r = apt("install", "kubelet=1.20.2-00", "kubeadm=1.20.2-00");
+    expect(r.code, r.out).toBe(0);
+    expect(chroot("dpkg-query", "-W", "-f", "${Version}", "kubelet").stdout).toBe("1.20.2-00");
+    r = apt("install", "--only-upgrade", "kubelet");
+    expect(r.code, r.out).toBe(0);
+    expect(chroot("dpkg-query", "-W", "-f", "${Version}", "kubelet").stdout).toBe("1.20.2-01+nokmem1");
+    r = apt("update");
+    expect(r.code, r.out).toBe(0);
+    r = apt("upgrade");
+    expect(r.code, r.out).toBe(0);
+    r = apt("dist-upgrade");
+    expect(r.code, r.out).toBe(0);
+    expect(chroot("dpkg-query", "-W", "-f", "${Version}", "kubelet").stdout).toBe("1.20.2-01+nokmem1");
+    const verify = chroot("dpkg", "--verify", "kubelet");
+    expect(verify.code, verify.out).toBe(0);
+    expect(verify.out.trim()).toBe("");
+    expect(readFileSync(join(root, "usr/bin/kubelet")).equals(ours)).toBe(true);
+    expect(chroot("dpkg", "-S", "/etc/systemd/system/kubelet.service.d/10-kubeadm.conf").stdout.trim()).toMatch(/^kubeadm: /);
+    const a = cli(["audit", join(root, "usr/bin/kubelet"), "--catalog", catalog, "--json"]);
+    expect(a.code, a.stderr).toBe(0);
+    expect((JSON.parse(a.stdout) as { reports: { verdict: string; pin: { status: string } }[] }).reports.map((x) => [x.verdict, x.pin.status])).toEqual([["patched", "match"]]);
+  });
+
+  it("refuses the repository's Release when its keyring holds another key", () => {
+    sources("/srv/other.gpg");
+    // Fresh lists: apt keeps the last good ones of a source whose new Release fails to verify.
+    rmSync(join(root, "var/lib/apt/lists"), { recursive: true, force: true });
+    mkdirSync(join(root, "var/lib/apt/lists/partial"), { recursive: true });
+    const r = apt("update");
+    expect(r.out).toMatch(/NO_PUBKEY|not signed|signatures couldn't be verified/);
+    const policy = chroot("apt-cache", "policy", "kubelet").stdout;
+    expect(policy).not.toContain("file:/srv/kubelet-nokmem/apt");
+  });
+});
