@@ -13,6 +13,7 @@ import { visit } from "jsonc-parser";
 import semver from "semver";
 import { CatalogError } from "../errors.js";
 import { describeReadFailure, readRegularTextSync } from "../io/read.js";
+import { checkRuncLines } from "./runc-release.js";
 import type { Catalog } from "./types.js";
 
 /**
@@ -111,6 +112,7 @@ export function parseCatalog(text: string, source = "versions.json"): Catalog {
   }
   const catalog = data as Catalog;
   checkRanges(catalog, source);
+  checkRuncLines(catalog.runcLines ?? [], source);
   return catalog;
 }
 
