@@ -156,6 +156,7 @@ export const ERROR_CODES = {
   E_TREE_NOT_DIR: "tree",
   E_TREE_NOT_KUBERNETES: "tree",
   E_TREE_NO_RUNC: "tree",
+  E_TREE_RELEASE: "tree",
   E_TREE_UNREADABLE: "tree",
   E_JOURNAL_CONFLICT: "patch",
   E_JOURNAL_DAMAGED: "patch",

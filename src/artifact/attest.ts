@@ -10,8 +10,8 @@
  * Each envelope's payload is byte for byte the Statement file beside it.
  * attestations.ts reads them back.
  */
-import { readFile, realpath, stat } from "node:fs/promises";
-import { delimiter, join, resolve } from "node:path";
+import { realpath, stat } from "node:fs/promises";
+import { delimiter, join } from "node:path";
 import { sha256File } from "./checksums.js";
 import { envelopeFile } from "./attestations.js";
 import { signEnvelope, type SigningKey } from "./dsse.js";
@@ -19,7 +19,6 @@ import type { Statement } from "./intoto.js";
 import { MANIFEST_FILE, provenanceStatement, statementBytes, VERDICT_FILE, verdictStatement, type ProvenanceInput, type VerdictPredicate } from "./manifest.js";
 import { kubeletSbom, SBOM_FILE, type NokmemChange } from "./sbom.js";
 import { writeFileAtomic } from "../io/atomic.js";
-import { PATCHES_ROOT } from "../patch/series.js";
 import { readVendoredModules } from "../tree/vendored-modules.js";
 
 const sbomFile = (platform: string) => `${platform}/${SBOM_FILE}`;
@@ -27,11 +26,13 @@ const VERIFIER_ID = "https://github.com/kubelet-nokmem/kubelet-nokmem/verifiers/
 
 // ── writing
 
-interface AttestationInput extends Omit<ProvenanceInput, "goBinary"> {
+interface AttestationInput extends Omit<ProvenanceInput, "goBinary" | "subjects"> {
+  /** Each kubelet: its platform, its name under --out and its digest. */
+  subjects: { platform: string; name: string; sha256: string }[];
   /** The staged (patched) tree: its vendored modules go into the SBOMs. */
   tree: string;
-  /** `vendor-stub/1.13`: the folder under patches/ whose files were applied. */
-  patchSeries: string | null;
+  /** What made the kubelets nokmem, as the strategy declares it (with the applied patches' text for `patches`). */
+  change: NokmemChange;
   verdict: { verdict: VerdictPredicate["verdict"]; binaries: { platform: string; verdict: VerdictPredicate["binaries"][number]["verdict"]; gitVersion?: string; evidence: VerdictPredicate["binaries"][number]["evidence"] }[] };
   signKey: SigningKey | null;
   /** Where a file published as `rel` is written before the publication commits (Publication.stagedPath). */
@@ -46,15 +47,14 @@ export async function writeAttestations(a: AttestationInput): Promise<string[]> 
     files.push(rel);
   };
   const vendored = await readVendoredModules(a.tree);
-  const change = await nokmemChange(a);
   const sbomDigests = [];
   for (const s of a.subjects) {
-    const platform = s.name.replace(/\/kubelet$/, "");
-    const text = kubeletSbom({ version: a.version, platform, sha256: s.sha256, strategy: a.strategy, go: a.go, vendored, change, tool: a.tool, timestamp: a.finishedOn });
-    await put(sbomFile(platform), text);
-    sbomDigests.push({ name: sbomFile(platform), digest: { sha256: await sha256File(await a.stage(sbomFile(platform))) }, mediaType: "application/vnd.cyclonedx+json" });
+    const text = kubeletSbom({ version: a.version, platform: s.platform, sha256: s.sha256, strategy: a.strategy, go: a.go, vendored, change: a.change, tool: a.tool, timestamp: a.finishedOn });
+    await put(sbomFile(s.platform), text);
+    sbomDigests.push({ name: sbomFile(s.platform), digest: { sha256: await sha256File(await a.stage(sbomFile(s.platform))) }, mediaType: "application/vnd.cyclonedx+json" });
   }
-  const verdict = verdictStatement(a.subjects, {
+  const subjects = a.subjects.map((s) => ({ name: s.name, sha256: s.sha256 }));
+  const verdict = verdictStatement(subjects, {
     release: `v${a.version}`,
     strategy: a.strategy,
     verdict: a.verdict.verdict,
@@ -63,7 +63,7 @@ export async function writeAttestations(a: AttestationInput): Promise<string[]> 
     timeVerified: a.finishedOn.toISOString(),
   });
   const goBinary = a.runner === "local" ? await findGo() : null;
-  const provenance = provenanceStatement({ ...a, goBinary, byproducts: [...a.byproducts, ...sbomDigests] });
+  const provenance = provenanceStatement({ ...a, subjects, goBinary, byproducts: [...a.byproducts, ...sbomDigests] });
   const statements: [string, Statement<unknown>][] = [
     [VERDICT_FILE, verdict],
     [MANIFEST_FILE, provenance],
@@ -74,16 +74,6 @@ export async function writeAttestations(a: AttestationInput): Promise<string[]> 
     if (a.signKey) await put(envelopeFile(file), `${JSON.stringify(signEnvelope(bytes, a.signKey))}\n`);
   }
   return files;
-}
-
-async function nokmemChange(a: AttestationInput): Promise<NokmemChange> {
-  if (a.patches.length && a.patchSeries) {
-    const dir = resolve(PATCHES_ROOT, a.patchSeries);
-    return { kind: "patches", patches: await Promise.all(a.patches.map(async (p) => ({ ...p, text: await readFile(resolve(dir, p.name), "utf8") }))) };
-  }
-  const tags = a.env.filter(([k, v]) => k === "GOFLAGS" && /-tags=\S*nokmem/.test(v));
-  if (tags.length) return { kind: "build-setting", env: tags };
-  return { kind: "none", reason: "this release never enables kernel-memory accounting" };
 }
 
 /** The `go` that `--runner local` ran: the first on PATH, resolved through symlinks. */

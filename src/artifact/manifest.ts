@@ -17,6 +17,7 @@
 import { pathToFileURL } from "node:url";
 import { PackageURL } from "packageurl-js";
 import { VerificationError } from "../errors.js";
+import { parseExactRelease, releaseCore } from "../release.js";
 import { NOKMEM_VERDICTS, VERDICTS, type NokmemVerdict, type Verdict } from "../verdict.js";
 import {
   checkResourceDescriptors,
@@ -320,8 +321,9 @@ export function readProvenance(text: string, where: string): ProvenanceRecord {
   const bad = (what: string, found: string) => manifestError(where, `a kubelet-nokmem build provenance with ${what}`, found);
   if (predicate.buildDefinition.buildType !== BUILD_TYPE) throw bad(`buildType ${BUILD_TYPE}`, JSON.stringify(predicate.buildDefinition.buildType));
   const ext = predicate.buildDefinition.externalParameters;
-  const version = typeof ext.version === "string" ? ext.version.replace(/^v/, "") : "";
-  if (!/^\d+\.\d+\.\d+$/.test(version)) throw bad("externalParameters.version (vX.Y.Z)", JSON.stringify(ext.version));
+  const release = typeof ext.version === "string" ? parseExactRelease(ext.version) : null;
+  if (!release) throw bad("externalParameters.version (vX.Y.Z)", JSON.stringify(ext.version));
+  const version = releaseCore(release);
   const runner = Object.entries(BUILDER_IDS).find(([, id]) => id === predicate.runDetails.builder.id)?.[0] as BuildRunner | undefined;
   if (!runner) throw bad(`builder.id one of ${Object.values(BUILDER_IDS).join(", ")}`, JSON.stringify(predicate.runDetails.builder.id));
   const binaries: PublishedBinary[] = [];

@@ -11,6 +11,7 @@
  *     read-only data, as the linker stores -X values (cmd/link addstrdata),
  *     reported unconfirmed.
  */
+import { coreOf, parseRelease } from "../release.js";
 import type { ElfImage } from "./elf.js";
 
 const VERSION_PACKAGES = [
@@ -81,12 +82,13 @@ export function stampsFromLdflags(x: Map<string, string>): KubernetesVersion | n
   return null;
 }
 
-const KUBE_VERSION = /^v1\.\d{1,2}\.\d{1,3}(?:[-+][0-9A-Za-z.+-]{1,64})?$/;
+/** A Kubernetes gitVersion as version.sh stamps it: `v1.` and a release (src/release.ts reads it). */
+const isKubeVersion = (s: string) => s.startsWith("v1.") && parseRelease(s) !== null;
 const COMMIT = /^[0-9a-f]{40}$/;
 const DATE = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/;
 const TREE_STATE = /^(?:clean|dirty|archive)$/;
 /** Fallback when no string header points at a version: the -X value as the linker stores it, NUL-terminated. */
-const KUBE_VERSION_NUL = /v1\.\d{1,2}\.\d{1,3}(?:[-+][0-9A-Za-z.+-]{1,64})?\0/g;
+const KUBE_VERSION_NUL = /v1\.[0-9A-Za-z.+-]{3,160}\0/g;
 
 interface Block {
   /** Virtual address of the first byte. */
@@ -156,11 +158,16 @@ function unique(strings: string[], re: RegExp): string | null {
 /** The heuristic, for stripped binaries: stamp-shaped Go strings that data sections point at. */
 export async function stampsByHeuristic(elf: ElfImage): Promise<KubernetesVersion | null> {
   const { strings, ro } = await referenced(elf);
-  const confirmed = strings.filter((s) => KUBE_VERSION.test(s));
+  const confirmed = strings.filter(isKubeVersion);
   let candidates = confirmed.map((value) => ({ value, confirmed: true }));
   if (!candidates.length) {
     const loose = new Set<string>();
-    for (const b of ro) for (const m of b.bytes.toString("latin1").matchAll(KUBE_VERSION_NUL)) loose.add(m[0].slice(0, -1));
+    for (const b of ro) {
+      for (const m of b.bytes.toString("latin1").matchAll(KUBE_VERSION_NUL)) {
+        const value = m[0].slice(0, -1);
+        if (isKubeVersion(value)) loose.add(value);
+      }
+    }
     candidates = [...loose].slice(0, 32).map((value) => ({ value, confirmed: false }));
   }
   if (!candidates.length) return null;
@@ -204,6 +211,5 @@ export async function runcByHeuristic(elf: ElfImage): Promise<RuncVersion | null
 
 /** "v1.16.15-dirty" → "1.16.15"; null when the value is not a Kubernetes release version. */
 export function releaseOf(gitVersion: string | null): string | null {
-  const m = gitVersion ? /^v?(\d+)\.(\d+)\.(\d+)(?:[-+].*)?$/.exec(gitVersion) : null;
-  return m ? `${+m[1]!}.${+m[2]!}.${+m[3]!}` : null;
+  return gitVersion ? coreOf(gitVersion) : null;
 }

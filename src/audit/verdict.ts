@@ -7,7 +7,7 @@
  */
 import { STRATEGIES } from "../strategy/index.js";
 import { RUNC_STRATEGIES, runcStrategyForLayout } from "../strategy/runc.js";
-import type { KmemLayout, StrategyId } from "../strategy/types.js";
+import type { AuditSignature, KmemLayout, StrategyId } from "../strategy/types.js";
 import type { Verdict } from "../verdict.js";
 import { MARKER_BY_ID } from "./markers.js";
 
@@ -69,16 +69,24 @@ const RUNC_KMEM_CODE = new Set(["enabled-string:kmem-failed-to-set", "enabled-st
 const STRONG_DISABLED = new Set(["disabled-string:runc-build", "source-path:kmem_disabled.go"]);
 
 /**
+ * Whether a kubelet built as this signature says may leave nothing to find:
+ * its build carries no disabled marker, or the strategy names markerless
+ * forms of its change.
+ */
+export function isSilentSignature(sig: AuditSignature): boolean {
+  return sig.markerlessForms !== undefined || !sig.present.some((id) => MARKER_BY_ID.get(id)?.kind === "disabled");
+}
+
+/**
  * Layouts whose nokmem build may leave nothing to find, so that only absence
  * tells it apart: read from the strategies' audit signatures (src/strategy/),
- * the layouts where an affected strategy's build carries no disabled marker
- * or where the strategy names markerless forms of its change.
+ * the layouts where an affected strategy's signature is silent.
  */
-const SILENT_WHEN_DISABLED: ReadonlySet<KmemLayout> = new Set(
+export const SILENT_WHEN_DISABLED: ReadonlySet<KmemLayout> = new Set(
   Object.values(STRATEGIES)
     .filter((s) => s.affected)
     .flatMap((s) => Object.entries(s.signatures).map(([layout, sig]) => ({ layout: layout as KmemLayout, sig })))
-    .filter(({ sig }) => sig.markerlessForms !== undefined || !sig.present.some((id) => MARKER_BY_ID.get(id)?.kind === "disabled"))
+    .filter(({ sig }) => isSilentSignature(sig))
     .map(({ layout }) => layout),
 );
 

@@ -4,10 +4,11 @@
  */
 import semver from "semver";
 import { UsageError } from "../errors.js";
+import { compareLines, parseReleaseOrLine, releaseCore } from "../release.js";
 import { strategyFor } from "../strategy/index.js";
 import type { Catalog, Env, KmemLayout, Pin, ReleaseLine, StrategyId } from "./types.js";
 
-interface VersionQuery {
+export interface VersionQuery {
   /** "1.16.15" for an exact release, null for a bare line. */
   version: string | null;
   /** "1.16" */
@@ -37,9 +38,6 @@ export interface Resolution {
   otherRanges: { range: string; strategy: StrategyId }[];
 }
 
-const EXACT = /^v?(\d{1,3})\.(\d{1,3})\.(\d{1,4})$/;
-const LINE = /^v?(\d{1,3})\.(\d{1,3})$/;
-
 /** Parse a user's version argument. Throws UsageError with a one-line message. */
 export function parseVersionQuery(input: string): VersionQuery {
   const raw = String(input ?? "").trim();
@@ -47,13 +45,12 @@ export function parseVersionQuery(input: string): VersionQuery {
   if (!raw) {
     throw new UsageError("E_VERSION_EMPTY", "expected a Kubernetes version such as 1.16.15 or v1.16.15, found an empty string", "pass a version, e.g. `kubelet-nokmem resolve 1.16.15`");
   }
-  let m = EXACT.exec(raw);
-  if (m) return { version: `${+m[1]!}.${+m[2]!}.${+m[3]!}`, line: `${+m[1]!}.${+m[2]!}` };
-  m = LINE.exec(raw);
-  if (m) return { version: null, line: `${+m[1]!}.${+m[2]!}` };
-  const coerced = semver.valid(raw.replace(/^v/, ""));
-  if (coerced && semver.prerelease(coerced)) {
-    throw new UsageError("E_VERSION_PRERELEASE", `expected a released Kubernetes version, found the pre-release ${shown}`, `use the release it became, e.g. ${semver.major(coerced)}.${semver.minor(coerced)}.${semver.patch(coerced)}`);
+  const parsed = parseReleaseOrLine(raw);
+  const r = parsed?.release;
+  if (parsed && !r) return { version: null, line: parsed.line };
+  if (parsed && r && r.build === null) {
+    if (r.prerelease === null) return { version: releaseCore(r), line: parsed.line };
+    throw new UsageError("E_VERSION_PRERELEASE", `expected a released Kubernetes version, found the pre-release ${shown}`, `use the release it became, e.g. ${releaseCore(r)}`);
   }
   throw new UsageError("E_VERSION_SYNTAX", `expected a Kubernetes version such as 1.16.15, v1.16.15 or 1.16, found ${shown}`, "pass MAJOR.MINOR.PATCH or MAJOR.MINOR");
 }
@@ -61,12 +58,6 @@ export function parseVersionQuery(input: string): VersionQuery {
 function coverage(catalog: Catalog): string {
   const mins = catalog.lines.map((l) => semver.minVersion(l.range)!).sort(semver.compare);
   return `${catalog.lines[0] ? `${mins[0]!.major}.${mins[0]!.minor}` : "?"} to ${catalog.lines.map((l) => l.line).sort(compareLines).at(-1)}`;
-}
-
-function compareLines(a: string, b: string): number {
-  const [am, an] = a.split(".").map(Number);
-  const [bm, bn] = b.split(".").map(Number);
-  return am! - bm! || an! - bn!;
 }
 
 /** The catalog entry covering an exact release, or undefined. */

@@ -126,7 +126,7 @@ Examples:
       const linkMode = parseStage(o.stage);
       const pull = parsePull(o.pull);
       if (o.image !== undefined) checkImageReference(o.image);
-      // Parsed here only for the default --out; the plan refuses a bare line.
+      // Parsed once, here: the default --out and the plan take the query; the plan refuses a bare line.
       const q = parseVersionQuery(o.version!);
       // The key is read and checked before anything is staged or built (and before a dry run prints the plan).
       const signKey = o.signKey ? await (await import("../artifact/attestations.js")).loadSigningKey(o.signKey) : undefined;
@@ -134,8 +134,8 @@ Examples:
       await mustBeFolderOrNothing(resolvePath(o.out ?? join("out", `v${q.version ?? q.line}`)), "--out");
       await mustBeFolderOrNothing(resolvePath(o.cacheDir ?? DEFAULT_CACHE_DIR), "--cache-dir");
       const { decideBuild } = await import("../pipeline/decide.js");
-      const { plan, res } = await decideBuild(ctx.catalog(), {
-        version: o.version!,
+      const plan = await decideBuild(ctx.catalog(), {
+        version: q,
         source: o.source,
         ref: o.ref,
         image: o.image,
@@ -161,7 +161,7 @@ Examples:
       const progress = new Progress(progressSink(ctx.io), buildPhases(plan), verbose);
       // The pipeline (patch engine, audit, git, publication) loads only when a build runs.
       const { runBuild } = await import("../pipeline/run.js");
-      const result = await runBuild(plan, res, {
+      const result = await runBuild(plan, {
         catalog: ctx.catalog(),
         signal: ctx.signal,
         progress,

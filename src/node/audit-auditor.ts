@@ -4,13 +4,15 @@
  */
 import { auditFile } from "../audit/index.js";
 import type { Catalog } from "../catalog/types.js";
+import { coreOf } from "../release.js";
 import type { BinaryAudit, BinaryAuditor } from "./binaries.js";
 
 export function auditAuditor(catalog: Catalog): BinaryAuditor {
   return async (path: string): Promise<BinaryAudit> => {
     const report = await auditFile(path, { catalog });
     if (report.errors.length && !report.sha256) throw new Error(report.errors.map((e) => e.message).join("; "));
-    const version = report.kubernetesVersion?.gitVersion?.replace(/^v/, "").replace(/[-+].*$/, "");
+    const stamped = report.kubernetesVersion?.gitVersion;
+    const version = stamped ? coreOf(stamped) : null;
     return {
       verdict: report.verdict,
       ...(version ? { kubernetesVersion: version } : {}),

@@ -8,7 +8,6 @@
 import { rm, rmdir, stat, statfs } from "node:fs/promises";
 import { dirname, isAbsolute, join, relative, sep } from "node:path";
 import { createTwoFilesPatch, FILE_HEADERS_ONLY, parsePatch, type StructuredPatch } from "diff";
-import type { Resolution } from "../catalog/resolve.js";
 import type { KmemLayout, StrategyId } from "../catalog/types.js";
 import { PatchError, TreeError, UsageError } from "../errors.js";
 import { writeFileAtomic } from "../io/atomic.js";
@@ -241,9 +240,31 @@ export interface PatchOutcome {
   written: boolean;
   files: FileOutcome[];
   patches: { name: string; sha256: string }[];
+  /** The same patches with their text as read (for the build; not in `patch --json`). */
+  patchTexts: AppliedPatch[];
   diff: string;
   versionFile: VersionFileOutcome | null;
   recovered: Recovery | null;
+}
+
+/**
+ * What to patch a tree for: the release and its strategy's series. `patch`
+ * passes the catalog's resolution; a build passes its plan's patch step.
+ */
+export interface PatchTarget {
+  /** "1.16.15"; null for a bare line (refused when a version file is to be stamped). */
+  version: string | null;
+  line: string;
+  strategy: StrategyId;
+  /** The series under patches/, or null when the strategy changes no source. */
+  patchSeries: string | null;
+}
+
+/** A patch of the series as read: the build's SBOMs carry its text. */
+interface AppliedPatch {
+  name: string;
+  sha256: string;
+  text: string;
 }
 
 /** What `build` copies into its manifest. */
@@ -251,14 +272,14 @@ interface PatchRecord {
   strategy: StrategyId;
   series: string | null;
   version: string;
-  patches: { name: string; sha256: string }[];
+  patches: AppliedPatch[];
   files: { path: string; before: string | null; after: string | null }[];
   versionFile: VersionFileOutcome | null;
   alreadyApplied: boolean;
 }
 
 /** Check that the catalog's strategy fits the tree's vendored runc. */
-function confirmStrategy(resolution: Resolution, layout: KmemLayout): void {
+function confirmStrategy(resolution: PatchTarget, layout: KmemLayout): void {
   const strategy = strategyFor(resolution.strategy);
   if (strategy.layouts.includes(layout)) return;
   throw new TreeError(
@@ -281,7 +302,7 @@ async function recoverTree(tree: TreeHandle, progress?: (line: string) => void, 
   }
 }
 
-export async function runPatch(root: string, resolution: Resolution, opts: PatchOptions = {}): Promise<PatchOutcome> {
+export async function runPatch(root: string, resolution: PatchTarget, opts: PatchOptions = {}): Promise<PatchOutcome> {
   const operation = opts.operation ?? "apply";
   const write = opts.write ?? true;
   const fuzz = opts.fuzz ?? 0;
@@ -401,6 +422,7 @@ export async function runPatch(root: string, resolution: Resolution, opts: Patch
     written: write && !nothing,
     files,
     patches,
+    patchTexts: series?.patches.map((p) => ({ name: p.name, sha256: p.sha256, text: p.text })) ?? [],
     diff,
     versionFile,
     recovered,
@@ -428,7 +450,7 @@ const PSEUDO_FILE_SYSTEMS = new Map<number, string>([
   [0x63677270, "cgroup2fs"],
 ]);
 
-async function planVersionFile(tree: TreeHandle, resolution: Resolution, facts: TreeFacts, opts: PatchOptions): Promise<VersionFilePlan> {
+async function planVersionFile(tree: TreeHandle, resolution: PatchTarget, facts: TreeFacts, opts: PatchOptions): Promise<VersionFilePlan> {
   if (!resolution.version) {
     throw new UsageError("E_VERSION_NEEDED", `expected an exact release to stamp (e.g. 1.16.15), found only the line ${resolution.line}`, "pass --version MAJOR.MINOR.PATCH");
   }
@@ -543,13 +565,13 @@ async function confinedRecordPath(tree: TreeHandle, path: string): Promise<strin
 }
 
 /** The step `build` calls: apply (or find applied) the strategy's series and stamp the version. */
-export async function applyStrategy(root: string, resolution: Resolution, opts: Omit<PatchOptions, "operation" | "write"> = {}): Promise<PatchRecord> {
+export async function applyStrategy(root: string, resolution: PatchTarget, opts: Omit<PatchOptions, "operation" | "write"> = {}): Promise<PatchRecord> {
   const o = await runPatch(root, resolution, { ...opts, operation: "apply", write: true });
   return {
     strategy: o.strategy,
     series: o.series,
     version: o.version,
-    patches: o.patches,
+    patches: o.patchTexts,
     files: o.files.map((f) => ({ path: f.path, before: f.before, after: f.after })),
     versionFile: o.versionFile,
     alreadyApplied: o.alreadyApplied,

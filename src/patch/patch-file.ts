@@ -35,6 +35,8 @@ export interface PatchFile {
   /** As listed in the series, e.g. `0001-stub-kmem-functions.patch`. */
   name: string;
   sha256: string;
+  /** The patch file as read (the build's SBOMs carry it). */
+  text: string;
   subject: string;
   headers: Record<string, string>;
   mode: ApplyMode;
@@ -122,6 +124,7 @@ export function parsePatchFile(text: string, name: string): PatchFile {
   return {
     name,
     sha256: sha256(text),
+    text,
     subject: headers.Subject ?? headers.Description ?? name,
     headers,
     mode,

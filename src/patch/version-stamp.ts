@@ -8,6 +8,7 @@
  */
 import { isAbsolute, relative, resolve as resolvePath, sep } from "node:path";
 import { TreeError, UsageError } from "../errors.js";
+import { parseExactRelease } from "../release.js";
 import { confine, ConfinementError, isInside, type ConfinedRoot } from "../io/confine.js";
 
 export interface VersionStamp {
@@ -35,11 +36,11 @@ export function checkCommit(commit: string | null | undefined): void {
 }
 
 export function versionStamp(version: string, commit: string | null, suffix?: string): VersionStamp {
-  const m = /^v?(\d+)\.(\d+)\.(\d+)$/.exec(version);
-  if (!m) throw new UsageError("E_VERSION_SYNTAX", `expected a release such as 1.16.15 to stamp, found ${JSON.stringify(version)}`, "pass --version MAJOR.MINOR.PATCH");
+  const r = parseExactRelease(version);
+  if (!r) throw new UsageError("E_VERSION_SYNTAX", `expected a release such as 1.16.15 to stamp, found ${JSON.stringify(version)}`, "pass --version MAJOR.MINOR.PATCH");
   checkVersionSuffix(suffix);
   checkCommit(commit);
-  return { gitVersion: `v${m[1]}.${m[2]}.${m[3]}${suffix ? `+${suffix}` : ""}`, commit, major: m[1]!, minor: m[2]! };
+  return { gitVersion: `v${r.major}.${r.minor}.${r.patch}${suffix ? `+${suffix}` : ""}`, commit, major: String(r.major), minor: String(r.minor) };
 }
 
 const q = (v: string) => `'${v.replace(/'/g, `'\\''`)}'`;

@@ -7,6 +7,7 @@ import { join } from "node:path";
 import type { Catalog } from "../catalog/types.js";
 import { ELF_HEADER_SIZE, parseElfHeader } from "../audit/elf.js";
 import { UsageError, VerificationError } from "../errors.js";
+import { parseExactRelease, parseRelease, releaseCore } from "../release.js";
 import { parseSha256Sums, sha256File } from "../artifact/checksums.js";
 import { catalogPin, checkPin, pinReasons, type Recorded } from "../catalog/pin-check.js";
 import type { VerifyingKey } from "../artifact/dsse.js";
@@ -77,9 +78,9 @@ function pinFor(catalog: Catalog, version: string, platform: string): string | n
 
 /** A release as `verify --version` takes it: exactly MAJOR.MINOR.PATCH, with or without a leading v. */
 export function parseVerifyVersion(given: string): string {
-  const m = /^v?(\d+\.\d+\.\d+)$/.exec(given);
-  if (!m) throw new UsageError("E_VERSION_SYNTAX", `expected --version to name a release such as 1.16.15, found ${JSON.stringify(given)}`, "pass --version MAJOR.MINOR.PATCH, e.g. --version 1.16.15");
-  return m[1]!;
+  const r = parseExactRelease(given);
+  if (!r) throw new UsageError("E_VERSION_SYNTAX", `expected --version to name a release such as 1.16.15, found ${JSON.stringify(given)}`, "pass --version MAJOR.MINOR.PATCH, e.g. --version 1.16.15");
+  return releaseCore(r);
 }
 
 /** The release a kubelet is stamped with ("1.16.15"), read by the audit without running it; null when not certain. */
@@ -87,8 +88,8 @@ async function stampedRelease(catalog: Catalog, path: string): Promise<string | 
   const { auditFile } = await import("../audit/index.js");
   const stamp = (await auditFile(path, { catalog })).kubernetesVersion;
   if (!stamp?.gitVersion || (stamp.source === "heuristic" && !stamp.confirmed)) return null;
-  const m = /^v(\d+\.\d+\.\d+)(?:[-+].*)?$/.exec(stamp.gitVersion);
-  return m ? m[1]! : null;
+  const r = stamp.gitVersion.startsWith("v") ? parseRelease(stamp.gitVersion) : null;
+  return r ? releaseCore(r) : null;
 }
 
 /** Verify a build output folder (every kubelet in its manifest) or one binary. */

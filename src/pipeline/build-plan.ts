@@ -16,14 +16,22 @@ import type { Resolution } from "../catalog/resolve.js";
 import type { StrategyId } from "../catalog/types.js";
 import { binaryName } from "../artifact/publish.js";
 import type { LinkMode, SourceSpec } from "../source/types.js";
+import { strategyFor } from "../strategy/index.js";
 import type { ImageChoice, ImageInputs } from "../tree/build-image.js";
 import type { NokmemVerdict } from "../verdict.js";
 import type { PullPolicy } from "./docker.js";
 import { pending, plan as makeInvocation, type Fact, type Later, type MakeInvocation, type Runner } from "./plan.js";
 
-export const PLAN_VERSION = 2;
+export const PLAN_VERSION = 3;
 
 type StepName = BuildStep["step"];
+
+/**
+ * What makes the kubelet nokmem, as the strategy declares it (its `change`):
+ * the patch series applied, the build setting, or nothing. The attest step
+ * records it in the provenance and the SBOMs.
+ */
+export type PlannedChange = { kind: "patches"; series: string } | { kind: "build-setting"; env: [string, string][] } | { kind: "none"; reason: string };
 /** Who binds each pending fact: a step, or the executor when the run starts. */
 export type Binder = StepName | "start";
 
@@ -58,6 +66,7 @@ export type BuildStep =
       /** The provenance Statement; the verdict Statement, SBOMs and (signed) envelopes are written beside it. */
       file: "manifest.json";
       format: string;
+      change: PlannedChange;
       /** keyid of --sign-key, null when the Statements are not signed. */
       keyid: string | null;
     }
@@ -141,7 +150,7 @@ export function planBuild(res: Resolution, source: { spec: SourceSpec; ref?: str
     { step: "make", ...invocation },
     { step: "verify", outputs: invocation.outputs, expect: res.affected ? "patched" : "not-affected", gitVersion: invocation.gitVersion },
     { step: "checksum", binaries, file: "SHA256SUMS" },
-    { step: "attest", file: "manifest.json", format: "in-toto Statement v1: SLSA provenance v1, nokmem verdict, CycloneDX SBOM per kubelet", keyid: o.signKeyId },
+    { step: "attest", file: "manifest.json", format: "in-toto Statement v1: SLSA provenance v1, nokmem verdict, CycloneDX SBOM per kubelet", change: plannedChange(res), keyid: o.signKeyId },
     // SHA256SUMS last: a reader who sees it sees everything it lists.
     { step: "publish", out: o.out, files: [...binaries, "build.log"], last: "SHA256SUMS" },
   ];
@@ -168,6 +177,20 @@ export function planBuild(res: Resolution, source: { spec: SourceSpec; ref?: str
     pending: pendingFacts,
     steps,
   };
+}
+
+/** The change the release's strategy declares, with what the attest step records of it. */
+function plannedChange(res: Resolution): PlannedChange {
+  const strategy = strategyFor(res.strategy);
+  switch (strategy.change) {
+    case "patches":
+      if (!res.patchSeries) throw new Error(`internal: strategy ${strategy.id} declares patches but names no series for ${res.line}`);
+      return { kind: "patches", series: res.patchSeries };
+    case "build-setting":
+      return { kind: "build-setting", env: Object.entries(strategy.env) };
+    case "none":
+      return { kind: "none", reason: "this release never enables kernel-memory accounting" };
+  }
 }
 
 /** The step of a kind (each kind appears once). */

@@ -4,7 +4,7 @@
  * staging, choose the image, plan. Reads, never writes; needs no Docker.
  * `build --dry-run` stops here; a real build hands the plan to run.ts.
  */
-import { resolve, type Resolution } from "../catalog/resolve.js";
+import { resolve, type Resolution, type VersionQuery } from "../catalog/resolve.js";
 import type { Catalog } from "../catalog/types.js";
 import { parseSource } from "../source/parse.js";
 import { peekSource } from "../source/peek.js";
@@ -12,14 +12,15 @@ import { BUILD_IMAGE_FILES, buildImageFromFiles, chooseImage, type ImageInputs }
 import { planBuild, type BuildOptions, type BuildPlan, type ImagePlanInput } from "./build-plan.js";
 
 interface BuildRequest extends BuildOptions {
-  version: string;
+  /** `--version`, parsed once by the command. */
+  version: VersionQuery;
   source?: string;
   ref?: string;
   image?: string;
   cwd?: string;
 }
 
-export async function decideBuild(catalog: Catalog, req: BuildRequest): Promise<{ plan: BuildPlan; res: Resolution }> {
+export async function decideBuild(catalog: Catalog, req: BuildRequest): Promise<BuildPlan> {
   const res = resolve(catalog, req.version);
   const spec = parseSource(req.source, req.cwd);
   const inputs: Omit<ImageInputs, "tree"> = { runner: req.runner, flag: req.image, pin: res.pin, catalog: { image: lineImage(catalog, res), go: res.go } };
@@ -34,7 +35,7 @@ export async function decideBuild(catalog: Catalog, req: BuildRequest): Promise<
   } else {
     image = { chooseOnceStaged: inputs };
   }
-  return { plan: planBuild(res, { spec, ref: req.ref }, image, req), res };
+  return planBuild(res, { spec, ref: req.ref }, image, req);
 }
 
 /** The catalog line's own image (the fallback), not a pin's. */

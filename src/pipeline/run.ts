@@ -11,7 +11,6 @@ import { randomBytes } from "node:crypto";
 import { createWriteStream, type WriteStream } from "node:fs";
 import { copyFile, lstat, mkdir, readFile, rename, rm, stat, symlink } from "node:fs/promises";
 import { join } from "node:path";
-import type { Resolution } from "../catalog/resolve.js";
 import type { Catalog } from "../catalog/types.js";
 import { assertNever, BuildError, EnvironmentError, InterruptedError, ToolError, TreeError, VerificationError } from "../errors.js";
 import { writeFileAtomic } from "../io/atomic.js";
@@ -20,18 +19,20 @@ import { formatCommand, run, tail } from "../process/exec.js";
 import { formatSha256Sums, sha256File } from "../artifact/checksums.js";
 import { Held } from "../process/teardown.js";
 import { writeAttestations } from "../artifact/attest.js";
+import type { NokmemChange } from "../artifact/sbom.js";
 import type { SigningKey } from "../artifact/dsse.js";
 import { Publication, type PublishRecovery } from "../artifact/publish.js";
 import { stageSource, type StagedSource } from "../source/index.js";
-import { readFiles } from "../source/peek.js";
-import { BUILD_IMAGE_FILES, buildImageFromFiles, chooseImage, toolchainMatches, type ImageChoice } from "../tree/build-image.js";
-import { stepOf, workDirOf, type BuildPlan, type BuildStep } from "./build-plan.js";
+import { treeRelease, type TreeFacts } from "../tree/assess.js";
+import { readTreeFacts } from "../tree/inspect.js";
+import { chooseImage, toolchainMatches, type ImageChoice } from "../tree/build-image.js";
+import { stepOf, workDirOf, type BuildPlan, type BuildStep, type PlannedChange } from "./build-plan.js";
 import { DOCKER, dockerPreflight, dockerRunArgs, digestRefFor, ensureCacheVolume, ensureImage, imageGoVersion, parseGoVersion, removeContainer, runImage } from "./docker.js";
 import { Facts, type Bound } from "./facts.js";
 import { cacheVolumeName, TREE_GO_CACHE, type MakeInvocation, type Runner } from "./plan.js";
 import type { Progress } from "./progress.js";
-import { checkVersionStamp, defaultSteps, type BuildSteps, type VerifyOutcome } from "./steps.js";
-import type { NokmemVerdict, Verdict } from "../verdict.js";
+import { checkVersionStamp, defaultSteps, type BuildSteps, type PatchOutcome, type VerifyOutcome } from "./steps.js";
+import { isNokmem, type NokmemVerdict, type Verdict } from "../verdict.js";
 
 interface BuildDeps {
   catalog: Catalog;
@@ -93,42 +94,89 @@ export interface BuildResult {
   bound: Record<string, unknown>;
 }
 
-/** What the steps hand to each other while a build runs. */
-interface Run {
-  plan: BuildPlan;
-  res: Resolution;
-  deps: BuildDeps;
-  steps: BuildSteps;
-  facts: Facts;
-  invocationId: string;
-  startedOn: Date;
-  publication: Publication;
+/** What every step may read and none changes: the plan, the build's dependencies, the run's identity and what it holds. */
+interface Ctx {
+  readonly plan: BuildPlan;
+  readonly deps: BuildDeps;
+  readonly steps: BuildSteps;
+  /** The plan's pending facts, each bound once by the step the plan names. */
+  readonly facts: Facts;
+  readonly invocationId: string;
+  readonly startedOn: Date;
+  readonly publication: Publication;
   /** Everything the build holds until it ends: the lock, the work folder, the staged tree, the log, the container. */
-  held: Held;
-  staged: StagedSource | null;
-  log: WriteStream | null;
-  logPath: string;
-  image: { choice: ImageChoice; pulled: boolean } | null;
-  toolchain: ToolchainCheck | null;
-  patches: { name: string; sha256: string }[];
-  commandLine: { file: string; args: string[] } | null;
-  outcomes: { platform: string; built: string; outcome: VerifyOutcome }[];
-  verdict: StepOf<"verify">["expect"] | null;
-  binaries: { platform: string; rel: string; sha256: string }[];
-  logSha: string;
-  /** What the attest step wrote, in publication order. */
-  attestations: string[];
-  finishedOn: Date | null;
+  readonly held: Held;
+  /** Where the make step writes build.log (in the publication's staging folder). */
+  readonly logPath: string;
 }
 
-export async function runBuild(plan: BuildPlan, res: Resolution, deps: BuildDeps): Promise<BuildResult> {
+/** What each step hands on: a later step takes the outputs it needs as its input. */
+interface ImageOutput {
+  choice: ImageChoice;
+  /** What ran: a digest reference when the image has one; "local" for the local runner. */
+  ref: string;
+  id: string | null;
+  go: string | null;
+  pulled: boolean;
+  toolchain: ToolchainCheck;
+}
+interface StageOutput {
+  staged: StagedSource;
+  /** What the staged tree says about itself (release, runc, kmem layout), read once. */
+  facts: TreeFacts;
+}
+interface PatchOutput {
+  patches: PatchOutcome["patches"];
+}
+interface MakeOutput {
+  /** The plan's make step with its facts bound: filled in once, here. */
+  invocation: Bound<MakeInvocation>;
+  commandLine: { file: string; args: string[] };
+  log: WriteStream;
+}
+interface VerifyOutput {
+  kubelets: { platform: string; built: string; outcome: VerifyOutcome }[];
+  /** The audit's verdict, the same for every kubelet and equal to the plan's expectation. */
+  verdict: NokmemVerdict;
+}
+interface ChecksumOutput {
+  binaries: { platform: string; rel: string; sha256: string }[];
+}
+interface AttestOutput {
+  /** What the attest step wrote, in publication order. */
+  files: string[];
+  logSha: string;
+  finishedOn: Date;
+}
+interface StepOutputs {
+  image: ImageOutput;
+  stage: StageOutput;
+  patch: PatchOutput;
+  make: MakeOutput;
+  verify: VerifyOutput;
+  checksum: ChecksumOutput;
+  attest: AttestOutput;
+  publish: { files: string[] };
+}
+type StepName = BuildStep["step"];
+type Done = Partial<StepOutputs>;
+
+/** The outputs a step takes as input. A missing one is a plan whose steps are out of order: a bug. */
+function need<K extends StepName>(done: Done, ...names: K[]): Pick<StepOutputs, K> {
+  const missing = names.filter((n) => done[n] === undefined);
+  if (missing.length) throw new Error(`internal: a step needs the output of ${missing.join(", ")}, which has not run`);
+  return done as Pick<StepOutputs, K>;
+}
+
+/** Run a plan. Everything the build does is in the plan; `deps` are the doors it goes through. */
+export async function runBuild(plan: BuildPlan, deps: BuildDeps): Promise<BuildResult> {
   const { progress, signal } = deps;
   const startedOn = new Date();
   const facts = new Facts();
   const invocationId = facts.set("invocationId", `${startedOn.toISOString().replace(/[-:]/g, "").replace(/\..*/, "")}-${randomBytes(4).toString("hex")}`);
   if (plan.runner === "docker") facts.set("containerName", `kubelet-nokmem-build-${invocationId.toLowerCase()}`);
   const held = new Held();
-  let r: Run | null = null;
+  let logPath: string | null = null;
   try {
     // The output lock first: a second build into the same --out fails before any work.
     progress.start("preflight", plan.out);
@@ -142,21 +190,18 @@ export async function runBuild(plan: BuildPlan, res: Resolution, deps: BuildDeps
     held.take("publication", () => publication.abandon());
     if (publication.recovered) progress.info(describeRecovery(publication.out, publication.recovered));
     progress.done(`${plan.strategy} for ${plan.gitVersion}`);
-    r = {
-      plan, res, deps, facts, invocationId, startedOn, publication, held,
-      steps: deps.steps ?? defaultSteps(deps.catalog),
-      staged: null, log: null, logPath: "", image: null, toolchain: null, patches: [],
-      commandLine: null, outcomes: [], verdict: null, binaries: [], logSha: "", attestations: [], finishedOn: null,
-    };
+    logPath = await publication.stagedPath("build.log");
+    const ctx: Ctx = { plan, deps, steps: deps.steps ?? defaultSteps(deps.catalog), facts, invocationId, startedOn, publication, held, logPath };
+    let done: Done = {};
     for (const step of plan.steps) {
       checkAborted(signal);
-      await runStep(r, step);
+      done = { ...done, ...(await runStep(ctx, step, done)) };
     }
-    return result(r);
+    return result(ctx, need(done, "image", "stage", "make", "verify", "checksum", "attest"));
   } catch (err) {
     // The log is complete before it is kept.
     await held.release("log").catch(() => undefined);
-    if (r?.logPath && !signal.aborted) await keepFailedLog(r.logPath, plan.cacheDir, invocationId, (err as ToolError).code === "E_MAKE", deps.onFailureTail);
+    if (logPath && !signal.aborted) await keepFailedLog(logPath, plan.cacheDir, invocationId, err instanceof BuildError && err.code === "E_MAKE", deps.onFailureTail);
     if (signal.aborted) {
       throw new InterruptedError("E_INTERRUPTED", "build interrupted: the container was stopped and nothing was published", "re-run the same command to build again");
     }
@@ -168,41 +213,42 @@ export async function runBuild(plan: BuildPlan, res: Resolution, deps: BuildDeps
   }
 }
 
-/** One step. The switch is exhaustive: a new kind of step does not compile until it is handled here. */
-async function runStep(r: Run, step: BuildStep): Promise<void> {
+/** One step, given the outputs of the steps before it. The switch is exhaustive: a new kind of step does not compile until it is handled here. */
+async function runStep(ctx: Ctx, step: BuildStep, done: Done): Promise<Done> {
   switch (step.step) {
     case "image":
-      return imageStep(r, step);
+      // The image comes from the staged tree only when the plan says so.
+      return { image: await imageStep(ctx, step, step.chooseWith ? need(done, "stage").stage : null) };
     case "stage":
-      return stageStep(r, step);
+      return { stage: await stageStep(ctx, step) };
     case "patch":
-      return patchStep(r, step);
+      return { patch: await patchStep(ctx, step, need(done, "stage")) };
     case "make":
-      return makeStep(r, step);
+      return { make: await makeStep(ctx, step, need(done, "image")) };
     case "verify":
-      return verifyStep(r, step);
+      return { verify: await verifyStep(ctx, step, need(done, "stage")) };
     case "checksum":
-      return checksumStep(r, step);
+      return { checksum: await checksumStep(ctx, step, need(done, "verify")) };
     case "attest":
-      return attestStep(r, step);
+      return { attest: await attestStep(ctx, step, need(done, "image", "stage", "patch", "make", "verify", "checksum")) };
     case "publish":
-      return publishStep(r, step);
+      return { publish: await publishStep(ctx, step, need(done, "checksum", "attest")) };
     default:
       return assertNever(step, "build step");
   }
 }
 
-type StepOf<N extends BuildStep["step"]> = Extract<BuildStep, { step: N }>;
+type StepOf<N extends StepName> = Extract<BuildStep, { step: N }>;
 
-async function imageStep(r: Run, step: StepOf<"image">): Promise<void> {
-  const { progress, signal } = r.deps;
+async function imageStep(ctx: Ctx, step: StepOf<"image">, stage: StageOutput | null): Promise<ImageOutput> {
+  const { progress, signal } = ctx.deps;
   let choice: ImageChoice;
   if (step.chooseWith) {
-    // The only image fact the staged tree has to give: read its build-image files now, once.
-    const files = await readFiles(r.facts.get<string>("tree"), Object.values(BUILD_IMAGE_FILES));
-    choice = r.facts.set("imageChoice", chooseImage({ ...step.chooseWith, tree: buildImageFromFiles(files) }));
+    if (!stage) throw new Error("internal: the image is chosen from the staged tree, but nothing is staged");
+    // The only image fact the staged tree has to give: its build-image files, read once with the tree's facts.
+    choice = ctx.facts.set("imageChoice", chooseImage({ ...step.chooseWith, tree: stage.facts.buildImage ?? null }));
   } else {
-    choice = r.facts.value(step.choice);
+    choice = ctx.facts.value(step.choice);
   }
   progress.start("image", `${choice.ref} (rule: ${choice.rule})`);
   let found: { ref: string; id: string | null; go: string | null; pulled: boolean };
@@ -215,28 +261,28 @@ async function imageStep(r: Run, step: StepOf<"image">): Promise<void> {
     if (choice.pinnedId && info.id !== choice.pinnedId) {
       throw new VerificationError(
         "E_IMAGE_PIN",
-        `expected ${choice.ref} to be the pinned image ${choice.pinnedId} for v${r.plan.version}, found ${info.id}`,
+        `expected ${choice.ref} to be the pinned image ${choice.pinnedId} for v${ctx.plan.version}, found ${info.id}`,
         "the tag moved since the pin was made: restore the pinned image, or re-pin deliberately with `kubelet-nokmem pin OUT --force`",
       );
     }
     const go = await imageGoVersion(info, signal);
     found = { ref: digestRefFor(info, choice.ref) ?? choice.ref, id: info.id, go, pulled };
-    r.facts.set("goCacheVolume", cacheVolumeName(r.plan.line, info.id));
+    ctx.facts.set("goCacheVolume", cacheVolumeName(ctx.plan.line, info.id));
   }
-  r.facts.set("imageRef", found.ref);
-  r.facts.set("imageId", found.id);
-  r.facts.set("imageGo", found.go);
-  r.image = { choice, pulled: found.pulled };
-  r.toolchain = checkToolchain(choice, found.go);
-  if (step.strictToolchain && r.toolchain.matches !== true) {
+  ctx.facts.set("imageRef", found.ref);
+  ctx.facts.set("imageId", found.id);
+  ctx.facts.set("imageGo", found.go);
+  const toolchain = checkToolchain(choice, found.go);
+  if (step.strictToolchain && toolchain.matches !== true) {
     throw new EnvironmentError(
       "E_TOOLCHAIN",
-      `expected Go ${choice.expectedGo ?? "(unknown)"} for v${r.plan.version} (${choice.expectedGoFrom ?? "nothing says"}), found Go ${found.go ?? "(unknown)"} in ${found.ref}`,
+      `expected Go ${choice.expectedGo ?? "(unknown)"} for v${ctx.plan.version} (${choice.expectedGoFrom ?? "nothing says"}), found Go ${found.go ?? "(unknown)"} in ${found.ref}`,
       `use the image the tree asks for (drop --image), pass --image with Go ${choice.expectedGo ?? "the tree's version"}, or drop --strict-toolchain`,
     );
   }
   const shown = step.runner === "local" ? "Go on PATH" : runImage(found.ref, found.id);
-  progress.done(`${shown}${found.pulled ? " (pulled)" : ""}, Go ${found.go ?? "unknown"}${r.toolchain.matches === false ? `; ${r.toolchain.note}` : ""}`);
+  progress.done(`${shown}${found.pulled ? " (pulled)" : ""}, Go ${found.go ?? "unknown"}${toolchain.matches === false ? `; ${toolchain.note}` : ""}`);
+  return { choice, ...found, toolchain };
 }
 
 /** Pure: the toolchain check as it is shown in the log, the result and the manifest. */
@@ -261,52 +307,81 @@ async function localGo(signal: AbortSignal): Promise<string | null> {
   return parseGoVersion(out.stdout);
 }
 
-async function stageStep(r: Run, step: StepOf<"stage">): Promise<void> {
-  const { progress, signal } = r.deps;
+async function stageStep(ctx: Ctx, step: StepOf<"stage">): Promise<StageOutput> {
+  const { progress, signal } = ctx.deps;
   progress.start("stage", step.source.kind === "git" ? `${step.source.display} at ${step.ref}` : step.source.path);
-  const workDir = workDirOf(r.plan, r.invocationId);
+  const workDir = workDirOf(ctx.plan, ctx.invocationId);
   // --keep-work leaves both for inspection.
-  if (!step.keep) r.held.take("work folder", () => rm(workDir, { recursive: true, force: true }));
+  if (!step.keep) ctx.held.take("work folder", () => rm(workDir, { recursive: true, force: true }));
   await mkdir(workDir, { recursive: true });
   const staged = await stageSource(step.source, {
-    cacheDir: r.plan.cacheDir,
-    into: r.facts.value(step.into),
-    ref: step.ref ?? `v${r.plan.version}`,
+    cacheDir: ctx.plan.cacheDir,
+    into: ctx.facts.value(step.into),
+    ref: step.ref ?? `v${ctx.plan.version}`,
     willModify: step.willModify,
     linkMode: step.linkMode,
     signal,
     onProgress: (l) => progress.info(l),
   });
-  r.staged = staged;
-  if (!step.keep) r.held.take("staged tree", () => staged.cleanup());
-  r.facts.set("tree", staged.tree);
-  r.facts.set("commit", staged.commit);
-  r.facts.set("commitTime", staged.time);
+  if (!step.keep) ctx.held.take("staged tree", () => staged.cleanup());
+  ctx.facts.set("tree", staged.tree);
+  ctx.facts.set("commit", staged.commit);
+  ctx.facts.set("commitTime", staged.time);
+  // The staged tree's own release, read as `patch` reads it: a build is labelled with --version, so the tree must be that release.
+  const facts = await readTreeFacts(staged.tree, { status: false });
+  checkTreeRelease(facts, step, ctx.plan.version, (l) => progress.info(l));
   progress.done(
     `${staged.kind}${staged.commit ? ` ${staged.commit.slice(0, 12)}` : ""}, ${staged.digest.files} files, ${(staged.digest.bytes / 1e6).toFixed(1)} MB` +
       (staged.staging.method === "link" ? ` (${staged.staging.linked} hard-linked, ${staged.staging.copied} copied)` : ""),
   );
+  return { staged, facts };
 }
 
-async function patchStep(r: Run, step: StepOf<"patch">): Promise<void> {
-  const { progress } = r.deps;
-  const tree = r.facts.get<string>("tree");
+/**
+ * Refuse a source whose release is not the one the build is labelled with:
+ * the kubelet, its checksums and its provenance would name --version for
+ * another release's code. A tree that does not say (a plain folder, a
+ * checkout past its tag) is taken at its word, and the log says so.
+ */
+function checkTreeRelease(facts: TreeFacts, step: StepOf<"stage">, version: string, note: (line: string) => void): void {
+  const tree = treeRelease(facts);
+  const shown = step.source.kind === "git" ? `${step.source.display} at ${step.ref ?? `v${version}`}` : step.source.path;
+  if (tree.version === null) {
+    note(`the source does not say which release it is (${tree.source === "git" ? `git describe ${tree.describe ?? "finds no v* tag"}` : "no release tag, no git archive stamp"}): building it as v${version}, as --version says`);
+    return;
+  }
+  if (tree.version !== version) {
+    throw new TreeError(
+      "E_TREE_RELEASE",
+      `expected ${shown} to be v${version} (--version), found v${tree.version} (${tree.source === "git" ? "git describe" : "the git archive stamp in hack/lib/version.sh"}); nothing was built`,
+      `pass --version ${tree.version} to build the release the source is, or a source of v${version}`,
+    );
+  }
+}
+
+async function patchStep(ctx: Ctx, step: StepOf<"patch">, input: Pick<StepOutputs, "stage">): Promise<PatchOutput> {
+  const { progress } = ctx.deps;
+  const { staged, facts } = input.stage;
   progress.start("patch", step.series ?? "no source patches");
-  const patched = await r.steps.patch(tree, r.res, { versionFile: join(tree, step.versionFile), gitVersion: step.gitVersion, commit: r.facts.value(step.commit), signal: r.deps.signal });
-  r.patches = patched.patches;
+  // The series is the plan's: the release and the strategy's series as the plan names them.
+  const target = { version: ctx.plan.version, line: ctx.plan.line, strategy: step.strategy, patchSeries: step.series };
+  const patched = await ctx.steps.patch(staged.tree, target, { versionFile: join(staged.tree, step.versionFile), gitVersion: step.gitVersion, commit: ctx.facts.value(step.commit), facts, signal: ctx.deps.signal });
   progress.done(`${patched.patches.length} patch(es), version file ${step.versionFile}`);
+  return { patches: patched.patches };
 }
 
-async function makeStep(r: Run, step: StepOf<"make">): Promise<void> {
-  const { progress, signal } = r.deps;
-  const inv = r.facts.bind(step);
-  const commandLine = inv.runner === "docker" ? { file: DOCKER, args: dockerRunArgs(inv) } : { file: inv.command[0]!, args: inv.command.slice(1) };
-  r.commandLine = commandLine;
+async function makeStep(ctx: Ctx, step: StepOf<"make">, input: Pick<StepOutputs, "image">): Promise<MakeOutput> {
+  const { progress, signal } = ctx.deps;
+  const { image } = input;
+  // The one place the make step's pending facts are filled in; attest and the result take this.
+  const inv = ctx.facts.bind(step);
+  const [program, ...programArgs] = inv.command;
+  if (!program) throw new Error("internal: the make step has an empty command");
+  const commandLine = inv.runner === "docker" ? { file: DOCKER, args: dockerRunArgs(inv) } : { file: program, args: programArgs };
   progress.start("make", inv.runner === "docker" ? `in ${runImage(inv.image.ref, inv.image.id)}` : "on this host");
-  r.logPath = await r.publication.stagedPath("build.log");
-  const log = (r.log = createWriteStream(r.logPath, { flags: "w" }));
-  r.held.take("log", () => closeStream(log));
-  log.write(`# kubelet-nokmem build ${r.invocationId}\n# image ${inv.image.ref} (rule ${r.image?.choice.rule}), Go ${inv.image.go ?? "unknown"}\n# toolchain: ${r.toolchain?.note}\n# ${formatCommand(commandLine)}\n`);
+  const log = createWriteStream(ctx.logPath, { flags: "w" });
+  ctx.held.take("log", () => closeStream(log));
+  log.write(`# kubelet-nokmem build ${ctx.invocationId}\n# image ${inv.image.ref} (rule ${image.choice.rule}), Go ${inv.image.go ?? "unknown"}\n# toolchain: ${image.toolchain.note}\n# ${formatCommand(commandLine)}\n`);
   const onLine = (line: string) => {
     log.write(`${line}\n`);
     progress.output(line);
@@ -316,10 +391,10 @@ async function makeStep(r: Run, step: StepOf<"make">): Promise<void> {
   try {
     if (inv.containerName) {
       const name = inv.containerName;
-      r.held.take("container", () => removeContainer(name));
+      ctx.held.take("container", () => removeContainer(name));
       // Killing the docker client does not stop the container (make as PID 1 ignores
       // the forwarded SIGTERM): remove the container itself as soon as we are interrupted.
-      await r.held.releasingOnAbort(signal, "container", make);
+      await ctx.held.releasingOnAbort(signal, "container", make);
     } else {
       await make();
     }
@@ -331,12 +406,14 @@ async function makeStep(r: Run, step: StepOf<"make">): Promise<void> {
     throw err;
   }
   progress.done();
+  return { invocation: inv, commandLine, log };
 }
 
 async function prepareCache(inv: Bound<MakeInvocation>, signal: AbortSignal): Promise<void> {
   const cacheInTree = await inTree(inv.tree, TREE_GO_CACHE);
   if (inv.runner === "docker") {
-    await ensureCacheVolume(inv.goCache.name, inv.image.id ?? inv.image.ref, inv.user!.uid, inv.user!.gid, signal);
+    if (!inv.user) throw new Error("internal: a docker make step without --user");
+    await ensureCacheVolume(inv.goCache.name, inv.image.id ?? inv.image.ref, inv.user.uid, inv.user.gid, signal);
     // Created by us, not by Docker for the mount point: a root-owned _output/ would stop a non-root build.
     await mkdir(cacheInTree, { recursive: true });
   } else {
@@ -348,25 +425,28 @@ async function prepareCache(inv: Bound<MakeInvocation>, signal: AbortSignal): Pr
 }
 
 /** A verify failure says what the audit's verdict means: "kmem-enabled" stays greppable in the message. */
-const WHY_NOT_PATCHED: Record<Exclude<Verdict, "patched">, string> = {
+const VERDICT_MEANS: Record<Verdict, string> = {
+  patched: "the audit finds kmem accounting stubbed or compiled out, in a release whose kubelet would enable it",
   unpatched: "kmem-enabled code in the binary",
   "not-affected": "the audit reads a release that never enables kmem",
   unknown: "the evidence does not decide",
 };
 
-async function verifyStep(r: Run, step: StepOf<"verify">): Promise<void> {
-  const { progress } = r.deps;
-  const tree = r.facts.get<string>("tree");
+async function verifyStep(ctx: Ctx, step: StepOf<"verify">, input: Pick<StepOutputs, "stage">): Promise<VerifyOutput> {
+  const { progress } = ctx.deps;
+  const tree = input.stage.staged.tree;
   progress.start("verify");
   const problems: string[] = [];
+  const kubelets: VerifyOutput["kubelets"] = [];
   for (const o of step.outputs) {
     const built = await inTree(tree, o.path);
     if (!(await isFile(built))) {
       throw new BuildError("E_NO_KUBELET", `expected make to leave a kubelet at ${o.path}, found none`, "check build.log: the tree's Makefile may not honour KUBE_BUILD_PLATFORMS or WHAT=cmd/kubelet");
     }
-    const outcome = await r.steps.verify(built, r.res);
-    r.outcomes.push({ platform: o.platform, built, outcome });
-    if (step.expect === "patched" && outcome.verdict !== "patched") problems.push(`${o.platform}: ${outcome.verdict} (${WHY_NOT_PATCHED[outcome.verdict]})`);
+    const outcome = await ctx.steps.verify(built);
+    kubelets.push({ platform: o.platform, built, outcome });
+    // The audit's verdict must be the strategy's expectation, whichever it is: a not-affected release whose kubelet carries kmem code is refused too.
+    if (outcome.verdict !== step.expect) problems.push(`${o.platform}: ${outcome.verdict} (${VERDICT_MEANS[outcome.verdict]})`);
     // The audit read the stamp exactly when it could; otherwise search the bytes.
     const stamp = outcome.gitVersion !== undefined ? { ok: outcome.gitVersion === step.gitVersion, found: outcome.gitVersion } : checkVersionStamp(await readFile(built), step.gitVersion);
     if (!stamp.ok) problems.push(`${o.platform}: version ${stamp.found} instead of ${step.gitVersion}`);
@@ -374,102 +454,130 @@ async function verifyStep(r: Run, step: StepOf<"verify">): Promise<void> {
   if (problems.length) {
     throw new VerificationError(
       "E_NOT_NOKMEM",
-      `expected a nokmem kubelet stamped ${step.gitVersion}, found ${problems.join("; ")}; nothing was published`,
+      `expected a kubelet the audit judges ${step.expect}, stamped ${step.gitVersion}; found ${problems.join("; ")}; nothing was published`,
       "the tag or patch did not reach the compiler: read build.log, check the tree's hack/lib/golang.sh GOFLAGS handling, or use a patching strategy",
     );
   }
-  r.verdict = step.expect;
-  progress.done(r.verdict);
+  // The build reports the audit's word (equal to the expectation, checked above), not the plan's.
+  const verdicts = new Set(kubelets.map((k) => k.outcome.verdict));
+  const [verdict] = verdicts;
+  if (verdicts.size !== 1 || verdict === undefined || !isNokmem(verdict)) throw new Error(`internal: the verify step passed with the verdicts ${[...verdicts].join(", ")}`);
+  progress.done(verdict);
+  return { kubelets, verdict };
 }
 
 /** Move the binaries into staging (the verifier already hashed them) and write SHA256SUMS. */
-async function checksumStep(r: Run, step: StepOf<"checksum">): Promise<void> {
-  const { progress } = r.deps;
+async function checksumStep(ctx: Ctx, step: StepOf<"checksum">, input: Pick<StepOutputs, "verify">): Promise<ChecksumOutput> {
+  const { progress } = ctx.deps;
   progress.start("checksum");
-  for (const [n, o] of r.outcomes.entries()) {
-    const rel = step.binaries[n]!;
-    const dest = await r.publication.stagedPath(rel);
-    await moveFile(o.built, dest);
-    r.binaries.push({ platform: o.platform, rel, sha256: o.outcome.sha256 ?? (await sha256File(dest)) });
+  const kubelets = input.verify.kubelets;
+  if (kubelets.length !== step.binaries.length) throw new Error(`internal: ${kubelets.length} kubelet(s) verified for ${step.binaries.length} name(s) to publish`);
+  const binaries: ChecksumOutput["binaries"] = [];
+  for (const [n, k] of kubelets.entries()) {
+    const rel = step.binaries[n] ?? "";
+    const dest = await ctx.publication.stagedPath(rel);
+    await moveFile(k.built, dest);
+    binaries.push({ platform: k.platform, rel, sha256: k.outcome.sha256 ?? (await sha256File(dest)) });
   }
-  await writeFileAtomic(await r.publication.stagedPath(step.file), formatSha256Sums(r.binaries.map((b) => ({ name: b.rel, sha256: b.sha256 }))));
-  progress.done(r.binaries.map((b) => `${b.rel} ${b.sha256.slice(0, 16)}…`).join(", "));
+  await writeFileAtomic(await ctx.publication.stagedPath(step.file), formatSha256Sums(binaries.map((b) => ({ name: b.rel, sha256: b.sha256 }))));
+  progress.done(binaries.map((b) => `${b.rel} ${b.sha256.slice(0, 16)}…`).join(", "));
+  return { binaries };
+}
+
+/** What made the kubelets nokmem, from the plan's change and the patches the patch step applied. */
+function nokmemChange(change: PlannedChange, patch: PatchOutput): NokmemChange {
+  switch (change.kind) {
+    case "patches":
+      return { kind: "patches", patches: patch.patches };
+    case "build-setting":
+      return { kind: "build-setting", env: change.env };
+    case "none":
+      return { kind: "none", reason: change.reason };
+    default:
+      return assertNever(change, "planned change");
+  }
 }
 
 /** The one place manifest.json is written. */
-async function attestStep(r: Run, step: StepOf<"attest">): Promise<void> {
-  const { progress } = r.deps;
-  progress.start("publish", `${step.file}, then ${r.plan.out}`);
-  const staged = r.staged!;
-  const make = r.facts.bind(stepOf(r.plan, "make"));
-  r.finishedOn = new Date();
-  r.log?.write(`# finished ${r.finishedOn.toISOString()}\n`);
-  await r.held.release("log");
-  r.logSha = await sha256File(r.logPath);
-  const cmd = r.commandLine!;
-  if (step.keyid && r.deps.signKey?.keyid !== step.keyid) throw new Error(`internal: the plan signs with ${step.keyid}, the build was given ${r.deps.signKey?.keyid ?? "no key"}`);
+async function attestStep(ctx: Ctx, step: StepOf<"attest">, input: Pick<StepOutputs, "image" | "stage" | "patch" | "make" | "verify" | "checksum">): Promise<AttestOutput> {
+  const { progress } = ctx.deps;
+  const { image, stage, patch, make, verify, checksum } = input;
+  const staged = stage.staged;
+  const inv = make.invocation;
+  progress.start("publish", `${step.file}, then ${ctx.plan.out}`);
+  const finishedOn = new Date();
+  make.log.write(`# finished ${finishedOn.toISOString()}\n`);
+  await ctx.held.release("log");
+  const logSha = await sha256File(ctx.logPath);
+  const signKey = step.keyid ? (ctx.deps.signKey ?? null) : null;
+  if (step.keyid && signKey?.keyid !== step.keyid) throw new Error(`internal: the plan signs with ${step.keyid}, the build was given ${ctx.deps.signKey?.keyid ?? "no key"}`);
   // The one call that writes manifest.json (and the verdict, SBOMs and envelopes beside it).
-  r.attestations = await writeAttestations({
-    subjects: r.binaries.map((b) => ({ name: b.rel, sha256: b.sha256 })),
-    version: r.plan.version,
-    strategy: r.plan.strategy,
-    line: r.plan.line,
-    platforms: r.plan.platforms,
+  const files = await writeAttestations({
+    subjects: checksum.binaries.map((b) => ({ platform: b.platform, name: b.rel, sha256: b.sha256 })),
+    version: ctx.plan.version,
+    strategy: ctx.plan.strategy,
+    line: ctx.plan.line,
+    platforms: ctx.plan.platforms,
     source: { kind: staged.kind, origin: staged.origin, ref: staged.ref, commit: staged.commit, treeDigest: staged.digest.digest, dirHash: staged.digest.dirHash, gitTree: staged.gitTree },
-    sourceDateEpoch: make.sourceDateEpoch ?? staged.time,
-    env: make.env,
-    command: cmd.file === DOCKER ? [cmd.file, ...cmd.args] : make.command,
-    runner: r.plan.runner,
-    image: r.plan.runner === "docker" ? { ref: make.image.ref, id: make.image.id, rule: r.image!.choice.rule, requested: r.image!.choice.ref } : null,
-    go: make.image.go,
-    toolchain: r.toolchain!,
-    patches: r.patches,
+    sourceDateEpoch: inv.sourceDateEpoch ?? staged.time,
+    env: inv.env,
+    command: make.commandLine.file === DOCKER ? [make.commandLine.file, ...make.commandLine.args] : inv.command,
+    runner: ctx.plan.runner,
+    image: ctx.plan.runner === "docker" ? { ref: inv.image.ref, id: inv.image.id, rule: image.choice.rule, requested: image.choice.ref } : null,
+    go: inv.image.go,
+    toolchain: image.toolchain,
+    patches: patch.patches.map((p) => ({ name: p.name, sha256: p.sha256 })),
     tree: staged.tree,
-    patchSeries: r.res.patchSeries,
-    verdict: { verdict: r.verdict!, binaries: r.outcomes.map((o) => ({ platform: o.platform, verdict: o.outcome.verdict, gitVersion: o.outcome.gitVersion, evidence: o.outcome.evidence })) },
-    signKey: step.keyid ? r.deps.signKey! : null,
-    stage: (rel) => r.publication.stagedPath(rel),
-    tool: r.deps.tool,
-    invocationId: r.invocationId,
-    startedOn: r.startedOn,
-    finishedOn: r.finishedOn,
-    byproducts: [{ name: "build.log", digest: { sha256: r.logSha } }],
+    change: nokmemChange(step.change, patch),
+    verdict: { verdict: verify.verdict, binaries: verify.kubelets.map((k) => ({ platform: k.platform, verdict: k.outcome.verdict, gitVersion: k.outcome.gitVersion, evidence: k.outcome.evidence })) },
+    signKey,
+    stage: (rel) => ctx.publication.stagedPath(rel),
+    tool: ctx.deps.tool,
+    invocationId: ctx.invocationId,
+    startedOn: ctx.startedOn,
+    finishedOn,
+    byproducts: [{ name: "build.log", digest: { sha256: logSha } }],
   });
+  return { files, logSha, finishedOn };
 }
 
-async function publishStep(r: Run, step: StepOf<"publish">): Promise<void> {
+async function publishStep(ctx: Ctx, step: StepOf<"publish">, input: Pick<StepOutputs, "checksum" | "attest">): Promise<{ files: string[] }> {
   // A signal that arrives from here on is honoured after the renames: they take milliseconds, and half a publication is worse.
   // Binaries and the log, then what the attest step wrote, SHA256SUMS last.
-  await r.publication.commit([...step.files, ...r.attestations, step.last], new Map([...r.binaries.map((b) => [b.rel, b.sha256] as const), ["build.log", r.logSha]]));
-  r.deps.progress.done();
+  const files = [...step.files, ...input.attest.files, step.last];
+  await ctx.publication.commit(files, new Map([...input.checksum.binaries.map((b) => [b.rel, b.sha256] as const), ["build.log", input.attest.logSha]]));
+  ctx.deps.progress.done();
+  return { files };
 }
 
-function result(r: Run): BuildResult {
-  const out = r.publication.out;
-  const staged = r.staged!;
-  const make = r.facts.bind(stepOf(r.plan, "make"));
-  const first = r.binaries[0]!;
+function result(ctx: Ctx, outs: Pick<StepOutputs, "image" | "stage" | "make" | "verify" | "checksum" | "attest">): BuildResult {
+  const out = ctx.publication.out;
+  const { image, stage, make, verify, checksum, attest } = outs;
+  const staged = stage.staged;
+  const inv = make.invocation;
+  const [first] = checksum.binaries;
+  if (!first) throw new Error("internal: a build published no kubelet");
   return {
-    version: r.plan.gitVersion,
-    strategy: r.plan.strategy,
+    version: ctx.plan.gitVersion,
+    strategy: ctx.plan.strategy,
     kubelet: join(out, first.rel),
     sha256: first.sha256,
     manifest: join(out, "manifest.json"),
-    attestations: r.attestations.map((f) => join(out, f)),
-    keyid: r.deps.signKey && stepOf(r.plan, "attest").keyid ? r.deps.signKey.keyid : null,
-    verdict: r.verdict!,
+    attestations: attest.files.map((f) => join(out, f)),
+    keyid: stepOf(ctx.plan, "attest").keyid,
+    verdict: verify.verdict,
     out,
-    binaries: r.binaries.map((b) => ({ platform: b.platform, path: join(out, b.rel), sha256: b.sha256 })),
+    binaries: checksum.binaries.map((b) => ({ platform: b.platform, path: join(out, b.rel), sha256: b.sha256 })),
     sha256sums: join(out, "SHA256SUMS"),
     log: join(out, "build.log"),
-    source: { kind: staged.kind, origin: staged.origin, commit: staged.commit, treeDigest: staged.digest.digest, sourceDateEpoch: make.sourceDateEpoch ?? staged.time },
-    image: { ref: make.image.ref, id: make.image.id, go: make.image.go, rule: r.image!.choice.rule, requested: r.image!.choice.ref, pulled: r.image!.pulled },
-    toolchain: r.toolchain!,
-    runner: r.plan.runner,
-    invocationId: r.invocationId,
-    seconds: Math.round((r.finishedOn!.getTime() - r.startedOn.getTime()) / 100) / 10,
-    plan: r.plan,
-    bound: r.facts.toJSON(),
+    source: { kind: staged.kind, origin: staged.origin, commit: staged.commit, treeDigest: staged.digest.digest, sourceDateEpoch: inv.sourceDateEpoch ?? staged.time },
+    image: { ref: inv.image.ref, id: inv.image.id, go: inv.image.go, rule: image.choice.rule, requested: image.choice.ref, pulled: image.pulled },
+    toolchain: image.toolchain,
+    runner: ctx.plan.runner,
+    invocationId: ctx.invocationId,
+    seconds: Math.round((attest.finishedOn.getTime() - ctx.startedOn.getTime()) / 100) / 10,
+    plan: ctx.plan,
+    bound: ctx.facts.toJSON(),
   };
 }
 
@@ -481,6 +589,8 @@ function describeRecovery(out: string, rec: PublishRecovery): string {
 
 /** A failed build publishes nothing, but its log is worth keeping: copy it under the cache folder and say where. */
 async function keepFailedLog(logPath: string, cacheDir: string, id: string, showTail: boolean, show?: (text: string) => void): Promise<void> {
+  // Only a build that reached make has a log.
+  if (!(await isFile(logPath))) return;
   try {
     const dir = join(cacheDir, "logs");
     await mkdir(dir, { recursive: true });

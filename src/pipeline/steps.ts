@@ -12,10 +12,10 @@
  */
 import { auditFile } from "../audit/index.js";
 import { BuildError } from "../errors.js";
-import { applyStrategy } from "../patch/engine.js";
+import { applyStrategy, type PatchTarget } from "../patch/engine.js";
 import type { Verdict } from "../verdict.js";
-import type { Resolution } from "../catalog/resolve.js";
 import type { Catalog } from "../catalog/types.js";
+import type { TreeFacts } from "../tree/assess.js";
 
 interface PatchOptions {
   /** Absolute path where the version file must be written (KUBE_GIT_VERSION_FILE). */
@@ -24,17 +24,20 @@ interface PatchOptions {
   gitVersion: string;
   /** Source commit, when known. */
   commit: string | null;
+  /** The staged tree's facts, read once by the stage step. */
+  facts: TreeFacts;
   /** SIGINT/SIGTERM: ends a wait for the staged tree's lock, honoured between the engine's steps. */
   signal?: AbortSignal;
 }
 
-interface PatchOutcome {
+export interface PatchOutcome {
   versionFile: string;
-  /** Each applied patch with the sha256 of its patch file (for the provenance). */
-  patches: { name: string; sha256: string }[];
+  /** Each applied patch with the sha256 of its patch file (for the provenance) and its text (for the SBOMs). */
+  patches: { name: string; sha256: string; text: string }[];
 }
 
-export type PatchStep = (tree: string, res: Resolution, opts: PatchOptions) => Promise<PatchOutcome>;
+/** Apply the plan's series for its release to the staged tree and write the version file. */
+export type PatchStep = (tree: string, target: PatchTarget, opts: PatchOptions) => Promise<PatchOutcome>;
 
 export interface Evidence {
   check: string;
@@ -55,7 +58,7 @@ export interface VerifyOutcome {
   sha256?: string;
 }
 
-export type VerifyStep = (binary: string, res: Resolution) => Promise<VerifyOutcome>;
+export type VerifyStep = (binary: string) => Promise<VerifyOutcome>;
 
 /**
  * The binary must carry the clean version: `v1.16.15` present and no
@@ -98,8 +101,8 @@ function auditVerifyStep(catalog: Catalog): VerifyStep {
  * the link, so a staged tree's links to the user's files stay untouched (no
  * link needs breaking first). The version file must stamp the plan's version.
  */
-const enginePatchStep: PatchStep = async (tree, res, opts) => {
-  const record = await applyStrategy(tree, res, { versionFile: opts.versionFile, signal: opts.signal, ...(opts.commit ? { commit: opts.commit } : {}) });
+const enginePatchStep: PatchStep = async (tree, target, opts) => {
+  const record = await applyStrategy(tree, target, { versionFile: opts.versionFile, facts: opts.facts, signal: opts.signal, ...(opts.commit ? { commit: opts.commit } : {}) });
   const stamped = record.versionFile?.gitVersion;
   if (stamped !== undefined && stamped !== opts.gitVersion) {
     throw new BuildError("E_VERSION_STAMP", `expected the version file to stamp ${opts.gitVersion}, found ${stamped}`, "report this: the plan and the patch engine disagree on the release");

@@ -22,7 +22,7 @@ export async function peekSource(spec: SourceSpec, ref: string, paths: readonly 
 }
 
 /** Files of a tree on disk: path → content, null when absent or not a regular file. */
-export async function readFiles(root: string, paths: readonly string[]): Promise<Record<string, string | null>> {
+async function readFiles(root: string, paths: readonly string[]): Promise<Record<string, string | null>> {
   const out: Record<string, string | null> = {};
   for (const p of paths) {
     const st = await stat(join(root, p)).catch(() => null);

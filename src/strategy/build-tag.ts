@@ -4,6 +4,7 @@ import { defineStrategy } from "./types.js";
 export const buildTag = defineStrategy({
   id: "build-tag",
   summary: "Build with the nokmem tag so the vendored runc compiles kmem_disabled.go instead of kmem.go.",
+  change: "build-setting",
   // GOFLAGS holds the tag alone: 1.18+ golang.sh extracts -tags= from it and
   // anything else leaks into the tag list (DOMAIN.md, "the trap").
   env: { GOFLAGS: "-tags=nokmem" },

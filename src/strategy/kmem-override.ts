@@ -7,6 +7,7 @@ import { defineStrategy } from "./types.js";
 export const kmemOverride = defineStrategy({
   id: "kmem-override",
   summary: "Replace the vendored runc kmem.go with the disabled implementation (keeping its !nokmem constraint), and pass the tag as well.",
+  change: "patches",
   env: { GOFLAGS: "-tags=nokmem" },
   changes: ["vendor/github.com/opencontainers/runc/libcontainer/cgroups/fs/kmem.go"],
   layouts: ["split-rc7+", "split-rc6"],

@@ -4,6 +4,7 @@ import { defineStrategy } from "./types.js";
 export const none = defineStrategy({
   id: "none",
   summary: "Nothing to change: this release's kubelet never enables kmem accounting.",
+  change: "none",
   env: {},
   changes: [],
   layouts: ["legacy", "absent"],

@@ -46,6 +46,13 @@ export interface AuditSignature {
 }
 
 /**
+ * What kind of change a strategy makes, as the build's provenance and SBOMs
+ * record it: source patches (its series), a build setting (its env), or none.
+ */
+export const CHANGE_KINDS = ["patches", "build-setting", "none"] as const;
+export type ChangeKind = (typeof CHANGE_KINDS)[number];
+
+/**
  * One way of making a kubelet nokmem: everything the tool knows about it.
  * Each strategy is a module behind this contract (made with
  * `defineStrategy`); src/strategy/index.ts lists them all.
@@ -54,6 +61,12 @@ export interface Strategy {
   readonly id: StrategyId;
   /** One sentence: what the strategy does to the tree or the build. */
   readonly summary: string;
+  /**
+   * The kind of change it makes: `patches` when it changes source (a series,
+   * even if it sets env as well), `build-setting` when only its env makes the
+   * kubelet nokmem, `none` when nothing needs changing.
+   */
+  readonly change: ChangeKind;
   /** Build environment the strategy needs, over the line's, e.g. GOFLAGS=-tags=nokmem. */
   readonly env: Readonly<Record<string, string>>;
   /** Files (relative to the tree) its patch series change; empty when it changes no source. */

@@ -4,6 +4,7 @@ import { defineStrategy } from "./types.js";
 export const vendorStub = defineStrategy({
   id: "vendor-stub",
   summary: "Stub EnableKernelMemoryAccounting and setKernelMemory in the vendored runc memory.go.",
+  change: "patches",
   env: {},
   changes: ["vendor/github.com/opencontainers/runc/libcontainer/cgroups/fs/memory.go"],
   layouts: ["pre-split"],

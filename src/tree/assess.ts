@@ -4,9 +4,10 @@
  * data (src/tree/inspect.ts reads them), so every disagreement can be tested
  * without a disk.
  */
-import { parseVersionQuery, resolve, type Resolution } from "../catalog/resolve.js";
+import { parseVersionQuery, resolve, type Resolution, type VersionQuery } from "../catalog/resolve.js";
 import type { Catalog, KmemLayout, Pin, StrategyId } from "../catalog/types.js";
 import { UsageError } from "../errors.js";
+import { coreOf } from "../release.js";
 import type { GitFacts } from "../source/git.js";
 import { STRATEGIES, strategyForLayout } from "../strategy/index.js";
 import { chooseImage, type ImageChoice, type TreeBuildImage } from "./build-image.js";
@@ -126,7 +127,7 @@ export function assessTree(catalog: Catalog, facts: TreeFacts, opts: AssessOptio
 
   let versionAgrees: boolean | null = null;
   if (flag && fromTree) {
-    const treeCore = fromTree.version.replace(/-.*$/, "");
+    const treeCore = coreOf(fromTree.version);
     versionAgrees = treeCore === flag.version;
     if (!versionAgrees) notes.push(`--version ${flag.version} disagrees with the tree, which says ${fromTree.tag} (${treeSource}); using ${flag.version} as asked`);
   }
@@ -254,7 +255,7 @@ export function treeRelease(facts: Pick<TreeFacts, "git" | "archive">): TreeRele
  */
 export function resolveTreeRelease(catalog: Catalog, facts: TreeFacts, given: string | undefined): { resolution: Resolution; tree: TreeRelease } {
   const tree = treeRelease(facts);
-  let version: string;
+  let version: string | VersionQuery;
   if (given) {
     const q = parseVersionQuery(given);
     if (tree.version && tree.version !== q.version) {
@@ -264,7 +265,7 @@ export function resolveTreeRelease(catalog: Catalog, facts: TreeFacts, given: st
         `drop --version, or pass --version ${tree.version}`,
       );
     }
-    version = given;
+    version = q;
   } else if (tree.version) {
     version = tree.version;
   } else {

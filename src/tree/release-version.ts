@@ -2,6 +2,7 @@
  * The Kubernetes release a tree says it is, from `git describe` output or from
  * the values a `git archive` export bakes into hack/lib/version.sh. Pure.
  */
+import { lineOf, parseRelease, releaseCore } from "../release.js";
 
 export interface TreeVersion {
   /** "1.16.15", or "1.17.0-rc.1" for a pre-release tag. */
@@ -15,14 +16,13 @@ export interface TreeVersion {
   commitsSinceTag: number;
 }
 
-const TAG = /^v(\d+)\.(\d+)\.(\d+)(-[0-9A-Za-z.-]+)?$/;
-
-/** Parse a Kubernetes release tag such as `v1.16.15` or `v1.17.0-rc.1`. */
+/** Parse a Kubernetes release tag such as `v1.16.15` or `v1.17.0-rc.1` (a tag has its `v` and no build metadata). */
 function parseReleaseTag(tag: string): TreeVersion | null {
-  const m = TAG.exec(tag.trim());
-  if (!m) return null;
-  const core = `${+m[1]!}.${+m[2]!}.${+m[3]!}`;
-  return { version: `${core}${m[4] ?? ""}`, line: `${+m[1]!}.${+m[2]!}`, tag: tag.trim(), prerelease: Boolean(m[4]), commitsSinceTag: 0 };
+  const text = tag.trim();
+  const r = text.startsWith("v") ? parseRelease(text) : null;
+  if (!r || r.build !== null) return null;
+  const core = releaseCore(r);
+  return { version: r.prerelease === null ? core : `${core}-${r.prerelease}`, line: lineOf(r), tag: text, prerelease: r.prerelease !== null, commitsSinceTag: 0 };
 }
 
 /**

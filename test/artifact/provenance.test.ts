@@ -72,7 +72,7 @@ async function signedOutDir(kind: Kind): Promise<{ out: string; pub: string; key
     mkdirSync(join(out, platform), { recursive: true });
     writeFileSync(join(out, platform, "kubelet"), bytes);
   }
-  const subjects = Object.entries(binaries).map(([p, b]) => ({ name: `${p}/kubelet`, sha256: sha(b) }));
+  const subjects = Object.entries(binaries).map(([p, b]) => ({ platform: p, name: `${p}/kubelet`, sha256: sha(b) }));
   writeFileSync(join(out, "SHA256SUMS"), subjects.map((s) => `${s.sha256}  ${s.name}\n`).join(""));
   const series = loadSeries("kmem-override/1.16");
   const files = await writeAttestations({
@@ -90,7 +90,7 @@ async function signedOutDir(kind: Kind): Promise<{ out: string; pub: string; key
     go: "1.19.8",
     patches: series.patches.map((p) => ({ name: p.name, sha256: p.sha256 })),
     tree,
-    patchSeries: series.id,
+    change: { kind: "patches", patches: series.patches.map((p) => ({ name: p.name, sha256: p.sha256, text: p.text })) },
     verdict: { verdict: "patched", binaries: Object.keys(binaries).map((platform) => ({ platform, verdict: "patched" as const, gitVersion: "v1.16.15", evidence: [{ check: "string memory.kmem.limit_in_bytes", found: false }] })) },
     signKey: await loadSigningKey(key),
     stage: async (rel) => {

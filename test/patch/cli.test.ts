@@ -90,6 +90,7 @@ describe("patch modes", () => {
     const wrong = cli(["patch", git.root, "--version", "1.13.12"]);
     expect(wrong.code).toBe(2);
     expect(wrong.lastErr).toBe("kubelet-nokmem: expected --version to name the release the tree is, found --version 1.13.12 but the tree says v1.16.15 (git describe); nothing was changed (fix: drop --version, or pass --version 1.16.15)");
+    expect(JSON.parse(cli(["patch", git.root, "--version", "1.13.12", "--json"]).stdout)).toMatchObject({ error: { code: "E_VERSION_MISMATCH" } });
     const dir = await makeTree(join(tempDir(), "d"), { era: "1.16", kind: "dir" });
     const none = cli(["patch", dir.root]);
     expect(none.code).toBe(2);

@@ -8,13 +8,19 @@
  * The modules are the real ones, each entry point wrapped only to record that
  * it was called. The one child-process door (src/process/exec.ts) answers for
  * `docker` alone, as a recording fake: it says what `docker version` and
- * `docker image inspect` say, and for `docker run … make` writes a synthetic
- * kubelet ELF (test/audit/synthetic.ts) stamped with the version file the
- * patch step wrote and carrying the markers the GOFLAGS it was given would
- * compile in, so the real audit judges it. No Go, no Docker needed.
+ * `docker image inspect` say, and for `docker run … make` "compiles" the
+ * staged tree's vendored runc fs package: it keeps the Go files whose build
+ * constraints the tags in the GOFLAGS it was given satisfy, and writes a
+ * synthetic kubelet ELF (test/audit/synthetic.ts) stamped with the version
+ * file the patch step wrote and carrying the marker strings those files hold,
+ * so the real audit judges what the tree and the tag would give. No Go, no
+ * Docker needed. Two faults can be injected into that toolchain (a Makefile
+ * that does not pass GOFLAGS on; another runc copy compiled in), and then the
+ * build must refuse to publish: that is what makes the verify step's
+ * comparison a check that can fail.
  */
 import { createHash } from "node:crypto";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, posix } from "node:path";
 import { beforeEach, describe, expect, it, vi } from "vitest";
 import { Publication } from "../../src/artifact/publish.js";
@@ -25,8 +31,10 @@ import { dockerRunArgs, GO_VERSION_LABEL } from "../../src/pipeline/docker.js";
 import { Facts } from "../../src/pipeline/facts.js";
 import type { Fact } from "../../src/pipeline/plan.js";
 import type { RunOptions, RunResult } from "../../src/process/exec.js";
+import { MARKERS } from "../../src/audit/markers.js";
 import { syntheticBinary } from "../audit/synthetic.js";
-import { makeTree } from "../fixtures/k8s-tree.js";
+import { makeTree, RUNC_FS, type Era } from "../fixtures/k8s-tree.js";
+import { runcFsFiles } from "../fixtures/runc-fs.js";
 import { tempDir } from "../helpers/tmp.js";
 
 /** The order in which the wrapped entry points were entered, and the fake docker. */
@@ -46,11 +54,17 @@ const walk = vi.hoisted(() => {
       }),
     ),
   });
-  return { calls, recording, docker: null as null | ((args: string[], opts: RunOptions) => RunResult) };
+  return {
+    calls,
+    recording,
+    docker: null as null | ((args: string[], opts: RunOptions) => RunResult),
+    /** Faults of the fake toolchain: GOFLAGS never reaches the compiler; these fs files are compiled beside the tree's. */
+    fault: { dropGoflags: false, extraFsFiles: null as Record<string, string> | null },
+  };
 });
 
 vi.mock("../../src/catalog/resolve.js", async (original) => walk.recording(await original<typeof import("../../src/catalog/resolve.js")>(), "resolve"));
-vi.mock("../../src/source/peek.js", async (original) => walk.recording(await original<typeof import("../../src/source/peek.js")>(), "peekSource", "readFiles"));
+vi.mock("../../src/source/peek.js", async (original) => walk.recording(await original<typeof import("../../src/source/peek.js")>(), "peekSource"));
 vi.mock("../../src/tree/build-image.js", async (original) => walk.recording(await original<typeof import("../../src/tree/build-image.js")>(), "chooseImage"));
 vi.mock("../../src/pipeline/build-plan.js", async (original) => walk.recording(await original<typeof import("../../src/pipeline/build-plan.js")>(), "planBuild"));
 vi.mock("../../src/pipeline/docker.js", async (original) => walk.recording(await original<typeof import("../../src/pipeline/docker.js")>(), "ensureImage"));
@@ -76,9 +90,9 @@ vi.mock("../../src/process/exec.js", async (importOriginal) => {
 /** Where each step of the plan enters the modules it owns, in the order it enters them. */
 const ENTRIES: Record<BuildStep["step"], string[]> = {
   image: ["ensureImage"],
-  stage: ["stageSource"],
-  // The patch engine reads the staged tree's facts once, itself.
-  patch: ["applyStrategy", "readTreeFacts"],
+  // The staged tree's facts are read once, by the stage step (its release must be --version's); the patch engine takes them.
+  stage: ["stageSource", "readTreeFacts"],
+  patch: ["applyStrategy"],
   make: ["docker run make"],
   verify: ["auditFile"],
   checksum: ["formatSha256Sums"],
@@ -91,6 +105,68 @@ const DECIDE = ["resolve", "peekSource", "chooseImage", "planBuild"];
 const IMAGE_ID = `sha256:${"5e".repeat(32)}`;
 const IMAGE_GO = "1.19.8";
 const dockerCalls: string[][] = [];
+
+/** The tags `go build` would get from GOFLAGS: `-tags=a,b` (or `-tags a,b`). */
+function tagsOf(goflags: string): string[] {
+  const m = /(?:^|\s)-tags[= ](\S+)/.exec(goflags);
+  return m ? m[1]!.split(",").filter(Boolean) : [];
+}
+
+/** Whether a `//go:build` expression holds for these tags (&&, ||, !, parentheses). */
+function constraintHolds(expr: string, tags: ReadonlySet<string>): boolean {
+  const tokens = expr.match(/&&|\|\||!|\(|\)|[\w.]+/g) ?? [];
+  let i = 0;
+  const or = (): boolean => {
+    let v = and();
+    while (tokens[i] === "||") {
+      i++;
+      v = and() || v;
+    }
+    return v;
+  };
+  const and = (): boolean => {
+    let v = not();
+    while (tokens[i] === "&&") {
+      i++;
+      v = not() && v;
+    }
+    return v;
+  };
+  const not = (): boolean => {
+    const t = tokens[i++];
+    if (t === "!") return !not();
+    if (t === "(") {
+      const v = or();
+      i++;
+      return v;
+    }
+    return tags.has(t!);
+  };
+  return or();
+}
+
+/**
+ * The kmem markers a kubelet carries when the fs package is compiled with
+ * these tags: the marker strings in the files whose constraints hold, and the
+ * path of each such kmem file that holds one (a file without strings is
+ * inlined away and leaves no line-table entry, as f000fe1's kmem_disabled.go).
+ */
+function compileRuncFs(dir: string, tags: string[], extra: Record<string, string>): string[] {
+  const held = new Set(["linux", "amd64", ...tags]);
+  const files: Record<string, string> = {};
+  for (const name of existsSync(dir) ? readdirSync(dir) : []) if (name.endsWith(".go") && !name.endsWith("_test.go")) files[name] = readFileSync(join(dir, name), "utf8");
+  Object.assign(files, extra);
+  const markers = new Set<string>();
+  for (const [name, text] of Object.entries(files)) {
+    const constraint = /^\/\/go:build (.+)$/m.exec(text)?.[1];
+    if (constraint !== undefined && !constraintHolds(constraint, held)) continue;
+    const strings = MARKERS.filter((m) => /^(enabled|disabled)-string:/.test(m.id) && text.includes(m.text)).map((m) => m.id);
+    for (const id of strings) markers.add(id);
+    const path = MARKERS.find((m) => m.id === `source-path:${name}`);
+    if (path && strings.length) markers.add(path.id);
+  }
+  return [...markers];
+}
 
 /** `docker run … make`, as the Kubernetes Makefile of a nokmem-capable tree would leave it: a kubelet per platform. */
 function fakeMake(args: string[]): RunResult {
@@ -111,9 +187,8 @@ function fakeMake(args: string[]): RunResult {
   const versionFile = readFileSync(onHost(env.get("KUBE_GIT_VERSION_FILE")!), "utf8");
   const gitVersion = /^KUBE_GIT_VERSION=['"]?([^'"\n]*)/m.exec(versionFile)?.[1];
   if (!gitVersion) throw new Error(`fake make: no KUBE_GIT_VERSION in\n${versionFile}`);
-  // What the build tag selects in runc's fs package: kmem_disabled.go with the tag, kmem.go without.
-  const nokmem = /(^|[\s,=])nokmem(,|\s|$)/.test(env.get("GOFLAGS") ?? "");
-  const markers = nokmem ? ["disabled-string:runc-build", "source-path:kmem_disabled.go"] : ["enabled-string:kmem-limit-file", "enabled-string:kmem-not-supported", "source-path:kmem.go"];
+  const goflags = walk.fault.dropGoflags ? "" : (env.get("GOFLAGS") ?? "");
+  const markers = compileRuncFs(join(tree, RUNC_FS), tagsOf(goflags), walk.fault.extraFsFiles ?? {});
   for (const platform of (env.get("KUBE_BUILD_PLATFORMS") ?? "").split(" ").filter(Boolean)) {
     const dir = join(tree, "_output/local/bin", platform);
     mkdirSync(dir, { recursive: true });
@@ -164,6 +239,7 @@ async function kn(args: string[]): Promise<{ code: number; json: Record<string, 
 beforeEach(() => {
   walk.calls.length = 0;
   dockerCalls.length = 0;
+  walk.fault = { dropGoflags: false, extraFsFiles: null };
 });
 
 describe.each(["git", "dir"] as const)("build --version 1.20.15 from a %s source", (kind) => {
@@ -206,8 +282,45 @@ describe.each(["git", "dir"] as const)("build --version 1.20.15 from a %s source
     expect(Object.keys(built.json.bound as object).sort()).toEqual(Object.keys(plan.pending).sort());
     expect(built.json.bound).toMatchObject({ imageId: IMAGE_ID, imageGo: IMAGE_GO, tree: expect.stringContaining(join(tmp, "cache")) });
 
-    // The real audit judged the kubelet the fake make left, and the build reported its word.
-    expect(built.json.verdict).toBe(stepOf(plan, "verify").expect);
+    // The real audit judged the kubelet the fake make left, and the build reported its word: the one this release's strategy expects.
+    expect(stepOf(plan, "verify").expect).toBe("patched");
+    expect(built.json.verdict).toBe("patched");
     expect(createHash("sha256").update(readFileSync(built.json.kubelet as string)).digest("hex")).toBe(built.json.sha256);
+  });
+});
+
+/** A build of `version` (era `era`) from a git source, with the fake toolchain as it stands. */
+async function buildOf(era: Era, version: string) {
+  const tmp = tempDir("kn-walk-");
+  const tree = await makeTree(join(tmp, "k8s"), { era, version });
+  const out = join(tmp, "out");
+  const r = await kn(["build", "--version", version, "--source", tree.root, "--cache-dir", join(tmp, "cache"), "--out", out, "--json"]);
+  return { ...r, out };
+}
+
+describe("the verify step compares the audit's verdict with the strategy's, for every strategy", () => {
+  it("1.22.17 (strategy none): the audit finds no kmem code, and the build reports not-affected", async () => {
+    const r = await buildOf("1.22", "1.22.17");
+    expect(r.code, r.err).toBe(0);
+    expect(stepOf(r.json.plan as BuildPlan, "verify").expect).toBe("not-affected");
+    expect(r.json.verdict).toBe("not-affected");
+  });
+
+  it("1.20.15 when GOFLAGS never reaches the compiler: the audit says unpatched, exit 4, nothing published", async () => {
+    walk.fault.dropGoflags = true;
+    const r = await buildOf("1.20", "1.20.15");
+    expect(r.code, r.err).toBe(4);
+    expect(r.json.error).toMatchObject({ code: "E_NOT_NOKMEM" });
+    expect((r.json.error as { message: string }).message).toMatch(/^expected a kubelet the audit judges patched, stamped v1\.20\.15; found linux\/amd64: unpatched \(kmem-enabled code in the binary\)/);
+    expect(existsSync(join(r.out, "SHA256SUMS"))).toBe(false);
+  });
+
+  it("1.22.17 when another runc with kmem code is compiled in: the audit says unpatched where not-affected is expected, exit 4", async () => {
+    walk.fault.extraFsFiles = { "kmem.go": runcFsFiles("split-rc7+")["kmem.go"]! };
+    const r = await buildOf("1.22", "1.22.17");
+    expect(r.code, r.err).toBe(4);
+    expect(r.json.error).toMatchObject({ code: "E_NOT_NOKMEM" });
+    expect((r.json.error as { message: string }).message).toMatch(/^expected a kubelet the audit judges not-affected, stamped v1\.22\.17; found linux\/amd64: unpatched/);
+    expect(existsSync(join(r.out, "SHA256SUMS"))).toBe(false);
   });
 });

@@ -11,12 +11,12 @@ import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { MARKERS } from "../../src/audit/markers.js";
-import { verdictFor, type Evidence, type EvidenceKind } from "../../src/audit/verdict.js";
+import { isSilentSignature, SILENT_WHEN_DISABLED, verdictFor, type Evidence, type EvidenceKind } from "../../src/audit/verdict.js";
 import { loadCatalog } from "../../src/catalog/load.js";
 import { loadSeries, PATCHES_ROOT } from "../../src/patch/series.js";
 import { STRATEGIES, strategyFor, strategyForLayout } from "../../src/strategy/index.js";
 import { RUNC_STRATEGIES } from "../../src/strategy/runc.js";
-import { KMEM_LAYOUTS, STRATEGY_IDS, type AuditSignature, type KmemLayout, type Strategy, type StrategyId } from "../../src/strategy/types.js";
+import { CHANGE_KINDS, KMEM_LAYOUTS, STRATEGY_IDS, type AuditSignature, type KmemLayout, type Strategy, type StrategyId } from "../../src/strategy/types.js";
 
 const catalog = loadCatalog();
 const registered = Object.entries(STRATEGIES) as [StrategyId, Strategy][];
@@ -99,6 +99,16 @@ describe("patch series: one per line that uses a strategy with changed files", (
   });
 });
 
+describe("the kind of change", () => {
+  it.each(registered)("%s: declares patches exactly when it changes files, a build setting when only its env does it, none when not affected", (_id, s) => {
+    const expected = s.changes.length ? "patches" : Object.keys(s.env).length ? "build-setting" : "none";
+    expect(CHANGE_KINDS).toContain(s.change);
+    expect(s.change).toBe(expected);
+    expect(s.change === "none").toBe(!s.affected);
+    expect(s.change === "patches").toBe(s.patchSeries({ line: "1.16" }) !== null);
+  });
+});
+
 describe("audit signatures", () => {
   const rows = registered.flatMap(([id, s]) => s.layouts.map((layout) => [id, layout, s] as const));
 
@@ -151,16 +161,26 @@ describe("audit signatures", () => {
     expect(auditSays(id, layout, strategy, sig.present).verdict).toBe(sig.verdict);
   });
 
+  // The audit's own rule (src/audit/verdict.ts), called, not copied: a signature is silent when its build carries no disabled marker or it names markerless forms.
+  it.each([
+    ["no marker at all", { present: [], absent: [], verdict: "patched" }, true],
+    ["an enabled marker only", { present: ["enabled-string:kmem-limit-file"], absent: [], verdict: "patched" }, true],
+    ["the disabled string", { present: ["disabled-string:runc-build"], absent: [], verdict: "patched" }, false],
+    ["the disabled file name", { present: ["source-path:kmem_disabled.go"], absent: [], verdict: "patched" }, false],
+    ["a disabled marker, and markerless forms", { present: ["disabled-string:runc-build"], absent: [], verdict: "patched", markerlessForms: "by hand" }, true],
+  ] as [string, AuditSignature, boolean][])("a signature with %s is silent: %s", (_what, sig, silent) => {
+    expect(isSilentSignature(sig)).toBe(silent);
+  });
+
+  it("the silent layouts are those of the registered signatures: pre-split (vendor-stub's markerless forms) and split-rc6 (inlined away)", () => {
+    expect([...SILENT_WHEN_DISABLED].sort()).toEqual(["pre-split", "split-rc6"]);
+  });
+
   it.each(rows.filter(([, , s]) => s.affected))("%s on %s: the audit rests patched on absence exactly when the signature is silent", (id, layout, strategy) => {
     const sig: AuditSignature = strategy.signatures[layout]!;
-    const silent = sig.markerlessForms !== undefined || !sig.present.some((m) => kindOf(m) === "disabled");
-    // A layout is silent for the audit when any affected strategy's signature is.
-    const anySilent = registered.some(([, s]) => {
-      const other = s.affected ? s.signatures[layout] : undefined;
-      return other !== undefined && (other.markerlessForms !== undefined || !other.present.some((m) => kindOf(m) === "disabled"));
-    });
     const verdict = auditSays(id, layout, strategy, []).verdict;
-    if (silent) expect(verdict).toBe("patched");
-    expect(verdict).toBe(anySilent ? "patched" : "unknown");
+    if (isSilentSignature(sig)) expect(verdict).toBe("patched");
+    // A layout is silent for the audit when any affected strategy's signature is.
+    expect(verdict).toBe(SILENT_WHEN_DISABLED.has(layout) ? "patched" : "unknown");
   });
 });
