@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { fixCommand, kubeletBuildCommand, runcBuildCommand } from "../../src/audit/fix.js";
+import { assessBinary } from "../../src/node/binaries.js";
 import { remedies } from "../../src/node/remedy.js";
 
 describe("the one command that builds the fixed binary", () => {
@@ -31,5 +32,17 @@ describe("the one command that builds the fixed binary", () => {
   it("the doctor's remedy for an unpatched runc names the same command", () => {
     expect(remedies.nokmemRunc("/usr/bin/runc", "1.0.0-rc93")).toContain("`kubelet-nokmem build runc --version 1.0.0-rc93 --source https://github.com/opencontainers/runc.git`");
     expect(remedies.nokmemRunc("/usr/bin/runc", "1.0.0-rc93")).toContain("in place of /usr/bin/runc");
+  });
+});
+
+describe("the doctor's runc-binary finding", () => {
+  it("an unpatched runc on an affected node: critical, with the build command for its stamped version", () => {
+    const f = assessBinary(
+      { kind: "runc", path: "/usr/bin/runc", searched: [], error: null, audit: { verdict: "unpatched", runcVersion: "1.0.0-rc93", evidence: [{ id: "enabled-string:kmem-not-supported" }] } },
+      "strong",
+      false,
+    );
+    expect({ severity: f.severity, title: f.title }).toEqual({ severity: "critical", title: "runc 1.0.0-rc93 enables kmem accounting" });
+    expect(f.remedy).toContain("`kubelet-nokmem build runc --version 1.0.0-rc93 --source https://github.com/opencontainers/runc.git`");
   });
 });

@@ -3,7 +3,9 @@ import type { BinaryReport } from "../../src/audit/report.js";
 import { loadCatalog } from "../../src/catalog/load.js";
 import { resolveRunc } from "../../src/catalog/runc-release.js";
 import { VerificationError } from "../../src/errors.js";
+import { debootstrapArgs, defaultTag } from "../../src/pipeline/image.js";
 import { checkBuiltRunc, planRuncBuild, runcDockerArgs, runcGopathVolume, runcPhases } from "../../src/pipeline/runc-build.js";
+import { cli } from "../helpers/cli.js";
 
 const lines = loadCatalog().runcLines ?? [];
 const opts = { out: "/o", cacheDir: "/c", pull: "missing" as const, keepWork: false };
@@ -81,5 +83,47 @@ describe("checkBuiltRunc: the binary must be what was asked for", () => {
     expect(err).toBeInstanceOf(VerificationError);
     expect({ code: (err as VerificationError).code }).toEqual({ code });
     expect((err as Error).message).toMatch(message);
+  });
+});
+
+describe("build runc on the command line", () => {
+  it("--dry-run --json prints the runc plan: product, strategy, the steps", () => {
+    const r = cli(["build", "runc", "--version", "v1.0.0-rc93", "--source", "https://example.invalid/runc.git", "--out", "/tmp/kn-runc-dry", "--dry-run", "--json"]);
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.stdout) as { dryRun: boolean; plan: { product: string; version: string; strategy: string; steps: { step: string }[] } };
+    expect({ dryRun: j.dryRun, product: j.plan.product, version: j.plan.version, strategy: j.plan.strategy, steps: j.plan.steps.map((s) => s.step) }).toEqual({
+      dryRun: true,
+      product: "runc",
+      version: "1.0.0-rc93",
+      strategy: "runc-build-tag",
+      steps: ["stage", "inspect", "patch", "image", "make", "verify", "publish"],
+    });
+  });
+
+  it.each<[string[], number, string]>([
+    [["build", "runc", "--version", "1.0.0-rc93", "--sign-key", "env:X", "--dry-run", "--json"], 2, "E_FLAGS"],
+    [["build", "runc", "--version", "1.0.0-rc93", "--runner", "local", "--dry-run", "--json"], 2, "E_RUNNER"],
+    [["build", "runc", "--version", "1.0.0-rc1", "--dry-run", "--json"], 2, "E_RUNC_NOT_COVERED"],
+    [["build", "runc", "--version", "0.1.1", "--dry-run", "--json"], 2, "E_RUNC_NOT_COVERED"],
+    [["build", "runc", "--version", "rc93", "--dry-run", "--json"], 2, "E_RUNC_VERSION"],
+    [["build", "containerd", "--version", "1.0.0", "--dry-run", "--json"], 2, "E_USAGE"],
+  ])("%j: exit %i, %s", (args, code, errorCode) => {
+    const r = cli(args);
+    expect({ code: r.code, error: (JSON.parse(r.stdout) as { error: { code: string } }).error.code }).toEqual({ code, error: errorCode });
+  });
+
+  it("build --version without a product still plans a kubelet", () => {
+    const r = cli(["build", "--version", "1.20.2", "--dry-run", "--json"]);
+    expect(r.code).toBe(0);
+    expect(JSON.stringify(JSON.parse(r.stdout))).toContain('"WHAT=cmd/kubelet"');
+  });
+});
+
+describe("image build --runc", () => {
+  it("adds libseccomp-dev and pkg-config to the toolchain's packages, and names the image for runc", () => {
+    const include = (runc: boolean) => debootstrapArgs({ suite: "bookworm", mirror: "http://m", go: "1.19", runc }, "/d")[1]!;
+    expect(include(true)).toBe(`${include(false)},libseccomp-dev,pkg-config`);
+    expect(defaultTag("1.19", "runc")).toBe("kubelet-nokmem-toolchain:go1.19-runc");
+    expect(defaultTag("1.19")).toBe("kubelet-nokmem-toolchain:go1.19");
   });
 });
