@@ -29,6 +29,7 @@ import { assertNever, BuildError, EnvironmentError, VerificationError } from "..
 import { patchRuncTree } from "../patch/runc.js";
 import { run, tail } from "../process/exec.js";
 import { stageSource, type SourceSpec, type StagedSource } from "../source/index.js";
+import { runcStrategyFor } from "../strategy/runc.js";
 import type { RuncStrategyId } from "../strategy/runc-types.js";
 import type { KmemLayout } from "../strategy/types.js";
 import { assessRuncTree, checkBuildEnvironment, readRuncTree, type RuncAssessment } from "../tree/runc-tree.js";
@@ -236,17 +237,18 @@ export async function runRuncBuild(plan: RuncBuildPlan, deps: RuncBuildDeps): Pr
           progress.done(o.staged.commit ?? o.staged.tree);
           break;
         case "inspect": {
-          o.assessment = assessRuncTree(await readRuncTree(need(o.staged, "the staged tree").tree), { ...resolutionOf(plan, step.expect) });
+          o.assessment = assessRuncTree(await readRuncTree(need(o.staged, "the staged tree").tree), { ...step.expect, line: plan.line });
           for (const d of o.assessment.disagreements) progress.info(`note: ${d}`);
           progress.done(`${o.assessment.layout}, ${o.assessment.strategy}, BUILDTAGS="${o.assessment.buildTags.join(" ")}"`);
           break;
         }
         case "patch": {
           const a = need(o.assessment, "the tree's layout");
-          // The tree decides: a runc-stub tree is patched even when the catalog said otherwise (the disagreement is reported).
-          const series = a.strategy === "runc-stub" ? "runc-stub/pre-split" : null;
+          // The tree decides: its strategy's series applies even when the catalog named another (the disagreement is reported).
+          const strategy = runcStrategyFor(a.strategy);
+          const series = strategy.patchSeries(plan.version);
           if (series && !a.alreadyPatched) {
-            const record = await patchRuncTree(need(o.staged, "the staged tree").tree, series, { expectChanges: ["libcontainer/cgroups/fs/memory.go"] });
+            const record = await patchRuncTree(need(o.staged, "the staged tree").tree, series, { expectChanges: strategy.changes });
             o.patches = record.patches;
             progress.done(record.changed.join(", "));
           } else {
@@ -283,7 +285,9 @@ export async function runRuncBuild(plan: RuncBuildPlan, deps: RuncBuildDeps): Pr
         }
         case "verify": {
           o.report = await auditFile(need(o.built, "the built runc"), { catalog: deps.catalog });
-          checkBuiltRunc(o.report, step, o.staged?.commit ?? null);
+          // The plan expects what the catalog predicts; the tree's own strategy is the final word.
+          const expect = need(o.assessment, "the tree's strategy").affected ? "patched" : "not-affected";
+          checkBuiltRunc(o.report, { ...step, expect }, o.staged?.commit ?? null);
           progress.done(`${o.report.verdict}, runc ${o.report.runcVersion?.version}`);
           break;
         }
@@ -331,28 +335,6 @@ export async function runRuncBuild(plan: RuncBuildPlan, deps: RuncBuildDeps): Pr
     log: join(plan.out, "build.log"),
     seconds: Math.round((Date.now() - started) / 100) / 10,
     plan,
-  };
-}
-
-function resolutionOf(plan: RuncBuildPlan, expect: Extract<RuncStep, { step: "inspect" }>["expect"]): RuncResolution {
-  const make = plan.steps.find((s): s is Extract<RuncStep, { step: "make" }> => s.step === "make");
-  const patch = plan.steps.find((s): s is Extract<RuncStep, { step: "patch" }> => s.step === "patch");
-  const image = plan.steps.find((s): s is Extract<RuncStep, { step: "image" }> => s.step === "image");
-  return {
-    product: "runc",
-    version: expect.version,
-    line: plan.line,
-    range: "",
-    strategy: expect.strategy,
-    affected: plan.affected,
-    kmemLayout: expect.kmemLayout,
-    addTags: make?.tags.add ?? [],
-    changes: patch?.changes ?? [],
-    patchSeries: patch?.series ?? null,
-    go: expect.go,
-    image: image?.ref ?? "",
-    reason: "",
-    reference: "",
   };
 }
 

@@ -126,7 +126,7 @@ export interface RuncAssessment {
  * a build silently normal: a VERSION file for another release, no Makefile,
  * a Makefile whose BUILDTAGS cannot reach go build.
  */
-export function assessRuncTree(facts: RuncTreeFacts, res: RuncResolution): RuncAssessment {
+export function assessRuncTree(facts: RuncTreeFacts, res: Pick<RuncResolution, "version" | "line" | "strategy" | "kmemLayout" | "go">): RuncAssessment {
   const found = facts.versionFile === null ? null : parseRuncVersion(facts.versionFile);
   if (facts.versionFile === null) {
     throw new TreeError("E_RUNC_VERSION_FILE", `expected a VERSION file saying ${res.version} at the top of the runc tree, found none`, "pass the top folder of a runc release tree, or a git URL and --ref v<version>");

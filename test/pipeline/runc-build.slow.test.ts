@@ -118,6 +118,20 @@ describe("build runc: a fixture tree of each era, built for real in Docker", () 
   });
 });
 
+describe("build runc: the tree is the final word", () => {
+  it("a tree whose layout the catalog does not expect is built by its own strategy, verified, and the disagreement reported", async () => {
+    // VERSION says rc93 (catalog: runc-build-tag), memory.go is rc4's pre-split layout.
+    const tree = await makeRuncTree(join(work, "tree-disagree"), { era: "rc4", versionFile: "1.0.0-rc93" });
+    const r = await buildRunc("1.0.0-rc93", tree.dir, "disagree");
+    expect(r.err).toBe("");
+    expect({ strategy: r.json!.strategy, verdict: r.json!.verdict, stamp: r.json!.stamp.version }).toEqual({ strategy: "runc-stub", verdict: "patched", stamp: "1.0.0-rc93" });
+    expect(r.json!.disagreements).toEqual([
+      "the catalog says 1.0.0-rc93 is runc-build-tag (layout split-rc7+); the tree's libcontainer/cgroups/fs is pre-split, so the build uses runc-stub",
+      "the catalog names Go 1.15 for 1.0.0-rc93; the tree's Dockerfile names Go 1.8.0",
+    ]);
+  });
+});
+
 describe("build runc: a hostile tree or environment is refused, never built into a normal runc", () => {
   it.each<[string, Parameters<typeof makeRuncTree>[1], NodeJS.ProcessEnv, number, string, RegExp]>([
     ["a VERSION file of another release", { era: "rc93", versionFile: "1.0.0-rc92" }, {}, ExitCode.tree, "E_RUNC_VERSION_FILE", /expected the tree's VERSION file to say 1\.0\.0-rc93 .*found "1\.0\.0-rc92"/],
