@@ -197,7 +197,9 @@ export function provenanceStatement(p: ProvenanceInput): ProvenanceStatement {
 // ── the verdict Statement
 
 export interface VerdictPredicate {
-  /** "v1.20.2" */
+  /** What was built; absent means kubelet (every file before runc was a product). */
+  product?: "kubelet" | "runc";
+  /** "v1.20.2" (kubelet) or "1.0.0-rc93" (runc, as its VERSION file says it) */
   release: string;
   strategy: string;
   /** The build's verdict over all subjects: a build publishes only kubelets that cannot enable kmem. */
@@ -206,6 +208,8 @@ export interface VerdictPredicate {
     name: string;
     verdict: Verdict;
     gitVersion?: string;
+    /** runc: the `runc --version` stamp read from the binary (-X main.version, main.gitCommit). */
+    runcVersion?: { version: string; commit: string | null };
     evidence: { check: string; found: boolean; detail?: string }[];
   }[];
   verifier: { id: string; version: Record<string, string> };
@@ -360,8 +364,8 @@ export function readProvenance(text: string, where: string): ProvenanceRecord {
   };
 }
 
-const VERDICT_FIELDS = new Set(["release", "strategy", "verdict", "binaries", "verifier", "timeVerified"]);
-const BINARY_FIELDS = new Set(["name", "verdict", "gitVersion", "evidence"]);
+const VERDICT_FIELDS = new Set(["product", "release", "strategy", "verdict", "binaries", "verifier", "timeVerified"]);
+const BINARY_FIELDS = new Set(["name", "verdict", "gitVersion", "runcVersion", "evidence"]);
 const EVIDENCE_FIELDS = new Set(["check", "found", "detail"]);
 
 /** The words verdict/v1 used for a binary. */
@@ -405,6 +409,7 @@ export function readVerdict(text: string, where: string): VerdictRecord {
     const p = st.predicate;
     onlyFields(p, VERDICT_FIELDS, "$.predicate");
     for (const k of ["release", "strategy", "timeVerified"]) if (!optionalString(p, k, "$.predicate")) throw new SchemaViolation(`$.predicate.${k}`, "expected a string");
+    if (p.product !== undefined && p.product !== "kubelet" && p.product !== "runc") throw new SchemaViolation("$.predicate.product", `expected kubelet or runc, found ${JSON.stringify(p.product)}`);
     const verdict = verdictAt(p.verdict, "$.predicate.verdict", vocabulary, NOKMEM_VERDICTS);
     if (!Array.isArray(p.binaries)) throw new SchemaViolation("$.predicate.binaries", "expected an array");
     const binaries = p.binaries.map((b: unknown, i: number): VerdictPredicate["binaries"][number] => {
@@ -425,7 +430,15 @@ export function readVerdict(text: string, where: string): VerdictRecord {
         const detail = optionalString(x, "detail", eat);
         return { check, found: x.found, ...(detail !== undefined ? { detail } : {}) };
       });
-      return { name, verdict: verdictAt(o.verdict, `${at}.verdict`, vocabulary, VERDICTS), ...(gitVersion !== undefined ? { gitVersion } : {}), evidence };
+      const runcVersion = o.runcVersion === undefined ? undefined : expectObject(o.runcVersion, `${at}.runcVersion`);
+      if (runcVersion && !optionalString(runcVersion, "version", `${at}.runcVersion`)) throw new SchemaViolation(`${at}.runcVersion.version`, "expected a string");
+      return {
+        name,
+        verdict: verdictAt(o.verdict, `${at}.verdict`, vocabulary, VERDICTS),
+        ...(gitVersion !== undefined ? { gitVersion } : {}),
+        ...(runcVersion ? { runcVersion: { version: runcVersion.version as string, commit: typeof runcVersion.commit === "string" ? runcVersion.commit : null } } : {}),
+        evidence,
+      };
     });
     const verifier = expectObject(p.verifier, "$.predicate.verifier");
     if (!optionalString(verifier, "id", "$.predicate.verifier")) throw new SchemaViolation("$.predicate.verifier.id", "expected a URI");

@@ -4,6 +4,8 @@
  * Buffer; ./file.ts does the reading of real files.
  */
 import { lineFor } from "../catalog/resolve.js";
+import { runcLineFor } from "../catalog/runc-release.js";
+import { fixCommand } from "./fix.js";
 import type { Catalog } from "../catalog/types.js";
 import { strategyFor } from "../strategy/index.js";
 import { BUILDINFO_HEADER_SIZE, decodeInlineStrings, ldflagsStamps, parseBuildInfoHeader, parseModinfo, unframeModinfo, type GoBuildInfo } from "./buildinfo.js";
@@ -133,6 +135,7 @@ export async function analyse(path: string, layout: Layout | null, scan: ScanRes
     kubernetesVersion: kube?.gitVersion ?? null,
     versionTrusted: Boolean(kube && (kube.source !== "heuristic" || kube.confirmed)),
     runcVersion: runc?.version ?? null,
+    runcLayout: program === "runc" && runc && runc.source !== "heuristic" ? (runcLineFor(options.catalog?.runcLines ?? [], runc.version)?.kmemLayout ?? null) : null,
   });
   evidence.push(...result.added);
   let verdict = result.verdict;
@@ -155,6 +158,7 @@ export async function analyse(path: string, layout: Layout | null, scan: ScanRes
     release,
     verdict,
     reasons,
+    fix: verdict === "unpatched" ? fixCommand(program, { kubernetes: kube?.gitVersion ?? null, runc: runc?.version ?? null }) : null,
     evidence,
     pin: checkPin(scan.sha256, [...catalogPin(options.catalog, releaseOf(kube?.gitVersion ?? null), platform), ...manifestPins(scan.sha256, path, options.manifest ?? [])]),
     errors,
@@ -176,6 +180,7 @@ export function failedReport(path: string, error: FileError, partial: Partial<Bi
     release: null,
     verdict: "unknown",
     reasons: [error.message],
+    fix: null,
     evidence: [],
     pin: { status: "unpinned", checks: [] },
     ...partial,

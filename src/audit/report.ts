@@ -40,6 +40,8 @@ export interface BinaryReport {
   release: ReleaseFacts | null;
   verdict: Verdict;
   reasons: string[];
+  /** For an `unpatched` kubelet or runc: the command that builds the fixed one for its version (null otherwise). */
+  fix: string | null;
   evidence: Evidence[];
   pin: PinResult;
   errors: FileError[];

@@ -6,6 +6,7 @@
  * for a recognised kubelet of a release whose nokmem build leaves no trace.
  */
 import { STRATEGIES } from "../strategy/index.js";
+import { RUNC_STRATEGIES, runcStrategyForLayout } from "../strategy/runc.js";
 import type { AuditSignature, KmemLayout, StrategyId } from "../strategy/types.js";
 import type { Verdict } from "../verdict.js";
 import { MARKER_BY_ID } from "./markers.js";
@@ -48,6 +49,11 @@ export interface VerdictInput {
   versionTrusted: boolean;
   /** runc's own version (for runc binaries). */
   runcVersion: string | null;
+  /**
+   * The kmem layout the catalog's runc line gives that version, when the
+   * version was read exactly (symbols or recorded ldflags), else null.
+   */
+  runcLayout?: KmemLayout | null;
 }
 
 interface VerdictResult {
@@ -122,6 +128,10 @@ export function verdictFor(input: VerdictInput): VerdictResult {
       reasons.push(`release ${r.version} carries no kmem-enabling code (catalog: layout ${r.kmemLayout}); the binary only names ${enabledStrings.join(", ")}, as its runc does for explicit kernel-memory limits, which kubelet never sets`);
       return done("not-affected");
     }
+    if (input.program === "runc" && input.runcLayout && !runcLayoutAffected(input.runcLayout)) {
+      reasons.push(`runc ${input.runcVersion} (layout ${input.runcLayout}) never turns kmem accounting on by itself; the binary only names ${enabledStrings.join(", ")}, as runc does for explicit kernel-memory limits`);
+      return done("not-affected");
+    }
     reasons.push(`the binary names ${enabledStrings.join(", ")} but carries none of runc's kmem functions${input.program === "other" ? " and is neither a kubelet nor runc" : ""}: it may only probe the file; cannot tell`);
     return done("unknown");
   }
@@ -142,7 +152,7 @@ export function verdictFor(input: VerdictInput): VerdictResult {
     case "kubelet":
       return kubeletByAbsence(input, tag, reasons, done);
     case "runc":
-      return runcByAbsence(input.runcVersion, reasons, done);
+      return runcByAbsence(input.runcVersion, input.runcLayout ?? null, reasons, done);
     case "other":
       reasons.push("no kmem marker found and the binary is neither a kubelet nor runc");
       return done("not-affected");
@@ -193,11 +203,38 @@ export function runcHasKmemCode(version: string): boolean | null {
   return +m[4] < 94;
 }
 
-function runcByAbsence(version: string | null, reasons: string[], done: (v: Verdict) => VerdictResult): VerdictResult {
+/**
+ * runc layouts whose nokmem build leaves no marker (rc6: kmem_disabled.go
+ * returns nil from both functions and is inlined away), from the runc
+ * strategies' audit signatures: there, a runc of that exact release with none
+ * of the enabled-only strings was built nokmem.
+ */
+const RUNC_SILENT_WHEN_DISABLED: ReadonlySet<KmemLayout> = new Set(
+  Object.values(RUNC_STRATEGIES)
+    .filter((s) => s.affected)
+    .flatMap((s) => Object.entries(s.signatures).map(([layout, sig]) => ({ layout: layout as KmemLayout, sig })))
+    .filter(({ sig }) => !sig.present.some((id) => MARKER_BY_ID.get(id)?.kind === "disabled"))
+    .map(({ layout }) => layout),
+);
+
+/** Whether runcs of a layout enable kmem accounting (the runc strategy for the layout says). */
+function runcLayoutAffected(layout: KmemLayout): boolean {
+  return RUNC_STRATEGIES[runcStrategyForLayout(layout)].affected;
+}
+
+function runcByAbsence(version: string | null, layout: KmemLayout | null, reasons: string[], done: (v: Verdict, added?: Evidence[]) => VerdictResult): VerdictResult {
   const has = version ? runcHasKmemCode(version) : null;
+  if (layout && !runcLayoutAffected(layout)) {
+    reasons.push(`runc ${version} (layout ${layout}) never turns kmem accounting on by itself, and no kmem marker is in the binary`);
+    return done("not-affected");
+  }
   if (has === false) {
     reasons.push(`runc ${version} has no kmem code (removed in 1.0.0-rc94) and no kmem marker is in the binary`);
     return done("not-affected");
+  }
+  if (has === true && layout && RUNC_SILENT_WHEN_DISABLED.has(layout)) {
+    reasons.push(`runc ${version} carries kmem code (layout ${layout}), and its enabled-only strings are absent: it was built with the nokmem tag, whose disabled code leaves no string`);
+    return done("patched", [{ id: ENABLED_ABSENT_ID, kind: "absence", detail: `none of the enabled-only strings is present, in runc ${version} whose normal build (${layout}) carries them` }]);
   }
   reasons.push(
     has === true

@@ -13,6 +13,7 @@ import semver from "semver";
 import { CatalogError } from "../errors.js";
 import { describeReadFailure, readRegularTextSync } from "../io/read.js";
 import { DEFAULT_CATALOG_PATH, PACKAGE_ROOT } from "../io/package-root.js";
+import { checkRuncLines } from "./runc-release.js";
 import type { Catalog } from "./types.js";
 
 export { DEFAULT_CATALOG_PATH, PACKAGE_ROOT } from "../io/package-root.js";
@@ -95,6 +96,7 @@ export function parseCatalog(text: string, source = "versions.json"): Catalog {
   }
   const catalog = data as Catalog;
   checkRanges(catalog, source);
+  checkRuncLines(catalog.runcLines ?? [], source);
   return catalog;
 }
 

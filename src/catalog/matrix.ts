@@ -8,13 +8,18 @@ import { UsageError } from "../errors.js";
 import { strategyFor } from "../strategy/index.js";
 import { DEFAULT_PLATFORM } from "./platforms.js";
 import { lineFor, parseVersionQuery } from "./resolve.js";
+import { compareRunc, parseRuncVersion, resolveRunc, runcLineFor } from "./runc-release.js";
+import { runcStrategyFor } from "../strategy/runc.js";
+import { RUNC_STRATEGY_IDS, type RuncStrategyId } from "../strategy/runc-types.js";
 import type { Catalog, StrategyId } from "./types.js";
 import { STRATEGY_IDS } from "./types.js";
 
 export interface MatrixEntry {
+  /** What the entry builds: `kubelet` (`build --version`) or the runtime's `runc` (`build runc --version`). */
+  product: "kubelet" | "runc";
   version: string;
   line: string;
-  strategy: StrategyId;
+  strategy: StrategyId | RuncStrategyId;
   platform: string;
   image: string;
   /** The pinned sha256 for this platform, "" when not built yet. */
@@ -30,7 +35,7 @@ interface MatrixFilter {
   platforms?: string[];
   /** Include releases whose strategy is `none` (not affected). */
   includeUnaffected?: boolean;
-  /** Exact releases to build whether or not they are pinned yet (bootstrap). */
+  /** Exact releases to build whether or not they are pinned yet (bootstrap); `runc@1.0.0-rc93` names a runc release. */
   releases?: string[];
   /** Only entries that have no pinned sha256 for their platform yet. */
   unpinned?: boolean;
@@ -40,17 +45,19 @@ interface MatrixFilter {
 
 export function buildMatrix(catalog: Catalog, filter: MatrixFilter = {}): MatrixEntry[] {
   for (const s of filter.strategies ?? []) {
-    if (!(STRATEGY_IDS as readonly string[]).includes(s)) {
-      throw new UsageError("E_STRATEGY", `expected a strategy among ${STRATEGY_IDS.join(", ")}, found ${JSON.stringify(s)}`, "pick one of the listed strategies");
+    if (!(STRATEGY_IDS as readonly string[]).includes(s) && !(RUNC_STRATEGY_IDS as readonly string[]).includes(s)) {
+      throw new UsageError("E_STRATEGY", `expected a strategy among ${[...STRATEGY_IDS, ...RUNC_STRATEGY_IDS].join(", ")}, found ${JSON.stringify(s)}`, "pick one of the listed strategies");
     }
   }
+  const runcReleases = (filter.releases ?? []).filter((r) => r.startsWith(RUNC_PREFIX)).map((r) => r.slice(RUNC_PREFIX.length));
+  const kubeletReleases = (filter.releases ?? []).filter((r) => !r.startsWith(RUNC_PREFIX));
   for (const l of filter.lines ?? []) {
-    if (!catalog.lines.some((c) => c.line === l)) {
-      throw new UsageError("E_LINE", `expected a release line the catalog has (${[...new Set(catalog.lines.map((c) => c.line))].join(", ")}), found ${JSON.stringify(l)}`, "pass a line such as 1.16");
+    if (!catalog.lines.some((c) => c.line === l) && !(catalog.runcLines ?? []).some((c) => c.line === l)) {
+      throw new UsageError("E_LINE", `expected a release line the catalog has (${[...new Set([...catalog.lines, ...(catalog.runcLines ?? [])].map((c) => c.line))].join(", ")}), found ${JSON.stringify(l)}`, "pass a line such as 1.16, or a runc line such as 1.0.0-rc93");
     }
   }
   const requested = new Set<string>();
-  for (const r of filter.releases ?? []) {
+  for (const r of kubeletReleases) {
     const q = parseVersionQuery(r);
     if (!q.version) throw new UsageError("E_RELEASE", `expected exact releases such as 1.16.15 in --releases, found the line ${q.line}`, `pass ${q.line}.N`);
     const line = lineFor(catalog, q.version);
@@ -77,10 +84,53 @@ export function buildMatrix(catalog: Catalog, filter: MatrixFilter = {}): Matrix
       const sha256 = pin?.sha256[platform] ?? "";
       if (filter.unpinned && sha256) continue;
       const image = pin?.image || filter.image || line.image;
-      entries.push({ version, line: line.line, strategy, platform, image, sha256, slug: `${version}-${platform.replace("/", "-")}` });
+      entries.push({ product: "kubelet", version, line: line.line, strategy, platform, image, sha256, slug: `${version}-${platform.replace("/", "-")}` });
     }
   }
-  return entries;
+  return [...entries, ...runcEntries(catalog, runcReleases, filter)];
+}
+
+/** `--releases runc@1.0.0-rc93`: a runc release beside the kubelet ones. */
+const RUNC_PREFIX = "runc@";
+
+/**
+ * The runtime's runc entries: every pinned affected runc release (runcPins)
+ * plus the runc releases named to bootstrap, built for linux/amd64 (runc's
+ * Makefile cross-compiles with per-arch C toolchains the image does not carry).
+ */
+function runcEntries(catalog: Catalog, requested: string[], filter: MatrixFilter): MatrixEntry[] {
+  const lines = catalog.runcLines ?? [];
+  const versions = new Set<string>();
+  for (const r of requested) {
+    const res = resolveRunc(lines, r); // refuses a malformed or uncovered runc release
+    if (!filter.includeUnaffected && !res.affected) {
+      throw new UsageError("E_RELEASE", `expected runc releases that need a nokmem build, found ${res.version} (strategy ${res.strategy}: not affected)`, "drop it from --releases, or pass --include-unaffected");
+    }
+    versions.add(res.version);
+  }
+  const pins = catalog.runcPins ?? {};
+  for (const v of Object.keys(pins)) versions.add(v);
+  const out: MatrixEntry[] = [];
+  for (const version of [...versions].sort(byRuncVersion)) {
+    const line = runcLineFor(lines, version);
+    if (!line) continue;
+    const pin = pins[version];
+    const strategy = line.strategy;
+    if (!filter.includeUnaffected && !runcStrategyFor(strategy).affected) continue;
+    if (filter.lines?.length && !filter.lines.includes(line.line)) continue;
+    if (filter.strategies?.length && !filter.strategies.includes(strategy)) continue;
+    const platforms = filter.platforms ?? [DEFAULT_PLATFORM];
+    for (const platform of platforms) {
+      const sha256 = pin?.sha256[platform] ?? "";
+      if (filter.unpinned && sha256) continue;
+      out.push({ product: "runc", version, line: line.line, strategy, platform, image: pin?.image || line.image, sha256, slug: `runc-${version}-${platform.replace("/", "-")}` });
+    }
+  }
+  return out;
+}
+
+function byRuncVersion(a: string, b: string): number {
+  return compareRunc(parseRuncVersion(a)!, parseRuncVersion(b)!);
 }
 
 /** GitHub Actions reads `{"include": [...]}` through fromJSON(). */
@@ -99,9 +149,9 @@ export function githubMatrix(entries: MatrixEntry[]): { include: MatrixEntry[] }
 export function gitlabChildPipeline(entries: MatrixEntry[], template = ".kubelet-nokmem-build", propose = ".kubelet-nokmem-propose"): Record<string, unknown> {
   const jobs: Record<string, unknown> = {};
   for (const e of entries) {
-    jobs[`kubelet ${e.version} ${e.platform}`] = {
+    jobs[`${e.product} ${e.version} ${e.platform}`] = {
       extends: template,
-      variables: { KUBE_VERSION: e.version, KUBE_PLATFORM: e.platform, KUBE_IMAGE: e.image, KUBE_SHA256: e.sha256, KUBE_SLUG: e.slug },
+      variables: { KUBE_PRODUCT: e.product, KUBE_VERSION: e.version, KUBE_PLATFORM: e.platform, KUBE_IMAGE: e.image, KUBE_SHA256: e.sha256, KUBE_SLUG: e.slug },
     };
   }
   if (entries.some((e) => !e.sha256)) jobs["propose pins"] = { extends: propose };

@@ -4,6 +4,7 @@
 // on strategy, never the reverse), and so does everything a strategy does:
 // its summary, env and changed files. A line names its strategy by id.
 import type { KmemLayout, StrategyId } from "../strategy/types.js";
+import type { RuncReleaseLine } from "./runc-release.js";
 export { KMEM_LAYOUTS, STRATEGY_IDS, type KmemLayout, type StrategyId } from "../strategy/types.js";
 
 /** How a line's hack/lib/golang.sh treats GOFLAGS (DOMAIN.md, "the trap"). */
@@ -54,6 +55,10 @@ export interface Catalog {
   $schema?: string;
   schemaVersion: 1;
   lines: ReleaseLine[];
+  /** The runtime's runc, the second product: one entry per runc era (src/catalog/runc-release.ts). */
+  runcLines?: RuncReleaseLine[];
+  /** Exact runc release ("1.0.0-rc93") → pin. */
+  runcPins?: Record<string, Pin>;
   /** Exact release ("1.20.15") → pin. */
   pins: Record<string, Pin>;
 }

@@ -162,10 +162,15 @@ Exit codes: 0 nothing listed in --fail-on occurred · 4 a listed outcome occurre
         const e = new VerificationError(
           "E_AUDIT_FAILED",
           `expected no binary with an outcome in --fail-on (${failOn.join(",")}), found ${first.path}: ${first.outcomes.join(", ")}${more}`,
-          "rebuild the binary with `kubelet-nokmem build`, or inspect it with `kubelet-nokmem audit PATH --verbose`",
+          fixHint(reports.find((r) => r.path === first.path)?.fix ?? null),
         );
         ctx.io.err(`kubelet-nokmem: ${e.oneLine()}`);
         ctx.setExitCode(e.exitCode);
       }
     });
+}
+
+/** The exact build command when the audit knows it (kubelet or runc of a known version), else the general one. */
+function fixHint(fix: string | null): string {
+  return fix ? `build the fixed one: \`${fix}\`, or inspect it with \`kubelet-nokmem audit PATH --verbose\`` : "rebuild the binary with `kubelet-nokmem build` (or `kubelet-nokmem build runc`), or inspect it with `kubelet-nokmem audit PATH --verbose`";
 }

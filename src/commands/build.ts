@@ -13,6 +13,7 @@ import { Progress } from "../pipeline/progress.js";
 import type { BuildResult } from "../pipeline/run.js";
 import type { LinkMode } from "../source/index.js";
 import { printJson, progressSink, type CommandContext } from "./context.js";
+import { RUNC_UPSTREAM_URL as RUNC_UPSTREAM } from "../audit/fix.js";
 
 interface BuildOptions {
   version?: string;
@@ -87,8 +88,9 @@ export function register(program: Command, ctx: CommandContext): void {
     .description(
       "Stage the source, apply the release's strategy, run `make WHAT=cmd/kubelet` in the build image (offline, --network none), check the binary is nokmem and stamped with the clean version, then publish kubelet, SHA256SUMS, manifest.json (in-toto/SLSA provenance), verdict.json, a CycloneDX SBOM per kubelet, DSSE envelopes with --sign-key, and build.log into --out atomically.",
     )
-    .requiredOption("--version <version>", "the release to build, e.g. v1.16.15")
-    .option("--source <source>", "git URL, local git repository, directory (dir:PATH forces a plain copy) or .tar.gz (default: upstream repository)")
+    .argument("[product]", "kubelet, or runc: the container runtime's own runc (docs/runc.md)", "kubelet")
+    .requiredOption("--version <version>", "the release to build, e.g. v1.16.15 (for runc: 1.0.0-rc93, as `runc --version` prints it)")
+    .option("--source <source>", `git URL, local git repository, directory (dir:PATH forces a plain copy) or .tar.gz (default: upstream repository; for runc ${RUNC_UPSTREAM})`)
     .option("--ref <ref>", "git tag, branch or commit to build (default: v<version>)")
     .option("--out <dir>", "folder to publish into (default: ./out/v<version>)")
     .option("--image <image>", "build image (default: the pin's image, else the one the tree's build/build-image names, else the catalog line's)")
@@ -116,9 +118,13 @@ Examples:
   $ kubelet-nokmem build --version 1.20.15 --source ~/src/kubernetes --image kubelet-nokmem-toolchain:go1.19
   $ kubelet-nokmem build --version 1.18.20 --source kubernetes-src.tar.gz --json
   $ kubelet-nokmem build --version 1.16.15 --dry-run
-  $ kubelet-nokmem build --version 1.20.15 --sign-key env:KUBELET_NOKMEM_SIGNING_KEY`,
+  $ kubelet-nokmem build --version 1.20.15 --sign-key env:KUBELET_NOKMEM_SIGNING_KEY
+  $ kubelet-nokmem build runc --version 1.0.0-rc93 --out ./out/runc
+  $ kubelet-nokmem build runc --version 1.0.0-rc5 --source ~/src/runc --json`,
     )
-    .action(async (o: BuildOptions) => {
+    .action(async (product: string, o: BuildOptions) => {
+      if (product === "runc") return buildRunc(o, ctx);
+      if (product !== "kubelet") throw new UsageError("E_USAGE", `expected the product kubelet or runc, found ${JSON.stringify(product)}`, "pass `build --version X` for kubelet, `build runc --version X` for runc");
       const verbose = Boolean(o.verbose) || ctx.verbose();
       const runner = parseRunner(o.runner);
       const platforms = parsePlatforms(o.platform);
@@ -196,4 +202,53 @@ async function mustBeFolderOrNothing(path: string, flag: string): Promise<void> 
   if (st && !st.isDirectory()) {
     throw new UsageError("E_NOT_A_FOLDER", `expected ${flag} to be a folder (or nothing yet), found ${st.isFile() ? "a file" : fileKind(st)} at ${path}`, `pass another ${flag}, or move ${path} away`);
   }
+}
+
+/** Kubelet-only flags that mean nothing for a runc build, refused rather than ignored. */
+const KUBELET_ONLY: [keyof BuildOptions, string][] = [
+  ["platform", "--platform"],
+  ["sourceDateEpoch", "--source-date-epoch"],
+  ["wait", "--wait"],
+  ["strictToolchain", "--strict-toolchain"],
+  ["signKey", "--sign-key"],
+];
+
+/**
+ * `build runc`: the container runtime's runc, the second product
+ * (src/pipeline/runc-build.ts). Its `--json` contract is docs/build.md's
+ * "build runc" section.
+ */
+async function buildRunc(o: BuildOptions, ctx: CommandContext): Promise<void> {
+  const given = KUBELET_ONLY.find(([k]) => o[k] !== undefined && !(k === "platform" && o.platform === "linux/amd64"));
+  if (given) throw new UsageError("E_FLAGS", `expected only runc's flags with \`build runc\`, found ${given[1]}`, "drop the flag: runc is built for linux/amd64, in Docker, without signing (docs/runc.md)");
+  if (o.runner !== "docker") throw new UsageError("E_RUNNER", `expected --runner docker for runc, found ${JSON.stringify(o.runner)}`, "drop --runner: runc builds run in the runc toolchain image");
+  const pull = parsePull(o.pull);
+  if (o.image !== undefined) checkImageReference(o.image);
+  const { resolveRunc } = await import("../catalog/runc-release.js");
+  const res = resolveRunc(ctx.catalog().runcLines ?? [], o.version!);
+  const out = resolvePath(o.out ?? join("out", `runc-${res.version}`));
+  const cacheDir = resolvePath(o.cacheDir ?? DEFAULT_CACHE_DIR);
+  await mustBeFolderOrNothing(out, "--out");
+  await mustBeFolderOrNothing(cacheDir, "--cache-dir");
+  const { parseSource } = await import("../source/parse.js");
+  const { planRuncBuild, runcPhases, runRuncBuild } = await import("../pipeline/runc-build.js");
+  const plan = planRuncBuild(res, { spec: parseSource(o.source ?? RUNC_UPSTREAM), ref: o.ref }, { out, cacheDir, image: o.image, pull, keepWork: Boolean(o.keepWork) });
+  if (o.dryRun) {
+    if (o.json) return printJson(ctx.io, { dryRun: true, plan });
+    return ctx.io.out(plan.steps.map((s, i) => `${i + 1}. ${s.step}: ${JSON.stringify({ ...s, step: undefined })}`).join("\n"));
+  }
+  const progress = new Progress(progressSink(ctx.io), runcPhases(plan), Boolean(o.verbose) || ctx.verbose());
+  const r = await runRuncBuild(plan, { catalog: ctx.catalog(), signal: ctx.signal, progress, uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0, tool: { name: "kubelet-nokmem", version: toolVersion() } });
+  if (o.json) return printJson(ctx.io, r);
+  ctx.io.out(
+    [
+      `built:    runc ${r.version} (${r.strategy}, verdict ${r.verdict}) in ${r.seconds}s`,
+      `runc:     ${r.runc}`,
+      `sha256:   ${r.sha256}`,
+      `stamp:    runc version ${r.stamp.version}, commit ${r.stamp.commit ?? "(none)"}`,
+      `tags:     BUILDTAGS="${r.buildTags.join(" ")}" (Makefile default: ${r.makefileTags.join(" ") || "none"})`,
+      ...r.disagreements.map((d) => `note:     ${d}`),
+      `check:    (cd ${r.out} && sha256sum -c SHA256SUMS)`,
+    ].join("\n"),
+  );
 }

@@ -11,6 +11,7 @@ interface ImageBuildFlags {
   tag?: string;
   suite?: string;
   tool?: boolean;
+  runc?: boolean;
   tarball?: string;
   rootfsCache?: string;
   mirror: string;
@@ -43,7 +44,8 @@ Examples:
     .command("build")
     .summary("make the toolchain image (or with --tool this tool's image) from Debian packages (needs root, debootstrap and Docker)")
     .option("--tool", `make this tool's own image (${toolTag("<package version>")}) instead of the toolchain image`)
-    .option("--tag <name>", `image name (default: ${defaultTag(DEFAULT_GO)}, following --go; with --tool ${toolTag("<package version>")})`)
+    .option("--runc", `make the runc toolchain image (${defaultTag(DEFAULT_GO, "runc")}): the toolchain plus libseccomp-dev and pkg-config, for \`build runc\``)
+    .option("--tag <name>", `image name (default: ${defaultTag(DEFAULT_GO)}, following --go; with --runc ${defaultTag(DEFAULT_GO, "runc")}; with --tool ${toolTag("<package version>")})`)
     .option("--suite <suite>", `Debian suite (default: ${DEFAULT_SUITE}; with --tool ${TOOL_SUITE}, whose nodejs is 20)`)
     .option("--tarball <file>", "with --tool: the packed package to install (default: `npm pack` of this installation)")
     .option("--rootfs-cache <dir>", "with --tool: keep the debootstrapped root filesystem as a tar here and reuse it")
@@ -59,18 +61,22 @@ Examples:
 Examples:
   $ sudo kubelet-nokmem image build
   $ sudo kubelet-nokmem image build --suite bookworm --go 1.19 --json
+  $ sudo kubelet-nokmem image build --runc
   $ sudo kubelet-nokmem image build --tool --rootfs-cache ~/.cache/kubelet-nokmem/rootfs`,
     )
     .action(async (o: ImageBuildFlags) => {
       if (!o.tool && (o.tarball || o.rootfsCache)) {
         throw new UsageError("E_IMAGE_FLAGS", `expected --tarball and --rootfs-cache only with --tool, found ${o.tarball ? "--tarball" : "--rootfs-cache"} without it`, "add --tool to make this tool's image");
       }
+      if (o.tool && o.runc) {
+        throw new UsageError("E_IMAGE_FLAGS", "expected at most one of --tool and --runc, found both", "make the runc toolchain image with --runc, this tool's image with --tool, one at a time");
+      }
       if (o.tool && o.keepRootfs) {
         throw new UsageError("E_IMAGE_FLAGS", "expected --keep-rootfs only without --tool, found both", "use --rootfs-cache DIR with --tool to keep its root filesystem as a tar");
       }
       const workDir = o.workDir === undefined ? undefined : resolve(o.workDir);
       const toolOptions = { tag: o.tag, suite: o.suite ?? TOOL_SUITE, mirror: o.mirror, tarball: o.tarball, rootfsCache: o.rootfsCache, workDir };
-      const imageOptions = { tag: o.tag ?? defaultTag(o.go), suite: o.suite ?? DEFAULT_SUITE, mirror: o.mirror, go: o.go, keepRootfs: Boolean(o.keepRootfs), workDir };
+      const imageOptions = { tag: o.tag ?? defaultTag(o.go, o.runc ? "runc" : "kubelet"), suite: o.suite ?? DEFAULT_SUITE, mirror: o.mirror, go: o.go, keepRootfs: Boolean(o.keepRootfs), runc: Boolean(o.runc), workDir };
       // Every flag first; then a --work-dir not made yet is made (a mkdtemp inside a missing folder was "internal error").
       if (o.tool) validateToolImageOptions(toolOptions);
       else validateImageOptions(imageOptions);

@@ -16,9 +16,9 @@ export function register(program: Command, ctx: CommandContext): void {
         "`--format json` (default) the plain list.",
     )
     .option("--line <lines>", "only these release lines, comma-separated (1.16,1.18)", list)
-    .option("--strategy <ids>", "only these strategies, comma-separated (build-tag,kmem-override)", list)
+    .option("--strategy <ids>", "only these strategies, comma-separated (build-tag,kmem-override,runc-build-tag)", list)
     .option("--platform <platforms>", "build these platforms instead of each pin's own", parsePlatforms)
-    .option("--releases <versions>", "also build these exact releases, pinned or not (bootstrap: 1.16.15,1.20.15)", list)
+    .option("--releases <versions>", "also build these exact releases, pinned or not (bootstrap: 1.16.15,1.20.15; runc@1.0.0-rc93 for the runtime's runc)", list)
     .option("--unpinned", "only entries that have no pinned sha256 yet")
     .option("--image <image>", "build image for entries whose pin records none (default: the release line's)")
     .option("--include-unaffected", "also list pinned releases that need no change (strategy none)")

@@ -16,6 +16,7 @@ export function auditAuditor(catalog: Catalog): BinaryAuditor {
     return {
       verdict: report.verdict,
       ...(version ? { kubernetesVersion: version } : {}),
+      ...(report.runcVersion ? { runcVersion: report.runcVersion.version } : {}),
       evidence: report.evidence.map((e) => ({ id: e.id, detail: e.detail })),
       pin: report.pin.status,
     };

@@ -12,6 +12,8 @@ export interface BinaryAudit {
   verdict: Verdict;
   /** "1.17.9" when the auditor could read the version stamp. */
   kubernetesVersion?: string;
+  /** runc's `runc --version` stamp ("1.0.0-rc93") when the auditor could read it. */
+  runcVersion?: string;
   evidence: { id: string; detail?: string }[];
   /** The binary's pin check against the catalog, when the auditor made one. */
   pin?: "match" | "mismatch" | "unpinned";
@@ -55,7 +57,7 @@ export function assessBinary(r: BinaryResult, risk: KernelRisk, protectedNow: bo
   }
   const a = r.audit;
   const evidence = [`${r.path}: ${a.verdict}${a.kubernetesVersion ? ` (v${a.kubernetesVersion.replace(/^v/, "")})` : ""}`, ...a.evidence.map((e) => `${e.id}${e.detail ? `: ${e.detail}` : ""}`)];
-  const version = a.kubernetesVersion ? ` v${a.kubernetesVersion.replace(/^v/, "")}` : "";
+  const version = a.kubernetesVersion ? ` v${a.kubernetesVersion.replace(/^v/, "")}` : a.runcVersion ? ` ${a.runcVersion}` : "";
   switch (a.verdict) {
     case "patched":
       return { id, severity: "ok", title: `${r.kind}${version} never enables kmem (nokmem build)`, evidence, remedy: null };
@@ -65,7 +67,7 @@ export function assessBinary(r: BinaryResult, risk: KernelRisk, protectedNow: bo
       return { id, severity: "unknown", title: `${r.kind}${version}: kmem behaviour could not be told from the binary`, evidence, remedy: null };
     case "unpatched": {
       const severity: Severity = protectedNow || risk === "none" ? "info" : risk === "strong" || risk === "affected" ? "critical" : "warning";
-      const remedy = r.kind === "kubelet" ? remedies.nokmemKubelet(a.kubernetesVersion, r.path) : remedies.nokmemRunc(r.path);
+      const remedy = r.kind === "kubelet" ? remedies.nokmemKubelet(a.kubernetesVersion, r.path) : remedies.nokmemRunc(r.path, a.runcVersion);
       const harmless = severity === "info" ? " (harmless here: kmem cannot leak on this node)" : "";
       return { id, severity, title: `${r.kind}${version} enables kmem accounting${harmless}`, evidence, remedy: severity === "info" ? null : remedy };
     }

@@ -3,12 +3,12 @@
  * the three cures: boot with cgroup.memory=nokmem, upgrade the kernel, or run a
  * kubelet (and runc) that never enables kmem.
  */
+import { kubeletBuildCommand, runcBuildCommand } from "../audit/fix.js";
 import type { KernelRelease } from "./types.js";
 
 /** The command that builds a nokmem kubelet for a release with this tool. */
 export function nokmemBuildCommand(version: string | undefined): string {
-  const v = version ? `v${version.replace(/^v/, "")}` : "<vX.Y.Z that kubelet --version prints>";
-  return `kubelet-nokmem build --version ${v}`;
+  return kubeletBuildCommand(version);
 }
 
 export const remedies = {
@@ -34,10 +34,10 @@ export const remedies = {
     return `run a kubelet that never enables kmem: \`${nokmemBuildCommand(version)}\`, then install it in place of ${path ?? "the node's kubelet"} and restart kubelet`;
   },
 
-  nokmemRunc(path: string | undefined): string {
+  nokmemRunc(path: string | undefined, version?: string | null): string {
     return (
-      `the runtime's runc (${path ?? "runc"}) enables kmem for every container: upgrade it to runc 1.0.0-rc94 or later (no kmem code), ` +
-      "or use a runc built with `make BUILDTAGS=nokmem` (runc's own Makefile honours BUILDTAGS; Kubernetes' does not)"
+      `the runtime's runc (${path ?? "runc"}) enables kmem for every container: build a nokmem runc of the same release with \`${runcBuildCommand(version)}\` ` +
+      `and install it in place of ${path ?? "the runtime's runc"} (docs/runc.md), or upgrade to runc 1.0.0-rc94 or later (no kmem code)`
     );
   },
 

@@ -19,9 +19,11 @@ export const IMAGE_PHASES = ["preflight", "debootstrap", "import"] as const;
 export const DEFAULT_GO = "1.19";
 export const DEFAULT_SUITE = "bookworm";
 export const DEFAULT_MIRROR = "http://deb.debian.org/debian";
-export const defaultTag = (go: string) => `kubelet-nokmem-toolchain:go${go}`;
+export const defaultTag = (go: string, product: "kubelet" | "runc" = "kubelet") => `kubelet-nokmem-toolchain:go${go}${product === "runc" ? "-runc" : ""}`;
 /** Packages besides Go: make and bash for the build scripts, gcc + libc6-dev for cgo, git and rsync used by hack/. */
 const TOOLCHAIN_PACKAGES = ["make", "gcc", "libc6-dev", "git", "rsync", "ca-certificates"];
+/** runc links libseccomp through cgo (its Makefile's default BUILDTAGS has `seccomp`); pkg-config finds it. */
+const RUNC_PACKAGES = ["libseccomp-dev", "pkg-config"];
 const BASE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 interface ImageBuildOptions {
@@ -31,6 +33,8 @@ interface ImageBuildOptions {
   /** Debian's Go package version: golang-<go>-go. */
   go: string;
   keepRootfs: boolean;
+  /** Add what a runc build needs over a kubelet's (libseccomp headers, pkg-config). */
+  runc?: boolean;
   /** Where the root filesystem is made (a fresh folder inside). */
   workDir?: string;
 }
@@ -45,8 +49,12 @@ interface ImageBuildResult {
   seconds: number;
 }
 
-export function debootstrapArgs(o: Pick<ImageBuildOptions, "suite" | "mirror" | "go">, dir: string): string[] {
-  return minbaseArgs({ suite: o.suite, mirror: o.mirror, include: [`golang-${o.go}-go`, ...TOOLCHAIN_PACKAGES] }, dir);
+export function debootstrapArgs(o: Pick<ImageBuildOptions, "suite" | "mirror" | "go" | "runc">, dir: string): string[] {
+  return minbaseArgs(toolchainSpec(o), dir);
+}
+
+function toolchainSpec(o: Pick<ImageBuildOptions, "suite" | "mirror" | "go" | "runc">): RootfsSpec {
+  return { suite: o.suite, mirror: o.mirror, include: [`golang-${o.go}-go`, ...TOOLCHAIN_PACKAGES, ...(o.runc ? RUNC_PACKAGES : [])] };
 }
 
 /** A Debian minbase root: which suite, from where, with which packages. */
@@ -103,7 +111,7 @@ export function rootfsTarArgs(dir: string): string[] {
   return ["--numeric-owner", "-C", dir, "-c", "."];
 }
 
-export function importArgs(o: Pick<ImageBuildOptions, "tag" | "go" | "suite">, goVersion: string): string[] {
+export function importArgs(o: Pick<ImageBuildOptions, "tag" | "go" | "suite" | "runc">, goVersion: string): string[] {
   return [
     "import",
     "-c",
@@ -111,7 +119,7 @@ export function importArgs(o: Pick<ImageBuildOptions, "tag" | "go" | "suite">, g
     "-c",
     `LABEL ${GO_VERSION_LABEL}=${goVersion}`,
     "-m",
-    `kubelet-nokmem toolchain: Debian ${o.suite} minbase + golang-${o.go}-go`,
+    `kubelet-nokmem toolchain: Debian ${o.suite} minbase + golang-${o.go}-go${o.runc ? ` + ${RUNC_PACKAGES.join(" + ")}` : ""}`,
     "-",
     o.tag,
   ];
@@ -152,8 +160,9 @@ export async function buildImage(o: ImageBuildOptions, progress: Progress, signa
   const dir = join(root, "rootfs");
   let keep = false;
   try {
-    progress.start("debootstrap", `${o.suite} from ${o.mirror} with golang-${o.go}-go`);
-    await makeRootfs({ suite: o.suite, mirror: o.mirror, include: [`golang-${o.go}-go`, ...TOOLCHAIN_PACKAGES] }, dir, { signal, onLine: (l) => progress.output(l) });
+    const spec = toolchainSpec(o);
+    progress.start("debootstrap", `${o.suite} from ${o.mirror} with ${spec.include.filter((p) => p.startsWith("golang-") || RUNC_PACKAGES.includes(p)).join(", ")}`);
+    await makeRootfs(spec, dir, { signal, onLine: (l) => progress.output(l) });
     const goVersion = parseGoVersion(`go version ${(await readFile(join(dir, `usr/lib/go-${o.go}/VERSION`), "utf8")).split("\n")[0]}`) ?? o.go;
     progress.done(`Go ${goVersion}`);
 

@@ -35,7 +35,7 @@ describe("kubelet-nokmem audit", () => {
     expect(r.code).toBe(0);
     const json = JSON.parse(r.stdout);
     expect(Object.keys(json)).toEqual(["schemaVersion", "node", "reports", "summary", "failOn", "failed"]);
-    expect(Object.keys(json.reports[0])).toEqual(["path", "size", "sha256", "elf", "go", "goBuildInfo", "program", "kubernetesVersion", "runcVersion", "release", "verdict", "reasons", "evidence", "pin", "errors"]);
+    expect(Object.keys(json.reports[0])).toEqual(["path", "size", "sha256", "elf", "go", "goBuildInfo", "program", "kubernetesVersion", "runcVersion", "release", "verdict", "reasons", "fix", "evidence", "pin", "errors"]);
     expect(json.reports.map((x: { verdict: string }) => x.verdict)).toEqual(["patched", "unknown"]);
     expect(json.summary).toEqual({ binaries: 2, verdicts: { patched: 1, unpatched: 0, "not-affected": 0, unknown: 1 }, pins: { match: 0, mismatch: 0, unpinned: 2 }, errors: 1 });
   });

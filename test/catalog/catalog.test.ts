@@ -8,7 +8,9 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { DEFAULT_CATALOG_PATH, loadCatalog, parseCatalog, SCHEMA_PATH } from "../../src/catalog/load.js";
 import { KMEM_LAYOUTS, STRATEGY_IDS, type Catalog, type GoflagsHandling, type Pin, type ReleaseLine } from "../../src/catalog/types.js";
+import type { RuncReleaseLine } from "../../src/catalog/runc-release.js";
 import { CatalogError, ExitCode } from "../../src/errors.js";
+import { RUNC_STRATEGY_IDS } from "../../src/strategy/runc-types.js";
 import { cli, oneLineError } from "../helpers/cli.js";
 import { tempDir } from "../helpers/tmp.js";
 
@@ -144,6 +146,16 @@ describe("versions.schema.json and src/catalog/types.ts agree", () => {
     reason: "r",
     reference: "https://example.invalid",
   };
+  const runcLine: Required<RuncReleaseLine> = {
+    line: "1.0.0-rc93",
+    range: ">=1.0.0-rc93 <1.0.0-rc94",
+    strategy: "runc-build-tag",
+    kmemLayout: "split-rc7+",
+    go: "1.15",
+    image: "kubelet-nokmem-toolchain:go1.19-runc",
+    reason: "r",
+    reference: "https://example.invalid",
+  };
   const pin: Required<Pin> = { commit: "", image: "i", imageId: "sha256:x", strategy: "none", patches: [], keyid: "SHA256:x", sha256: {} };
 
   const defs = schema.$defs;
@@ -152,6 +164,7 @@ describe("versions.schema.json and src/catalog/types.ts agree", () => {
   it.each<[string, object, string[]]>([
     ["releaseLine", line, requiredKeys<ReleaseLine>()(["line", "range", "strategy", "runc", "kmemLayout", "go", "image", "goflags", "versionPackage", "env", "reason", "reference"])],
     ["pin", pin, requiredKeys<Pin>()(["commit", "image", "sha256"])],
+    ["runcLine", runcLine, requiredKeys<RuncReleaseLine>()(["line", "range", "strategy", "kmemLayout", "go", "image", "reason", "reference"])],
   ])("$defs.%s: properties are the type's keys, required are its required keys", (def, example, required) => {
     expect(sorted(defs[def].properties)).toEqual(sorted(example));
     expect([...defs[def].required].sort()).toEqual(required);
@@ -159,7 +172,7 @@ describe("versions.schema.json and src/catalog/types.ts agree", () => {
   });
 
   it("the top-level object's keys match the Catalog type", () => {
-    const top: Required<Catalog> = { $schema: "", schemaVersion: 1, lines: [], pins: {} };
+    const top: Required<Catalog> = { $schema: "", schemaVersion: 1, lines: [], runcLines: [], runcPins: {}, pins: {} };
     expect(sorted(schema.properties)).toEqual(sorted(top));
     expect([...schema.required].sort()).toEqual(requiredKeys<Catalog>()(["schemaVersion", "lines", "pins"]));
   });
@@ -167,6 +180,7 @@ describe("versions.schema.json and src/catalog/types.ts agree", () => {
   it("every STRATEGY_IDS and KMEM_LAYOUTS value is in the schema's enums, and nothing else", () => {
     expect([...defs.strategyId.enum].sort()).toEqual([...STRATEGY_IDS].sort());
     expect([...defs.kmemLayout.enum].sort()).toEqual([...KMEM_LAYOUTS].sort());
+    expect([...defs.runcStrategyId.enum].sort()).toEqual([...RUNC_STRATEGY_IDS].sort());
   });
 
   it("the goflags enum matches GoflagsHandling", () => {

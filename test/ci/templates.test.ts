@@ -81,7 +81,7 @@ describe("CI templates", () => {
 
   it("the GitLab child pipeline extends the template job and sets the variables it reads", () => {
     const template = parse(read("ci/gitlab/build-job.yml")) as Record<string, unknown>;
-    const child = gitlabChildPipeline([{ version: "1.16.15", line: "1.16", strategy: "kmem-override", platform: "linux/amd64", image: "i", sha256: "", slug: "s" }]);
+    const child = gitlabChildPipeline([{ product: "kubelet", version: "1.16.15", line: "1.16", strategy: "kmem-override", platform: "linux/amd64", image: "i", sha256: "", slug: "s" }]);
     const job = Object.values(child).find((j) => typeof j === "object" && j && "extends" in j) as { extends: string; variables: Record<string, string> };
     expect(template).toHaveProperty(job.extends);
     const templateText = read("ci/gitlab/build-job.yml");

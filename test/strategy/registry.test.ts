@@ -15,6 +15,7 @@ import { isSilentSignature, SILENT_WHEN_DISABLED, verdictFor, type Evidence, typ
 import { loadCatalog } from "../../src/catalog/load.js";
 import { loadSeries, PATCHES_ROOT } from "../../src/patch/series.js";
 import { STRATEGIES, strategyFor, strategyForLayout } from "../../src/strategy/index.js";
+import { RUNC_STRATEGIES } from "../../src/strategy/runc.js";
 import { CHANGE_KINDS, KMEM_LAYOUTS, STRATEGY_IDS, type AuditSignature, type KmemLayout, type Strategy, type StrategyId } from "../../src/strategy/types.js";
 
 const catalog = loadCatalog();
@@ -89,7 +90,8 @@ describe("patch series: one per line that uses a strategy with changed files", (
   });
 
   it("every series folder under patches/ belongs to a line that uses its strategy (no stale series)", () => {
-    const wanted = new Set(catalog.lines.map((l) => STRATEGIES[l.strategy].patchSeries(l)).filter((s): s is string => s !== null));
+    const runcSeries = (catalog.runcLines ?? []).map((l) => RUNC_STRATEGIES[l.strategy].patchSeries(l.line));
+    const wanted = new Set([...catalog.lines.map((l) => STRATEGIES[l.strategy].patchSeries(l)), ...runcSeries].filter((s): s is string => s !== null));
     const found = readdirSync(PATCHES_ROOT, { withFileTypes: true })
       .filter((d) => d.isDirectory())
       .flatMap((d) => readdirSync(join(PATCHES_ROOT, d.name), { withFileTypes: true }).filter((s) => s.isDirectory() && s.name !== "common").map((s) => `${d.name}/${s.name}`));

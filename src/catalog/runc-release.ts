@@ -1,0 +1,163 @@
+/**
+ * runc release versions ("1.0.0-rc93", "1.1.12") and the catalog's runc
+ * lines (versions.json `runcLines`). runc's release candidates are numbered
+ * rc1 … rc95, which semver compares as text (rc10 < rc9), so this module
+ * orders them itself. Pure.
+ */
+import { CatalogError, UsageError } from "../errors.js";
+import { runcStrategyFor } from "../strategy/runc.js";
+import type { RuncStrategyId } from "../strategy/runc-types.js";
+import type { KmemLayout } from "../strategy/types.js";
+
+export interface RuncReleaseLine {
+  /** A name for the line, e.g. "1.0.0-rc6" or "1.0.0-rc7..rc8". */
+  line: string;
+  /** `>=A <B`, `>=A` or `<B` over runc versions. */
+  range: string;
+  strategy: RuncStrategyId;
+  kmemLayout: KmemLayout;
+  /** Go of the release's own Dockerfile (`FROM golang:` / `ARG GO_VERSION=`). */
+  go: string;
+  /** Default build image: Go plus libseccomp headers (`image build --runc`). */
+  image: string;
+  reason: string;
+  reference: string;
+}
+
+interface RuncVersion {
+  major: number;
+  minor: number;
+  patch: number;
+  /** The release candidate number (rc93, or 1.1.0-rc.1), null for a release. */
+  rc: number | null;
+}
+
+const RUNC_VERSION = /^v?(\d{1,3})\.(\d{1,3})\.(\d{1,3})(?:-rc\.?(\d{1,3}))?$/;
+
+export function parseRuncVersion(input: string): RuncVersion | null {
+  const m = RUNC_VERSION.exec(input.trim());
+  if (!m) return null;
+  return { major: +m[1]!, minor: +m[2]!, patch: +m[3]!, rc: m[4] === undefined ? null : +m[4] };
+}
+
+/** "1.0.0-rc93" (runc's own VERSION spelling before 1.1; 1.1.0-rc.1 keeps its dot). */
+export function formatRuncVersion(v: RuncVersion): string {
+  const base = `${v.major}.${v.minor}.${v.patch}`;
+  if (v.rc === null) return base;
+  return v.major === 1 && v.minor === 0 && v.patch === 0 ? `${base}-rc${v.rc}` : `${base}-rc.${v.rc}`;
+}
+
+export function compareRunc(a: RuncVersion, b: RuncVersion): number {
+  return a.major - b.major || a.minor - b.minor || a.patch - b.patch || (a.rc ?? Infinity) - (b.rc ?? Infinity);
+}
+
+interface Bounds {
+  from: RuncVersion | null;
+  until: RuncVersion | null;
+}
+
+/** `>=1.0.0-rc6 <1.0.0-rc7` → bounds; null when the text is not such a range. */
+export function parseRuncRange(range: string): Bounds | null {
+  const bounds: Bounds = { from: null, until: null };
+  const parts = range.trim().split(/\s+/);
+  if (!parts.length || parts.length > 2) return null;
+  for (const p of parts) {
+    const m = /^(>=|<)(.+)$/.exec(p);
+    const v = m ? parseRuncVersion(m[2]!) : null;
+    if (!m || !v) return null;
+    if (m[1] === ">=") {
+      if (bounds.from) return null;
+      bounds.from = v;
+    } else {
+      if (bounds.until) return null;
+      bounds.until = v;
+    }
+  }
+  if (bounds.from && bounds.until && compareRunc(bounds.from, bounds.until) >= 0) return null;
+  return bounds;
+}
+
+export function runcInRange(v: RuncVersion, range: string): boolean {
+  const b = parseRuncRange(range);
+  if (!b) return false;
+  return (!b.from || compareRunc(v, b.from) >= 0) && (!b.until || compareRunc(v, b.until) < 0);
+}
+
+export interface RuncResolution {
+  product: "runc";
+  /** "1.0.0-rc93": what the tree's VERSION file and the binary's `runc --version` must say. */
+  version: string;
+  line: string;
+  range: string;
+  strategy: RuncStrategyId;
+  affected: boolean;
+  kmemLayout: KmemLayout;
+  /** Tags the strategy adds to the Makefile's default BUILDTAGS. */
+  addTags: string[];
+  changes: string[];
+  patchSeries: string | null;
+  go: string;
+  image: string;
+  reason: string;
+  reference: string;
+}
+
+function parseRuncVersionArgument(input: string): RuncVersion {
+  const v = parseRuncVersion(String(input ?? ""));
+  if (!v) {
+    throw new UsageError("E_RUNC_VERSION", `expected a runc version such as 1.0.0-rc93 or v1.0.0-rc5, found ${JSON.stringify(String(input ?? "").slice(0, 40))}`, "pass the version `runc --version` prints, e.g. --version 1.0.0-rc93");
+  }
+  return v;
+}
+
+export function runcLineFor(lines: readonly RuncReleaseLine[], version: string): RuncReleaseLine | undefined {
+  const v = parseRuncVersion(version);
+  return v ? lines.find((l) => runcInRange(v, l.range)) : undefined;
+}
+
+/** Which strategy a runc release needs, from the catalog alone. */
+export function resolveRunc(lines: readonly RuncReleaseLine[], input: string): RuncResolution {
+  const v = parseRuncVersionArgument(input);
+  const version = formatRuncVersion(v);
+  const line = lines.find((l) => runcInRange(v, l.range));
+  if (!line) {
+    throw new UsageError("E_RUNC_NOT_COVERED", `expected a runc release the catalog covers (${lines.map((l) => l.range).join(", ")}), found ${version}`, "add a runcLines entry to versions.json, or pass --catalog with one");
+  }
+  const s = runcStrategyFor(line.strategy);
+  return {
+    product: "runc",
+    version,
+    line: line.line,
+    range: line.range,
+    strategy: line.strategy,
+    affected: s.affected,
+    kmemLayout: line.kmemLayout,
+    addTags: [...s.addTags],
+    changes: [...s.changes],
+    patchSeries: s.patchSeries(version),
+    go: line.go,
+    image: line.image,
+    reason: line.reason,
+    reference: line.reference,
+  };
+}
+
+/** What the schema cannot say about runcLines: ranges that parse, do not overlap, and a layout the strategy accepts. */
+export function checkRuncLines(lines: readonly RuncReleaseLine[], source: string): void {
+  lines.forEach((l, i) => {
+    const b = parseRuncRange(l.range);
+    if (!b) {
+      throw new CatalogError("E_CATALOG_RANGE", `${source}: at /runcLines/${i}/range: expected a runc range such as ">=1.0.0-rc6 <1.0.0-rc7", found ${JSON.stringify(l.range)}`, "fix the range");
+    }
+    if (!runcStrategyFor(l.strategy).layouts.includes(l.kmemLayout)) {
+      throw new CatalogError("E_CATALOG_LAYOUT", `${source}: at /runcLines/${i}: expected a kmemLayout that ${l.strategy} accepts (${runcStrategyFor(l.strategy).layouts.join(", ")}), found ${l.kmemLayout}`, "correct the strategy or the layout");
+    }
+    lines.slice(0, i).forEach((o, k) => {
+      const ob = parseRuncRange(o.range)!;
+      const below = (x: Bounds, y: Bounds) => x.until !== null && y.from !== null && compareRunc(x.until, y.from) <= 0;
+      if (!below(b, ob) && !below(ob, b)) {
+        throw new CatalogError("E_CATALOG_OVERLAP", `${source}: at /runcLines/${i}/range: expected ranges that do not overlap, found ${JSON.stringify(l.range)} overlapping /runcLines/${k}/range ${JSON.stringify(o.range)}`, "narrow one of the two ranges");
+      }
+    });
+  });
+}
