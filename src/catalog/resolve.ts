@@ -142,7 +142,7 @@ function resolution(catalog: Catalog, q: VersionQuery, entry: ReleaseLine, as: {
   };
 }
 
-/** Strategy env over line env. GOFLAGS carries the tag alone (DOMAIN.md, the trap). */
+/** Strategy env over line env. GOFLAGS carries the tag alone (docs/domain.md, "The GOFLAGS trap"). */
 function buildEnv(entry: ReleaseLine): Env {
   return { ...entry.env, ...strategyFor(entry.strategy).env };
 }

@@ -1,5 +1,5 @@
 /**
- * resolve() answers every release-line boundary of DOMAIN.md, through the pure
+ * resolve() answers every release-line boundary of docs/domain.md ("Release eras"), through the pure
  * function and through the real CLI; bad versions end in a one-line usage error.
  */
 import { describe, expect, it } from "vitest";

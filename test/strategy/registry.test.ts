@@ -1,6 +1,6 @@
 /**
- * The contract every registered strategy keeps (STYLE.md: one test walks the
- * registry). A strategy is one module in src/strategy/; this test is what
+ * The contract every registered strategy keeps (docs/architecture.md, "How to add a strategy":
+ * one test walks the registry). A strategy is one module in src/strategy/; this test is what
  * tells its author what else it needs: a catalog line that uses it, a patch
  * series per such line touching exactly the files it declares, an audit
  * signature for every layout it accepts whose marker ids the audit knows and
