@@ -97,6 +97,12 @@ describe("patch series: one per line that uses a strategy with changed files", (
   });
 });
 
+describe("the preferred strategy of a layout", () => {
+  it("a layout no strategy prefers is a bug, said as such", () => {
+    expect(() => strategyForLayout("no-such-layout" as KmemLayout)).toThrow(new Error("no strategy is preferred for the kmem layout no-such-layout"));
+  });
+});
+
 describe("the kind of change", () => {
   it.each(registered)("%s: declares patches exactly when it changes files, a build setting when only its env does it, none when not affected", (_id, s) => {
     const expected = s.changes.length ? "patches" : Object.keys(s.env).length ? "build-setting" : "none";
