@@ -74,6 +74,22 @@ Exit codes:
   return program;
 }
 
+/** The command word of argv (after the global options), or of `help WORD`, when it names no command; null otherwise. */
+function unknownCommand(program: Command, argv: readonly string[]): string | null {
+  const names = new Set(["help", ...program.commands.flatMap((c) => [c.name(), ...c.aliases()])]);
+  const words: string[] = [];
+  for (let i = 0; i < argv.length && words.length < 2; i++) {
+    const a = argv[i] ?? "";
+    if (a === "--") break;
+    if (a === "--catalog") i++; // its value is not a command
+    else if (!a.startsWith("-")) words.push(a);
+  }
+  const [command, next] = words;
+  if (command === undefined) return null;
+  if (!names.has(command)) return command;
+  return command === "help" && next !== undefined && !names.has(next) ? next : null;
+}
+
 /** Run the CLI; returns the exit code instead of exiting (tests call this). */
 export async function main(argv: string[], io: Io = processIo()): Promise<number> {
   // The check a fleet runs most: answered from package.json, as commander
@@ -103,6 +119,9 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
   const wantsJson = argv.includes("--json");
   let grace: NodeJS.Timeout | undefined;
   try {
+    // commander answers `nosuch --help` and `help nosuch` with the root help and exit 0: a command it does not know is a usage error first.
+    const unknown = unknownCommand(program, argv);
+    if (unknown !== null) throw new UsageError("E_USAGE", `unknown command '${unknown}'`, "see --help");
     const running = program.parseAsync(argv, { from: "user" });
     running.catch(() => undefined); // settled below, or abandoned after the grace period
     const deadline = new Promise<never>((_, reject) => {

@@ -1,6 +1,6 @@
 /**
  * The one vocabulary for what a kubelet or runc binary is, as judged from its
- * bytes (DOMAIN.md, "Telling a nokmem kubelet from a normal one"). The audit
+ * bytes (docs/domain.md, "Markers in binaries"). The audit
  * decides it; the build's verify step, the verdict Statement and the doctor
  * report it in these words and no others.
  * - patched: the binary cannot enable kmem accounting (nokmem)

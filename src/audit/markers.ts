@@ -1,6 +1,6 @@
 /**
- * The byte strings an audit looks for (DOMAIN.md, "Telling a nokmem kubelet
- * from a normal one"). Each has a stable id that appears in reports and in
+ * The byte strings an audit looks for (docs/domain.md, "Markers in
+ * binaries"). Each has a stable id that appears in reports and in
  * `--json` output; never rename one.
  */
 

@@ -1,6 +1,6 @@
 /**
- * The verdict over a binary's evidence (DOMAIN.md, "Telling a nokmem kubelet
- * from a normal one"). Pure: evidence and what the catalog says in, a verdict
+ * The verdict over a binary's evidence (docs/domain.md, "Markers in
+ * binaries"). Pure: evidence and what the catalog says in, a verdict
  * and its reasons out. The one rule that matters most: never `patched` without
  * evidence — and absence of the enabled-only strings counts as evidence only
  * for a recognised kubelet of a release whose nokmem build leaves no trace.

@@ -4,7 +4,7 @@
  */
 import semver from "semver";
 import { UsageError } from "../errors.js";
-import { compareLines, parseReleaseOrLine, releaseCore } from "../release.js";
+import { compareLines, isKnownPatchRelease, parseRelease, parseReleaseOrLine, releaseCore } from "../release.js";
 import { strategyFor } from "../strategy/index.js";
 import type { Catalog, Env, KmemLayout, Pin, ReleaseLine, StrategyId } from "./types.js";
 
@@ -34,6 +34,12 @@ export interface Resolution {
   changes: string[];
   patchSeries: string | null;
   pin: Pin | null;
+  /**
+   * Whether the release is one the catalog knows was published (its line is
+   * covered and its patch number not above the line's last); null for a bare
+   * line. False is a warning, never a refusal: the answer is the line's.
+   */
+  knownRelease: boolean | null;
   /** For a bare line whose releases need different strategies. */
   otherRanges: { range: string; strategy: StrategyId }[];
 }
@@ -75,17 +81,51 @@ export function resolve(catalog: Catalog, input: string | VersionQuery): Resolut
     entry = entries.slice().sort((a, b) => semver.compare(semver.minVersion(a.range)!, semver.minVersion(b.range)!))[0];
   }
   if (!entry) {
+    const newer = newerThanCatalog(catalog, q);
+    if (newer) return newer;
     const what = q.version ?? q.line;
     throw new UsageError("E_VERSION_UNKNOWN", `expected a release the catalog covers (${coverage(catalog)}), found ${what}`, "pick a covered release, or add its line to versions.json");
   }
+  return resolution(catalog, q, entry, { line: entry.line, range: entry.range, reason: entry.reason });
+}
+
+/**
+ * A line newer than every line of the catalog, when the newest lines need
+ * nothing: runc dropped its kmem code in 1.0.0-rc94, which every release from
+ * the first `none` range of that run on vendors (1.21.2 on), and no later
+ * runc brought it back. Such a release is answered as the newest line is,
+ * under its own line, and with the reason saying so. Another major version
+ * is not assumed to follow.
+ */
+function newerThanCatalog(catalog: Catalog, q: VersionQuery): Resolution | null {
+  const byAge = catalog.lines.slice().sort((a, b) => semver.compare(semver.minVersion(a.range)!, semver.minVersion(b.range)!));
+  const newest = byAge.at(-1);
+  if (!newest || strategyFor(newest.strategy).change !== "none") return null;
+  const [major, minor] = newest.line.split(".").map(Number) as [number, number];
+  if (!q.line.startsWith(`${major}.`) || compareLines(q.line, newest.line) <= 0) return null;
+  // The start of the newest run of ranges that need nothing: 1.21.2 with the bundled catalog.
+  let first = newest;
+  for (const l of byAge.slice(0, -1).reverse()) {
+    if (strategyFor(l.strategy).change !== "none") break;
+    first = l;
+  }
+  const from = semver.minVersion(first.range)!.version;
+  const range = `>=${major}.${minor + 1}.0`;
+  const reason = `Every release from ${from} on vendors a runc without kmem code (removed in 1.0.0-rc94); the catalog's lines end at ${newest.line}, so ${q.line} is answered as ${newest.line} is. ${newest.reason}`;
+  return resolution(catalog, q, newest, { line: q.line, range, reason });
+}
+
+function resolution(catalog: Catalog, q: VersionQuery, entry: ReleaseLine, as: { line: string; range: string; reason: string }): Resolution {
   const strategy = strategyFor(entry.strategy);
+  const entries = catalog.lines.filter((l) => l.line === q.line);
+  const release = q.version ? parseRelease(q.version) : null;
   return {
     version: q.version,
-    line: entry.line,
-    range: entry.range,
+    line: as.line,
+    range: as.range,
     strategy: entry.strategy,
     affected: strategy.affected,
-    reason: entry.reason,
+    reason: as.reason,
     reference: entry.reference,
     env: buildEnv(entry),
     image: (q.version && catalog.pins[q.version]?.image) || entry.image,
@@ -97,11 +137,12 @@ export function resolve(catalog: Catalog, input: string | VersionQuery): Resolut
     changes: [...strategy.changes],
     patchSeries: strategy.patchSeries(entry),
     pin: (q.version && catalog.pins[q.version]) || null,
+    knownRelease: release ? isKnownPatchRelease(release) : null,
     otherRanges: q.version ? [] : entries.filter((e) => e !== entry).map((e) => ({ range: e.range, strategy: e.strategy })),
   };
 }
 
-/** Strategy env over line env. GOFLAGS carries the tag alone (DOMAIN.md, the trap). */
+/** Strategy env over line env. GOFLAGS carries the tag alone (docs/domain.md, "The GOFLAGS trap"). */
 function buildEnv(entry: ReleaseLine): Env {
   return { ...entry.env, ...strategyFor(entry.strategy).env };
 }

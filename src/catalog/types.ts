@@ -7,7 +7,7 @@ import type { KmemLayout, StrategyId } from "../strategy/types.js";
 import type { RuncReleaseLine } from "./runc-release.js";
 export { KMEM_LAYOUTS, STRATEGY_IDS, type KmemLayout, type StrategyId } from "../strategy/types.js";
 
-/** How a line's hack/lib/golang.sh treats GOFLAGS (DOMAIN.md, "the trap"). */
+/** How a line's hack/lib/golang.sh treats GOFLAGS (docs/domain.md, "The GOFLAGS trap"). */
 export type GoflagsHandling = "copy" | "env" | "extract";
 
 export type Env = Record<string, string>;

@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import { resolve, type Resolution } from "../catalog/resolve.js";
+import { lastPatchOf } from "../release.js";
 import { chooseImage, type ImageRule } from "../tree/build-image.js";
 import { printJson, type CommandContext } from "./context.js";
 
@@ -21,6 +22,8 @@ export interface ResolveJson {
   kmemLayout: string;
   patchSeries: string | null;
   pinned: boolean;
+  /** False when the catalog does not know this patch release was published (1.16.99, 1.30.1); null for a line. */
+  knownRelease: boolean | null;
   otherRanges: { range: string; strategy: string }[];
 }
 
@@ -42,8 +45,17 @@ export function resolveJson(r: Resolution): ResolveJson {
     kmemLayout: r.kmemLayout,
     patchSeries: r.patchSeries,
     pinned: r.pin !== null,
+    knownRelease: r.knownRelease,
     otherRanges: r.otherRanges,
   };
+}
+
+/** Said when the release is not one the catalog knows was published: answered all the same, from its line. */
+function unknownReleaseWarning(r: Resolution): string | null {
+  if (r.knownRelease !== false || !r.version) return null;
+  const last = lastPatchOf(r.line);
+  const known = last ? `${r.line} ended at v${last}` : `the catalog knows the published releases of its own lines only, and ${r.line} is not one of them`;
+  return `v${r.version} is not a release the catalog knows was published (${known}); answered from its line all the same`;
 }
 
 /** The image rule when no tree is at hand: the pin's, else the line's fallback. */
@@ -81,6 +93,8 @@ Examples:
         `runc:      ${r.runc} (${r.kmemLayout} layout expected)`,
       ];
       for (const o of r.otherRanges) lines.push(`note:      releases ${o.range} of this line need strategy ${o.strategy}`);
+      const warning = unknownReleaseWarning(r);
+      if (warning) lines.push(`warning:   ${warning}`);
       ctx.io.out(lines.join("\n"));
     });
 }

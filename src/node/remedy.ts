@@ -1,5 +1,5 @@
 /**
- * What an operator can do, as text with the exact commands. DOMAIN.md lists
+ * What an operator can do, as text with the exact commands. docs/domain.md ("The problem") lists
  * the three cures: boot with cgroup.memory=nokmem, upgrade the kernel, or run a
  * kubelet (and runc) that never enables kmem.
  */

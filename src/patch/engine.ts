@@ -302,6 +302,98 @@ async function recoverTree(tree: TreeHandle, progress?: (line: string) => void, 
   }
 }
 
+/** Everything a run will change, decided from what the tree holds before anything is written. */
+interface PatchDecision {
+  operation: Operation;
+  series: PatchSeries | null;
+  changes: Change[];
+  plan: ChangePlan;
+  /** The planned files whose content changes. */
+  pending: PlannedFile[];
+  diff: string;
+  patches: { name: string; sha256: string }[];
+  /** The applied-state record as found, and after the run (null when nothing is left applied). */
+  state: AppliedState | null;
+  nextState: AppliedState | null;
+}
+
+/**
+ * Decide a run: the series' change records (or, for a revert, the recorded
+ * ones), each file's content after them, the diff and the next applied-state
+ * record. Reads the tree, writes nothing; drift is thrown here, before any write.
+ */
+async function decidePatch(tree: TreeHandle, resolution: PatchTarget, operation: Operation, fuzz: number, opts: PatchOptions): Promise<PatchDecision> {
+  const series: PatchSeries | null = resolution.patchSeries ? loadSeries(resolution.patchSeries, opts.patchesRoot ?? PATCHES_ROOT) : null;
+  const seriesName = series?.id ?? `strategy ${resolution.strategy}`;
+  const seriesChanges: Change[] = series ? series.patches.flatMap((p) => changesOf(p, series.id)) : [];
+  if (opts.editVersionSh) seriesChanges.push({ kind: "tree-state-clean", patch: "--edit-version-sh", path: "hack/lib/version.sh" });
+
+  const state = await readAppliedState(tree);
+  let changes: Change[];
+  if (operation === "apply") {
+    changes = seriesChanges;
+  } else {
+    const recorded = state ? restoreChanges(state) : [];
+    const covered = new Set(recorded.map((c) => c.path));
+    changes = [...seriesChanges.filter((c) => !covered.has(c.path) && c.kind !== "tree-state-clean"), ...recorded];
+  }
+  const recorded = new Map((state?.files ?? []).map((f) => [f.path, f.after] as const));
+  const plan = await planChanges(tree, changes, operation === "apply" ? "forward" : "backward", fuzz, recorded);
+  if (plan.problems.length) throw new PatchDriftError(plan.problems, operation, seriesName);
+
+  const pending = plan.files.filter((f) => f.before !== f.after);
+  const patches = series?.patches.map((p) => ({ name: p.name, sha256: p.sha256 })) ?? [];
+  let nextState: AppliedState | null = state;
+  if (pending.length) {
+    const old = new Map((state?.files ?? []).map((f) => [f.path, f]));
+    if (operation === "apply") {
+      for (const f of pending) old.set(f.path, { path: f.path, before: hash(f.before), after: hash(f.after), diff: planDiff([f]) });
+      nextState = { schemaVersion: 1, strategy: resolution.strategy, series: series?.id ?? null, version: resolution.version, patches, files: [...old.values()] };
+    } else {
+      for (const f of pending) old.delete(f.path);
+      nextState = old.size && state ? { ...state, files: [...old.values()] } : null;
+    }
+  }
+  return { operation, series, changes, plan, pending, diff: planDiff(plan.files), patches, state, nextState };
+}
+
+/** Carry out a decided run: the journalled write of its files and the applied-state record (or, for a revert, the tool's folder). */
+async function commitPatch(tree: TreeHandle, d: PatchDecision, versionPlan: VersionFilePlan | null, opts: PatchOptions): Promise<void> {
+  const { operation, pending, nextState } = d;
+  if (pending.length) {
+    for (const f of pending) await checkWritable(f.abs, f.path);
+    await checkWritable(join(tree.real, APPLIED_RECORD), APPLIED_RECORD);
+    // The version file is written after the series: it must be writable before the series goes in.
+    if (versionPlan && versionPlan.existing !== versionPlan.content) await checkWritable(versionPlan.target, versionPlan.treePath ?? versionPlan.target);
+    const unlock = await lockTree(tree, opts.signal);
+    try {
+      for (const f of pending) {
+        if ((await readText(f.abs, f.path)) !== f.before) {
+          throw new PatchError("E_TREE_CHANGED", `expected ${f.path} to stay as read while the patch was planned, found it changed; nothing was changed`, "run the patch again when nothing else writes the tree");
+        }
+      }
+      const stateAbs = join(tree.real, APPLIED_RECORD);
+      const writes: FileWrite[] = pending.map((f) => ({ path: relativePosix(tree.real, f.abs), abs: f.abs, before: f.before, after: f.after }));
+      const stateBefore = await readText(stateAbs, APPLIED_RECORD);
+      writes.push({ path: APPLIED_RECORD, abs: stateAbs, before: stateBefore, after: nextState ? `${JSON.stringify(nextState, null, 2)}\n` : null });
+      // Once the journal is written the series goes in whole, signal or not (it takes milliseconds); the signal is honoured after.
+      opts.signal?.throwIfAborted();
+      await asTeardown(() => commit(tree, operation, writes));
+      if (operation === "revert") await cleanStateDir(tree);
+    } finally {
+      await unlock();
+    }
+  } else if (operation === "revert" && (await stateDir(tree, false))) {
+    // Nothing to revert, but a crash may have left the tool's folder behind: take it away too.
+    const unlock = await lockTree(tree, opts.signal);
+    try {
+      await cleanStateDir(tree);
+    } finally {
+      await unlock();
+    }
+  }
+}
+
 export async function runPatch(root: string, resolution: PatchTarget, opts: PatchOptions = {}): Promise<PatchOutcome> {
   const operation = opts.operation ?? "apply";
   const write = opts.write ?? true;
@@ -328,74 +420,12 @@ export async function runPatch(root: string, resolution: PatchTarget, opts: Patc
   }
 
   confirmStrategy(resolution, facts.kmem.layout);
-  const series: PatchSeries | null = resolution.patchSeries ? loadSeries(resolution.patchSeries, opts.patchesRoot ?? PATCHES_ROOT) : null;
-  const seriesName = series?.id ?? `strategy ${resolution.strategy}`;
-  const seriesChanges: Change[] = series ? series.patches.flatMap((p) => changesOf(p, series.id)) : [];
-  if (opts.editVersionSh) seriesChanges.push({ kind: "tree-state-clean", patch: "--edit-version-sh", path: "hack/lib/version.sh" });
-
-  const state = await readAppliedState(tree);
-  let changes: Change[];
-  if (operation === "apply") {
-    changes = seriesChanges;
-  } else {
-    const recorded = state ? restoreChanges(state) : [];
-    const covered = new Set(recorded.map((c) => c.path));
-    changes = [...seriesChanges.filter((c) => !covered.has(c.path) && c.kind !== "tree-state-clean"), ...recorded];
-  }
-  const recorded = new Map((state?.files ?? []).map((f) => [f.path, f.after] as const));
-  const plan = await planChanges(tree, changes, operation === "apply" ? "forward" : "backward", fuzz, recorded);
-  if (plan.problems.length) throw new PatchDriftError(plan.problems, operation, seriesName);
-
-  const pending = plan.files.filter((f) => f.before !== f.after);
-  const diff = planDiff(plan.files);
-  const patches = series?.patches.map((p) => ({ name: p.name, sha256: p.sha256 })) ?? [];
+  const decided = await decidePatch(tree, resolution, operation, fuzz, opts);
+  const { series, changes, plan, pending, diff, patches, state } = decided;
   const version = resolution.version ?? "";
 
-  let nextState: AppliedState | null = state;
-  if (pending.length) {
-    const old = new Map((state?.files ?? []).map((f) => [f.path, f]));
-    if (operation === "apply") {
-      for (const f of pending) old.set(f.path, { path: f.path, before: hash(f.before), after: hash(f.after), diff: planDiff([f]) });
-      nextState = { schemaVersion: 1, strategy: resolution.strategy, series: series?.id ?? null, version: resolution.version, patches, files: [...old.values()] };
-    } else {
-      for (const f of pending) old.delete(f.path);
-      nextState = old.size && state ? { ...state, files: [...old.values()] } : null;
-    }
-  }
-
   opts.signal?.throwIfAborted();
-  if (write && pending.length) {
-    for (const f of pending) await checkWritable(f.abs, f.path);
-    await checkWritable(join(tree.real, APPLIED_RECORD), APPLIED_RECORD);
-    // The version file is written after the series: it must be writable before the series goes in.
-    if (versionPlan && versionPlan.existing !== versionPlan.content) await checkWritable(versionPlan.target, versionPlan.treePath ?? versionPlan.target);
-    const unlock = await lockTree(tree, opts.signal);
-    try {
-      for (const f of pending) {
-        if ((await readText(f.abs, f.path)) !== f.before) {
-          throw new PatchError("E_TREE_CHANGED", `expected ${f.path} to stay as read while the patch was planned, found it changed; nothing was changed`, "run the patch again when nothing else writes the tree");
-        }
-      }
-      const stateAbs = join(tree.real, APPLIED_RECORD);
-      const writes: FileWrite[] = pending.map((f) => ({ path: relativePosix(tree.real, f.abs), abs: f.abs, before: f.before, after: f.after }));
-      const stateBefore = await readText(stateAbs, APPLIED_RECORD);
-      writes.push({ path: APPLIED_RECORD, abs: stateAbs, before: stateBefore, after: nextState ? `${JSON.stringify(nextState, null, 2)}\n` : null });
-      // Once the journal is written the series goes in whole, signal or not (it takes milliseconds); the signal is honoured after.
-      opts.signal?.throwIfAborted();
-      await asTeardown(() => commit(tree, operation, writes));
-      if (operation === "revert") await cleanStateDir(tree);
-    } finally {
-      await unlock();
-    }
-  } else if (write && operation === "revert" && (await stateDir(tree, false))) {
-    // Nothing to revert, but a crash may have left the tool's folder behind: take it away too.
-    const unlock = await lockTree(tree, opts.signal);
-    try {
-      await cleanStateDir(tree);
-    } finally {
-      await unlock();
-    }
-  }
+  if (write) await commitPatch(tree, decided, versionPlan, opts);
 
   const versionFile = versionPlan ? await stampVersion(tree, versionPlan, opts, write) : null;
   if (operation === "revert" && write) await unstampVersion(tree, opts.progress);

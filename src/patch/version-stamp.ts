@@ -2,7 +2,7 @@
  * The clean version stamp. A patched git checkout would build as
  * `vX.Y.Z-dirty` and an archive export as tree state `archive`; a file of
  * shell assignments named by KUBE_GIT_VERSION_FILE makes hack/lib/version.sh
- * skip git altogether, in every release (DOMAIN.md, "Version stamping").
+ * skip git altogether, in every release (docs/domain.md, "Version stamping").
  * Rendering is pure (the release and commit come from tree facts, src/tree/);
  * `versionFileTarget` settles where the file goes, confined to the tree.
  */

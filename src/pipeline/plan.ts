@@ -18,7 +18,7 @@ export const RUNNERS: readonly Runner[] = ["docker", "local"];
 
 /** Where the tree is seen inside the container. */
 const CONTAINER_TREE = "/src";
-/** The Kubernetes build forces GOCACHE here, relative to the tree (DOMAIN.md). */
+/** The Kubernetes build forces GOCACHE here, relative to the tree (docs/domain.md, "Version stamping"). */
 export const TREE_GO_CACHE = "_output/local/go/cache";
 /** The version file the patch step writes, relative to the tree. Under _output/, which every release ignores in git. */
 import { DEFAULT_VERSION_FILE } from "../patch/version-stamp.js";

@@ -6,7 +6,7 @@ export const buildTag = defineStrategy({
   summary: "Build with the nokmem tag so the vendored runc compiles kmem_disabled.go instead of kmem.go.",
   change: "build-setting",
   // GOFLAGS holds the tag alone: 1.18+ golang.sh extracts -tags= from it and
-  // anything else leaks into the tag list (DOMAIN.md, "the trap").
+  // anything else leaks into the tag list (docs/domain.md, "The GOFLAGS trap").
   env: { GOFLAGS: "-tags=nokmem" },
   changes: [],
   layouts: ["split-rc6", "split-rc7+"],

@@ -1,5 +1,5 @@
 /**
- * The runtime's own runc as a product (DOMAIN.md, "The node's runc"): the
+ * The runtime's own runc as a product (docs/domain.md, "The node's runc"): the
  * ways of building a runc that never enables kmem accounting. Same shape as
  * the kubelet strategies (./types.ts), but runc's Makefile honours BUILDTAGS,
  * so a strategy names Go build tags to add to the Makefile's default instead

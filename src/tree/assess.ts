@@ -99,12 +99,16 @@ function treeKind(facts: TreeFacts): TreeKind {
   return "dir";
 }
 
-export function assessTree(catalog: Catalog, facts: TreeFacts, opts: AssessOptions = {}): TreeReport {
+/** What a step of the assessment found: evidence and notes, in the order a report lists them. */
+interface Findings {
+  evidence: Evidence[];
+  notes: string[];
+}
+
+/** Which release the tree says it is: git describe in a checkout, the baked values of an export. */
+function releaseFromTree(facts: TreeFacts): Findings & { fromTree: TreeVersion | null; treeSource: VersionSource | null } {
   const evidence: Evidence[] = [];
   const notes: string[] = [];
-  const flag = opts.version !== undefined ? parseVersionFlag(opts.version) : null;
-
-  // What the tree says it is.
   let fromTree: TreeVersion | null = null;
   let treeSource: VersionSource | null = null;
   if (facts.git) {
@@ -124,82 +128,102 @@ export function assessTree(catalog: Catalog, facts: TreeFacts, opts: AssessOptio
   }
   if (fromTree?.commitsSinceTag) notes.push(`HEAD is ${fromTree.commitsSinceTag} commit(s) past ${fromTree.tag}; the catalog entry of ${fromTree.tag} is used`);
   if (fromTree?.prerelease) notes.push(`${fromTree.tag} is a pre-release: the catalog is asked about line ${fromTree.line}`);
+  return { evidence, notes, fromTree, treeSource };
+}
 
-  let versionAgrees: boolean | null = null;
-  if (flag && fromTree) {
-    const treeCore = coreOf(fromTree.version);
-    versionAgrees = treeCore === flag.version;
-    if (!versionAgrees) notes.push(`--version ${flag.version} disagrees with the tree, which says ${fromTree.tag} (${treeSource}); using ${flag.version} as asked`);
+/** Whether --version names the release the tree says it is; null when either is unknown. */
+function flagAgreement(flag: { version: string } | null, fromTree: TreeVersion | null, treeSource: VersionSource | null): { agrees: boolean | null; notes: string[] } {
+  if (!flag || !fromTree) return { agrees: null, notes: [] };
+  const agrees = coreOf(fromTree.version) === flag.version;
+  return { agrees, notes: agrees ? [] : [`--version ${flag.version} disagrees with the tree, which says ${fromTree.tag} (${treeSource}); using ${flag.version} as asked`] };
+}
+
+interface CatalogAnswer {
+  strategy: StrategyId;
+  layout: KmemLayout;
+  runc: string;
+  go: string;
+  image: { image: string; go: string; pin: Pin | null };
+}
+
+/** What the catalog says about the release, or null when it does not cover it. */
+function catalogAnswer(catalog: Catalog, version: string, line: string, askLine: boolean): CatalogAnswer | null {
+  // A pre-release tag (v1.18.0-alpha.0 on master) is asked about by its line.
+  const query = askLine ? { version: null, line } : { version, line };
+  try {
+    const r = resolve(catalog, query);
+    const image = catalog.lines.find((l) => l.line === r.line && l.range === r.range)?.image ?? r.image;
+    return { strategy: r.strategy, layout: r.kmemLayout, runc: r.runc, go: r.go, image: { image, go: r.go, pin: r.pin } };
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    return null;
   }
+}
 
+/** The strategy to use: the catalog's when the tree's layout fits it, else the one the layout calls for. */
+function strategyFit(answer: CatalogAnswer | null, layout: KmemLayout, version: string | null): { strategy: StrategyId; agrees: boolean | null; notes: string[] } {
+  if (!answer) return { strategy: strategyForLayout(layout), agrees: null, notes: [] };
+  const agrees = STRATEGIES[answer.strategy].layouts.includes(layout);
+  const strategy = agrees ? answer.strategy : strategyForLayout(layout);
+  if (!agrees) {
+    return { strategy, agrees, notes: [`the catalog gives ${answer.strategy} for ${version} (expecting the ${answer.layout} layout), but the tree has the ${layout} layout: using ${strategy}, the tree wins`] };
+  }
+  if (answer.layout !== layout) return { strategy, agrees, notes: [`the catalog expects the ${answer.layout} layout for ${version}; the tree has ${layout}, which ${answer.strategy} also handles`] };
+  return { strategy, agrees, notes: [] };
+}
+
+/** Where the runc version came from, and what disagreed. */
+function runcFindings(runc: TreeFacts["runc"]): Findings {
+  const evidence: Evidence[] = runc.source ? [{ file: runc.source, says: `runc ${runc.version ?? "(no version)"}${runc.replacedBy ? ` from ${runc.replacedBy}` : ""}` }] : [];
+  const notes = runc.source ? [] : ["no dependency file (Godeps/Godeps.json, go.mod, vendor/modules.txt) names runc"];
+  return { evidence, notes: [...notes, ...runc.notes] };
+}
+
+/** A dirty checkout would stamp -dirty unless the tree state is forced clean. */
+function changedNotes(changed: string[]): string[] {
+  if (!changed.length) return [];
+  const shown = changed.slice(0, 5).join(", ");
+  return [`the checkout has ${changed.length} changed path(s): ${shown}${changed.length > 5 ? ", …" : ""}; version.sh would stamp -dirty unless KUBE_GIT_TREE_STATE=clean`];
+}
+
+export function assessTree(catalog: Catalog, facts: TreeFacts, opts: AssessOptions = {}): TreeReport {
+  const flag = opts.version !== undefined ? parseVersionFlag(opts.version) : null;
+  const told = releaseFromTree(facts);
+  const { fromTree, treeSource } = told;
+  const agreement = flagAgreement(flag, fromTree, treeSource);
   const version = flag?.version ?? fromTree?.version ?? null;
   const line = flag?.line ?? fromTree?.line ?? null;
-  const versionSource: VersionSource | null = flag ? "flag" : treeSource;
-  if (!version) notes.push("the release is unknown: pass --version X.Y.Z to compare with the catalog");
-
-  // What the catalog says about that release.
-  let catalogStrategy: StrategyId | null = null;
-  let catalogLayout: KmemLayout | null = null;
-  let catalogRunc: string | null = null;
-  let catalogGo: string | null = null;
-  let catalogImage: { image: string; go: string; pin: Pin | null } | null = null;
-  if (version && line) {
-    // A pre-release tag (v1.18.0-alpha.0 on master) is asked about by its line.
-    const query = fromTree?.prerelease && !flag ? { version: null, line } : { version, line };
-    try {
-      const r = resolve(catalog, query);
-      catalogStrategy = r.strategy;
-      catalogLayout = r.kmemLayout;
-      catalogRunc = r.runc;
-      catalogGo = r.go;
-      catalogImage = { image: catalog.lines.find((l) => l.line === r.line && l.range === r.range)?.image ?? r.image, go: r.go, pin: r.pin };
-    } catch (err) {
-      if (!(err instanceof UsageError)) throw err;
-    }
-    if (!catalogStrategy) notes.push(`${version} is outside the catalog: the strategy comes from the tree alone`);
-  }
-
-  // What the tree's code says, and whether the two fit.
+  const answer = version && line ? catalogAnswer(catalog, version, line, Boolean(fromTree?.prerelease && !flag)) : null;
   const layout = facts.kmem.layout;
-  for (const f of facts.kmem.findings) evidence.push({ file: `${RUNC_FS_DIR}/${f.file}`, says: f.says });
-  notes.push(...facts.kmem.notes);
-  let strategy: StrategyId;
-  let agrees: boolean | null = null;
-  if (catalogStrategy) {
-    agrees = STRATEGIES[catalogStrategy].layouts.includes(layout);
-    strategy = agrees ? catalogStrategy : strategyForLayout(layout);
-    if (!agrees) {
-      notes.push(`the catalog gives ${catalogStrategy} for ${version} (expecting the ${catalogLayout} layout), but the tree has the ${layout} layout: using ${strategy}, the tree wins`);
-    } else if (catalogLayout && catalogLayout !== layout) {
-      notes.push(`the catalog expects the ${catalogLayout} layout for ${version}; the tree has ${layout}, which ${catalogStrategy} also handles`);
-    }
-  } else {
-    strategy = strategyForLayout(layout);
-  }
-  if (facts.kmem.patched) notes.push("the vendored runc is already patched: a default build of this tree does not enable kmem accounting");
+  const fit = strategyFit(answer, layout, version);
+  const runc = runcFindings(facts.runc);
 
-  if (facts.runc.source) {
-    evidence.push({ file: facts.runc.source, says: `runc ${facts.runc.version ?? "(no version)"}${facts.runc.replacedBy ? ` from ${facts.runc.replacedBy}` : ""}` });
-  } else {
-    notes.push("no dependency file (Godeps/Godeps.json, go.mod, vendor/modules.txt) names runc");
-  }
-  notes.push(...facts.runc.notes);
-  if (facts.go) {
-    evidence.push({ file: facts.go.source, says: `${facts.go.raw} (Go ${facts.go.version})` });
-  }
-  if (facts.changed.length) {
-    const shown = facts.changed.slice(0, 5).join(", ");
-    notes.push(`the checkout has ${facts.changed.length} changed path(s): ${shown}${facts.changed.length > 5 ? ", …" : ""}; version.sh would stamp -dirty unless KUBE_GIT_TREE_STATE=clean`);
-  }
+  const evidence: Evidence[] = [
+    ...told.evidence,
+    ...facts.kmem.findings.map((f) => ({ file: `${RUNC_FS_DIR}/${f.file}`, says: f.says })),
+    ...runc.evidence,
+    ...(facts.go ? [{ file: facts.go.source, says: `${facts.go.raw} (Go ${facts.go.version})` }] : []),
+  ];
+  const notes: string[] = [
+    ...told.notes,
+    ...agreement.notes,
+    ...(version ? [] : ["the release is unknown: pass --version X.Y.Z to compare with the catalog"]),
+    ...(version && line && !answer ? [`${version} is outside the catalog: the strategy comes from the tree alone`] : []),
+    ...facts.kmem.notes,
+    ...fit.notes,
+    ...(facts.kmem.patched ? ["the vendored runc is already patched: a default build of this tree does not enable kmem accounting"] : []),
+    ...runc.notes,
+    ...changedNotes(facts.changed),
+  ];
 
   return {
     root: facts.root,
     version,
     line,
-    versionSource,
+    versionSource: flag ? "flag" : treeSource,
     treeVersion: fromTree?.version ?? null,
     commitsSinceTag: fromTree && facts.git ? fromTree.commitsSinceTag : null,
-    versionAgrees,
+    versionAgrees: agreement.agrees,
     commit: facts.git?.commit ?? facts.archive?.commit ?? null,
     treeKind: treeKind(facts),
     changed: facts.changed,
@@ -209,15 +233,15 @@ export function assessTree(catalog: Catalog, facts: TreeFacts, opts: AssessOptio
     patched: facts.kmem.patched,
     goVersion: facts.go?.version ?? null,
     buildImage:
-      catalogImage || facts.buildImage
-        ? chooseImage({ runner: "docker", pin: catalogImage?.pin ?? null, tree: facts.buildImage ?? null, catalog: catalogImage ?? { image: "", go: "" } })
+      answer || facts.buildImage
+        ? chooseImage({ runner: "docker", pin: answer?.image.pin ?? null, tree: facts.buildImage ?? null, catalog: answer?.image ?? { image: "", go: "" } })
         : null,
-    strategy,
-    catalogStrategy,
-    catalogLayout,
-    catalogRunc,
-    catalogGo,
-    agrees,
+    strategy: fit.strategy,
+    catalogStrategy: answer?.strategy ?? null,
+    catalogLayout: answer?.layout ?? null,
+    catalogRunc: answer?.runc ?? null,
+    catalogGo: answer?.go ?? null,
+    agrees: fit.agrees,
     evidence,
     notes,
   };

@@ -1,6 +1,6 @@
 /**
  * Which kmem layout a tree's vendored runc `libcontainer/cgroups/fs` package
- * has (DOMAIN.md, "Release lines"), and whether it was already patched so
+ * has (docs/domain.md, "Release eras"), and whether it was already patched so
  * that the kubelet never enables kmem accounting. Takes file contents, not
  * paths: the audit and the patch step reuse it.
  */

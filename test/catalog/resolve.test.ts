@@ -1,5 +1,5 @@
 /**
- * resolve() answers every release-line boundary of DOMAIN.md, through the pure
+ * resolve() answers every release-line boundary of docs/domain.md ("Release eras"), through the pure
  * function and through the real CLI; bad versions end in a one-line usage error.
  */
 import { describe, expect, it } from "vitest";
@@ -86,12 +86,48 @@ describe("resolve through the CLI", () => {
   });
 });
 
+describe("releases the catalog does not list", () => {
+  it.each(["1.25.0", "1.30.1", "1.99.3", "1.30"])("%s, newer than every line: none, not affected, with the reason", (input) => {
+    const r = resolve(catalog, input);
+    expect(r).toMatchObject({ strategy: "none", affected: false, changes: [], patchSeries: null, range: ">=1.25.0", line: input.split(".").slice(0, 2).join(".") });
+    expect(r.reason).toMatch(/^Every release from 1\.21\.2 on vendors a runc without kmem code \(removed in 1\.0\.0-rc94\); the catalog's lines end at 1\.24/);
+    expect(r.knownRelease).toBe(input === "1.30" ? null : false);
+  });
+
+  it.each([
+    ["1.16.15", true],
+    ["1.16.16", false],
+    ["1.16.99", false],
+    ["1.21.2", true],
+    ["1.24.17", true],
+    ["1.24.18", false],
+    ["1.16", null],
+  ] as const)("%s: known to be published: %s, and answered all the same", (input, known) => {
+    const r = resolve(catalog, input);
+    expect(r.knownRelease).toBe(known);
+    expect(r.line).toBe(input.split(".").slice(0, 2).join("."));
+  });
+
+  it("the CLI warns in text and says knownRelease in --json, exit 0", () => {
+    const text = cli(["resolve", "1.16.99"]);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toContain("warning:   v1.16.99 is not a release the catalog knows was published (1.16 ended at v1.16.15)");
+    expect(cli(["resolve", "1.16.15"]).stdout).not.toContain("warning:");
+    const json = cli(["resolve", "1.30.1", "--json"]);
+    expect(json.code).toBe(0);
+    expect(JSON.parse(json.stdout)).toMatchObject({ version: "1.30.1", line: "1.30", strategy: "none", affected: false, knownRelease: false });
+    expect(JSON.parse(cli(["resolve", "1.20.15", "--json"]).stdout).knownRelease).toBe(true);
+  });
+});
+
 describe("bad versions: one line, exit 2, no stack trace", () => {
   const cases: [name: string, input: string, code: string, says: RegExp][] = [
     ["a word", "latest", "E_VERSION_SYNTAX", /found "latest"/],
     ["shell injection", "1.16; rm -rf /", "E_VERSION_SYNTAX", /found "1\.16; rm -rf \/"/],
     ["empty", "", "E_VERSION_EMPTY", /found an empty string/],
     ["outside the catalog", "99.1.0", "E_VERSION_UNKNOWN", /found 99\.1\.0/],
+    ["older than the catalog", "1.7.16", "E_VERSION_UNKNOWN", /found 1\.7\.16/],
+    ["another major", "2.0.0", "E_VERSION_UNKNOWN", /found 2\.0\.0/],
     ["a pre-release", "1.16.0-rc.1", "E_VERSION_PRERELEASE", /pre-release "1\.16\.0-rc\.1"/],
   ];
 

@@ -3,6 +3,7 @@
  * no-op, revert byte for byte; and every way a patch must refuse, with the
  * tree left exactly as it was.
  */
+import { createHash } from "node:crypto";
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -142,7 +143,10 @@ describe("the version stamp", () => {
     const tree = await makeTree(join(tempDir(), "k"), { era: "1.13" });
     const rec = await applyStrategy(tree.root, resolution(tree.version));
     expect(rec).toMatchObject({ strategy: "vendor-stub", series: "vendor-stub/1.13", version: "1.13.12", alreadyApplied: false });
-    expect(rec.patches).toEqual([{ name: "../common/0001-stub-kmem-functions-in-memory-go.patch", sha256: expect.stringMatching(/^[0-9a-f]{64}$/) }]);
+    // With each patch's text as the series holds it: the build's SBOMs carry it without reading the file again.
+    expect(rec.patches).toEqual([{ name: "../common/0001-stub-kmem-functions-in-memory-go.patch", sha256: expect.stringMatching(/^[0-9a-f]{64}$/), text: expect.stringContaining("memory.go") }]);
+    const [p] = rec.patches;
+    expect(createHash("sha256").update(p?.text ?? "").digest("hex")).toBe(p?.sha256);
     expect(rec.files).toEqual([{ path: MEMORY_GO, before: expect.stringMatching(/^[0-9a-f]{64}$/), after: expect.stringMatching(/^[0-9a-f]{64}$/) }]);
     const again = await applyStrategy(tree.root, resolution(tree.version));
     expect(again.alreadyApplied).toBe(true);

@@ -1,6 +1,6 @@
 /**
- * The contract every registered strategy keeps (STYLE.md: one test walks the
- * registry). A strategy is one module in src/strategy/; this test is what
+ * The contract every registered strategy keeps (docs/architecture.md, "How to add a strategy":
+ * one test walks the registry). A strategy is one module in src/strategy/; this test is what
  * tells its author what else it needs: a catalog line that uses it, a patch
  * series per such line touching exactly the files it declares, an audit
  * signature for every layout it accepts whose marker ids the audit knows and
@@ -96,6 +96,12 @@ describe("patch series: one per line that uses a strategy with changed files", (
       .filter((d) => d.isDirectory())
       .flatMap((d) => readdirSync(join(PATCHES_ROOT, d.name), { withFileTypes: true }).filter((s) => s.isDirectory() && s.name !== "common").map((s) => `${d.name}/${s.name}`));
     expect(found.filter((f) => !wanted.has(f)).sort(), "series folders no line uses").toEqual([]);
+  });
+});
+
+describe("the preferred strategy of a layout", () => {
+  it("a layout no strategy prefers is a bug, said as such", () => {
+    expect(() => strategyForLayout("no-such-layout" as KmemLayout)).toThrow(new Error("no strategy is preferred for the kmem layout no-such-layout"));
   });
 });
 

@@ -298,9 +298,15 @@ describe("assessTree: the catalog against the tree", () => {
   });
 
   it("a release outside the catalog: strategy from the layout, noted", () => {
-    const r = assessTree(catalog, facts({ describe: "v1.25.3", kmem: kmem("absent") }));
-    expect(r).toMatchObject({ version: "1.25.3", catalogStrategy: null, agrees: null, strategy: "none" });
+    const r = assessTree(catalog, facts({ describe: "v1.7.3", kmem: kmem("legacy") }));
+    expect(r).toMatchObject({ version: "1.7.3", catalogStrategy: null, agrees: null, strategy: "none" });
     expect(r.notes.join()).toMatch(/outside the catalog/);
+  });
+
+  it("a release newer than the catalog's lines: the catalog answers none, as its newest line", () => {
+    const r = assessTree(catalog, facts({ describe: "v1.25.3", kmem: kmem("absent") }));
+    expect(r).toMatchObject({ version: "1.25.3", catalogStrategy: "none", catalogLayout: "absent", agrees: true, strategy: "none" });
+    expect(r.notes.join()).not.toMatch(/outside the catalog/);
   });
 
   it("a pre-release tag is looked up by its line", () => {

@@ -1,6 +1,6 @@
 /**
  * Vendored runc files as they look after this tool's source patches
- * (DOMAIN.md): the vendor-stub memory.go whose kmem functions are stubs
+ * (docs/domain.md, "Release eras"): the vendor-stub memory.go whose kmem functions are stubs
  * returning the disabled error, and the kmem-override kmem.go that keeps its
  * `!nokmem` constraint but carries the disabled implementation. Built from the
  * fixture files so inspection can be tested on trees after a patch.
