@@ -24,6 +24,7 @@ export interface Resolution {
   reason: string;
   reference: string;
   env: Env;
+  /** The line's own build image; a pin's recorded image is `pin.image`, and `chooseImage` (tree/build-image.ts) decides between them. */
   image: string;
   go: string;
   runc: string;
@@ -128,7 +129,7 @@ function resolution(catalog: Catalog, q: VersionQuery, entry: ReleaseLine, as: {
     reason: as.reason,
     reference: entry.reference,
     env: buildEnv(entry),
-    image: (q.version && catalog.pins[q.version]?.image) || entry.image,
+    image: entry.image,
     go: entry.go,
     runc: entry.runc,
     kmemLayout: entry.kmemLayout,

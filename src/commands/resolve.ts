@@ -38,7 +38,7 @@ export function resolveJson(r: Resolution): ResolveJson {
     reference: r.reference,
     changes: r.changes,
     env: r.env,
-    image: r.image,
+    image: imageWithoutTree(r).ref,
     imageRule: imageWithoutTree(r).rule,
     go: r.go,
     runc: r.runc,

@@ -4,7 +4,7 @@
  * staging, choose the image, plan. Reads, never writes; needs no Docker.
  * `build --dry-run` stops here; a real build hands the plan to run.ts.
  */
-import { resolve, type Resolution, type VersionQuery } from "../catalog/resolve.js";
+import { resolve, type VersionQuery } from "../catalog/resolve.js";
 import type { Catalog } from "../catalog/types.js";
 import { parseSource } from "../source/parse.js";
 import { peekSource } from "../source/peek.js";
@@ -23,7 +23,7 @@ interface BuildRequest extends BuildOptions {
 export async function decideBuild(catalog: Catalog, req: BuildRequest): Promise<BuildPlan> {
   const res = resolve(catalog, req.version);
   const spec = parseSource(req.source, req.cwd);
-  const inputs: Omit<ImageInputs, "tree"> = { runner: req.runner, flag: req.image, pin: res.pin, catalog: { image: lineImage(catalog, res), go: res.go } };
+  const inputs: Omit<ImageInputs, "tree"> = { runner: req.runner, flag: req.image, pin: res.pin, catalog: { image: res.image, go: res.go } };
   let image: ImagePlanInput;
   const decidedWithoutTree = req.runner === "local" || req.image || res.pin?.image;
   const files = res.version ? await peekSource(spec, req.ref ?? `v${res.version}`, Object.values(BUILD_IMAGE_FILES)) : null;
@@ -36,9 +36,4 @@ export async function decideBuild(catalog: Catalog, req: BuildRequest): Promise<
     image = { chooseOnceStaged: inputs };
   }
   return planBuild(res, { spec, ref: req.ref }, image, req);
-}
-
-/** The catalog line's own image (the fallback), not a pin's. */
-function lineImage(catalog: Catalog, res: Resolution): string {
-  return catalog.lines.find((l) => l.line === res.line && l.range === res.range)?.image ?? res.image;
 }

@@ -152,8 +152,7 @@ function catalogAnswer(catalog: Catalog, version: string, line: string, askLine:
   const query = askLine ? { version: null, line } : { version, line };
   try {
     const r = resolve(catalog, query);
-    const image = catalog.lines.find((l) => l.line === r.line && l.range === r.range)?.image ?? r.image;
-    return { strategy: r.strategy, layout: r.kmemLayout, runc: r.runc, go: r.go, image: { image, go: r.go, pin: r.pin } };
+    return { strategy: r.strategy, layout: r.kmemLayout, runc: r.runc, go: r.go, image: { image: r.image, go: r.go, pin: r.pin } };
   } catch (err) {
     if (!(err instanceof UsageError)) throw err;
     return null;
