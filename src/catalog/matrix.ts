@@ -4,7 +4,8 @@
  * (bootstrap), filtered. Pure over the catalog.
  */
 import semver from "semver";
-import { UsageError } from "../errors.js";
+import { CatalogError, UsageError } from "../errors.js";
+import { IMAGE_REFERENCE_EXAMPLE, isImageReference, quoteReference } from "./image-ref.js";
 import { strategyFor } from "../strategy/index.js";
 import { DEFAULT_PLATFORM } from "./platforms.js";
 import { lineFor, parseVersionQuery } from "./resolve.js";
@@ -39,6 +40,9 @@ interface MatrixFilter {
 }
 
 export function buildMatrix(catalog: Catalog, filter: MatrixFilter = {}): MatrixEntry[] {
+  if (filter.image !== undefined && !isImageReference(filter.image)) {
+    throw new UsageError("E_IMAGE_REF", `expected --image to be an image reference such as ${IMAGE_REFERENCE_EXAMPLE}, found ${quoteReference(filter.image)}`, `pass a valid image name (lowercase repository, no leading "-", no spaces)`);
+  }
   for (const s of filter.strategies ?? []) {
     if (!(STRATEGY_IDS as readonly string[]).includes(s)) {
       throw new UsageError("E_STRATEGY", `expected a strategy among ${STRATEGY_IDS.join(", ")}, found ${JSON.stringify(s)}`, "pick one of the listed strategies");
@@ -77,6 +81,11 @@ export function buildMatrix(catalog: Catalog, filter: MatrixFilter = {}): Matrix
       const sha256 = pin?.sha256[platform] ?? "";
       if (filter.unpinned && sha256) continue;
       const image = pin?.image || filter.image || line.image;
+      // The loader's schema already refuses such a catalog; a catalog made some other way is checked here, before any pipeline sees it.
+      if (!isImageReference(image)) {
+        const where = pin?.image ? `the pin of ${version}` : `the release line ${line.line}`;
+        throw new CatalogError("E_CATALOG_SCHEMA", `expected ${where} to name an image reference such as ${IMAGE_REFERENCE_EXAMPLE}, found ${quoteReference(image)}`, "correct the image in versions.json");
+      }
       entries.push({ version, line: line.line, strategy, platform, image, sha256, slug: `${version}-${platform.replace("/", "-")}` });
     }
   }
