@@ -17,7 +17,7 @@ import { envelopeFile } from "./attestations.js";
 import { signEnvelope, type SigningKey } from "./dsse.js";
 import type { Statement } from "./intoto.js";
 import { MANIFEST_FILE, provenanceStatement, statementBytes, VERDICT_FILE, verdictStatement, type ProvenanceInput, type VerdictPredicate } from "./manifest.js";
-import { kubeletSbom, SBOM_FILE, type NokmemChange } from "./sbom.js";
+import { kubeletSbom, SBOM_FILE, type LinkedModules, type NokmemChange } from "./sbom.js";
 import { writeFileAtomic } from "../io/atomic.js";
 import { PATCHES_ROOT } from "../patch/series.js";
 import { readVendoredModules } from "../tree/vendored-modules.js";
@@ -33,6 +33,8 @@ interface AttestationInput extends Omit<ProvenanceInput, "goBinary"> {
   /** `vendor-stub/1.13`: the folder under patches/ whose files were applied. */
   patchSeries: string | null;
   verdict: { verdict: VerdictPredicate["verdict"]; binaries: { platform: string; verdict: VerdictPredicate["binaries"][number]["verdict"]; gitVersion?: string; evidence: VerdictPredicate["binaries"][number]["evidence"] }[] };
+  /** Per platform: the modules its kubelet's Go build info lists as linked (the SBOM's dependsOn), or why none are known. */
+  linked: Record<string, LinkedModules>;
   signKey: SigningKey | null;
   /** Where a file published as `rel` is written before the publication commits (Publication.stagedPath). */
   stage: (rel: string) => Promise<string>;
@@ -50,7 +52,8 @@ export async function writeAttestations(a: AttestationInput): Promise<string[]> 
   const sbomDigests = [];
   for (const s of a.subjects) {
     const platform = s.name.replace(/\/kubelet$/, "");
-    const text = kubeletSbom({ version: a.version, platform, sha256: s.sha256, strategy: a.strategy, go: a.go, vendored, change, tool: a.tool, timestamp: a.finishedOn });
+    const linked = a.linked[platform] ?? { known: false as const, reason: "the build's verify step did not read the binary's Go build information" };
+    const text = kubeletSbom({ version: a.version, platform, sha256: s.sha256, strategy: a.strategy, go: a.go, vendored, linked, change, tool: a.tool, timestamp: a.finishedOn });
     await put(sbomFile(platform), text);
     sbomDigests.push({ name: sbomFile(platform), digest: { sha256: await sha256File(await a.stage(sbomFile(platform))) }, mediaType: "application/vnd.cyclonedx+json" });
   }

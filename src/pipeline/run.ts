@@ -427,6 +427,7 @@ async function attestStep(r: Run, step: StepOf<"attest">): Promise<void> {
     tree: staged.tree,
     patchSeries: r.res.patchSeries,
     verdict: { verdict: r.verdict!, binaries: r.outcomes.map((o) => ({ platform: o.platform, verdict: o.outcome.verdict, gitVersion: o.outcome.gitVersion, evidence: o.outcome.evidence })) },
+    linked: Object.fromEntries(r.outcomes.flatMap((o) => (o.outcome.linked ? [[o.platform, o.outcome.linked]] : []))),
     signKey: step.keyid ? r.deps.signKey! : null,
     stage: (rel) => r.publication.stagedPath(rel),
     tool: r.deps.tool,

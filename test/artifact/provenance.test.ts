@@ -92,6 +92,7 @@ async function signedOutDir(kind: Kind): Promise<{ out: string; pub: string; key
     tree,
     patchSeries: series.id,
     verdict: { verdict: "patched", binaries: Object.keys(binaries).map((platform) => ({ platform, verdict: "patched" as const, gitVersion: "v1.16.15", evidence: [{ check: "string memory.kmem.limit_in_bytes", found: false }] })) },
+    linked: {},
     signKey: await loadSigningKey(key),
     stage: async (rel) => {
       mkdirSync(dirname(join(out, rel)), { recursive: true });
@@ -351,6 +352,7 @@ describe("the CycloneDX SBOM", () => {
       strategy: "build-tag",
       go: "1.19.8",
       vendored,
+      linked: { known: false, reason: "a GOPATH-mode build" },
       change: { kind: "build-setting", env: [["GOFLAGS", "-tags=nokmem"]] },
       tool: { name: "kubelet-nokmem", version: "0.1.0" },
       timestamp: new Date("2024-01-01T00:00:00Z"),
@@ -362,7 +364,10 @@ describe("the CycloneDX SBOM", () => {
     expect(runc[0].version).toBe(ERA_FACTS[era].runc);
     expect(runc[0].properties).toContainEqual({ name: "kubelet-nokmem:kmem-relevant", value: "true" });
     expect(bom.components.find((c: { name: string }) => c.name === "go")).toMatchObject({ type: "platform", version: "1.19.8" });
-    expect(bom.metadata.component.pedigree.patches[0].diff.text.content).toBe("GOFLAGS=-tags=nokmem\n");
+    // A build setting is not a diff: a note and a property, no patch.
+    expect(bom.metadata.component.pedigree.patches).toBeUndefined();
+    expect(bom.metadata.component.pedigree.notes).toContain("GOFLAGS=-tags=nokmem");
+    expect(bom.metadata.component.properties).toContainEqual({ name: "kubelet-nokmem:build-setting", value: "GOFLAGS=-tags=nokmem" });
   });
 });
 
