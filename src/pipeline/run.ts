@@ -415,7 +415,7 @@ async function attestStep(r: Run, step: StepOf<"attest">): Promise<void> {
     strategy: r.plan.strategy,
     line: r.plan.line,
     platforms: r.plan.platforms,
-    source: { kind: staged.kind, origin: staged.origin, ref: staged.ref, commit: staged.commit, treeDigest: staged.digest.digest, dirHash: staged.digest.dirHash, gitTree: staged.gitTree },
+    source: { kind: staged.kind, origin: staged.origin, ref: staged.ref, commit: staged.commit, treeDigest: staged.digest.digest, dirHash: staged.digest.dirHash, gitTree: staged.gitTree, archiveSha256: staged.archiveSha256 },
     sourceDateEpoch: make.sourceDateEpoch ?? staged.time,
     env: make.env,
     command: cmd.file === DOCKER ? [cmd.file, ...cmd.args] : make.command,
