@@ -113,7 +113,9 @@ export function gitlabChildPipeline(entries: MatrixEntry[], template = ".kubelet
       variables: { KUBE_VERSION: e.version, KUBE_PLATFORM: e.platform, KUBE_IMAGE: e.image, KUBE_SHA256: e.sha256, KUBE_SLUG: e.slug },
     };
   }
-  if (entries.some((e) => !e.sha256)) jobs["propose pins"] = { extends: propose };
+  const unpinned = entries.filter((e) => !e.sha256);
+  // The propose job pins these builds, by slug, and lists those whose build failed.
+  if (unpinned.length) jobs["propose pins"] = { extends: propose, variables: { KUBE_UNPINNED: unpinned.map((e) => e.slug).join(" ") } };
   if (!entries.length) {
     // A child pipeline must have at least one job.
     jobs["nothing to build"] = { stage: "build", script: ["echo 'no affected release matches the filter'"] };
