@@ -8,6 +8,7 @@ import type { Catalog } from "../../src/catalog/types.js";
 import { checkImageReference } from "../../src/pipeline/docker.js";
 import { cli, oneLineError, ROOT } from "../helpers/cli.js";
 import { tempDir } from "../helpers/tmp.js";
+import { fakeKubelet, writeOutDir } from "../pin/outdir-fixture.js";
 
 const HOSTILE: [string, string][] = [
   ["an option", "-rm"],
@@ -136,5 +137,19 @@ describe("the CLI refuses them wherever a reference enters", () => {
     expect(r.code).toBe(5);
     expect(r.stdout).toBe("");
     expect(oneLineError(r)).toMatch(/image: expected an image reference/);
+  });
+});
+
+describe("pin refuses an out dir whose manifest names a bad image", () => {
+  it.each([["an option", "--privileged"], ["a newline", "kube-cross:v1\n  script: [id]"], ["upper case", "Kube-Cross:v1"]])("%s: exit 5, versions.json unchanged", (_what, ref) => {
+    const dir = tempDir();
+    const catalog = join(dir, "versions.json");
+    const before = JSON.stringify({ ...CATALOG, pins: {} }, null, 2);
+    writeFileSync(catalog, before);
+    writeOutDir(join(dir, "out"), PINNED, { "linux/amd64": fakeKubelet("amd64") }, { image: ref });
+    const r = cli(["pin", join(dir, "out"), "--catalog", catalog]);
+    expect(r.code).toBe(5);
+    expect(oneLineError(r)).toMatch(/image: expected an image reference/);
+    expect(readFileSync(catalog, "utf8")).toBe(before);
   });
 });
