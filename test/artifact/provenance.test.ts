@@ -283,7 +283,7 @@ describe("pin, verify and audit with --key", () => {
   it.each([
     ["the envelope's signature", "manifest.dsse.json", (b: Buffer) => b.indexOf('"sig":"') + 12],
     ["the envelope's payload", "manifest.dsse.json", (b: Buffer) => b.indexOf('"payload":"') + 40],
-    ["manifest.json (the payload beside the envelope)", "manifest.json", (b: Buffer) => b.indexOf("kubelet-nokmem/build") + 1],
+    ["manifest.json (the payload beside the envelope)", "manifest.json", (b: Buffer) => b.indexOf("build-type.md#build-type-v1") + 1],
     ["the verdict's envelope", "verdict.dsse.json", (b: Buffer) => b.indexOf('"payload":"') + 40],
     ["a kubelet", "linux/arm64/kubelet", (b: Buffer) => b.length - 10],
   ])("a flipped byte in %s makes verify --key exit 4", async (_what, file, at) => {
@@ -308,7 +308,7 @@ describe("pin, verify and audit with --key", () => {
   it("audit --manifest --key: a bad signature is exit 4 before any binary is judged", () => {
     const copy = join(tempDir(), "out");
     execFileSync("cp", ["-a", built.out, copy]);
-    flip(join(copy, "manifest.json"), (b) => b.indexOf("kubelet-nokmem/build") + 1);
+    flip(join(copy, "manifest.json"), (b) => b.indexOf("build-type.md#build-type-v1") + 1);
     const r = cli(["audit", join(copy, "linux/amd64/kubelet"), "--catalog", catalog, "--manifest", copy, "--key", built.pub, "--fail-on", "none"]);
     expect(r.code, r.stderr).toBe(4);
     // A kubelet that is not the signed subject: the pin check against the signed manifest is a mismatch, exit 4.
