@@ -18,7 +18,7 @@ import { envelopeFile } from "./attestations.js";
 import { signEnvelope, type SigningKey } from "./dsse.js";
 import type { Statement } from "./intoto.js";
 import { MANIFEST_FILE, provenanceStatement, statementBytes, VERDICT_FILE, verdictStatement, type ProvenanceInput, type VerdictPredicate } from "./manifest.js";
-import { kubeletSbom, SBOM_FILE, type NokmemChange } from "./sbom.js";
+import { kubeletSbom, SBOM_FILE, type LinkedModules, type NokmemChange } from "./sbom.js";
 import { writeFileAtomic } from "../io/atomic.js";
 import { readVendoredModules } from "../tree/vendored-modules.js";
 
@@ -35,6 +35,8 @@ interface AttestationInput extends Omit<ProvenanceInput, "goBinary" | "subjects"
   /** What made the kubelets nokmem, as the strategy declares it (with the applied patches' text for `patches`). */
   change: NokmemChange;
   verdict: { verdict: VerdictPredicate["verdict"]; binaries: { platform: string; verdict: VerdictPredicate["binaries"][number]["verdict"]; gitVersion?: string; evidence: VerdictPredicate["binaries"][number]["evidence"] }[] };
+  /** Per platform: the modules its kubelet's Go build info lists as linked (the SBOM's dependsOn), or why none are known. */
+  linked: Record<string, LinkedModules>;
   signKey: SigningKey | null;
   /** Where a file published as `rel` is written before the publication commits (Publication.stagedPath). */
   stage: (rel: string) => Promise<string>;
@@ -50,7 +52,8 @@ export async function writeAttestations(a: AttestationInput): Promise<string[]> 
   const vendored = await readVendoredModules(a.tree);
   const sbomDigests = [];
   for (const s of a.subjects) {
-    const text = kubeletSbom({ version: a.version, platform: s.platform, sha256: s.sha256, strategy: a.strategy, go: a.go, vendored, change: a.change, tool: a.tool, timestamp: a.finishedOn });
+    const linked = a.linked[s.platform] ?? { known: false as const, reason: "the build's verify step did not read the binary's Go build information" };
+    const text = kubeletSbom({ version: a.version, platform: s.platform, sha256: s.sha256, strategy: a.strategy, go: a.go, vendored, linked, change: a.change, tool: a.tool, timestamp: a.finishedOn });
     await put(sbomFile(s.platform), text);
     sbomDigests.push({ name: sbomFile(s.platform), digest: { sha256: await sha256File(await a.stage(sbomFile(s.platform))) }, mediaType: "application/vnd.cyclonedx+json" });
   }

@@ -35,11 +35,21 @@ import {
 export { STATEMENT_TYPE, type ResourceDescriptor } from "./intoto.js";
 export const PROVENANCE_TYPE = "https://slsa.dev/provenance/v1";
 const PROJECT = "https://github.com/kubelet-nokmem/kubelet-nokmem";
-/** buildType: documents externalParameters / internalParameters (docs/provenance.md). */
-const BUILD_TYPE = `${PROJECT}/build/v1`;
+/**
+ * The page that documents the build type and the builders: this repository's
+ * docs/build-type.md as the forge shows it, one anchor (a heading) per URI, so
+ * each URI in a manifest opens its own definition (a test checks the file and
+ * its headings exist).
+ */
+export const BUILD_TYPE_DOC = `${PROJECT}/blob/main/docs/build-type.md`;
+/** buildType: defines externalParameters / internalParameters / resolvedDependencies. */
+export const BUILD_TYPE = `${BUILD_TYPE_DOC}#build-type-v1`;
 /** One builder id per build mode: a container offline from a pinned image, or whatever Go and make this host has. */
-export const BUILDER_IDS = { docker: `${PROJECT}/builders/docker/v1`, local: `${PROJECT}/builders/local/v1` } as const;
+export const BUILDER_IDS = { docker: `${BUILD_TYPE_DOC}#builder-docker-v1`, local: `${BUILD_TYPE_DOC}#builder-local-v1` } as const;
 export type BuildRunner = keyof typeof BUILDER_IDS;
+/** The URIs kubelet-nokmem 0.1.0 wrote (they resolved to nothing): read, never written, so pin and verify keep reading its out dirs. */
+const BUILD_TYPE_V0 = `${PROJECT}/build/v1`;
+const BUILDER_IDS_V0: Record<BuildRunner, string> = { docker: `${PROJECT}/builders/docker/v1`, local: `${PROJECT}/builders/local/v1` };
 /** predicateType of verdict.json (docs/schemas/verdict-v2.schema.json): the audit's words (src/verdict.ts). */
 const VERDICT_TYPE = `${PROJECT}/verdict/v2`;
 /**
@@ -58,7 +68,8 @@ export interface ProvenanceInput {
   strategy: string;
   line: string;
   platforms: string[];
-  source: { kind: string; origin: string; ref: string | null; commit: string | null; treeDigest: string; dirHash: string | null; gitTree: string | null };
+  /** commit: for an archive, what its `git archive` header claims (an annotation, not a digest of the file); archiveSha256: the archive file's own digest. */
+  source: { kind: string; origin: string; ref: string | null; commit: string | null; treeDigest: string; dirHash: string | null; gitTree: string | null; archiveSha256?: string | null };
   sourceDateEpoch: number;
   env: [string, string][];
   command: string[];
@@ -137,17 +148,31 @@ export function imagePurl(ref: string): string {
 
 const hex = (d: string) => d.replace(/^sha256:/, "");
 
+/**
+ * The source as a resolved dependency whose digest is of the thing its URI
+ * names, so a third party can check it: a git source by its commit (and tree,
+ * and the checkout's dirHash); an archive by the sha256 of the archive file
+ * (what the build extracted, and what its pax header claims, are
+ * annotations); a directory by the dirHash of its files.
+ */
+function sourceDescriptor(s: ProvenanceInput["source"]): ResourceDescriptor {
+  const uri = sourceUri(s.kind, s.origin, s.commit);
+  const annotations: Record<string, unknown> = { kind: s.kind, ...(s.ref ? { ref: s.ref } : {}), treeDigest: s.treeDigest };
+  const digest: Record<string, string> = {};
+  if (s.kind === "archive") {
+    if (s.archiveSha256) digest.sha256 = s.archiveSha256;
+    if (s.dirHash) annotations.dirHash = s.dirHash;
+    if (s.commit) annotations.archiveCommit = s.commit;
+  } else {
+    if (s.commit) digest.gitCommit = s.commit;
+    if (s.gitTree) digest.gitTree = s.gitTree;
+    if (s.dirHash) digest.dirHash = s.dirHash;
+  }
+  return { name: "source", uri, digest, annotations };
+}
+
 export function provenanceStatement(p: ProvenanceInput): ProvenanceStatement {
-  const sourceDigest: Record<string, string> = {};
-  if (p.source.commit) sourceDigest.gitCommit = p.source.commit;
-  if (p.source.gitTree) sourceDigest.gitTree = p.source.gitTree;
-  if (p.source.dirHash) sourceDigest.dirHash = p.source.dirHash;
-  const source: ResourceDescriptor = {
-    name: "source",
-    uri: sourceUri(p.source.kind, p.source.origin, p.source.commit),
-    digest: sourceDigest,
-    annotations: { kind: p.source.kind, ...(p.source.ref ? { ref: p.source.ref } : {}), treeDigest: p.source.treeDigest },
-  };
+  const source = sourceDescriptor(p.source);
   const toolchain: ResourceDescriptor[] = [];
   if (p.runner === "docker" && p.image) {
     toolchain.push({
@@ -328,12 +353,13 @@ export function readProvenance(text: string, where: string): ProvenanceRecord {
     throw err;
   }
   const bad = (what: string, found: string) => manifestError(where, `a kubelet-nokmem build provenance with ${what}`, found);
-  if (predicate.buildDefinition.buildType !== BUILD_TYPE) throw bad(`buildType ${BUILD_TYPE}`, JSON.stringify(predicate.buildDefinition.buildType));
+  if (predicate.buildDefinition.buildType !== BUILD_TYPE && predicate.buildDefinition.buildType !== BUILD_TYPE_V0) throw bad(`buildType ${BUILD_TYPE}`, JSON.stringify(predicate.buildDefinition.buildType));
   const ext = predicate.buildDefinition.externalParameters;
   const release = typeof ext.version === "string" ? parseExactRelease(ext.version) : null;
   if (!release) throw bad("externalParameters.version (vX.Y.Z)", JSON.stringify(ext.version));
   const version = releaseCore(release);
-  const runner = Object.entries(BUILDER_IDS).find(([, id]) => id === predicate.runDetails.builder.id)?.[0] as BuildRunner | undefined;
+  const builderId = predicate.runDetails.builder.id;
+  const runner = (Object.keys(BUILDER_IDS) as BuildRunner[]).find((r) => BUILDER_IDS[r] === builderId || BUILDER_IDS_V0[r] === builderId);
   if (!runner) throw bad(`builder.id one of ${Object.values(BUILDER_IDS).join(", ")}`, JSON.stringify(predicate.runDetails.builder.id));
   const binaries: PublishedBinary[] = [];
   for (const [i, s] of st.subject.entries()) {
@@ -358,7 +384,7 @@ export function readProvenance(text: string, where: string): ProvenanceRecord {
     runner,
     builderId: predicate.runDetails.builder.id,
     binaries,
-    source: { uri: source?.uri ?? null, commit: source?.digest?.gitCommit ?? null },
+    source: { uri: source?.uri ?? null, commit: source?.digest?.gitCommit ?? (typeof source?.annotations?.archiveCommit === "string" ? source.annotations.archiveCommit : null) },
     image: imageRef ? { ref: imageRef, id: imageId } : null,
     patches: deps.filter((d) => d.name?.startsWith("patch:") && d.digest?.sha256).map((d) => ({ name: d.name!.slice("patch:".length), sha256: d.digest!.sha256! })),
   };

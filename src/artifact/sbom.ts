@@ -1,20 +1,33 @@
 /**
  * sbom.cdx.json: a CycloneDX 1.6 SBOM of one kubelet, built with the
  * CycloneDX JavaScript library: the kubelet (metadata.component), the Go
- * toolchain it was compiled with, and every vendored module with its
- * version; runc, whose vendored cgroup code is what enables kmem, carries the
- * property `kubelet-nokmem:kmem-relevant`.
+ * toolchain it was compiled with, and one component per vendored module
+ * (docs/provenance.md, "The SBOM"):
+ *
+ * - A module replaced by another (`# a v1 => b v2`) is one component: the
+ *   code vendored is b@v2, so its purl is b's; `kubelet-nokmem:module`
+ *   names a@v1. A replacement by a folder (Kubernetes' staging modules,
+ *   `=> ./staging/src/k8s.io/api`) keeps the version modules.txt records
+ *   (v0.0.0) and says where the code came from in `kubelet-nokmem:replaced-by`.
+ *   Replace-only lines of modules.txt are not modules (vendored-modules.ts).
+ * - `dependsOn` of the kubelet: the Go toolchain, and the modules the
+ *   binary's Go build info lists as linked in. A kubelet built in GOPATH mode
+ *   (every release up to 1.24 by default) carries no module list: then the
+ *   SBOM claims no module dependency and says so in `kubelet-nokmem:linked-modules`.
+ * - runc, whose vendored cgroup code is what enables kmem, carries
+ *   `kubelet-nokmem:kmem-relevant`.
  *
  * The library models no `pedigree` (10.x), so the nokmem change is added to
- * the kubelet's normalized JSON as `pedigree` (ancestors: the upstream
- * kubelet; patches: the source patches, or for a build-tag build the build
- * setting; notes). The result is checked against the library's shipped 1.6
- * schema in the tests. Pure.
+ * the kubelet's normalized JSON as `pedigree`: the upstream kubelet as
+ * ancestor; the source patches as patches; a build-tag build changes no
+ * source, so it has no patch, only a note (and the setting as the
+ * `kubelet-nokmem:build-setting` property). Checked in the tests against the
+ * official 1.6 schema and the library's validator. Pure.
  */
 import { createHash } from "node:crypto";
 import { Enums, Models, Serialize, Spec } from "@cyclonedx/cyclonedx-library";
 import { PackageURL } from "packageurl-js";
-import type { VendoredModules } from "../tree/vendored-modules.js";
+import type { VendoredModule, VendoredModules } from "../tree/vendored-modules.js";
 
 export const SBOM_FILE = "sbom.cdx.json";
 const KMEM_RELEVANT = "kubelet-nokmem:kmem-relevant";
@@ -25,6 +38,8 @@ export type NokmemChange =
   | { kind: "build-setting"; env: [string, string][] }
   | { kind: "none"; reason: string };
 
+export type LinkedModules = { known: true; paths: string[] } | { known: false; reason: string };
+
 interface SbomInput {
   /** "1.20.2" */
   version: string;
@@ -34,6 +49,8 @@ interface SbomInput {
   /** "1.19.13" */
   go: string | null;
   vendored: VendoredModules;
+  /** The module paths the binary's Go build info lists (`dep` lines), or why there are none to read. */
+  linked: LinkedModules;
   change: NokmemChange;
   tool: { name: string; version: string };
   timestamp: Date;
@@ -58,7 +75,7 @@ interface Attachment {
 }
 interface Pedigree {
   ancestors: { type: "application"; name: string; version: string; purl: string }[];
-  patches: { type: "unofficial"; diff: { text: Attachment } }[];
+  patches?: { type: "unofficial"; diff: { text: Attachment } }[];
   notes: string;
 }
 
@@ -73,17 +90,40 @@ function pedigree(input: SbomInput, upstreamPurl: string): Pedigree {
         notes: `Built from upstream kubelet v${input.version} with the ${input.strategy} patch series (${c.patches.map((p) => `${p.name} sha256:${p.sha256}`).join(", ")}) so that it never enables kernel-memory accounting.`,
       };
     case "build-setting": {
-      const setting = c.env.map(([k, v]) => `${k}=${v}`).join("\n");
+      // No source changed: a patch would claim a diff that does not exist. The setting is a note here and a property of the kubelet.
+      const setting = c.env.map(([k, v]) => `${k}=${v}`).join(" ");
       return {
         ancestors,
-        patches: [{ type: "unofficial" as const, diff: { text: { contentType: "text/plain", content: `${setting}\n` } } }],
-        notes: `Built from unmodified upstream kubelet v${input.version} source with the build setting ${setting.replace(/\n/g, " ")}: the vendored runc's nokmem build tag selects its kmem-disabled code.`,
+        notes: `Built from unmodified upstream kubelet v${input.version} source with the build setting ${setting} (property kubelet-nokmem:build-setting): the vendored runc's nokmem build tag selects its kmem-disabled code.`,
       };
     }
     case "none":
-      return { ancestors, patches: [], notes: `Built from unmodified upstream kubelet v${input.version} source: ${c.reason}.` };
+      return { ancestors, notes: `Built from unmodified upstream kubelet v${input.version} source: ${c.reason}.` };
   }
 }
+
+/** The code a vendored module entry stands for: the replacement's, unless that is a folder of the tree. */
+function moduleComponent(m: VendoredModule, taken: ReadonlySet<string>): Models.Component {
+  const r = m.replacement;
+  const byModule = r && !isLocalPath(r.path);
+  const path = byModule ? r.path : m.path;
+  // A module replaced without a version keeps its own (Go allows `=> path` only for folders; defensive).
+  const version = (byModule ? (r.version ?? m.version) : m.version) ?? null;
+  const purl = version ? golangPurl(path, version) : null;
+  // Two modules replaced by the same module would share a purl; bom-refs stay unique.
+  const ref = purl && !taken.has(purl) ? purl : `module:${m.path}${m.version ? `@${m.version}` : ""}`;
+  const c = new Models.Component(Enums.ComponentType.Library, path, { bomRef: ref, ...(purl ? { purl } : {}), ...(version ? { version } : {}) });
+  if (r) {
+    c.properties.add(new Models.Property("kubelet-nokmem:module", `${m.path}${m.version ? ` ${m.version}` : ""}`));
+    c.properties.add(new Models.Property("kubelet-nokmem:replaced-by", `${r.path}${r.version ? ` ${r.version}` : ""}`));
+  }
+  if (m.rev && m.rev !== m.version) c.properties.add(new Models.Property("kubelet-nokmem:godeps-rev", m.rev));
+  if (m.explicit) c.properties.add(new Models.Property("kubelet-nokmem:explicit", "true"));
+  return c;
+}
+
+/** A replacement by a folder (`./staging/src/k8s.io/api`, `../fork`, `/abs`), as go.mod allows. */
+const isLocalPath = (p: string) => p.startsWith("./") || p.startsWith("../") || p.startsWith("/") || p === "." || p === "..";
 
 export function kubeletSbom(input: SbomInput): string {
   const bom = new Models.Bom();
@@ -115,14 +155,16 @@ export function kubeletSbom(input: SbomInput): string {
     kubelet.dependencies.add(go.bomRef);
   }
   if (input.vendored.source) kubelet.properties.add(new Models.Property("kubelet-nokmem:vendored-from", input.vendored.source));
+  const l = input.linked;
+  const linked = l.known ? new Set(l.paths) : null;
+  kubelet.properties.add(new Models.Property("kubelet-nokmem:linked-modules", l.known ? `from the binary's Go build info: ${l.paths.length} modules` : `unknown: ${l.reason}; no module is claimed as a dependency`));
+  const refs = new Set<string>();
   for (const m of input.vendored.modules) {
-    const purl = golangPurl(m.path, m.replacement && !m.replacement.path.startsWith(".") ? (m.replacement.version ?? m.version) : m.version);
-    const c = new Models.Component(Enums.ComponentType.Library, m.path, { bomRef: purl, purl, ...(m.version ? { version: m.version } : {}) });
-    if (m.replacement) c.properties.add(new Models.Property("kubelet-nokmem:replaced-by", `${m.replacement.path}${m.replacement.version ? ` ${m.replacement.version}` : ""}`));
-    if (m.rev && m.rev !== m.version) c.properties.add(new Models.Property("kubelet-nokmem:godeps-rev", m.rev));
+    const c = moduleComponent(m, refs);
+    refs.add(c.bomRef.value!);
     if (m.path === RUNC_MODULE) c.properties.add(new Models.Property(KMEM_RELEVANT, "true"));
     bom.components.add(c);
-    kubelet.dependencies.add(c.bomRef);
+    if (linked?.has(m.path) || (m.replacement && linked?.has(m.replacement.path))) kubelet.dependencies.add(c.bomRef);
   }
 
   const normalized = new Serialize.JSON.Normalize.Factory(Spec.Spec1dot6).makeForBom().normalize(bom, { sortLists: true });

@@ -14,6 +14,7 @@ import { CatalogError } from "../errors.js";
 import { describeReadFailure, readRegularTextSync } from "../io/read.js";
 import { DEFAULT_CATALOG_PATH, PACKAGE_ROOT } from "../io/package-root.js";
 import { checkRuncLines } from "./runc-release.js";
+import { IMAGE_REFERENCE_EXAMPLE, quoteReference } from "./image-ref.js";
 import type { Catalog } from "./types.js";
 
 export { DEFAULT_CATALOG_PATH, PACKAGE_ROOT } from "../io/package-root.js";
@@ -59,9 +60,15 @@ function describeSchemaError(e: ErrorObject): string {
     case "additionalProperties":
       return `at ${at}: unexpected property "${(e.params as { additionalProperty: string }).additionalProperty}"`;
     case "const":
-      return `at ${at}: expected ${JSON.stringify((e.params as { allowedValue: unknown }).allowedValue)}, found ${JSON.stringify(e.data)}`;
+      return `at ${at}: expected ${JSON.stringify((e.params as { allowedValue: unknown }).allowedValue)}, found ${typeof e.data === "string" ? quoteReference(e.data) : JSON.stringify(e.data)}`;
+    case "pattern":
+    case "maxLength":
+      if ((e.parentSchema as { $id?: string; description?: string } | undefined)?.description?.startsWith("A Docker image reference")) {
+        return `at ${at}: expected an image reference such as ${IMAGE_REFERENCE_EXAMPLE}, found ${typeof e.data === "string" ? quoteReference(e.data) : typeName(e.data)}`;
+      }
+      return `at ${at}: ${e.message ?? e.keyword}, found ${typeof e.data === "string" ? quoteReference(e.data) : typeName(e.data)}`;
     default:
-      return `at ${at}: ${e.message ?? e.keyword}, found ${JSON.stringify(e.data)}`;
+      return `at ${at}: ${e.message ?? e.keyword}, found ${typeof e.data === "string" ? quoteReference(e.data) : JSON.stringify(e.data)}`;
   }
 }
 
@@ -90,7 +97,9 @@ export function parseCatalog(text: string, source = "versions.json"): Catalog {
   const errors = validate(data);
   if (errors.length) {
     // The most specific error first: ajv reports deepest paths last for oneOf/anyOf.
-    const first = errors.sort((a, b) => b.instancePath.length - a.instancePath.length)[0]!;
+    // At one path, a branch's own check says more than anyOf's summary or the other branch's `const` (a pin's image: "" or a reference).
+    const vague = (e: ErrorObject) => (e.keyword === "anyOf" || e.keyword === "const" ? 1 : 0);
+    const first = errors.sort((a, b) => b.instancePath.length - a.instancePath.length || vague(a) - vague(b))[0]!;
     const more = errors.length > 1 ? ` (+${errors.length - 1} more)` : "";
     throw new CatalogError("E_CATALOG_SCHEMA", `${source}: ${describeSchemaError(first)}${more}`, `correct the entry, then run \`kubelet-nokmem resolve 1.20\` to re-check`);
   }

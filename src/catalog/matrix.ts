@@ -4,7 +4,8 @@
  * (bootstrap), filtered. Pure over the catalog.
  */
 import semver from "semver";
-import { UsageError } from "../errors.js";
+import { CatalogError, UsageError } from "../errors.js";
+import { IMAGE_REFERENCE_EXAMPLE, isImageReference, quoteReference } from "./image-ref.js";
 import { strategyFor } from "../strategy/index.js";
 import { DEFAULT_PLATFORM } from "./platforms.js";
 import { lineFor, parseVersionQuery } from "./resolve.js";
@@ -44,6 +45,9 @@ interface MatrixFilter {
 }
 
 export function buildMatrix(catalog: Catalog, filter: MatrixFilter = {}): MatrixEntry[] {
+  if (filter.image !== undefined && !isImageReference(filter.image)) {
+    throw new UsageError("E_IMAGE_REF", `expected --image to be an image reference such as ${IMAGE_REFERENCE_EXAMPLE}, found ${quoteReference(filter.image)}`, `pass a valid image name (lowercase repository, no leading "-", no spaces)`);
+  }
   for (const s of filter.strategies ?? []) {
     if (!(STRATEGY_IDS as readonly string[]).includes(s) && !(RUNC_STRATEGY_IDS as readonly string[]).includes(s)) {
       throw new UsageError("E_STRATEGY", `expected a strategy among ${[...STRATEGY_IDS, ...RUNC_STRATEGY_IDS].join(", ")}, found ${JSON.stringify(s)}`, "pick one of the listed strategies");
@@ -84,6 +88,11 @@ export function buildMatrix(catalog: Catalog, filter: MatrixFilter = {}): Matrix
       const sha256 = pin?.sha256[platform] ?? "";
       if (filter.unpinned && sha256) continue;
       const image = pin?.image || filter.image || line.image;
+      // The loader's schema already refuses such a catalog; a catalog made some other way is checked here, before any pipeline sees it.
+      if (!isImageReference(image)) {
+        const where = pin?.image ? `the pin of ${version}` : `the release line ${line.line}`;
+        throw new CatalogError("E_CATALOG_SCHEMA", `expected ${where} to name an image reference such as ${IMAGE_REFERENCE_EXAMPLE}, found ${quoteReference(image)}`, "correct the image in versions.json");
+      }
       entries.push({ product: "kubelet", version, line: line.line, strategy, platform, image, sha256, slug: `${version}-${platform.replace("/", "-")}` });
     }
   }
@@ -154,7 +163,9 @@ export function gitlabChildPipeline(entries: MatrixEntry[], template = ".kubelet
       variables: { KUBE_PRODUCT: e.product, KUBE_VERSION: e.version, KUBE_PLATFORM: e.platform, KUBE_IMAGE: e.image, KUBE_SHA256: e.sha256, KUBE_SLUG: e.slug },
     };
   }
-  if (entries.some((e) => !e.sha256)) jobs["propose pins"] = { extends: propose };
+  const unpinned = entries.filter((e) => !e.sha256);
+  // The propose job pins these builds, by slug, and lists those whose build failed.
+  if (unpinned.length) jobs["propose pins"] = { extends: propose, variables: { KUBE_UNPINNED: unpinned.map((e) => e.slug).join(" ") } };
   if (!entries.length) {
     // A child pipeline must have at least one job.
     jobs["nothing to build"] = { stage: "build", script: ["echo 'no affected release matches the filter'"] };

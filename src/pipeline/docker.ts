@@ -3,6 +3,7 @@
  * functions (dockerRunArgs …) that tests compare; the rest runs them and turns
  * the client's failures into errors a person can act on.
  */
+import { IMAGE_REFERENCE_EXAMPLE, IMAGE_REFERENCE_MAX_LENGTH, isImageReference, quoteReference } from "../catalog/image-ref.js";
 import { EnvironmentError, ToolError, UsageError } from "../errors.js";
 import { ExecError, run, type RunOptions } from "../process/exec.js";
 import { isPending, type Later, type MakeInvocation } from "./plan.js";
@@ -86,23 +87,13 @@ export function imageMissing(ref: string): EnvironmentError {
   );
 }
 
-// Docker's reference grammar (distribution/reference): [host[:port]/]path[:tag][@digest],
-// path components lowercase; or an image id. Nothing that starts with "-". As
-// in Docker, a first component is a registry host only with a "." or a port, or
-// when it is "localhost"; otherwise it is part of the (lowercase) path.
-const LABEL = String.raw`[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?`;
-const HOST = String.raw`(?:(?:localhost|${LABEL}(?:\.${LABEL})+)(?::[0-9]+)?/|${LABEL}:[0-9]+/)`;
-const COMPONENT = String.raw`[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*`;
-const IMAGE_REFERENCE = new RegExp(String.raw`^${HOST}?${COMPONENT}(?:/${COMPONENT})*(?::[\w][\w.-]{0,127})?(?:@sha256:[0-9a-f]{64})?$`);
-const IMAGE_ID = /^(?:sha256:)?[0-9a-f]{12,64}$/;
-
 /**
  * An image reference as Docker reads one, checked before it goes on a
  * command line: a name starting with `-` would be read as an option.
  */
 export function checkImageReference(ref: string, flag = "--image"): string {
-  if (ref.length > 255 + 128 + 72 || !(IMAGE_REFERENCE.test(ref) || IMAGE_ID.test(ref))) {
-    throw new UsageError("E_IMAGE_REF", `expected ${flag} to be an image reference such as registry.k8s.io/build-image/kube-cross:v1.13.15-1, found ${JSON.stringify(ref)}`, `pass a valid image name (lowercase, no leading "-")`);
+  if (!isImageReference(ref)) {
+    throw new UsageError("E_IMAGE_REF", `expected ${flag} to be an image reference such as ${IMAGE_REFERENCE_EXAMPLE}, found ${quoteReference(ref)}`, `pass a valid image name (lowercase repository, no leading "-", no spaces, at most ${IMAGE_REFERENCE_MAX_LENGTH} characters)`);
   }
   return ref;
 }

@@ -5,6 +5,7 @@
  * image with `docker import`. No registry is involved, so air-gapped sites with
  * a Debian mirror can make it.
  */
+import { isImageReference, quoteReference } from "../catalog/image-ref.js";
 import { createHash } from "node:crypto";
 import { mkdir, mkdtemp, readFile, rename, rm } from "node:fs/promises";
 import { existsSync } from "node:fs";
@@ -127,7 +128,7 @@ export function importArgs(o: Pick<ImageBuildOptions, "tag" | "go" | "suite" | "
 
 export function validateImageOptions(o: ImageBuildOptions): void {
   if (!/^\d+\.\d+$/.test(o.go)) throw new UsageError("E_GO_VERSION", `expected --go as MAJOR.MINOR such as 1.19, found ${JSON.stringify(o.go)}`, "pass the Debian package's version: golang-1.19-go → --go 1.19");
-  if (!/^[a-z0-9][a-z0-9._/:-]*$/.test(o.tag)) throw new UsageError("E_IMAGE_TAG", `expected --tag as a Docker image name such as kubelet-nokmem-toolchain:go1.19, found ${JSON.stringify(o.tag)}`, "use lower case letters, digits, . _ - / :");
+  if (!isImageReference(o.tag)) throw new UsageError("E_IMAGE_TAG", `expected --tag as a Docker image name such as kubelet-nokmem-toolchain:go1.19, found ${quoteReference(o.tag)}`, "use lower case letters, digits, . _ - / : (no leading \"-\", no spaces)");
   if (!/^[a-z]+(-[a-z]+)?$/.test(o.suite)) throw new UsageError("E_SUITE", `expected --suite as a Debian suite name such as bookworm, found ${JSON.stringify(o.suite)}`, "pass --suite bookworm");
 }
 

@@ -10,6 +10,8 @@
  * the audit's detectors (the same as `kubelet-nokmem audit`). Tests may pass
  * other steps through BuildSteps.
  */
+import type { LinkedModules } from "../artifact/sbom.js";
+import type { GoBuildInfo } from "../audit/buildinfo.js";
 import { auditFile } from "../audit/index.js";
 import { BuildError } from "../errors.js";
 import { applyStrategy, type PatchTarget } from "../patch/engine.js";
@@ -56,6 +58,8 @@ export interface VerifyOutcome {
   gitVersion?: string;
   /** sha256 of the binary, when the verifier read it whole (the audit does). */
   sha256?: string;
+  /** The modules the binary's Go build info lists as linked in (for the SBOM's dependsOn), or why it lists none. */
+  linked?: LinkedModules;
 }
 
 export type VerifyStep = (binary: string) => Promise<VerifyOutcome>;
@@ -77,6 +81,17 @@ export function checkVersionStamp(bytes: Buffer, gitVersion: string): { ok: bool
   return { ok: false, found: "no exact version string" };
 }
 
+/**
+ * What the Go build info says was linked: the `dep` lines' module paths. A
+ * GOPATH-mode build (how every Kubernetes release up to 1.24 builds) records
+ * no main module and no deps, and that is not "no dependencies".
+ */
+export function linkedModules(info: GoBuildInfo | null): LinkedModules {
+  if (!info) return { known: false, reason: "the binary carries no Go build information" };
+  if (!info.main) return { known: false, reason: "the binary's Go build information has no module list (a GOPATH-mode build)" };
+  return { known: true, paths: info.deps.map((d) => d.split(" ")[0]!).filter(Boolean) };
+}
+
 export interface BuildSteps {
   patch: PatchStep;
   verify: VerifyStep;
@@ -91,7 +106,7 @@ function auditVerifyStep(catalog: Catalog): VerifyStep {
     for (const e of report.errors) evidence.push({ check: `error:${e.code}`, found: true, detail: e.message });
     const stamped = report.kubernetesVersion;
     const exact = stamped && stamped.source !== "heuristic" && stamped.gitVersion ? { gitVersion: stamped.gitVersion } : {};
-    return { verdict: report.verdict, evidence, ...exact, ...(report.sha256 ? { sha256: report.sha256 } : {}) };
+    return { verdict: report.verdict, evidence, ...exact, ...(report.sha256 ? { sha256: report.sha256 } : {}), linked: linkedModules(report.goBuildInfo) };
   };
 }
 

@@ -9,6 +9,7 @@
  * installed into the image, so the image and the fleet bundle
  * (deploy/kustomize, its images: entry) name the same release (a test keeps them equal).
  */
+import { isImageReference, quoteReference } from "../catalog/image-ref.js";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -112,7 +113,7 @@ export function dpkgVersion(status: string, pkg: string): string | null {
 }
 
 export function validateToolImageOptions(o: ToolImageOptions): void {
-  if (o.tag !== undefined && !/^[a-z0-9][a-z0-9._/:-]*$/.test(o.tag)) throw new UsageError("E_IMAGE_TAG", `expected --tag as a Docker image name such as ${toolTag("0.1.0")}, found ${JSON.stringify(o.tag)}`, "use lower case letters, digits, . _ - / :");
+  if (o.tag !== undefined && !isImageReference(o.tag)) throw new UsageError("E_IMAGE_TAG", `expected --tag as a Docker image name such as ${toolTag("0.1.0")}, found ${quoteReference(o.tag)}`, "use lower case letters, digits, . _ - / : (no leading \"-\", no spaces)");
   if (!/^[a-z]+(-[a-z]+)?$/.test(o.suite)) throw new UsageError("E_SUITE", `expected --suite as a Debian suite name such as ${TOOL_SUITE}, found ${JSON.stringify(o.suite)}`, `pass --suite ${TOOL_SUITE}`);
 }
 

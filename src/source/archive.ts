@@ -4,7 +4,8 @@
  * global header (what `git get-tar-commit-id` reads) and carries the commit
  * time as every entry's mtime: both are read here without git.
  */
-import { openRegular } from "../io/read.js";
+import { createHash } from "node:crypto";
+import { openRegular, streamRegularFile } from "../io/read.js";
 import { mkdir, readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { createGunzip } from "node:zlib";
@@ -63,6 +64,13 @@ export async function readArchiveHeader(file: string): Promise<ArchiveHeader> {
     throw failed(err);
   });
   return parseTarHead(Buffer.concat(chunks));
+}
+
+/** sha256 of the archive file itself: the digest a third party can check against the file its URI names. */
+export async function archiveSha256(file: string, signal?: AbortSignal): Promise<string> {
+  const h = createHash("sha256");
+  await streamRegularFile(file, (chunk) => h.update(chunk), { signal });
+  return h.digest("hex");
 }
 
 /**

@@ -5,7 +5,8 @@
  */
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
-import { extractArchive, readArchiveHeader } from "./archive.js";
+import { archiveSha256, extractArchive, readArchiveHeader } from "./archive.js";
+import { TreeError } from "../errors.js";
 import { digestTree } from "./digest.js";
 import { addWorktree, fetchRef } from "./git.js";
 import { stageDirectory } from "./stage.js";
@@ -29,6 +30,7 @@ export async function stageSource(spec: SourceSpec, opts: StageOptions): Promise
           tree: opts.into,
           ref: opts.ref,
           commit: f.commit,
+          archiveSha256: null,
           time: f.time,
           timeFrom: "commit",
           gitTree: f.gitTree,
@@ -44,8 +46,14 @@ export async function stageSource(spec: SourceSpec, opts: StageOptions): Promise
     case "archive": {
       const cleanup = once(() => rm(opts.into, { recursive: true, force: true }));
       try {
+        // Hashed before and after extracting: the digest the manifest records must be of the bytes that were built.
+        const before = await archiveSha256(spec.path, opts.signal);
         const header = await readArchiveHeader(spec.path);
         const tree = await extractArchive(spec.path, opts.into, opts.signal);
+        const sha256 = await archiveSha256(spec.path, opts.signal);
+        if (sha256 !== before) {
+          throw new TreeError("E_ARCHIVE", `expected ${spec.path} to stay the same while it was extracted, found its sha256 changed (${before.slice(0, 12)}… → ${sha256.slice(0, 12)}…)`, "build from a copy nothing else writes to");
+        }
         const digest = await digestTree(tree, opts.signal);
         const time = header.mtime ?? digest.newestMtime;
         return {
@@ -54,6 +62,7 @@ export async function stageSource(spec: SourceSpec, opts: StageOptions): Promise
           tree,
           ref: null,
           commit: header.commit,
+          archiveSha256: sha256,
           time,
           timeFrom: header.mtime !== null ? "archive" : "newest-file",
           gitTree: null,
@@ -78,6 +87,7 @@ export async function stageSource(spec: SourceSpec, opts: StageOptions): Promise
           tree,
           ref: null,
           commit: null,
+          archiveSha256: null,
           time: digest.newestMtime,
           timeFrom: "newest-file",
           gitTree: null,

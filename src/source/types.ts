@@ -31,8 +31,10 @@ export interface StagedSource {
   tree: string;
   /** The git ref that was asked for (git sources). */
   ref: string | null;
-  /** Full commit id when known: git sources, and `git archive` tarballs (pax comment). */
+  /** Full commit id when known: git sources, and `git archive` tarballs (pax comment, a claim of the archive, not a digest of it). */
   commit: string | null;
+  /** Archives: sha256 of the archive file (the same before and after extraction). */
+  archiveSha256: string | null;
   /** Commit time (seconds), the default SOURCE_DATE_EPOCH. Archives: the archive's time; directories: the newest file. */
   time: number;
   /** Where `time` came from, for the manifest and for people. */

@@ -11,26 +11,63 @@ export interface VendoredModule {
   path: string;
   /** "v1.0.0-rc93", a pseudo-version, a `git describe` name (Godeps Comment), a commit (Godeps Rev); null when not recorded. */
   version: string | null;
-  /** `=> path [version]` of a replace directive (modules.txt). */
+  /** `=> path [version]` of a replace directive (modules.txt): the code vendored is the replacement's. */
   replacement?: { path: string; version: string | null };
-  /** Godeps: the packages of this repository that are vendored. */
+  /** The packages of this module that are vendored (package lines of modules.txt; Godeps import paths). */
   packages?: string[];
+  /** modules.txt `## explicit`: required by the main module's go.mod itself (Go 1.14+ annotations); absent when not marked (indirect). */
+  explicit?: true;
   /** Godeps: the commit, when version is a `git describe` name. */
   rev?: string;
 }
 
-/** vendor/modules.txt: the `# path version [=> path version]` lines, in file order. */
+const MODULE_LINE = /^#\s+(\S+)\s+(\S+)(?:\s+=>\s+(\S+)(?:\s+(\S+))?)?\s*$/;
+const REPLACE_ONLY_LINE = /^#\s+(\S+)\s+=>\s+(\S+)(?:\s+(\S+))?\s*$/;
+
+/**
+ * vendor/modules.txt: one module per `# path version [=> path [version]]`
+ * line, in file order. What `go mod vendor` writes besides those is not a
+ * module of its own:
+ *
+ * - `# path => replacement` (no version): a replace directive of go.mod for
+ *   a module that is not vendored, or a wildcard replace repeating a vendored
+ *   module's; Go writes them so a reader of vendor/ alone sees every
+ *   replacement. Kubernetes 1.18–1.21 pin about 400 modules this way.
+ * - `## explicit` (Go 1.14+, go.mod's go >= 1.14) marks the module above as
+ *   required by go.mod itself; a module without it is indirect.
+ * - package lines: the packages vendored, each belonging to the module with
+ *   the longest path that prefixes it (real files interleave replace-only
+ *   lines between a module line and its packages, so "the line above" is not
+ *   the owner).
+ */
 export function modulesFromModulesTxt(text: string): VendoredModule[] {
   const out: VendoredModule[] = [];
+  let last: VendoredModule | null = null;
+  const packages: string[] = [];
   for (const raw of text.split("\n")) {
     const line = raw.trim();
-    // "## explicit" lines (Go 1.14+) annotate the module above; they are not modules.
-    if (!line.startsWith("# ")) continue;
-    const m = /^#\s+(\S+)(?:\s+(?!=>)(\S+))?(?:\s*=>\s*(\S+)(?:\s+(\S+))?)?\s*$/.exec(line);
-    if (!m) continue;
-    const mod: VendoredModule = { path: m[1]!, version: m[2] ?? null };
-    if (m[3]) mod.replacement = { path: m[3], version: m[4] ?? null };
-    out.push(mod);
+    if (!line) continue;
+    if (line.startsWith("## ")) {
+      if (last && line.slice(3).split(";").some((a) => a.trim() === "explicit")) last.explicit = true;
+      continue;
+    }
+    if (line.startsWith("#")) {
+      const m = MODULE_LINE.exec(line);
+      if (m && m[2] !== "=>") {
+        last = { path: m[1]!, version: m[2]! };
+        if (m[3]) last.replacement = { path: m[3], version: m[4] ?? null };
+        out.push(last);
+      } else if (!REPLACE_ONLY_LINE.test(line)) {
+        last = null; // a line this reader does not know: annotations after it belong to nothing
+      }
+      continue;
+    }
+    packages.push(line);
+  }
+  const byLength = [...out].sort((a, b) => b.path.length - a.path.length);
+  for (const pkg of packages) {
+    const owner = byLength.find((m) => pkg === m.path || pkg.startsWith(`${m.path}/`));
+    if (owner) (owner.packages ??= []).push(pkg);
   }
   return out;
 }

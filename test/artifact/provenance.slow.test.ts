@@ -11,7 +11,8 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { Spec, Validation } from "@cyclonedx/cyclonedx-library";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { makeTree, ERA_FACTS, type Tree } from "../fixtures/k8s-tree.js";
+import { fixtureVendoredModules, makeTree, ERA_FACTS, type Tree } from "../fixtures/k8s-tree.js";
+import { officialSchemaErrors, referenceProblems } from "./cyclonedx.js";
 import { ensureBuilt } from "../support/built-cli.js";
 import { strictParseStatement } from "./intoto-spec/strict-parser.js";
 
@@ -82,19 +83,27 @@ describe("a Docker build with --sign-key", () => {
     expect(execFileSync("openssl", ["dgst", "-sha256", "-verify", pub, "-signature", join(tmp, "sig"), join(tmp, "pae")], { encoding: "utf8" })).toBe("Verified OK\n");
   });
 
-  it("writes an SBOM the CycloneDX 1.6 schema accepts, with the vendored runc and the build setting as pedigree", async () => {
+  it("writes an SBOM the official CycloneDX 1.6 schema and the library accept: one component per vendored module, the build setting as a note", async () => {
     const text = readFileSync(join(out, "linux/amd64/sbom.cdx.json"), "utf8");
     expect(await new Validation.JsonStrictValidator(Spec.Version.v1dot6).validate(text)).toBeNull();
+    expect(officialSchemaErrors(text)).toBeNull();
+    expect(referenceProblems(text)).toEqual([]);
     const bom = JSON.parse(text);
     expect(bom.metadata.component.hashes).toEqual([{ alg: "SHA-256", content: build.sha256 }]);
     expect(bom.components.find((c: { name: string }) => c.name === "github.com/opencontainers/runc").version).toBe(ERA_FACTS["1.20"].runc);
     expect(bom.components.find((c: { name: string }) => c.name === "go").version).toMatch(/^1\.19/);
-    expect(bom.metadata.component.pedigree.patches[0].diff.text.content).toBe("GOFLAGS=-tags=nokmem\n");
+    expect(bom.components.filter((c: { name: string }) => c.name !== "go")).toHaveLength(fixtureVendoredModules("1.20").length);
+    expect(bom.metadata.component.pedigree.patches).toBeUndefined();
+    expect(bom.metadata.component.pedigree.notes).toContain("GOFLAGS=-tags=nokmem");
+    // The build runs in GOPATH mode (as upstream's does): the kubelet records no module list, and the SBOM claims none.
+    const props = Object.fromEntries(bom.metadata.component.properties.map((p: { name: string; value: string }) => [p.name, p.value]));
+    expect(props["kubelet-nokmem:linked-modules"]).toMatch(/^unknown: .*GOPATH-mode/);
+    expect(bom.dependencies.find((d: { ref: string }) => d.ref === "kubelet").dependsOn).toEqual(["go-toolchain"]);
   });
 
   it.each([
     ["the envelope", "manifest.dsse.json", (b: Buffer) => b.indexOf('"sig":"') + 12],
-    ["the payload", "manifest.json", (b: Buffer) => b.indexOf("kubelet-nokmem/build") + 1],
+    ["the payload", "manifest.json", (b: Buffer) => b.indexOf("build-type.md#build-type-v1") + 1],
     ["the binary", "linux/amd64/kubelet", (b: Buffer) => b.length - 100],
   ])("exits 4 on verify --key after a flipped byte in %s", (_what, file, at) => {
     const copy = join(tmp, `tampered-${file.replace(/\W/g, "-")}`);

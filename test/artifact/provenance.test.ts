@@ -93,6 +93,7 @@ async function signedOutDir(kind: Kind): Promise<{ out: string; pub: string; key
     tree,
     change: { kind: "patches", patches: series.patches.map((p) => ({ name: p.name, sha256: p.sha256, text: p.text })) },
     verdict: { verdict: "patched", binaries: Object.keys(binaries).map((platform) => ({ platform, verdict: "patched" as const, gitVersion: "v1.16.15", evidence: [{ check: "string memory.kmem.limit_in_bytes", found: false }] })) },
+    linked: {},
     signKey: await loadSigningKey(key),
     stage: async (rel) => {
       mkdirSync(dirname(join(out, rel)), { recursive: true });
@@ -283,7 +284,7 @@ describe("pin, verify and audit with --key", () => {
   it.each([
     ["the envelope's signature", "manifest.dsse.json", (b: Buffer) => b.indexOf('"sig":"') + 12],
     ["the envelope's payload", "manifest.dsse.json", (b: Buffer) => b.indexOf('"payload":"') + 40],
-    ["manifest.json (the payload beside the envelope)", "manifest.json", (b: Buffer) => b.indexOf("kubelet-nokmem/build") + 1],
+    ["manifest.json (the payload beside the envelope)", "manifest.json", (b: Buffer) => b.indexOf("build-type.md#build-type-v1") + 1],
     ["the verdict's envelope", "verdict.dsse.json", (b: Buffer) => b.indexOf('"payload":"') + 40],
     ["a kubelet", "linux/arm64/kubelet", (b: Buffer) => b.length - 10],
   ])("a flipped byte in %s makes verify --key exit 4", async (_what, file, at) => {
@@ -308,7 +309,7 @@ describe("pin, verify and audit with --key", () => {
   it("audit --manifest --key: a bad signature is exit 4 before any binary is judged", () => {
     const copy = join(tempDir(), "out");
     execFileSync("cp", ["-a", built.out, copy]);
-    flip(join(copy, "manifest.json"), (b) => b.indexOf("kubelet-nokmem/build") + 1);
+    flip(join(copy, "manifest.json"), (b) => b.indexOf("build-type.md#build-type-v1") + 1);
     const r = cli(["audit", join(copy, "linux/amd64/kubelet"), "--catalog", catalog, "--manifest", copy, "--key", built.pub, "--fail-on", "none"]);
     expect(r.code, r.stderr).toBe(4);
     // A kubelet that is not the signed subject: the pin check against the signed manifest is a mismatch, exit 4.
@@ -352,6 +353,7 @@ describe("the CycloneDX SBOM", () => {
       strategy: "build-tag",
       go: "1.19.8",
       vendored,
+      linked: { known: false, reason: "a GOPATH-mode build" },
       change: { kind: "build-setting", env: [["GOFLAGS", "-tags=nokmem"]] },
       tool: { name: "kubelet-nokmem", version: "0.1.0" },
       timestamp: new Date("2024-01-01T00:00:00Z"),
@@ -363,7 +365,10 @@ describe("the CycloneDX SBOM", () => {
     expect(runc[0].version).toBe(ERA_FACTS[era].runc);
     expect(runc[0].properties).toContainEqual({ name: "kubelet-nokmem:kmem-relevant", value: "true" });
     expect(bom.components.find((c: { name: string }) => c.name === "go")).toMatchObject({ type: "platform", version: "1.19.8" });
-    expect(bom.metadata.component.pedigree.patches[0].diff.text.content).toBe("GOFLAGS=-tags=nokmem\n");
+    // A build setting is not a diff: a note and a property, no patch.
+    expect(bom.metadata.component.pedigree.patches).toBeUndefined();
+    expect(bom.metadata.component.pedigree.notes).toContain("GOFLAGS=-tags=nokmem");
+    expect(bom.metadata.component.properties).toContainEqual({ name: "kubelet-nokmem:build-setting", value: "GOFLAGS=-tags=nokmem" });
   });
 });
 

