@@ -5,7 +5,7 @@
 export default {
   testRunner: "vitest",
   vitest: { configFile: "vitest.mutation.config.ts", related: false },
-  mutate: ["src/strategy/*.ts", "src/audit/verdict.ts", "src/catalog/pin-check.ts", "src/io/confine.ts", "src/release.ts"],
+  mutate: ["src/strategy/*.ts", "src/audit/judge.ts", "src/catalog/pin-check.ts", "src/io/confine.ts", "src/release.ts"],
   coverageAnalysis: "perTest",
   // Static mutants (module-level data: the strategy definitions, the table of
   // last patch releases, the derived silent layouts) are a quarter of all

@@ -8,13 +8,13 @@
  *   OUT/verdict.dsse.json        DSSE envelope of verdict.json   } --sign-key
  *
  * Each envelope's payload is byte for byte the Statement file beside it.
- * attestations.ts reads them back.
+ * outdir.ts reads them back.
  */
 import { createHash } from "node:crypto";
 import { realpath, stat } from "node:fs/promises";
 import { delimiter, join } from "node:path";
 import { sha256File } from "./checksums.js";
-import { envelopeFile } from "./attestations.js";
+import { envelopeFile } from "./keys.js";
 import { signEnvelope, type SigningKey } from "./dsse.js";
 import type { Statement } from "./intoto.js";
 import { MANIFEST_FILE, provenanceStatement, statementBytes, VERDICT_FILE, verdictStatement, type ProvenanceInput, type VerdictPredicate } from "./manifest.js";

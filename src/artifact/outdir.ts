@@ -31,7 +31,7 @@ import { join } from "node:path";
 import { UsageError, VerificationError } from "../errors.js";
 import { confinedRoot, ConfinementError, nameProblem, readConfined, streamConfined, type ConfinedRoot } from "../io/confine.js";
 import { describeReadFailure, fileKind } from "../io/read.js";
-import { envelopeFile } from "./attestations.js";
+import { envelopeFile } from "./keys.js";
 import { parseSha256Sums } from "./checksums.js";
 import { envelopePayload, INTOTO_PAYLOAD_TYPE, openEnvelope, parseEnvelope, signaturesBy, type VerifyingKey } from "./dsse.js";
 import { MANIFEST_FILE, readProvenance, readVerdict, VERDICT_FILE, type ProvenanceRecord, type PublishedBinary, type VerdictRecord } from "./manifest.js";

@@ -16,7 +16,7 @@ import type { BinaryReport, ElfSummary, FileError } from "./report.js";
 import type { MarkerHits, ScanResult } from "./scan.js";
 import type { ByteSource } from "./source.js";
 import { releaseOf, runcByHeuristic, runcFromLdflags, runcFromSymbols, stampsByHeuristic, stampsFromLdflags, stampsFromSymbols, type KubernetesVersion, type RuncVersion } from "./stamps.js";
-import { verdictFor, type Evidence, type Program, type ReleaseFacts } from "./verdict.js";
+import { verdictFor, type Evidence, type Program, type ReleaseFacts } from "./judge.js";
 
 export interface AuditOptions {
   catalog: Catalog | null;

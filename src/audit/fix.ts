@@ -3,7 +3,7 @@
  * audit's fix hint and the doctor's remedy both say it (one owner, so the two
  * never drift apart). Pure.
  */
-import type { Program } from "./verdict.js";
+import type { Program } from "./judge.js";
 
 /** runc's public repository: the default source of `build runc`. */
 export const RUNC_UPSTREAM_URL = "https://github.com/opencontainers/runc.git";

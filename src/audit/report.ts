@@ -3,7 +3,7 @@ import type { GoBuildInfo } from "./buildinfo.js";
 import type { PinResult } from "../catalog/pin-check.js";
 import type { KubernetesVersion, RuncVersion } from "./stamps.js";
 import type { Verdict } from "../verdict.js";
-import type { Evidence, Program, ReleaseFacts } from "./verdict.js";
+import type { Evidence, Program, ReleaseFacts } from "./judge.js";
 
 export interface ElfSummary {
   bits: 32 | 64;

@@ -8,9 +8,9 @@ import { nodeRoot, printJson, type CommandContext } from "./context.js";
 
 /** What --fail-on can select: a binary's verdict, its pin status, or that it could not be read. */
 export const OUTCOMES = [...VERDICTS, "mismatch", "unpinned", "match", "error", "missing"] as const;
-export type Outcome = (typeof OUTCOMES)[number];
+export type AuditOutcome = (typeof OUTCOMES)[number];
 /** `missing`: a path given that does not exist; failing by default, so a typo cannot pass a pipeline gate. */
-export const DEFAULT_FAIL_ON: Outcome[] = ["unpatched", "mismatch", "missing"];
+export const DEFAULT_FAIL_ON: AuditOutcome[] = ["unpatched", "mismatch", "missing"];
 
 export interface AuditJson {
   schemaVersion: 1;
@@ -18,12 +18,12 @@ export interface AuditJson {
   node: string | null;
   reports: BinaryReport[];
   summary: { binaries: number; verdicts: Record<Verdict, number>; pins: Record<string, number>; errors: number };
-  failOn: Outcome[];
+  failOn: AuditOutcome[];
   /** Paths whose outcome is listed in failOn (the exit code is 4 when any). */
-  failed: { path: string; outcomes: Outcome[] }[];
+  failed: { path: string; outcomes: AuditOutcome[] }[];
 }
 
-export function parseFailOn(value: string): Outcome[] {
+export function parseFailOn(value: string): AuditOutcome[] {
   if (value.trim() === "none" || value.trim() === "") return [];
   const items = value.split(",").map((s) => s.trim()).filter(Boolean);
   for (const i of items) {
@@ -31,18 +31,18 @@ export function parseFailOn(value: string): Outcome[] {
       throw new UsageError("E_AUDIT_FAIL_ON", `expected --fail-on to list outcomes from ${OUTCOMES.join(", ")} (or none), found ${JSON.stringify(i)}`, "e.g. --fail-on unpatched,mismatch,unknown");
     }
   }
-  return [...new Set(items as Outcome[])];
+  return [...new Set(items as AuditOutcome[])];
 }
 
 /** The outcomes of one report that --fail-on can select. */
-export function outcomesOf(r: BinaryReport): Outcome[] {
-  const out: Outcome[] = [r.verdict, r.pin.status];
+export function outcomesOf(r: BinaryReport): AuditOutcome[] {
+  const out: AuditOutcome[] = [r.verdict, r.pin.status];
   if (r.errors.length) out.push("error");
   if (r.errors.some((e) => e.code === PATH_MISSING)) out.push("missing");
   return out;
 }
 
-export function summarise(reports: BinaryReport[], failOn: Outcome[], node: string | null = null): AuditJson {
+export function summarise(reports: BinaryReport[], failOn: AuditOutcome[], node: string | null = null): AuditJson {
   const verdicts = Object.fromEntries(VERDICTS.map((v) => [v, 0])) as Record<Verdict, number>;
   const pins: Record<string, number> = { match: 0, mismatch: 0, unpinned: 0 };
   for (const r of reports) {
@@ -144,7 +144,7 @@ Exit codes: 0 nothing listed in --fail-on occurred · 4 a listed outcome occurre
       // The engine is loaded here, not at start-up, so other commands do not pay for it.
       const { auditPaths, readManifestDir } = await import("../audit/index.js");
       if (opts.key !== undefined && !opts.manifest.length) throw new UsageError("E_KEY_NEEDS_MANIFEST", "expected --manifest DIR with --key (the key checks a build's signed manifest), found none", "add --manifest OUT_DIR");
-      const key = opts.key === undefined ? null : await (await import("../artifact/attestations.js")).loadVerifyingKey(opts.key);
+      const key = opts.key === undefined ? null : await (await import("../artifact/keys.js")).loadVerifyingKey(opts.key);
       const manifest = [];
       for (const dir of opts.manifest) manifest.push(...(await readManifestDir(dir, key)));
       const options = { catalog: ctx.catalog(), manifest, all: Boolean(opts.all), skipMissing: Boolean(opts.skipMissing), concurrency: jobs, signal: ctx.signal, ...(root === undefined ? {} : { root }) };

@@ -8,14 +8,14 @@ import { parseVersionQuery } from "../catalog/resolve.js";
 import { UsageError } from "../errors.js";
 import { parsePlatforms } from "../catalog/platforms.js";
 import { checkImageReference, PULL_POLICIES, type PullPolicy } from "../pipeline/docker.js";
-import { DEFAULT_CACHE_DIR, RUNNERS, type Runner } from "../pipeline/plan.js";
+import { DEFAULT_CACHE_DIR, RUNNERS, type Runner } from "../pipeline/make-invocation.js";
 import { Progress } from "../pipeline/progress.js";
 import type { BuildResult } from "../pipeline/run.js";
 import type { LinkMode } from "../source/index.js";
 import { printJson, progressSink, type CommandContext } from "./context.js";
 import { RUNC_UPSTREAM_URL as RUNC_UPSTREAM } from "../audit/fix.js";
 
-interface BuildOptions {
+interface BuildFlags {
   version?: string;
   source?: string;
   ref?: string;
@@ -122,7 +122,7 @@ Examples:
   $ kubelet-nokmem build runc --version 1.0.0-rc93 --out ./out/runc
   $ kubelet-nokmem build runc --version 1.0.0-rc5 --source ~/src/runc --json`,
     )
-    .action(async (product: string, o: BuildOptions) => {
+    .action(async (product: string, o: BuildFlags) => {
       if (product === "runc") return buildRunc(o, ctx);
       if (product !== "kubelet") throw new UsageError("E_USAGE", `expected the product kubelet or runc, found ${JSON.stringify(product)}`, "pass `build --version X` for kubelet, `build runc --version X` for runc");
       const verbose = Boolean(o.verbose) || ctx.verbose();
@@ -135,11 +135,11 @@ Examples:
       // Parsed once, here: the default --out and the plan take the query; the plan refuses a bare line.
       const q = parseVersionQuery(o.version!);
       // The key is read and checked before anything is staged or built (and before a dry run prints the plan).
-      const signKey = o.signKey !== undefined ? await (await import("../artifact/attestations.js")).loadSigningKey(o.signKey) : undefined;
+      const signKey = o.signKey !== undefined ? await (await import("../artifact/keys.js")).loadSigningKey(o.signKey) : undefined;
       const { parseFormats, parsePackageRelease } = await import("../package/layout.js");
       if (o.gpgKey !== undefined && o.package === undefined) throw new UsageError("E_FLAGS", "expected --gpg-key only with --package, found it alone", "add --package rpm,deb, or drop --gpg-key");
       // Read now, so an empty or unreadable --gpg-key stops the run before anything is built.
-      if (o.gpgKey !== undefined) await (await import("../artifact/attestations.js")).readKeyText("--gpg-key", o.gpgKey, "armoured OpenPGP secret key");
+      if (o.gpgKey !== undefined) await (await import("../artifact/keys.js")).readKeyText("--gpg-key", o.gpgKey, "armoured OpenPGP secret key");
       const packaging = o.package === undefined ? null : { formats: parseFormats(o.package), release: parsePackageRelease(o.packageRelease), signed: o.gpgKey !== undefined };
       // A file where --out or --cache-dir belongs fails in one line, before anything is decided or made.
       await mustBeFolderOrNothing(resolvePath(o.out ?? join("out", `v${q.version ?? q.line}`)), "--out");
@@ -205,7 +205,7 @@ async function mustBeFolderOrNothing(path: string, flag: string): Promise<void> 
 }
 
 /** Kubelet-only flags that mean nothing for a runc build, refused rather than ignored. */
-const KUBELET_ONLY: [keyof BuildOptions, string][] = [
+const KUBELET_ONLY: [keyof BuildFlags, string][] = [
   ["platform", "--platform"],
   ["sourceDateEpoch", "--source-date-epoch"],
   ["wait", "--wait"],
@@ -218,7 +218,7 @@ const KUBELET_ONLY: [keyof BuildOptions, string][] = [
  * (src/pipeline/runc-build.ts). Its `--json` contract is docs/build.md's
  * "build runc" section.
  */
-async function buildRunc(o: BuildOptions, ctx: CommandContext): Promise<void> {
+async function buildRunc(o: BuildFlags, ctx: CommandContext): Promise<void> {
   const given = KUBELET_ONLY.find(([k]) => o[k] !== undefined && !(k === "platform" && o.platform === "linux/amd64"));
   if (given) throw new UsageError("E_FLAGS", `expected only runc's flags with \`build runc\`, found ${given[1]}`, "drop the flag: runc is built for linux/amd64, in Docker, without signing (docs/runc.md)");
   if (o.runner !== "docker") throw new UsageError("E_RUNNER", `expected --runner docker for runc, found ${JSON.stringify(o.runner)}`, "drop --runner: runc builds run in the runc toolchain image");

@@ -35,8 +35,8 @@ interface DoctorFlags {
 
 /** The auditor the doctor uses for the node's kubelet and runc. */
 export async function doctorAuditor(ctx: CommandContext): Promise<BinaryAuditor> {
-  const { auditAuditor } = await import("../node/audit-auditor.js");
-  return auditAuditor(ctx.catalog());
+  const { catalogBinaryAuditor } = await import("../node/binary-auditor.js");
+  return catalogBinaryAuditor(ctx.catalog());
 }
 
 /** One line of at most `max` UTF-8 bytes, cut at a character boundary and ended with "..." when cut. */

@@ -54,7 +54,7 @@ Exit codes: 0 packaged · 2 bad arguments · 3 a packaging tool missing · 4 the
       const formats = parseFormats(opts.format);
       const release = parsePackageRelease(opts.release);
       const date = packageDate();
-      const att = await import("../artifact/attestations.js");
+      const att = await import("../artifact/keys.js");
       const key = opts.key !== undefined ? await att.loadVerifyingKey(opts.key) : undefined;
       const signKey = opts.signKey !== undefined ? await att.loadSigningKey(opts.signKey) : undefined;
       const { packageOutDir } = await import("../package/index.js");

@@ -26,7 +26,7 @@ Examples:
   $ kubelet-nokmem pin out/v1.16.15 --key kubelet-nokmem.pub   # check the signature, record the keyid`,
     )
     .action(async (outDir: string, opts: { force?: boolean; dryRun?: boolean; json?: boolean; key?: string }) => {
-      const key = opts.key === undefined ? null : await (await import("../artifact/attestations.js")).loadVerifyingKey(opts.key);
+      const key = opts.key === undefined ? null : await (await import("../artifact/keys.js")).loadVerifyingKey(opts.key);
       ctx.catalog(); // an invalid catalog is exit 5 before the folder is read, as for verify
       const result = await pinOutDir(ctx.catalogPath(), outDir, {
         force: opts.force,

@@ -37,7 +37,7 @@ Exit codes: 0 match · 2 bad arguments (an empty --key too), not an output folde
     .action(async (targets: string[], opts: { version?: string; platform?: string; manifest?: string; key?: string; json?: boolean }) => {
       if (opts.version !== undefined) parseVerifyVersion(opts.version); // a usage error before any file is read
       const platform = opts.platform !== undefined ? parsePlatforms(opts.platform)[0] : undefined;
-      const key = opts.key !== undefined ? await (await import("../artifact/attestations.js")).loadVerifyingKey(opts.key) : undefined;
+      const key = opts.key !== undefined ? await (await import("../artifact/keys.js")).loadVerifyingKey(opts.key) : undefined;
       const results: VerifyResult[] = [];
       for (const t of targets) {
         const o = { version: opts.version, platform, manifestDir: opts.manifest, key };

@@ -14,7 +14,7 @@ import type { KmemState } from "./kmem.js";
 import type { KernelRisk } from "./kernel.js";
 import { remedies } from "./remedy.js";
 import type { Finding, NodeRead, NodeVerdict } from "./types.js";
-import { decideVerdict, leakImpossible } from "./verdict.js";
+import { decideVerdict, leakImpossible } from "./node-verdict.js";
 
 const MEMORY_CGROUP_ROOT = "/sys/fs/cgroup/memory";
 /** Logs can be gigabytes; the leak's messages repeat, so the recent end suffices. */

@@ -9,7 +9,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { UsageError } from "../errors.js";
-import { readKeyText } from "../artifact/attestations.js";
+import { readKeyText } from "../artifact/keys.js";
 import { run } from "../process/exec.js";
 
 export interface GpgKey {

@@ -18,7 +18,7 @@ import { createHash } from "node:crypto";
 import { join } from "node:path";
 import type { Catalog } from "../catalog/types.js";
 import { formatSha256Sums, parseSha256Sums, sha256File } from "../artifact/checksums.js";
-import { envelopeFile } from "../artifact/attestations.js";
+import { envelopeFile } from "../artifact/keys.js";
 import { signEnvelope, type SigningKey, type VerifyingKey } from "../artifact/dsse.js";
 import { STATEMENT_TYPE, type Statement } from "../artifact/intoto.js";
 import { MANIFEST_FILE, PROVENANCE_TYPE } from "../artifact/manifest.js";

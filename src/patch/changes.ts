@@ -75,7 +75,7 @@ export interface Problem {
   found?: string[];
 }
 
-type Outcome = { ok: true; content: string | null } | { ok: false; problems: Problem[] };
+type CarryOutcome = { ok: true; content: string | null } | { ok: false; problems: Problem[] };
 
 interface CarryOptions {
   fuzz: number;
@@ -83,7 +83,7 @@ interface CarryOptions {
   sibling?: (path: string) => string | null;
 }
 
-const fail = (c: Change, message: string, extra: Partial<Problem> = {}): Outcome => ({ ok: false, problems: [{ path: c.path, patch: c.patch, message, ...extra }] });
+const fail = (c: Change, message: string, extra: Partial<Problem> = {}): CarryOutcome => ({ ok: false, problems: [{ path: c.path, patch: c.patch, message, ...extra }] });
 
 /** Build the change records of one patch file (of series `seriesId`). Throws E_PATCH_FORMAT for a malformed patch. */
 export function changesOf(patch: PatchFile, seriesId?: string): Change[] {
@@ -140,7 +140,7 @@ export function inputsOf(change: Change): string[] {
  * `forward` applies it, `backward` undoes it. A transform that finds its
  * work already done returns the content unchanged.
  */
-export function carry(change: Change, content: string | null, direction: "forward" | "backward", opts: CarryOptions): Outcome {
+export function carry(change: Change, content: string | null, direction: "forward" | "backward", opts: CarryOptions): CarryOutcome {
   switch (change.kind) {
     case "hunks":
       return carryHunks(change, change.diff, content, direction, opts.fuzz);
@@ -160,11 +160,11 @@ export function carry(change: Change, content: string | null, direction: "forwar
   }
 }
 
-function missing(change: Change): Outcome {
+function missing(change: Change): CarryOutcome {
   return fail(change, `expected ${change.path} to exist, found no such file`);
 }
 
-function carryHunks(change: Change, diff: StructuredPatch, content: string | null, direction: "forward" | "backward", fuzz: number): Outcome {
+function carryHunks(change: Change, diff: StructuredPatch, content: string | null, direction: "forward" | "backward", fuzz: number): CarryOutcome {
   const d = direction === "forward" ? diff : reversePatch(diff);
   const creates = direction === "forward" ? diff.oldFileName === "/dev/null" : diff.newFileName === "/dev/null";
   const deletes = direction === "forward" ? diff.newFileName === "/dev/null" : diff.oldFileName === "/dev/null";
@@ -211,7 +211,7 @@ function diagnoseHunks(change: Change, diff: StructuredPatch, content: string, f
   return problems;
 }
 
-function stubBodies(change: FunctionBodiesChange, content: string | null): Outcome {
+function stubBodies(change: FunctionBodiesChange, content: string | null): CarryOutcome {
   if (content === null) return missing(change);
   const problems: Problem[] = [];
   let out = content;
@@ -237,7 +237,7 @@ function stubBodies(change: FunctionBodiesChange, content: string | null): Outco
   }
 }
 
-function replaceWholeFile(change: WholeFileChange, content: string | null, opts: CarryOptions): Outcome {
+function replaceWholeFile(change: WholeFileChange, content: string | null, opts: CarryOptions): CarryOutcome {
   if (content === null) return missing(change);
   const problems: Problem[] = [];
   const { header } = buildConstraintHeader(content);
@@ -265,7 +265,7 @@ function replaceWholeFile(change: WholeFileChange, content: string | null, opts:
 
 const TREE_STATE = /^(\s*KUBE_GIT_TREE_STATE=)(["']?)(dirty|archive)\2(\s*)$/gm;
 
-function cleanTreeState(change: TreeStateCleanChange, content: string | null): Outcome {
+function cleanTreeState(change: TreeStateCleanChange, content: string | null): CarryOutcome {
   if (content === null) return missing(change);
   const out = content.replace(TREE_STATE, (_m, lead: string, q: string, _state: string, tail: string) => `${lead}${q}clean${q}${tail}`);
   if (out === content && !/^\s*KUBE_GIT_TREE_STATE=(["']?)clean\1\s*$/m.test(content)) {
@@ -274,7 +274,7 @@ function cleanTreeState(change: TreeStateCleanChange, content: string | null): O
   return { ok: true, content: out };
 }
 
-function restore(change: RestoreChange, content: string | null, direction: "forward" | "backward"): Outcome {
+function restore(change: RestoreChange, content: string | null, direction: "forward" | "backward"): CarryOutcome {
   const want = direction === "backward" ? change.after : change.before;
   const give = direction === "backward" ? change.before : change.after;
   const have = content === null ? null : sha256(content);

@@ -21,7 +21,7 @@ import type { ImageChoice, ImageInputs } from "../tree/build-image.js";
 import type { NokmemVerdict } from "../verdict.js";
 import type { PackageFormat } from "../package/layout.js";
 import type { PullPolicy } from "./docker.js";
-import { pending, plan as makeInvocation, type Fact, type Later, type MakeInvocation, type Runner } from "./plan.js";
+import { makeInvocation, pending, type Fact, type Later, type MakeInvocation, type Runner } from "./make-invocation.js";
 
 export const PLAN_VERSION = 3;
 

@@ -7,7 +7,7 @@ import { formatCommand } from "../process/exec.js";
 import { stepOf, type BuildPlan } from "./build-plan.js";
 import { DOCKER, dockerRunArgs } from "./docker.js";
 import { showPending } from "./facts.js";
-import { isPending } from "./plan.js";
+import { isPending } from "./make-invocation.js";
 
 interface DryRunJson {
   dryRun: true;

@@ -6,7 +6,7 @@
 import { IMAGE_REFERENCE_EXAMPLE, IMAGE_REFERENCE_MAX_LENGTH, isImageReference, quoteReference } from "../catalog/image-ref.js";
 import { EnvironmentError, ToolError, UsageError } from "../errors.js";
 import { ExecError, run, type RunOptions } from "../process/exec.js";
-import { isPending, type Later, type MakeInvocation } from "./plan.js";
+import { isPending, type Later, type MakeInvocation } from "./make-invocation.js";
 
 export const DOCKER = "docker";
 /** Image label `image build` writes, so `image check` can tell the Go version without a container. */

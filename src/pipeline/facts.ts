@@ -2,7 +2,7 @@
  * The facts a build learns while it runs, each bound exactly once, and the one
  * function that puts them into the plan's pending fields.
  */
-import { isPending, UNKNOWN, type Fact, type Later, type Pending } from "./plan.js";
+import { isPending, UNKNOWN, type Fact, type Later, type Pending } from "./make-invocation.js";
 
 /** A plan value with every pending fact filled in. */
 export type Bound<T> = T extends Pending ? never : T extends readonly unknown[] ? { [K in keyof T]: Bound<T[K]> } : T extends object ? { [K in keyof T]: Bound<T[K]> } : T;

@@ -29,7 +29,7 @@ import { chooseImage, toolchainMatches, type ImageChoice } from "../tree/build-i
 import { stepOf, workDirOf, type BuildPlan, type BuildStep, type PlannedChange } from "./build-plan.js";
 import { DOCKER, dockerPreflight, dockerRunArgs, digestRefFor, ensureCacheVolume, ensureImage, imageGoVersion, parseGoVersion, removeContainer, runImage } from "./docker.js";
 import { Facts, type Bound } from "./facts.js";
-import { cacheVolumeName, TREE_GO_CACHE, type MakeInvocation, type Runner } from "./plan.js";
+import { cacheVolumeName, TREE_GO_CACHE, type MakeInvocation, type Runner } from "./make-invocation.js";
 import type { Progress } from "./progress.js";
 import { checkVersionStamp, defaultSteps, type BuildSteps, type PatchOutcome, type VerifyOutcome } from "./steps.js";
 import { isNokmem, type NokmemVerdict, type Verdict } from "../verdict.js";

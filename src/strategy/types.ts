@@ -39,7 +39,7 @@ export interface AuditSignature {
    * where this strategy's own build does carry a disabled one. The audit
    * rests `patched` on the mere absence of the enabled-only strings for the
    * layouts where an affected strategy's build has no disabled marker, or
-   * names such forms (src/audit/verdict.ts); elsewhere finding no marker is
+   * names such forms (src/audit/judge.ts); elsewhere finding no marker is
    * a reason to doubt.
    */
   readonly markerlessForms?: string;

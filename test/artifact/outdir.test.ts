@@ -6,7 +6,7 @@
 import { readFileSync, truncateSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { KEY_MAX_BYTES, loadVerifyingKey } from "../../src/artifact/attestations.js";
+import { KEY_MAX_BYTES, loadVerifyingKey } from "../../src/artifact/keys.js";
 import { MAX_ENVELOPE_SIGNATURES, parseEnvelope } from "../../src/artifact/dsse.js";
 import { checkOutDir, OUT_DIR_LIMITS } from "../../src/artifact/outdir.js";
 import { ToolError } from "../../src/errors.js";

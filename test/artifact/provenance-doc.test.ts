@@ -10,7 +10,7 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { writeAttestations } from "../../src/artifact/attest.js";
-import { loadSigningKey } from "../../src/artifact/attestations.js";
+import { loadSigningKey } from "../../src/artifact/keys.js";
 import { treeFiles } from "../fixtures/k8s-tree.js";
 import { ROOT } from "../helpers/cli.js";
 import { tempDir } from "../helpers/tmp.js";

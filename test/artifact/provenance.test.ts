@@ -18,7 +18,7 @@ import { bundleFromJSON } from "@sigstore/bundle";
 import { toSignedEntity, Verifier } from "@sigstore/verify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { writeAttestations } from "../../src/artifact/attest.js";
-import { loadSigningKey } from "../../src/artifact/attestations.js";
+import { loadSigningKey } from "../../src/artifact/keys.js";
 import { checkOutDir } from "../../src/artifact/outdir.js";
 import { pae, type Envelope } from "../../src/artifact/dsse.js";
 import { BUILDER_IDS, provenanceStatement, readProvenance } from "../../src/artifact/manifest.js";

@@ -1,11 +1,11 @@
 /**
  * What verdictFor says, not only which verdict: the reasons a report shows and
- * the absence evidence it adds, one case per branch of src/audit/verdict.ts.
+ * the absence evidence it adds, one case per branch of src/audit/judge.ts.
  * test/audit/verdict.test.ts covers the verdicts over many releases; this
  * file pins down the words a person reads for each way of reaching one.
  */
 import { describe, expect, it } from "vitest";
-import { runcHasKmemCode, verdictFor, type Evidence, type ReleaseFacts, type VerdictInput } from "../../src/audit/verdict.js";
+import { runcHasKmemCode, verdictFor, type Evidence, type ReleaseFacts, type VerdictInput } from "../../src/audit/judge.js";
 
 const KIND: Record<string, Evidence["kind"]> = {
   "enabled-string:kmem-limit-file": "enabled",

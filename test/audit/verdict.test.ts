@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { runcHasKmemCode, verdictFor, type Evidence, type ReleaseFacts, type VerdictInput } from "../../src/audit/verdict.js";
+import { runcHasKmemCode, verdictFor, type Evidence, type ReleaseFacts, type VerdictInput } from "../../src/audit/judge.js";
 import type { Verdict } from "../../src/verdict.js";
 
 const ev = (...ids: string[]): Evidence[] =>

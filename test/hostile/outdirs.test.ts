@@ -15,7 +15,7 @@ import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, trun
 import { tmpdir } from "node:os";
 import { dirname, join, relative } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { envelopeFile } from "../../src/artifact/attestations.js";
+import { envelopeFile } from "../../src/artifact/keys.js";
 import { MAX_ENVELOPE_SIGNATURES } from "../../src/artifact/dsse.js";
 import { OUT_DIR_LIMITS, SUMS_FILE } from "../../src/artifact/outdir.js";
 import * as commander from "commander";

@@ -9,7 +9,7 @@ import { generateKeyPairSync } from "node:crypto";
 import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { writeAttestations } from "../../src/artifact/attest.js";
-import { envelopeFile } from "../../src/artifact/attestations.js";
+import { envelopeFile } from "../../src/artifact/keys.js";
 import { signEnvelope, signingKeyFromPem, type SigningKey } from "../../src/artifact/dsse.js";
 import { treeFiles } from "../fixtures/k8s-tree.js";
 import { fakeKubelet, sha } from "../pin/outdir-fixture.js";

@@ -6,7 +6,7 @@ import { assessKubepodsKmem } from "../../src/node/kmem.js";
 import { assessKernelLog, assessSlab, newLogScan, scanLogLine } from "../../src/node/memory.js";
 import { nokmemBuildCommand } from "../../src/node/remedy.js";
 import type { Finding, NodeRead } from "../../src/node/types.js";
-import { decideVerdict, type VerdictInputs } from "../../src/node/verdict.js";
+import { decideVerdict, type VerdictInputs } from "../../src/node/node-verdict.js";
 
 const ok = (path: string, text: string): NodeRead => ({ path, state: "ok", text });
 

@@ -1,9 +1,9 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { examineNode, type NodeReport } from "../../src/node/doctor.js";
-import { auditAuditor } from "../../src/node/audit-auditor.js";
+import { catalogBinaryAuditor } from "../../src/node/binary-auditor.js";
 import { loadCatalog } from "../../src/catalog/load.js";
 
-const realAuditor = auditAuditor(loadCatalog());
+const realAuditor = catalogBinaryAuditor(loadCatalog());
 import type { BinaryAuditor } from "../../src/node/binaries.js";
 import type { Finding, FindingId } from "../../src/node/types.js";
 import {

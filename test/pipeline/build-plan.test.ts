@@ -11,7 +11,7 @@ import { planBuild, type BuildOptions } from "../../src/pipeline/build-plan.js";
 import { argvOf } from "../../src/pipeline/describe.js";
 import { Facts } from "../../src/pipeline/facts.js";
 import { dockerRunArgs } from "../../src/pipeline/docker.js";
-import type { MakeInvocation } from "../../src/pipeline/plan.js";
+import type { MakeInvocation } from "../../src/pipeline/make-invocation.js";
 import { chooseImage } from "../../src/tree/build-image.js";
 import { makeTarball, makeTree, MEASURED_BUILD_IMAGES } from "../fixtures/k8s-tree.js";
 import { cli } from "../helpers/cli.js";

@@ -4,7 +4,7 @@
  * /work/tree whose commit time is 1600000000.
  */
 import type { BuildOptions } from "../../src/pipeline/build-plan.js";
-import type { PlanOptions } from "../../src/pipeline/plan.js";
+import type { PlanOptions } from "../../src/pipeline/make-invocation.js";
 
 export const CONTAINER = "kubelet-nokmem-build-x";
 export const TREE = { root: "/work/tree", commitTime: 1600000000 };

@@ -29,7 +29,7 @@ import type { Io } from "../../src/commands/context.js";
 import { stepOf, type BuildPlan, type BuildStep } from "../../src/pipeline/build-plan.js";
 import { dockerRunArgs, GO_VERSION_LABEL } from "../../src/pipeline/docker.js";
 import { Facts } from "../../src/pipeline/facts.js";
-import type { Fact } from "../../src/pipeline/plan.js";
+import type { Fact } from "../../src/pipeline/make-invocation.js";
 import type { RunOptions, RunResult } from "../../src/process/exec.js";
 import { MARKERS } from "../../src/audit/markers.js";
 import { syntheticBinary } from "../audit/synthetic.js";

@@ -11,7 +11,7 @@ import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { MARKERS } from "../../src/audit/markers.js";
-import { isSilentSignature, SILENT_WHEN_DISABLED, verdictFor, type Evidence, type EvidenceKind } from "../../src/audit/verdict.js";
+import { isSilentSignature, SILENT_WHEN_DISABLED, verdictFor, type Evidence, type EvidenceKind } from "../../src/audit/judge.js";
 import { loadCatalog } from "../../src/catalog/load.js";
 import { loadSeries, PATCHES_ROOT } from "../../src/patch/series.js";
 import { STRATEGIES, strategyFor, strategyForLayout } from "../../src/strategy/index.js";
@@ -167,7 +167,7 @@ describe("audit signatures", () => {
     expect(auditSays(id, layout, strategy, sig.present).verdict).toBe(sig.verdict);
   });
 
-  // The audit's own rule (src/audit/verdict.ts), called, not copied: a signature is silent when its build carries no disabled marker or it names markerless forms.
+  // The audit's own rule (src/audit/judge.ts), called, not copied: a signature is silent when its build carries no disabled marker or it names markerless forms.
   it.each([
     ["no marker at all", { present: [], absent: [], verdict: "patched" }, true],
     ["an enabled marker only", { present: ["enabled-string:kmem-limit-file"], absent: [], verdict: "patched" }, true],

@@ -6,7 +6,7 @@
 import { describe, expect, it } from "vitest";
 import { loadCatalog } from "../../src/catalog/load.js";
 import { MARKER_BY_ID, MARKERS } from "../../src/audit/markers.js";
-import { verdictFor, type Evidence, type EvidenceKind } from "../../src/audit/verdict.js";
+import { verdictFor, type Evidence, type EvidenceKind } from "../../src/audit/judge.js";
 import { loadSeries } from "../../src/patch/series.js";
 import { RUNC_STRATEGIES, runcStrategyForLayout } from "../../src/strategy/runc.js";
 import { KMEM_LAYOUTS, type KmemLayout } from "../../src/strategy/types.js";

@@ -1,5 +1,5 @@
 /**
- * The make step of a build as plain data: `plan()` turns a resolution, the
+ * The make step of a build as plain data: `makeInvocation()` turns a resolution, the
  * tree and the image into every argument of the `make` invocation. Pure; facts
  * not known yet (the staged tree, the image digest) stay `Pending` until the
  * executor binds them. src/pipeline/build-plan.ts puts it into the whole plan.
@@ -89,7 +89,7 @@ export interface MakeInvocation {
   out: string;
 }
 
-interface TreeFacts {
+interface TreeInputs {
   /** Host path of the staged tree. */
   root: Later<string>;
   /** Commit time in seconds since the epoch, when the source knows it. */
@@ -117,7 +117,7 @@ export interface PlanOptions {
 }
 
 /** The make invocation for a release: pure, pending facts stay pending. */
-export function plan(res: Resolution, tree: TreeFacts, image: ImageFacts, opts: PlanOptions): MakeInvocation {
+export function makeInvocation(res: Resolution, tree: TreeInputs, image: ImageFacts, opts: PlanOptions): MakeInvocation {
   if (!res.version) {
     throw new UsageError("E_VERSION_LINE", `expected an exact release to build (e.g. ${res.line}.0), found the line ${res.line}`, `pass --version ${res.line}.N`);
   }

@@ -7,7 +7,7 @@ import type { Catalog } from "../catalog/types.js";
 import { coreOf } from "../release.js";
 import type { BinaryAudit, BinaryAuditor } from "./binaries.js";
 
-export function auditAuditor(catalog: Catalog): BinaryAuditor {
+export function catalogBinaryAuditor(catalog: Catalog): BinaryAuditor {
   return async (path: string): Promise<BinaryAudit> => {
     const report = await auditFile(path, { catalog });
     if (report.errors.length && !report.sha256) throw new Error(report.errors.map((e) => e.message).join("; "));

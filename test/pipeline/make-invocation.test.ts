@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { loadCatalog } from "../../src/catalog/load.js";
 import { resolve } from "../../src/catalog/resolve.js";
 import { parsePlatforms } from "../../src/catalog/platforms.js";
-import { cacheVolumeName, plan } from "../../src/pipeline/plan.js";
+import { cacheVolumeName, makeInvocation } from "../../src/pipeline/make-invocation.js";
 import { chownVolumeArgs, dockerRunArgs } from "../../src/pipeline/docker.js";
 import { PLAN_OPTIONS, TREE, v1_16_15DockerRun } from "./fixtures.js";
 
@@ -13,7 +13,7 @@ const tree = TREE;
 
 describe("plan", () => {
   it("builds v1.16.15 in Docker with the tag, module mode off, the version file and the commit time", () => {
-    const p = plan(resolve(catalog, "v1.16.15"), tree, image, opts);
+    const p = makeInvocation(resolve(catalog, "v1.16.15"), tree, image, opts);
     expect(dockerRunArgs(p)).toEqual(v1_16_15DockerRun("kubelet-nokmem-gocache-1.16-90aade4f00cb", image.id));
     expect(p.outputs).toEqual([{ platform: "linux/amd64", path: "_output/local/bin/linux/amd64/kubelet" }]);
     expect(p.gitVersion).toBe("v1.16.15");
@@ -26,7 +26,7 @@ describe("plan", () => {
     ["1.20.15", "-tags=nokmem", "off"],
     ["1.22.17", undefined, "off"],
   ])("v%s gets GOFLAGS=%s and GO111MODULE=%s from the catalog", (v, goflags, module) => {
-    const env = new Map(plan(resolve(catalog, v), tree, image, opts).env);
+    const env = new Map(makeInvocation(resolve(catalog, v), tree, image, opts).env);
     expect(env.get("GOFLAGS")).toBe(goflags);
     expect(env.get("GO111MODULE")).toBe(module);
     // Never BUILDTAGS: the Kubernetes Makefile has no such variable.
@@ -34,18 +34,18 @@ describe("plan", () => {
   });
 
   it("lets --source-date-epoch win over the commit time", () => {
-    const p = plan(resolve(catalog, "1.20.15"), tree, image, { ...opts, sourceDateEpoch: 42 });
+    const p = makeInvocation(resolve(catalog, "1.20.15"), tree, image, { ...opts, sourceDateEpoch: 42 });
     expect(new Map(p.env).get("SOURCE_DATE_EPOCH")).toBe("42");
   });
 
   it("lists every platform for make and one output per platform", () => {
-    const p = plan(resolve(catalog, "1.20.15"), tree, image, { ...opts, platforms: ["linux/amd64", "linux/arm64"] });
+    const p = makeInvocation(resolve(catalog, "1.20.15"), tree, image, { ...opts, platforms: ["linux/amd64", "linux/arm64"] });
     expect(new Map(p.env).get("KUBE_BUILD_PLATFORMS")).toBe("linux/amd64 linux/arm64");
     expect(p.outputs.map((o) => o.path)).toEqual(["_output/local/bin/linux/amd64/kubelet", "_output/local/bin/linux/arm64/kubelet"]);
   });
 
   it("runs the same make on the host for --runner local, with host paths and a cache folder", () => {
-    const p = plan(resolve(catalog, "1.20.15"), tree, { ref: "local", id: null, go: "1.19.8" }, { ...opts, runner: "local" });
+    const p = makeInvocation(resolve(catalog, "1.20.15"), tree, { ref: "local", id: null, go: "1.19.8" }, { ...opts, runner: "local" });
     expect(p.command).toEqual(["make", "WHAT=cmd/kubelet"]);
     expect(p.mounts).toEqual([]);
     expect(p.user).toBeNull();
@@ -56,7 +56,7 @@ describe("plan", () => {
   });
 
   it("refuses a bare line", () => {
-    expect(() => plan(resolve(catalog, "1.20"), tree, image, opts)).toThrow(/exact release/);
+    expect(() => makeInvocation(resolve(catalog, "1.20"), tree, image, opts)).toThrow(/exact release/);
   });
 
   it("names one cache volume per line and image", () => {
