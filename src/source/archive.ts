@@ -36,11 +36,13 @@ function octal(field: Buffer): number | null {
   return /^[0-7]+$/.test(s) ? parseInt(s, 8) : null;
 }
 
+const unreadable = (file: string, err: Error) =>
+  new TreeError("E_ARCHIVE", `expected a gzip-compressed tar file at ${file}, found unreadable data (${err.message})`, "pass a .tar.gz made by `tar czf` or `git archive --format=tar.gz`");
+
 export async function readArchiveHeader(file: string): Promise<ArchiveHeader> {
   const chunks: Buffer[] = [];
   let have = 0;
-  const failed = (err: Error) =>
-    new TreeError("E_ARCHIVE", `expected a gzip-compressed tar file at ${file}, found unreadable data (${err.message})`, "pass a .tar.gz made by `tar czf` or `git archive --format=tar.gz`");
+  const failed = (err: Error) => unreadable(file, err);
   // Through the reading door: a FIFO or device named as the archive is refused, never opened.
   const { fh } = await openRegular(file).catch((err: Error) => Promise.reject(failed(err)));
   await new Promise<void>((resolve, reject) => {
@@ -69,7 +71,8 @@ export async function readArchiveHeader(file: string): Promise<ArchiveHeader> {
 /** sha256 of the archive file itself: the digest a third party can check against the file its URI names. */
 export async function archiveSha256(file: string, signal?: AbortSignal): Promise<string> {
   const h = createHash("sha256");
-  await streamRegularFile(file, (chunk) => h.update(chunk), { signal });
+  // A source archive that cannot be read is the source's fault (exit 6), as in readArchiveHeader; an interruption stays one.
+  await streamRegularFile(file, (chunk) => h.update(chunk), { signal }).catch((err: Error) => Promise.reject(signal?.aborted ? err : unreadable(file, err)));
   return h.digest("hex");
 }
 
