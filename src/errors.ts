@@ -71,6 +71,7 @@ export const ERROR_CODES = {
   E_NOT_A_FOLDER: "usage",
   E_NOT_REGULAR: "usage",
   E_OUT_DIR: "usage",
+  E_PRODUCT: "usage",
   E_PACKAGE_FORMAT: "usage",
   E_PACKAGE_RELEASE: "usage",
   E_GPG_KEY: "usage",

@@ -1,9 +1,11 @@
 /**
- * What a build publishes beside its kubelets to say what they are:
+ * What a build publishes beside its binaries (kubelets, or the runtime's
+ * runc: the product is part of the input and of every Statement) to say what
+ * they are:
  *
  *   OUT/manifest.json            SLSA provenance Statement (manifest.ts)
  *   OUT/verdict.json             nokmem verdict Statement (manifest.ts)
- *   OUT/<os>/<arch>/sbom.cdx.json  CycloneDX SBOM per kubelet (sbom.ts)
+ *   OUT/<os>/<arch>/sbom.cdx.json  CycloneDX SBOM per binary (sbom.ts)
  *   OUT/manifest.dsse.json       DSSE envelope of manifest.json  } with
  *   OUT/verdict.dsse.json        DSSE envelope of verdict.json   } --sign-key
  *
@@ -18,7 +20,7 @@ import { envelopeFile } from "./keys.js";
 import { signEnvelope, type SigningKey } from "./dsse.js";
 import type { Statement } from "./intoto.js";
 import { MANIFEST_FILE, provenanceStatement, statementBytes, VERDICT_FILE, verdictStatement, type ProvenanceInput, type VerdictPredicate } from "./manifest.js";
-import { kubeletSbom, SBOM_FILE, type LinkedModules, type NokmemChange } from "./sbom.js";
+import { productSbom, SBOM_FILE, type LinkedModules, type NokmemChange } from "./sbom.js";
 import { writeFileAtomic } from "../io/atomic.js";
 import { readVendoredModules } from "../tree/vendored-modules.js";
 
@@ -34,8 +36,11 @@ interface AttestationInput extends Omit<ProvenanceInput, "goBinary" | "subjects"
   tree: string;
   /** What made the kubelets nokmem, as the strategy declares it (with the applied patches' text for `patches`). */
   change: NokmemChange;
-  verdict: { verdict: VerdictPredicate["verdict"]; binaries: { platform: string; verdict: VerdictPredicate["binaries"][number]["verdict"]; gitVersion?: string; evidence: VerdictPredicate["binaries"][number]["evidence"] }[] };
-  /** Per platform: the modules its kubelet's Go build info lists as linked (the SBOM's dependsOn), or why none are known. */
+  verdict: {
+    verdict: VerdictPredicate["verdict"];
+    binaries: { platform: string; verdict: VerdictPredicate["binaries"][number]["verdict"]; gitVersion?: string; runcVersion?: { version: string; commit: string | null }; evidence: VerdictPredicate["binaries"][number]["evidence"] }[];
+  };
+  /** Per platform: the modules its binary's Go build info lists as linked (the SBOM's dependsOn), or why none are known. */
   linked: Record<string, LinkedModules>;
   signKey: SigningKey | null;
   /** Where a file published as `rel` is written before the publication commits (Publication.stagedPath). */
@@ -53,16 +58,24 @@ export async function writeAttestations(a: AttestationInput): Promise<string[]> 
   const sbomDigests = [];
   for (const s of a.subjects) {
     const linked = a.linked[s.platform] ?? { known: false as const, reason: "the build's verify step did not read the binary's Go build information" };
-    const text = kubeletSbom({ version: a.version, platform: s.platform, sha256: s.sha256, strategy: a.strategy, go: a.go, vendored, linked, change: a.change, tool: a.tool, timestamp: a.finishedOn });
+    const text = productSbom({ product: a.product, version: a.version, platform: s.platform, sha256: s.sha256, strategy: a.strategy, go: a.go, vendored, linked, change: a.change, tool: a.tool, timestamp: a.finishedOn });
     await put(sbomFile(s.platform), text);
     sbomDigests.push({ name: sbomFile(s.platform), digest: { sha256: await sha256File(await a.stage(sbomFile(s.platform))) }, mediaType: "application/vnd.cyclonedx+json" });
   }
   const subjects = a.subjects.map((s) => ({ name: s.name, sha256: s.sha256 }));
   const verdict = verdictStatement(subjects, {
-    release: `v${a.version}`,
+    product: a.product,
+    // A kubelet's release as Kubernetes tags it (v1.20.2), runc's as its VERSION file says it (1.0.0-rc93).
+    release: a.product === "runc" ? a.version : `v${a.version}`,
     strategy: a.strategy,
     verdict: a.verdict.verdict,
-    binaries: a.verdict.binaries.map((b) => ({ name: `${b.platform}/kubelet`, verdict: b.verdict, ...(b.gitVersion ? { gitVersion: b.gitVersion } : {}), evidence: b.evidence })),
+    binaries: a.verdict.binaries.map((b) => ({
+      name: `${b.platform}/${a.product}`,
+      verdict: b.verdict,
+      ...(b.gitVersion ? { gitVersion: b.gitVersion } : {}),
+      ...(b.runcVersion ? { runcVersion: b.runcVersion } : {}),
+      evidence: b.evidence,
+    })),
     verifier: { id: VERIFIER_ID, version: { [a.tool.name]: a.tool.version } },
     timeVerified: a.finishedOn.toISOString(),
   });

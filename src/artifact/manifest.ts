@@ -17,6 +17,7 @@
 import { pathToFileURL } from "node:url";
 import { VerificationError } from "../errors.js";
 import { parseExactRelease, releaseCore } from "../release.js";
+import { formatRuncVersion, parseRuncVersion } from "../catalog/runc-release.js";
 import { describeJsonSyntax } from "../io/read.js";
 import { NOKMEM_VERDICTS, VERDICTS, type NokmemVerdict, type Verdict } from "../verdict.js";
 import {
@@ -60,9 +61,17 @@ const VERDICT_TYPE = `${PROJECT}/verdict/v2`;
 const VERDICT_TYPE_V1 = `${PROJECT}/verdict/v1`;
 
 export const MANIFEST_FILE = "manifest.json";
+/**
+ * What a build made: the kubelet, or the runtime's runc (docs/runc.md).
+ * Recorded in every Statement (externalParameters.product, the verdict's
+ * product) and read from there, never from a file name.
+ */
+export const PRODUCTS = ["kubelet", "runc"] as const;
+export type Product = (typeof PRODUCTS)[number];
 export const VERDICT_FILE = "verdict.json";
 
 export interface ProvenanceInput {
+  product: Product;
   subjects: { name: string; sha256: string }[];
   version: string;
   strategy: string;
@@ -192,6 +201,7 @@ export function provenanceStatement(p: ProvenanceInput): ProvenanceStatement {
       buildDefinition: {
         buildType: BUILD_TYPE,
         externalParameters: {
+          product: p.product,
           version: `v${p.version}`,
           strategy: p.strategy,
           platforms: p.platforms,
@@ -223,7 +233,7 @@ export function provenanceStatement(p: ProvenanceInput): ProvenanceStatement {
 
 export interface VerdictPredicate {
   /** What was built; absent means kubelet (every file before runc was a product). */
-  product?: "kubelet" | "runc";
+  product?: Product;
   /** "v1.20.2" (kubelet) or "1.0.0-rc93" (runc, as its VERSION file says it) */
   release: string;
   strategy: string;
@@ -264,7 +274,9 @@ export interface PublishedBinary {
 
 export interface ProvenanceRecord {
   statement: ProvenanceStatement;
-  /** "1.16.15" (no leading v) */
+  /** externalParameters.product; a manifest without one (every manifest before runc was a product) is a kubelet's. */
+  product: Product;
+  /** "1.16.15", "1.0.0-rc93" (no leading v) */
   version: string;
   strategy: string | null;
   runner: BuildRunner;
@@ -355,19 +367,20 @@ export function readProvenance(text: string, where: string): ProvenanceRecord {
   const bad = (what: string, found: string) => manifestError(where, `a kubelet-nokmem build provenance with ${what}`, found);
   if (predicate.buildDefinition.buildType !== BUILD_TYPE && predicate.buildDefinition.buildType !== BUILD_TYPE_V0) throw bad(`buildType ${BUILD_TYPE}`, JSON.stringify(predicate.buildDefinition.buildType));
   const ext = predicate.buildDefinition.externalParameters;
-  const release = typeof ext.version === "string" ? parseExactRelease(ext.version) : null;
-  if (!release) throw bad("externalParameters.version (vX.Y.Z)", JSON.stringify(ext.version));
-  const version = releaseCore(release);
+  if (ext.product !== undefined && !(PRODUCTS as readonly unknown[]).includes(ext.product)) throw bad(`externalParameters.product one of ${PRODUCTS.join(", ")}`, "another value");
+  const product: Product = ext.product === "runc" ? "runc" : "kubelet";
+  const version = productVersion(product, ext.version);
+  if (version === null) throw bad(product === "runc" ? "externalParameters.version (vX.Y.Z or vX.Y.Z-rcN)" : "externalParameters.version (vX.Y.Z)", JSON.stringify(ext.version));
   const builderId = predicate.runDetails.builder.id;
   const runner = (Object.keys(BUILDER_IDS) as BuildRunner[]).find((r) => BUILDER_IDS[r] === builderId || BUILDER_IDS_V0[r] === builderId);
   if (!runner) throw bad(`builder.id one of ${Object.values(BUILDER_IDS).join(", ")}`, JSON.stringify(predicate.runDetails.builder.id));
   const binaries: PublishedBinary[] = [];
   for (const [i, s] of st.subject.entries()) {
-    const m = /^(linux\/[a-z0-9]+)\/kubelet$/.exec(s.name ?? "");
+    const m = /^(linux\/[a-z0-9]+)\/([a-z]+)$/.exec(s.name ?? "");
     const sha = s.digest.sha256;
     // The subject is named by its place, never quoted: a message must not echo what a file holds.
-    if (!m || !sha || !/^[0-9a-f]{64}$/.test(sha)) throw bad("subjects named <os>/<arch>/kubelet with a lowercase sha256 digest", `$.subject[${i}] is not`);
-    if (binaries.some((b) => b.name === s.name)) throw bad("one subject per kubelet", `$.subject[${i}] naming a kubelet twice`);
+    if (!m || m[2] !== product || !sha || !/^[0-9a-f]{64}$/.test(sha)) throw bad(`subjects named <os>/<arch>/${product} with a lowercase sha256 digest`, `$.subject[${i}] is not`);
+    if (binaries.some((b) => b.name === s.name)) throw bad(`one subject per ${product}`, `$.subject[${i}] naming a ${product} twice`);
     binaries.push({ platform: m[1]!, name: s.name!, sha256: sha });
   }
   const deps = predicate.buildDefinition.resolvedDependencies ?? [];
@@ -379,6 +392,7 @@ export function readProvenance(text: string, where: string): ProvenanceRecord {
   const imageId = imageDep?.digest?.sha256 ? `sha256:${imageDep.digest.sha256}` : null;
   return {
     statement: { ...st, predicate },
+    product,
     version,
     strategy: typeof ext.strategy === "string" ? ext.strategy : null,
     runner,
@@ -388,6 +402,17 @@ export function readProvenance(text: string, where: string): ProvenanceRecord {
     image: imageRef ? { ref: imageRef, id: imageId } : null,
     patches: deps.filter((d) => d.name?.startsWith("patch:") && d.digest?.sha256).map((d) => ({ name: d.name!.slice("patch:".length), sha256: d.digest!.sha256! })),
   };
+}
+
+/** externalParameters.version of a product's manifest, without its leading v; null when it is not one. */
+function productVersion(product: Product, v: unknown): string | null {
+  if (typeof v !== "string") return null;
+  if (product === "runc") {
+    const r = parseRuncVersion(v);
+    return r ? formatRuncVersion(r) : null;
+  }
+  const release = parseExactRelease(v);
+  return release ? releaseCore(release) : null;
 }
 
 const VERDICT_FIELDS = new Set(["product", "release", "strategy", "verdict", "binaries", "verifier", "timeVerified"]);

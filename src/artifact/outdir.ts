@@ -11,13 +11,14 @@
  *    symlink (wherever it points), a FIFO, a device, a path that leads out
  *    of the folder or a file above its limit is refused, never followed or
  *    read (E_OUT_DIR_REFUSED, naming that file);
- * 3. manifest.json: strict SLSA provenance of this tool (manifest.ts);
- *    verdict.json: about exactly the same subjects;
+ * 3. manifest.json: strict SLSA provenance of this tool (manifest.ts), whose
+ *    product (kubelet or runc) names the binaries; verdict.json: about
+ *    exactly the same subjects and the same product;
  * 4. each Statement's envelope, where there is one, carries exactly the
  *    Statement's bytes; with a key, each Statement there must have its
  *    envelope, and it must verify with a signature that names the key;
- * 5. SHA256SUMS names every subject with the manifest's digest, each kubelet
- *    has that digest, every other file SHA256SUMS lists (packages made from
+ * 5. SHA256SUMS names every subject with the manifest's digest, each binary
+ *    (kubelet or runc) has that digest, every other file SHA256SUMS lists (packages made from
  *    the build) has its digest there, and every file the manifest records a
  *    digest of (the SBOMs, verdict.json, build.log) is there with it.
  *
@@ -34,7 +35,7 @@ import { describeReadFailure, fileKind } from "../io/read.js";
 import { envelopeFile } from "./keys.js";
 import { parseSha256Sums } from "./checksums.js";
 import { envelopePayload, INTOTO_PAYLOAD_TYPE, openEnvelope, parseEnvelope, signaturesBy, type VerifyingKey } from "./dsse.js";
-import { MANIFEST_FILE, readProvenance, readVerdict, VERDICT_FILE, type ProvenanceRecord, type PublishedBinary, type VerdictRecord } from "./manifest.js";
+import { MANIFEST_FILE, readProvenance, readVerdict, VERDICT_FILE, type Product, type ProvenanceRecord, type PublishedBinary, type VerdictRecord } from "./manifest.js";
 import { checkPublicationFinished } from "./publish.js";
 
 export const SUMS_FILE = "SHA256SUMS";
@@ -62,12 +63,14 @@ const SIGN_FIX = "do not trust these files: rebuild with `kubelet-nokmem build -
 
 export interface CheckedOutDir {
   dir: string;
-  /** "1.16.15" (no leading v) */
+  /** What the folder holds, as its manifest records it (never read from a file name). */
+  product: Product;
+  /** "1.16.15", "1.0.0-rc93" (no leading v) */
   version: string;
   provenance: ProvenanceRecord;
   /** verdict.json in src/verdict.ts's words (a 0.1.0 verdict/v1 file translated), null when there is none (only without a key). */
   verdict: VerdictRecord | null;
-  /** The kubelets: each file, its SHA256SUMS line and its manifest subject have this digest. */
+  /** The binaries (kubelets, or runc): each file, its SHA256SUMS line and its manifest subject have this digest. */
   binaries: PublishedBinary[];
   /** The key whose signatures were checked, when one was given. */
   signature: { keyid: string } | null;
@@ -137,6 +140,8 @@ export async function checkOutDir(dir: string, key: VerifyingKey | null = null):
     const a = provenance.binaries.map((b) => `${b.name}=${b.sha256}`).sort().join(" ");
     const b = verdict.statement.subject.map((s) => `${s.name}=${s.digest.sha256}`).sort().join(" ");
     if (a !== b) throw new VerificationError("E_MANIFEST", `expected ${files.path(VERDICT_FILE)} to be about exactly the subjects of ${MANIFEST_FILE}, found other subjects or digests`, "rebuild; never mix files of two builds");
+    const verdictProduct = verdict.predicate.product ?? "kubelet";
+    if (verdictProduct !== provenance.product) throw new VerificationError("E_MANIFEST", `expected ${files.path(VERDICT_FILE)} to be about the product of ${MANIFEST_FILE} (${provenance.product}), found ${verdictProduct}`, "rebuild; never mix files of two builds");
   }
 
   const disagreements: string[] = [];
@@ -179,7 +184,7 @@ export async function checkOutDir(dir: string, key: VerifyingKey | null = null):
   if (disagreements.length) {
     throw new VerificationError("E_OUT_DIR_CHANGED", `expected the files of ${dir} to agree with its ${MANIFEST_FILE}, found ${disagreements.join("; ")}`, DO_NOT_TRUST);
   }
-  return { dir, version: provenance.version, provenance, verdict, binaries: provenance.binaries, signature: key ? { keyid: key.keyid } : null };
+  return { dir, product: provenance.product, version: provenance.version, provenance, verdict, binaries: provenance.binaries, signature: key ? { keyid: key.keyid } : null };
 }
 
 /**

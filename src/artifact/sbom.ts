@@ -40,8 +40,16 @@ export type NokmemChange =
 
 export type LinkedModules = { known: true; paths: string[] } | { known: false; reason: string };
 
+/** Where each product's upstream source lives, as a Go module: the SBOM's purls and pedigree name it. */
+const UPSTREAM = {
+  kubelet: { group: "k8s.io/kubernetes", subpath: "cmd/kubelet" as string | undefined, what: "kubelet" },
+  runc: { group: RUNC_MODULE, subpath: undefined, what: "runc" },
+} as const;
+
 interface SbomInput {
-  /** "1.20.2" */
+  /** What was built (the build's record, never a file name). */
+  product: keyof typeof UPSTREAM;
+  /** "1.20.2", "1.0.0-rc93" */
   version: string;
   platform: string;
   sha256: string;
@@ -80,25 +88,26 @@ interface Pedigree {
 }
 
 function pedigree(input: SbomInput, upstreamPurl: string): Pedigree {
-  const ancestors = [{ type: "application" as const, name: "kubelet", version: `v${input.version}`, purl: upstreamPurl }];
+  const name = UPSTREAM[input.product].what;
+  const ancestors = [{ type: "application" as const, name, version: `v${input.version}`, purl: upstreamPurl }];
   const c = input.change;
   switch (c.kind) {
     case "patches":
       return {
         ancestors,
         patches: c.patches.map((p) => ({ type: "unofficial" as const, diff: { text: { contentType: "text/x-diff", content: p.text } } })),
-        notes: `Built from upstream kubelet v${input.version} with the ${input.strategy} patch series (${c.patches.map((p) => `${p.name} sha256:${p.sha256}`).join(", ")}) so that it never enables kernel-memory accounting.`,
+        notes: `Built from upstream ${name} v${input.version} with the ${input.strategy} patch series (${c.patches.map((p) => `${p.name} sha256:${p.sha256}`).join(", ")}) so that it never enables kernel-memory accounting.`,
       };
     case "build-setting": {
       // No source changed: a patch would claim a diff that does not exist. The setting is a note here and a property of the kubelet.
       const setting = c.env.map(([k, v]) => `${k}=${v}`).join(" ");
       return {
         ancestors,
-        notes: `Built from unmodified upstream kubelet v${input.version} source with the build setting ${setting} (property kubelet-nokmem:build-setting): the vendored runc's nokmem build tag selects its kmem-disabled code.`,
+        notes: `Built from unmodified upstream ${name} v${input.version} source with the build setting ${setting} (property kubelet-nokmem:build-setting): ${input.product === "runc" ? "runc's" : "the vendored runc's"} nokmem build tag selects its kmem-disabled code.`,
       };
     }
     case "none":
-      return { ancestors, notes: `Built from unmodified upstream kubelet v${input.version} source: ${c.reason}.` };
+      return { ancestors, notes: `Built from unmodified upstream ${name} v${input.version} source: ${c.reason}.` };
   }
 }
 
@@ -125,18 +134,20 @@ function moduleComponent(m: VendoredModule, taken: ReadonlySet<string>): Models.
 /** A replacement by a folder (`./staging/src/k8s.io/api`, `../fork`, `/abs`), as go.mod allows. */
 const isLocalPath = (p: string) => p.startsWith("./") || p.startsWith("../") || p.startsWith("/") || p === "." || p === "..";
 
-export function kubeletSbom(input: SbomInput): string {
+/** The CycloneDX SBOM of one built binary: a kubelet, or the runtime's runc. */
+export function productSbom(input: SbomInput): string {
   const bom = new Models.Bom();
   bom.serialNumber = serialNumber(input.sha256, `${input.tool.name}@${input.tool.version}`);
   bom.metadata.timestamp = input.timestamp;
   bom.metadata.tools.components.add(new Models.Component(Enums.ComponentType.Application, input.tool.name, { version: input.tool.version, bomRef: "tool" }));
-  const upstream = golangPurl("k8s.io/kubernetes", `v${input.version}`, "cmd/kubelet");
-  const kubelet = new Models.Component(Enums.ComponentType.Application, "kubelet", {
-    bomRef: "kubelet",
-    group: "k8s.io/kubernetes",
+  const up = UPSTREAM[input.product];
+  const upstream = golangPurl(up.group, `v${input.version}`, up.subpath);
+  const kubelet = new Models.Component(Enums.ComponentType.Application, up.what, {
+    bomRef: up.what,
+    group: up.group,
     version: `v${input.version}`,
-    purl: golangPurl("k8s.io/kubernetes", `v${input.version}`, "cmd/kubelet", { goos: "linux", goarch: input.platform.split("/")[1] ?? "amd64" }),
-    description: "kubelet built so that it never enables kernel-memory (kmem) accounting",
+    purl: golangPurl(up.group, `v${input.version}`, up.subpath, { goos: "linux", goarch: input.platform.split("/")[1] ?? "amd64" }),
+    description: `${up.what} built so that it never enables kernel-memory (kmem) accounting`,
   });
   kubelet.hashes.set(Enums.HashAlgorithm["SHA-256"], input.sha256);
   kubelet.properties.add(new Models.Property("kubelet-nokmem:strategy", input.strategy));
@@ -149,7 +160,7 @@ export function kubeletSbom(input: SbomInput): string {
       bomRef: "go-toolchain",
       version: input.go,
       purl: golangPurl("stdlib", `go${input.go}`),
-      description: "Go toolchain and standard library the kubelet was compiled with",
+      description: `Go toolchain and standard library the ${up.what} was compiled with`,
     });
     bom.components.add(go);
     kubelet.dependencies.add(go.bomRef);

@@ -160,9 +160,15 @@ export async function analyse(path: string, layout: Layout | null, scan: ScanRes
     reasons,
     fix: verdict === "unpatched" ? fixCommand(program, { kubernetes: kube?.gitVersion ?? null, runc: runc?.version ?? null }) : null,
     evidence,
-    pin: checkPin(scan.sha256, [...catalogPin(options.catalog, releaseOf(kube?.gitVersion ?? null), platform), ...manifestPins(scan.sha256, path, options.manifest ?? [])]),
+    pin: checkPin(scan.sha256, [...pinOfCatalog(options.catalog, program, kube, runc, platform), ...manifestPins(scan.sha256, path, options.manifest ?? [])]),
     errors,
   };
+}
+
+/** The catalog's pin for what the binary is: a kubelet by its stamped release, runc by its `runc --version` stamp (runcPins). */
+function pinOfCatalog(catalog: Catalog | null, program: Program, kube: KubernetesVersion | null, runc: RuncVersion | null, platform: string | null) {
+  if (program === "runc") return catalogPin(catalog, runc && runc.source !== "heuristic" ? runc.version : null, platform, "runc");
+  return catalogPin(catalog, releaseOf(kube?.gitVersion ?? null), platform);
 }
 
 /** A report for a file that could not be audited at all. */

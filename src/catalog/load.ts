@@ -105,7 +105,7 @@ export function parseCatalog(text: string, source = "versions.json"): Catalog {
   }
   const catalog = data as Catalog;
   checkRanges(catalog, source);
-  checkRuncLines(catalog.runcLines ?? [], source);
+  checkRuncLines(catalog.runcLines ?? [], source, Object.keys(catalog.runcPins ?? {}));
   return catalog;
 }
 

@@ -55,10 +55,11 @@ export function pinReasons(result: PinResult, actual: string): string[] {
 
 const CATALOG_SOURCE = "versions.json";
 
-/** The catalog's pin for a release and platform, if any. */
-export function catalogPin(catalog: Pick<Catalog, "pins"> | null, release: string | null, platform: string | null): Recorded[] {
-  const expected = release && platform ? catalog?.pins[release]?.sha256[platform] : undefined;
-  return expected ? [{ source: CATALOG_SOURCE, name: `${release} ${platform}`, expected, authority: "pin" }] : [];
+/** The catalog's pin for a release and platform, if any: `pins` for a kubelet, `runcPins` for the runtime's runc. */
+export function catalogPin(catalog: Pick<Catalog, "pins" | "runcPins"> | null, release: string | null, platform: string | null, product: "kubelet" | "runc" = "kubelet"): Recorded[] {
+  const pins = product === "runc" ? catalog?.runcPins : catalog?.pins;
+  const expected = release && platform ? pins?.[release]?.sha256[platform] : undefined;
+  return expected ? [{ source: CATALOG_SOURCE, name: `${product === "runc" ? "runc " : ""}${release} ${platform}`, expected, authority: "pin" }] : [];
 }
 
 export interface ManifestEntry {

@@ -142,8 +142,12 @@ export function resolveRunc(lines: readonly RuncReleaseLine[], input: string): R
   };
 }
 
-/** What the schema cannot say about runcLines: ranges that parse, do not overlap, and a layout the strategy accepts. */
-export function checkRuncLines(lines: readonly RuncReleaseLine[], source: string): void {
+/**
+ * What the schema cannot say about runcLines: ranges that parse, do not
+ * overlap, and a layout the strategy accepts; and each runcPins release
+ * inside a runc line, as each pin's release is inside a kubelet line.
+ */
+export function checkRuncLines(lines: readonly RuncReleaseLine[], source: string, pins: readonly string[] = []): void {
   lines.forEach((l, i) => {
     const b = parseRuncRange(l.range);
     if (!b) {
@@ -159,5 +163,10 @@ export function checkRuncLines(lines: readonly RuncReleaseLine[], source: string
         throw new CatalogError("E_CATALOG_OVERLAP", `${source}: at /runcLines/${i}/range: expected ranges that do not overlap, found ${JSON.stringify(l.range)} overlapping /runcLines/${k}/range ${JSON.stringify(o.range)}`, "narrow one of the two ranges");
       }
     });
-  });
+  });  for (const version of pins) {
+    const v = parseRuncVersion(version);
+    if (!v || !lines.some((l) => runcInRange(v, l.range))) {
+      throw new CatalogError("E_CATALOG_PIN", `${source}: at /runcPins/${version}: expected a runc release inside a runc line, found none covering ${version}`, "remove the pin or add its runc line");
+    }
+  }
 }

@@ -4,6 +4,7 @@
 // on strategy, never the reverse), and so does everything a strategy does:
 // its summary, env and changed files. A line names its strategy by id.
 import type { KmemLayout, StrategyId } from "../strategy/types.js";
+import type { RuncStrategyId } from "../strategy/runc-types.js";
 import type { RuncReleaseLine } from "./runc-release.js";
 export { KMEM_LAYOUTS, STRATEGY_IDS, type KmemLayout, type StrategyId } from "../strategy/types.js";
 
@@ -38,16 +39,17 @@ export interface PinnedPatch {
   sha256: string;
 }
 
-export interface Pin {
-  /** Source commit the pinned kubelet was built from ("" until built). */
+/** A pin of a kubelet (`pins`), or of the runtime's runc (`runcPins`, whose strategies are runc's). */
+export interface Pin<S extends StrategyId | RuncStrategyId = StrategyId> {
+  /** Source commit the pinned binary was built from ("" until built). */
   commit: string;
   image: string;
   imageId?: string;
-  strategy?: StrategyId;
+  strategy?: S;
   patches?: PinnedPatch[];
   /** keyid (SSH SHA256 fingerprint) of the key whose signature over the build's Statements was checked when pinning. */
   keyid?: string;
-  /** Expected sha256 of the nokmem kubelet per platform ("linux/amd64" → hex). */
+  /** Expected sha256 of the nokmem kubelet (or runc) per platform ("linux/amd64" → hex). */
   sha256: Record<string, string>;
 }
 
@@ -58,7 +60,7 @@ export interface Catalog {
   /** The runtime's runc, the second product: one entry per runc era (src/catalog/runc-release.ts). */
   runcLines?: RuncReleaseLine[];
   /** Exact runc release ("1.0.0-rc93") → pin. */
-  runcPins?: Record<string, Pin>;
+  runcPins?: Record<string, Pin<RuncStrategyId>>;
   /** Exact release ("1.20.15") → pin. */
   pins: Record<string, Pin>;
 }

@@ -210,7 +210,6 @@ const KUBELET_ONLY: [keyof BuildFlags, string][] = [
   ["sourceDateEpoch", "--source-date-epoch"],
   ["wait", "--wait"],
   ["strictToolchain", "--strict-toolchain"],
-  ["signKey", "--sign-key"],
 ];
 
 /**
@@ -220,25 +219,27 @@ const KUBELET_ONLY: [keyof BuildFlags, string][] = [
  */
 async function buildRunc(o: BuildFlags, ctx: CommandContext): Promise<void> {
   const given = KUBELET_ONLY.find(([k]) => o[k] !== undefined && !(k === "platform" && o.platform === "linux/amd64"));
-  if (given) throw new UsageError("E_FLAGS", `expected only runc's flags with \`build runc\`, found ${given[1]}`, "drop the flag: runc is built for linux/amd64, in Docker, without signing (docs/runc.md)");
+  if (given) throw new UsageError("E_FLAGS", `expected only runc's flags with \`build runc\`, found ${given[1]}`, "drop the flag: runc is built for linux/amd64, in Docker (docs/runc.md)");
   if (o.runner !== "docker") throw new UsageError("E_RUNNER", `expected --runner docker for runc, found ${JSON.stringify(o.runner)}`, "drop --runner: runc builds run in the runc toolchain image");
   const pull = parsePull(o.pull);
   if (o.image !== undefined) checkImageReference(o.image);
   const { resolveRunc } = await import("../catalog/runc-release.js");
   const res = resolveRunc(ctx.catalog().runcLines ?? [], o.version!);
+  // The key is read and checked before anything is staged or built, as for kubelet.
+  const signKey = o.signKey !== undefined ? await (await import("../artifact/keys.js")).loadSigningKey(o.signKey) : undefined;
   const out = resolvePath(o.out ?? join("out", `runc-${res.version}`));
   const cacheDir = resolvePath(o.cacheDir ?? DEFAULT_CACHE_DIR);
   await mustBeFolderOrNothing(out, "--out");
   await mustBeFolderOrNothing(cacheDir, "--cache-dir");
   const { parseSource } = await import("../source/parse.js");
   const { planRuncBuild, runcPhases, runRuncBuild } = await import("../pipeline/runc-build.js");
-  const plan = planRuncBuild(res, { spec: parseSource(o.source ?? RUNC_UPSTREAM), ref: o.ref }, { out, cacheDir, image: o.image, pull, keepWork: Boolean(o.keepWork) });
+  const plan = planRuncBuild(res, { spec: parseSource(o.source ?? RUNC_UPSTREAM), ref: o.ref }, { out, cacheDir, image: o.image, pull, keepWork: Boolean(o.keepWork), keyid: signKey?.keyid ?? null });
   if (o.dryRun) {
     if (o.json) return printJson(ctx.io, { dryRun: true, plan });
     return ctx.io.out(plan.steps.map((s, i) => `${i + 1}. ${s.step}: ${JSON.stringify({ ...s, step: undefined })}`).join("\n"));
   }
   const progress = new Progress(progressSink(ctx.io), runcPhases(plan), Boolean(o.verbose) || ctx.verbose());
-  const r = await runRuncBuild(plan, { catalog: ctx.catalog(), signal: ctx.signal, progress, uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0, tool: { name: "kubelet-nokmem", version: toolVersion() } });
+  const r = await runRuncBuild(plan, { catalog: ctx.catalog(), signal: ctx.signal, progress, uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0, tool: { name: "kubelet-nokmem", version: toolVersion() }, signKey });
   if (o.json) return printJson(ctx.io, r);
   ctx.io.out(
     [
@@ -248,7 +249,8 @@ async function buildRunc(o: BuildFlags, ctx: CommandContext): Promise<void> {
       `stamp:    runc version ${r.stamp.version}, commit ${r.stamp.commit ?? "(none)"}`,
       `tags:     BUILDTAGS="${r.buildTags.join(" ")}" (Makefile default: ${r.makefileTags.join(" ") || "none"})`,
       ...r.disagreements.map((d) => `note:     ${d}`),
-      `check:    (cd ${r.out} && sha256sum -c SHA256SUMS)`,
+      `manifest: ${r.manifest}${r.keyid ? ` (signed by ${r.keyid})` : ""}`,
+      `check:    (cd ${r.out} && sha256sum -c SHA256SUMS); kubelet-nokmem verify ${r.out}`,
     ].join("\n"),
   );
 }

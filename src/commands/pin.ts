@@ -5,10 +5,10 @@ import { printJson, type CommandContext } from "./context.js";
 export function register(program: Command, ctx: CommandContext): void {
   program
     .command("pin")
-    .summary("record a build's kubelet checksums as the release's pin in versions.json")
+    .summary("record a build's kubelet (or runc) checksums as the release's pin in versions.json")
     .description(
-      "Read a build output folder (manifest.json, SHA256SUMS, the kubelets), check the files still have the digests the manifest records, " +
-        "and record release, platforms, sha256, source commit, image and patch digests as the release's pin in the catalog. " +
+      "Read a build output folder (manifest.json, SHA256SUMS, the kubelets or the runc), check the files still have the digests the manifest records, " +
+        "and record release, platforms, sha256, source commit, image and patch digests as the release's pin in the catalog: under pins for a kubelet build, under runcPins for a `build runc` folder (the manifest's product). " +
         "A different existing pin is refused unless --force: re-pin only when the release or the build inputs changed.",
     )
     .argument("<out-dir>", "the --out folder of `kubelet-nokmem build`")
@@ -23,7 +23,8 @@ Examples:
   $ kubelet-nokmem pin out/v1.16.15
   $ kubelet-nokmem pin out/v1.16.15 --catalog ./versions.json --dry-run --json
   $ kubelet-nokmem pin out/v1.16.15 --force     # after a deliberate change of build inputs
-  $ kubelet-nokmem pin out/v1.16.15 --key kubelet-nokmem.pub   # check the signature, record the keyid`,
+  $ kubelet-nokmem pin out/v1.16.15 --key kubelet-nokmem.pub   # check the signature, record the keyid
+  $ kubelet-nokmem pin out/runc-1.0.0-rc93                     # a runc build: pinned under runcPins`,
     )
     .action(async (outDir: string, opts: { force?: boolean; dryRun?: boolean; json?: boolean; key?: string }) => {
       const key = opts.key === undefined ? null : await (await import("../artifact/keys.js")).loadVerifyingKey(opts.key);
@@ -37,7 +38,7 @@ Examples:
       });
       if (opts.json) return printJson(ctx.io, result);
       const what = !result.changed ? "already pinned, nothing to change" : opts.dryRun ? "would pin" : result.forced ? "re-pinned (forced)" : "pinned";
-      ctx.io.out(`${result.version}: ${what} in ${result.catalog}`);
+      ctx.io.out(`${result.product === "runc" ? "runc " : ""}${result.version}: ${what} in ${result.catalog}${result.product === "runc" ? " (runcPins)" : ""}`);
       for (const [platform, sha] of Object.entries(result.pin.sha256)) ctx.io.out(`  ${platform}  ${sha}`);
       for (const c of result.conflicts) ctx.io.out(`  replaced: ${c}`);
     });

@@ -7,13 +7,13 @@ import { printJson, type CommandContext } from "./context.js";
 export function register(program: Command, ctx: CommandContext): void {
   program
     .command("verify")
-    .summary("check kubelets against their pins and build manifest (match / mismatch / unpinned)")
+    .summary("check kubelets (or runc) against their pins and build manifest (match / mismatch / unpinned)")
     .description(
       "Hash each kubelet and compare it with the catalog's pin for its release and platform and, for a build output folder " +
         "(or with --manifest), with the digests its manifest.json and SHA256SUMS record. Exit 0 when everything matches, " +
         "4 on any mismatch, 10 when something has no pin.",
     )
-    .argument("<targets...>", "kubelet binaries, build output folders, or .rpm/.deb packages of `kubelet-nokmem package`")
+    .argument("<targets...>", "kubelet or runc binaries, build output folders (of `build` or `build runc`), or .rpm/.deb packages of `kubelet-nokmem package`")
     .option("--version <version>", "the release of a bare binary (default: its version stamp, read without running it)")
     .option("--platform <platform>", "the platform of a bare binary (default: read from its ELF header)")
     .option("--manifest <out-dir>", "also check a bare binary against this build's manifest")
@@ -29,6 +29,8 @@ Examples:
   $ kubelet-nokmem verify ./kubelet --manifest out/v1.16.15
   $ kubelet-nokmem verify out/v1.16.15 --key kubelet-nokmem.pub   # signature, then digests
   $ kubelet-nokmem verify kubelet-1.20.2-1.nokmem.x86_64.rpm        # the kubelet inside, without installing
+  $ kubelet-nokmem verify out/runc-1.0.0-rc93                       # a runc build, against its runcPins pin
+  $ kubelet-nokmem verify /usr/bin/runc                             # runc's release from its runc --version stamp
 
 Exit codes: 0 match · 2 bad arguments (an empty --key too), not an output folder
 · 4 mismatch, a refused or changed output folder, bad or missing signature · 9 a build is publishing into it · 10 unpinned
@@ -49,12 +51,12 @@ Exit codes: 0 match · 2 bad arguments (an empty --key too), not an output folde
       if (opts.json) printJson(ctx.io, { outcome, results });
       else {
         for (const r of results) {
-          ctx.io.out(`${r.outcome.padEnd(8)} ${r.version} ${r.platform} ${r.path}`);
+          ctx.io.out(`${r.outcome.padEnd(8)} ${r.product === "runc" ? "runc " : ""}${r.version} ${r.platform} ${r.path}`);
           for (const why of r.reasons) ctx.io.out(`         ${why}`);
         }
       }
       const n = results.filter((r) => r.outcome === outcome).length;
-      if (outcome === "mismatch") throw new VerificationError("E_PIN_MISMATCH", `expected every kubelet to match its pin, found ${n} mismatch${n > 1 ? "es" : ""}`, "do not roll these binaries out; rebuild and compare inputs");
-      if (outcome === "unpinned") throw new UnpinnedError("E_UNPINNED", `expected a pin for every kubelet, found ${n} without one`, "record one with `kubelet-nokmem pin OUT_DIR`");
+      if (outcome === "mismatch") throw new VerificationError("E_PIN_MISMATCH", `expected every binary to match its pin, found ${n} mismatch${n > 1 ? "es" : ""}`, "do not roll these binaries out; rebuild and compare inputs");
+      if (outcome === "unpinned") throw new UnpinnedError("E_UNPINNED", `expected a pin for every binary, found ${n} without one`, "record one with `kubelet-nokmem pin OUT_DIR`");
     });
 }

@@ -22,7 +22,7 @@ import { envelopeFile } from "../artifact/keys.js";
 import { signEnvelope, type SigningKey, type VerifyingKey } from "../artifact/dsse.js";
 import { STATEMENT_TYPE, type Statement } from "../artifact/intoto.js";
 import { MANIFEST_FILE, PROVENANCE_TYPE } from "../artifact/manifest.js";
-import { UnpinnedError, VerificationError } from "../errors.js";
+import { UnpinnedError, UsageError, VerificationError } from "../errors.js";
 import { writeFileAtomic } from "../io/atomic.js";
 import { acquireLock } from "../io/lock.js";
 import { readRegularFile, readRegularTextIfExists } from "../io/read.js";
@@ -78,6 +78,8 @@ interface PackageResult {
 /** The check `verify OUT_DIR` makes; packaging starts only on a match. */
 async function requireVerified(catalog: Catalog, outDir: string, key: VerifyingKey | undefined): Promise<VerifyResult[]> {
   const results = await verifyTarget(catalog, outDir, { key });
+  // The packages are the kubelet's (kubelet.rpm / kubelet.deb); a runc build's folder is named by its manifest, never packaged as one.
+  if (results.some((r) => r.product !== "kubelet")) throw new UsageError("E_PRODUCT", `expected a kubelet build's output folder to package, found a runc build (its manifest.json records product runc) at ${outDir}`, "install the runc from OUT/linux/amd64/runc as docs/runc.md describes; `package` makes kubelet packages only");
   const outcome = overall(results);
   const first = results.find((r) => r.outcome === outcome);
   const why = first ? `${first.path}: ${first.reasons[0] ?? outcome}` : "no kubelet in its manifest";

@@ -13,8 +13,8 @@ import { loadSeries, PATCHES_ROOT } from "./series.js";
 
 interface RuncPatchRecord {
   series: string;
-  /** Each patch with the sha256 of its file (for the provenance). */
-  patches: { name: string; sha256: string }[];
+  /** Each patch with the sha256 of its file (for the provenance) and its text (for the SBOM's pedigree). */
+  patches: { name: string; sha256: string; text: string }[];
   /** Tree-relative files written. */
   changed: string[];
 }
@@ -43,5 +43,5 @@ export async function patchRuncTree(tree: string, seriesId: string, opts: { patc
     const text = contents.get(path);
     if (text !== null && text !== undefined) await writeFileAtomic(join(tree, path), text);
   }
-  return { series: seriesId, patches: series.patches.map((p) => ({ name: p.name, sha256: p.sha256 })), changed: touched };
+  return { series: seriesId, patches: series.patches.map((p) => ({ name: p.name, sha256: p.sha256, text: p.text })), changed: touched };
 }

@@ -1,14 +1,21 @@
 /**
- * Pins: the expected sha256 of a release's nokmem kubelet per platform, with
- * what it was built from. Pure functions over catalog data; src/pin/store.ts
- * does the locked write.
+ * Pins: the expected sha256 of a release's nokmem kubelet (`pins`) or runc
+ * (`runcPins`) per platform, with what it was built from. Pure functions over
+ * catalog data; src/pin/store.ts does the locked write.
  */
 import semver from "semver";
+import type { Product } from "../artifact/manifest.js";
+import { compareRunc, parseRuncVersion } from "../catalog/runc-release.js";
 import type { Catalog, Pin } from "../catalog/types.js";
+import type { RuncStrategyId } from "../strategy/runc-types.js";
+import type { StrategyId } from "../strategy/types.js";
+
+/** A pin of either product; which map it belongs in is the product's, never the pin's shape. */
+export type AnyPin = Pin<StrategyId | RuncStrategyId>;
 
 export interface PinChange {
   version: string;
-  pin: Pin;
+  pin: AnyPin;
   /** What differs from the existing pin (empty when new or identical). */
   conflicts: string[];
   /** Whether the catalog changes at all. */
@@ -16,7 +23,7 @@ export interface PinChange {
 }
 
 /** Merge an incoming pin over an existing one. Differences are conflicts. */
-export function mergePin(version: string, existing: Pin | undefined, incoming: Pin): PinChange {
+export function mergePin(version: string, existing: AnyPin | undefined, incoming: AnyPin): PinChange {
   if (!existing) return { version, pin: normalizePin(incoming), conflicts: [], changed: true };
   const conflicts: string[] = [];
   const differs = (a: string | undefined, b: string | undefined) => Boolean(a && b && a !== b);
@@ -39,8 +46,8 @@ export function mergePin(version: string, existing: Pin | undefined, incoming: P
 }
 
 /** Fixed key order and sorted platforms, so the file's diff stays reviewable. */
-function normalizePin(pin: Pin): Pin {
-  const out: Pin = { commit: pin.commit, image: pin.image, sha256: {} };
+function normalizePin(pin: AnyPin): AnyPin {
+  const out: AnyPin = { commit: pin.commit, image: pin.image, sha256: {} };
   if (pin.imageId) out.imageId = pin.imageId;
   if (pin.strategy) out.strategy = pin.strategy;
   if (pin.patches?.length) out.patches = pin.patches.map((p) => ({ name: p.name, sha256: p.sha256 }));
@@ -51,12 +58,21 @@ function normalizePin(pin: Pin): Pin {
   return { ...rest, sha256 };
 }
 
-export function withPin(catalog: Catalog, version: string, pin: Pin): Catalog {
-  const pins: Record<string, Pin> = {};
-  for (const v of [...new Set([...Object.keys(catalog.pins), version])].sort(semver.compare)) {
-    pins[v] = v === version ? pin : catalog.pins[v]!;
+/** The pins of a product as the catalog holds them (runcPins may be absent). */
+export function pinsOf(catalog: Catalog, product: Product): Record<string, AnyPin> {
+  return product === "runc" ? (catalog.runcPins ?? {}) : catalog.pins;
+}
+
+/** The catalog with `version`'s pin of `product` replaced; versions sorted as each product orders them (runc's rc numbers as numbers). */
+export function withPin(catalog: Catalog, product: Product, version: string, pin: AnyPin): Catalog {
+  const current = pinsOf(catalog, product);
+  const order = product === "runc" ? (a: string, b: string) => compareRunc(parseRuncVersion(a)!, parseRuncVersion(b)!) : semver.compare;
+  const pins: Record<string, AnyPin> = {};
+  for (const v of [...new Set([...Object.keys(current), version])].sort(order)) {
+    pins[v] = v === version ? pin : current[v]!;
   }
-  return { ...catalog, pins };
+  // The catalog's loader checks each map's strategies (versions.schema.json) before the file is written.
+  return product === "runc" ? { ...catalog, runcPins: pins as Record<string, Pin<RuncStrategyId>> } : { ...catalog, pins: pins as Record<string, Pin> };
 }
 
 /** The catalog as it is written: two-space JSON, one trailing newline. */

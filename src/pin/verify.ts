@@ -1,6 +1,6 @@
 /**
- * verify: does a kubelet have the sha256 its pin (and its build manifest)
- * says? Outcomes: match, mismatch, unpinned.
+ * verify: does a kubelet (or the runtime's runc) have the sha256 its pin (and
+ * its build manifest) says? Outcomes: match, mismatch, unpinned.
  */
 import { stat } from "node:fs/promises";
 import { join } from "node:path";
@@ -11,6 +11,8 @@ import { parseExactRelease, parseRelease, releaseCore } from "../release.js";
 import { sha256File } from "../artifact/checksums.js";
 import { catalogPin, checkPin, pinReasons, type Recorded } from "../catalog/pin-check.js";
 import type { VerifyingKey } from "../artifact/dsse.js";
+import type { Product } from "../artifact/manifest.js";
+import { formatRuncVersion, parseRuncVersion } from "../catalog/runc-release.js";
 import { readPublishedBuild } from "./outdir.js";
 import { describeReadFailure, fileKind, openRegular } from "../io/read.js";
 
@@ -18,6 +20,8 @@ export type PinOutcome = "match" | "mismatch" | "unpinned";
 
 export interface VerifyResult {
   path: string;
+  /** kubelet, or runc: from the folder's manifest, or the binary itself (its audit); pinned under pins or runcPins. */
+  product: Product;
   version: string;
   platform: string;
   sha256: string;
@@ -72,24 +76,39 @@ interface VerifyOptions {
   key?: VerifyingKey;
 }
 
-function pinFor(catalog: Catalog, version: string, platform: string): string | null {
-  return catalogPin(catalog, version, platform)[0]?.expected ?? null;
+function pinFor(catalog: Catalog, product: Product, version: string, platform: string): string | null {
+  return catalogPin(catalog, version, platform, product)[0]?.expected ?? null;
 }
 
-/** A release as `verify --version` takes it: exactly MAJOR.MINOR.PATCH, with or without a leading v. */
+/**
+ * A release as `verify --version` takes it: a Kubernetes release exactly
+ * MAJOR.MINOR.PATCH, or a runc release candidate (1.0.0-rc93), with or
+ * without a leading v.
+ */
 export function parseVerifyVersion(given: string): string {
   const r = parseExactRelease(given);
-  if (!r) throw new UsageError("E_VERSION_SYNTAX", `expected --version to name a release such as 1.16.15, found ${JSON.stringify(given)}`, "pass --version MAJOR.MINOR.PATCH, e.g. --version 1.16.15");
-  return releaseCore(r);
+  if (r) return releaseCore(r);
+  const runc = /-rc\.?\d+$/.test(given) ? parseRuncVersion(given) : null;
+  if (runc) return formatRuncVersion(runc);
+  throw new UsageError("E_VERSION_SYNTAX", `expected --version to name a release such as 1.16.15 (or a runc release such as 1.0.0-rc93), found ${JSON.stringify(given)}`, "pass --version MAJOR.MINOR.PATCH, e.g. --version 1.16.15");
 }
 
-/** The release a kubelet is stamped with ("1.16.15"), read by the audit without running it; null when not certain. */
-async function stampedRelease(catalog: Catalog, path: string): Promise<string | null> {
+/**
+ * What a bare binary is and the release it is stamped with ("1.16.15", or
+ * runc's "1.0.0-rc93"), read by the audit without running it; the version is
+ * null when not certain.
+ */
+async function stampedIdentity(catalog: Catalog, path: string): Promise<{ product: Product; version: string | null }> {
   const { auditFile } = await import("../audit/index.js");
-  const stamp = (await auditFile(path, { catalog })).kubernetesVersion;
-  if (!stamp?.gitVersion || (stamp.source === "heuristic" && !stamp.confirmed)) return null;
+  const report = await auditFile(path, { catalog });
+  if (report.program === "runc") {
+    const stamp = report.runcVersion;
+    return { product: "runc", version: stamp && stamp.source !== "heuristic" ? stamp.version : null };
+  }
+  const stamp = report.kubernetesVersion;
+  if (!stamp?.gitVersion || (stamp.source === "heuristic" && !stamp.confirmed)) return { product: "kubelet", version: null };
   const r = stamp.gitVersion.startsWith("v") ? parseRelease(stamp.gitVersion) : null;
-  return r ? releaseCore(r) : null;
+  return { product: "kubelet", version: r ? releaseCore(r) : null };
 }
 
 /** Verify a build output folder (every kubelet in its manifest) or one binary. */
@@ -113,8 +132,8 @@ export async function verifyTarget(catalog: Catalog, target: string, opts: Verif
     }
     return build.binaries.map((b) => {
       const path = join(target, b.name);
-      const pinned = pinFor(catalog, build.version, b.platform);
-      return { path, version: build.version, platform: b.platform, sha256: b.sha256, pinned, manifest: b.sha256, ...judge(b.sha256, catalogPin(catalog, build.version, b.platform), b.sha256, undefined) };
+      const pinned = pinFor(catalog, build.product, build.version, b.platform);
+      return { path, product: build.product, version: build.version, platform: b.platform, sha256: b.sha256, pinned, manifest: b.sha256, ...judge(b.sha256, catalogPin(catalog, build.version, b.platform, build.product), b.sha256, undefined) };
     });
   }
   let manifest: string | null = null;
@@ -126,18 +145,27 @@ export async function verifyTarget(catalog: Catalog, target: string, opts: Verif
   if (opts.key && !opts.manifestDir) {
     throw new UsageError("E_KEY_NEEDS_MANIFEST", `expected a build output folder (or --manifest OUT_DIR) to check the signature of, found only the binary ${target}`, "pass --manifest OUT_DIR with --key");
   }
+  // What the binary is comes from a record (the manifest's product) or the binary itself (the audit), never its file name.
+  let product: Product | undefined;
   if (opts.manifestDir) {
     const build = await readPublishedBuild(opts.manifestDir, opts.key ?? null);
     v ??= build.version;
+    product = build.product;
     manifest = build.binaries.find((b) => b.platform === platform)?.sha256 ?? null;
   }
-  v ??= (await stampedRelease(catalog, target)) ?? undefined;
+  // --version 1.16.15 alone names a kubelet release, as before; a runc release candidate (rc…) or no --version asks the binary.
+  if (!product && (v === undefined || /-rc/.test(v))) {
+    const stamped = await stampedIdentity(catalog, target);
+    product = stamped.product;
+    v ??= stamped.version ?? undefined;
+  }
+  product ??= "kubelet";
   if (!v) {
     throw new UsageError("E_VERSION_NEEDED", `expected the release of ${target}, found neither --version, --manifest nor a readable version stamp in the binary`, "pass --version 1.16.15 (or --manifest OUT_DIR)");
   }
   const actual = await sha256File(target);
-  const pinned = pinFor(catalog, v, platform);
-  return [{ path: target, version: v, platform, sha256: actual, pinned, manifest, ...judge(actual, catalogPin(catalog, v, platform), manifest, undefined) }];
+  const pinned = pinFor(catalog, product, v, platform);
+  return [{ path: target, product, version: v, platform, sha256: actual, pinned, manifest, ...judge(actual, catalogPin(catalog, v, platform, product), manifest, undefined) }];
 }
 
 /** The outcome of a whole run: any mismatch wins, then any unpinned. */

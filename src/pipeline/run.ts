@@ -524,6 +524,7 @@ async function attestStep(ctx: Ctx, step: StepOf<"attest">, input: Pick<StepOutp
   if (step.keyid && signKey?.keyid !== step.keyid) throw new Error(`internal: the plan signs with ${step.keyid}, the build was given ${ctx.deps.signKey?.keyid ?? "no key"}`);
   // The one call that writes manifest.json (and the verdict, SBOMs and envelopes beside it).
   const files = await writeAttestations({
+    product: "kubelet",
     subjects: checksum.binaries.map((b) => ({ platform: b.platform, name: b.rel, sha256: b.sha256 })),
     version: ctx.plan.version,
     strategy: ctx.plan.strategy,

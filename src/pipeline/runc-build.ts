@@ -14,6 +14,7 @@
  * binary: the audit's verdict, and the `runc --version` stamp against the
  * request.
  */
+import { linkedModules } from "./steps.js";
 import { randomBytes } from "node:crypto";
 import { createWriteStream } from "node:fs";
 import { copyFile, mkdir, rm, writeFile } from "node:fs/promises";
@@ -21,7 +22,11 @@ import { join } from "node:path";
 import { auditFile } from "../audit/index.js";
 import type { BinaryReport } from "../audit/report.js";
 import { formatSha256Sums, sha256File } from "../artifact/checksums.js";
-import { statementBytes, verdictStatement } from "../artifact/manifest.js";
+import { writeAttestations } from "../artifact/attest.js";
+import { envelopeFile } from "../artifact/keys.js";
+import type { SigningKey } from "../artifact/dsse.js";
+import { MANIFEST_FILE, VERDICT_FILE } from "../artifact/manifest.js";
+import { SBOM_FILE, type NokmemChange } from "../artifact/sbom.js";
 import { Publication } from "../artifact/publish.js";
 import type { RuncResolution } from "../catalog/runc-release.js";
 import type { Catalog } from "../catalog/types.js";
@@ -51,7 +56,7 @@ type RuncStep =
   | { step: "image"; ref: string; pull: PullPolicy }
   | { step: "make"; command: string[]; tags: { from: "the tree's Makefile default (BUILDTAGS)"; add: string[] }; env: [string, string][] }
   | { step: "verify"; output: string; expect: NokmemVerdict; version: string }
-  | { step: "publish"; out: string; files: string[]; last: "SHA256SUMS" };
+  | { step: "publish"; out: string; files: string[]; attest: { files: string[]; keyid: string | null }; last: "SHA256SUMS" };
 
 interface RuncBuildPlan {
   planVersion: typeof RUNC_PLAN_VERSION;
@@ -69,6 +74,8 @@ interface RuncBuildPlan {
 
 interface RuncBuildOptions {
   out: string;
+  /** keyid of --sign-key: manifest.json and verdict.json get DSSE envelopes signed with it. */
+  keyid?: string | null;
   cacheDir: string;
   image?: string;
   pull: PullPolicy;
@@ -88,7 +95,14 @@ export function planRuncBuild(res: RuncResolution, source: { spec: SourceSpec; r
     { step: "image", ref: o.image ?? res.image, pull: o.pull },
     { step: "make", command: ["make", "runc"], tags: { from: "the tree's Makefile default (BUILDTAGS)", add: res.addTags }, env: runcBuildEnv(false) },
     { step: "verify", output: "runc", expect: res.affected ? "patched" : "not-affected", version: res.version },
-    { step: "publish", out: o.out, files: [RUNC_BINARY, "verdict.json", "build.log"], last: "SHA256SUMS" },
+    {
+      step: "publish",
+      out: o.out,
+      files: [RUNC_BINARY, "build.log"],
+      // Written by the kubelet build's own writer (artifact/attest.ts), in its order.
+      attest: { files: [`${RUNC_PLATFORM}/${SBOM_FILE}`, VERDICT_FILE, ...(o.keyid ? [envelopeFile(VERDICT_FILE)] : []), MANIFEST_FILE, ...(o.keyid ? [envelopeFile(MANIFEST_FILE)] : [])], keyid: o.keyid ?? null },
+      last: "SHA256SUMS",
+    },
   ];
   return {
     planVersion: RUNC_PLAN_VERSION,
@@ -161,6 +175,8 @@ interface RuncBuildDeps {
   uid: number;
   gid: number;
   tool: { name: string; version: string };
+  /** The key of the plan's publish step (--sign-key). */
+  signKey?: SigningKey;
   /** The environment checked for BUILDTAGS (default: this process's). */
   env?: Readonly<Record<string, string | undefined>>;
 }
@@ -187,6 +203,12 @@ interface RuncBuildResult {
   out: string;
   sha256sums: string;
   verdictFile: string;
+  /** manifest.json: SLSA provenance with product runc (docs/provenance.md). */
+  manifest: string;
+  /** Every attestation file published (Statements, envelopes, the SBOM), absolute. */
+  attestations: string[];
+  /** keyid of the signing key, null when unsigned. */
+  keyid: string | null;
   log: string;
   seconds: number;
   plan: RuncBuildPlan;
@@ -196,11 +218,13 @@ interface RuncBuildResult {
 interface Outputs {
   staged?: StagedSource;
   assessment?: RuncAssessment;
-  patches: { name: string; sha256: string }[];
+  patches: { name: string; sha256: string; text: string }[];
   image?: { ref: string; id: string; go: string | null };
+  /** The make step as it ran: `docker run …` and the container's environment. */
+  make?: { command: string[]; env: [string, string][] };
   built?: string;
   report?: BinaryReport;
-  published?: { files: string[]; sums: string };
+  published?: { files: string[]; sums: string; attestations: string[] };
 }
 
 function need<T>(v: T | undefined, what: string): T {
@@ -273,6 +297,7 @@ export async function runRuncBuild(plan: RuncBuildPlan, deps: RuncBuildDeps): Pr
           const volume = runcGopathVolume(image.id);
           await ensureCacheVolume(volume, image.id, deps.uid, deps.gid, signal);
           const args = runcDockerArgs({ containerName, uid: deps.uid, gid: deps.gid, gopathVolume: volume, tree: need(o.staged, "the staged tree").tree, image, goMod: a.goMod, buildTags: a.buildTags, commit: o.staged?.commit ?? null });
+          o.make = { command: [DOCKER, ...args], env: runcBuildEnv(a.goMod) };
           log.write(`$ ${DOCKER} ${args.join(" ")}\n`);
           const r = await run({ file: DOCKER, args }, { signal, reject: false, onLine: (l) => (log.write(`${l}\n`), progress.output(l)) });
           if (r.exitCode !== 0) {
@@ -292,7 +317,20 @@ export async function runRuncBuild(plan: RuncBuildPlan, deps: RuncBuildDeps): Pr
           break;
         }
         case "publish": {
-          o.published = await publish(publication, plan, step, need(o.built, "the built runc"), need(o.report, "the verdict"), logPath, log, deps);
+          o.published = await publish(publication, plan, step, {
+            built: need(o.built, "the built runc"),
+            report: need(o.report, "the verdict"),
+            staged: need(o.staged, "the staged tree"),
+            assessment: need(o.assessment, "the tree's facts"),
+            image: need(o.image, "the image"),
+            make: need(o.make, "the make command"),
+            patches: o.patches,
+            logPath,
+            log,
+            invocationId: invocation,
+            startedOn: new Date(started),
+            deps,
+          });
           progress.done(step.out);
           break;
         }
@@ -326,12 +364,15 @@ export async function runRuncBuild(plan: RuncBuildPlan, deps: RuncBuildDeps): Pr
     kmemLayout: a.layout,
     disagreements: a.disagreements,
     go: { tree: a.go, image: o.image?.go ?? null },
-    patches: o.patches,
+    patches: o.patches.map((p) => ({ name: p.name, sha256: p.sha256 })),
     image: { ref: need(o.image, "the image").ref, id: o.image!.id },
     source: { kind: o.staged!.kind, origin: o.staged!.origin, commit: o.staged!.commit },
     out: plan.out,
     sha256sums: join(plan.out, "SHA256SUMS"),
-    verdictFile: join(plan.out, "verdict.json"),
+    verdictFile: join(plan.out, VERDICT_FILE),
+    manifest: join(plan.out, MANIFEST_FILE),
+    attestations: need(o.published, "the publication").attestations.map((f) => join(plan.out, f)),
+    keyid: stepOfPublish(plan).attest.keyid,
     log: join(plan.out, "build.log"),
     seconds: Math.round((Date.now() - started) / 100) / 10,
     plan,
@@ -359,42 +400,94 @@ export function checkBuiltRunc(report: BinaryReport, step: Extract<RuncStep, { s
   }
 }
 
-async function publish(
-  publication: Publication,
-  plan: RuncBuildPlan,
-  step: Extract<RuncStep, { step: "publish" }>,
-  built: string,
-  report: BinaryReport,
-  logPath: string,
-  log: ReturnType<typeof createWriteStream>,
-  deps: RuncBuildDeps,
-): Promise<{ files: string[]; sums: string }> {
-  const staged = await publication.stagedPath(RUNC_BINARY);
-  await copyFile(built, staged);
-  const sha = await sha256File(staged);
-  const predicate = {
-    product: "runc" as const,
-    release: plan.version,
-    strategy: plan.strategy,
-    verdict: report.verdict as NokmemVerdict,
-    binaries: [
-      {
-        name: RUNC_BINARY,
-        verdict: report.verdict,
-        runcVersion: { version: report.runcVersion!.version, commit: report.runcVersion!.commit },
-        evidence: report.evidence.map((e) => ({ check: e.id, found: e.kind !== "absence", detail: e.detail })),
-      },
-    ],
-    verifier: { id: `https://github.com/kubelet-nokmem/kubelet-nokmem/audit`, version: { [deps.tool.name]: deps.tool.version } },
-    timeVerified: new Date().toISOString(),
-  };
-  await writeFile(await publication.stagedPath("verdict.json"), statementBytes(verdictStatement([{ name: RUNC_BINARY, sha256: sha }], predicate)));
-  await new Promise((r) => log.end(r));
-  await copyFile(logPath, await publication.stagedPath("build.log"));
-  const entries = [];
-  for (const f of step.files) entries.push({ name: f, sha256: f === RUNC_BINARY ? sha : await sha256File(join(publication.staging, f)) });
-  const sums = formatSha256Sums(entries);
+function stepOfPublish(plan: RuncBuildPlan): Extract<RuncStep, { step: "publish" }> {
+  const step = plan.steps.find((s): s is Extract<RuncStep, { step: "publish" }> => s.step === "publish");
+  if (!step) throw new Error("internal: a runc plan without a publish step");
+  return step;
+}
+
+/** What made this runc nokmem, in the SBOM's words: the stub patches, the build tag, or nothing (an era that never enables kmem). */
+function runcChange(a: RuncAssessment, patches: Outputs["patches"]): NokmemChange {
+  if (patches.length) return { kind: "patches", patches };
+  if (a.buildTags.includes("nokmem")) return { kind: "build-setting", env: [["BUILDTAGS", a.buildTags.join(" ")]] };
+  return { kind: "none", reason: a.affected ? "the tree already carries the kmem stubs" : "this runc release never enables kernel-memory accounting" };
+}
+
+interface PublishInput {
+  built: string;
+  report: BinaryReport;
+  staged: StagedSource;
+  assessment: RuncAssessment;
+  image: { ref: string; id: string; go: string | null };
+  make: { command: string[]; env: [string, string][] };
+  patches: Outputs["patches"];
+  logPath: string;
+  log: ReturnType<typeof createWriteStream>;
+  invocationId: string;
+  startedOn: Date;
+  deps: RuncBuildDeps;
+}
+
+/**
+ * The runc, its log, then the kubelet build's own attestations
+ * (artifact/attest.ts: SBOM, verdict.json, manifest.json, envelopes with
+ * --sign-key) with product runc, SHA256SUMS last.
+ */
+async function publish(publication: Publication, plan: RuncBuildPlan, step: Extract<RuncStep, { step: "publish" }>, i: PublishInput): Promise<{ files: string[]; sums: string; attestations: string[] }> {
+  const { report, staged, deps } = i;
+  const binary = await publication.stagedPath(RUNC_BINARY);
+  await copyFile(i.built, binary);
+  const sha = await sha256File(binary);
+  const finishedOn = new Date();
+  i.log.write(`# finished ${finishedOn.toISOString()}\n`);
+  await new Promise((r) => i.log.end(r));
+  await copyFile(i.logPath, await publication.stagedPath("build.log"));
+  const logSha = await sha256File(i.logPath);
+  const signKey = step.attest.keyid ? (deps.signKey ?? null) : null;
+  if (step.attest.keyid && signKey?.keyid !== step.attest.keyid) throw new Error(`internal: the plan signs with ${step.attest.keyid}, the build was given ${deps.signKey?.keyid ?? "no key"}`);
+  const attestations = await writeAttestations({
+    product: "runc",
+    subjects: [{ platform: RUNC_PLATFORM, name: RUNC_BINARY, sha256: sha }],
+    version: plan.version,
+    strategy: i.assessment.strategy,
+    line: plan.line,
+    platforms: [RUNC_PLATFORM],
+    source: { kind: staged.kind, origin: staged.origin, ref: staged.ref, commit: staged.commit, treeDigest: staged.digest.digest, dirHash: staged.digest.dirHash, gitTree: staged.gitTree },
+    sourceDateEpoch: staged.time,
+    env: i.make.env,
+    command: i.make.command,
+    runner: "docker",
+    image: { ref: i.image.ref, id: i.image.id },
+    go: i.image.go,
+    patches: i.patches.map((p) => ({ name: p.name, sha256: p.sha256 })),
+    tree: staged.tree,
+    change: runcChange(i.assessment, i.patches),
+    verdict: {
+      verdict: report.verdict as NokmemVerdict,
+      binaries: [
+        {
+          platform: RUNC_PLATFORM,
+          verdict: report.verdict,
+          ...(report.runcVersion ? { runcVersion: { version: report.runcVersion.version, commit: report.runcVersion.commit } } : {}),
+          evidence: report.evidence.map((e) => ({ check: e.id, found: e.kind !== "absence", ...(e.detail !== undefined ? { detail: e.detail } : {}) })),
+        },
+      ],
+    },
+    linked: { [RUNC_PLATFORM]: linkedModules(report.goBuildInfo) },
+    signKey,
+    stage: (rel) => publication.stagedPath(rel),
+    tool: deps.tool,
+    invocationId: i.invocationId,
+    startedOn: i.startedOn,
+    finishedOn,
+    byproducts: [{ name: "build.log", digest: { sha256: logSha } }],
+  });
+  if (JSON.stringify(attestations) !== JSON.stringify(step.attest.files)) throw new Error(`internal: the plan publishes ${step.attest.files.join(", ")}, the attestations were ${attestations.join(", ")}`);
+  const sums = formatSha256Sums([
+    { name: RUNC_BINARY, sha256: sha },
+    { name: "build.log", sha256: logSha },
+  ]);
   await writeFile(await publication.stagedPath(step.last), sums);
-  const files = await publication.commit([...step.files, step.last], new Map([[RUNC_BINARY, sha]]));
-  return { files, sums };
+  const files = await publication.commit([...step.files, ...attestations, step.last], new Map([[RUNC_BINARY, sha], ["build.log", logSha]]));
+  return { files, sums, attestations };
 }

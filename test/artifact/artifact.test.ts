@@ -43,6 +43,7 @@ describe("SHA256SUMS", () => {
 describe("manifest", () => {
   it("is an in-toto Statement v1 with a SLSA provenance v1 predicate, URIs as URIs and the tree under dirHash", () => {
     const s = provenanceStatement({
+      product: "kubelet",
       subjects: [{ name: "linux/amd64/kubelet", sha256: "a".repeat(64) }],
       version: "1.16.15",
       strategy: "kmem-override",

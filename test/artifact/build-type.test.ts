@@ -52,6 +52,7 @@ describe("buildType and builder.id resolve to this repository's docs", () => {
 
 function input(kind: "git" | "archive" | "directory"): ProvenanceInput {
   return {
+    product: "kubelet",
     subjects: [{ name: "linux/amd64/kubelet", sha256: "1".repeat(64) }],
     version: "1.20.2",
     strategy: "build-tag",

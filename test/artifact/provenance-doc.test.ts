@@ -59,6 +59,7 @@ async function docWorkspace(kind: Kind): Promise<string> {
   const subjects = Object.entries(binaries).map(([p, b]) => ({ platform: p, name: `${p}/kubelet`, sha256: sha(b) }));
   writeFileSync(join(out, "SHA256SUMS"), subjects.map((s) => `${s.sha256}  ${s.name}\n`).join(""));
   await writeAttestations({
+    product: "kubelet",
     subjects,
     version: "1.20.15",
     strategy: "build-tag",

@@ -25,7 +25,7 @@ import { BUILDER_IDS, provenanceStatement, readProvenance } from "../../src/arti
 import { Publication } from "../../src/artifact/publish.js";
 import { loadSeries } from "../../src/patch/series.js";
 import { readVendoredModules } from "../../src/tree/vendored-modules.js";
-import { kubeletSbom } from "../../src/artifact/sbom.js";
+import { productSbom } from "../../src/artifact/sbom.js";
 import { ERA_FACTS, ERAS, treeFiles } from "../fixtures/k8s-tree.js";
 import { cli, ROOT as REPO_ROOT } from "../helpers/cli.js";
 import { tempDir } from "../helpers/tmp.js";
@@ -77,6 +77,7 @@ async function signedOutDir(kind: Kind): Promise<{ out: string; pub: string; key
   writeFileSync(join(out, "SHA256SUMS"), subjects.map((s) => `${s.sha256}  ${s.name}\n`).join(""));
   const series = loadSeries("kmem-override/1.16");
   const files = await writeAttestations({
+    product: "kubelet",
     subjects,
     version: "1.16.15",
     strategy: "kmem-override",
@@ -167,6 +168,7 @@ describe("the Statements, parsed by the spec's protos (strict protojson + Valida
 
   it("gives --runner local its own builder id, a file: URI for the source folder and no image dependency", () => {
     const st = provenanceStatement({
+      product: "kubelet",
       subjects: [{ name: "linux/amd64/kubelet", sha256: "1".repeat(64) }],
       version: "1.20.2",
       strategy: "build-tag",
@@ -346,7 +348,8 @@ describe("the CycloneDX SBOM", () => {
     writeTree(root, treeFiles({ era }).files);
     const vendored = await readVendoredModules(root);
     expect(vendored.source).toBe(ERA_FACTS[era].deps === "godeps" ? "Godeps/Godeps.json" : "vendor/modules.txt");
-    const text = kubeletSbom({
+    const text = productSbom({
+      product: "kubelet",
       version: ERA_FACTS[era].version,
       platform: "linux/amd64",
       sha256: "1".repeat(64),

@@ -35,6 +35,7 @@ function buildFiles(version: string, platforms: string[]): { files: Record<strin
   const kubelets = platforms.map((p) => [`${p}/kubelet`, `kubelet v${version} for ${p}\n`] as const);
   const log = `make output of v${version}\n`;
   const statement = provenanceStatement({
+    product: "kubelet",
     subjects: kubelets.map(([name, text]) => ({ name, sha256: sha(text) })),
     version,
     strategy: "kmem-override",

@@ -9,7 +9,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { kubeletSbom, type LinkedModules, type NokmemChange } from "../../src/artifact/sbom.js";
+import { productSbom, type LinkedModules, type NokmemChange } from "../../src/artifact/sbom.js";
 import { modulesFromModulesTxt, readVendoredModules, type VendoredModules } from "../../src/tree/vendored-modules.js";
 import { linkedModules } from "../../src/pipeline/steps.js";
 import { parseModinfo } from "../../src/audit/buildinfo.js";
@@ -45,7 +45,8 @@ async function vendoredOf(era: Era): Promise<VendoredModules> {
 }
 
 const sbom = (era: Era, vendored: VendoredModules, linked: LinkedModules, change: NokmemChange = BUILD_TAG) =>
-  kubeletSbom({
+  productSbom({
+    product: "kubelet",
     version: ERA_FACTS[era].version,
     platform: "linux/amd64",
     sha256: "1".repeat(64),

@@ -2,25 +2,35 @@
  * The GitLab pipeline run the way GitLab and a shell runner would
  * (test/ci/runner/gitlab.ts), end to end on one fixture release in a consumer
  * repository that starts with no pins: a pipeline run by hand with RELEASES
- * builds 1.16.15 in Docker through the generated child pipeline, whose propose
- * job pins it and opens a merge request by push options (and leaves
- * pins.diff); once merged, the push pipeline verifies against the pin; a pin
- * with one changed byte fails the pipeline. Every configuration, the child
+ * builds 1.16.15 and the node's runc 1.0.0-rc93 (a mixed matrix: each job
+ * built with its product's command) in Docker through the generated child
+ * pipeline, whose propose job pins both (pins and runcPins) and opens a merge
+ * request by push options (and leaves pins.diff); once merged, the push
+ * pipeline verifies both against their pins; a pin with one changed byte
+ * fails the pipeline. Every configuration, the child
  * pipeline included, passes GitLab's ci.json schema on the way.
  */
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { git } from "../fixtures/k8s-tree.js";
+import { makeRuncTree } from "../fixtures/runc-tree.js";
 import { catalogAt, CI_IMAGE as IMAGE, commitPinDrift, mergeProposal, startConsumer } from "./runner/consumer.js";
 import { runPipeline, type GitlabRun, type GitlabRunOptions } from "./runner/gitlab.js";
 
 const start = startConsumer("kn-ci-gitlab-");
 let runs = 0;
+/** The runc source a team names with the CI/CD variable RUNC_SOURCE. */
+let runcSource: string;
+const RUNC_JOB = "runc 1.0.0-rc93 linux/amd64";
+
+beforeAll(async () => {
+  runcSource = (await makeRuncTree(join(start.tmp, "runc"), { era: "rc93", git: true })).dir;
+});
 
 function run(o: Partial<GitlabRunOptions> & Pick<GitlabRunOptions, "source">): Promise<GitlabRun> {
   runs++;
-  return runPipeline({ origin: start.consumer.origin, branch: "main", projectVariables: { ...start.variables, KUBELET_NOKMEM_PUSH_TOKEN: "glpat-harness" }, work: join(start.tmp, `pipeline-${runs}`), ...o });
+  return runPipeline({ origin: start.consumer.origin, branch: "main", projectVariables: { ...start.variables, RUNC_SOURCE: runcSource, KUBELET_NOKMEM_PUSH_TOKEN: "glpat-harness" }, work: join(start.tmp, `pipeline-${runs}`), ...o });
 }
 
 const job = (r: GitlabRun, name: string) => r.jobs.find((j) => j.job === name);
@@ -34,12 +44,14 @@ describe("GitLab pipeline, run as GitLab and a shell runner would", () => {
     expect(r.errors.join()).toMatch(/rules configuration prevented any jobs/);
   });
 
-  it("bootstrap → build in Docker → merge request with the pins → verified rollout; a changed byte fails it", async () => {
-    // 1. Run pipeline (web) with the releases to start from.
-    const boot = await run({ source: "web", pipelineVariables: { RELEASES: "1.16.15" } });
+  it("bootstrap of a kubelet and a runc → build in Docker → merge request with the pins → verified rollout; a changed byte fails it", async () => {
+    // 1. Run pipeline (web) with the releases to start from: a kubelet and the node's runc.
+    const boot = await run({ source: "web", pipelineVariables: { RELEASES: "1.16.15,runc@1.0.0-rc93" } });
     expect(boot.created, logs(boot)).toBe(true);
     expect(boot.status, logs(boot)).toBe("success");
-    expect(statuses(boot)).toEqual({ plan: "success", "kubelet 1.16.15 linux/amd64": "success", "propose pins": "success", build: "success" });
+    expect(statuses(boot)).toEqual({ plan: "success", "kubelet 1.16.15 linux/amd64": "success", [RUNC_JOB]: "success", "propose pins": "success", build: "success" });
+    expect(job(boot, RUNC_JOB)!.variables).toMatchObject({ KUBE_PRODUCT: "runc", KUBE_IMAGE: "kubelet-nokmem-toolchain:go1.19-runc", KUBE_SLUG: "runc-1.0.0-rc93-linux-amd64" });
+    expect(job(boot, RUNC_JOB)!.log).toMatch(/"product": "runc"/);
     expect(job(boot, "kubelet 1.16.15 linux/amd64")!.log).toMatch(/has no pin yet: the propose job pins this build/);
     expect(job(boot, "kubelet 1.16.15 linux/amd64")!.variables).toMatchObject({ KUBE_IMAGE: IMAGE, KUBE_SHA256: "", KUBE_SLUG: "1.16.15-linux-amd64" });
 
@@ -50,6 +62,9 @@ describe("GitLab pipeline, run as GitLab and a shell runner would", () => {
     const pin = catalogAt(start.consumer, branch).pins["1.16.15"]!;
     expect(pin.sha256["linux/amd64"]).toMatch(/^[0-9a-f]{64}$/);
     expect(pin.image).toBe(IMAGE);
+    const runcPin = catalogAt(start.consumer, branch).runcPins?.["1.0.0-rc93"];
+    expect(runcPin?.sha256["linux/amd64"]).toMatch(/^[0-9a-f]{64}$/);
+    expect(existsSync(join(boot.artifacts[RUNC_JOB]!, "out", "runc-1.0.0-rc93-linux-amd64", "manifest.json"))).toBe(true);
     const diff = readFileSync(join(boot.artifacts["propose pins"]!, "pins.diff"), "utf8");
     expect(diff).toContain(`+        "linux/amd64": "${pin.sha256["linux/amd64"]}"`);
     expect(existsSync(join(boot.artifacts["kubelet 1.16.15 linux/amd64"]!, "out", "1.16.15-linux-amd64", "linux", "amd64", "kubelet"))).toBe(true);
@@ -59,14 +74,16 @@ describe("GitLab pipeline, run as GitLab and a shell runner would", () => {
     mergeProposal(start.consumer, branch);
     const verified = await run({ source: "push", changed: ["versions.json"] });
     expect(verified.status, logs(verified)).toBe("success");
-    expect(statuses(verified)).toEqual({ plan: "success", "kubelet 1.16.15 linux/amd64": "success", build: "success" });
+    expect(statuses(verified)).toEqual({ plan: "success", "kubelet 1.16.15 linux/amd64": "success", [RUNC_JOB]: "success", build: "success" });
     expect(job(verified, "kubelet 1.16.15 linux/amd64")!.log).toMatch(/"outcome": "match"/);
+    expect(job(verified, RUNC_JOB)!.log).toMatch(/"outcome": "match"/);
 
     // 3. One changed byte in the pinned checksum: the scheduled pipeline fails on verify.
     commitPinDrift(start.consumer, "1.16.15", "linux/amd64");
     const drifted = await run({ source: "schedule" });
     expect(drifted.status).toBe("failed");
-    expect(statuses(drifted)).toEqual({ plan: "success", "kubelet 1.16.15 linux/amd64": "failed", build: "failed" });
+    // (The harness's shell runner stops the child pipeline at the first failed job; the runc job's own outcome is not the point here.)
+    expect(statuses(drifted)).toMatchObject({ plan: "success", "kubelet 1.16.15 linux/amd64": "failed", build: "failed" });
     expect(job(drifted, "kubelet 1.16.15 linux/amd64")!.log).toMatch(/"outcome": "mismatch"/);
   });
 

@@ -3,11 +3,13 @@
  * that every command they run exists with the flags they pass, and that the
  * matrix fields they read are ones `matrix` prints, so the templates cannot rot.
  */
-import { readFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { buildMatrix, gitlabChildPipeline } from "../../src/catalog/matrix.js";
+import { buildMatrix, gitlabChildPipeline, type MatrixEntry } from "../../src/catalog/matrix.js";
 import { parseCatalog } from "../../src/catalog/load.js";
 import { cli, ROOT } from "../helpers/cli.js";
 
@@ -110,6 +112,72 @@ describe("CI templates", () => {
     const jobs = { ...(parse(read("ci/gitlab/.gitlab-ci.yml")) as Record<string, { extends?: string; script?: string[] }>), ...(parse(read("ci/gitlab/build-job.yml")) as Record<string, { extends?: string; script?: string[] }>) };
     for (const [name, job] of Object.entries(jobs)) {
       if (job?.script?.some((l) => l.includes("kubelet-nokmem "))) expect(job.extends, name).toBe(".kubelet-nokmem-install");
+    }
+  });
+});
+
+/**
+ * A catalog with a kubelet pin and a runc pin side by side, and each
+ * template's build script run by bash for each entry, with a stand-in
+ * `kubelet-nokmem` on PATH that records its arguments: the entry's product
+ * decides the command.
+ */
+describe("a mixed matrix: a runc entry next to a kubelet entry", () => {
+  const sha = (c: string) => c.repeat(64);
+  const catalog = parseCatalog(read("versions.json"));
+  const entries = buildMatrix({
+    ...catalog,
+    pins: { "1.16.15": { commit: "", image: "kubelet-nokmem-toolchain:go1.19", sha256: { "linux/amd64": sha("a") } } },
+    runcPins: { "1.0.0-rc93": { commit: "", image: "kubelet-nokmem-toolchain:go1.19-runc", strategy: "runc-build-tag", sha256: { "linux/amd64": sha("b") } } },
+  });
+
+  /** Run `script` with `env`; returns each recorded `kubelet-nokmem` call as one line. */
+  function runScript(script: string, env: Record<string, string>): string[] {
+    const dir = mkdtempSync(join(tmpdir(), "kn-ci-script-"));
+    try {
+      const record = join(dir, "calls");
+      writeFileSync(join(dir, "kubelet-nokmem"), `#!/bin/sh\necho "$*" >> "${record}"\n`);
+      chmodSync(join(dir, "kubelet-nokmem"), 0o755);
+      // As GitHub runs a `run:` script (bash --noprofile --norc -eo pipefail); GitLab's shell runner is no stricter.
+      execFileSync("bash", ["--noprofile", "--norc", "-eo", "pipefail", "-c", script], { cwd: dir, env: { PATH: `${dir}:/usr/bin:/bin`, GITHUB_STEP_SUMMARY: join(dir, "summary"), ...env }, stdio: "pipe" });
+      return readFileSync(record, "utf8").trim().split("\n");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  const expected = (e: MatrixEntry) =>
+    e.product === "runc"
+      ? `build runc --catalog versions.json --version ${e.version} --image ${e.image} --pull missing --out out/${e.slug} --json`
+      : `build --catalog versions.json --version ${e.version} --platform ${e.platform} --image ${e.image} --pull missing --out out/${e.slug} --json`;
+
+  it("the matrix holds both, each with its product", () => {
+    expect(entries.map((e) => [e.product, e.version, e.image])).toEqual([
+      ["kubelet", "1.16.15", "kubelet-nokmem-toolchain:go1.19"],
+      ["runc", "1.0.0-rc93", "kubelet-nokmem-toolchain:go1.19-runc"],
+    ]);
+  });
+
+  it("GitHub: the build step runs `build runc` for the runc entry and `build` for the kubelet, then verify", () => {
+    const wf = parse(read("ci/github/nokmem-kubelets.yml")) as { jobs: { build: { name: string; steps: { name?: string; if?: string; env?: Record<string, string>; run?: string }[] } } };
+    const steps = wf.jobs.build.steps.filter((s) => s.run?.includes("kubelet-nokmem build ") || s.run?.includes("kubelet-nokmem verify "));
+    expect(steps).toHaveLength(2);
+    for (const e of entries) {
+      const fromMatrix = (v: string) => v.replace(/\$\{\{\s*matrix\.([a-z0-9]+)\s*\}\}/gi, (_, f: string) => String(e[f as keyof MatrixEntry]));
+      const calls = steps.flatMap((s) => runScript(s.run!, Object.fromEntries(Object.entries(s.env ?? {}).map(([k, v]) => [k, fromMatrix(v)]))));
+      expect(calls).toEqual([expected(e), `verify out/${e.slug} --catalog versions.json --json`]);
+      expect(fromMatrix(wf.jobs.build.name)).toBe(`${e.product} ${e.version} ${e.platform}`);
+    }
+  });
+
+  it("GitLab: each child job runs `build runc` for the runc entry and `build` for the kubelet, then verify", () => {
+    const template = (parse(read("ci/gitlab/build-job.yml")) as Record<string, { script: string[] }>)[".kubelet-nokmem-build"]!;
+    const child = gitlabChildPipeline(entries);
+    for (const e of entries) {
+      const job = child[`${e.product} ${e.version} ${e.platform}`] as { variables: Record<string, string> };
+      expect(job.variables.KUBE_PRODUCT).toBe(e.product);
+      const calls = template.script.flatMap((line) => runScript(line, job.variables));
+      expect(calls).toEqual([expected(e), `verify out/${e.slug} --catalog versions.json --json`]);
     }
   });
 });

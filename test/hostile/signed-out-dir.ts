@@ -43,6 +43,7 @@ export async function writeSignedOutDir(parent: string): Promise<SignedOutDir> {
   const log = "make WHAT=cmd/kubelet\n";
   writeFileSync(join(out, "build.log"), log);
   await writeAttestations({
+    product: "kubelet",
     subjects: [{ platform: "linux/amd64", name: KUBELET, sha256: sha(kubelet) }],
     version: VERSION,
     strategy: "build-tag",

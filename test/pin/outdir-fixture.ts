@@ -28,6 +28,7 @@ export function writeOutDir(dir: string, version: string, binaries: Record<strin
   // Written by the build's own writer: the reader under test is strict.
   const image = extra.image ?? "kubelet-nokmem-toolchain:go1.19";
   const statement = provenanceStatement({
+    product: "kubelet",
     subjects: subjects.map((s) => ({ name: s.name, sha256: s.digest.sha256 })),
     version,
     strategy: "build-tag",

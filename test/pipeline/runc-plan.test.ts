@@ -1,3 +1,7 @@
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import type { BinaryReport } from "../../src/audit/report.js";
 import { loadCatalog } from "../../src/catalog/load.js";
@@ -101,7 +105,7 @@ describe("build runc on the command line", () => {
   });
 
   it.each<[string[], number, string]>([
-    [["build", "runc", "--version", "1.0.0-rc93", "--sign-key", "env:X", "--dry-run", "--json"], 2, "E_FLAGS"],
+    [["build", "runc", "--version", "1.0.0-rc93", "--strict-toolchain", "--dry-run", "--json"], 2, "E_FLAGS"],
     [["build", "runc", "--version", "1.0.0-rc93", "--runner", "local", "--dry-run", "--json"], 2, "E_RUNNER"],
     [["build", "runc", "--version", "1.0.0-rc1", "--dry-run", "--json"], 2, "E_RUNC_NOT_COVERED"],
     [["build", "runc", "--version", "0.1.1", "--dry-run", "--json"], 2, "E_RUNC_NOT_COVERED"],
@@ -110,6 +114,22 @@ describe("build runc on the command line", () => {
   ])("%j: exit %i, %s", (args, code, errorCode) => {
     const r = cli(args);
     expect({ code: r.code, error: (JSON.parse(r.stdout) as { error: { code: string } }).error.code }).toEqual({ code, error: errorCode });
+  });
+
+  it("--sign-key is taken: the key is read before anything is staged, and the publish step names its keyid and the envelopes", () => {
+    const dir = mkdtempSync(join(tmpdir(), "kn-runc-key-"));
+    try {
+      execFileSync("openssl", ["genpkey", "-algorithm", "ed25519", "-out", join(dir, "k.pem")], { stdio: "pipe" });
+      const r = cli(["build", "runc", "--version", "1.0.0-rc93", "--sign-key", join(dir, "k.pem"), "--dry-run", "--json"]);
+      expect(r.code, r.stderr).toBe(0);
+      const publish = (JSON.parse(r.stdout) as { plan: { steps: { step: string; attest?: { keyid: string | null; files: string[] } }[] } }).plan.steps.find((s) => s.step === "publish")!;
+      expect(publish.attest!.keyid).toMatch(/^SHA256:/);
+      expect(publish.attest!.files).toEqual(["linux/amd64/sbom.cdx.json", "verdict.json", "verdict.dsse.json", "manifest.json", "manifest.dsse.json"]);
+      const missing = cli(["build", "runc", "--version", "1.0.0-rc93", "--sign-key", "env:KN_NO_SUCH_KEY", "--dry-run", "--json"]);
+      expect(missing.code).toBe(2);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("build --version without a product still plans a kubelet", () => {

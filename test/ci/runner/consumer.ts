@@ -110,7 +110,7 @@ export function mergeProposal(c: Consumer, branch: string): void {
   git(c.origin, ["update-ref", "refs/heads/main", head, main]);
 }
 
-export function catalogAt(c: Consumer, ref: string): { pins: Record<string, { image: string; sha256: Record<string, string> }> } {
+export function catalogAt(c: Consumer, ref: string): { pins: Record<string, { image: string; sha256: Record<string, string> }>; runcPins?: Record<string, { image: string; strategy?: string; sha256: Record<string, string> }> } {
   return JSON.parse(git(c.origin, ["show", `${ref}:versions.json`]));
 }
 
