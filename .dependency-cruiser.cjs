@@ -19,7 +19,7 @@
  *   7 pipeline/, pin/, package/,      the build; pins and verification; RPM/DEB packages;
  *     metrics/, report/               a node's metrics; the fleet report
  *   8 commands/                       one file per CLI command
- *   9 cli.ts                          wires commander to the commands
+ *   9 cli.ts, bin.ts                  wires commander to the commands; the bin picks a bundle
  */
 // Each layer is a list of path patterns, or a { path, pathNot } selector.
 const LAYERS = [
@@ -32,7 +32,7 @@ const LAYERS = [
   ["^src/(patch|node)/"],
   ["^src/(pipeline|pin|package|metrics|report)/", "^src/artifact/(attest|sbom)\\.ts$"],
   ["^src/commands/"],
-  ["^src/cli\\.ts$"],
+  ["^src/(cli|bin)\\.ts$"],
 ];
 
 const upward = LAYERS.flatMap((from, i) =>

@@ -1,57 +1,117 @@
 #!/usr/bin/env node
 /**
- * Bundle the CLI into dist/cli.js after tsc has compiled dist/. Node then
- * loads a handful of modules instead of about a hundred (ours, commander's,
- * semver's …): ES module loading was about 70 ms of every start, measured,
- * a third of a whole `audit` of a 105 MB kubelet.
+ * Bundle the CLI after tsc has compiled dist/. Node then reads one file of
+ * the tool's code per run instead of about a hundred modules (ours,
+ * commander's, semver's …) or a few dozen shared chunks:
  *
- * The commands' dynamic import()s stay dynamic: with splitting, each becomes
- * its own file under dist/chunks/, so `resolve` never loads the build
- * pipeline or execa. The rest of dist/ (tsc's per-file output) stays for
- * scripts that import single modules (bench/stage.mjs,
- * scripts/build-catalog-validator.mjs) but is not published: package.json's
- * `files` lists only what the bin loads (dist/cli.js, dist/chunks/ and the
- * precompiled catalog validator). No source maps: the published bin never
- * loads them (Node reads them only with --enable-source-maps).
+ * - dist/cli.js, the bin (src/bin.ts): a few hundred bytes that answer
+ *   `--version` from package.json and otherwise import one bundle;
+ * - dist/chunks/cmd-NAME.js for the commands that run often and briefly
+ *   (OWN_BUNDLE below): the whole program (src/cli.ts, commander, the catalog
+ *   reader) with that command and everything it may load, in one file; the
+ *   other commands are left out (a run of `audit` never asks for them:
+ *   src/commands/index.ts loads only the one named);
+ * - dist/chunks/cmd-all.js: every command, for the others, `--help` and
+ *   unknown names;
+ * - dist/chunks/pass-worker.js: the folder audit's worker thread.
  *
- * Measured against a single file (about 1 MB: slower, everything is compiled
- * on every start) and a minified bundle (no faster within the noise).
+ * Each bundle is built without splitting, so the error classes, commander
+ * and the context are one copy per run (an `instanceof` across two copies
+ * would fail). A command's own lazy import()s are inlined as functions run
+ * on first use: compiled only if called. Measured on `audit` of a small
+ * binary: one 400 kB file cost about a third less CPU at start-up than the
+ * 26 shared chunks (387 kB) it loaded before; the file count is what cost.
+ *
+ * The rest of dist/ (tsc's per-file output) stays for scripts that import
+ * single modules (bench/stage.mjs, scripts/build-catalog-validator.mjs) but
+ * is not published: package.json's `files` lists only what the bin loads
+ * (dist/cli.js, dist/chunks/ and the precompiled catalog validator). No
+ * source maps: the published bin never loads them. A minified bundle was no
+ * faster within the noise.
  */
 import { build } from "esbuild";
-import { rmSync } from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const dist = join(root, "dist");
-rmSync(join(dist, "chunks"), { recursive: true, force: true });
-await build({
+
+// The bundled catalog, checked now with every check a load makes (tsc's
+// output, run after the validator was compiled): the bundles then vouch for
+// exactly this schema and catalog text, and a start-up that reads them
+// unchanged skips the checks (src/catalog/load.ts, checkedAtBuild).
+const { checkedDigest, parseCatalog } = await import(pathToFileURL(join(dist, "catalog", "load.js")).href);
+const { COMMAND_NAMES } = await import(pathToFileURL(join(dist, "commands", "names.js")).href);
+const catalogText = readFileSync(join(root, "versions.json"), "utf8");
+parseCatalog(catalogText, "versions.json");
+const checkedCatalog = checkedDigest(readFileSync(join(root, "versions.schema.json"), "utf8"), catalogText);
+
+const common = {
   absWorkingDir: root,
-  entryPoints: { cli: "src/cli.ts" },
-  outdir: dist,
-  chunkNames: "chunks/[name]-[hash]",
   bundle: true,
-  splitting: true,
   format: "esm",
   platform: "node",
   target: "node20",
   sourcemap: false,
-  // Bundled CommonJS packages (commander, semver) call require() for Node's
-  // own modules, which an ES module does not have: give them one.
-  // The CycloneDX library's resource paths are computed from __dirname when it loads.
-  banner: {
-    js: 'import { createRequire as __cliCreateRequire } from "node:module"; import { dirname as __cliDirname } from "node:path"; import { fileURLToPath as __cliFileURLToPath } from "node:url"; const require = __cliCreateRequire(import.meta.url); const __dirname = __cliDirname(__cliFileURLToPath(import.meta.url));',
-  },
-  // jsonc-parser's "main" is a UMD build whose require() calls esbuild cannot
-  // follow; its ES module build is the same code.
-  alias: { "jsonc-parser": "jsonc-parser/lib/esm/main.js" },
-  // The CycloneDX library is bundled too, into the chunk only the build's
-  // attest step loads (it was a 7 MB runtime dependency). It require()s its
-  // optional XML and validation plugins (xmlbuilder2, libxmljs2, ajv with
-  // ajv-formats) inside try/catch, and does without them: they stay
-  // external, so those requires fail at run time as they did when the
-  // plugins were not installed. The SBOM is JSON and validated in the tests,
-  // not by the CLI.
-  external: ["xmlbuilder2", "libxmljs2", "ajv", "ajv-formats", "ajv-formats-draft2019"],
   logLevel: "warning",
-});
+};
+
+/** A command module left out of a bundle: never loaded by a run of that bundle's command. */
+function leaveOut(keep) {
+  return {
+    name: "one-command",
+    setup(b) {
+      b.onResolve({ filter: /^\.\/[a-z]+\.js$/ }, (args) => {
+        if (args.kind !== "dynamic-import" || !args.importer.endsWith(join("src", "commands", "index.ts"))) return undefined;
+        const name = args.path.slice(2, -3);
+        return COMMAND_NAMES.includes(name) && name !== keep ? { path: name, namespace: "left-out" } : undefined;
+      });
+      b.onLoad({ filter: /.*/, namespace: "left-out" }, (args) => ({
+        contents: `export function register() { throw new Error("internal: the ${args.path} command is not in this bundle"); }`,
+        loader: "js",
+      }));
+    },
+  };
+}
+
+/**
+ * The commands that run often and briefly (on every node, in every CI step)
+ * get a bundle of their own; the others, which run for minutes (a build) or
+ * rarely, load the one with every command: the package stays small (each
+ * bundle holds a copy of commander and the catalog reader).
+ */
+const OWN_BUNDLE = ["resolve", "audit", "verify", "doctor"];
+
+rmSync(join(dist, "chunks"), { recursive: true, force: true });
+await build({ ...common, entryPoints: { cli: "src/bin.ts" }, outdir: dist });
+for (const name of [...OWN_BUNDLE, "all"]) {
+  await build({
+    ...common,
+    entryPoints: { [`chunks/cmd-${name}`]: "src/cli.ts" },
+    outdir: dist,
+    plugins: name === "all" ? [] : [leaveOut(name)],
+    // Bundled CommonJS packages (commander, semver) call require() for Node's
+    // own modules, which an ES module does not have: give them one.
+    // The CycloneDX library's resource paths are computed from __dirname when it loads.
+    banner: {
+      js: 'import { createRequire as __cliCreateRequire } from "node:module"; import { dirname as __cliDirname } from "node:path"; import { fileURLToPath as __cliFileURLToPath } from "node:url"; const require = __cliCreateRequire(import.meta.url); const __dirname = __cliDirname(__cliFileURLToPath(import.meta.url));',
+    },
+    // jsonc-parser's "main" is a UMD build whose require() calls esbuild cannot
+    // follow; its ES module build is the same code.
+    alias: { "jsonc-parser": "jsonc-parser/lib/esm/main.js" },
+    // The CycloneDX library is bundled too, into the bundles of the commands
+    // that build (it was a 7 MB runtime dependency). It require()s its
+    // optional XML and validation plugins (xmlbuilder2, libxmljs2, ajv with
+    // ajv-formats) inside try/catch, and does without them: they stay
+    // external, so those requires fail at run time as they did when the
+    // plugins were not installed. The SBOM is JSON and validated in the tests,
+    // not by the CLI.
+    external: ["xmlbuilder2", "libxmljs2", "ajv", "ajv-formats", "ajv-formats-draft2019"],
+    define: { KUBELET_NOKMEM_CHECKED_CATALOG: JSON.stringify(checkedCatalog) },
+  });
+}
+// The folder audit's worker thread (src/audit/pass.ts): one self-contained
+// file beside the bundles, where the code that starts it looks for it, as
+// tsc's output has it beside src/audit/pass.js.
+await build({ ...common, entryPoints: { "chunks/pass-worker": "src/audit/pass-worker.ts" }, outdir: dist });

@@ -11,6 +11,7 @@ import { PACKAGE_ROOT } from "./io/package-root.js";
 import { printable } from "./io/terminal.js";
 import { teardownSettled } from "./process/teardown.js";
 import { commandsFor, type CommandModule } from "./commands/index.js";
+import { asksVersionOnly } from "./commands/names.js";
 import { makeContext, processIo, type GlobalOptions, type Io, type Outcome } from "./commands/context.js";
 import { asToolError, ExitCode, interruption, stoppedBy, ToolError, UsageError } from "./errors.js";
 
@@ -94,7 +95,7 @@ function unknownCommand(program: Command, argv: readonly string[]): string | nul
 export async function main(argv: string[], io: Io = processIo()): Promise<number> {
   // The check a fleet runs most: answered from package.json, as commander
   // would answer it, before commander or any command is loaded.
-  if (argv.length === 1 && (argv[0] === "--version" || argv[0] === "-V")) {
+  if (asksVersionOnly(argv)) {
     io.out(packageVersion());
     return ExitCode.ok;
   }
@@ -181,7 +182,8 @@ function invokedDirectly(): boolean {
   }
 }
 
-if (invokedDirectly()) {
+/** Run as the process: argv from the command line, the exit code set when done. */
+export function runProcess(): void {
   // `kubelet-nokmem … | head` closes the pipe early: stop quietly, as other tools do.
   for (const stream of [process.stdout, process.stderr]) {
     stream.on("error", (err: NodeJS.ErrnoException) => {
@@ -196,3 +198,6 @@ if (invokedDirectly()) {
     if (code === ExitCode.interrupted || code === ExitCode.terminated) process.exit(code);
   });
 }
+
+// The bundle's bin is src/bin.ts, which calls runProcess of the bundle it picks.
+if (invokedDirectly()) runProcess();

@@ -9,8 +9,7 @@ import { analyse, failedReport, readLayout, type AuditOptions } from "./analyse.
 import { ELF_HEADER_SIZE, ElfFormatError } from "./elf.js";
 import { MARKERS } from "./markers.js";
 import type { BinaryReport, FileError } from "./report.js";
-import { MarkerSearch } from "./scan.js";
-import { createHash } from "node:crypto";
+import { passInline, type Pass } from "./pass.js";
 import type { ByteSource } from "./source.js";
 
 /** 1 MiB: a chunk stays in L2 between the hash and the search (measured faster than 256 KiB and 4 MiB). */
@@ -19,6 +18,8 @@ const DEFAULT_CHUNK_SIZE = 1 << 20;
 export interface FileAuditOptions extends AuditOptions {
   chunkSize?: number;
   signal?: AbortSignal;
+  /** Where the pass over the bytes runs (./pass.ts): this thread unless a worker's is given. */
+  pass?: Pass;
 }
 
 export const notRegularError = (path: string, found: string): FileError => ({
@@ -93,48 +94,13 @@ async function auditHandle(path: string, fh: FileHandle, size: number, options: 
   }
   // The build info is read from its own section when there is one; the pass need not look for it.
   const markers = layout.image?.section(".go.buildinfo") ? MARKERS.filter((m) => m.kind !== "structure") : MARKERS;
-  const search = new MarkerSearch(markers, { ignore: layout.image?.unsearchedRanges() ?? [] });
-  const pass = await passInline(fh, size, options.chunkSize ?? DEFAULT_CHUNK_SIZE, search, options.signal);
+  const ignore = layout.image?.unsearchedRanges() ?? [];
+  const chunk = options.chunkSize ?? DEFAULT_CHUNK_SIZE;
+  const pass = await (options.pass ?? passInline)({ fh, size, chunk, markers, ignore, ...(options.signal ? { signal: options.signal } : {}) });
   if (pass.bytes !== size) {
     return failedReport(path, { code: "E_AUDIT_CHANGED", message: `expected ${size} bytes in ${path}, found ${pass.bytes}: the file changed during the audit` }, { size });
   }
-  return analyse(path, layout, { sha256: pass.sha256, size, hits: search.result() }, options);
-}
-
-type Pass = { sha256: string; bytes: number };
-
-/** Start a positioned read; one still in flight when the loop stops early must not become an unhandled rejection. */
-function readInto(fh: FileHandle, buf: Buffer, length: number, position: number) {
-  const p = fh.read(buf, 0, length, position);
-  p.catch(() => undefined);
-  return p;
-}
-
-/**
- * Hash and search on this thread; the next read runs in the thread pool
- * meanwhile. (Hashing on a worker thread over shared memory was measured
- * slower on two cores: the read, the hash and the search then compete for
- * them, and chunks fall out of L2 between the three.)
- */
-async function passInline(fh: FileHandle, size: number, chunk: number, search: MarkerSearch, signal?: AbortSignal): Promise<Pass> {
-  const hash = createHash("sha256");
-  const bufs = [Buffer.allocUnsafe(chunk), Buffer.allocUnsafe(chunk)];
-  let pos = 0;
-  let turn = 0;
-  let pending = readInto(fh, bufs[0]!, Math.min(chunk, size), 0);
-  while (pos < size) {
-    signal?.throwIfAborted();
-    const { bytesRead } = await pending;
-    if (bytesRead === 0) break;
-    const current = bufs[turn]!.subarray(0, bytesRead);
-    const next = pos + bytesRead;
-    turn ^= 1;
-    if (next < size) pending = readInto(fh, bufs[turn]!, Math.min(chunk, size - next), next);
-    hash.update(current);
-    search.push(current);
-    pos = next;
-  }
-  return { sha256: hash.digest("hex"), bytes: pos };
+  return analyse(path, layout, { sha256: pass.sha256, size, hits: pass.hits }, options);
 }
 
 function describeHead(head: Buffer): string {

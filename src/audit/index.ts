@@ -3,6 +3,7 @@
  * accounting. Used by `kubelet-nokmem audit` and by the build step, which
  * refuses to publish a binary whose verdict is not `patched`.
  */
+import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { auditFile, type FileAuditOptions } from "./file.js";
 import type { ManifestEntry } from "../catalog/pin-check.js";
@@ -12,6 +13,7 @@ import type { VerifyingKey } from "../artifact/dsse.js";
 import type { BinaryReport } from "./report.js";
 import { expandTargets, type WalkOptions } from "./walk.js";
 import { failedReport } from "./analyse.js";
+import { PassWorker } from "./pass.js";
 
 export { auditFile } from "./file.js";
 
@@ -35,21 +37,35 @@ interface AuditPathsOptions extends FileAuditOptions, WalkOptions {
   onReport?: (r: BinaryReport) => void;
 }
 
-/** Audit files and folders; reports come back in the order of the expanded targets. */
+/**
+ * Audit files and folders; reports come back in the order of the expanded
+ * targets. Up to `concurrency` files at once: the first on this thread, each
+ * other on a worker thread's pass (./pass.ts) while this thread opens,
+ * checks and analyses; never more threads than cores.
+ */
 export async function auditPaths(paths: readonly string[], options: AuditPathsOptions): Promise<BinaryReport[]> {
   const targets = await expandTargets(paths, options);
   const reports: BinaryReport[] = new Array<BinaryReport>(targets.length);
+  const auditable = targets.filter((t) => !t.error).length;
+  const n = Math.max(1, Math.min(options.concurrency ?? 2, targets.length));
+  const threads = Math.min(n, auditable, availableParallelism());
+  const workers: (PassWorker | null)[] = Array.from({ length: Math.max(0, threads - 1) }, () => PassWorker.start());
   let next = 0;
-  const worker = async () => {
+  const slot = async (k: number) => {
+    const w = k > 0 ? workers[k - 1] : null;
+    const fileOptions = w ? { ...options, pass: w.pass } : options;
     while (next < targets.length) {
       const i = next++;
       const t = targets[i]!;
       // Under a root the file is read where it lives and reported by the node's path.
-      reports[i] = t.error ? failedReport(t.path, t.error) : { ...(await auditFile(t.file ?? t.path, options)), path: t.path };
+      reports[i] = t.error ? failedReport(t.path, t.error) : { ...(await auditFile(t.file ?? t.path, fileOptions)), path: t.path };
       options.onReport?.(reports[i]);
     }
   };
-  const n = Math.max(1, Math.min(options.concurrency ?? 2, targets.length));
-  await Promise.all(Array.from({ length: n }, worker));
+  try {
+    await Promise.all(Array.from({ length: n }, (_, k) => slot(k)));
+  } finally {
+    await Promise.all(workers.map((w) => (w ? w.stop() : Promise.resolve())));
+  }
   return reports;
 }

@@ -6,12 +6,13 @@
  */
 import type { Command } from "commander";
 import type { CommandContext } from "./context.js";
+import { commandWord, type CommandName } from "./names.js";
 
 export interface CommandModule {
   register(program: Command, ctx: CommandContext): void;
 }
 
-export const COMMANDS: readonly { name: string; load: () => Promise<CommandModule> }[] = [
+export const COMMANDS: readonly { name: CommandName; load: () => Promise<CommandModule> }[] = [
   { name: "resolve", load: () => import("./resolve.js") },
   { name: "inspect", load: () => import("./inspect.js") },
   { name: "patch", load: () => import("./patch.js") },
@@ -26,25 +27,13 @@ export const COMMANDS: readonly { name: string; load: () => Promise<CommandModul
   { name: "report", load: () => import("./report.js") },
 ];
 
-/** Options the program itself takes a value for (they come before a command name). */
-const GLOBAL_WITH_VALUE = new Set(["--catalog"]);
-
 /**
  * The command modules a run needs: the one named (with its own --help),
  * none for the program's --version alone, every one otherwise (--help lists
  * them all; an unknown name is answered with the known ones).
  */
 export async function commandsFor(argv: readonly string[]): Promise<CommandModule[]> {
-  let name: string | undefined;
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (a === "--") break;
-    if (GLOBAL_WITH_VALUE.has(a)) i++;
-    else if (!a.startsWith("-")) {
-      name = a;
-      break;
-    }
-  }
+  const name = commandWord(argv);
   const entry = COMMANDS.find((c) => c.name === name);
   if (entry) return [await entry.load()];
   const help = argv.some((a) => a === "--help" || a === "-h") || name !== undefined;
