@@ -17,7 +17,10 @@ export default tseslint.config(
     rules: {
       // The code marks a deliberately ignored binding with a leading
       // underscore (`{ nameOff: _n, ...rest }`), as tsc's noUnused* options do.
-      "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_", destructuredArrayIgnorePattern: "^_", ignoreRestSiblings: true }],
+      "@typescript-eslint/no-unused-vars": [
+        "error",
+        { argsIgnorePattern: "^_", varsIgnorePattern: "^_", destructuredArrayIgnorePattern: "^_", ignoreRestSiblings: true },
+      ],
     },
   },
   {
@@ -40,6 +43,17 @@ export default tseslint.config(
     // Scripts and benches are plain ES modules run by Node, outside tsc.
     files: ["**/*.mjs", "**/*.js", "**/*.cjs"],
     extends: [tseslint.configs.disableTypeChecked],
-    languageOptions: { globals: { module: "writable", require: "readonly", process: "readonly", console: "readonly", URL: "readonly", Buffer: "readonly", performance: "readonly", setTimeout: "readonly" } },
+    languageOptions: {
+      globals: {
+        module: "writable",
+        require: "readonly",
+        process: "readonly",
+        console: "readonly",
+        URL: "readonly",
+        Buffer: "readonly",
+        performance: "readonly",
+        setTimeout: "readonly",
+      },
+    },
   },
 );

@@ -5,7 +5,16 @@ import { defineConfig } from "vitest/config";
 // child processes, no builds).
 export default defineConfig({
   test: {
-    include: ["test/strategy/registry.test.ts", "test/audit/verdict.test.ts", "test/audit/verdict-reasons.test.ts", "test/audit/pin.test.ts", "test/catalog/pin-check.test.ts", "test/io/confine.test.ts", "test/io/confine-rules.test.ts", "test/release/release.test.ts"],
+    include: [
+      "test/strategy/registry.test.ts",
+      "test/audit/verdict.test.ts",
+      "test/audit/verdict-reasons.test.ts",
+      "test/audit/pin.test.ts",
+      "test/catalog/pin-check.test.ts",
+      "test/io/confine.test.ts",
+      "test/io/confine-rules.test.ts",
+      "test/release/release.test.ts",
+    ],
     reporters: ["dot"],
   },
 });

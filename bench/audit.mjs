@@ -67,7 +67,10 @@ async function main() {
       ["sha256sum + strings | grep -E markers", null],
       ["openssl dgst -sha256", [["openssl", ["dgst", "-sha256", file]]]],
     ];
-    const strings = [["strings", [file]], ["grep", ["-E", "-c", MARKER_REGEX]]];
+    const strings = [
+      ["strings", [file]],
+      ["grep", ["-E", "-c", MARKER_REGEX]],
+    ];
     const sample = {};
     for (const [name] of commands) sample[name] = [];
     for (let r = -1; r < runs; r++) {

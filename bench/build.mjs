@@ -29,7 +29,21 @@ function timed(fn) {
 
 try {
   // The fixture generator is TypeScript: compile it next to the bench's files.
-  sh("npx", ["tsc", "test/fixtures/k8s-tree.ts", "--outDir", join(root, "gen"), "--rootDir", ".", "--module", "nodenext", "--moduleResolution", "nodenext", "--target", "es2022", "--skipLibCheck"]);
+  sh("npx", [
+    "tsc",
+    "test/fixtures/k8s-tree.ts",
+    "--outDir",
+    join(root, "gen"),
+    "--rootDir",
+    ".",
+    "--module",
+    "nodenext",
+    "--moduleResolution",
+    "nodenext",
+    "--target",
+    "es2022",
+    "--skipLibCheck",
+  ]);
   writeFileSync(join(root, "gen", "package.json"), '{"type":"module"}');
   const { makeTree, git } = await import(join(root, "gen", "test", "fixtures", "k8s-tree.js"));
   const repo = join(root, "repo");
@@ -41,16 +55,24 @@ try {
     mkdirSync(dir, { recursive: true });
     for (let f = 0; f < 8; f++) {
       let src = `package p${p}\n\nimport "strings"\n\n`;
-      for (let k = 0; k < 40; k++) src += `type T${f}_${k} struct{ A, B string; N []int }\n\nfunc (t *T${f}_${k}) Join(xs []string) string { var b strings.Builder; for i, x := range xs { if i%${k + 2} == 0 { b.WriteString(t.A) }; b.WriteString(strings.ToUpper(x) + t.B) }; return b.String() }\n\nfunc F${f}_${k}(n int) int { s := 0; for i := 0; i < n; i++ { s += i * ${k + 1} % ${f + 3} }; return s }\n\n`;
+      for (let k = 0; k < 40; k++)
+        src += `type T${f}_${k} struct{ A, B string; N []int }\n\nfunc (t *T${f}_${k}) Join(xs []string) string { var b strings.Builder; for i, x := range xs { if i%${k + 2} == 0 { b.WriteString(t.A) }; b.WriteString(strings.ToUpper(x) + t.B) }; return b.String() }\n\nfunc F${f}_${k}(n int) int { s := 0; for i := 0; i < n; i++ { s += i * ${k + 1} % ${f + 3} }; return s }\n\n`;
       writeFileSync(join(dir, `f${f}.go`), src);
     }
     imports.push(`\t_ "example.com/gen/p${p}"`);
   }
   const main = join(repo, "cmd/kubelet/kubelet.go");
-  writeFileSync(main, readFileSync(main, "utf8").replace('import (\n', `import (\n${imports.join("\n")}\n`));
+  writeFileSync(main, readFileSync(main, "utf8").replace("import (\n", `import (\n${imports.join("\n")}\n`));
   git(repo, ["init", "-q"]);
   git(repo, ["add", "-A"]);
-  git(repo, ["commit", "-q", "-m", "bench"], { GIT_AUTHOR_DATE: "1600000000 +0000", GIT_COMMITTER_DATE: "1600000000 +0000", GIT_AUTHOR_NAME: "Bench", GIT_AUTHOR_EMAIL: "bench@example.invalid", GIT_COMMITTER_NAME: "Bench", GIT_COMMITTER_EMAIL: "bench@example.invalid" });
+  git(repo, ["commit", "-q", "-m", "bench"], {
+    GIT_AUTHOR_DATE: "1600000000 +0000",
+    GIT_COMMITTER_DATE: "1600000000 +0000",
+    GIT_AUTHOR_NAME: "Bench",
+    GIT_AUTHOR_EMAIL: "bench@example.invalid",
+    GIT_COMMITTER_NAME: "Bench",
+    GIT_COMMITTER_EMAIL: "bench@example.invalid",
+  });
   git(repo, ["tag", `v${VERSION}`]);
   const files = Number(sh("git", ["-C", repo, "ls-files"]).split("\n").length - 1);
   console.log(`tree: ${files} files, ${PACKAGES} generated packages; image ${IMAGE}`);
@@ -60,7 +82,8 @@ try {
   const handVolume = `kn-bench-hand-${process.pid}`;
   sh("docker", ["volume", "rm", "-f", toolVolume]);
   const cache = join(root, "cache");
-  const tool = (out) => timed(() => sh("node", [CLI, "build", "--version", VERSION, "--image", IMAGE, "--source", repo, "--cache-dir", cache, "--out", join(root, out), "--json"]));
+  const tool = (out) =>
+    timed(() => sh("node", [CLI, "build", "--version", VERSION, "--image", IMAGE, "--source", repo, "--cache-dir", cache, "--out", join(root, out), "--json"]));
 
   // By hand: a fresh clone, the version file, and the plain docker run the tool would issue.
   const hand = (name) => {
@@ -68,11 +91,40 @@ try {
     sh("git", ["clone", "-q", "--branch", `v${VERSION}`, repo, tree]);
     mkdirSync(join(tree, "_output/kubelet-nokmem"), { recursive: true });
     mkdirSync(join(tree, "_output/local/go/cache"), { recursive: true });
-    writeFileSync(join(tree, "_output/kubelet-nokmem/version.env"), `KUBE_GIT_COMMIT=''\nKUBE_GIT_TREE_STATE='clean'\nKUBE_GIT_VERSION='v${VERSION}'\nKUBE_GIT_MAJOR='1'\nKUBE_GIT_MINOR='19'\n`);
+    writeFileSync(
+      join(tree, "_output/kubelet-nokmem/version.env"),
+      `KUBE_GIT_COMMIT=''\nKUBE_GIT_TREE_STATE='clean'\nKUBE_GIT_VERSION='v${VERSION}'\nKUBE_GIT_MAJOR='1'\nKUBE_GIT_MINOR='19'\n`,
+    );
     return timed(() =>
-      sh("docker", ["run", "--rm", "--network", "none", "--user", `${process.getuid()}:${process.getgid()}`, "-v", `${tree}:/src`, "-v", `${handVolume}:/src/_output/local/go/cache`, "-w", "/src",
-        "-e", "GO111MODULE=off", "-e", "GOFLAGS=-tags=nokmem", "-e", "KUBE_GIT_VERSION_FILE=/src/_output/kubelet-nokmem/version.env", "-e", "SOURCE_DATE_EPOCH=1600000000",
-        "-e", "KUBE_BUILD_PLATFORMS=linux/amd64", "-e", "HOME=/tmp", IMAGE, "make", "WHAT=cmd/kubelet"]),
+      sh("docker", [
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "--user",
+        `${process.getuid()}:${process.getgid()}`,
+        "-v",
+        `${tree}:/src`,
+        "-v",
+        `${handVolume}:/src/_output/local/go/cache`,
+        "-w",
+        "/src",
+        "-e",
+        "GO111MODULE=off",
+        "-e",
+        "GOFLAGS=-tags=nokmem",
+        "-e",
+        "KUBE_GIT_VERSION_FILE=/src/_output/kubelet-nokmem/version.env",
+        "-e",
+        "SOURCE_DATE_EPOCH=1600000000",
+        "-e",
+        "KUBE_BUILD_PLATFORMS=linux/amd64",
+        "-e",
+        "HOME=/tmp",
+        IMAGE,
+        "make",
+        "WHAT=cmd/kubelet",
+      ]),
     );
   };
 
@@ -85,11 +137,24 @@ try {
   const pct = (a, b) => `${(((a - b) / b) * 100).toFixed(1)}%`;
   console.log("");
   console.log("                      kubelet-nokmem build   make by hand   overhead");
-  console.log(`cold (empty cache)    ${toolCold.secs.toFixed(1).padStart(17)}s ${handCold.secs.toFixed(1).padStart(13)}s ${pct(toolCold.secs, handCold.secs).padStart(10)}`);
-  console.log(`warm (fresh tree)     ${toolWarm.secs.toFixed(1).padStart(17)}s ${handWarm.secs.toFixed(1).padStart(13)}s ${pct(toolWarm.secs, handWarm.secs).padStart(10)}`);
+  console.log(
+    `cold (empty cache)    ${toolCold.secs.toFixed(1).padStart(17)}s ${handCold.secs.toFixed(1).padStart(13)}s ${pct(toolCold.secs, handCold.secs).padStart(10)}`,
+  );
+  console.log(
+    `warm (fresh tree)     ${toolWarm.secs.toFixed(1).padStart(17)}s ${handWarm.secs.toFixed(1).padStart(13)}s ${pct(toolWarm.secs, handWarm.secs).padStart(10)}`,
+  );
   console.log(`warm / cold           ${(toolWarm.secs / toolCold.secs).toFixed(2).padStart(18)} ${(handWarm.secs / handCold.secs).toFixed(2).padStart(14)}`);
   console.log(`same sha256 cold/warm: ${sha(toolCold) === sha(toolWarm)}`);
-  if (process.argv.includes("--json")) console.log(JSON.stringify({ cold: toolCold.secs, warm: toolWarm.secs, identical: sha(toolCold) === sha(toolWarm), handCold: handCold.secs, handWarm: handWarm.secs }));
+  if (process.argv.includes("--json"))
+    console.log(
+      JSON.stringify({
+        cold: toolCold.secs,
+        warm: toolWarm.secs,
+        identical: sha(toolCold) === sha(toolWarm),
+        handCold: handCold.secs,
+        handWarm: handWarm.secs,
+      }),
+    );
   sh("docker", ["volume", "rm", "-f", handVolume]);
 } finally {
   rmSync(root, { recursive: true, force: true });

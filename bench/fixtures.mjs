@@ -98,7 +98,10 @@ func main() {
 /** Append real machine code and data (the Go toolchain's binaries, from the `skip`th on) until `path` is `size` bytes. */
 function pad(path, size, skip = 0) {
   const toolDir = execFileSync(GO, ["env", "GOTOOLDIR"], { encoding: "utf8" }).trim();
-  const pads = readdirSync(toolDir).sort().map((n) => join(toolDir, n)).filter((p) => statSync(p).isFile());
+  const pads = readdirSync(toolDir)
+    .sort()
+    .map((n) => join(toolDir, n))
+    .filter((p) => statSync(p).isFile());
   const fd = openSync(path, "a");
   let at = statSync(path).size;
   for (let i = skip % pads.length; at < size; i = (i + 1) % pads.length) {
@@ -136,7 +139,9 @@ export function binaryFolder() {
 }
 
 export function folderFiles(dir) {
-  return readdirSync(dir).sort().map((n) => join(dir, n));
+  return readdirSync(dir)
+    .sort()
+    .map((n) => join(dir, n));
 }
 
 const MEMORY_CONTROL_FILES = ["cgroup.procs", "memory.limit_in_bytes", "memory.usage_in_bytes", "memory.stat", "memory.kmem.limit_in_bytes", "tasks"];
@@ -154,7 +159,10 @@ export function bigNodeRoot() {
     put("proc/cmdline", "BOOT_IMAGE=/vmlinuz-3.10.0-957.el7.x86_64 root=/dev/mapper/centos-root ro crashkernel=auto rhgb quiet\n");
     put("boot/config-3.10.0-957.el7.x86_64", "CONFIG_CGROUPS=y\nCONFIG_MEMCG=y\nCONFIG_MEMCG_KMEM=y\n");
     put("proc/cgroups", `#subsys_name\thierarchy\tnum_cgroups\tenabled\ncpu\t2\t90\t1\nmemory\t8\t${POD_CGROUPS * 2 + 30_000}\t1\npids\t11\t88\t1\n`);
-    put("proc/meminfo", "MemTotal:       16384000 kB\nMemFree:         1048576 kB\nSlab:           5000000 kB\nSReclaimable:   400000 kB\nSUnreclaim:     4600000 kB\n");
+    put(
+      "proc/meminfo",
+      "MemTotal:       16384000 kB\nMemFree:         1048576 kB\nSlab:           5000000 kB\nSReclaimable:   400000 kB\nSUnreclaim:     4600000 kB\n",
+    );
     const memory = join(root, "sys/fs/cgroup/memory");
     const makeCgroup = (dir) => {
       mkdirSync(dir, { recursive: true });
@@ -171,8 +179,8 @@ export function bigNodeRoot() {
     }
     const lines = [
       "Mar  3 09:00:00 worker-big systemd: Started Session 1 of user root.",
-      "Mar  3 09:00:01 worker-big kubelet: I0303 09:00:01.123456    1234 kubelet.go:1932] SyncLoop (PLEG): event for pod \"web-5b1c\"",
-      "Mar  3 09:00:02 worker-big dockerd: time=\"2026-03-03T09:00:02\" level=info msg=\"ignoring event\" module=libcontainerd namespace=moby",
+      'Mar  3 09:00:01 worker-big kubelet: I0303 09:00:01.123456    1234 kubelet.go:1932] SyncLoop (PLEG): event for pod "web-5b1c"',
+      'Mar  3 09:00:02 worker-big dockerd: time="2026-03-03T09:00:02" level=info msg="ignoring event" module=libcontainerd namespace=moby',
       "Mar  3 09:00:03 worker-big kernel: SLUB: Unable to allocate memory on node -1 (gfp=0x8020)",
       "Mar  3 09:00:04 worker-big kubelet: E0303 09:00:04 pod_workers.go:191] failed to create container: mkdir /sys/fs/cgroup/memory/kubepods/burstable/pod1234: cannot allocate memory",
     ];

@@ -42,7 +42,9 @@ try {
   const tarball = join(tmp, packed.filename);
   const install = (prefix) => {
     const t = process.hrtime.bigint();
-    execFileSync("npm", ["install", "--global", "--prefix", prefix, "--prefer-offline", "--no-audit", "--no-fund", "--loglevel", "error", tarball], { stdio: "ignore" });
+    execFileSync("npm", ["install", "--global", "--prefix", prefix, "--prefer-offline", "--no-audit", "--no-fund", "--loglevel", "error", tarball], {
+      stdio: "ignore",
+    });
     return Number(process.hrtime.bigint() - t) / 1e9;
   };
   const first = install(join(tmp, "first"));
@@ -50,16 +52,27 @@ try {
   for (let r = 0; r < runs; r++) times.push(install(join(tmp, `run-${r}`)));
   times.sort((a, b) => a - b);
   const installed = join(tmp, "first", "lib", "node_modules", packed.name);
-  const deps = readdirSync(join(installed, "node_modules")).flatMap((d) => (d.startsWith("@") ? readdirSync(join(installed, "node_modules", d)).map((x) => `${d}/${x}`) : [d])).filter((d) => !d.startsWith("."));
+  const deps = readdirSync(join(installed, "node_modules"))
+    .flatMap((d) => (d.startsWith("@") ? readdirSync(join(installed, "node_modules", d)).map((x) => `${d}/${x}`) : [d]))
+    .filter((d) => !d.startsWith("."));
   console.log(`package:          ${packed.name}@${packed.version}, ${packed.entryCount} files`);
   console.log(`packed size:      ${kB(packed.size)}`);
   console.log(`unpacked size:    ${MB(packed.unpackedSize)}`);
   console.log(`installed size:   ${MB(du(installed))} (with its runtime dependencies)`);
-  console.log(`dependencies:     ${Object.keys(JSON.parse(execFileSync("node", ["-p", "JSON.stringify(require(process.argv[1]).dependencies)", join(ROOT, "package.json")], { encoding: "utf8" }))).length} direct, ${deps.length} installed in all (${deps.join(", ")})`);
+  console.log(
+    `dependencies:     ${Object.keys(JSON.parse(execFileSync("node", ["-p", "JSON.stringify(require(process.argv[1]).dependencies)", join(ROOT, "package.json")], { encoding: "utf8" }))).length} direct, ${deps.length} installed in all (${deps.join(", ")})`,
+  );
   console.log(`npm i -g:         ${times[Math.floor(times.length / 2)].toFixed(2)} s median of ${runs} (warm npm cache); first install ${first.toFixed(2)} s`);
   if (process.argv.includes("--write-readme")) {
     const direct = Object.keys(JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")).dependencies ?? {});
-    writeReadme({ packed: packed.size, files: packed.entryCount, unpacked: packed.unpackedSize, installed: du(installed), direct, installedCount: deps.length });
+    writeReadme({
+      packed: packed.size,
+      files: packed.entryCount,
+      unpacked: packed.unpackedSize,
+      installed: du(installed),
+      direct,
+      installedCount: deps.length,
+    });
   }
 } finally {
   rmSync(tmp, { recursive: true, force: true });
@@ -72,9 +85,15 @@ function writeReadme(f) {
   const names = f.direct.map((d) => `\`${d}\``).join(", ");
   const kb = `${Math.round(f.packed / 10_000) * 10} kB`;
   const replacements = [
-    [/(`kubelet-nokmem-[\d.]+\.tgz`, about )\d+ kB; \w+ runtime dependenc(?:y|ies), [^:]+:/, `$1${kb}; ${numberWord[f.direct.length] ?? f.direct.length} runtime dependenc${f.direct.length === 1 ? "y" : "ies"}, ${names}:`],
+    [
+      /(`kubelet-nokmem-[\d.]+\.tgz`, about )\d+ kB; \w+ runtime dependenc(?:y|ies), [^:]+:/,
+      `$1${kb}; ${numberWord[f.direct.length] ?? f.direct.length} runtime dependenc${f.direct.length === 1 ? "y" : "ies"}, ${names}:`,
+    ],
     [/(the packed tarball is about )\d+ kB\n\(\d+ files, [\d.]+ MB unpacked\)/, `$1${kb}\n(${f.files} files, ${(f.unpacked / 1e6).toFixed(1)} MB unpacked)`],
-    [/(it takes )[\d.]+ MB; it has \d+ dependenc(?:y|ies) \([^,]+, \d+ packages installed in all\)/, `$1${(f.installed / 1e6).toFixed(2)} MB; it has ${f.direct.length} dependenc${f.direct.length === 1 ? "y" : "ies"} (${names}, ${f.installedCount} packages installed in all)`],
+    [
+      /(it takes )[\d.]+ MB; it has \d+ dependenc(?:y|ies) \([^,]+, \d+ packages installed in all\)/,
+      `$1${(f.installed / 1e6).toFixed(2)} MB; it has ${f.direct.length} dependenc${f.direct.length === 1 ? "y" : "ies"} (${names}, ${f.installedCount} packages installed in all)`,
+    ],
   ];
   let text = readFileSync(path, "utf8");
   for (const [re, to] of replacements) {

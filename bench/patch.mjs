@@ -25,14 +25,40 @@ const FILES = opt("files", 20_000);
 const MB = opt("mb", 280);
 const RUNS = opt("runs", 7);
 const KEEP = args.includes("--keep");
-const GIT_ENV = { GIT_AUTHOR_NAME: "Bench", GIT_AUTHOR_EMAIL: "bench@example.invalid", GIT_COMMITTER_NAME: "Bench", GIT_COMMITTER_EMAIL: "bench@example.invalid", GIT_CONFIG_NOSYSTEM: "1", GIT_CONFIG_GLOBAL: "/dev/null" };
+const GIT_ENV = {
+  GIT_AUTHOR_NAME: "Bench",
+  GIT_AUTHOR_EMAIL: "bench@example.invalid",
+  GIT_COMMITTER_NAME: "Bench",
+  GIT_COMMITTER_EMAIL: "bench@example.invalid",
+  GIT_CONFIG_NOSYSTEM: "1",
+  GIT_CONFIG_GLOBAL: "/dev/null",
+};
 
 const work = mkdtempSync(join(tmpdir(), "kn-bench-patch-"));
 
 /** The fixture generator is TypeScript under test/: compile it once for this script. */
 function loadFixtures() {
   const out = join(work, "fixtures-js");
-  execFileSync(join(ROOT, "node_modules/.bin/tsc"), ["--outDir", out, "--rootDir", ROOT, "--module", "NodeNext", "--moduleResolution", "NodeNext", "--target", "ES2022", "--skipLibCheck", "--types", "node", join(ROOT, "test/fixtures/k8s-tree.ts")], { stdio: "inherit" });
+  execFileSync(
+    join(ROOT, "node_modules/.bin/tsc"),
+    [
+      "--outDir",
+      out,
+      "--rootDir",
+      ROOT,
+      "--module",
+      "NodeNext",
+      "--moduleResolution",
+      "NodeNext",
+      "--target",
+      "ES2022",
+      "--skipLibCheck",
+      "--types",
+      "node",
+      join(ROOT, "test/fixtures/k8s-tree.ts"),
+    ],
+    { stdio: "inherit" },
+  );
   return import(pathToFileURL(join(out, "test/fixtures/k8s-tree.js")).href);
 }
 
@@ -97,11 +123,17 @@ try {
   execFileSync("git", ["add", "-A"], { cwd: big.root, env: { ...process.env, ...GIT_ENV } });
   execFileSync("git", ["-c", "commit.gpgsign=false", "commit", "-q", "-m", "bench"], { cwd: big.root, env: { ...process.env, ...GIT_ENV } });
   execFileSync("git", ["-c", "tag.gpgsign=false", "tag", "-a", "-m", "v1.16.15", "v1.16.15"], { cwd: big.root, env: { ...process.env, ...GIT_ENV } });
-  const count = execFileSync("git", ["ls-files"], { cwd: big.root, maxBuffer: 64 << 20 }).toString().split("\n").length - 1;
+  const count =
+    execFileSync("git", ["ls-files"], { cwd: big.root, maxBuffer: 64 << 20 })
+      .toString()
+      .split("\n").length - 1;
   const bytes = Number(execFileSync("du", ["-sb", "--exclude=.git", big.root]).toString().split("\t")[0]);
   process.stderr.write(`big tree: ${count} files, ${(bytes / 1024 / 1024).toFixed(0)} MB (without .git)\n`);
   const nodeStart = median(Array.from({ length: RUNS }, () => time(() => spawnSync(process.execPath, ["-e", ""]))));
-  console.table([measure(`fixture (${Object.keys(small).length ? "~25 files" : ""})`, small.root), measure(`${count} files, ${(bytes / 1024 / 1024).toFixed(0)} MB`, big.root)]);
+  console.table([
+    measure(`fixture (${Object.keys(small).length ? "~25 files" : ""})`, small.root),
+    measure(`${count} files, ${(bytes / 1024 / 1024).toFixed(0)} MB`, big.root),
+  ]);
   console.log(`median of ${RUNS} runs each; a bare \`node -e ""\` takes ${nodeStart.toFixed(0)} ms here`);
 } finally {
   if (KEEP) console.log(`kept ${work}`);

@@ -30,7 +30,13 @@ const NODES = argValue("--nodes", 1000);
 const RUNS = argValue("--runs", 5);
 
 function finding(id, severity, title) {
-  return { id, severity, title, evidence: [`/proc/cgroups: memory hierarchy=8 num_cgroups=1 enabled=1`, `/sys/fs/cgroup/memory: 40 directories`], remedy: severity === "ok" ? null : "drain the node, reboot it, and boot with cgroup.memory=nokmem" };
+  return {
+    id,
+    severity,
+    title,
+    evidence: [`/proc/cgroups: memory hierarchy=8 num_cgroups=1 enabled=1`, `/sys/fs/cgroup/memory: 40 directories`],
+    remedy: severity === "ok" ? null : "drain the node, reboot it, and boot with cgroup.memory=nokmem",
+  };
 }
 
 function doctor(i) {
@@ -43,12 +49,38 @@ function doctor(i) {
     kernelRelease: leaking ? "3.10.0-957.el7.x86_64" : "3.10.0-1160.el7.x86_64",
     verdict: leaking ? "leaking" : i % 3 === 0 ? "at-risk" : "healthy",
     summary: leaking ? `leaking: ${counted}/65535 memory cgroup ids in use` : "healthy: booted with cgroup.memory=nokmem",
-    findings: ["kernel-release", "boot-nokmem", "kernel-config-kmem", "memory-cgroup-ids", "memory-cgroup-gap", "kubepods-kmem", "slab-memory", "kernel-log", "kubelet-binary", "runc-binary"].map((id) => finding(id, leaking ? "critical" : "ok", `${id}: something was found`)),
+    findings: [
+      "kernel-release",
+      "boot-nokmem",
+      "kernel-config-kmem",
+      "memory-cgroup-ids",
+      "memory-cgroup-gap",
+      "kubepods-kmem",
+      "slab-memory",
+      "kernel-log",
+      "kubelet-binary",
+      "runc-binary",
+    ].map((id) => finding(id, leaking ? "critical" : "ok", `${id}: something was found`)),
     binaries: {
-      kubelet: { path: "/usr/bin/kubelet", verdict: leaking ? "unpatched" : "patched", kubernetesVersion: "1.17.9", evidence: [{ id: "enabled-string:kmem-limit-file" }], pin: "unpinned", error: null },
+      kubelet: {
+        path: "/usr/bin/kubelet",
+        verdict: leaking ? "unpatched" : "patched",
+        kubernetesVersion: "1.17.9",
+        evidence: [{ id: "enabled-string:kmem-limit-file" }],
+        pin: "unpinned",
+        error: null,
+      },
       runc: { path: "/usr/bin/runc", verdict: leaking ? "unpatched" : "not-affected", kubernetesVersion: null, evidence: [], pin: "unpinned", error: null },
     },
-    facts: { kernelRisk: "strong", memoryCgroupsCounted: counted, memoryCgroupsExisting: 40 + (i % 300), memoryCgroupIdLimit: 65535, slabUnreclaimableBytes: 123456789, kubepodsKmem: leaking ? "on" : "off", bootNokmem: !leaking },
+    facts: {
+      kernelRisk: "strong",
+      memoryCgroupsCounted: counted,
+      memoryCgroupsExisting: 40 + (i % 300),
+      memoryCgroupIdLimit: 65535,
+      slabUnreclaimableBytes: 123456789,
+      kubepodsKmem: leaking ? "on" : "off",
+      bootNokmem: !leaking,
+    },
   };
 }
 
@@ -71,10 +103,21 @@ function audit(i) {
     pin: { status: "unpinned", checks: [] },
     errors: [],
   });
-  return { schemaVersion: 1, node: `node-${String(i).padStart(4, "0")}.fleet.example`, reports: [report("/usr/bin/kubelet", "kubelet"), report("/usr/bin/runc", "runc")], summary: { binaries: 2 }, failOn: [], failed: [] };
+  return {
+    schemaVersion: 1,
+    node: `node-${String(i).padStart(4, "0")}.fleet.example`,
+    reports: [report("/usr/bin/kubelet", "kubelet"), report("/usr/bin/runc", "runc")],
+    summary: { binaries: 2 },
+    failOn: [],
+    failed: [],
+  };
 }
 
-const prefixed = (value, prefix) => JSON.stringify(value, null, 2).split("\n").map((l) => `[${prefix}] ${l}`).join("\n");
+const prefixed = (value, prefix) =>
+  JSON.stringify(value, null, 2)
+    .split("\n")
+    .map((l) => `[${prefix}] ${l}`)
+    .join("\n");
 const work = mkdtempSync(join(tmpdir(), "kubelet-nokmem-bench-report-"));
 try {
   const log = join(work, "fleet.log");
@@ -104,8 +147,13 @@ try {
   for (let r = 0; r < RUNS; r++) for (const [k, args] of Object.entries(cases)) results[k].push(time(args));
   console.log(`${NODES} nodes, ${(size / 1e6).toFixed(1)} MB of kubectl logs output (doctor + audit per node, prefixed)`);
   for (const [k, xs] of Object.entries(results)) {
-    const c = cpu.filter((x) => x.args === cases[k]).slice(1).map((x) => x.ms);
-    console.log(`  report --${k.padEnd(5)} median ${median(xs).toFixed(0)} ms wall over ${RUNS} runs (min ${Math.min(...xs).toFixed(0)}, max ${Math.max(...xs).toFixed(0)})${c.length ? `, ${median(c).toFixed(0)} ms CPU` : ""}`);
+    const c = cpu
+      .filter((x) => x.args === cases[k])
+      .slice(1)
+      .map((x) => x.ms);
+    console.log(
+      `  report --${k.padEnd(5)} median ${median(xs).toFixed(0)} ms wall over ${RUNS} runs (min ${Math.min(...xs).toFixed(0)}, max ${Math.max(...xs).toFixed(0)})${c.length ? `, ${median(c).toFixed(0)} ms CPU` : ""}`,
+    );
   }
   console.log(`  HTML page: ${(statSync(html).size / 1e3).toFixed(0)} kB`);
 } finally {

@@ -67,18 +67,37 @@ async function main() {
   const row = (what, ours, other, otherMs) => rows.push([what, fmt(ours), other, fmt(otherMs), `${(ours / otherMs).toFixed(2)}×`]);
 
   console.error("bench: --version …");
-  const [version, nodeStart] = await medians([[NODE, CLI, "--version"], [NODE, "-e", "0"]], runs);
+  const [version, nodeStart] = await medians(
+    [
+      [NODE, CLI, "--version"],
+      [NODE, "-e", "0"],
+    ],
+    runs,
+  );
   row("kubelet-nokmem --version", version, "node -e 0", nodeStart);
   targets.push(["--version ≤ 1.3× node -e 0", version / nodeStart <= 1.3, `${(version / nodeStart).toFixed(2)}×`]);
 
   console.error("bench: audit of one kubelet …");
-  const [audit, openssl, sha] = await medians([[NODE, CLI, "audit", file, "--json", "--fail-on", "none"], ["openssl", "dgst", "-sha256", file], ["sha256sum", file]], runs);
+  const [audit, openssl, sha] = await medians(
+    [
+      [NODE, CLI, "audit", file, "--json", "--fail-on", "none"],
+      ["openssl", "dgst", "-sha256", file],
+      ["sha256sum", file],
+    ],
+    runs,
+  );
   row("audit one 105 MB kubelet", audit, "openssl dgst -sha256", openssl);
   row("audit one 105 MB kubelet", audit, "sha256sum", sha);
   targets.push(["audit of one kubelet ≤ 2× openssl dgst -sha256", audit / openssl <= 2, `${(audit / openssl).toFixed(2)}×`]);
 
   console.error("bench: audit of a folder …");
-  const [folderAudit, folderSha] = await medians([[NODE, CLI, "audit", folder, "--json", "--fail-on", "none"], ["sha256sum", ...folderFiles(folder)]], runs);
+  const [folderAudit, folderSha] = await medians(
+    [
+      [NODE, CLI, "audit", folder, "--json", "--fail-on", "none"],
+      ["sha256sum", ...folderFiles(folder)],
+    ],
+    runs,
+  );
   row("audit a folder of 6 binaries (300 MB)", folderAudit, "sha256sum of each", folderSha);
   targets.push(["folder audit ≤ 0.3× sha256sum of the same files", folderAudit / folderSha <= 0.3, `${(folderAudit / folderSha).toFixed(2)}×`]);
 

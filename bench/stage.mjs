@@ -34,7 +34,9 @@ try {
     bytes += size;
   }
   const gen = (performance.now() - t0) / 1000;
-  console.log(`tree: ${FILES} files, ${(bytes / 1e6).toFixed(0)} MB (generated in ${gen.toFixed(1)}s), ${Math.round(VENDOR_SHARE * 100)}% of files under vendor/`);
+  console.log(
+    `tree: ${FILES} files, ${(bytes / 1e6).toFixed(0)} MB (generated in ${gen.toFixed(1)}s), ${Math.round(VENDOR_SHARE * 100)}% of files under vendor/`,
+  );
 
   // Three rounds, the order rotated each round, medians reported: on a shared
   // machine one run says little (writeback of the previous step, other load).
@@ -66,10 +68,14 @@ try {
   console.log("");
   console.log("staging mode (median of 3) seconds  +sync   linked   copied");
   const label = { copy: "full copy (--stage copy)", auto: "vendor/ linked (auto)  ", link: "all linked (--stage link)" };
-  for (const r of rows) console.log(`${label[r.mode].padEnd(24)}${r.secs.toFixed(2).padStart(8)}${r.synced.toFixed(2).padStart(7)}${String(r.linked).padStart(9)}${String(r.copied).padStart(9)}`);
+  for (const r of rows)
+    console.log(
+      `${label[r.mode].padEnd(24)}${r.secs.toFixed(2).padStart(8)}${r.synced.toFixed(2).padStart(7)}${String(r.linked).padStart(9)}${String(r.copied).padStart(9)}`,
+    );
   console.log(`${"content digest".padEnd(24)}${digestSecs.toFixed(2).padStart(8)}   (${d.files} files, ${(d.bytes / 1e6).toFixed(0)} MB)`);
   const copy = rows.find((r) => r.mode === "copy");
-  for (const r of rows.filter((r) => r.mode !== "copy")) console.log(`${r.mode}: ${(copy.synced / r.synced).toFixed(1)}x faster than a full copy (with writeback)`);
+  for (const r of rows.filter((r) => r.mode !== "copy"))
+    console.log(`${r.mode}: ${(copy.synced / r.synced).toFixed(1)}x faster than a full copy (with writeback)`);
 } finally {
   await rm(root, { recursive: true, force: true });
 }

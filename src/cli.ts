@@ -82,7 +82,8 @@ function unknownCommand(program: Command, argv: readonly string[]): string | nul
   for (let i = 0; i < argv.length && words.length < 2; i++) {
     const a = argv[i] ?? "";
     if (a === "--") break;
-    if (a === "--catalog") i++; // its value is not a command
+    if (a === "--catalog")
+      i++; // its value is not a command
     else if (!a.startsWith("-")) words.push(a);
   }
   const [command, next] = words;

@@ -248,7 +248,6 @@ export class InterruptedError extends kindOf("interrupted") {}
 class TerminatedError extends kindOf("terminated") {}
 class InternalError extends kindOf("internal") {}
 
-
 /** The error a run ends with when a signal stops it: the one cancellation reason every command sees. */
 export function interruption(signal: "SIGINT" | "SIGTERM"): ToolError {
   return signal === "SIGTERM"
@@ -265,7 +264,9 @@ export function stoppedBy(reason: unknown, thrown: unknown): ToolError {
   const base = reason instanceof ToolError ? reason : interruption("SIGINT");
   if (!(thrown instanceof ToolError) || (thrown.kind !== "interrupted" && thrown.kind !== "terminated")) return base;
   const message = `${thrown.message} (${base.kind === "terminated" ? "SIGTERM" : "SIGINT"})`;
-  return base.kind === "terminated" ? new TerminatedError("E_TERMINATED", message, thrown.hint ?? base.hint) : new InterruptedError("E_INTERRUPTED", message, thrown.hint ?? base.hint);
+  return base.kind === "terminated"
+    ? new TerminatedError("E_TERMINATED", message, thrown.hint ?? base.hint)
+    : new InterruptedError("E_INTERRUPTED", message, thrown.hint ?? base.hint);
 }
 
 /**
@@ -285,25 +286,59 @@ export function errnoToolError(err: unknown): ToolError | null {
   switch (e.code) {
     case "E_NOT_REGULAR":
     case "E_TOO_LARGE":
-      return new UsageError(e.code, `${e.message}; nothing was read from it`, e.code === "E_NOT_REGULAR" ? "pass a regular file: FIFOs, sockets and devices are never read" : `pass the right file; ${where} is far larger than any it stands for`);
+      return new UsageError(
+        e.code,
+        `${e.message}; nothing was read from it`,
+        e.code === "E_NOT_REGULAR"
+          ? "pass a regular file: FIFOs, sockets and devices are never read"
+          : `pass the right file; ${where} is far larger than any it stands for`,
+      );
     case "EACCES":
     case "EPERM":
-      return new EnvironmentError(`E_${e.code}`, `expected permission to ${verb(e.syscall)}${at}, found permission denied (${e.code})`, `fix the permissions of ${where} (or its folder), or run as a user who may`);
+      return new EnvironmentError(
+        `E_${e.code}`,
+        `expected permission to ${verb(e.syscall)}${at}, found permission denied (${e.code})`,
+        `fix the permissions of ${where} (or its folder), or run as a user who may`,
+      );
     case "ENOSPC":
     case "EDQUOT":
-      return new EnvironmentError(`E_${e.code}`, `expected space to ${verb(e.syscall)}${at}, found the file system ${e.code === "EDQUOT" ? "over quota" : "full"} (${e.code})`, `free space where ${where} lives (df -h), then run again; nothing half-written was published`);
+      return new EnvironmentError(
+        `E_${e.code}`,
+        `expected space to ${verb(e.syscall)}${at}, found the file system ${e.code === "EDQUOT" ? "over quota" : "full"} (${e.code})`,
+        `free space where ${where} lives (df -h), then run again; nothing half-written was published`,
+      );
     case "EROFS":
-      return new EnvironmentError("E_EROFS", `expected to ${verb(e.syscall)}${at}, found a read-only file system (EROFS)`, `choose a path on a writable file system, or remount it read-write`);
+      return new EnvironmentError(
+        "E_EROFS",
+        `expected to ${verb(e.syscall)}${at}, found a read-only file system (EROFS)`,
+        `choose a path on a writable file system, or remount it read-write`,
+      );
     case "EEXIST":
-      return new UsageError("E_EEXIST", `expected nothing in the way of${at}, found something already there (EEXIST)`, `remove or rename ${where}, or choose another path`);
+      return new UsageError(
+        "E_EEXIST",
+        `expected nothing in the way of${at}, found something already there (EEXIST)`,
+        `remove or rename ${where}, or choose another path`,
+      );
     case "ELOOP":
-      return new UsageError("E_ELOOP", `expected${at} to lead to a file or folder, found a symbolic link loop (ELOOP)`, `replace the looping symbolic link on the way to ${where}`);
+      return new UsageError(
+        "E_ELOOP",
+        `expected${at} to lead to a file or folder, found a symbolic link loop (ELOOP)`,
+        `replace the looping symbolic link on the way to ${where}`,
+      );
     case "ENOTDIR":
-      return new UsageError("E_ENOTDIR", `expected a folder at${at} (or on the way to it), found ${e.found ?? "a file"} (ENOTDIR)`, `pass a path whose folders are folders; remove the file in the way`);
+      return new UsageError(
+        "E_ENOTDIR",
+        `expected a folder at${at} (or on the way to it), found ${e.found ?? "a file"} (ENOTDIR)`,
+        `pass a path whose folders are folders; remove the file in the way`,
+      );
     case "EISDIR":
       return new UsageError("E_EISDIR", `expected a file at${at}, found a directory (EISDIR)`, `pass a file path, not a folder`);
     case "ENAMETOOLONG":
-      return new UsageError("E_ENAMETOOLONG", `expected a path the file system accepts, found one too long${at ? ` (${path!.slice(0, 80)}…)` : ""}`, "pass a shorter path");
+      return new UsageError(
+        "E_ENAMETOOLONG",
+        `expected a path the file system accepts, found one too long${at ? ` (${path!.slice(0, 80)}…)` : ""}`,
+        "pass a shorter path",
+      );
     default:
       return null;
   }
@@ -341,11 +376,7 @@ export function asToolError(err: unknown): ToolError {
   const mapped = errnoToolError(err);
   if (mapped) return mapped;
   const message = err instanceof Error ? err.message : String(err);
-  return new InternalError(
-    "E_INTERNAL",
-    `internal error: ${message}`,
-    "re-run with --verbose and report it with the output attached",
-  );
+  return new InternalError("E_INTERNAL", `internal error: ${message}`, "re-run with --verbose and report it with the output attached");
 }
 
 /** For exhaustive switches over unions. */

@@ -35,12 +35,15 @@ const CLASSES = {
 } as const;
 
 describe("the error-code table", () => {
-  it.each(Object.entries(ERROR_CODES).filter(([, kind]) => kind !== "internal" && kind !== "terminated"))("%s ends as %s, with that kind's exit code", (code, kind) => {
-    const Cls = CLASSES[kind as keyof typeof CLASSES] as new (code: string, message: string) => { kind: string; exitCode: number; code: string };
-    const e = new Cls(code, "expected x, found y");
-    expect(e.kind).toBe(kind);
-    expect(e.exitCode).toBe(ExitCode[kind]);
-  });
+  it.each(Object.entries(ERROR_CODES).filter(([, kind]) => kind !== "internal" && kind !== "terminated"))(
+    "%s ends as %s, with that kind's exit code",
+    (code, kind) => {
+      const Cls = CLASSES[kind as keyof typeof CLASSES] as new (code: string, message: string) => { kind: string; exitCode: number; code: string };
+      const e = new Cls(code, "expected x, found y");
+      expect(e.kind).toBe(kind);
+      expect(e.exitCode).toBe(ExitCode[kind]);
+    },
+  );
 
   it("the version-needed and version-line codes are usage errors (exit 2) wherever they are raised", () => {
     expect(ERROR_CODES.E_VERSION_NEEDED).toBe("usage");
@@ -55,7 +58,10 @@ describe("the error-code table", () => {
   });
 
   it("a signal ends as E_INTERRUPTED (130) or E_TERMINATED (143), both in the table", () => {
-    for (const [signal, code, exit] of [["SIGINT", "E_INTERRUPTED", 130], ["SIGTERM", "E_TERMINATED", 143]] as const) {
+    for (const [signal, code, exit] of [
+      ["SIGINT", "E_INTERRUPTED", 130],
+      ["SIGTERM", "E_TERMINATED", 143],
+    ] as const) {
       const e = interruption(signal);
       expect([e.code, e.exitCode]).toEqual([code, exit]);
       expect(ExitCode[ERROR_CODES[code]]).toBe(exit);

@@ -38,7 +38,13 @@ interface AttestationInput extends Omit<ProvenanceInput, "goBinary" | "subjects"
   change: NokmemChange;
   verdict: {
     verdict: VerdictPredicate["verdict"];
-    binaries: { platform: string; verdict: VerdictPredicate["binaries"][number]["verdict"]; gitVersion?: string; runcVersion?: { version: string; commit: string | null }; evidence: VerdictPredicate["binaries"][number]["evidence"] }[];
+    binaries: {
+      platform: string;
+      verdict: VerdictPredicate["binaries"][number]["verdict"];
+      gitVersion?: string;
+      runcVersion?: { version: string; commit: string | null };
+      evidence: VerdictPredicate["binaries"][number]["evidence"];
+    }[];
   };
   /** Per platform: the modules its binary's Go build info lists as linked (the SBOM's dependsOn), or why none are known. */
   linked: Record<string, LinkedModules>;
@@ -58,9 +64,25 @@ export async function writeAttestations(a: AttestationInput): Promise<string[]> 
   const sbomDigests = [];
   for (const s of a.subjects) {
     const linked = a.linked[s.platform] ?? { known: false as const, reason: "the build's verify step did not read the binary's Go build information" };
-    const text = productSbom({ product: a.product, version: a.version, platform: s.platform, sha256: s.sha256, strategy: a.strategy, go: a.go, vendored, linked, change: a.change, tool: a.tool, timestamp: a.finishedOn });
+    const text = productSbom({
+      product: a.product,
+      version: a.version,
+      platform: s.platform,
+      sha256: s.sha256,
+      strategy: a.strategy,
+      go: a.go,
+      vendored,
+      linked,
+      change: a.change,
+      tool: a.tool,
+      timestamp: a.finishedOn,
+    });
     await put(sbomFile(s.platform), text);
-    sbomDigests.push({ name: sbomFile(s.platform), digest: { sha256: await sha256File(await a.stage(sbomFile(s.platform))) }, mediaType: "application/vnd.cyclonedx+json" });
+    sbomDigests.push({
+      name: sbomFile(s.platform),
+      digest: { sha256: await sha256File(await a.stage(sbomFile(s.platform))) },
+      mediaType: "application/vnd.cyclonedx+json",
+    });
   }
   const subjects = a.subjects.map((s) => ({ name: s.name, sha256: s.sha256 }));
   const verdict = verdictStatement(subjects, {
@@ -81,7 +103,11 @@ export async function writeAttestations(a: AttestationInput): Promise<string[]> 
   });
   const goBinary = a.runner === "local" ? await findGo() : null;
   // The verdict's digest in the provenance: a verifier holding the signed manifest notices a changed verdict.json (outdir.ts).
-  const verdictDigest = { name: VERDICT_FILE, digest: { sha256: createHash("sha256").update(statementBytes(verdict)).digest("hex") }, mediaType: "application/vnd.in-toto+json" };
+  const verdictDigest = {
+    name: VERDICT_FILE,
+    digest: { sha256: createHash("sha256").update(statementBytes(verdict)).digest("hex") },
+    mediaType: "application/vnd.in-toto+json",
+  };
   const provenance = provenanceStatement({ ...a, subjects, goBinary, byproducts: [...a.byproducts, ...sbomDigests, verdictDigest] });
   const statements: [string, Statement<unknown>][] = [
     [VERDICT_FILE, verdict],
@@ -107,4 +133,3 @@ async function findGo(): Promise<{ path: string; sha256: string } | null> {
   }
   return null;
 }
-

@@ -57,7 +57,11 @@ function kindOf(k: KeyObject, where: string): KeyKind {
   if (k.asymmetricKeyType === "ed25519") return "ed25519";
   if (k.asymmetricKeyType === "ec" && k.asymmetricKeyDetails?.namedCurve === "prime256v1") return "ecdsa-p256";
   const found = k.asymmetricKeyType === "ec" ? `an EC key on ${k.asymmetricKeyDetails?.namedCurve}` : `a key of type ${k.asymmetricKeyType ?? "unknown"}`;
-  throw new UsageError("E_KEY_TYPE", `expected ${where} to hold an Ed25519 or ECDSA P-256 key, found ${found}`, "openssl genpkey -algorithm ed25519 -out kubelet-nokmem.key (or -algorithm EC -pkeyopt ec_paramgen_curve:P-256)");
+  throw new UsageError(
+    "E_KEY_TYPE",
+    `expected ${where} to hold an Ed25519 or ECDSA P-256 key, found ${found}`,
+    "openssl genpkey -algorithm ed25519 -out kubelet-nokmem.key (or -algorithm EC -pkeyopt ec_paramgen_curve:P-256)",
+  );
 }
 
 function sshString(b: Buffer): Buffer {
@@ -73,7 +77,11 @@ function keyIdOf(pub: KeyObject): string {
   const wire =
     jwk.kty === "OKP"
       ? Buffer.concat([sshString(Buffer.from("ssh-ed25519")), sshString(b64(jwk.x))])
-      : Buffer.concat([sshString(Buffer.from("ecdsa-sha2-nistp256")), sshString(Buffer.from("nistp256")), sshString(Buffer.concat([Buffer.from([4]), b64(jwk.x), b64(jwk.y)]))]);
+      : Buffer.concat([
+          sshString(Buffer.from("ecdsa-sha2-nistp256")),
+          sshString(Buffer.from("nistp256")),
+          sshString(Buffer.concat([Buffer.from([4]), b64(jwk.x), b64(jwk.y)])),
+        ]);
   return `SHA256:${createHash("sha256").update(wire).digest("base64").replace(/=+$/, "")}`;
 }
 
@@ -83,7 +91,11 @@ export function signingKeyFromPem(pem: string, where: string): SigningKey {
   try {
     priv = createPrivateKey(pem);
   } catch (err) {
-    throw new UsageError("E_KEY_READ", `expected ${where} to hold an unencrypted PEM private key, found none (${(err as Error).message})`, "pass a PEM file made by `openssl genpkey` (or cosign's key converted with `openssl pkey`)");
+    throw new UsageError(
+      "E_KEY_READ",
+      `expected ${where} to hold an unencrypted PEM private key, found none (${(err as Error).message})`,
+      "pass a PEM file made by `openssl genpkey` (or cosign's key converted with `openssl pkey`)",
+    );
   }
   const kind = kindOf(priv, where);
   const pub = createPublicKey(priv);
@@ -96,7 +108,11 @@ export function verifyingKeyFromPem(pem: string, where: string): VerifyingKey {
   try {
     pub = createPublicKey(pem);
   } catch (err) {
-    throw new UsageError("E_KEY_READ", `expected ${where} to hold a PEM public key, found none (${(err as Error).message})`, "pass the PEM public key: openssl pkey -in KEY -pubout -out KEY.pub");
+    throw new UsageError(
+      "E_KEY_READ",
+      `expected ${where} to hold a PEM public key, found none (${(err as Error).message})`,
+      "pass the PEM public key: openssl pkey -in KEY -pubout -out KEY.pub",
+    );
   }
   return { kind: kindOf(pub, where), keyid: keyIdOf(pub), public: pub };
 }
@@ -109,7 +125,12 @@ export function signEnvelope(payload: Buffer, key: SigningKey, payloadType = INT
 
 /** Envelope text → envelope; throws VerificationError on anything but the envelope's three fields. */
 export function parseEnvelope(text: string, where: string): Envelope {
-  const fail = (found: string) => new VerificationError("E_ENVELOPE", `expected ${where} to be a DSSE envelope, found ${found}`, "rebuild with `kubelet-nokmem build --sign-key KEY`, or restore the file from the build's artifacts");
+  const fail = (found: string) =>
+    new VerificationError(
+      "E_ENVELOPE",
+      `expected ${where} to be a DSSE envelope, found ${found}`,
+      "rebuild with `kubelet-nokmem build --sign-key KEY`, or restore the file from the build's artifacts",
+    );
   let data: unknown;
   try {
     data = JSON.parse(text);
@@ -119,11 +140,14 @@ export function parseEnvelope(text: string, where: string): Envelope {
   try {
     const o = expectObject(data, "$");
     onlyFields(o, new Set(["payloadType", "payload", "signatures"]), "$");
-    if (typeof o.payloadType !== "string" || typeof o.payload !== "string" || !/^[A-Za-z0-9+/_-]*={0,2}$/.test(o.payload)) throw new SchemaViolation("$", "payloadType and a base64 payload");
+    if (typeof o.payloadType !== "string" || typeof o.payload !== "string" || !/^[A-Za-z0-9+/_-]*={0,2}$/.test(o.payload))
+      throw new SchemaViolation("$", "payloadType and a base64 payload");
     if (!Array.isArray(o.signatures) || !o.signatures.length) throw new SchemaViolation("$.signatures", "expected at least one signature");
-    if (o.signatures.length > MAX_ENVELOPE_SIGNATURES) throw new SchemaViolation("$.signatures", `expected at most ${MAX_ENVELOPE_SIGNATURES} signatures, found ${o.signatures.length}`);
+    if (o.signatures.length > MAX_ENVELOPE_SIGNATURES)
+      throw new SchemaViolation("$.signatures", `expected at most ${MAX_ENVELOPE_SIGNATURES} signatures, found ${o.signatures.length}`);
     const signatures = o.signatures.map((s: unknown, i: number) => {
-      if (!isObject(s) || typeof s.sig !== "string" || (s.keyid !== undefined && typeof s.keyid !== "string")) throw new SchemaViolation(`$.signatures[${i}]`, "expected {keyid?, sig}");
+      if (!isObject(s) || typeof s.sig !== "string" || (s.keyid !== undefined && typeof s.keyid !== "string"))
+        throw new SchemaViolation(`$.signatures[${i}]`, "expected {keyid?, sig}");
       return { ...(typeof s.keyid === "string" ? { keyid: s.keyid } : {}), sig: s.sig };
     });
     return { payloadType: o.payloadType, payload: o.payload, signatures };

@@ -104,7 +104,8 @@ function checkDigestSet(v: unknown, path: string): DigestSet {
     const sizes = FIXED_SIZE[alg];
     if (sizes) {
       if (!/^(?:[0-9a-fA-F]{2})*$/.test(value)) throw new SchemaViolation(`${path}.${alg}`, "expected hex");
-      if (!sizes.includes(value.length / 2)) throw new SchemaViolation(`${path}.${alg}`, `expected ${sizes.map((s) => s * 2).join(" or ")} hex digits, found ${value.length}`);
+      if (!sizes.includes(value.length / 2))
+        throw new SchemaViolation(`${path}.${alg}`, `expected ${sizes.map((s) => s * 2).join(" or ")} hex digits, found ${value.length}`);
     }
     out[alg] = value;
   }
@@ -127,7 +128,8 @@ function checkResourceDescriptor(v: unknown, path: string): ResourceDescriptor {
   }
   if (o.annotations !== undefined) rd.annotations = expectObject(o.annotations, `${path}.annotations`);
   // Validate(): at least one of name, uri or digest (the spec text: uri, digest or content).
-  if (!rd.name && !rd.uri && !Object.keys(rd.digest ?? {}).length && !rd.content) throw new SchemaViolation(path, "expected at least one of name, uri, digest or content");
+  if (!rd.name && !rd.uri && !Object.keys(rd.digest ?? {}).length && !rd.content)
+    throw new SchemaViolation(path, "expected at least one of name, uri, digest or content");
   return rd;
 }
 
@@ -148,9 +150,9 @@ export function checkStatement(v: unknown): Statement {
     if (!rd.digest || !Object.keys(rd.digest).length) throw new SchemaViolation(`$.subject[${i}].digest`, "expected a digest: v1 subjects must have one");
     return rd as Subject;
   });
-  if (typeof o.predicateType !== "string" || !o.predicateType) throw new SchemaViolation("$.predicateType", `expected a URI, found ${describe(o.predicateType)}`);
+  if (typeof o.predicateType !== "string" || !o.predicateType)
+    throw new SchemaViolation("$.predicateType", `expected a URI, found ${describe(o.predicateType)}`);
   // Validate() requires the predicate object (the prose allows it unset; the reference parser does not).
   const predicate = expectObject(o.predicate, "$.predicate");
   return { _type: STATEMENT_TYPE, subject, predicateType: o.predicateType, predicate };
 }
-

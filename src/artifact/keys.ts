@@ -23,18 +23,37 @@ export const KEY_MAX_BYTES = 1024 * 1024;
  */
 /** The text of a key argument (a file, or env:VARNAME); empty, blank or unset is a usage error, never "no key". */
 export async function readKeyText(flag: string, spec: string, what: string): Promise<{ text: string; where: string }> {
-  if (spec.trim() === "") throw new UsageError("E_KEY_EMPTY", `expected ${flag} to name a ${what} (a file, or env:VARNAME), found ${spec === "" ? "an empty value" : "only blanks"}`, `pass ${flag} FILE; in a pipeline, check the variable you pass is set`);
+  if (spec.trim() === "")
+    throw new UsageError(
+      "E_KEY_EMPTY",
+      `expected ${flag} to name a ${what} (a file, or env:VARNAME), found ${spec === "" ? "an empty value" : "only blanks"}`,
+      `pass ${flag} FILE; in a pipeline, check the variable you pass is set`,
+    );
   if (spec.startsWith("env:")) {
     const name = spec.slice(4);
-    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new UsageError("E_KEY_EMPTY", `expected ${flag} env:VARNAME to name an environment variable, found ${name === "" ? "no name" : "a name that is not one"} after env:`, `pass ${flag} env:KUBELET_NOKMEM_KEY (any variable name)`);
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name))
+      throw new UsageError(
+        "E_KEY_EMPTY",
+        `expected ${flag} env:VARNAME to name an environment variable, found ${name === "" ? "no name" : "a name that is not one"} after env:`,
+        `pass ${flag} env:KUBELET_NOKMEM_KEY (any variable name)`,
+      );
     const text = process.env[name];
-    if (text === undefined || text.trim() === "") throw new UsageError("E_KEY_EMPTY", `expected the environment variable ${name} (${flag}) to hold a ${what}, found it ${text === undefined ? "unset" : "empty"}`, `export ${name}="$(cat KEY.pem)" (a CI secret), or pass a file path`);
+    if (text === undefined || text.trim() === "")
+      throw new UsageError(
+        "E_KEY_EMPTY",
+        `expected the environment variable ${name} (${flag}) to hold a ${what}, found it ${text === undefined ? "unset" : "empty"}`,
+        `export ${name}="$(cat KEY.pem)" (a CI secret), or pass a file path`,
+      );
     return { text, where: `$${name}` };
   }
   try {
     return { text: await readRegularText(spec, { maxBytes: KEY_MAX_BYTES }), where: spec };
   } catch (err) {
-    throw new UsageError("E_KEY_READ", `expected a ${what} file at ${spec}, found ${describeReadFailure(err)}`, "pass a readable PEM file, or env:VARNAME for a key held in an environment variable");
+    throw new UsageError(
+      "E_KEY_READ",
+      `expected a ${what} file at ${spec}, found ${describeReadFailure(err)}`,
+      "pass a readable PEM file, or env:VARNAME for a key held in an environment variable",
+    );
   }
 }
 

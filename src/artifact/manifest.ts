@@ -78,7 +78,16 @@ export interface ProvenanceInput {
   line: string;
   platforms: string[];
   /** commit: for an archive, what its `git archive` header claims (an annotation, not a digest of the file); archiveSha256: the archive file's own digest. */
-  source: { kind: string; origin: string; ref: string | null; commit: string | null; treeDigest: string; dirHash: string | null; gitTree: string | null; archiveSha256?: string | null };
+  source: {
+    kind: string;
+    origin: string;
+    ref: string | null;
+    commit: string | null;
+    treeDigest: string;
+    dirHash: string | null;
+    gitTree: string | null;
+    archiveSha256?: string | null;
+  };
   sourceDateEpoch: number;
   env: [string, string][];
   command: string[];
@@ -149,7 +158,9 @@ export function imagePurl(ref: string): string {
   const name = parts.pop()!;
   const namespace = parts.length ? parts.join("/") : undefined;
   const ns = namespace ? `${encodeURIComponent(namespace).replace(/%3A/g, ":").replace(/%2F/g, "/")}/` : "";
-  const v = encodeURIComponent(version ?? "latest").replace(/%3A/g, ":").replace(/%2B/g, "+");
+  const v = encodeURIComponent(version ?? "latest")
+    .replace(/%3A/g, ":")
+    .replace(/%2B/g, "+");
   // Qualifier values as application/x-www-form-urlencoded, a space as %20.
   const q = registry ? `?${new URLSearchParams({ repository_url: registry }).toString().replace(/\+/g, "%20")}` : "";
   return `pkg:docker/${ns}${encodeURIComponent(name)}@${v}${q}`;
@@ -191,7 +202,12 @@ export function provenanceStatement(p: ProvenanceInput): ProvenanceStatement {
       annotations: { ref: p.image.ref, ...(p.go ? { goVersion: p.go } : {}) },
     });
   } else if (p.runner === "local" && p.goBinary) {
-    toolchain.push({ name: "go", uri: pathToFileURL(p.goBinary.path).href, digest: { sha256: p.goBinary.sha256 }, ...(p.go ? { annotations: { goVersion: p.go } } : {}) });
+    toolchain.push({
+      name: "go",
+      uri: pathToFileURL(p.goBinary.path).href,
+      digest: { sha256: p.goBinary.sha256 },
+      ...(p.go ? { annotations: { goVersion: p.go } } : {}),
+    });
   }
   return {
     _type: STATEMENT_TYPE,
@@ -288,7 +304,11 @@ export interface ProvenanceRecord {
 }
 
 function manifestError(where: string, what: string, found: string): VerificationError {
-  return new VerificationError("E_MANIFEST", `expected ${where} to be ${what}, found ${found}`, "rebuild with `kubelet-nokmem build`, or restore the file from the build's artifacts");
+  return new VerificationError(
+    "E_MANIFEST",
+    `expected ${where} to be ${what}, found ${found}`,
+    "rebuild with `kubelet-nokmem build`, or restore the file from the build's artifacts",
+  );
 }
 
 function parseJson(text: string, where: string): unknown {
@@ -350,7 +370,10 @@ function checkProvenancePredicate(v: unknown): ProvenancePredicate {
     }
   }
   checkResourceDescriptors(rd.byproducts, "$.predicate.runDetails.byproducts");
-  return { ...(o as unknown as ProvenancePredicate), buildDefinition: { ...(bd as unknown as ProvenancePredicate["buildDefinition"]), externalParameters, resolvedDependencies } };
+  return {
+    ...(o as unknown as ProvenancePredicate),
+    buildDefinition: { ...(bd as unknown as ProvenancePredicate["buildDefinition"]), externalParameters, resolvedDependencies },
+  };
 }
 
 /** manifest.json of a kubelet-nokmem build: strict in-toto + SLSA v1, then the fields this project's buildType defines. */
@@ -365,12 +388,15 @@ export function readProvenance(text: string, where: string): ProvenanceRecord {
     throw err;
   }
   const bad = (what: string, found: string) => manifestError(where, `a kubelet-nokmem build provenance with ${what}`, found);
-  if (predicate.buildDefinition.buildType !== BUILD_TYPE && predicate.buildDefinition.buildType !== BUILD_TYPE_V0) throw bad(`buildType ${BUILD_TYPE}`, JSON.stringify(predicate.buildDefinition.buildType));
+  if (predicate.buildDefinition.buildType !== BUILD_TYPE && predicate.buildDefinition.buildType !== BUILD_TYPE_V0)
+    throw bad(`buildType ${BUILD_TYPE}`, JSON.stringify(predicate.buildDefinition.buildType));
   const ext = predicate.buildDefinition.externalParameters;
-  if (ext.product !== undefined && !(PRODUCTS as readonly unknown[]).includes(ext.product)) throw bad(`externalParameters.product one of ${PRODUCTS.join(", ")}`, "another value");
+  if (ext.product !== undefined && !(PRODUCTS as readonly unknown[]).includes(ext.product))
+    throw bad(`externalParameters.product one of ${PRODUCTS.join(", ")}`, "another value");
   const product: Product = ext.product === "runc" ? "runc" : "kubelet";
   const version = productVersion(product, ext.version);
-  if (version === null) throw bad(product === "runc" ? "externalParameters.version (vX.Y.Z or vX.Y.Z-rcN)" : "externalParameters.version (vX.Y.Z)", JSON.stringify(ext.version));
+  if (version === null)
+    throw bad(product === "runc" ? "externalParameters.version (vX.Y.Z or vX.Y.Z-rcN)" : "externalParameters.version (vX.Y.Z)", JSON.stringify(ext.version));
   const builderId = predicate.runDetails.builder.id;
   const runner = (Object.keys(BUILDER_IDS) as BuildRunner[]).find((r) => BUILDER_IDS[r] === builderId || BUILDER_IDS_V0[r] === builderId);
   if (!runner) throw bad(`builder.id one of ${Object.values(BUILDER_IDS).join(", ")}`, JSON.stringify(predicate.runDetails.builder.id));
@@ -379,7 +405,8 @@ export function readProvenance(text: string, where: string): ProvenanceRecord {
     const m = /^(linux\/[a-z0-9]+)\/([a-z]+)$/.exec(s.name ?? "");
     const sha = s.digest.sha256;
     // The subject is named by its place, never quoted: a message must not echo what a file holds.
-    if (!m || m[2] !== product || !sha || !/^[0-9a-f]{64}$/.test(sha)) throw bad(`subjects named <os>/<arch>/${product} with a lowercase sha256 digest`, `$.subject[${i}] is not`);
+    if (!m || m[2] !== product || !sha || !/^[0-9a-f]{64}$/.test(sha))
+      throw bad(`subjects named <os>/<arch>/${product} with a lowercase sha256 digest`, `$.subject[${i}] is not`);
     if (binaries.some((b) => b.name === s.name)) throw bad(`one subject per ${product}`, `$.subject[${i}] naming a ${product} twice`);
     binaries.push({ platform: m[1]!, name: s.name!, sha256: sha });
   }
@@ -398,9 +425,14 @@ export function readProvenance(text: string, where: string): ProvenanceRecord {
     runner,
     builderId: predicate.runDetails.builder.id,
     binaries,
-    source: { uri: source?.uri ?? null, commit: source?.digest?.gitCommit ?? (typeof source?.annotations?.archiveCommit === "string" ? source.annotations.archiveCommit : null) },
+    source: {
+      uri: source?.uri ?? null,
+      commit: source?.digest?.gitCommit ?? (typeof source?.annotations?.archiveCommit === "string" ? source.annotations.archiveCommit : null),
+    },
     image: imageRef ? { ref: imageRef, id: imageId } : null,
-    patches: deps.filter((d) => d.name?.startsWith("patch:") && d.digest?.sha256).map((d) => ({ name: d.name!.slice("patch:".length), sha256: d.digest!.sha256! })),
+    patches: deps
+      .filter((d) => d.name?.startsWith("patch:") && d.digest?.sha256)
+      .map((d) => ({ name: d.name!.slice("patch:".length), sha256: d.digest!.sha256! })),
   };
 }
 
@@ -459,8 +491,10 @@ export function readVerdict(text: string, where: string): VerdictRecord {
   try {
     const p = st.predicate;
     onlyFields(p, VERDICT_FIELDS, "$.predicate");
-    for (const k of ["release", "strategy", "timeVerified"]) if (!optionalString(p, k, "$.predicate")) throw new SchemaViolation(`$.predicate.${k}`, "expected a string");
-    if (p.product !== undefined && p.product !== "kubelet" && p.product !== "runc") throw new SchemaViolation("$.predicate.product", `expected kubelet or runc, found ${JSON.stringify(p.product)}`);
+    for (const k of ["release", "strategy", "timeVerified"])
+      if (!optionalString(p, k, "$.predicate")) throw new SchemaViolation(`$.predicate.${k}`, "expected a string");
+    if (p.product !== undefined && p.product !== "kubelet" && p.product !== "runc")
+      throw new SchemaViolation("$.predicate.product", `expected kubelet or runc, found ${JSON.stringify(p.product)}`);
     const verdict = verdictAt(p.verdict, "$.predicate.verdict", vocabulary, NOKMEM_VERDICTS);
     if (!Array.isArray(p.binaries)) throw new SchemaViolation("$.predicate.binaries", "expected an array");
     const binaries = p.binaries.map((b: unknown, i: number): VerdictPredicate["binaries"][number] => {
@@ -482,12 +516,15 @@ export function readVerdict(text: string, where: string): VerdictRecord {
         return { check, found: x.found, ...(detail !== undefined ? { detail } : {}) };
       });
       const runcVersion = o.runcVersion === undefined ? undefined : expectObject(o.runcVersion, `${at}.runcVersion`);
-      if (runcVersion && !optionalString(runcVersion, "version", `${at}.runcVersion`)) throw new SchemaViolation(`${at}.runcVersion.version`, "expected a string");
+      if (runcVersion && !optionalString(runcVersion, "version", `${at}.runcVersion`))
+        throw new SchemaViolation(`${at}.runcVersion.version`, "expected a string");
       return {
         name,
         verdict: verdictAt(o.verdict, `${at}.verdict`, vocabulary, VERDICTS),
         ...(gitVersion !== undefined ? { gitVersion } : {}),
-        ...(runcVersion ? { runcVersion: { version: runcVersion.version as string, commit: typeof runcVersion.commit === "string" ? runcVersion.commit : null } } : {}),
+        ...(runcVersion
+          ? { runcVersion: { version: runcVersion.version as string, commit: typeof runcVersion.commit === "string" ? runcVersion.commit : null } }
+          : {}),
         evidence,
       };
     });

@@ -35,7 +35,16 @@ import { describeReadFailure, fileKind } from "../io/read.js";
 import { envelopeFile } from "./keys.js";
 import { parseSha256Sums } from "./checksums.js";
 import { envelopePayload, INTOTO_PAYLOAD_TYPE, openEnvelope, parseEnvelope, signaturesBy, type VerifyingKey } from "./dsse.js";
-import { MANIFEST_FILE, readProvenance, readVerdict, VERDICT_FILE, type Product, type ProvenanceRecord, type PublishedBinary, type VerdictRecord } from "./manifest.js";
+import {
+  MANIFEST_FILE,
+  readProvenance,
+  readVerdict,
+  VERDICT_FILE,
+  type Product,
+  type ProvenanceRecord,
+  type PublishedBinary,
+  type VerdictRecord,
+} from "./manifest.js";
 import { checkPublicationFinished } from "./publish.js";
 
 export const SUMS_FILE = "SHA256SUMS";
@@ -111,7 +120,11 @@ class OutDirFiles {
 
   private refused(name: string, err: unknown): VerificationError {
     const found = err instanceof ConfinementError ? err.problem : describeReadFailure(err);
-    return new VerificationError("E_OUT_DIR_REFUSED", `expected ${this.path(name)} to be a regular file inside ${this.dir}, found ${found}; it was not used`, DO_NOT_TRUST);
+    return new VerificationError(
+      "E_OUT_DIR_REFUSED",
+      `expected ${this.path(name)} to be a regular file inside ${this.dir}, found ${found}; it was not used`,
+      DO_NOT_TRUST,
+    );
   }
 }
 
@@ -125,23 +138,41 @@ export async function checkOutDir(dir: string, key: VerifyingKey | null = null):
   const st = await stat(dir).catch((err: unknown) => {
     throw new UsageError("E_OUT_DIR", `expected a build output folder at ${dir}, found ${describeReadFailure(err)}`, PASS_OUT_DIR);
   });
-  if (!st.isDirectory()) throw new UsageError("E_OUT_DIR", `expected a build output folder at ${dir}, found ${st.isFile() ? "a file" : fileKind(st)}`, PASS_OUT_DIR);
+  if (!st.isDirectory())
+    throw new UsageError("E_OUT_DIR", `expected a build output folder at ${dir}, found ${st.isFile() ? "a file" : fileKind(st)}`, PASS_OUT_DIR);
   await checkPublicationFinished(dir); // a folder a build left half-way is refused, never read (nor finished: readers write nothing)
   const files = await OutDirFiles.open(dir);
 
   const manifestBytes = await signedStatement(files, MANIFEST_FILE, key);
-  if (manifestBytes === null) throw new UsageError("E_OUT_DIR", `expected a build output folder with ${MANIFEST_FILE} at ${dir}, found no ${MANIFEST_FILE}`, PASS_OUT_DIR);
+  if (manifestBytes === null)
+    throw new UsageError("E_OUT_DIR", `expected a build output folder with ${MANIFEST_FILE} at ${dir}, found no ${MANIFEST_FILE}`, PASS_OUT_DIR);
   const provenance = readProvenance(manifestBytes.toString("utf8"), files.path(MANIFEST_FILE));
 
   // A removed verdict.json (with its envelope) is caught in step 5: the manifest records its digest.
   const verdictBytes = await signedStatement(files, VERDICT_FILE, key);
   const verdict = verdictBytes === null ? null : readVerdict(verdictBytes.toString("utf8"), files.path(VERDICT_FILE));
   if (verdict) {
-    const a = provenance.binaries.map((b) => `${b.name}=${b.sha256}`).sort().join(" ");
-    const b = verdict.statement.subject.map((s) => `${s.name}=${s.digest.sha256}`).sort().join(" ");
-    if (a !== b) throw new VerificationError("E_MANIFEST", `expected ${files.path(VERDICT_FILE)} to be about exactly the subjects of ${MANIFEST_FILE}, found other subjects or digests`, "rebuild; never mix files of two builds");
+    const a = provenance.binaries
+      .map((b) => `${b.name}=${b.sha256}`)
+      .sort()
+      .join(" ");
+    const b = verdict.statement.subject
+      .map((s) => `${s.name}=${s.digest.sha256}`)
+      .sort()
+      .join(" ");
+    if (a !== b)
+      throw new VerificationError(
+        "E_MANIFEST",
+        `expected ${files.path(VERDICT_FILE)} to be about exactly the subjects of ${MANIFEST_FILE}, found other subjects or digests`,
+        "rebuild; never mix files of two builds",
+      );
     const verdictProduct = verdict.predicate.product ?? "kubelet";
-    if (verdictProduct !== provenance.product) throw new VerificationError("E_MANIFEST", `expected ${files.path(VERDICT_FILE)} to be about the product of ${MANIFEST_FILE} (${provenance.product}), found ${verdictProduct}`, "rebuild; never mix files of two builds");
+    if (verdictProduct !== provenance.product)
+      throw new VerificationError(
+        "E_MANIFEST",
+        `expected ${files.path(VERDICT_FILE)} to be about the product of ${MANIFEST_FILE} (${provenance.product}), found ${verdictProduct}`,
+        "rebuild; never mix files of two builds",
+      );
   }
 
   const disagreements: string[] = [];
@@ -175,16 +206,33 @@ export async function checkOutDir(dir: string, key: VerifyingKey | null = null):
     const expected = d.digest?.sha256;
     if (d.name === undefined || expected === undefined) continue;
     const where = `$.predicate.runDetails.byproducts[${i}]`;
-    if (nameProblem(d.name)) throw new VerificationError("E_MANIFEST", `expected ${files.path(MANIFEST_FILE)} to name each file it records by a plain name inside the folder, found ${where}, which is not one`, DO_NOT_TRUST);
+    if (nameProblem(d.name))
+      throw new VerificationError(
+        "E_MANIFEST",
+        `expected ${files.path(MANIFEST_FILE)} to name each file it records by a plain name inside the folder, found ${where}, which is not one`,
+        DO_NOT_TRUST,
+      );
     const actual = await files.sha256(d.name, OUT_DIR_LIMITS.byproduct);
     const name = shown(d.name, where);
     if (actual === null) disagreements.push(`${name} is missing (${MANIFEST_FILE} records its digest)`);
     else if (actual !== expected.toLowerCase()) disagreements.push(`${name} has sha256 ${actual}, ${MANIFEST_FILE} records ${expected}`);
   }
   if (disagreements.length) {
-    throw new VerificationError("E_OUT_DIR_CHANGED", `expected the files of ${dir} to agree with its ${MANIFEST_FILE}, found ${disagreements.join("; ")}`, DO_NOT_TRUST);
+    throw new VerificationError(
+      "E_OUT_DIR_CHANGED",
+      `expected the files of ${dir} to agree with its ${MANIFEST_FILE}, found ${disagreements.join("; ")}`,
+      DO_NOT_TRUST,
+    );
   }
-  return { dir, product: provenance.product, version: provenance.version, provenance, verdict, binaries: provenance.binaries, signature: key ? { keyid: key.keyid } : null };
+  return {
+    dir,
+    product: provenance.product,
+    version: provenance.version,
+    provenance,
+    verdict,
+    binaries: provenance.binaries,
+    signature: key ? { keyid: key.keyid } : null,
+  };
 }
 
 /**
@@ -204,17 +252,21 @@ async function signedStatement(files: OutDirFiles, file: string, key: VerifyingK
     return plain;
   }
   const env = parseEnvelope(envBytes.toString("utf8"), envPath);
-  if (env.payloadType !== INTOTO_PAYLOAD_TYPE) throw new VerificationError("E_SIGNATURE", `expected ${envPath} to carry ${INTOTO_PAYLOAD_TYPE}, found another payloadType`, SIGN_FIX);
+  if (env.payloadType !== INTOTO_PAYLOAD_TYPE)
+    throw new VerificationError("E_SIGNATURE", `expected ${envPath} to carry ${INTOTO_PAYLOAD_TYPE}, found another payloadType`, SIGN_FIX);
   let payload: Buffer;
   if (key) {
     const opened = openEnvelope(env, key);
     if (!opened) {
-      const why = signaturesBy(env, key).length ? "the signature naming that key does not verify: the payload changed since it was signed" : `none of its ${env.signatures.length} signature${env.signatures.length > 1 ? "s" : ""} names that key`;
+      const why = signaturesBy(env, key).length
+        ? "the signature naming that key does not verify: the payload changed since it was signed"
+        : `none of its ${env.signatures.length} signature${env.signatures.length > 1 ? "s" : ""} names that key`;
       throw new VerificationError("E_SIGNATURE", `expected a signature by ${key.keyid} that verifies over ${envPath}, found none (${why})`, SIGN_FIX);
     }
     payload = opened;
   } else payload = envelopePayload(env);
-  if (plain !== null && !plain.equals(payload)) throw new VerificationError("E_SIGNATURE", `expected ${files.path(file)} to be the payload ${envPath} carries, found different bytes`, SIGN_FIX);
+  if (plain !== null && !plain.equals(payload))
+    throw new VerificationError("E_SIGNATURE", `expected ${files.path(file)} to be the payload ${envPath} carries, found different bytes`, SIGN_FIX);
   return payload;
 }
 
@@ -237,10 +289,13 @@ async function readSums(files: OutDirFiles): Promise<Map<string, string> | null>
     const seen = sums.get(e.name);
     if (seen !== undefined && seen !== e.sha256) {
       const [a, b] = [seen, e.sha256].sort();
-      throw new VerificationError("E_SUMS_CONFLICT", `expected ${path} to give one digest per file, found two for ${shown(e.name, `the name of entry ${i + 1}`)} (${a} and ${b})`, "rebuild; never hand-edit SHA256SUMS");
+      throw new VerificationError(
+        "E_SUMS_CONFLICT",
+        `expected ${path} to give one digest per file, found two for ${shown(e.name, `the name of entry ${i + 1}`)} (${a} and ${b})`,
+        "rebuild; never hand-edit SHA256SUMS",
+      );
     }
     sums.set(e.name, e.sha256);
   }
   return sums;
 }
-

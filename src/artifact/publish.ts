@@ -82,7 +82,6 @@ export interface PublishRecovery {
 /** Test hook: stop after this many renames and wait to be killed. */
 const PAUSE_ENV = "KUBELET_NOKMEM_PAUSE_AFTER_RENAMES";
 
-
 /** --wait waits this long for another build into the same --out: a cold multi-platform build takes minutes, not hours. */
 const BUILD_WAIT_MS = 60 * 60_000;
 
@@ -205,7 +204,10 @@ export class Publication {
     }
     // An unsigned build must not leave the last signed build's envelopes beside its Statements.
     const described = [...kubelets.map((k) => k.replace(/kubelet$/, "sbom.cdx.json")), "manifest.dsse.json", "verdict.dsse.json"];
-    return [...kubelets, ...(await Promise.all(described.map(async (n) => ((await exists(join(this.out, n))) ? n : null)))).filter((n): n is string => n !== null)];
+    return [
+      ...kubelets,
+      ...(await Promise.all(described.map(async (n) => ((await exists(join(this.out, n))) ? n : null)))).filter((n): n is string => n !== null),
+    ];
   }
 }
 
@@ -348,7 +350,11 @@ async function applyJournal(out: string, journal: PublishJournal, inPlace: Reado
 async function readJournal(out: string): Promise<PublishJournal | null> {
   const path = join(out, JOURNAL_NAME);
   const bad = (found: string) =>
-    new VerificationError("E_PUBLISH_JOURNAL", `expected ${path} to describe an interrupted publication, found ${found}; it was not followed`, `remove ${out} and rebuild into it: its files cannot be trusted to belong to one build`);
+    new VerificationError(
+      "E_PUBLISH_JOURNAL",
+      `expected ${path} to describe an interrupted publication, found ${found}; it was not followed`,
+      `remove ${out} and rebuild into it: its files cannot be trusted to belong to one build`,
+    );
   let bytes: Buffer | null;
   try {
     bytes = await readConfined(await confinedRoot(out), JOURNAL_NAME);
@@ -379,7 +385,8 @@ function journalProblem(j: PublishJournal): string | null {
   };
   if (!j || typeof j !== "object" || Array.isArray(j)) return "something that is not a journal object";
   if (j.schemaVersion !== 1) return `schemaVersion ${JSON.stringify(j.schemaVersion)}`;
-  if (typeof j.staging !== "string" || !STAGING_NAME.test(j.staging)) return `the staging folder ${JSON.stringify(j.staging)} (expected ${STAGING_PREFIX}XXXXXX)`;
+  if (typeof j.staging !== "string" || !STAGING_NAME.test(j.staging))
+    return `the staging folder ${JSON.stringify(j.staging)} (expected ${STAGING_PREFIX}XXXXXX)`;
   if (!Array.isArray(j.files) || !Array.isArray(j.remove)) return "no lists of files and removals";
   const seen = new Set<string>();
   for (const f of j.files) {
@@ -389,7 +396,9 @@ function journalProblem(j: PublishJournal): string | null {
     if (seen.has(f.name)) return `${f.name} named twice`;
     seen.add(f.name);
   }
-  for (const n of j.remove) if (typeof n !== "string" || !REMOVABLE.test(n)) return `a removal of ${JSON.stringify(n)}, which is not a kubelet, its SBOM or an envelope of an earlier build`;
+  for (const n of j.remove)
+    if (typeof n !== "string" || !REMOVABLE.test(n))
+      return `a removal of ${JSON.stringify(n)}, which is not a kubelet, its SBOM or an envelope of an earlier build`;
   return null;
 }
 

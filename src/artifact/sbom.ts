@@ -152,7 +152,8 @@ export function productSbom(input: SbomInput): string {
   kubelet.hashes.set(Enums.HashAlgorithm["SHA-256"], input.sha256);
   kubelet.properties.add(new Models.Property("kubelet-nokmem:strategy", input.strategy));
   kubelet.properties.add(new Models.Property("kubelet-nokmem:platform", input.platform));
-  if (input.change.kind === "build-setting") for (const [k, v] of input.change.env) kubelet.properties.add(new Models.Property("kubelet-nokmem:build-setting", `${k}=${v}`));
+  if (input.change.kind === "build-setting")
+    for (const [k, v] of input.change.env) kubelet.properties.add(new Models.Property("kubelet-nokmem:build-setting", `${k}=${v}`));
   bom.metadata.component = kubelet;
 
   if (input.go) {
@@ -168,7 +169,12 @@ export function productSbom(input: SbomInput): string {
   if (input.vendored.source) kubelet.properties.add(new Models.Property("kubelet-nokmem:vendored-from", input.vendored.source));
   const l = input.linked;
   const linked = l.known ? new Set(l.paths) : null;
-  kubelet.properties.add(new Models.Property("kubelet-nokmem:linked-modules", l.known ? `from the binary's Go build info: ${l.paths.length} modules` : `unknown: ${l.reason}; no module is claimed as a dependency`));
+  kubelet.properties.add(
+    new Models.Property(
+      "kubelet-nokmem:linked-modules",
+      l.known ? `from the binary's Go build info: ${l.paths.length} modules` : `unknown: ${l.reason}; no module is claimed as a dependency`,
+    ),
+  );
   const refs = new Set<string>();
   for (const m of input.vendored.modules) {
     const c = moduleComponent(m, refs);

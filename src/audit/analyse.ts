@@ -8,14 +8,32 @@ import { runcLineFor } from "../catalog/runc-release.js";
 import { fixCommand } from "./fix.js";
 import type { Catalog } from "../catalog/types.js";
 import { strategyFor } from "../strategy/index.js";
-import { BUILDINFO_HEADER_SIZE, decodeInlineStrings, ldflagsStamps, parseBuildInfoHeader, parseModinfo, unframeModinfo, type GoBuildInfo } from "./buildinfo.js";
+import {
+  BUILDINFO_HEADER_SIZE,
+  decodeInlineStrings,
+  ldflagsStamps,
+  parseBuildInfoHeader,
+  parseModinfo,
+  unframeModinfo,
+  type GoBuildInfo,
+} from "./buildinfo.js";
 import { ElfFormatError, ElfImage, isExecutable, parseElfHeader, type ElfHeader } from "./elf.js";
 import { MARKER_BY_ID } from "./markers.js";
 import { catalogPin, checkPin, manifestPins, type ManifestEntry } from "../catalog/pin-check.js";
 import type { BinaryReport, ElfSummary, FileError } from "./report.js";
 import type { MarkerHits, ScanResult } from "./scan.js";
 import type { ByteSource } from "./source.js";
-import { releaseOf, runcByHeuristic, runcFromLdflags, runcFromSymbols, stampsByHeuristic, stampsFromLdflags, stampsFromSymbols, type KubernetesVersion, type RuncVersion } from "./stamps.js";
+import {
+  releaseOf,
+  runcByHeuristic,
+  runcFromLdflags,
+  runcFromSymbols,
+  stampsByHeuristic,
+  stampsFromLdflags,
+  stampsFromSymbols,
+  type KubernetesVersion,
+  type RuncVersion,
+} from "./stamps.js";
 import { verdictFor, type Evidence, type Program, type ReleaseFacts } from "./judge.js";
 
 export interface AuditOptions {
@@ -135,7 +153,8 @@ export async function analyse(path: string, layout: Layout | null, scan: ScanRes
     kubernetesVersion: kube?.gitVersion ?? null,
     versionTrusted: Boolean(kube && (kube.source !== "heuristic" || kube.confirmed)),
     runcVersion: runc?.version ?? null,
-    runcLayout: program === "runc" && runc && runc.source !== "heuristic" ? (runcLineFor(options.catalog?.runcLines ?? [], runc.version)?.kmemLayout ?? null) : null,
+    runcLayout:
+      program === "runc" && runc && runc.source !== "heuristic" ? (runcLineFor(options.catalog?.runcLines ?? [], runc.version)?.kmemLayout ?? null) : null,
   });
   evidence.push(...result.added);
   let verdict = result.verdict;
@@ -193,4 +212,3 @@ export function failedReport(path: string, error: FileError, partial: Partial<Bi
     errors: [error],
   };
 }
-

@@ -131,15 +131,34 @@ async function readSections(src: ByteSource, h: ElfHeader): Promise<Section[]> {
   if (h.shoff === 0 || h.shnum === 0 || h.shentsize < entsize) return [];
   checkTable(src, "section headers", h.shoff, h.shnum, h.shentsize);
   const table = await src.read(h.shoff, h.shnum * h.shentsize);
-  if (table.length < h.shnum * h.shentsize) throw new ElfFormatError(`expected ${h.shnum} section headers at offset ${h.shoff}, found the file ends first (truncated?)`);
+  if (table.length < h.shnum * h.shentsize)
+    throw new ElfFormatError(`expected ${h.shnum} section headers at offset ${h.shoff}, found the file ends first (truncated?)`);
   const r = reader(table, h.littleEndian, h.bits);
   const raw: (Section & { nameOff: number })[] = [];
   for (let i = 0; i < h.shnum; i++) {
     const o = i * h.shentsize;
     const s =
       h.bits === 64
-        ? { nameOff: r.u32(o), type: r.u32(o + 4), flags: r.addr(o + 8), addr: r.addr(o + 16), offset: r.addr(o + 24), size: r.addr(o + 32), link: r.u32(o + 40), entsize: r.addr(o + 56) }
-        : { nameOff: r.u32(o), type: r.u32(o + 4), flags: r.u32(o + 8), addr: r.u32(o + 12), offset: r.u32(o + 16), size: r.u32(o + 20), link: r.u32(o + 24), entsize: r.u32(o + 36) };
+        ? {
+            nameOff: r.u32(o),
+            type: r.u32(o + 4),
+            flags: r.addr(o + 8),
+            addr: r.addr(o + 16),
+            offset: r.addr(o + 24),
+            size: r.addr(o + 32),
+            link: r.u32(o + 40),
+            entsize: r.addr(o + 56),
+          }
+        : {
+            nameOff: r.u32(o),
+            type: r.u32(o + 4),
+            flags: r.u32(o + 8),
+            addr: r.u32(o + 12),
+            offset: r.u32(o + 16),
+            size: r.u32(o + 20),
+            link: r.u32(o + 24),
+            entsize: r.u32(o + 36),
+          };
     raw.push({ ...s, name: "" });
   }
   const strtab = raw[h.shstrndx];
@@ -158,7 +177,9 @@ async function readSections(src: ByteSource, h: ElfHeader): Promise<Section[]> {
 function checkTable(src: ByteSource, what: string, offset: number, count: number, entsize: number): void {
   if (entsize > MAX_HEADER_ENTRY) throw new ElfFormatError(`expected ${what} of at most ${MAX_HEADER_ENTRY} bytes each, found ${entsize}-byte entries`);
   if (offset + count * entsize > src.size) {
-    throw new ElfFormatError(`expected ${count} ${what} (${count * entsize} bytes at offset ${offset}) inside the ${src.size}-byte file, found the file ends first (truncated or forged header)`);
+    throw new ElfFormatError(
+      `expected ${count} ${what} (${count * entsize} bytes at offset ${offset}) inside the ${src.size}-byte file, found the file ends first (truncated or forged header)`,
+    );
   }
 }
 
@@ -175,7 +196,8 @@ async function readSegments(src: ByteSource, h: ElfHeader): Promise<Segment[]> {
   if (h.phoff === 0 || h.phnum === 0 || h.phentsize < entsize) return [];
   checkTable(src, "program headers", h.phoff, h.phnum, h.phentsize);
   const table = await src.read(h.phoff, h.phnum * h.phentsize);
-  if (table.length < h.phnum * h.phentsize) throw new ElfFormatError(`expected ${h.phnum} program headers at offset ${h.phoff}, found the file ends first (truncated?)`);
+  if (table.length < h.phnum * h.phentsize)
+    throw new ElfFormatError(`expected ${h.phnum} program headers at offset ${h.phoff}, found the file ends first (truncated?)`);
   const r = reader(table, h.littleEndian, h.bits);
   const out: Segment[] = [];
   for (let i = 0; i < h.phnum; i++) {

@@ -77,7 +77,8 @@ export async function auditFile(path: string, options: FileAuditOptions): Promis
     return await auditHandle(path, file.fh, file.size, options);
   } catch (err) {
     if (options.signal?.aborted) throw err;
-    if (err instanceof ElfFormatError) return failedReport(path, { code: "E_AUDIT_ELF_MALFORMED", message: `expected a well-formed ELF file at ${path}, found ${err.message}` });
+    if (err instanceof ElfFormatError)
+      return failedReport(path, { code: "E_AUDIT_ELF_MALFORMED", message: `expected a well-formed ELF file at ${path}, found ${err.message}` });
     return failedReport(path, errnoError(path, err));
   } finally {
     await file.fh.close().catch(() => undefined);
@@ -98,7 +99,11 @@ async function auditHandle(path: string, fh: FileHandle, size: number, options: 
   const chunk = options.chunkSize ?? DEFAULT_CHUNK_SIZE;
   const pass = await (options.pass ?? passInline)({ fh, size, chunk, markers, ignore, ...(options.signal ? { signal: options.signal } : {}) });
   if (pass.bytes !== size) {
-    return failedReport(path, { code: "E_AUDIT_CHANGED", message: `expected ${size} bytes in ${path}, found ${pass.bytes}: the file changed during the audit` }, { size });
+    return failedReport(
+      path,
+      { code: "E_AUDIT_CHANGED", message: `expected ${size} bytes in ${path}, found ${pass.bytes}: the file changed during the audit` },
+      { size },
+    );
   }
   return analyse(path, layout, { sha256: pass.sha256, size, hits: pass.hits }, options);
 }

@@ -102,7 +102,9 @@ export function verdictFor(input: VerdictInput): VerdictResult {
   const done = (verdict: Verdict, added: Evidence[] = []): VerdictResult => ({ verdict, reasons, added });
 
   if (input.release && !input.release.affected && (enabledStrings.length || disabled.length || kmemPath)) {
-    reasons.push(`the catalog says ${input.release.version} has no kmem code (layout ${input.release.kmemLayout}), but the binary carries kmem markers: the binary is the final word`);
+    reasons.push(
+      `the catalog says ${input.release.version} has no kmem code (layout ${input.release.kmemLayout}), but the binary carries kmem markers: the binary is the final word`,
+    );
   }
 
   // memory.kmem.limit_in_bytes alone is weak: runc before 1.9-era kubelets
@@ -110,7 +112,9 @@ export function verdictFor(input: VerdictInput): VerdictResult {
   // other programs (dockerd) probe it. runc's kmem function strings are strong.
   const strong = enabledStrings.filter((id) => RUNC_KMEM_CODE.has(id));
   if (strong.length && disabled.length) {
-    reasons.push(`both enabled-only (${strong.join(", ")}) and disabled-only (${disabled.join(", ")}) markers are present: two runc copies or a hand-edited build; cannot tell which one runs`);
+    reasons.push(
+      `both enabled-only (${strong.join(", ")}) and disabled-only (${disabled.join(", ")}) markers are present: two runc copies or a hand-edited build; cannot tell which one runs`,
+    );
     return done("unknown");
   }
   if (strong.length) {
@@ -125,14 +129,20 @@ export function verdictFor(input: VerdictInput): VerdictResult {
       return done("unpatched");
     }
     if (input.program === "kubelet" && r && !r.affected) {
-      reasons.push(`release ${r.version} carries no kmem-enabling code (catalog: layout ${r.kmemLayout}); the binary only names ${enabledStrings.join(", ")}, as its runc does for explicit kernel-memory limits, which kubelet never sets`);
+      reasons.push(
+        `release ${r.version} carries no kmem-enabling code (catalog: layout ${r.kmemLayout}); the binary only names ${enabledStrings.join(", ")}, as its runc does for explicit kernel-memory limits, which kubelet never sets`,
+      );
       return done("not-affected");
     }
     if (input.program === "runc" && input.runcLayout && !runcLayoutAffected(input.runcLayout)) {
-      reasons.push(`runc ${input.runcVersion} (layout ${input.runcLayout}) never turns kmem accounting on by itself; the binary only names ${enabledStrings.join(", ")}, as runc does for explicit kernel-memory limits`);
+      reasons.push(
+        `runc ${input.runcVersion} (layout ${input.runcLayout}) never turns kmem accounting on by itself; the binary only names ${enabledStrings.join(", ")}, as runc does for explicit kernel-memory limits`,
+      );
       return done("not-affected");
     }
-    reasons.push(`the binary names ${enabledStrings.join(", ")} but carries none of runc's kmem functions${input.program === "other" ? " and is neither a kubelet nor runc" : ""}: it may only probe the file; cannot tell`);
+    reasons.push(
+      `the binary names ${enabledStrings.join(", ")} but carries none of runc's kmem functions${input.program === "other" ? " and is neither a kubelet nor runc" : ""}: it may only probe the file; cannot tell`,
+    );
     return done("unknown");
   }
   if (disabled.length) {
@@ -174,7 +184,9 @@ function kubeletByAbsence(input: VerdictInput, tag: boolean, reasons: string[], 
     return done("not-affected");
   }
   if (!input.versionTrusted) {
-    reasons.push(`no kmem marker found; the version ${input.kubernetesVersion} came from an unconfirmed heuristic match, too weak to rest a verdict on an absence`);
+    reasons.push(
+      `no kmem marker found; the version ${input.kubernetesVersion} came from an unconfirmed heuristic match, too weak to rest a verdict on an absence`,
+    );
     return done("unknown");
   }
   if (!SILENT_WHEN_DISABLED.has(r.kmemLayout)) {
@@ -188,7 +200,9 @@ function kubeletByAbsence(input: VerdictInput, tag: boolean, reasons: string[], 
     kind: "absence",
     detail: `none of the enabled-only strings is present, in a kubelet of ${r.version} whose vendored runc (${r.kmemLayout}) carries them in a normal build`,
   };
-  reasons.push(`release ${r.version} carries kmem code (layout ${r.kmemLayout}), and its enabled-only strings are absent: the kmem code was stubbed or compiled out`);
+  reasons.push(
+    `release ${r.version} carries kmem code (layout ${r.kmemLayout}), and its enabled-only strings are absent: the kmem code was stubbed or compiled out`,
+  );
   if (tag) reasons.push("the build info records -tags nokmem");
   return done("patched", [absence]);
 }
@@ -222,7 +236,12 @@ function runcLayoutAffected(layout: KmemLayout): boolean {
   return RUNC_STRATEGIES[runcStrategyForLayout(layout)].affected;
 }
 
-function runcByAbsence(version: string | null, layout: KmemLayout | null, reasons: string[], done: (v: Verdict, added?: Evidence[]) => VerdictResult): VerdictResult {
+function runcByAbsence(
+  version: string | null,
+  layout: KmemLayout | null,
+  reasons: string[],
+  done: (v: Verdict, added?: Evidence[]) => VerdictResult,
+): VerdictResult {
   const has = version ? runcHasKmemCode(version) : null;
   if (layout && !runcLayoutAffected(layout)) {
     reasons.push(`runc ${version} (layout ${layout}) never turns kmem accounting on by itself, and no kmem marker is in the binary`);
@@ -233,8 +252,16 @@ function runcByAbsence(version: string | null, layout: KmemLayout | null, reason
     return done("not-affected");
   }
   if (has === true && layout && RUNC_SILENT_WHEN_DISABLED.has(layout)) {
-    reasons.push(`runc ${version} carries kmem code (layout ${layout}), and its enabled-only strings are absent: it was built with the nokmem tag, whose disabled code leaves no string`);
-    return done("patched", [{ id: ENABLED_ABSENT_ID, kind: "absence", detail: `none of the enabled-only strings is present, in runc ${version} whose normal build (${layout}) carries them` }]);
+    reasons.push(
+      `runc ${version} carries kmem code (layout ${layout}), and its enabled-only strings are absent: it was built with the nokmem tag, whose disabled code leaves no string`,
+    );
+    return done("patched", [
+      {
+        id: ENABLED_ABSENT_ID,
+        kind: "absence",
+        detail: `none of the enabled-only strings is present, in runc ${version} whose normal build (${layout}) carries them`,
+      },
+    ]);
   }
   reasons.push(
     has === true

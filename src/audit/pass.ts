@@ -47,7 +47,8 @@ export interface PassRequest {
   ignore: ByteRange[];
 }
 
-export type PassResponse = { id: number; sha256: string; bytes: number; hits: [string, MarkerHits][] } | { id: number; error: { message: string; code?: string } };
+export type PassResponse =
+  { id: number; sha256: string; bytes: number; hits: [string, MarkerHits][] } | { id: number; error: { message: string; code?: string } };
 
 /** Start a positioned read; one still in flight when the loop stops early must not become an unhandled rejection. */
 function readInto(fh: FileHandle, buf: Buffer, length: number, position: number) {

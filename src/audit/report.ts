@@ -46,4 +46,3 @@ export interface BinaryReport {
   pin: PinResult;
   errors: FileError[];
 }
-

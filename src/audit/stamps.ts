@@ -14,11 +14,7 @@
 import { coreOf, parseRelease } from "../release.js";
 import type { ElfImage } from "./elf.js";
 
-const VERSION_PACKAGES = [
-  "k8s.io/kubernetes/pkg/version",
-  "k8s.io/kubernetes/vendor/k8s.io/component-base/version",
-  "k8s.io/component-base/version",
-] as const;
+const VERSION_PACKAGES = ["k8s.io/kubernetes/pkg/version", "k8s.io/kubernetes/vendor/k8s.io/component-base/version", "k8s.io/component-base/version"] as const;
 
 const STAMP_FIELDS = ["gitVersion", "gitCommit", "gitTreeState", "buildDate", "gitMajor", "gitMinor"] as const;
 type StampField = (typeof STAMP_FIELDS)[number];
@@ -52,7 +48,16 @@ export async function stampsFromSymbols(elf: ElfImage): Promise<KubernetesVersio
   const syms = await elf.symbols(names);
   for (const pkg of VERSION_PACKAGES) {
     if (!syms.has(`${pkg}.gitVersion`)) continue;
-    const v: KubernetesVersion = { gitVersion: null, gitCommit: null, gitTreeState: null, buildDate: null, gitMajor: null, gitMinor: null, source: "symbols", package: pkg };
+    const v: KubernetesVersion = {
+      gitVersion: null,
+      gitCommit: null,
+      gitTreeState: null,
+      buildDate: null,
+      gitMajor: null,
+      gitMinor: null,
+      source: "symbols",
+      package: pkg,
+    };
     for (const f of STAMP_FIELDS) {
       const addr = syms.get(`${pkg}.${f}`);
       if (addr !== undefined) v[f] = await elf.goString(addr, 256);
@@ -147,7 +152,17 @@ async function blocks(elf: ElfImage, names: string[]): Promise<(Block & { offset
 async function referenced(elf: ElfImage): Promise<{ strings: string[]; ro: (Block & { offset: number })[] }> {
   const ro = await blocks(elf, READ_ONLY);
   const data = await blocks(elf, DATA);
-  return { strings: referencedStrings(data.map((d) => d.bytes), ro, elf.ptrSize, elf.header.littleEndian, 5, 80), ro };
+  return {
+    strings: referencedStrings(
+      data.map((d) => d.bytes),
+      ro,
+      elf.ptrSize,
+      elf.header.littleEndian,
+      5,
+      80,
+    ),
+    ro,
+  };
 }
 
 function unique(strings: string[], re: RegExp): string | null {

@@ -89,7 +89,10 @@ function target(path: string, local: string): Target {
 }
 
 function pathMissing(path: string): FileError {
-  return { code: PATH_MISSING, message: `expected ${path} to exist, found nothing there (check the path, or pass --skip-missing to leave out paths absent on this machine)` };
+  return {
+    code: PATH_MISSING,
+    message: `expected ${path} to exist, found nothing there (check the path, or pass --skip-missing to leave out paths absent on this machine)`,
+  };
 }
 
 /** Walk `local`, the folder a target names `dir` (the same path unless under a root). */

@@ -84,7 +84,11 @@ export function parseCatalog(text: string, source = "versions.json"): Catalog {
   try {
     data = JSON.parse(text);
   } catch (err) {
-    throw new CatalogError("E_CATALOG_JSON", `${source}: expected JSON, found a syntax error (${(err as Error).message})`, `fix the syntax or restore ${source} from the release`);
+    throw new CatalogError(
+      "E_CATALOG_JSON",
+      `${source}: expected JSON, found a syntax error (${(err as Error).message})`,
+      `fix the syntax or restore ${source} from the release`,
+    );
   }
   const duplicate = firstDuplicateKey(text);
   if (duplicate) {
@@ -101,7 +105,11 @@ export function parseCatalog(text: string, source = "versions.json"): Catalog {
     const vague = (e: ErrorObject) => (e.keyword === "anyOf" || e.keyword === "const" ? 1 : 0);
     const first = errors.sort((a, b) => b.instancePath.length - a.instancePath.length || vague(a) - vague(b))[0]!;
     const more = errors.length > 1 ? ` (+${errors.length - 1} more)` : "";
-    throw new CatalogError("E_CATALOG_SCHEMA", `${source}: ${describeSchemaError(first)}${more}`, `correct the entry, then run \`kubelet-nokmem resolve 1.20\` to re-check`);
+    throw new CatalogError(
+      "E_CATALOG_SCHEMA",
+      `${source}: ${describeSchemaError(first)}${more}`,
+      `correct the entry, then run \`kubelet-nokmem resolve 1.20\` to re-check`,
+    );
   }
   const catalog = data as Catalog;
   checkRanges(catalog, source);
@@ -141,22 +149,38 @@ function checkRanges(catalog: Catalog, source: string): void {
   catalog.lines.forEach((l, i) => {
     const r = semver.validRange(l.range) ? new semver.Range(l.range) : null;
     if (!r) {
-      throw new CatalogError("E_CATALOG_RANGE", `${source}: at /lines/${i}/range: expected a semver range such as ">=1.16.0 <1.17.0", found ${JSON.stringify(l.range)}`, "fix the range");
+      throw new CatalogError(
+        "E_CATALOG_RANGE",
+        `${source}: at /lines/${i}/range: expected a semver range such as ">=1.16.0 <1.17.0", found ${JSON.stringify(l.range)}`,
+        "fix the range",
+      );
     }
     const min = semver.minVersion(r);
     if (!min || `${min.major}.${min.minor}` !== l.line) {
-      throw new CatalogError("E_CATALOG_RANGE", `${source}: at /lines/${i}/range: expected a range within line ${l.line}, found ${JSON.stringify(l.range)}`, "make the range start in its own line");
+      throw new CatalogError(
+        "E_CATALOG_RANGE",
+        `${source}: at /lines/${i}/range: expected a range within line ${l.line}, found ${JSON.stringify(l.range)}`,
+        "make the range start in its own line",
+      );
     }
     for (const other of ranges) {
       if (semver.intersects(other.range, r)) {
-        throw new CatalogError("E_CATALOG_OVERLAP", `${source}: at /lines/${i}/range: expected ranges that do not overlap, found ${JSON.stringify(l.range)} overlapping /lines/${other.i}/range ${JSON.stringify(other.range.raw)}`, "narrow one of the two ranges");
+        throw new CatalogError(
+          "E_CATALOG_OVERLAP",
+          `${source}: at /lines/${i}/range: expected ranges that do not overlap, found ${JSON.stringify(l.range)} overlapping /lines/${other.i}/range ${JSON.stringify(other.range.raw)}`,
+          "narrow one of the two ranges",
+        );
       }
     }
     ranges.push({ i, range: r });
   });
   for (const version of Object.keys(catalog.pins)) {
     if (!catalog.lines.some((l) => semver.satisfies(version, l.range))) {
-      throw new CatalogError("E_CATALOG_PIN", `${source}: at /pins/${version}: expected a release inside a catalog line, found none covering ${version}`, "remove the pin or add its release line");
+      throw new CatalogError(
+        "E_CATALOG_PIN",
+        `${source}: at /pins/${version}: expected a release inside a catalog line, found none covering ${version}`,
+        "remove the pin or add its release line",
+      );
     }
   }
 }
@@ -170,7 +194,10 @@ export function loadCatalog(path = DEFAULT_CATALOG_PATH): Catalog {
     text = readRegularTextSync(path, { maxBytes: MAX_CATALOG_BYTES });
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    const fix = code === "EACCES" || code === "EPERM" ? `make ${path} readable (chmod a+r) or run as its owner` : "pass --catalog FILE (a regular JSON file) or reinstall kubelet-nokmem";
+    const fix =
+      code === "EACCES" || code === "EPERM"
+        ? `make ${path} readable (chmod a+r) or run as its owner`
+        : "pass --catalog FILE (a regular JSON file) or reinstall kubelet-nokmem";
     throw new CatalogError("E_CATALOG_READ", `expected a readable catalog at ${path}, found ${describeReadFailure(err)}`, fix);
   }
   return checkedAtBuild(text) ?? parseCatalog(text, path);

@@ -46,18 +46,30 @@ interface MatrixFilter {
 
 export function buildMatrix(catalog: Catalog, filter: MatrixFilter = {}): MatrixEntry[] {
   if (filter.image !== undefined && !isImageReference(filter.image)) {
-    throw new UsageError("E_IMAGE_REF", `expected --image to be an image reference such as ${IMAGE_REFERENCE_EXAMPLE}, found ${quoteReference(filter.image)}`, `pass a valid image name (lowercase repository, no leading "-", no spaces)`);
+    throw new UsageError(
+      "E_IMAGE_REF",
+      `expected --image to be an image reference such as ${IMAGE_REFERENCE_EXAMPLE}, found ${quoteReference(filter.image)}`,
+      `pass a valid image name (lowercase repository, no leading "-", no spaces)`,
+    );
   }
   for (const s of filter.strategies ?? []) {
     if (!(STRATEGY_IDS as readonly string[]).includes(s) && !(RUNC_STRATEGY_IDS as readonly string[]).includes(s)) {
-      throw new UsageError("E_STRATEGY", `expected a strategy among ${[...STRATEGY_IDS, ...RUNC_STRATEGY_IDS].join(", ")}, found ${JSON.stringify(s)}`, "pick one of the listed strategies");
+      throw new UsageError(
+        "E_STRATEGY",
+        `expected a strategy among ${[...STRATEGY_IDS, ...RUNC_STRATEGY_IDS].join(", ")}, found ${JSON.stringify(s)}`,
+        "pick one of the listed strategies",
+      );
     }
   }
   const runcReleases = (filter.releases ?? []).filter((r) => r.startsWith(RUNC_PREFIX)).map((r) => r.slice(RUNC_PREFIX.length));
   const kubeletReleases = (filter.releases ?? []).filter((r) => !r.startsWith(RUNC_PREFIX));
   for (const l of filter.lines ?? []) {
     if (!catalog.lines.some((c) => c.line === l) && !(catalog.runcLines ?? []).some((c) => c.line === l)) {
-      throw new UsageError("E_LINE", `expected a release line the catalog has (${[...new Set([...catalog.lines, ...(catalog.runcLines ?? [])].map((c) => c.line))].join(", ")}), found ${JSON.stringify(l)}`, "pass a line such as 1.16, or a runc line such as 1.0.0-rc93");
+      throw new UsageError(
+        "E_LINE",
+        `expected a release line the catalog has (${[...new Set([...catalog.lines, ...(catalog.runcLines ?? [])].map((c) => c.line))].join(", ")}), found ${JSON.stringify(l)}`,
+        "pass a line such as 1.16, or a runc line such as 1.0.0-rc93",
+      );
     }
   }
   const requested = new Set<string>();
@@ -65,10 +77,15 @@ export function buildMatrix(catalog: Catalog, filter: MatrixFilter = {}): Matrix
     const q = parseVersionQuery(r);
     if (!q.version) throw new UsageError("E_RELEASE", `expected exact releases such as 1.16.15 in --releases, found the line ${q.line}`, `pass ${q.line}.N`);
     const line = lineFor(catalog, q.version);
-    if (!line) throw new UsageError("E_RELEASE", `expected releases the catalog covers, found ${q.version}`, "pick a covered release, or add its line to versions.json");
+    if (!line)
+      throw new UsageError("E_RELEASE", `expected releases the catalog covers, found ${q.version}`, "pick a covered release, or add its line to versions.json");
     const strategy = catalog.pins[q.version]?.strategy ?? line.strategy;
     if (!filter.includeUnaffected && !strategyFor(strategy).affected) {
-      throw new UsageError("E_RELEASE", `expected releases that need a nokmem build, found ${q.version} (strategy ${strategy}: not affected)`, "drop it from --releases, or pass --include-unaffected");
+      throw new UsageError(
+        "E_RELEASE",
+        `expected releases that need a nokmem build, found ${q.version} (strategy ${strategy}: not affected)`,
+        "drop it from --releases, or pass --include-unaffected",
+      );
     }
     requested.add(q.version);
   }
@@ -91,7 +108,11 @@ export function buildMatrix(catalog: Catalog, filter: MatrixFilter = {}): Matrix
       // The loader's schema already refuses such a catalog; a catalog made some other way is checked here, before any pipeline sees it.
       if (!isImageReference(image)) {
         const where = pin?.image ? `the pin of ${version}` : `the release line ${line.line}`;
-        throw new CatalogError("E_CATALOG_SCHEMA", `expected ${where} to name an image reference such as ${IMAGE_REFERENCE_EXAMPLE}, found ${quoteReference(image)}`, "correct the image in versions.json");
+        throw new CatalogError(
+          "E_CATALOG_SCHEMA",
+          `expected ${where} to name an image reference such as ${IMAGE_REFERENCE_EXAMPLE}, found ${quoteReference(image)}`,
+          "correct the image in versions.json",
+        );
       }
       entries.push({ product: "kubelet", version, line: line.line, strategy, platform, image, sha256, slug: `${version}-${platform.replace("/", "-")}` });
     }
@@ -113,7 +134,11 @@ function runcEntries(catalog: Catalog, requested: string[], filter: MatrixFilter
   for (const r of requested) {
     const res = resolveRunc(lines, r); // refuses a malformed or uncovered runc release
     if (!filter.includeUnaffected && !res.affected) {
-      throw new UsageError("E_RELEASE", `expected runc releases that need a nokmem build, found ${res.version} (strategy ${res.strategy}: not affected)`, "drop it from --releases, or pass --include-unaffected");
+      throw new UsageError(
+        "E_RELEASE",
+        `expected runc releases that need a nokmem build, found ${res.version} (strategy ${res.strategy}: not affected)`,
+        "drop it from --releases, or pass --include-unaffected",
+      );
     }
     versions.add(res.version);
   }
@@ -132,7 +157,16 @@ function runcEntries(catalog: Catalog, requested: string[], filter: MatrixFilter
     for (const platform of platforms) {
       const sha256 = pin?.sha256[platform] ?? "";
       if (filter.unpinned && sha256) continue;
-      out.push({ product: "runc", version, line: line.line, strategy, platform, image: pin?.image || line.image, sha256, slug: `runc-${version}-${platform.replace("/", "-")}` });
+      out.push({
+        product: "runc",
+        version,
+        line: line.line,
+        strategy,
+        platform,
+        image: pin?.image || line.image,
+        sha256,
+        slug: `runc-${version}-${platform.replace("/", "-")}`,
+      });
     }
   }
   return out;

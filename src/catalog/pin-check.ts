@@ -36,7 +36,12 @@ export interface PinResult {
 
 export function checkPin(actual: string, recorded: readonly Recorded[]): PinResult {
   const sha = actual.toLowerCase();
-  const checks: PinCheck[] = recorded.map((r) => ({ source: r.source, name: r.name, expected: r.expected, status: r.expected.toLowerCase() === sha ? "match" : "mismatch" }));
+  const checks: PinCheck[] = recorded.map((r) => ({
+    source: r.source,
+    name: r.name,
+    expected: r.expected,
+    status: r.expected.toLowerCase() === sha ? "match" : "mismatch",
+  }));
   const status: PinStatus = checks.some((c) => c.status === "mismatch")
     ? "mismatch"
     : recorded.some((r, i) => r.authority === "pin" && checks[i]!.status === "match")
@@ -50,13 +55,22 @@ export function pinReasons(result: PinResult, actual: string): string[] {
   if (result.status === "unpinned") return ["no pin for this release and platform"];
   return result.checks
     .filter((c) => c.status === "mismatch")
-    .map((c) => (c.source === CATALOG_SOURCE ? `pin is ${c.expected}, file is ${actual}` : `${c.source.split("/").at(-1) === "manifest.json" ? "manifest" : c.source.split("/").at(-1)} records ${c.expected}, file is ${actual}`));
+    .map((c) =>
+      c.source === CATALOG_SOURCE
+        ? `pin is ${c.expected}, file is ${actual}`
+        : `${c.source.split("/").at(-1) === "manifest.json" ? "manifest" : c.source.split("/").at(-1)} records ${c.expected}, file is ${actual}`,
+    );
 }
 
 const CATALOG_SOURCE = "versions.json";
 
 /** The catalog's pin for a release and platform, if any: `pins` for a kubelet, `runcPins` for the runtime's runc. */
-export function catalogPin(catalog: Pick<Catalog, "pins" | "runcPins"> | null, release: string | null, platform: string | null, product: "kubelet" | "runc" = "kubelet"): Recorded[] {
+export function catalogPin(
+  catalog: Pick<Catalog, "pins" | "runcPins"> | null,
+  release: string | null,
+  platform: string | null,
+  product: "kubelet" | "runc" = "kubelet",
+): Recorded[] {
   const pins = product === "runc" ? catalog?.runcPins : catalog?.pins;
   const expected = release && platform ? pins?.[release]?.sha256[platform] : undefined;
   return expected ? [{ source: CATALOG_SOURCE, name: `${product === "runc" ? "runc " : ""}${release} ${platform}`, expected, authority: "pin" }] : [];

@@ -17,7 +17,10 @@ export const DEFAULT_PLATFORM = "linux/amd64";
  */
 export function parsePlatforms(input: string | undefined): string[] {
   if (input === undefined) return [DEFAULT_PLATFORM];
-  const list = input.split(",").map((s) => s.trim()).filter(Boolean);
+  const list = input
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
   const bad = list.filter((p) => !(KUBELET_PLATFORMS as readonly string[]).includes(p));
   if (!list.length || bad.length) {
     throw new UsageError(

@@ -50,21 +50,36 @@ export function parseVersionQuery(input: string): VersionQuery {
   const raw = String(input ?? "").trim();
   const shown = JSON.stringify(raw.length > 40 ? `${raw.slice(0, 40)}…` : raw);
   if (!raw) {
-    throw new UsageError("E_VERSION_EMPTY", "expected a Kubernetes version such as 1.16.15 or v1.16.15, found an empty string", "pass a version, e.g. `kubelet-nokmem resolve 1.16.15`");
+    throw new UsageError(
+      "E_VERSION_EMPTY",
+      "expected a Kubernetes version such as 1.16.15 or v1.16.15, found an empty string",
+      "pass a version, e.g. `kubelet-nokmem resolve 1.16.15`",
+    );
   }
   const parsed = parseReleaseOrLine(raw);
   const r = parsed?.release;
   if (parsed && !r) return { version: null, line: parsed.line };
   if (parsed && r && r.build === null) {
     if (r.prerelease === null) return { version: releaseCore(r), line: parsed.line };
-    throw new UsageError("E_VERSION_PRERELEASE", `expected a released Kubernetes version, found the pre-release ${shown}`, `use the release it became, e.g. ${releaseCore(r)}`);
+    throw new UsageError(
+      "E_VERSION_PRERELEASE",
+      `expected a released Kubernetes version, found the pre-release ${shown}`,
+      `use the release it became, e.g. ${releaseCore(r)}`,
+    );
   }
-  throw new UsageError("E_VERSION_SYNTAX", `expected a Kubernetes version such as 1.16.15, v1.16.15 or 1.16, found ${shown}`, "pass MAJOR.MINOR.PATCH or MAJOR.MINOR");
+  throw new UsageError(
+    "E_VERSION_SYNTAX",
+    `expected a Kubernetes version such as 1.16.15, v1.16.15 or 1.16, found ${shown}`,
+    "pass MAJOR.MINOR.PATCH or MAJOR.MINOR",
+  );
 }
 
 function coverage(catalog: Catalog): string {
   const mins = catalog.lines.map((l) => semver.minVersion(l.range)!).sort(semver.compare);
-  return `${catalog.lines[0] ? `${mins[0]!.major}.${mins[0]!.minor}` : "?"} to ${catalog.lines.map((l) => l.line).sort(compareLines).at(-1)}`;
+  return `${catalog.lines[0] ? `${mins[0]!.major}.${mins[0]!.minor}` : "?"} to ${catalog.lines
+    .map((l) => l.line)
+    .sort(compareLines)
+    .at(-1)}`;
 }
 
 /** The catalog entry covering an exact release, or undefined. */
@@ -85,7 +100,11 @@ export function resolve(catalog: Catalog, input: string | VersionQuery): Resolut
     const newer = newerThanCatalog(catalog, q);
     if (newer) return newer;
     const what = q.version ?? q.line;
-    throw new UsageError("E_VERSION_UNKNOWN", `expected a release the catalog covers (${coverage(catalog)}), found ${what}`, "pick a covered release, or add its line to versions.json");
+    throw new UsageError(
+      "E_VERSION_UNKNOWN",
+      `expected a release the catalog covers (${coverage(catalog)}), found ${what}`,
+      "pick a covered release, or add its line to versions.json",
+    );
   }
   return resolution(catalog, q, entry, { line: entry.line, range: entry.range, reason: entry.reason });
 }

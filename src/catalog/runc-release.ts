@@ -105,7 +105,11 @@ export interface RuncResolution {
 function parseRuncVersionArgument(input: string): RuncVersion {
   const v = parseRuncVersion(String(input ?? ""));
   if (!v) {
-    throw new UsageError("E_RUNC_VERSION", `expected a runc version such as 1.0.0-rc93 or v1.0.0-rc5, found ${JSON.stringify(String(input ?? "").slice(0, 40))}`, "pass the version `runc --version` prints, e.g. --version 1.0.0-rc93");
+    throw new UsageError(
+      "E_RUNC_VERSION",
+      `expected a runc version such as 1.0.0-rc93 or v1.0.0-rc5, found ${JSON.stringify(String(input ?? "").slice(0, 40))}`,
+      "pass the version `runc --version` prints, e.g. --version 1.0.0-rc93",
+    );
   }
   return v;
 }
@@ -121,7 +125,11 @@ export function resolveRunc(lines: readonly RuncReleaseLine[], input: string): R
   const version = formatRuncVersion(v);
   const line = lines.find((l) => runcInRange(v, l.range));
   if (!line) {
-    throw new UsageError("E_RUNC_NOT_COVERED", `expected a runc release the catalog covers (${lines.map((l) => l.range).join(", ")}), found ${version}`, "add a runcLines entry to versions.json, or pass --catalog with one");
+    throw new UsageError(
+      "E_RUNC_NOT_COVERED",
+      `expected a runc release the catalog covers (${lines.map((l) => l.range).join(", ")}), found ${version}`,
+      "add a runcLines entry to versions.json, or pass --catalog with one",
+    );
   }
   const s = runcStrategyFor(line.strategy);
   return {
@@ -151,22 +159,39 @@ export function checkRuncLines(lines: readonly RuncReleaseLine[], source: string
   lines.forEach((l, i) => {
     const b = parseRuncRange(l.range);
     if (!b) {
-      throw new CatalogError("E_CATALOG_RANGE", `${source}: at /runcLines/${i}/range: expected a runc range such as ">=1.0.0-rc6 <1.0.0-rc7", found ${JSON.stringify(l.range)}`, "fix the range");
+      throw new CatalogError(
+        "E_CATALOG_RANGE",
+        `${source}: at /runcLines/${i}/range: expected a runc range such as ">=1.0.0-rc6 <1.0.0-rc7", found ${JSON.stringify(l.range)}`,
+        "fix the range",
+      );
     }
     if (!runcStrategyFor(l.strategy).layouts.includes(l.kmemLayout)) {
-      throw new CatalogError("E_CATALOG_LAYOUT", `${source}: at /runcLines/${i}: expected a kmemLayout that ${l.strategy} accepts (${runcStrategyFor(l.strategy).layouts.join(", ")}), found ${l.kmemLayout}`, "correct the strategy or the layout");
+      throw new CatalogError(
+        "E_CATALOG_LAYOUT",
+        `${source}: at /runcLines/${i}: expected a kmemLayout that ${l.strategy} accepts (${runcStrategyFor(l.strategy).layouts.join(", ")}), found ${l.kmemLayout}`,
+        "correct the strategy or the layout",
+      );
     }
     lines.slice(0, i).forEach((o, k) => {
       const ob = parseRuncRange(o.range)!;
       const below = (x: Bounds, y: Bounds) => x.until !== null && y.from !== null && compareRunc(x.until, y.from) <= 0;
       if (!below(b, ob) && !below(ob, b)) {
-        throw new CatalogError("E_CATALOG_OVERLAP", `${source}: at /runcLines/${i}/range: expected ranges that do not overlap, found ${JSON.stringify(l.range)} overlapping /runcLines/${k}/range ${JSON.stringify(o.range)}`, "narrow one of the two ranges");
+        throw new CatalogError(
+          "E_CATALOG_OVERLAP",
+          `${source}: at /runcLines/${i}/range: expected ranges that do not overlap, found ${JSON.stringify(l.range)} overlapping /runcLines/${k}/range ${JSON.stringify(o.range)}`,
+          "narrow one of the two ranges",
+        );
       }
     });
-  });  for (const version of pins) {
+  });
+  for (const version of pins) {
     const v = parseRuncVersion(version);
     if (!v || !lines.some((l) => runcInRange(v, l.range))) {
-      throw new CatalogError("E_CATALOG_PIN", `${source}: at /runcPins/${version}: expected a runc release inside a runc line, found none covering ${version}`, "remove the pin or add its runc line");
+      throw new CatalogError(
+        "E_CATALOG_PIN",
+        `${source}: at /runcPins/${version}: expected a runc release inside a runc line, found none covering ${version}`,
+        "remove the pin or add its runc line",
+      );
     }
   }
 }

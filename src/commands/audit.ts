@@ -25,10 +25,17 @@ export interface AuditJson {
 
 export function parseFailOn(value: string): AuditOutcome[] {
   if (value.trim() === "none" || value.trim() === "") return [];
-  const items = value.split(",").map((s) => s.trim()).filter(Boolean);
+  const items = value
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
   for (const i of items) {
     if (!(OUTCOMES as readonly string[]).includes(i)) {
-      throw new UsageError("E_AUDIT_FAIL_ON", `expected --fail-on to list outcomes from ${OUTCOMES.join(", ")} (or none), found ${JSON.stringify(i)}`, "e.g. --fail-on unpatched,mismatch,unknown");
+      throw new UsageError(
+        "E_AUDIT_FAIL_ON",
+        `expected --fail-on to list outcomes from ${OUTCOMES.join(", ")} (or none), found ${JSON.stringify(i)}`,
+        "e.g. --fail-on unpatched,mismatch,unknown",
+      );
     }
   }
   return [...new Set(items as AuditOutcome[])];
@@ -66,7 +73,14 @@ function short(sha: string | null): string {
 
 /** The human table. Not a contract: use --json for machines. */
 export function renderTable(result: AuditJson, verbose: boolean): string {
-  const rows = result.reports.map((r) => [r.verdict, r.pin.status, r.program ?? "-", r.kubernetesVersion?.gitVersion ?? r.runcVersion?.version ?? "-", short(r.sha256), r.path]);
+  const rows = result.reports.map((r) => [
+    r.verdict,
+    r.pin.status,
+    r.program ?? "-",
+    r.kubernetesVersion?.gitVersion ?? r.runcVersion?.version ?? "-",
+    short(r.sha256),
+    r.path,
+  ]);
   const head = ["VERDICT", "PIN", "PROGRAM", "VERSION", "SHA256", "PATH"];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
   const fmt = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join("  ");
@@ -78,12 +92,21 @@ export function renderTable(result: AuditJson, verbose: boolean): string {
     if (ev.length) lines.push(`    evidence: ${ev.join(", ")}`);
     const why = verbose ? r.reasons : r.reasons.slice(0, 1);
     if (!r.errors.length) for (const reason of why) lines.push(`    why: ${reason}`);
-    if (verbose && r.kubernetesVersion?.source === "heuristic") lines.push(`    version: found by heuristic (${r.kubernetesVersion.confirmed ? "confirmed by a Go string header" : "unconfirmed"})`);
+    if (verbose && r.kubernetesVersion?.source === "heuristic")
+      lines.push(`    version: found by heuristic (${r.kubernetesVersion.confirmed ? "confirmed by a Go string header" : "unconfirmed"})`);
     if (verbose) for (const c of r.pin.checks) lines.push(`    pin: ${c.status} against ${c.source} (${c.name}: ${c.expected})`);
   });
   const s = result.summary;
-  const v = Object.entries(s.verdicts).filter(([, n]) => n).map(([k, n]) => `${n} ${k}`).join(", ") || "none";
-  const p = Object.entries(s.pins).filter(([, n]) => n).map(([k, n]) => `${n} ${k}`).join(", ") || "none";
+  const v =
+    Object.entries(s.verdicts)
+      .filter(([, n]) => n)
+      .map(([k, n]) => `${n} ${k}`)
+      .join(", ") || "none";
+  const p =
+    Object.entries(s.pins)
+      .filter(([, n]) => n)
+      .map(([k, n]) => `${n} ${k}`)
+      .join(", ") || "none";
   lines.push("", `${s.binaries} binar${s.binaries === 1 ? "y" : "ies"}: ${v}; pins: ${p}${s.errors ? `; ${s.errors} with errors` : ""}`);
   return lines.join("\n");
 }
@@ -114,8 +137,16 @@ export function register(program: Command, ctx: CommandContext): void {
     .option("--all", "in folders, audit every ELF file, not only kubelet-named executables (e.g. a runtime's runc)")
     .option("--skip-missing", "leave out, quietly, paths given that do not exist (a fleet's list of usual folders); without it they are the outcome missing")
     .option("--fail-on <outcomes>", `exit 4 when a binary has one of these outcomes: ${OUTCOMES.join(", ")}, or none`, DEFAULT_FAIL_ON.join(","))
-    .option("--manifest <dir>", "check sha256 against a build output folder, checked as verify and pin check it; repeatable", (v: string, prev: string[]) => [...prev, v], [] as string[])
-    .option("--key <public-key>", "read --manifest folders only as signed by this PEM public key (file or env:VARNAME): manifest.dsse.json must verify; a bad signature exits 4")
+    .option(
+      "--manifest <dir>",
+      "check sha256 against a build output folder, checked as verify and pin check it; repeatable",
+      (v: string, prev: string[]) => [...prev, v],
+      [] as string[],
+    )
+    .option(
+      "--key <public-key>",
+      "read --manifest folders only as signed by this PEM public key (file or env:VARNAME): manifest.dsse.json must verify; a bad signature exits 4",
+    )
     .option("--jobs <n>", "files audited at once", String(Math.min(4, availableParallelism())))
     .option("--root <dir>", "where a node's filesystem is mounted (a host's / in a container): paths are the node's, links are followed inside it")
     .option("--node <name>", "the node's name in the result (default: env NODE_NAME), so fleet results join without guessing")
@@ -135,23 +166,46 @@ Exit codes: 0 nothing listed in --fail-on occurred · 4 a listed outcome occurre
     .action(async (paths: string[], opts: AuditFlags) => {
       const failOn = parseFailOn(opts.failOn);
       const jobs = Number(opts.jobs);
-      if (!Number.isInteger(jobs) || jobs < 1 || jobs > 64) throw new UsageError("E_AUDIT_JOBS", `expected --jobs to be a whole number from 1 to 64, found ${JSON.stringify(opts.jobs)}`, "e.g. --jobs 2");
+      if (!Number.isInteger(jobs) || jobs < 1 || jobs > 64)
+        throw new UsageError("E_AUDIT_JOBS", `expected --jobs to be a whole number from 1 to 64, found ${JSON.stringify(opts.jobs)}`, "e.g. --jobs 2");
       const root = opts.root === undefined ? undefined : await nodeRoot(opts.root);
       if (root !== undefined) {
         const relative = paths.find((p) => !isAbsolute(p));
-        if (relative !== undefined) throw new UsageError("E_AUDIT_NODE_PATH", `expected the node's absolute paths with --root, found ${JSON.stringify(relative)}`, "name paths as the node sees them, e.g. --root /host /usr/bin");
+        if (relative !== undefined)
+          throw new UsageError(
+            "E_AUDIT_NODE_PATH",
+            `expected the node's absolute paths with --root, found ${JSON.stringify(relative)}`,
+            "name paths as the node sees them, e.g. --root /host /usr/bin",
+          );
       }
       // The engine is loaded here, not at start-up, so other commands do not pay for it.
       const { auditPaths, readManifestDir } = await import("../audit/index.js");
-      if (opts.key !== undefined && !opts.manifest.length) throw new UsageError("E_KEY_NEEDS_MANIFEST", "expected --manifest DIR with --key (the key checks a build's signed manifest), found none", "add --manifest OUT_DIR");
+      if (opts.key !== undefined && !opts.manifest.length)
+        throw new UsageError(
+          "E_KEY_NEEDS_MANIFEST",
+          "expected --manifest DIR with --key (the key checks a build's signed manifest), found none",
+          "add --manifest OUT_DIR",
+        );
       const key = opts.key === undefined ? null : await (await import("../artifact/keys.js")).loadVerifyingKey(opts.key);
       const manifest = [];
       for (const dir of opts.manifest) manifest.push(...(await readManifestDir(dir, key)));
-      const options = { catalog: ctx.catalog(), manifest, all: Boolean(opts.all), skipMissing: Boolean(opts.skipMissing), concurrency: jobs, signal: ctx.signal, ...(root === undefined ? {} : { root }) };
+      const options = {
+        catalog: ctx.catalog(),
+        manifest,
+        all: Boolean(opts.all),
+        skipMissing: Boolean(opts.skipMissing),
+        concurrency: jobs,
+        signal: ctx.signal,
+        ...(root === undefined ? {} : { root }),
+      };
       // A .rpm/.deb (outside --root): its kubelet is unpacked and audited as a bare one (src/package/check.ts).
       const isPackage = (p: string) => root === undefined && /\.(rpm|deb)$/i.test(p);
-      const reports = await auditPaths(paths.filter((p) => !isPackage(p)), options);
-      for (const p of paths.filter(isPackage)) reports.push(...(await (await import("../package/check.js")).auditPackage(p, (files) => auditPaths(files, options), ctx.signal)));
+      const reports = await auditPaths(
+        paths.filter((p) => !isPackage(p)),
+        options,
+      );
+      for (const p of paths.filter(isPackage))
+        reports.push(...(await (await import("../package/check.js")).auditPackage(p, (files) => auditPaths(files, options), ctx.signal)));
       const result = summarise(reports, failOn, opts.node ?? (process.env.NODE_NAME || null));
       if (opts.json) printJson(ctx.io, result);
       else ctx.io.out(renderTable(result, ctx.verbose()));
@@ -172,5 +226,7 @@ Exit codes: 0 nothing listed in --fail-on occurred · 4 a listed outcome occurre
 
 /** The exact build command when the audit knows it (kubelet or runc of a known version), else the general one. */
 function fixHint(fix: string | null): string {
-  return fix ? `build the fixed one: \`${fix}\`, or inspect it with \`kubelet-nokmem audit PATH --verbose\`` : "rebuild the binary with `kubelet-nokmem build` (or `kubelet-nokmem build runc`), or inspect it with `kubelet-nokmem audit PATH --verbose`";
+  return fix
+    ? `build the fixed one: \`${fix}\`, or inspect it with \`kubelet-nokmem audit PATH --verbose\``
+    : "rebuild the binary with `kubelet-nokmem build` (or `kubelet-nokmem build runc`), or inspect it with `kubelet-nokmem audit PATH --verbose`";
 }

@@ -45,8 +45,25 @@ interface BuildFlags {
  * own; a new result field reaches the contract only when it is named here.
  */
 const BUILD_JSON_FIELDS = [
-  "version", "strategy", "kubelet", "sha256", "manifest", "attestations", "keyid", "verdict", "out",
-  "sha256sums", "log", "binaries", "source", "image", "toolchain", "runner", "seconds", "plan", "bound",
+  "version",
+  "strategy",
+  "kubelet",
+  "sha256",
+  "manifest",
+  "attestations",
+  "keyid",
+  "verdict",
+  "out",
+  "sha256sums",
+  "log",
+  "binaries",
+  "source",
+  "image",
+  "toolchain",
+  "runner",
+  "seconds",
+  "plan",
+  "bound",
 ] as const satisfies readonly (keyof BuildResult)[];
 
 type BuildJson = Pick<BuildResult, (typeof BUILD_JSON_FIELDS)[number]>;
@@ -61,23 +78,35 @@ function toolVersion(): string {
 }
 
 function parseRunner(s: string): Runner {
-  if (!(RUNNERS as string[]).includes(s)) throw new UsageError("E_RUNNER", `expected --runner docker or local, found ${JSON.stringify(s)}`, "pass --runner docker (default) or --runner local");
+  if (!(RUNNERS as string[]).includes(s))
+    throw new UsageError("E_RUNNER", `expected --runner docker or local, found ${JSON.stringify(s)}`, "pass --runner docker (default) or --runner local");
   return s as Runner;
 }
 
 function parseEpoch(s: string | undefined): number | undefined {
   if (s === undefined) return undefined;
-  if (!/^\d{1,12}$/.test(s)) throw new UsageError("E_EPOCH", `expected --source-date-epoch as whole seconds since 1970, found ${JSON.stringify(s)}`, "pass e.g. --source-date-epoch $(git log -1 --format=%ct)");
+  if (!/^\d{1,12}$/.test(s))
+    throw new UsageError(
+      "E_EPOCH",
+      `expected --source-date-epoch as whole seconds since 1970, found ${JSON.stringify(s)}`,
+      "pass e.g. --source-date-epoch $(git log -1 --format=%ct)",
+    );
   return Number(s);
 }
 
 function parsePull(s: string): PullPolicy {
-  if (!(PULL_POLICIES as string[]).includes(s)) throw new UsageError("E_PULL", `expected --pull missing, always or never, found ${JSON.stringify(s)}`, "pass --pull missing (default), always, or never on air-gapped machines");
+  if (!(PULL_POLICIES as string[]).includes(s))
+    throw new UsageError(
+      "E_PULL",
+      `expected --pull missing, always or never, found ${JSON.stringify(s)}`,
+      "pass --pull missing (default), always, or never on air-gapped machines",
+    );
   return s as PullPolicy;
 }
 
 function parseStage(s: string): LinkMode {
-  if (s !== "auto" && s !== "copy" && s !== "link") throw new UsageError("E_STAGE", `expected --stage auto, copy or link, found ${JSON.stringify(s)}`, "pass --stage auto");
+  if (s !== "auto" && s !== "copy" && s !== "link")
+    throw new UsageError("E_STAGE", `expected --stage auto, copy or link, found ${JSON.stringify(s)}`, "pass --stage auto");
   return s;
 }
 
@@ -90,7 +119,10 @@ export function register(program: Command, ctx: CommandContext): void {
     )
     .argument("[product]", "kubelet, or runc: the container runtime's own runc (docs/runc.md)", "kubelet")
     .requiredOption("--version <version>", "the release to build, e.g. v1.16.15 (for runc: 1.0.0-rc93, as `runc --version` prints it)")
-    .option("--source <source>", `git URL, local git repository, directory (dir:PATH forces a plain copy) or .tar.gz (default: upstream repository; for runc ${RUNC_UPSTREAM})`)
+    .option(
+      "--source <source>",
+      `git URL, local git repository, directory (dir:PATH forces a plain copy) or .tar.gz (default: upstream repository; for runc ${RUNC_UPSTREAM})`,
+    )
     .option("--ref <ref>", "git tag, branch or commit to build (default: v<version>)")
     .option("--out <dir>", "folder to publish into (default: ./out/v<version>)")
     .option("--image <image>", "build image (default: the pin's image, else the one the tree's build/build-image names, else the catalog line's)")
@@ -103,8 +135,14 @@ export function register(program: Command, ctx: CommandContext): void {
     .option("--wait", "wait for another build publishing into the same --out instead of failing")
     .option("--stage <mode>", "how a directory source is staged: auto (hard-link vendor/), copy, link", "auto")
     .option("--keep-work", "keep the staged tree under --cache-dir/work for inspection")
-    .option("--sign-key <key>", "sign manifest.json and verdict.json as DSSE envelopes: a PEM Ed25519 or ECDSA P-256 private key file, or env:VARNAME (docs/provenance.md)")
-    .option("--package <formats>", "then package the published folder as `kubelet-nokmem package` does (rpm, deb or both; the release must be pinned): docs/packages.md")
+    .option(
+      "--sign-key <key>",
+      "sign manifest.json and verdict.json as DSSE envelopes: a PEM Ed25519 or ECDSA P-256 private key file, or env:VARNAME (docs/provenance.md)",
+    )
+    .option(
+      "--package <formats>",
+      "then package the published folder as `kubelet-nokmem package` does (rpm, deb or both; the release must be pinned): docs/packages.md",
+    )
     .option("--package-release <n>", "with --package: the package release number", "1")
     .option("--gpg-key <secret-key>", "with --package: armoured OpenPGP secret key (file or env:VARNAME) that signs the packages and repositories")
     .option("--dry-run", "print the build plan and stop")
@@ -124,7 +162,12 @@ Examples:
     )
     .action(async (product: string, o: BuildFlags) => {
       if (product === "runc") return buildRunc(o, ctx);
-      if (product !== "kubelet") throw new UsageError("E_USAGE", `expected the product kubelet or runc, found ${JSON.stringify(product)}`, "pass `build --version X` for kubelet, `build runc --version X` for runc");
+      if (product !== "kubelet")
+        throw new UsageError(
+          "E_USAGE",
+          `expected the product kubelet or runc, found ${JSON.stringify(product)}`,
+          "pass `build --version X` for kubelet, `build runc --version X` for runc",
+        );
       const verbose = Boolean(o.verbose) || ctx.verbose();
       const runner = parseRunner(o.runner);
       const platforms = parsePlatforms(o.platform);
@@ -137,10 +180,12 @@ Examples:
       // The key is read and checked before anything is staged or built (and before a dry run prints the plan).
       const signKey = o.signKey !== undefined ? await (await import("../artifact/keys.js")).loadSigningKey(o.signKey) : undefined;
       const { parseFormats, parsePackageRelease } = await import("../package/layout.js");
-      if (o.gpgKey !== undefined && o.package === undefined) throw new UsageError("E_FLAGS", "expected --gpg-key only with --package, found it alone", "add --package rpm,deb, or drop --gpg-key");
+      if (o.gpgKey !== undefined && o.package === undefined)
+        throw new UsageError("E_FLAGS", "expected --gpg-key only with --package, found it alone", "add --package rpm,deb, or drop --gpg-key");
       // Read now, so an empty or unreadable --gpg-key stops the run before anything is built.
       if (o.gpgKey !== undefined) await (await import("../artifact/keys.js")).readKeyText("--gpg-key", o.gpgKey, "armoured OpenPGP secret key");
-      const packaging = o.package === undefined ? null : { formats: parseFormats(o.package), release: parsePackageRelease(o.packageRelease), signed: o.gpgKey !== undefined };
+      const packaging =
+        o.package === undefined ? null : { formats: parseFormats(o.package), release: parsePackageRelease(o.packageRelease), signed: o.gpgKey !== undefined };
       // A file where --out or --cache-dir belongs fails in one line, before anything is decided or made.
       await mustBeFolderOrNothing(resolvePath(o.out ?? join("out", `v${q.version ?? q.line}`)), "--out");
       await mustBeFolderOrNothing(resolvePath(o.cacheDir ?? DEFAULT_CACHE_DIR), "--cache-dir");
@@ -200,7 +245,11 @@ Examples:
 async function mustBeFolderOrNothing(path: string, flag: string): Promise<void> {
   const st = await stat(path).catch((err: NodeJS.ErrnoException) => (err.code === "ENOENT" ? null : Promise.reject(err)));
   if (st && !st.isDirectory()) {
-    throw new UsageError("E_NOT_A_FOLDER", `expected ${flag} to be a folder (or nothing yet), found ${st.isFile() ? "a file" : fileKind(st)} at ${path}`, `pass another ${flag}, or move ${path} away`);
+    throw new UsageError(
+      "E_NOT_A_FOLDER",
+      `expected ${flag} to be a folder (or nothing yet), found ${st.isFile() ? "a file" : fileKind(st)} at ${path}`,
+      `pass another ${flag}, or move ${path} away`,
+    );
   }
 }
 
@@ -219,8 +268,18 @@ const KUBELET_ONLY: [keyof BuildFlags, string][] = [
  */
 async function buildRunc(o: BuildFlags, ctx: CommandContext): Promise<void> {
   const given = KUBELET_ONLY.find(([k]) => o[k] !== undefined && !(k === "platform" && o.platform === "linux/amd64"));
-  if (given) throw new UsageError("E_FLAGS", `expected only runc's flags with \`build runc\`, found ${given[1]}`, "drop the flag: runc is built for linux/amd64, in Docker (docs/runc.md)");
-  if (o.runner !== "docker") throw new UsageError("E_RUNNER", `expected --runner docker for runc, found ${JSON.stringify(o.runner)}`, "drop --runner: runc builds run in the runc toolchain image");
+  if (given)
+    throw new UsageError(
+      "E_FLAGS",
+      `expected only runc's flags with \`build runc\`, found ${given[1]}`,
+      "drop the flag: runc is built for linux/amd64, in Docker (docs/runc.md)",
+    );
+  if (o.runner !== "docker")
+    throw new UsageError(
+      "E_RUNNER",
+      `expected --runner docker for runc, found ${JSON.stringify(o.runner)}`,
+      "drop --runner: runc builds run in the runc toolchain image",
+    );
   const pull = parsePull(o.pull);
   if (o.image !== undefined) checkImageReference(o.image);
   const { resolveRunc } = await import("../catalog/runc-release.js");
@@ -233,13 +292,25 @@ async function buildRunc(o: BuildFlags, ctx: CommandContext): Promise<void> {
   await mustBeFolderOrNothing(cacheDir, "--cache-dir");
   const { parseSource } = await import("../source/parse.js");
   const { planRuncBuild, runcPhases, runRuncBuild } = await import("../pipeline/runc-build.js");
-  const plan = planRuncBuild(res, { spec: parseSource(o.source ?? RUNC_UPSTREAM), ref: o.ref }, { out, cacheDir, image: o.image, pull, keepWork: Boolean(o.keepWork), keyid: signKey?.keyid ?? null });
+  const plan = planRuncBuild(
+    res,
+    { spec: parseSource(o.source ?? RUNC_UPSTREAM), ref: o.ref },
+    { out, cacheDir, image: o.image, pull, keepWork: Boolean(o.keepWork), keyid: signKey?.keyid ?? null },
+  );
   if (o.dryRun) {
     if (o.json) return printJson(ctx.io, { dryRun: true, plan });
     return ctx.io.out(plan.steps.map((s, i) => `${i + 1}. ${s.step}: ${JSON.stringify({ ...s, step: undefined })}`).join("\n"));
   }
   const progress = new Progress(progressSink(ctx.io), runcPhases(plan), Boolean(o.verbose) || ctx.verbose());
-  const r = await runRuncBuild(plan, { catalog: ctx.catalog(), signal: ctx.signal, progress, uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0, tool: { name: "kubelet-nokmem", version: toolVersion() }, signKey });
+  const r = await runRuncBuild(plan, {
+    catalog: ctx.catalog(),
+    signal: ctx.signal,
+    progress,
+    uid: process.getuid?.() ?? 0,
+    gid: process.getgid?.() ?? 0,
+    tool: { name: "kubelet-nokmem", version: toolVersion() },
+    signKey,
+  });
   if (o.json) return printJson(ctx.io, r);
   ctx.io.out(
     [

@@ -104,8 +104,17 @@ export function progressSink(io: Io): ProgressSink {
  */
 export async function nodeRoot(given: string): Promise<string> {
   const root = isAbsolute(given) ? given : resolve(given);
-  if (!(await stat(root).then((s) => s.isDirectory(), () => false))) {
-    throw new UsageError("E_ROOT", `expected --root to be the directory the node's filesystem is mounted at, found nothing usable at ${root}`, "pass the mount point, e.g. --root /host, or leave --root out on the node itself");
+  if (
+    !(await stat(root).then(
+      (s) => s.isDirectory(),
+      () => false,
+    ))
+  ) {
+    throw new UsageError(
+      "E_ROOT",
+      `expected --root to be the directory the node's filesystem is mounted at, found nothing usable at ${root}`,
+      "pass the mount point, e.g. --root /host, or leave --root out on the node itself",
+    );
   }
   return root;
 }

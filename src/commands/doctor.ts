@@ -72,7 +72,10 @@ export function register(program: Command, ctx: CommandContext): void {
     .option("--json", "print the report as JSON (schema in docs/doctor.md)")
     .option("--npd", "node-problem-detector plugin mode: one line on stdout, exit 0 healthy / 1 problem / 2 unknown")
     .option("--metrics", "print the report as Prometheus metrics (docs/metrics.md)")
-    .option("--textfile <dir>", `also write the metrics, atomically, to DIR/${TEXTFILE_NAME} for node-exporter's textfile collector (the only file doctor writes)`)
+    .option(
+      "--textfile <dir>",
+      `also write the metrics, atomically, to DIR/${TEXTFILE_NAME} for node-exporter's textfile collector (the only file doctor writes)`,
+    )
     .addHelpText(
       "after",
       `
@@ -90,7 +93,11 @@ default locations are looked up under --root.`,
     .action(async (flags: DoctorFlags) => {
       const outputs = (["json", "npd", "metrics"] as const).filter((o) => flags[o]);
       if (outputs.length > 1) {
-        throw new UsageError("E_DOCTOR_FLAGS", `expected at most one of --json, --npd and --metrics, found ${outputs.map((o) => `--${o}`).join(" and ")}`, "pick --json for the full report, --npd for the plugin line or --metrics for Prometheus");
+        throw new UsageError(
+          "E_DOCTOR_FLAGS",
+          `expected at most one of --json, --npd and --metrics, found ${outputs.map((o) => `--${o}`).join(" and ")}`,
+          "pick --json for the full report, --npd for the plugin line or --metrics for Prometheus",
+        );
       }
       const textfile = flags.textfile === undefined ? undefined : await textfileDir(flags.textfile);
       const nodeName = flags.node ?? flags.nodeName ?? (process.env.NODE_NAME || undefined);
@@ -127,8 +134,17 @@ default locations are looked up under --root.`,
 /** --textfile DIR: node-exporter's collector folder, which must exist (a typo would otherwise go unnoticed until the alert). */
 async function textfileDir(given: string): Promise<string> {
   const dir = resolve(given);
-  if (!(await stat(dir).then((s) => s.isDirectory(), () => false))) {
-    throw new UsageError("E_TEXTFILE_DIR", `expected --textfile to be node-exporter's textfile collector folder, found no folder at ${dir}`, "create it, or pass the folder node-exporter reads (--collector.textfile.directory)");
+  if (
+    !(await stat(dir).then(
+      (s) => s.isDirectory(),
+      () => false,
+    ))
+  ) {
+    throw new UsageError(
+      "E_TEXTFILE_DIR",
+      `expected --textfile to be node-exporter's textfile collector folder, found no folder at ${dir}`,
+      "create it, or pass the folder node-exporter reads (--collector.textfile.directory)",
+    );
   }
   return dir;
 }
@@ -139,7 +155,11 @@ async function writeTextfile(dir: string, metrics: string): Promise<void> {
     // Mode 0644: node-exporter usually runs as another user.
     await writeFileAtomic(path, metrics, { mode: 0o644 });
   } catch (err) {
-    throw new EnvironmentError("E_TEXTFILE_WRITE", `expected to write ${path}, found ${err instanceof Error ? err.message : String(err)}`, "make the folder writable for this user (in a pod: mount the host folder without readOnly)");
+    throw new EnvironmentError(
+      "E_TEXTFILE_WRITE",
+      `expected to write ${path}, found ${err instanceof Error ? err.message : String(err)}`,
+      "make the folder writable for this user (in a pod: mount the host folder without readOnly)",
+    );
   }
 }
 

@@ -45,7 +45,10 @@ Examples:
     .summary("make the toolchain image (or with --tool this tool's image) from Debian packages (needs root, debootstrap and Docker)")
     .option("--tool", `make this tool's own image (${toolTag("<package version>")}) instead of the toolchain image`)
     .option("--runc", `make the runc toolchain image (${defaultTag(DEFAULT_GO, "runc")}): the toolchain plus libseccomp-dev and pkg-config, for \`build runc\``)
-    .option("--tag <name>", `image name (default: ${defaultTag(DEFAULT_GO)}, following --go; with --runc ${defaultTag(DEFAULT_GO, "runc")}; with --tool ${toolTag("<package version>")})`)
+    .option(
+      "--tag <name>",
+      `image name (default: ${defaultTag(DEFAULT_GO)}, following --go; with --runc ${defaultTag(DEFAULT_GO, "runc")}; with --tool ${toolTag("<package version>")})`,
+    )
     .option("--suite <suite>", `Debian suite (default: ${DEFAULT_SUITE}; with --tool ${TOOL_SUITE}, whose nodejs is 20)`)
     .option("--tarball <file>", "with --tool: the packed package to install (default: `npm pack` of this installation)")
     .option("--rootfs-cache <dir>", "with --tool: keep the debootstrapped root filesystem as a tar here and reuse it")
@@ -66,17 +69,37 @@ Examples:
     )
     .action(async (o: ImageBuildFlags) => {
       if (!o.tool && (o.tarball || o.rootfsCache)) {
-        throw new UsageError("E_IMAGE_FLAGS", `expected --tarball and --rootfs-cache only with --tool, found ${o.tarball ? "--tarball" : "--rootfs-cache"} without it`, "add --tool to make this tool's image");
+        throw new UsageError(
+          "E_IMAGE_FLAGS",
+          `expected --tarball and --rootfs-cache only with --tool, found ${o.tarball ? "--tarball" : "--rootfs-cache"} without it`,
+          "add --tool to make this tool's image",
+        );
       }
       if (o.tool && o.runc) {
-        throw new UsageError("E_IMAGE_FLAGS", "expected at most one of --tool and --runc, found both", "make the runc toolchain image with --runc, this tool's image with --tool, one at a time");
+        throw new UsageError(
+          "E_IMAGE_FLAGS",
+          "expected at most one of --tool and --runc, found both",
+          "make the runc toolchain image with --runc, this tool's image with --tool, one at a time",
+        );
       }
       if (o.tool && o.keepRootfs) {
-        throw new UsageError("E_IMAGE_FLAGS", "expected --keep-rootfs only without --tool, found both", "use --rootfs-cache DIR with --tool to keep its root filesystem as a tar");
+        throw new UsageError(
+          "E_IMAGE_FLAGS",
+          "expected --keep-rootfs only without --tool, found both",
+          "use --rootfs-cache DIR with --tool to keep its root filesystem as a tar",
+        );
       }
       const workDir = o.workDir === undefined ? undefined : resolve(o.workDir);
       const toolOptions = { tag: o.tag, suite: o.suite ?? TOOL_SUITE, mirror: o.mirror, tarball: o.tarball, rootfsCache: o.rootfsCache, workDir };
-      const imageOptions = { tag: o.tag ?? defaultTag(o.go, o.runc ? "runc" : "kubelet"), suite: o.suite ?? DEFAULT_SUITE, mirror: o.mirror, go: o.go, keepRootfs: Boolean(o.keepRootfs), runc: Boolean(o.runc), workDir };
+      const imageOptions = {
+        tag: o.tag ?? defaultTag(o.go, o.runc ? "runc" : "kubelet"),
+        suite: o.suite ?? DEFAULT_SUITE,
+        mirror: o.mirror,
+        go: o.go,
+        keepRootfs: Boolean(o.keepRootfs),
+        runc: Boolean(o.runc),
+        workDir,
+      };
       // Every flag first; then a --work-dir not made yet is made (a mkdtemp inside a missing folder was "internal error").
       if (o.tool) validateToolImageOptions(toolOptions);
       else validateImageOptions(imageOptions);
@@ -84,8 +107,11 @@ Examples:
       if (o.tool) {
         const progress = new Progress(progressSink(ctx.io), TOOL_IMAGE_PHASES, Boolean(o.verbose) || ctx.verbose(), 20_000);
         const r = await buildToolImage(toolOptions, progress, ctx.signal);
-        if (o.json) return printJson(ctx.io, { image: r.image, id: r.id, version: r.version, node: r.node, suite: r.suite, rootfs: r.rootfs, seconds: r.seconds });
-        ctx.io.out(`image:   ${r.image}\nid:      ${r.id}\nversion: ${r.version}\nnode:    ${r.node ?? "unknown"}\nrootfs:  ${r.rootfs}\ntook:    ${r.seconds}s`);
+        if (o.json)
+          return printJson(ctx.io, { image: r.image, id: r.id, version: r.version, node: r.node, suite: r.suite, rootfs: r.rootfs, seconds: r.seconds });
+        ctx.io.out(
+          `image:   ${r.image}\nid:      ${r.id}\nversion: ${r.version}\nnode:    ${r.node ?? "unknown"}\nrootfs:  ${r.rootfs}\ntook:    ${r.seconds}s`,
+        );
         return;
       }
       const progress = new Progress(progressSink(ctx.io), IMAGE_PHASES, Boolean(o.verbose) || ctx.verbose(), 20_000);

@@ -16,7 +16,12 @@ interface PackageFlags {
 function packageDate(): Date {
   const e = process.env.SOURCE_DATE_EPOCH;
   if (e === undefined || e === "") return new Date();
-  if (!/^\d{1,12}$/.test(e)) throw new UsageError("E_EPOCH", `expected SOURCE_DATE_EPOCH to be seconds since 1970, found ${JSON.stringify(e)}`, "unset it, or export SOURCE_DATE_EPOCH=$(git log -1 --format=%ct)");
+  if (!/^\d{1,12}$/.test(e))
+    throw new UsageError(
+      "E_EPOCH",
+      `expected SOURCE_DATE_EPOCH to be seconds since 1970, found ${JSON.stringify(e)}`,
+      "unset it, or export SOURCE_DATE_EPOCH=$(git log -1 --format=%ct)",
+    );
   return new Date(Number(e) * 1000);
 }
 
@@ -58,11 +63,22 @@ Exit codes: 0 packaged · 2 bad arguments · 3 a packaging tool missing · 4 the
       const key = opts.key !== undefined ? await att.loadVerifyingKey(opts.key) : undefined;
       const signKey = opts.signKey !== undefined ? await att.loadSigningKey(opts.signKey) : undefined;
       const { packageOutDir } = await import("../package/index.js");
-      const result = await packageOutDir(ctx.catalog(), outDir, { formats, release, gpgKey: opts.gpgKey, signKey, key, repo: opts.repo, date, signal: ctx.signal });
+      const result = await packageOutDir(ctx.catalog(), outDir, {
+        formats,
+        release,
+        gpgKey: opts.gpgKey,
+        signKey,
+        key,
+        repo: opts.repo,
+        date,
+        signal: ctx.signal,
+      });
       if (opts.json) return printJson(ctx.io, result);
       for (const p of result.packages) ctx.io.out(`${p.format}  ${p.platform.padEnd(13)} ${p.name}`);
       ctx.io.out(`yum repository: ${result.repositories.yum ?? "-"}`);
       ctx.io.out(`apt repository: ${result.repositories.apt ?? "-"}`);
-      ctx.io.out(result.signed.gpg ? `signed with OpenPGP key ${result.signed.gpg}` : "not signed (pass --gpg-key to sign the RPMs and the repository metadata)");
+      ctx.io.out(
+        result.signed.gpg ? `signed with OpenPGP key ${result.signed.gpg}` : "not signed (pass --gpg-key to sign the RPMs and the repository metadata)",
+      );
     });
 }

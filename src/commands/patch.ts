@@ -55,7 +55,8 @@ export function patchJson(o: PatchOutcome, mode: PatchJson["mode"]): PatchJson {
 }
 
 const parseFuzz = (v: string): number => {
-  if (!/^\d{1,2}$/.test(v)) throw new UsageError("E_FUZZ", `expected --fuzz to be a small whole number (0 to 99), found ${JSON.stringify(v)}`, "pass e.g. --fuzz 1");
+  if (!/^\d{1,2}$/.test(v))
+    throw new UsageError("E_FUZZ", `expected --fuzz to be a small whole number (0 to 99), found ${JSON.stringify(v)}`, "pass e.g. --fuzz 1");
   return Number(v);
 };
 
@@ -94,7 +95,12 @@ Examples:
       const { checkCommit, checkVersionSuffix } = await import("../patch/version-stamp.js");
       checkCommit(flags.commit);
       checkVersionSuffix(flags.versionSuffix);
-      if (flags.versionFile === "") throw new UsageError("E_VERSION_FILE", "expected --version-file to name a file, found an empty string", "pass e.g. --version-file _output/kubelet-nokmem/version.env");
+      if (flags.versionFile === "")
+        throw new UsageError(
+          "E_VERSION_FILE",
+          "expected --version-file to name a file, found an empty string",
+          "pass e.g. --version-file _output/kubelet-nokmem/version.env",
+        );
       const { readTreeFacts } = await import("../tree/inspect.js");
       const { resolveTreeRelease } = await import("../tree/assess.js");
       const facts = await readTreeFacts(root, { status: false });
@@ -146,6 +152,9 @@ function describe(o: PatchOutcome, mode: PatchJson["mode"]): string[] {
     else lines.push(`reverted (${what}):`, ...changed);
   }
   const vf = o.versionFile;
-  if (vf) lines.push(`version file: ${vf.treePath ?? vf.path} (${vf.gitVersion}, tree state clean${vf.commit ? `, commit ${vf.commit.slice(0, 12)}` : ""})${vf.written ? "" : mode === "write" ? ", unchanged" : ", not written"}`);
+  if (vf)
+    lines.push(
+      `version file: ${vf.treePath ?? vf.path} (${vf.gitVersion}, tree state clean${vf.commit ? `, commit ${vf.commit.slice(0, 12)}` : ""})${vf.written ? "" : mode === "write" ? ", unchanged" : ", not written"}`,
+    );
   return lines;
 }

@@ -34,7 +34,10 @@ Examples:
         dryRun: opts.dryRun,
         key,
         signal: ctx.signal,
-        onWait: (h) => ctx.io.progress(`waiting for ${h ? `process ${h.pid} on ${h.host}${h.purpose ? ` (${h.purpose})` : ""}` : "another process"} to release ${ctx.catalogPath()}.lock`),
+        onWait: (h) =>
+          ctx.io.progress(
+            `waiting for ${h ? `process ${h.pid} on ${h.host}${h.purpose ? ` (${h.purpose})` : ""}` : "another process"} to release ${ctx.catalogPath()}.lock`,
+          ),
       });
       if (opts.json) return printJson(ctx.io, result);
       const what = !result.changed ? "already pinned, nothing to change" : opts.dryRun ? "would pin" : result.forced ? "re-pinned (forced)" : "pinned";

@@ -33,7 +33,8 @@ Examples:
   $ kubelet-nokmem report fleet.log --markdown`,
     )
     .action(async (paths: string[], flags: ReportFlags) => {
-      if (flags.json && flags.markdown) throw new UsageError("E_FLAGS", "expected at most one of --json and --markdown, found both", "pick one; --html combines with either");
+      if (flags.json && flags.markdown)
+        throw new UsageError("E_FLAGS", "expected at most one of --json and --markdown, found both", "pick one; --html combines with either");
       const { readLogInputs } = await import("../report/read.js");
       const { summariseFleet } = await import("../report/fleet.js");
       const render = await import("../report/render.js");

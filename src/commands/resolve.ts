@@ -67,7 +67,9 @@ export function register(program: Command, ctx: CommandContext): void {
   program
     .command("resolve")
     .summary("say which strategy makes a release's kubelet nokmem")
-    .description("Look a Kubernetes release up in the catalog and print the strategy it needs, why, the files it changes, the build environment and the build image.")
+    .description(
+      "Look a Kubernetes release up in the catalog and print the strategy it needs, why, the files it changes, the build environment and the build image.",
+    )
     .argument("<version>", "a release (1.16.15, v1.16.15) or a line (1.16)")
     .option("--json", "print the result as JSON")
     .addHelpText(
@@ -81,7 +83,10 @@ Examples:
     .action((version: string, opts: { json?: boolean }) => {
       const r = resolve(ctx.catalog(), version);
       if (opts.json) return printJson(ctx.io, resolveJson(r));
-      const env = Object.entries(r.env).map(([k, v]) => `${k}=${v}`).join(" ") || "(none)";
+      const env =
+        Object.entries(r.env)
+          .map(([k, v]) => `${k}=${v}`)
+          .join(" ") || "(none)";
       const lines = [
         `release:   ${r.version ? `v${r.version}` : `line ${r.line}`} (catalog range ${r.range})`,
         `strategy:  ${r.strategy}${r.affected ? "" : " (not affected: nothing to do)"}`,

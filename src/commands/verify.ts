@@ -56,7 +56,13 @@ Exit codes: 0 match · 2 bad arguments (an empty --key too), not an output folde
         }
       }
       const n = results.filter((r) => r.outcome === outcome).length;
-      if (outcome === "mismatch") throw new VerificationError("E_PIN_MISMATCH", `expected every binary to match its pin, found ${n} mismatch${n > 1 ? "es" : ""}`, "do not roll these binaries out; rebuild and compare inputs");
-      if (outcome === "unpinned") throw new UnpinnedError("E_UNPINNED", `expected a pin for every binary, found ${n} without one`, "record one with `kubelet-nokmem pin OUT_DIR`");
+      if (outcome === "mismatch")
+        throw new VerificationError(
+          "E_PIN_MISMATCH",
+          `expected every binary to match its pin, found ${n} mismatch${n > 1 ? "es" : ""}`,
+          "do not roll these binaries out; rebuild and compare inputs",
+        );
+      if (outcome === "unpinned")
+        throw new UnpinnedError("E_UNPINNED", `expected a pin for every binary, found ${n} without one`, "record one with `kubelet-nokmem pin OUT_DIR`");
     });
 }

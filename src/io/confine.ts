@@ -145,7 +145,12 @@ export async function readConfined(root: ConfinedRoot, name: string, opts: { max
  * Every chunk of a confined regular file to `onChunk` (a hash of a binary of
  * any size), or null when it does not exist; the number of bytes otherwise.
  */
-export async function streamConfined(root: ConfinedRoot, name: string, onChunk: (chunk: Buffer) => void, opts: { maxBytes?: number; signal?: AbortSignal } = {}): Promise<number | null> {
+export async function streamConfined(
+  root: ConfinedRoot,
+  name: string,
+  onChunk: (chunk: Buffer) => void,
+  opts: { maxBytes?: number; signal?: AbortSignal } = {},
+): Promise<number | null> {
   const fh = await openConfined(root, name, "read");
   if (!fh) return null;
   try {

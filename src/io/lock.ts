@@ -82,7 +82,11 @@ export async function acquireLock(path: string, opts: LockOptions): Promise<Lock
       throw new BusyError("E_BUSY", `expected ${opts.what} to be free, found it locked by ${who}`, opts.hint ?? `wait for it to finish, or re-run with --wait`);
     }
     if (Date.now() - started >= limit) {
-      throw new BusyError("E_BUSY", `expected ${opts.what} to become free within ${Math.round(limit / 1000)} s, found it still locked by ${who}`, opts.hint ?? `wait for that process to finish (or end it), then re-run`);
+      throw new BusyError(
+        "E_BUSY",
+        `expected ${opts.what} to become free within ${Math.round(limit / 1000)} s, found it still locked by ${who}`,
+        opts.hint ?? `wait for that process to finish (or end it), then re-run`,
+      );
     }
     if (!told) {
       told = true;
@@ -194,7 +198,10 @@ async function takeOverStale(path: string, seen: LockHolder | "garbage"): Promis
     return;
   }
   const moved = await readHolder(aside);
-  const same = seen === "garbage" ? moved === "garbage" : typeof moved === "object" && moved.pid === seen.pid && moved.host === seen.host && moved.startedAt === seen.startedAt;
+  const same =
+    seen === "garbage"
+      ? moved === "garbage"
+      : typeof moved === "object" && moved.pid === seen.pid && moved.host === seen.host && moved.startedAt === seen.startedAt;
   if (!same) {
     // We moved a fresh lock someone took in between: put it back.
     // link() fails if yet another lock appeared meanwhile, so nothing is overwritten.

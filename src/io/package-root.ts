@@ -13,7 +13,7 @@ export const PACKAGE_ROOT = packageRoot(dirname(fileURLToPath(import.meta.url)))
 export const DEFAULT_CATALOG_PATH = join(PACKAGE_ROOT, "versions.json");
 
 function packageRoot(from: string): string {
-  for (let dir = from; ; ) {
+  for (let dir = from; ;) {
     if (existsSync(join(dir, "package.json"))) return dir;
     const up = dirname(dir);
     if (up === dir) return resolve(from, "..", "..");

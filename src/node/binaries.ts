@@ -53,10 +53,19 @@ export function assessBinary(r: BinaryResult, risk: KernelRisk, protectedNow: bo
     return { id, severity: "unknown", title: `no ${r.kind} found (pass --${r.kind} PATH)`, evidence: r.searched.map((p) => `${p}: not found`), remedy: null };
   }
   if (!r.audit) {
-    return { id, severity: "unknown", title: `${r.kind} ${r.path} not audited: ${r.error ?? "no result"}`, evidence: [`${r.path}: ${r.error ?? "no result"}`], remedy: null };
+    return {
+      id,
+      severity: "unknown",
+      title: `${r.kind} ${r.path} not audited: ${r.error ?? "no result"}`,
+      evidence: [`${r.path}: ${r.error ?? "no result"}`],
+      remedy: null,
+    };
   }
   const a = r.audit;
-  const evidence = [`${r.path}: ${a.verdict}${a.kubernetesVersion ? ` (v${a.kubernetesVersion.replace(/^v/, "")})` : ""}`, ...a.evidence.map((e) => `${e.id}${e.detail ? `: ${e.detail}` : ""}`)];
+  const evidence = [
+    `${r.path}: ${a.verdict}${a.kubernetesVersion ? ` (v${a.kubernetesVersion.replace(/^v/, "")})` : ""}`,
+    ...a.evidence.map((e) => `${e.id}${e.detail ? `: ${e.detail}` : ""}`),
+  ];
   const version = a.kubernetesVersion ? ` v${a.kubernetesVersion.replace(/^v/, "")}` : a.runcVersion ? ` ${a.runcVersion}` : "";
   switch (a.verdict) {
     case "patched":

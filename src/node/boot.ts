@@ -27,7 +27,16 @@ export function parseCmdline(text: string): CmdlineFacts {
 export function assessCmdline(read: NodeRead, risk: KernelRisk): { facts: CmdlineFacts | null; finding: Finding } {
   const id = "boot-nokmem" as const;
   if (read.state !== "ok") {
-    return { facts: null, finding: { id, severity: "unknown", title: `boot parameters unknown: ${read.state === "missing" ? "cmdline not found" : read.reason}`, evidence: [describeUnusable(read)], remedy: null } };
+    return {
+      facts: null,
+      finding: {
+        id,
+        severity: "unknown",
+        title: `boot parameters unknown: ${read.state === "missing" ? "cmdline not found" : read.reason}`,
+        evidence: [describeUnusable(read)],
+        remedy: null,
+      },
+    };
   }
   const facts = parseCmdline(read.text);
   const shown = read.text.trim().length > 200 ? `${read.text.trim().slice(0, 200)}…` : read.text.trim();
@@ -44,7 +53,10 @@ export function assessCmdline(read: NodeRead, risk: KernelRisk): { facts: Cmdlin
     case "unknown":
       return { facts, finding: { id, severity: "info", title: "cgroup.memory=nokmem not set", evidence, remedy: remedies.bootParameter() } };
     default:
-      return { facts, finding: { id, severity: "warning", title: "cgroup.memory=nokmem not set on a kernel that leaks", evidence, remedy: remedies.bootParameter() } };
+      return {
+        facts,
+        finding: { id, severity: "warning", title: "cgroup.memory=nokmem not set on a kernel that leaks", evidence, remedy: remedies.bootParameter() },
+      };
   }
 }
 
@@ -65,20 +77,68 @@ export function assessKmemConfig(read: NodeRead | null, release: KernelRelease |
     return { kmemBuiltIn: null, finding: { id, severity: "info", title: "kernel config not checked: kernel release unknown", evidence: [], remedy: null } };
   }
   if (read.state === "missing") {
-    return { kmemBuiltIn: null, finding: { id, severity: "info", title: `no boot config for ${release.raw} (checked only when present)`, evidence: [describeUnusable(read)], remedy: null } };
+    return {
+      kmemBuiltIn: null,
+      finding: {
+        id,
+        severity: "info",
+        title: `no boot config for ${release.raw} (checked only when present)`,
+        evidence: [describeUnusable(read)],
+        remedy: null,
+      },
+    };
   }
   if (read.state !== "ok") {
-    return { kmemBuiltIn: null, finding: { id, severity: "info", title: `boot config unreadable: ${read.reason}`, evidence: [describeUnusable(read)], remedy: null } };
+    return {
+      kmemBuiltIn: null,
+      finding: { id, severity: "info", title: `boot config unreadable: ${read.reason}`, evidence: [describeUnusable(read)], remedy: null },
+    };
   }
   const { kmem, memcg } = parseKmemConfig(read.text);
   if (memcg === false) {
-    return { kmemBuiltIn: false, finding: { id, severity: "ok", title: "kernel built without memory cgroups (CONFIG_MEMCG not set)", evidence: [`${read.path}: # CONFIG_MEMCG is not set`], remedy: null } };
+    return {
+      kmemBuiltIn: false,
+      finding: {
+        id,
+        severity: "ok",
+        title: "kernel built without memory cgroups (CONFIG_MEMCG not set)",
+        evidence: [`${read.path}: # CONFIG_MEMCG is not set`],
+        remedy: null,
+      },
+    };
   }
   if (kmem === false) {
-    return { kmemBuiltIn: false, finding: { id, severity: "ok", title: "kernel built without kmem accounting (CONFIG_MEMCG_KMEM not set)", evidence: [`${read.path}: # CONFIG_MEMCG_KMEM is not set`], remedy: null } };
+    return {
+      kmemBuiltIn: false,
+      finding: {
+        id,
+        severity: "ok",
+        title: "kernel built without kmem accounting (CONFIG_MEMCG_KMEM not set)",
+        evidence: [`${read.path}: # CONFIG_MEMCG_KMEM is not set`],
+        remedy: null,
+      },
+    };
   }
   if (kmem === true) {
-    return { kmemBuiltIn: true, finding: { id, severity: "info", title: "kernel built with kmem accounting (CONFIG_MEMCG_KMEM=y)", evidence: [`${read.path}: CONFIG_MEMCG_KMEM=y`], remedy: null } };
+    return {
+      kmemBuiltIn: true,
+      finding: {
+        id,
+        severity: "info",
+        title: "kernel built with kmem accounting (CONFIG_MEMCG_KMEM=y)",
+        evidence: [`${read.path}: CONFIG_MEMCG_KMEM=y`],
+        remedy: null,
+      },
+    };
   }
-  return { kmemBuiltIn: null, finding: { id, severity: "info", title: "boot config does not mention CONFIG_MEMCG_KMEM", evidence: [`${read.path}: no CONFIG_MEMCG_KMEM line`], remedy: null } };
+  return {
+    kmemBuiltIn: null,
+    finding: {
+      id,
+      severity: "info",
+      title: "boot config does not mention CONFIG_MEMCG_KMEM",
+      evidence: [`${read.path}: no CONFIG_MEMCG_KMEM line`],
+      remedy: null,
+    },
+  };
 }

@@ -53,15 +53,36 @@ interface CgroupIdAssessment {
 export function assessCgroupIds(read: NodeRead): CgroupIdAssessment {
   const id = "memory-cgroup-ids" as const;
   if (read.state !== "ok") {
-    return { memory: null, finding: { id, severity: "unknown", title: `memory cgroup count unknown: ${read.state === "missing" ? "/proc/cgroups not found" : read.reason}`, evidence: [describeUnusable(read)], remedy: null } };
+    return {
+      memory: null,
+      finding: {
+        id,
+        severity: "unknown",
+        title: `memory cgroup count unknown: ${read.state === "missing" ? "/proc/cgroups not found" : read.reason}`,
+        evidence: [describeUnusable(read)],
+        remedy: null,
+      },
+    };
   }
   const parsed = parseProcCgroups(read.text);
   if (!parsed.ok) {
-    return { memory: null, finding: { id, severity: "unknown", title: `memory cgroup count unknown: ${parsed.reason}`, evidence: [`${read.path}: ${parsed.reason}`], remedy: null } };
+    return {
+      memory: null,
+      finding: { id, severity: "unknown", title: `memory cgroup count unknown: ${parsed.reason}`, evidence: [`${read.path}: ${parsed.reason}`], remedy: null },
+    };
   }
   const memory = parsed.rows.find((r) => r.subsys === "memory") ?? null;
   if (!memory) {
-    return { memory: null, finding: { id, severity: "unknown", title: "memory cgroup count unknown: /proc/cgroups has no memory row (cut short?)", evidence: [`${read.path}: no memory row among ${parsed.rows.length} rows`], remedy: null } };
+    return {
+      memory: null,
+      finding: {
+        id,
+        severity: "unknown",
+        title: "memory cgroup count unknown: /proc/cgroups has no memory row (cut short?)",
+        evidence: [`${read.path}: no memory row among ${parsed.rows.length} rows`],
+        remedy: null,
+      },
+    };
   }
   const evidence = [`${read.path}: memory hierarchy=${memory.hierarchy} num_cgroups=${memory.numCgroups} enabled=${memory.enabled ? 1 : 0}`];
   if (!memory.enabled) {
@@ -85,19 +106,42 @@ export function assessCgroupIds(read: NodeRead): CgroupIdAssessment {
  * pages, which the kernel frees under pressure; the id count still tells
  * whether pod creation is in danger, so the gap alone is only `info`.
  */
-export function assessCgroupGap(memory: CgroupRow | null, dirs: DirectoryCount | Exclude<NodeRead, { state: "ok" }>, dirPath: string, kernelLeaks = true): Finding {
+export function assessCgroupGap(
+  memory: CgroupRow | null,
+  dirs: DirectoryCount | Exclude<NodeRead, { state: "ok" }>,
+  dirPath: string,
+  kernelLeaks = true,
+): Finding {
   const id = "memory-cgroup-gap" as const;
   if (!memory) {
-    return { id, severity: "unknown", title: "leaked cgroups unknown: no usable memory row in /proc/cgroups", evidence: ["/proc/cgroups: memory row not found or not readable"], remedy: null };
+    return {
+      id,
+      severity: "unknown",
+      title: "leaked cgroups unknown: no usable memory row in /proc/cgroups",
+      evidence: ["/proc/cgroups: memory row not found or not readable"],
+      remedy: null,
+    };
   }
   if (!memory.enabled) {
     return { id, severity: "ok", title: "memory controller disabled: nothing to leak", evidence: [], remedy: null };
   }
   if (memory.hierarchy === 0) {
-    return { id, severity: "info", title: "memory controller is on cgroup v2: no v1 directories to compare", evidence: [`/proc/cgroups: memory hierarchy=0`], remedy: null };
+    return {
+      id,
+      severity: "info",
+      title: "memory controller is on cgroup v2: no v1 directories to compare",
+      evidence: [`/proc/cgroups: memory hierarchy=0`],
+      remedy: null,
+    };
   }
   if (dirs.state !== "ok") {
-    return { id, severity: "unknown", title: `leaked cgroups unknown: ${dirs.state === "missing" ? `${dirPath} not found` : `${dirPath} unreadable (${dirs.reason})`}`, evidence: [describeUnusable(dirs)], remedy: null };
+    return {
+      id,
+      severity: "unknown",
+      title: `leaked cgroups unknown: ${dirs.state === "missing" ? `${dirPath} not found` : `${dirPath} unreadable (${dirs.reason})`}`,
+      evidence: [describeUnusable(dirs)],
+      remedy: null,
+    };
   }
   const gap = memory.numCgroups - dirs.count;
   const evidence = [`/proc/cgroups: memory num_cgroups=${memory.numCgroups}`, `${dirPath}: ${dirs.count}${dirs.capped ? "+" : ""} directories`];

@@ -171,7 +171,13 @@ async function hostname(files: HostFiles): Promise<string | null> {
   return r.state === "ok" ? r.text.split("\n")[0]!.trim() || null : null;
 }
 
-async function auditBinary(files: HostFiles, kind: BinaryKind, given: string | undefined, usual: readonly string[], auditor: BinaryAuditor): Promise<BinaryResult> {
+async function auditBinary(
+  files: HostFiles,
+  kind: BinaryKind,
+  given: string | undefined,
+  usual: readonly string[],
+  auditor: BinaryAuditor,
+): Promise<BinaryResult> {
   let path: string | null = null;
   let local: string | null = null;
   if (given) {
@@ -190,11 +196,15 @@ async function auditBinary(files: HostFiles, kind: BinaryKind, given: string | u
     return { kind, path, searched: [], audit: await auditor(local), error: null };
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
-    return { kind, path, searched: [], audit: null, error: e.code === "ENOENT" ? "not found" : e.message ?? String(err) };
+    return { kind, path, searched: [], audit: null, error: e.code === "ENOENT" ? "not found" : (e.message ?? String(err)) };
   }
 }
 
-async function scanKernelLogs(files: HostFiles, dmesg: string | undefined, tailBytes: number): Promise<{ scans: KernelLogScan[]; unusable: Exclude<NodeRead, { state: "ok" }>[] }> {
+async function scanKernelLogs(
+  files: HostFiles,
+  dmesg: string | undefined,
+  tailBytes: number,
+): Promise<{ scans: KernelLogScan[]; unusable: Exclude<NodeRead, { state: "ok" }>[] }> {
   const scans: KernelLogScan[] = [];
   const unusable: Exclude<NodeRead, { state: "ok" }>[] = [];
   const sources = dmesg

@@ -5,7 +5,6 @@
 import { describeUnusable, type Finding, type KernelRelease, type NodeRead } from "./types.js";
 import { remedies } from "./remedy.js";
 
-
 /**
  * - `strong`: RHEL/CentOS 7 3.10 builds before 3.10.0-1075 (the fix tracked in
  *   https://bugzilla.redhat.com/show_bug.cgi?id=1507149 landed there): the worst.
@@ -59,7 +58,13 @@ export function assessKernel(read: NodeRead): KernelAssessment {
     return {
       release: null,
       risk: "unknown",
-      finding: { id, severity: "unknown", title: `kernel release unknown: ${read.state === "missing" ? "osrelease not found" : read.reason}`, evidence: [describeUnusable(read)], remedy: null },
+      finding: {
+        id,
+        severity: "unknown",
+        title: `kernel release unknown: ${read.state === "missing" ? "osrelease not found" : read.reason}`,
+        evidence: [describeUnusable(read)],
+        remedy: null,
+      },
     };
   }
   const release = parseKernelRelease(read.text);
@@ -68,18 +73,54 @@ export function assessKernel(read: NodeRead): KernelAssessment {
     return {
       release: null,
       risk: "unknown",
-      finding: { id, severity: "unknown", title: `kernel release unknown: expected e.g. 3.10.0-1160.el7.x86_64, found ${shown}`, evidence: [`${read.path}: ${shown}`], remedy: null },
+      finding: {
+        id,
+        severity: "unknown",
+        title: `kernel release unknown: expected e.g. 3.10.0-1160.el7.x86_64, found ${shown}`,
+        evidence: [`${read.path}: ${shown}`],
+        remedy: null,
+      },
     };
   }
   const risk = kernelRisk(release);
   const evidence = [`${read.path}: ${release.raw}`];
   switch (risk) {
     case "strong":
-      return { release, risk, finding: { id, severity: "critical", title: `kernel ${release.raw}: RHEL 7 build before 3.10.0-${RHEL7_FIXED_BUILD}, leaks memory cgroups with kmem on`, evidence, remedy: remedies.kernelUpgrade(release) } };
+      return {
+        release,
+        risk,
+        finding: {
+          id,
+          severity: "critical",
+          title: `kernel ${release.raw}: RHEL 7 build before 3.10.0-${RHEL7_FIXED_BUILD}, leaks memory cgroups with kmem on`,
+          evidence,
+          remedy: remedies.kernelUpgrade(release),
+        },
+      };
     case "affected":
-      return { release, risk, finding: { id, severity: "warning", title: `kernel ${release.raw}: 3.x kernel, leaks memory cgroups with kmem on`, evidence, remedy: remedies.kernelUpgrade(release) } };
+      return {
+        release,
+        risk,
+        finding: {
+          id,
+          severity: "warning",
+          title: `kernel ${release.raw}: 3.x kernel, leaks memory cgroups with kmem on`,
+          evidence,
+          remedy: remedies.kernelUpgrade(release),
+        },
+      };
     case "possible":
-      return { release, risk, finding: { id, severity: "warning", title: `kernel ${release.raw}: 4.x before 4.18, the leak was reported on such kernels`, evidence, remedy: remedies.kernelUpgrade(release) } };
+      return {
+        release,
+        risk,
+        finding: {
+          id,
+          severity: "warning",
+          title: `kernel ${release.raw}: 4.x before 4.18, the leak was reported on such kernels`,
+          evidence,
+          remedy: remedies.kernelUpgrade(release),
+        },
+      };
     case "none":
       return { release, risk, finding: { id, severity: "ok", title: `kernel ${release.raw}: not affected by the kmem cgroup leak`, evidence, remedy: null } };
   }

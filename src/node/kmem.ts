@@ -25,12 +25,27 @@ interface KubepodsReads {
 export function assessKubepodsKmem(reads: KubepodsReads, risk: KernelRisk, bootNokmem: boolean, remedy: string): { state: KmemState; finding: Finding } {
   const id = "kubepods-kmem" as const;
   if (reads.cgroupV2) {
-    return { state: "cgroup-v2", finding: { id, severity: "ok", title: "cgroup v2: no kmem limit for kubelet to turn on", evidence: ["/sys/fs/cgroup/cgroup.controllers: present"], remedy: null } };
+    return {
+      state: "cgroup-v2",
+      finding: {
+        id,
+        severity: "ok",
+        title: "cgroup v2: no kmem limit for kubelet to turn on",
+        evidence: ["/sys/fs/cgroup/cgroup.controllers: present"],
+        remedy: null,
+      },
+    };
   }
   if (!reads.cgroup || !reads.slabinfo || !reads.usage) {
     return {
       state: "unknown",
-      finding: { id, severity: "unknown", title: "kmem on kubepods unknown: no kubepods memory cgroup (kubelet not running, or another --cgroup-root)", evidence: KUBEPODS_CGROUPS.map((p) => `${p}: not found`), remedy: null },
+      finding: {
+        id,
+        severity: "unknown",
+        title: "kmem on kubepods unknown: no kubepods memory cgroup (kubelet not running, or another --cgroup-root)",
+        evidence: KUBEPODS_CGROUPS.map((p) => `${p}: not found`),
+        remedy: null,
+      },
     };
   }
   const evidence: string[] = [];
@@ -58,12 +73,15 @@ export function assessKubepodsKmem(reads: KubepodsReads, risk: KernelRisk, bootN
     evidence.push(u.state === "ok" ? `${u.path}: not a number: ${JSON.stringify(u.text.slice(0, 30))}` : describeUnusable(u));
   }
   // Usage above zero proves accounting, whatever slabinfo said.
-  const state: KmemState = (usage ?? 0) > 0 ? "on" : fromSlabinfo ?? (usage === 0 ? "off" : "unknown");
+  const state: KmemState = (usage ?? 0) > 0 ? "on" : (fromSlabinfo ?? (usage === 0 ? "off" : "unknown"));
   switch (state) {
     case "off":
       return { state, finding: { id, severity: "ok", title: `kmem accounting off on ${reads.cgroup}`, evidence, remedy: null } };
     case "unknown":
-      return { state, finding: { id, severity: "unknown", title: `kmem on ${reads.cgroup} unknown: neither slabinfo nor usage could be read`, evidence, remedy: null } };
+      return {
+        state,
+        finding: { id, severity: "unknown", title: `kmem on ${reads.cgroup} unknown: neither slabinfo nor usage could be read`, evidence, remedy: null },
+      };
     case "on": {
       const severity: Severity = risk === "none" ? "info" : risk === "strong" || risk === "affected" ? "critical" : "warning";
       const despite = bootNokmem ? " despite cgroup.memory=nokmem (the kernel ignores it)" : "";

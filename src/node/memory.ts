@@ -22,13 +22,25 @@ const mib = (kb: number) => `${Math.round(kb / 1024)} MiB`;
 export function assessSlab(read: NodeRead, remedy: string | null): Finding {
   const id = "slab-memory" as const;
   if (read.state !== "ok") {
-    return { id, severity: "unknown", title: `slab size unknown: ${read.state === "missing" ? "/proc/meminfo not found" : read.reason}`, evidence: [describeUnusable(read)], remedy: null };
+    return {
+      id,
+      severity: "unknown",
+      title: `slab size unknown: ${read.state === "missing" ? "/proc/meminfo not found" : read.reason}`,
+      evidence: [describeUnusable(read)],
+      remedy: null,
+    };
   }
   const m = parseMeminfo(read.text);
   const total = m.get("MemTotal");
   const slab = m.get("Slab");
   if (!total || slab === undefined) {
-    return { id, severity: "unknown", title: "slab size unknown: /proc/meminfo lacks MemTotal or Slab", evidence: [`${read.path}: MemTotal=${total ?? "absent"} Slab=${slab ?? "absent"}`], remedy: null };
+    return {
+      id,
+      severity: "unknown",
+      title: "slab size unknown: /proc/meminfo lacks MemTotal or Slab",
+      evidence: [`${read.path}: MemTotal=${total ?? "absent"} Slab=${slab ?? "absent"}`],
+      remedy: null,
+    };
   }
   const unreclaim = m.get("SUnreclaim");
   const ratio = slab / total;
@@ -94,7 +106,9 @@ export function assessKernelLog(scans: KernelLogScan[], unusable: Exclude<NodeRe
     // as a member of group adm) is a different fix from one that is absent.
     const unreadable = unusable.filter((u): u is Extract<typeof u, { state: "unreadable" }> => u.state === "unreadable");
     const why = unreadable.length ? unreadable.map((u) => `${u.path}: ${u.cause === "denied" ? "permission denied" : u.reason}`).join(", ") : "none found";
-    const fix = unreadable.some((u) => u.cause === "denied") ? "run with the log's group (adm: supplementalGroups [4]) or pass --dmesg FILE" : "pass --dmesg FILE with the output of dmesg";
+    const fix = unreadable.some((u) => u.cause === "denied")
+      ? "run with the log's group (adm: supplementalGroups [4]) or pass --dmesg FILE"
+      : "pass --dmesg FILE with the output of dmesg";
     return { id, severity: "unknown", title: `kernel log not readable: ${why} (${fix})`, evidence, remedy: null };
   }
   const slub = scans.reduce((n, s) => n + s.slub, 0);
@@ -102,7 +116,10 @@ export function assessKernelLog(scans: KernelLogScan[], unusable: Exclude<NodeRe
   if (!slub && !mkdir) {
     return { id, severity: "ok", title: "no SLUB allocation failures in the kernel log", evidence, remedy: null };
   }
-  const last = scans.map((s) => s.lastMatch).filter((l): l is string => l !== null).at(-1);
+  const last = scans
+    .map((s) => s.lastMatch)
+    .filter((l): l is string => l !== null)
+    .at(-1);
   if (last) evidence.push(`last: ${last}`);
   const what = [slub ? `${slub} SLUB allocation failures` : "", mkdir ? `${mkdir} failed memory cgroup mkdirs` : ""].filter(Boolean).join(", ");
   if (context === "protected") {

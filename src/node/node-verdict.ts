@@ -51,7 +51,8 @@ export function decideVerdict(i: VerdictInputs): VerdictDecision {
   const leak = worst(i.findings.filter((f) => LEAK_EVIDENCE.includes(f.id) && (f.severity === "warning" || f.severity === "critical")));
   if (leak) return { verdict: "leaking", because: leak };
   if (leakImpossible(i)) {
-    const why = i.kmem === "cgroup-v2" ? find(i.findings, "kubepods-kmem") : i.bootProtected ? find(i.findings, "boot-nokmem") : find(i.findings, "kernel-config-kmem");
+    const why =
+      i.kmem === "cgroup-v2" ? find(i.findings, "kubepods-kmem") : i.bootProtected ? find(i.findings, "boot-nokmem") : find(i.findings, "kernel-config-kmem");
     return { verdict: "healthy", because: why };
   }
   if (i.risk === "none") return { verdict: "healthy", because: find(i.findings, "kernel-release") };

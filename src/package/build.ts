@@ -66,7 +66,18 @@ async function rpmbuild(input: PackageInput, o: MakeOptions, work: string): Prom
   await run(
     {
       file: "rpmbuild",
-      args: ["-bb", "--target", `${arch}-linux`, "--define", `_topdir ${work}`, "--define", `_sourcedir ${sources}`, "--define", `_tmppath ${join(work, "tmp")}`, spec],
+      args: [
+        "-bb",
+        "--target",
+        `${arch}-linux`,
+        "--define",
+        `_topdir ${work}`,
+        "--define",
+        `_sourcedir ${sources}`,
+        "--define",
+        `_tmppath ${join(work, "tmp")}`,
+        spec,
+      ],
       env: { SOURCE_DATE_EPOCH: epochOf(input.date), LC_ALL: "C" },
     },
     { signal: o.signal },
@@ -85,7 +96,18 @@ async function rpmSign(path: string, key: GpgKey, signal?: AbortSignal): Promise
     {
       file: "rpmsign",
       // Debian's rpm names /usr/bin/gpg2, which Debian does not ship: the gpg on PATH signs.
-      args: ["--addsign", "--define", `__gpg ${onPath("gpg")}`, "--define", `_gpg_name ${key.fingerprint}`, "--define", `_gpg_path ${key.home}`, "--define", "_gpg_sign_cmd_extra_args --batch --pinentry-mode loopback", path],
+      args: [
+        "--addsign",
+        "--define",
+        `__gpg ${onPath("gpg")}`,
+        "--define",
+        `_gpg_name ${key.fingerprint}`,
+        "--define",
+        `_gpg_path ${key.home}`,
+        "--define",
+        "_gpg_sign_cmd_extra_args --batch --pinentry-mode loopback",
+        path,
+      ],
       env: { GNUPGHOME: key.home, LC_ALL: "C" },
     },
     { signal },
@@ -111,7 +133,11 @@ async function dpkgDeb(input: PackageInput, o: MakeOptions, work: string): Promi
   await mkdir(join(root, "usr/bin"), { recursive: true });
   await copyFile(o.kubelet, kubeletPath);
   await chmod(kubeletPath, 0o755);
-  md5.push(`${createHash("md5").update(await readRegularFile(kubeletPath, { maxBytes: 1024 ** 3 })).digest("hex")}  usr/bin/kubelet`);
+  md5.push(
+    `${createHash("md5")
+      .update(await readRegularFile(kubeletPath, { maxBytes: 1024 ** 3 }))
+      .digest("hex")}  usr/bin/kubelet`,
+  );
   for (const [rel, data, mode] of files) {
     const p = join(root, rel);
     await mkdir(join(p, ".."), { recursive: true });
@@ -129,7 +155,10 @@ async function dpkgDeb(input: PackageInput, o: MakeOptions, work: string): Promi
   await writeFile(join(control, "md5sums"), `${md5.sort((a, b) => (a.slice(34) < b.slice(34) ? -1 : 1)).join("\n")}\n`);
   await setTimes(root, input.date);
   const out = join(work, "kubelet.deb");
-  await run({ file: "dpkg-deb", args: ["--root-owner-group", "-Zgzip", "-z9", "--build", root, out], env: { SOURCE_DATE_EPOCH: epochOf(input.date), LC_ALL: "C" } }, { signal: o.signal });
+  await run(
+    { file: "dpkg-deb", args: ["--root-owner-group", "-Zgzip", "-z9", "--build", root, out], env: { SOURCE_DATE_EPOCH: epochOf(input.date), LC_ALL: "C" } },
+    { signal: o.signal },
+  );
   return out;
 }
 

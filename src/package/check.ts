@@ -17,10 +17,19 @@ const inside = (pkg: string, file: string) => `${pkg}!/${file}`;
 
 const pinDisagrees = (recorded: string, actual: string) => `the package's ${PIN_FILE.split("/").at(-1)} records ${recorded}, the kubelet inside is ${actual}`;
 
-export async function verifyPackage(catalog: Catalog, path: string, opts: { version?: string; platform?: string; manifestDir?: string; key?: VerifyingKey }, signal?: AbortSignal): Promise<VerifyResult[]> {
+export async function verifyPackage(
+  catalog: Catalog,
+  path: string,
+  opts: { version?: string; platform?: string; manifestDir?: string; key?: VerifyingKey },
+  signal?: AbortSignal,
+): Promise<VerifyResult[]> {
   const pkg = await openPackage(path, signal);
   try {
-    const results = await verifyTarget(catalog, pkg.kubelet, { ...opts, version: opts.version ?? pkg.pin?.kubernetes, platform: opts.platform ?? pkg.pin?.platform });
+    const results = await verifyTarget(catalog, pkg.kubelet, {
+      ...opts,
+      version: opts.version ?? pkg.pin?.kubernetes,
+      platform: opts.platform ?? pkg.pin?.platform,
+    });
     return results.map((r) => {
       const own = pkg.pin && pkg.pin.sha256 !== r.sha256 ? [pinDisagrees(pkg.pin.sha256, r.sha256)] : [];
       return { ...r, path: inside(path, KUBELET_FILE), outcome: own.length ? "mismatch" : r.outcome, reasons: [...own, ...r.reasons] };
@@ -40,7 +49,10 @@ export async function auditPackage(path: string, audit: AuditPaths, signal?: Abo
       const report = { ...r, path: inside(path, KUBELET_FILE) };
       if (!pkg.pin || !r.sha256) return report;
       const status = pkg.pin.sha256 === r.sha256 ? "match" : "mismatch";
-      const checks = [...r.pin.checks, { source: inside(path, PIN_FILE), name: `${pkg.pin.kubernetes} ${pkg.pin.platform}`, expected: pkg.pin.sha256, status } as const];
+      const checks = [
+        ...r.pin.checks,
+        { source: inside(path, PIN_FILE), name: `${pkg.pin.kubernetes} ${pkg.pin.platform}`, expected: pkg.pin.sha256, status } as const,
+      ];
       const reasons = status === "mismatch" ? [pinDisagrees(pkg.pin.sha256, r.sha256), ...r.reasons] : r.reasons;
       return { ...report, reasons, pin: { status: status === "mismatch" ? "mismatch" : r.pin.status, checks } };
     });

@@ -28,7 +28,11 @@ interface PackagedKubelet {
 }
 
 const fail = (path: string, found: string) =>
-  new VerificationError("E_PACKAGE", `expected ${path} to be a kubelet package (.rpm or .deb) with one regular /${KUBELET_FILE}, found ${found}`, "do not install this package; make it again with `kubelet-nokmem package OUT_DIR`");
+  new VerificationError(
+    "E_PACKAGE",
+    `expected ${path} to be a kubelet package (.rpm or .deb) with one regular /${KUBELET_FILE}, found ${found}`,
+    "do not install this package; make it again with `kubelet-nokmem package OUT_DIR`",
+  );
 
 async function formatOf(path: string): Promise<PackageFormat | null> {
   const { fh } = await openRegular(path);
@@ -81,7 +85,11 @@ export async function openPackage(path: string, signal?: AbortSignal): Promise<P
   const format = await formatOf(path).catch(() => null);
   if (!format) throw fail(path, "neither an RPM lead nor a Debian ar archive");
   const listArgs = format === "rpm" ? ["-t", "-v", "--quiet"] : ["-t", "-v", "--numeric-owner", "-f", "-"];
-  const listing = await runPipeline(payload(format, path), { file: format === "rpm" ? "cpio" : "tar", args: listArgs, env: { LC_ALL: "C", TZ: "UTC" } }, { signal }).catch((err: Error) => {
+  const listing = await runPipeline(
+    payload(format, path),
+    { file: format === "rpm" ? "cpio" : "tar", args: listArgs, env: { LC_ALL: "C", TZ: "UTC" } },
+    { signal },
+  ).catch((err: Error) => {
     throw fail(path, `a payload its tools cannot list (${err.message})`);
   });
   const members = parseListing(format, listing.stdout);
@@ -115,7 +123,8 @@ export async function openPackage(path: string, signal?: AbortSignal): Promise<P
       } catch {
         throw fail(path, `a /${PIN_FILE} that is not JSON`);
       }
-      if (typeof pin.sha256 !== "string" || typeof pin.kubernetes !== "string" || typeof pin.platform !== "string") throw fail(path, `a /${PIN_FILE} without kubernetes, platform and sha256`);
+      if (typeof pin.sha256 !== "string" || typeof pin.kubernetes !== "string" || typeof pin.platform !== "string")
+        throw fail(path, `a /${PIN_FILE} without kubernetes, platform and sha256`);
     }
     return { format, kubelet, pin, dispose };
   } catch (err) {

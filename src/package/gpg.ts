@@ -17,7 +17,11 @@ export interface GpgKey {
   fingerprint: string;
 }
 
-const gpgArgs = (home: string, ...args: string[]) => ({ file: "gpg", args: ["--homedir", home, "--batch", "--no-tty", "--pinentry-mode", "loopback", ...args], env: { LC_ALL: "C" } });
+const gpgArgs = (home: string, ...args: string[]) => ({
+  file: "gpg",
+  args: ["--homedir", home, "--batch", "--no-tty", "--pinentry-mode", "loopback", ...args],
+  env: { LC_ALL: "C" },
+});
 
 export async function importGpgKey(spec: string, signal?: AbortSignal): Promise<GpgKey> {
   const { text } = await readKeyText("--gpg-key", spec, "armoured OpenPGP secret key");
@@ -26,12 +30,21 @@ export async function importGpgKey(spec: string, signal?: AbortSignal): Promise<
     const file = join(home, "key.asc");
     await writeFile(file, text, { mode: 0o600 });
     await run(gpgArgs(home, "--import", file), { signal }).catch(() => {
-      throw new UsageError("E_GPG_KEY", `expected ${spec} to hold an OpenPGP secret key gpg can import, found none`, "gpg --armor --export-secret-keys KEYID > signing-key.asc");
+      throw new UsageError(
+        "E_GPG_KEY",
+        `expected ${spec} to hold an OpenPGP secret key gpg can import, found none`,
+        "gpg --armor --export-secret-keys KEYID > signing-key.asc",
+      );
     });
     await rm(file);
     const listed = await run(gpgArgs(home, "--with-colons", "--list-secret-keys"), { signal });
     const fpr = /^fpr:+([0-9A-F]{40,64}):/m.exec(listed.stdout)?.[1];
-    if (!fpr) throw new UsageError("E_GPG_KEY", `expected ${spec} to hold a secret key, found only public keys`, "export the secret key: gpg --armor --export-secret-keys KEYID");
+    if (!fpr)
+      throw new UsageError(
+        "E_GPG_KEY",
+        `expected ${spec} to hold a secret key, found only public keys`,
+        "export the secret key: gpg --armor --export-secret-keys KEYID",
+      );
     return { home, fingerprint: fpr };
   } catch (err) {
     await dropGpgKey({ home, fingerprint: "" });

@@ -79,18 +79,37 @@ interface PackageResult {
 async function requireVerified(catalog: Catalog, outDir: string, key: VerifyingKey | undefined): Promise<VerifyResult[]> {
   const results = await verifyTarget(catalog, outDir, { key });
   // The packages are the kubelet's (kubelet.rpm / kubelet.deb); a runc build's folder is named by its manifest, never packaged as one.
-  if (results.some((r) => r.product !== "kubelet")) throw new UsageError("E_PRODUCT", `expected a kubelet build's output folder to package, found a runc build (its manifest.json records product runc) at ${outDir}`, "install the runc from OUT/linux/amd64/runc as docs/runc.md describes; `package` makes kubelet packages only");
+  if (results.some((r) => r.product !== "kubelet"))
+    throw new UsageError(
+      "E_PRODUCT",
+      `expected a kubelet build's output folder to package, found a runc build (its manifest.json records product runc) at ${outDir}`,
+      "install the runc from OUT/linux/amd64/runc as docs/runc.md describes; `package` makes kubelet packages only",
+    );
   const outcome = overall(results);
   const first = results.find((r) => r.outcome === outcome);
   const why = first ? `${first.path}: ${first.reasons[0] ?? outcome}` : "no kubelet in its manifest";
-  if (outcome === "unpinned") throw new UnpinnedError("E_UNPINNED", `expected every kubelet of ${outDir} pinned before packaging, found ${why}`, "record the pin first: `kubelet-nokmem pin OUT_DIR`");
-  if (outcome !== "match" || !results.length) throw new VerificationError("E_PIN_MISMATCH", `expected ${outDir} to verify before packaging, found ${why}`, "package only a folder `kubelet-nokmem verify OUT_DIR` accepts; rebuild otherwise");
+  if (outcome === "unpinned")
+    throw new UnpinnedError(
+      "E_UNPINNED",
+      `expected every kubelet of ${outDir} pinned before packaging, found ${why}`,
+      "record the pin first: `kubelet-nokmem pin OUT_DIR`",
+    );
+  if (outcome !== "match" || !results.length)
+    throw new VerificationError(
+      "E_PIN_MISMATCH",
+      `expected ${outDir} to verify before packaging, found ${why}`,
+      "package only a folder `kubelet-nokmem verify OUT_DIR` accepts; rebuild otherwise",
+    );
   // Digests say the files are the pinned ones; the audit says they are what a package of ours must hold.
   const { auditFile } = await import("../audit/index.js");
   for (const r of results) {
     const report = await auditFile(r.path, { catalog });
     if (report.verdict !== "patched" && report.verdict !== "not-affected") {
-      throw new VerificationError("E_NOT_NOKMEM", `expected every kubelet of ${outDir} to be patched (or of a release kmem does not affect), found ${r.path}: ${report.verdict} (${report.reasons[0] ?? "no reason"})`, "package only a build whose verify step passed; rebuild with `kubelet-nokmem build`");
+      throw new VerificationError(
+        "E_NOT_NOKMEM",
+        `expected every kubelet of ${outDir} to be patched (or of a release kmem does not affect), found ${r.path}: ${report.verdict} (${report.reasons[0] ?? "no reason"})`,
+        "package only a build whose verify step passed; rebuild with `kubelet-nokmem build`",
+      );
     }
   }
   return results;
@@ -98,7 +117,12 @@ async function requireVerified(catalog: Catalog, outDir: string, key: VerifyingK
 
 export async function packageOutDir(catalog: Catalog, outDir: string, o: PackageOptions): Promise<PackageResult> {
   // The lock a build's publication takes (src/artifact/publish.ts): no build publishes into the folder while it is packaged.
-  const lock = await acquireLock(join(outDir, OUT_DIR_LOCK), { what: `the output folder ${outDir}`, purpose: "kubelet-nokmem package", signal: o.signal, hint: "wait for the build publishing into it, then package again" });
+  const lock = await acquireLock(join(outDir, OUT_DIR_LOCK), {
+    what: `the output folder ${outDir}`,
+    purpose: "kubelet-nokmem package",
+    signal: o.signal,
+    hint: "wait for the build publishing into it, then package again",
+  });
   try {
     return await packageLocked(catalog, outDir, o);
   } finally {
@@ -128,7 +152,15 @@ async function packageLocked(catalog: Catalog, outDir: string, o: PackageOptions
         const p = await makePackage(format, input, { kubelet: join(outDir, b.name), pin, dir: join(outDir, PACKAGES_DIR), gpg, signal: o.signal });
         const arch = packageArch(b.platform, format);
         made.push({ path: p.path, format, arch });
-        records.push({ format, platform: b.platform, arch, name: `${PACKAGES_DIR}/${p.name}`, version, sha256: await sha256File(p.path), kubeletSha256: b.sha256 });
+        records.push({
+          format,
+          platform: b.platform,
+          arch,
+          name: `${PACKAGES_DIR}/${p.name}`,
+          version,
+          sha256: await sha256File(p.path),
+          kubeletSha256: b.sha256,
+        });
       }
     }
     const repoRoot = o.repo ?? join(outDir, "repo");
@@ -181,7 +213,10 @@ async function writeStatement(outDir: string, version: string, o: PackageOptions
         externalParameters: { kubernetes: version, release: o.release, formats: o.formats },
         resolvedDependencies: [
           { name: MANIFEST_FILE, digest: { sha256: createHash("sha256").update(manifest).digest("hex") } },
-          ...[...new Map(records.map((r) => [r.platform, r.kubeletSha256])).entries()].map(([platform, sha256]) => ({ name: `${platform}/kubelet`, digest: { sha256 } })),
+          ...[...new Map(records.map((r) => [r.platform, r.kubeletSha256])).entries()].map(([platform, sha256]) => ({
+            name: `${platform}/kubelet`,
+            digest: { sha256 },
+          })),
         ],
       },
       runDetails: { builder: { id: `${PROJECT}/builders/package/v1` }, metadata: { finishedOn: new Date().toISOString() } },

@@ -37,21 +37,39 @@ const ARCHES: Record<string, { rpm: string; deb: string }> = {
 
 export function packageArch(platform: string, format: PackageFormat): string {
   const a = ARCHES[platform];
-  if (!a) throw new UsageError("E_PLATFORM", `expected a platform with a package architecture (${Object.keys(ARCHES).join(", ")}), found ${platform}`, "package the platforms upstream packages");
+  if (!a)
+    throw new UsageError(
+      "E_PLATFORM",
+      `expected a platform with a package architecture (${Object.keys(ARCHES).join(", ")}), found ${platform}`,
+      "package the platforms upstream packages",
+    );
   return a[format];
 }
 
 export function parseFormats(given: string): PackageFormat[] {
-  const items = given.split(",").map((s) => s.trim()).filter(Boolean);
+  const items = given
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
   const bad = items.find((i) => !(PACKAGE_FORMATS as readonly string[]).includes(i));
-  if (bad !== undefined || !items.length) throw new UsageError("E_PACKAGE_FORMAT", `expected --format to list ${PACKAGE_FORMATS.join(", ")}, found ${JSON.stringify(bad ?? given)}`, "e.g. --format rpm,deb");
+  if (bad !== undefined || !items.length)
+    throw new UsageError(
+      "E_PACKAGE_FORMAT",
+      `expected --format to list ${PACKAGE_FORMATS.join(", ")}, found ${JSON.stringify(bad ?? given)}`,
+      "e.g. --format rpm,deb",
+    );
   return [...new Set(items as PackageFormat[])];
 }
 
 /** The package release number N: a whole number from 1, bumped when the same kubelet is packaged again. */
 export function parsePackageRelease(given: string): number {
   const n = /^[1-9]\d{0,5}$/.test(given) ? Number(given) : NaN;
-  if (!Number.isInteger(n)) throw new UsageError("E_PACKAGE_RELEASE", `expected --release to be a whole number from 1, found ${JSON.stringify(given)}`, "e.g. --release 2 to package the same kubelet again");
+  if (!Number.isInteger(n))
+    throw new UsageError(
+      "E_PACKAGE_RELEASE",
+      `expected --release to be a whole number from 1, found ${JSON.stringify(given)}`,
+      "e.g. --release 2 to package the same kubelet again",
+    );
   return n;
 }
 
@@ -103,7 +121,8 @@ export function dependencies(version: string, format: PackageFormat): Dependency
   return format === "deb" ? [...common, { name: "mount" }] : common;
 }
 
-export const formatDependency = (d: Dependency, format: PackageFormat): string => (d.atLeast ? (format === "rpm" ? `${d.name} >= ${d.atLeast}` : `${d.name} (>= ${d.atLeast})`) : d.name);
+export const formatDependency = (d: Dependency, format: PackageFormat): string =>
+  d.atLeast ? (format === "rpm" ? `${d.name} >= ${d.atLeast}` : `${d.name} (>= ${d.atLeast})`) : d.name;
 
 /** What pin.json in the package says: the pinned release and the kubelet's sha256. */
 export interface PackagePin {

@@ -73,7 +73,10 @@ async function aptRepo(dir: string, input: RepoInput): Promise<string> {
     const bin = join(suite, APT_COMPONENT, `binary-${arch}`);
     await mkdir(bin, { recursive: true });
     // Paths in Packages are relative to the repository root (dir), as apt fetches them.
-    const packages = await run({ file: "apt-ftparchive", args: ["--arch", arch, "packages", join("pool", APT_COMPONENT)], cwd: dir, env: { LC_ALL: "C" } }, { signal: input.signal });
+    const packages = await run(
+      { file: "apt-ftparchive", args: ["--arch", arch, "packages", join("pool", APT_COMPONENT)], cwd: dir, env: { LC_ALL: "C" } },
+      { signal: input.signal },
+    );
     const text = `${packages.stdout}\n`;
     await writeFile(join(bin, "Packages"), text);
     await writeFile(join(bin, "Packages.gz"), gzipSync(text, { level: 9 }));
@@ -82,7 +85,17 @@ async function aptRepo(dir: string, input: RepoInput): Promise<string> {
   const release = await run(
     {
       file: "apt-ftparchive",
-      args: [...field("Origin", "kubelet-nokmem"), ...field("Label", "kubelet-nokmem"), ...field("Suite", APT_SUITE), ...field("Codename", APT_SUITE), ...field("Architectures", arches.join(" ")), ...field("Components", APT_COMPONENT), ...field("Description", "kubelet built without kernel-memory accounting"), "release", "."],
+      args: [
+        ...field("Origin", "kubelet-nokmem"),
+        ...field("Label", "kubelet-nokmem"),
+        ...field("Suite", APT_SUITE),
+        ...field("Codename", APT_SUITE),
+        ...field("Architectures", arches.join(" ")),
+        ...field("Components", APT_COMPONENT),
+        ...field("Description", "kubelet built without kernel-memory accounting"),
+        "release",
+        ".",
+      ],
       cwd: suite,
       env: { LC_ALL: "C" },
     },

@@ -83,11 +83,15 @@ interface CarryOptions {
   sibling?: (path: string) => string | null;
 }
 
-const fail = (c: Change, message: string, extra: Partial<Problem> = {}): CarryOutcome => ({ ok: false, problems: [{ path: c.path, patch: c.patch, message, ...extra }] });
+const fail = (c: Change, message: string, extra: Partial<Problem> = {}): CarryOutcome => ({
+  ok: false,
+  problems: [{ path: c.path, patch: c.patch, message, ...extra }],
+});
 
 /** Build the change records of one patch file (of series `seriesId`). Throws E_PATCH_FORMAT for a malformed patch. */
 export function changesOf(patch: PatchFile, seriesId?: string): Change[] {
-  const malformed = (found: string) => new PatchError("E_PATCH_FORMAT", `${seriesId ? `${seriesId}/` : ""}${patch.name}: ${found}`, "regenerate the patch from its reference file");
+  const malformed = (found: string) =>
+    new PatchError("E_PATCH_FORMAT", `${seriesId ? `${seriesId}/` : ""}${patch.name}: ${found}`, "regenerate the patch from its reference file");
   return patch.files.map((f): Change => {
     const path = (f.newPath ?? f.oldPath)!;
     switch (patch.mode) {
@@ -97,7 +101,8 @@ export function changesOf(patch: PatchFile, seriesId?: string): Change[] {
         const newSide = f.diff.hunks.map((h) => hunkSide(h, "new").join("\n")).join("\n");
         const bodies = patch.functions.map((name) => {
           const spans = findFunctions(newSide, name);
-          if (spans.length !== 1) throw malformed(`expected the new side of the diff to hold the whole of func ${name}, found ${spans.length} complete declarations`);
+          if (spans.length !== 1)
+            throw malformed(`expected the new side of the diff to hold the whole of func ${name}, found ${spans.length} complete declarations`);
           return { name, body: functionBody(newSide, spans[0]!) };
         });
         const bodyText = maskGo(bodies.map((b) => b.body).join("\n"));
@@ -109,7 +114,8 @@ export function changesOf(patch: PatchFile, seriesId?: string): Change[] {
         const hunk = f.diff.hunks[0];
         let content: string | null = null;
         if (!from) {
-          if (f.diff.hunks.length !== 1 || !hunk || hunk.newStart > 1) throw malformed(`expected Apply: whole-file to carry the whole new file in one hunk, found ${f.diff.hunks.length} hunks`);
+          if (f.diff.hunks.length !== 1 || !hunk || hunk.newStart > 1)
+            throw malformed(`expected Apply: whole-file to carry the whole new file in one hunk, found ${f.diff.hunks.length} hunks`);
           content = buildConstraintHeader(`${hunkSide(hunk, "new").join("\n")}\n`).rest;
         }
         const dir = path.includes("/") ? path.slice(0, path.lastIndexOf("/") + 1) : "";
@@ -206,7 +212,11 @@ function diagnoseHunks(change: Change, diff: StructuredPatch, content: string, f
     });
   });
   if (!problems.length) {
-    problems.push({ path: change.path, patch: change.patch, message: "every hunk matches on its own, but not all together (hunks overlap or are out of order)" });
+    problems.push({
+      path: change.path,
+      patch: change.patch,
+      message: "every hunk matches on its own, but not all together (hunks overlap or are out of order)",
+    });
   }
   return problems;
 }
@@ -251,12 +261,14 @@ function replaceWholeFile(change: WholeFileChange, content: string | null, opts:
     });
   }
   for (const name of change.requires) {
-    if (!findFunctions(content, name).length) problems.push({ path: change.path, patch: change.patch, message: `expected a declaration \`func ${name}(\`, found none` });
+    if (!findFunctions(content, name).length)
+      problems.push({ path: change.path, patch: change.patch, message: `expected a declaration \`func ${name}(\`, found none` });
   }
   let rest = change.content;
   if (change.from) {
     const sibling = opts.sibling?.(change.from) ?? null;
-    if (sibling === null) problems.push({ path: change.from, patch: change.patch, message: `expected ${change.from} (the replacement's source) to exist, found no such file` });
+    if (sibling === null)
+      problems.push({ path: change.from, patch: change.patch, message: `expected ${change.from} (the replacement's source) to exist, found no such file` });
     else rest = buildConstraintHeader(sibling).rest;
   }
   if (problems.length) return { ok: false, problems };
@@ -269,7 +281,10 @@ function cleanTreeState(change: TreeStateCleanChange, content: string | null): C
   if (content === null) return missing(change);
   const out = content.replace(TREE_STATE, (_m, lead: string, q: string, _state: string, tail: string) => `${lead}${q}clean${q}${tail}`);
   if (out === content && !/^\s*KUBE_GIT_TREE_STATE=(["']?)clean\1\s*$/m.test(content)) {
-    return fail(change, "expected KUBE_GIT_TREE_STATE=\"dirty\" or \"archive\" assignments in hack/lib/version.sh, found none", { expected: ['KUBE_GIT_TREE_STATE="dirty"'], found: [] });
+    return fail(change, 'expected KUBE_GIT_TREE_STATE="dirty" or "archive" assignments in hack/lib/version.sh, found none', {
+      expected: ['KUBE_GIT_TREE_STATE="dirty"'],
+      found: [],
+    });
   }
   return { ok: true, content: out };
 }
@@ -280,7 +295,10 @@ function restore(change: RestoreChange, content: string | null, direction: "forw
   const have = content === null ? null : sha256(content);
   if (have === give) return { ok: true, content };
   if (have !== want) {
-    return fail(change, `expected ${change.path} as it was left by the patch (sha256 ${want ?? "absent"}), found ${have === null ? "no file" : `sha256 ${have}`}: it changed since`);
+    return fail(
+      change,
+      `expected ${change.path} as it was left by the patch (sha256 ${want ?? "absent"}), found ${have === null ? "no file" : `sha256 ${have}`}: it changed since`,
+    );
   }
   const outcome = carryHunks(change, change.diff, content, direction, 0);
   if (!outcome.ok) return outcome;

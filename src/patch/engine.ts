@@ -62,7 +62,13 @@ interface ChangePlan {
  * forward: a change that applies is pending; one whose transform is a no-op,
  * or whose reverse applies, is already applied. backward: the mirror.
  */
-async function planChanges(tree: TreeHandle, changes: Change[], direction: "forward" | "backward", fuzz = 0, recorded: ReadonlyMap<string, string | null> = new Map()): Promise<ChangePlan> {
+async function planChanges(
+  tree: TreeHandle,
+  changes: Change[],
+  direction: "forward" | "backward",
+  fuzz = 0,
+  recorded: ReadonlyMap<string, string | null> = new Map(),
+): Promise<ChangePlan> {
   const files = new Map<string, PlannedFile>();
   const load = async (rel: string, patch: string): Promise<PlannedFile> => {
     let f = files.get(rel);
@@ -103,9 +109,17 @@ function planDiff(files: PlannedFile[]): string {
   return files
     .filter((f) => f.before !== f.after)
     .map((f) =>
-      createTwoFilesPatch(f.before === null ? "/dev/null" : `a/${f.path}`, f.after === null ? "/dev/null" : `b/${f.path}`, f.before ?? "", f.after ?? "", undefined, undefined, {
-        headerOptions: FILE_HEADERS_ONLY,
-      }),
+      createTwoFilesPatch(
+        f.before === null ? "/dev/null" : `a/${f.path}`,
+        f.after === null ? "/dev/null" : `b/${f.path}`,
+        f.before ?? "",
+        f.after ?? "",
+        undefined,
+        undefined,
+        {
+          headerOptions: FILE_HEADERS_ONLY,
+        },
+      ),
     )
     .join("");
 }
@@ -127,7 +141,11 @@ async function readAppliedState(tree: TreeHandle): Promise<AppliedState | null> 
     text = (await readConfined(rootOf(tree), APPLIED_RECORD))?.toString("utf8") ?? null;
   } catch (err) {
     if (!(err instanceof ConfinementError)) throw err;
-    throw new TreeError("E_RECORD_ESCAPE", `expected ${APPLIED_RECORD} in ${tree.root} to be the record of an applied series, found ${err.problem}; it was not followed and nothing was changed`, `restore the tree from its source, then remove ${join(tree.root, APPLIED_RECORD)}`);
+    throw new TreeError(
+      "E_RECORD_ESCAPE",
+      `expected ${APPLIED_RECORD} in ${tree.root} to be the record of an applied series, found ${err.problem}; it was not followed and nothing was changed`,
+      `restore the tree from its source, then remove ${join(tree.root, APPLIED_RECORD)}`,
+    );
   }
   if (text === null) return null;
   try {
@@ -135,12 +153,23 @@ async function readAppliedState(tree: TreeHandle): Promise<AppliedState | null> 
     if (s.schemaVersion !== 1 || !Array.isArray(s.files)) throw new Error("unknown shape");
     return s;
   } catch (err) {
-    throw new PatchError("E_RECORD_INVALID", `expected a readable record at ${APPLIED_RECORD}, found ${(err as Error).message}`, `restore the tree from its source, then remove ${join(tree.root, APPLIED_RECORD)}`);
+    throw new PatchError(
+      "E_RECORD_INVALID",
+      `expected a readable record at ${APPLIED_RECORD}, found ${(err as Error).message}`,
+      `restore the tree from its source, then remove ${join(tree.root, APPLIED_RECORD)}`,
+    );
   }
 }
 
 function restoreChanges(state: AppliedState): Change[] {
-  return state.files.map((f) => ({ kind: "restore", patch: APPLIED_RECORD, path: f.path, diff: parsePatch(f.diff)[0] as StructuredPatch, before: f.before, after: f.after }));
+  return state.files.map((f) => ({
+    kind: "restore",
+    patch: APPLIED_RECORD,
+    path: f.path,
+    diff: parsePatch(f.diff)[0] as StructuredPatch,
+    before: f.before,
+    after: f.after,
+  }));
 }
 
 /** Drift: every failing file and hunk, with expected and found lines. */
@@ -348,7 +377,14 @@ async function decidePatch(tree: TreeHandle, resolution: PatchTarget, operation:
     const old = new Map((state?.files ?? []).map((f) => [f.path, f]));
     if (operation === "apply") {
       for (const f of pending) old.set(f.path, { path: f.path, before: hash(f.before), after: hash(f.after), diff: planDiff([f]) });
-      nextState = { schemaVersion: 1, strategy: resolution.strategy, series: series?.id ?? null, version: resolution.version, patches, files: [...old.values()] };
+      nextState = {
+        schemaVersion: 1,
+        strategy: resolution.strategy,
+        series: series?.id ?? null,
+        version: resolution.version,
+        patches,
+        files: [...old.values()],
+      };
     } else {
       for (const f of pending) old.delete(f.path);
       nextState = old.size && state ? { ...state, files: [...old.values()] } : null;
@@ -369,7 +405,11 @@ async function commitPatch(tree: TreeHandle, d: PatchDecision, versionPlan: Vers
     try {
       for (const f of pending) {
         if ((await readText(f.abs, f.path)) !== f.before) {
-          throw new PatchError("E_TREE_CHANGED", `expected ${f.path} to stay as read while the patch was planned, found it changed; nothing was changed`, "run the patch again when nothing else writes the tree");
+          throw new PatchError(
+            "E_TREE_CHANGED",
+            `expected ${f.path} to stay as read while the patch was planned, found it changed; nothing was changed`,
+            "run the patch again when nothing else writes the tree",
+          );
         }
       }
       const stateAbs = join(tree.real, APPLIED_RECORD);
@@ -437,7 +477,13 @@ export async function runPatch(root: string, resolution: PatchTarget, opts: Patc
       const changed = f.before !== f.after;
       // An already-patched file: its original is known from the record, if any.
       const recorded = !changed && operation === "apply" ? state?.files.find((r) => r.path === f.path) : undefined;
-      return { path: f.path, state: changed ? "changed" : "unchanged", before: recorded ? recorded.before : hash(f.before), after: hash(f.after), patches: f.patches };
+      return {
+        path: f.path,
+        state: changed ? "changed" : "unchanged",
+        before: recorded ? recorded.before : hash(f.before),
+        after: hash(f.after),
+        patches: f.patches,
+      };
     });
   const nothing = pending.length === 0;
   return {
@@ -482,19 +528,25 @@ const PSEUDO_FILE_SYSTEMS = new Map<number, string>([
 
 async function planVersionFile(tree: TreeHandle, resolution: PatchTarget, facts: TreeFacts, opts: PatchOptions): Promise<VersionFilePlan> {
   if (!resolution.version) {
-    throw new UsageError("E_VERSION_NEEDED", `expected an exact release to stamp (e.g. 1.16.15), found only the line ${resolution.line}`, "pass --version MAJOR.MINOR.PATCH");
+    throw new UsageError(
+      "E_VERSION_NEEDED",
+      `expected an exact release to stamp (e.g. 1.16.15), found only the line ${resolution.line}`,
+      "pass --version MAJOR.MINOR.PATCH",
+    );
   }
   const tv = treeRelease(facts);
   const stamp = versionStamp(resolution.version, opts.commit ?? tv.commit, opts.versionSuffix);
   // Inside the tree the place is confined: a tree shipping _output as a symlink out of itself is refused.
   const { abs: target, treePath } = await versionFileTarget(rootOf(tree), opts.versionFile);
   const shown = opts.versionFile ? `--version-file ${opts.versionFile}` : DEFAULT_VERSION_FILE;
-  const refuse = (found: string, fix: string) => new UsageError("E_VERSION_FILE", `expected ${shown} to name a regular file (or nothing yet) in a folder, found ${found}; nothing was changed`, fix);
+  const refuse = (found: string, fix: string) =>
+    new UsageError("E_VERSION_FILE", `expected ${shown} to name a regular file (or nothing yet) in a folder, found ${found}; nothing was changed`, fix);
   let existing: string | null;
   try {
     existing = await readRegularTextIfExists(target, { maxBytes: 64 * 1024 });
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== "ENOTDIR") throw refuse(`${target} is ${describeReadFailure(err)}`, "pass --version-file a file path, e.g. _output/kubelet-nokmem/version.env");
+    if ((err as NodeJS.ErrnoException).code !== "ENOTDIR")
+      throw refuse(`${target} is ${describeReadFailure(err)}`, "pass --version-file a file path, e.g. _output/kubelet-nokmem/version.env");
     existing = null;
   }
   // The nearest folder that exists must be a real, writable folder on a real file system.
@@ -513,7 +565,10 @@ async function planVersionFile(tree: TreeHandle, resolution: PatchTarget, facts:
 }
 
 async function stampVersion(tree: TreeHandle, p: VersionFilePlan, opts: PatchOptions, write: boolean): Promise<VersionFileOutcome> {
-  if (!p.stamp.commit) opts.progress?.("note: no commit known (not a git checkout or archive export): gitCommit and gitTreeState stay unset in the binary; pass --commit to stamp them");
+  if (!p.stamp.commit)
+    opts.progress?.(
+      "note: no commit known (not a git checkout or archive export): gitCommit and gitTreeState stay unset in the binary; pass --commit to stamp them",
+    );
   let written = false;
   if (write && p.existing !== p.content) {
     await checkWritable(p.target, p.treePath ?? p.target);
@@ -533,7 +588,14 @@ async function stampVersion(tree: TreeHandle, p: VersionFilePlan, opts: PatchOpt
 /** `dir` and its parents that do not exist yet, deepest first: what `mkdir -p` would create. */
 async function missingFolders(dir: string): Promise<string[]> {
   const out: string[] = [];
-  for (let d = dir; !(await stat(d).then(() => true, () => false)); d = dirname(d)) {
+  for (
+    let d = dir;
+    !(await stat(d).then(
+      () => true,
+      () => false,
+    ));
+    d = dirname(d)
+  ) {
     out.push(d);
     if (dirname(d) === d) break;
   }
@@ -546,7 +608,13 @@ async function readVersionRecord(tree: TreeHandle): Promise<VersionRecord | null
   try {
     const r = JSON.parse(bytes.toString("utf8")) as VersionRecord;
     const strings = (v: unknown): v is string[] => Array.isArray(v) && v.every((d) => typeof d === "string");
-    return r.schemaVersion === 1 && typeof r.path === "string" && typeof r.after === "string" && (r.before === null || typeof r.before === "string") && strings(r.createdDirs) ? r : null;
+    return r.schemaVersion === 1 &&
+      typeof r.path === "string" &&
+      typeof r.after === "string" &&
+      (r.before === null || typeof r.before === "string") &&
+      strings(r.createdDirs)
+      ? r
+      : null;
   } catch {
     return null;
   }

@@ -70,7 +70,11 @@ export async function stateDir(tree: TreeHandle, create: boolean): Promise<strin
     throw err;
   });
   if (st && !st.isDirectory()) {
-    throw new TreeError("E_STATE_DIR", `expected ${STATE_DIR} in ${tree.root} to be a folder of the tree, found ${st.isSymbolicLink() ? "a symlink" : "a file"}; nothing was changed`, `remove ${join(tree.root, STATE_DIR)} (the tool recreates it)`);
+    throw new TreeError(
+      "E_STATE_DIR",
+      `expected ${STATE_DIR} in ${tree.root} to be a folder of the tree, found ${st.isSymbolicLink() ? "a symlink" : "a file"}; nothing was changed`,
+      `remove ${join(tree.root, STATE_DIR)} (the tool recreates it)`,
+    );
   }
   if (!st && !create) return null;
   if (!st) await mkdir(abs);
@@ -154,7 +158,8 @@ function parseJournal(text: string): Journal | string {
     for (const side of ["before", "after"] as const) {
       const s = f[side] as Stashed | null | undefined;
       if (s === null) continue;
-      if (!s || typeof s !== "object" || typeof s.sha256 !== "string" || !HEX64.test(s.sha256)) return `file entry ${i} with a ${side} that is not {sha256, stash}`;
+      if (!s || typeof s !== "object" || typeof s.sha256 !== "string" || !HEX64.test(s.sha256))
+        return `file entry ${i} with a ${side} that is not {sha256, stash}`;
       const m = typeof s.stash === "string" ? STASH_NAME.exec(s.stash) : null;
       if (!m || Number(m[1]) !== i || m[2] !== side) return `file entry ${i} with the stash name ${JSON.stringify(s.stash)} (expected ${TXN}/${i}.${side})`;
     }
@@ -246,7 +251,11 @@ export async function recover(tree: TreeHandle): Promise<Recovery | null> {
     if (current[i] === want) continue;
     const text = forward ? afters[i]! : await load(f.before);
     if (text === undefined) {
-      throw new PatchError("E_JOURNAL_DAMAGED", `expected the stashed bytes of ${f.path} in ${TXN}, found them missing or damaged; nothing was changed`, `restore ${f.path} by hand (git checkout or the release tarball), then remove ${join(tree.root, JOURNAL)}`);
+      throw new PatchError(
+        "E_JOURNAL_DAMAGED",
+        `expected the stashed bytes of ${f.path} in ${TXN}, found them missing or damaged; nothing was changed`,
+        `restore ${f.path} by hand (git checkout or the release tarball), then remove ${join(tree.root, JOURNAL)}`,
+      );
     }
     plan.push({ i, text });
   }

@@ -73,7 +73,11 @@ export function parsePatchFile(text: string, name: string): PatchFile {
   const lines = text.split("\n");
   const start = lines.findIndex((l) => /^(--- |diff |Index: )/.test(l));
   if (start === -1) {
-    throw new PatchError("E_PATCH_FORMAT", `${name}: expected a unified diff after the header, found no \`---\` line`, `regenerate the patch with \`diff -u\` or \`git diff\``);
+    throw new PatchError(
+      "E_PATCH_FORMAT",
+      `${name}: expected a unified diff after the header, found no \`---\` line`,
+      `regenerate the patch with \`diff -u\` or \`git diff\``,
+    );
   }
   const headers: Record<string, string> = {};
   let last: string | null = null;
@@ -92,7 +96,11 @@ export function parsePatchFile(text: string, name: string): PatchFile {
   try {
     parsed = parsePatch(lines.slice(start).join("\n"));
   } catch (err) {
-    throw new PatchError("E_PATCH_FORMAT", `${name}: expected a valid unified diff, found ${(err as Error).message}`, "regenerate the patch with `diff -u` or `git diff`");
+    throw new PatchError(
+      "E_PATCH_FORMAT",
+      `${name}: expected a valid unified diff, found ${(err as Error).message}`,
+      "regenerate the patch with `diff -u` or `git diff`",
+    );
   }
   const files: FileDiff[] = parsed
     .filter((p) => p.hunks.length > 0 || p.oldFileName || p.newFileName)
@@ -102,7 +110,11 @@ export function parsePatchFile(text: string, name: string): PatchFile {
   }
   for (const f of files) {
     if (f.oldPath && f.newPath && f.oldPath !== f.newPath) {
-      throw new PatchError("E_PATCH_FORMAT", `${name}: expected the same path on --- and +++, found a rename of ${f.oldPath} to ${f.newPath}`, "split the rename into a deletion and a creation");
+      throw new PatchError(
+        "E_PATCH_FORMAT",
+        `${name}: expected the same path on --- and +++, found a rename of ${f.oldPath} to ${f.newPath}`,
+        "split the rename into a deletion and a creation",
+      );
     }
     if (!f.oldPath && !f.newPath) {
       throw new PatchError("E_PATCH_FORMAT", `${name}: expected a file name on --- or +++, found /dev/null on both`, "regenerate the patch");
@@ -116,7 +128,11 @@ export function parsePatchFile(text: string, name: string): PatchFile {
   const words = (v: string | undefined) => (v ?? "").split(/[\s,]+/).filter(Boolean);
   const functions = words(headers.Functions);
   if (mode === "function-bodies" && !functions.length) {
-    throw new PatchError("E_PATCH_FORMAT", `${name}: expected a Functions: header naming the functions to replace, found none`, "add `Functions: NAME NAME` to the header");
+    throw new PatchError(
+      "E_PATCH_FORMAT",
+      `${name}: expected a Functions: header naming the functions to replace, found none`,
+      "add `Functions: NAME NAME` to the header",
+    );
   }
   if (mode !== "hunks" && files.length !== 1) {
     throw new PatchError("E_PATCH_FORMAT", `${name}: expected one file for Apply: ${mode}, found ${files.length}`, "split the patch into one file per patch");

@@ -20,12 +20,20 @@ interface RuncPatchRecord {
 }
 
 /** Carry the series `seriesId` forward on the tree; throws E_PATCH_DRIFT listing every problem. */
-export async function patchRuncTree(tree: string, seriesId: string, opts: { patchesRoot?: string; expectChanges: readonly string[] }): Promise<RuncPatchRecord> {
+export async function patchRuncTree(
+  tree: string,
+  seriesId: string,
+  opts: { patchesRoot?: string; expectChanges: readonly string[] },
+): Promise<RuncPatchRecord> {
   const series = loadSeries(seriesId, opts.patchesRoot ?? PATCHES_ROOT);
   const changes = series.patches.flatMap((p) => changesOf(p, seriesId));
   const touched = [...new Set(changes.map((c) => c.path))].sort();
   if (JSON.stringify(touched) !== JSON.stringify([...opts.expectChanges].sort())) {
-    throw new PatchError("E_PATCH_DRIFT", `expected series ${seriesId} to change ${opts.expectChanges.join(", ")}, found it changing ${touched.join(", ")}`, "report this: the strategy and its series disagree");
+    throw new PatchError(
+      "E_PATCH_DRIFT",
+      `expected series ${seriesId} to change ${opts.expectChanges.join(", ")}, found it changing ${touched.join(", ")}`,
+      "report this: the strategy and its series disagree",
+    );
   }
   const contents = new Map<string, string | null>();
   for (const path of touched) contents.set(path, await readRegularTextIfExists(join(tree, path), { maxBytes: 1024 * 1024 }));
@@ -37,7 +45,11 @@ export async function patchRuncTree(tree: string, seriesId: string, opts: { patc
   }
   if (problems.length) {
     const lines = problems.map((p) => `${p.path} (${p.patch}): ${p.message}`);
-    throw new PatchError("E_PATCH_DRIFT", `expected series ${seriesId} to apply to the runc tree, found ${problems.length} problem(s): ${lines.join("; ")}`, "compare the tree's memory.go with the layouts in docs/runc.md; the tree may not be the release --version names");
+    throw new PatchError(
+      "E_PATCH_DRIFT",
+      `expected series ${seriesId} to apply to the runc tree, found ${problems.length} problem(s): ${lines.join("; ")}`,
+      "compare the tree's memory.go with the layouts in docs/runc.md; the tree may not be the release --version names",
+    );
   }
   for (const path of touched) {
     const text = contents.get(path);

@@ -41,7 +41,11 @@ export function loadSeries(id: string, root = PATCHES_ROOT): PatchSeries {
   const patches = names.map((name) => {
     const file = resolve(dir, name);
     if (relative(strategyDir, file).startsWith("..") || !file.startsWith(strategyDir + sep)) {
-      throw new PatchError("E_SERIES_ESCAPE", `expected series ${id} to name patches inside ${strategyDir}, found ${name}`, "keep a series' patches under its strategy folder");
+      throw new PatchError(
+        "E_SERIES_ESCAPE",
+        `expected series ${id} to name patches inside ${strategyDir}, found ${name}`,
+        "keep a series' patches under its strategy folder",
+      );
     }
     return parsePatchFile(readText(file, `patch ${name} of ${id}`, "restore the patch file or fix the series list"), name);
   });

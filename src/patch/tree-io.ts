@@ -28,7 +28,11 @@ export async function openTree(root: string): Promise<TreeHandle> {
     real = await realpath(root);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    throw new TreeError("E_TREE_MISSING", `expected a Kubernetes source tree at ${root}, found ${code === "ENOENT" ? "nothing" : describeReadFailure(err)}`, "pass the folder that holds hack/ and vendor/");
+    throw new TreeError(
+      "E_TREE_MISSING",
+      `expected a Kubernetes source tree at ${root}, found ${code === "ENOENT" ? "nothing" : describeReadFailure(err)}`,
+      "pass the folder that holds hack/ and vendor/",
+    );
   }
   if (!(await stat(real)).isDirectory()) {
     throw new TreeError("E_TREE_NOT_DIR", `expected a Kubernetes source tree at ${root}, found a file`, "unpack the tarball first and pass its folder");
@@ -44,13 +48,21 @@ export async function openTree(root: string): Promise<TreeHandle> {
 export async function confine(tree: TreeHandle, rel: string, patch: string): Promise<string> {
   const problem = pathProblem(rel);
   if (problem) {
-    throw new PatchError("E_PATCH_ESCAPE", `${patch}: expected a path inside the tree, found ${problem}; nothing was changed`, "fix the patch's --- / +++ lines to name files relative to the tree root");
+    throw new PatchError(
+      "E_PATCH_ESCAPE",
+      `${patch}: expected a path inside the tree, found ${problem}; nothing was changed`,
+      "fix the patch's --- / +++ lines to name files relative to the tree root",
+    );
   }
   try {
     return await confinePath(rootOf(tree), rel, "follow");
   } catch (err) {
     if (!(err instanceof ConfinementError)) throw err;
-    throw new PatchError("E_PATCH_ESCAPE", `${patch}: expected ${rel} to resolve inside the tree, found ${err.problem}; nothing was changed`, `replace the symlink on the way to ${rel} with the real folder or file`);
+    throw new PatchError(
+      "E_PATCH_ESCAPE",
+      `${patch}: expected ${rel} to resolve inside the tree, found ${err.problem}; nothing was changed`,
+      `replace the symlink on the way to ${rel} with the real folder or file`,
+    );
   }
 }
 
@@ -72,14 +84,33 @@ export async function readText(abs: string, rel: string): Promise<string | null>
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === "ENOENT") return null;
-    if (err instanceof NotRegularFileError) throw new PatchError("E_PATCH_UNREADABLE", `expected a regular file at ${rel}, found ${err.found}; nothing was changed`, `restore ${rel} from the release's source`);
-    if (err instanceof FileTooLargeError) throw new PatchError("E_PATCH_TOO_LARGE", `expected ${rel} to be source of at most ${formatBytes(err.limit)}, found more; nothing was changed`, `restore ${rel} from the release's source`);
-    if (code === "EACCES" || code === "EPERM") throw new PatchError("E_PATCH_UNREADABLE", `expected to read ${rel}, found permission denied; nothing was changed`, `make ${rel} readable (chmod u+r) or run as its owner`);
+    if (err instanceof NotRegularFileError)
+      throw new PatchError(
+        "E_PATCH_UNREADABLE",
+        `expected a regular file at ${rel}, found ${err.found}; nothing was changed`,
+        `restore ${rel} from the release's source`,
+      );
+    if (err instanceof FileTooLargeError)
+      throw new PatchError(
+        "E_PATCH_TOO_LARGE",
+        `expected ${rel} to be source of at most ${formatBytes(err.limit)}, found more; nothing was changed`,
+        `restore ${rel} from the release's source`,
+      );
+    if (code === "EACCES" || code === "EPERM")
+      throw new PatchError(
+        "E_PATCH_UNREADABLE",
+        `expected to read ${rel}, found permission denied; nothing was changed`,
+        `make ${rel} readable (chmod u+r) or run as its owner`,
+      );
     throw new PatchError("E_PATCH_UNREADABLE", `expected to read ${rel}, found ${describeReadFailure(err)}; nothing was changed`, `check ${rel}`);
   }
   const text = buf.toString("utf8");
   if (!Buffer.from(text, "utf8").equals(buf)) {
-    throw new PatchError("E_PATCH_ENCODING", `expected ${rel} to be UTF-8 text, found bytes that are not; nothing was changed`, `restore ${rel} from the release's source`);
+    throw new PatchError(
+      "E_PATCH_ENCODING",
+      `expected ${rel} to be UTF-8 text, found bytes that are not; nothing was changed`,
+      `restore ${rel} from the release's source`,
+    );
   }
   return text;
 }
@@ -92,7 +123,13 @@ export async function readText(abs: string, rel: string): Promise<string | null>
  */
 export async function checkWritable(abs: string, rel: string): Promise<void> {
   const why = (code: string | undefined) =>
-    code === "EROFS" ? "a read-only file system" : code === "EPERM" ? "a file that may not be changed (immutable?)" : code === "EACCES" ? "no write permission" : code ?? "an error";
+    code === "EROFS"
+      ? "a read-only file system"
+      : code === "EPERM"
+        ? "a file that may not be changed (immutable?)"
+        : code === "EACCES"
+          ? "no write permission"
+          : (code ?? "an error");
   let dir = dirname(abs);
   for (;;) {
     try {
@@ -104,20 +141,33 @@ export async function checkWritable(abs: string, rel: string): Promise<void> {
         dir = dirname(dir);
         continue;
       }
-      throw new PatchError("E_PATCH_READONLY", `expected to be able to write ${rel}, found ${why(code)}; nothing was changed`, "copy the tree somewhere writable (or remount it read-write) and run the patch there");
+      throw new PatchError(
+        "E_PATCH_READONLY",
+        `expected to be able to write ${rel}, found ${why(code)}; nothing was changed`,
+        "copy the tree somewhere writable (or remount it read-write) and run the patch there",
+      );
     }
   }
   try {
     // Opening a FIFO for writing would wait for a reader: only regular files are probed.
     const st = await stat(abs);
-    if (!st.isFile()) throw new PatchError("E_PATCH_UNREADABLE", `expected a regular file at ${rel}, found ${fileKind(st)}; nothing was changed`, `remove ${rel}, or pass a path to a regular file`);
+    if (!st.isFile())
+      throw new PatchError(
+        "E_PATCH_UNREADABLE",
+        `expected a regular file at ${rel}, found ${fileKind(st)}; nothing was changed`,
+        `remove ${rel}, or pass a path to a regular file`,
+      );
     const fh = await open(abs, constants.O_WRONLY | constants.O_NONBLOCK);
     await fh.close();
   } catch (err) {
     if (err instanceof PatchError) throw err;
     const code = (err as NodeJS.ErrnoException).code;
     if (code === "ENOENT") return;
-    throw new PatchError("E_PATCH_READONLY", `expected to be able to write ${rel}, found ${why(code)}; nothing was changed`, `make ${rel} writable (chattr -i / chmod u+w) and run the patch again`);
+    throw new PatchError(
+      "E_PATCH_READONLY",
+      `expected to be able to write ${rel}, found ${why(code)}; nothing was changed`,
+      `make ${rel} writable (chattr -i / chmod u+w) and run the patch again`,
+    );
   }
 }
 
@@ -130,4 +180,3 @@ export async function putText(abs: string, text: string | null): Promise<void> {
   await ensureDirectory(dirname(abs));
   await writeFileAtomic(abs, text);
 }
-

@@ -24,20 +24,33 @@ const BUILD_METADATA = /^[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*$/;
 /** `--version-suffix`: semver build metadata. Checked before anything is read or written. */
 export function checkVersionSuffix(suffix: string | undefined): void {
   if (suffix !== undefined && !BUILD_METADATA.test(suffix)) {
-    throw new UsageError("E_VERSION_SUFFIX", `expected build metadata such as nokmem.1 (letters, digits, - and .), found ${JSON.stringify(suffix)}; nothing was changed`, "pass e.g. --version-suffix nokmem.1");
+    throw new UsageError(
+      "E_VERSION_SUFFIX",
+      `expected build metadata such as nokmem.1 (letters, digits, - and .), found ${JSON.stringify(suffix)}; nothing was changed`,
+      "pass e.g. --version-suffix nokmem.1",
+    );
   }
 }
 
 /** `--commit` (or what the tree says): a full commit id. */
 export function checkCommit(commit: string | null | undefined): void {
   if (commit != null && !/^[0-9a-f]{40}$/.test(commit)) {
-    throw new UsageError("E_COMMIT_SYNTAX", `expected a 40-hex-digit commit, found ${JSON.stringify(commit)}; nothing was changed`, "pass the full commit id, e.g. from `git rev-parse HEAD`");
+    throw new UsageError(
+      "E_COMMIT_SYNTAX",
+      `expected a 40-hex-digit commit, found ${JSON.stringify(commit)}; nothing was changed`,
+      "pass the full commit id, e.g. from `git rev-parse HEAD`",
+    );
   }
 }
 
 export function versionStamp(version: string, commit: string | null, suffix?: string): VersionStamp {
   const r = parseExactRelease(version);
-  if (!r) throw new UsageError("E_VERSION_SYNTAX", `expected a release such as 1.16.15 to stamp, found ${JSON.stringify(version)}`, "pass --version MAJOR.MINOR.PATCH");
+  if (!r)
+    throw new UsageError(
+      "E_VERSION_SYNTAX",
+      `expected a release such as 1.16.15 to stamp, found ${JSON.stringify(version)}`,
+      "pass --version MAJOR.MINOR.PATCH",
+    );
   checkVersionSuffix(suffix);
   checkCommit(commit);
   return { gitVersion: `v${r.major}.${r.minor}.${r.patch}${suffix ? `+${suffix}` : ""}`, commit, major: String(r.major), minor: String(r.minor) };
@@ -57,7 +70,6 @@ export function renderVersionFile(s: VersionStamp): string {
     "",
   ].join("\n");
 }
-
 
 /** Where the version file goes unless the user names one. */
 export const DEFAULT_VERSION_FILE = "_output/kubelet-nokmem/version.env";

@@ -16,7 +16,11 @@ interface PublishedBuild extends CheckedOutDir {
 export async function readPublishedBuild(dir: string, key: VerifyingKey | null = null): Promise<PublishedBuild> {
   const build = await checkOutDir(dir, key);
   const p = build.provenance;
-  const pin: AnyPin = { commit: p.source.commit ?? "", image: p.image?.ref ?? "local", sha256: Object.fromEntries(p.binaries.map((b) => [b.platform, b.sha256])) };
+  const pin: AnyPin = {
+    commit: p.source.commit ?? "",
+    image: p.image?.ref ?? "local",
+    sha256: Object.fromEntries(p.binaries.map((b) => [b.platform, b.sha256])),
+  };
   if (p.image?.id) pin.imageId = p.image.id;
   if (p.strategy) pin.strategy = p.strategy as AnyPin["strategy"];
   if (p.patches.length) pin.patches = p.patches;

@@ -29,6 +29,20 @@ export async function pinOutDir(
   // the manifest; the release's current pin (if any) is what this run may
   // replace, so it is no reference here.
   const build = await readPublishedBuild(outDir, opts.key ?? null);
-  const change = await storePin(catalogPath, build.product, build.version, build.pin, { force: opts.force, dryRun: opts.dryRun, signal: opts.signal, onWait: opts.onWait });
-  return { product: build.product, version: build.version, catalog: catalogPath, changed: change.changed, written: change.changed && !opts.dryRun, forced: change.conflicts.length > 0, conflicts: change.conflicts, pin: change.pin };
+  const change = await storePin(catalogPath, build.product, build.version, build.pin, {
+    force: opts.force,
+    dryRun: opts.dryRun,
+    signal: opts.signal,
+    onWait: opts.onWait,
+  });
+  return {
+    product: build.product,
+    version: build.version,
+    catalog: catalogPath,
+    changed: change.changed,
+    written: change.changed && !opts.dryRun,
+    forced: change.conflicts.length > 0,
+    conflicts: change.conflicts,
+    pin: change.pin,
+  };
 }

@@ -40,7 +40,13 @@ export interface VerifyResult {
  * an out dir's SHA256SUMS lacks the binary: a folder `build` wrote always has
  * one naming every kubelet, so a missing line is a mismatch.
  */
-export function judge(actual: string, pinned: Recorded[], manifest: string | null, sums: string | null | undefined, noSumsReason = "SHA256SUMS has no line for this kubelet"): { outcome: PinOutcome; reasons: string[] } {
+export function judge(
+  actual: string,
+  pinned: Recorded[],
+  manifest: string | null,
+  sums: string | null | undefined,
+  noSumsReason = "SHA256SUMS has no line for this kubelet",
+): { outcome: PinOutcome; reasons: string[] } {
   const recorded: Recorded[] = [
     ...(manifest ? [{ source: "manifest.json", name: "manifest", expected: manifest, authority: "record" as const }] : []),
     ...(sums ? [{ source: "SHA256SUMS", name: "SHA256SUMS", expected: sums, authority: "record" as const }] : []),
@@ -90,7 +96,11 @@ export function parseVerifyVersion(given: string): string {
   if (r) return releaseCore(r);
   const runc = /-rc\.?\d+$/.test(given) ? parseRuncVersion(given) : null;
   if (runc) return formatRuncVersion(runc);
-  throw new UsageError("E_VERSION_SYNTAX", `expected --version to name a release such as 1.16.15 (or a runc release such as 1.0.0-rc93), found ${JSON.stringify(given)}`, "pass --version MAJOR.MINOR.PATCH, e.g. --version 1.16.15");
+  throw new UsageError(
+    "E_VERSION_SYNTAX",
+    `expected --version to name a release such as 1.16.15 (or a runc release such as 1.0.0-rc93), found ${JSON.stringify(given)}`,
+    "pass --version MAJOR.MINOR.PATCH, e.g. --version 1.16.15",
+  );
 }
 
 /**
@@ -117,10 +127,18 @@ export async function verifyTarget(catalog: Catalog, target: string, opts: Verif
   try {
     st = await stat(target);
   } catch (err) {
-    throw new UsageError("E_TARGET", `expected a kubelet binary or a build output folder at ${target}, found ${describeReadFailure(err)}`, "pass an existing path");
+    throw new UsageError(
+      "E_TARGET",
+      `expected a kubelet binary or a build output folder at ${target}, found ${describeReadFailure(err)}`,
+      "pass an existing path",
+    );
   }
   if (!st.isDirectory() && !st.isFile()) {
-    throw new UsageError("E_TARGET", `expected a kubelet binary or a build output folder at ${target}, found ${fileKind(st)}`, "pass a regular file or an output folder; nothing was read");
+    throw new UsageError(
+      "E_TARGET",
+      `expected a kubelet binary or a build output folder at ${target}, found ${fileKind(st)}`,
+      "pass a regular file or an output folder; nothing was read",
+    );
   }
   const version = opts.version === undefined ? undefined : parseVerifyVersion(opts.version);
   if (st.isDirectory()) {
@@ -128,22 +146,43 @@ export async function verifyTarget(catalog: Catalog, target: string, opts: Verif
     // held it to its SHA256SUMS line and manifest subject; what is left is the pin.
     const build = await readPublishedBuild(target, opts.key ?? null);
     if (version && version !== build.version) {
-      throw new UsageError("E_VERSION_MISMATCH", `expected the folder to hold a build of ${version}, found a build of ${build.version} in its manifest`, "drop --version or pass the right folder");
+      throw new UsageError(
+        "E_VERSION_MISMATCH",
+        `expected the folder to hold a build of ${version}, found a build of ${build.version} in its manifest`,
+        "drop --version or pass the right folder",
+      );
     }
     return build.binaries.map((b) => {
       const path = join(target, b.name);
       const pinned = pinFor(catalog, build.product, build.version, b.platform);
-      return { path, product: build.product, version: build.version, platform: b.platform, sha256: b.sha256, pinned, manifest: b.sha256, ...judge(b.sha256, catalogPin(catalog, build.version, b.platform, build.product), b.sha256, undefined) };
+      return {
+        path,
+        product: build.product,
+        version: build.version,
+        platform: b.platform,
+        sha256: b.sha256,
+        pinned,
+        manifest: b.sha256,
+        ...judge(b.sha256, catalogPin(catalog, build.version, b.platform, build.product), b.sha256, undefined),
+      };
     });
   }
   let manifest: string | null = null;
   let v = version;
   const platform = opts.platform ?? (await elfPlatform(target));
   if (!platform) {
-    throw new UsageError("E_PLATFORM", `expected an ELF binary for a Linux platform at ${target}, found none`, "pass --platform linux/amd64 if the file is right");
+    throw new UsageError(
+      "E_PLATFORM",
+      `expected an ELF binary for a Linux platform at ${target}, found none`,
+      "pass --platform linux/amd64 if the file is right",
+    );
   }
   if (opts.key && !opts.manifestDir) {
-    throw new UsageError("E_KEY_NEEDS_MANIFEST", `expected a build output folder (or --manifest OUT_DIR) to check the signature of, found only the binary ${target}`, "pass --manifest OUT_DIR with --key");
+    throw new UsageError(
+      "E_KEY_NEEDS_MANIFEST",
+      `expected a build output folder (or --manifest OUT_DIR) to check the signature of, found only the binary ${target}`,
+      "pass --manifest OUT_DIR with --key",
+    );
   }
   // What the binary is comes from a record (the manifest's product) or the binary itself (the audit), never its file name.
   let product: Product | undefined;
@@ -161,11 +200,26 @@ export async function verifyTarget(catalog: Catalog, target: string, opts: Verif
   }
   product ??= "kubelet";
   if (!v) {
-    throw new UsageError("E_VERSION_NEEDED", `expected the release of ${target}, found neither --version, --manifest nor a readable version stamp in the binary`, "pass --version 1.16.15 (or --manifest OUT_DIR)");
+    throw new UsageError(
+      "E_VERSION_NEEDED",
+      `expected the release of ${target}, found neither --version, --manifest nor a readable version stamp in the binary`,
+      "pass --version 1.16.15 (or --manifest OUT_DIR)",
+    );
   }
   const actual = await sha256File(target);
   const pinned = pinFor(catalog, product, v, platform);
-  return [{ path: target, product, version: v, platform, sha256: actual, pinned, manifest, ...judge(actual, catalogPin(catalog, v, platform, product), manifest, undefined) }];
+  return [
+    {
+      path: target,
+      product,
+      version: v,
+      platform,
+      sha256: actual,
+      pinned,
+      manifest,
+      ...judge(actual, catalogPin(catalog, v, platform, product), manifest, undefined),
+    },
+  ];
 }
 
 /** The outcome of a whole run: any mismatch wins, then any unpinned. */

@@ -144,7 +144,16 @@ export function planBuild(res: Resolution, source: { spec: SourceSpec; ref?: str
     { root: pending("tree"), commitTime: pending("commitTime") },
     // A digest reference is what the image step binds; the tag or rule never reaches `docker run`.
     { ref: pending("imageRef"), id: pending("imageId"), go: pending("imageGo") },
-    { runner: o.runner, platforms: o.platforms, out: o.out, sourceDateEpoch: o.sourceDateEpoch, uid: o.uid, gid: o.gid, containerName: pending("containerName"), cacheDir: o.cacheDir },
+    {
+      runner: o.runner,
+      platforms: o.platforms,
+      out: o.out,
+      sourceDateEpoch: o.sourceDateEpoch,
+      uid: o.uid,
+      gid: o.gid,
+      containerName: pending("containerName"),
+      cacheDir: o.cacheDir,
+    },
   );
   const version = invocation.version;
   const docker = o.runner === "docker";
@@ -153,22 +162,51 @@ export function planBuild(res: Resolution, source: { spec: SourceSpec; ref?: str
   const into = pending("invocationId", posix.join(o.cacheDir, "work", "{}", "tree"));
   const binaries = invocation.platforms.map(BINARY_NAME);
 
-  const imageStep: BuildStep = { step: "image", runner: o.runner, choice, chooseWith: "choice" in image ? null : image.chooseOnceStaged, pull: o.pull, strictToolchain: o.strictToolchain };
+  const imageStep: BuildStep = {
+    step: "image",
+    runner: o.runner,
+    choice,
+    chooseWith: "choice" in image ? null : image.chooseOnceStaged,
+    pull: o.pull,
+    strictToolchain: o.strictToolchain,
+  };
   const stageStep: BuildStep = { step: "stage", source: source.spec, ref, into, linkMode: o.linkMode, willModify: res.changes, keep: o.keepWork };
   const steps: BuildStep[] = [
     // The image can be checked before anything is staged, unless only the staged tree can name it.
     ...("choice" in image ? [imageStep, stageStep] : [stageStep, imageStep]),
-    { step: "patch", strategy: res.strategy, series: res.patchSeries, changes: res.changes, versionFile: invocation.versionFile, gitVersion: invocation.gitVersion, commit: pending("commit") },
+    {
+      step: "patch",
+      strategy: res.strategy,
+      series: res.patchSeries,
+      changes: res.changes,
+      versionFile: invocation.versionFile,
+      gitVersion: invocation.gitVersion,
+      commit: pending("commit"),
+    },
     { step: "make", ...invocation },
     { step: "verify", outputs: invocation.outputs, expect: res.affected ? "patched" : "not-affected", gitVersion: invocation.gitVersion },
     { step: "checksum", binaries, file: "SHA256SUMS" },
-    { step: "attest", file: "manifest.json", format: "in-toto Statement v1: SLSA provenance v1, nokmem verdict, CycloneDX SBOM per kubelet", change: plannedChange(res), keyid: o.signKeyId },
+    {
+      step: "attest",
+      file: "manifest.json",
+      format: "in-toto Statement v1: SLSA provenance v1, nokmem verdict, CycloneDX SBOM per kubelet",
+      change: plannedChange(res),
+      keyid: o.signKeyId,
+    },
     // SHA256SUMS last: a reader who sees it sees everything it lists.
     { step: "publish", out: o.out, files: [...binaries, "build.log"], last: "SHA256SUMS" },
     ...(o.package ? [{ step: "package" as const, out: o.out, ...o.package }] : []),
   ];
 
-  const pendingFacts: BuildPlan["pending"] = { invocationId: "start", tree: "stage", commit: "stage", commitTime: "stage", imageRef: "image", imageId: "image", imageGo: "image" };
+  const pendingFacts: BuildPlan["pending"] = {
+    invocationId: "start",
+    tree: "stage",
+    commit: "stage",
+    commitTime: "stage",
+    imageRef: "image",
+    imageId: "image",
+    imageGo: "image",
+  };
   if (docker) Object.assign(pendingFacts, { containerName: "start", goCacheVolume: "image" });
   if (o.sourceDateEpoch !== undefined) delete pendingFacts.commitTime;
   if (!("choice" in image)) pendingFacts.imageChoice = "image";

@@ -49,7 +49,9 @@ export function describeBuildPlan(p: BuildPlan): string {
     ...make.env.map(([k, v]) => `  ${k}=${v}`),
     `command:    ${formatCommand({ file: argv[0]!, args: argv.slice(1) })}`,
     `steps:      ${p.steps.map((s) => s.step).join(" → ")}`,
-    `pending:    ${Object.entries(p.pending).map(([f, by]) => `${f} (${by})`).join(", ")}`,
+    `pending:    ${Object.entries(p.pending)
+      .map(([f, by]) => `${f} (${by})`)
+      .join(", ")}`,
     `out:        ${p.out}`,
   ];
   return lines.join("\n");

@@ -93,7 +93,11 @@ export function imageMissing(ref: string): EnvironmentError {
  */
 export function checkImageReference(ref: string, flag = "--image"): string {
   if (!isImageReference(ref)) {
-    throw new UsageError("E_IMAGE_REF", `expected ${flag} to be an image reference such as ${IMAGE_REFERENCE_EXAMPLE}, found ${quoteReference(ref)}`, `pass a valid image name (lowercase repository, no leading "-", no spaces, at most ${IMAGE_REFERENCE_MAX_LENGTH} characters)`);
+    throw new UsageError(
+      "E_IMAGE_REF",
+      `expected ${flag} to be an image reference such as ${IMAGE_REFERENCE_EXAMPLE}, found ${quoteReference(ref)}`,
+      `pass a valid image name (lowercase repository, no leading "-", no spaces, at most ${IMAGE_REFERENCE_MAX_LENGTH} characters)`,
+    );
   }
   return ref;
 }
@@ -113,7 +117,12 @@ export async function findImage(ref: string, signal?: AbortSignal): Promise<Imag
 }
 
 export function parseImageInspect(ref: string, json: string): ImageInfo {
-  const data = JSON.parse(json) as { Id: string; Created?: string; RepoDigests?: string[] | null; Config?: { Env?: string[] | null; Labels?: Record<string, string> | null } };
+  const data = JSON.parse(json) as {
+    Id: string;
+    Created?: string;
+    RepoDigests?: string[] | null;
+    Config?: { Env?: string[] | null; Labels?: Record<string, string> | null };
+  };
   const env = data.Config?.Env ?? [];
   const labels = data.Config?.Labels ?? {};
   return { ref, id: data.Id, created: data.Created ?? "", go: goVersionFromImage(env, labels), env, labels, repoDigests: data.RepoDigests ?? [] };
@@ -188,7 +197,11 @@ export const PULL_POLICIES: readonly PullPolicy[] = ["missing", "always", "never
  * pulls first (a digest reference is never pulled twice), `never` only looks.
  * Pulls go through the Docker engine; `onLine` gets its progress.
  */
-export async function ensureImage(ref: string, policy: PullPolicy, opts: { signal?: AbortSignal; onLine?: (l: string) => void } = {}): Promise<{ info: ImageInfo; pulled: boolean }> {
+export async function ensureImage(
+  ref: string,
+  policy: PullPolicy,
+  opts: { signal?: AbortSignal; onLine?: (l: string) => void } = {},
+): Promise<{ info: ImageInfo; pulled: boolean }> {
   let info = policy === "always" && !ref.includes("@sha256:") ? null : await findImage(ref, opts.signal);
   let pulled = false;
   if (!info) {
@@ -242,7 +255,6 @@ export async function ensureCacheVolume(name: string, image: string, uid: number
 export async function removeContainer(name: string): Promise<void> {
   await docker(["rm", "-f", name], { reject: false, timeoutMs: 60_000 }).catch(() => undefined);
 }
-
 
 function lastLine(text: string): string {
   return text.trim().split("\n").at(-1) ?? "";

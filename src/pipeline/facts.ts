@@ -5,7 +5,13 @@
 import { isPending, UNKNOWN, type Fact, type Later, type Pending } from "./make-invocation.js";
 
 /** A plan value with every pending fact filled in. */
-export type Bound<T> = T extends Pending ? never : T extends readonly unknown[] ? { [K in keyof T]: Bound<T[K]> } : T extends object ? { [K in keyof T]: Bound<T[K]> } : T;
+export type Bound<T> = T extends Pending
+  ? never
+  : T extends readonly unknown[]
+    ? { [K in keyof T]: Bound<T[K]> }
+    : T extends object
+      ? { [K in keyof T]: Bound<T[K]> }
+      : T;
 
 export class Facts {
   private readonly values = new Map<Fact, unknown>();

@@ -71,7 +71,10 @@ export function minbaseArgs(spec: RootfsSpec, dir: string): string[] {
 
 /** The cached tar of a root filesystem: named by everything that went into it. */
 export function rootfsCacheFile(cacheDir: string, spec: RootfsSpec): string {
-  const key = createHash("sha256").update(JSON.stringify({ suite: spec.suite, mirror: spec.mirror, include: [...spec.include].sort(), arch: process.arch })).digest("hex").slice(0, 16);
+  const key = createHash("sha256")
+    .update(JSON.stringify({ suite: spec.suite, mirror: spec.mirror, include: [...spec.include].sort(), arch: process.arch }))
+    .digest("hex")
+    .slice(0, 16);
   return join(cacheDir, `rootfs-${spec.suite}-${key}.tar`);
 }
 
@@ -81,7 +84,11 @@ export function rootfsCacheFile(cacheDir: string, spec: RootfsSpec): string {
  * debootstrap (a couple of minutes), then cached there. The cache is written
  * under a temporary name and renamed, so a killed run never leaves half a tar.
  */
-export async function makeRootfs(spec: RootfsSpec, dir: string, o: { cacheDir?: string; signal: AbortSignal; onLine?: (l: string) => void }): Promise<"cache" | "debootstrap"> {
+export async function makeRootfs(
+  spec: RootfsSpec,
+  dir: string,
+  o: { cacheDir?: string; signal: AbortSignal; onLine?: (l: string) => void },
+): Promise<"cache" | "debootstrap"> {
   const cached = o.cacheDir ? rootfsCacheFile(o.cacheDir, spec) : null;
   if (cached && existsSync(cached)) {
     await mkdir(dir, { recursive: true });
@@ -92,7 +99,11 @@ export async function makeRootfs(spec: RootfsSpec, dir: string, o: { cacheDir?: 
   if (!debootstrap) throw debootstrapMissing();
   await run({ file: debootstrap, args: minbaseArgs(spec, dir) }, { signal: o.signal, onLine: o.onLine }).catch((err: Error) => {
     if (o.signal.aborted) throw err;
-    throw new EnvironmentError("E_DEBOOTSTRAP", `expected debootstrap to make a ${spec.suite} root filesystem, found it failing: ${err.message}`, `check that ${spec.mirror} is reachable and has ${spec.suite} and ${spec.include.join(", ")}, or pass --mirror`);
+    throw new EnvironmentError(
+      "E_DEBOOTSTRAP",
+      `expected debootstrap to make a ${spec.suite} root filesystem, found it failing: ${err.message}`,
+      `check that ${spec.mirror} is reachable and has ${spec.suite} and ${spec.include.join(", ")}, or pass --mirror`,
+    );
   });
   if (cached) {
     await mkdir(dirname(cached), { recursive: true });
@@ -127,22 +138,41 @@ export function importArgs(o: Pick<ImageBuildOptions, "tag" | "go" | "suite" | "
 }
 
 export function validateImageOptions(o: ImageBuildOptions): void {
-  if (!/^\d+\.\d+$/.test(o.go)) throw new UsageError("E_GO_VERSION", `expected --go as MAJOR.MINOR such as 1.19, found ${JSON.stringify(o.go)}`, "pass the Debian package's version: golang-1.19-go → --go 1.19");
-  if (!isImageReference(o.tag)) throw new UsageError("E_IMAGE_TAG", `expected --tag as a Docker image name such as kubelet-nokmem-toolchain:go1.19, found ${quoteReference(o.tag)}`, "use lower case letters, digits, . _ - / : (no leading \"-\", no spaces)");
-  if (!/^[a-z]+(-[a-z]+)?$/.test(o.suite)) throw new UsageError("E_SUITE", `expected --suite as a Debian suite name such as bookworm, found ${JSON.stringify(o.suite)}`, "pass --suite bookworm");
+  if (!/^\d+\.\d+$/.test(o.go))
+    throw new UsageError(
+      "E_GO_VERSION",
+      `expected --go as MAJOR.MINOR such as 1.19, found ${JSON.stringify(o.go)}`,
+      "pass the Debian package's version: golang-1.19-go → --go 1.19",
+    );
+  if (!isImageReference(o.tag))
+    throw new UsageError(
+      "E_IMAGE_TAG",
+      `expected --tag as a Docker image name such as kubelet-nokmem-toolchain:go1.19, found ${quoteReference(o.tag)}`,
+      'use lower case letters, digits, . _ - / : (no leading "-", no spaces)',
+    );
+  if (!/^[a-z]+(-[a-z]+)?$/.test(o.suite))
+    throw new UsageError("E_SUITE", `expected --suite as a Debian suite name such as bookworm, found ${JSON.stringify(o.suite)}`, "pass --suite bookworm");
 }
 
 /** Checks that need no work done: root, debootstrap, Docker. */
 async function imagePreflight(signal?: AbortSignal): Promise<void> {
   if (typeof process.getuid === "function" && process.getuid() !== 0) {
-    throw new EnvironmentError("E_NOT_ROOT", `expected to run as root (debootstrap creates device nodes and chowns files), found uid ${process.getuid()}`, "run `sudo kubelet-nokmem image build`");
+    throw new EnvironmentError(
+      "E_NOT_ROOT",
+      `expected to run as root (debootstrap creates device nodes and chowns files), found uid ${process.getuid()}`,
+      "run `sudo kubelet-nokmem image build`",
+    );
   }
   if (!findDebootstrap()) throw debootstrapMissing();
   await dockerPreflight(signal);
 }
 
 const debootstrapMissing = () =>
-  new EnvironmentError("E_DEBOOTSTRAP_MISSING", "expected the `debootstrap` program, found it neither on PATH nor in /usr/sbin", "install it: `apt-get install debootstrap`");
+  new EnvironmentError(
+    "E_DEBOOTSTRAP_MISSING",
+    "expected the `debootstrap` program, found it neither on PATH nor in /usr/sbin",
+    "install it: `apt-get install debootstrap`",
+  );
 
 function findDebootstrap(): string | null {
   for (const dir of [...(process.env.PATH ?? "").split(":"), "/usr/sbin", "/sbin"]) {
@@ -162,18 +192,33 @@ export async function buildImage(o: ImageBuildOptions, progress: Progress, signa
   let keep = false;
   try {
     const spec = toolchainSpec(o);
-    progress.start("debootstrap", `${o.suite} from ${o.mirror} with ${spec.include.filter((p) => p.startsWith("golang-") || RUNC_PACKAGES.includes(p)).join(", ")}`);
+    progress.start(
+      "debootstrap",
+      `${o.suite} from ${o.mirror} with ${spec.include.filter((p) => p.startsWith("golang-") || RUNC_PACKAGES.includes(p)).join(", ")}`,
+    );
     await makeRootfs(spec, dir, { signal, onLine: (l) => progress.output(l) });
     const goVersion = parseGoVersion(`go version ${(await readFile(join(dir, `usr/lib/go-${o.go}/VERSION`), "utf8")).split("\n")[0]}`) ?? o.go;
     progress.done(`Go ${goVersion}`);
 
     progress.start("import", o.tag);
-    await runPipeline({ file: "tar", args: rootfsTarArgs(dir) }, { file: DOCKER, args: importArgs(o, goVersion) }, { signal, onLine: (l) => progress.output(l) });
+    await runPipeline(
+      { file: "tar", args: rootfsTarArgs(dir) },
+      { file: DOCKER, args: importArgs(o, goVersion) },
+      { signal, onLine: (l) => progress.output(l) },
+    );
     const img = await findImage(o.tag, signal);
     if (!img) throw imageMissing(o.tag);
     progress.done(img.id);
     keep = o.keepRootfs;
-    return { image: o.tag, id: img.id, go: goVersion, suite: o.suite, mirror: o.mirror, rootfs: keep ? dir : null, seconds: Math.round((Date.now() - started) / 100) / 10 };
+    return {
+      image: o.tag,
+      id: img.id,
+      go: goVersion,
+      suite: o.suite,
+      mirror: o.mirror,
+      rootfs: keep ? dir : null,
+      seconds: Math.round((Date.now() - started) / 100) / 10,
+    };
   } finally {
     if (!keep) await rm(root, { recursive: true, force: true }).catch(() => undefined);
   }

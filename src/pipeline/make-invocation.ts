@@ -119,7 +119,11 @@ export interface PlanOptions {
 /** The make invocation for a release: pure, pending facts stay pending. */
 export function makeInvocation(res: Resolution, tree: TreeInputs, image: ImageFacts, opts: PlanOptions): MakeInvocation {
   if (!res.version) {
-    throw new UsageError("E_VERSION_LINE", `expected an exact release to build (e.g. ${res.line}.0), found the line ${res.line}`, `pass --version ${res.line}.N`);
+    throw new UsageError(
+      "E_VERSION_LINE",
+      `expected an exact release to build (e.g. ${res.line}.0), found the line ${res.line}`,
+      `pass --version ${res.line}.N`,
+    );
   }
   const platforms = opts.platforms.length ? opts.platforms : [DEFAULT_PLATFORM];
   const versionFile = opts.versionFile ?? DEFAULT_VERSION_FILE;
@@ -127,10 +131,16 @@ export function makeInvocation(res: Resolution, tree: TreeInputs, image: ImageFa
   const workdir = docker ? CONTAINER_TREE : tree.root;
   const epoch: Later<number | null> = opts.sourceDateEpoch ?? tree.commitTime;
   const goCache: MakeInvocation["goCache"] = docker
-    ? { kind: "volume", name: isPending(image.id) ? pending("goCacheVolume") : cacheVolumeName(res.line, image.id), target: posix.join(CONTAINER_TREE, TREE_GO_CACHE) }
+    ? {
+        kind: "volume",
+        name: isPending(image.id) ? pending("goCacheVolume") : cacheVolumeName(res.line, image.id),
+        target: posix.join(CONTAINER_TREE, TREE_GO_CACHE),
+      }
     : {
         kind: "dir",
-        name: isPending(image.go) ? pending("imageGo", posix.join(opts.cacheDir, "gocache", `${res.line}-local-{}`)) : posix.join(opts.cacheDir, "gocache", `${res.line}-local-${image.go ?? "go"}`),
+        name: isPending(image.go)
+          ? pending("imageGo", posix.join(opts.cacheDir, "gocache", `${res.line}-local-{}`))
+          : posix.join(opts.cacheDir, "gocache", `${res.line}-local-${image.go ?? "go"}`),
         target: laterJoin(tree.root, TREE_GO_CACHE),
       };
   const env: [string, Later<string>][] = [
@@ -177,4 +187,3 @@ export function cacheVolumeName(line: string, imageId: string | null): string {
   const short = imageId ? imageId.replace(/^sha256:/, "").slice(0, 12) : UNKNOWN("image id");
   return `kubelet-nokmem-gocache-${line}-${short}`;
 }
-

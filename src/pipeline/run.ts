@@ -27,7 +27,18 @@ import { treeRelease, type TreeFacts } from "../tree/assess.js";
 import { readTreeFacts } from "../tree/inspect.js";
 import { chooseImage, toolchainMatches, type ImageChoice } from "../tree/build-image.js";
 import { stepOf, workDirOf, type BuildPlan, type BuildStep, type PlannedChange } from "./build-plan.js";
-import { DOCKER, dockerPreflight, dockerRunArgs, digestRefFor, ensureCacheVolume, ensureImage, imageGoVersion, parseGoVersion, removeContainer, runImage } from "./docker.js";
+import {
+  DOCKER,
+  dockerPreflight,
+  dockerRunArgs,
+  digestRefFor,
+  ensureCacheVolume,
+  ensureImage,
+  imageGoVersion,
+  parseGoVersion,
+  removeContainer,
+  runImage,
+} from "./docker.js";
 import { Facts, type Bound } from "./facts.js";
 import { cacheVolumeName, TREE_GO_CACHE, type MakeInvocation, type Runner } from "./make-invocation.js";
 import type { Progress } from "./progress.js";
@@ -204,9 +215,14 @@ export async function runBuild(plan: BuildPlan, deps: BuildDeps): Promise<BuildR
   } catch (err) {
     // The log is complete before it is kept.
     await held.release("log").catch(() => undefined);
-    if (logPath && !signal.aborted) await keepFailedLog(logPath, plan.cacheDir, invocationId, err instanceof BuildError && err.code === "E_MAKE", deps.onFailureTail);
+    if (logPath && !signal.aborted)
+      await keepFailedLog(logPath, plan.cacheDir, invocationId, err instanceof BuildError && err.code === "E_MAKE", deps.onFailureTail);
     if (signal.aborted) {
-      throw new InterruptedError("E_INTERRUPTED", "build interrupted: the container was stopped and nothing was published", "re-run the same command to build again");
+      throw new InterruptedError(
+        "E_INTERRUPTED",
+        "build interrupted: the container was stopped and nothing was published",
+        "re-run the same command to build again",
+      );
     }
     throw err;
   } finally {
@@ -305,7 +321,11 @@ function checkToolchain(choice: Pick<ImageChoice, "expectedGo" | "expectedGoFrom
 async function localGo(signal: AbortSignal): Promise<string | null> {
   const out = await run({ file: "go", args: ["version"] }, { signal, reject: false }).catch((err: unknown) => {
     if (err instanceof EnvironmentError) {
-      throw new EnvironmentError("E_GO_MISSING", "expected `go` on PATH for --runner local, found nothing", "install Go (`apt-get install golang-1.19-go`, then PATH=/usr/lib/go-1.19/bin:$PATH) or use --runner docker");
+      throw new EnvironmentError(
+        "E_GO_MISSING",
+        "expected `go` on PATH for --runner local, found nothing",
+        "install Go (`apt-get install golang-1.19-go`, then PATH=/usr/lib/go-1.19/bin:$PATH) or use --runner docker",
+      );
     }
     throw err;
   });
@@ -352,7 +372,9 @@ function checkTreeRelease(facts: TreeFacts, step: StepOf<"stage">, version: stri
   const tree = treeRelease(facts);
   const shown = step.source.kind === "git" ? `${step.source.display} at ${step.ref ?? `v${version}`}` : step.source.path;
   if (tree.version === null) {
-    note(`the source does not say which release it is (${tree.source === "git" ? `git describe ${tree.describe ?? "finds no v* tag"}` : "no release tag, no git archive stamp"}): building it as v${version}, as --version says`);
+    note(
+      `the source does not say which release it is (${tree.source === "git" ? `git describe ${tree.describe ?? "finds no v* tag"}` : "no release tag, no git archive stamp"}): building it as v${version}, as --version says`,
+    );
     return;
   }
   if (tree.version !== version) {
@@ -370,7 +392,13 @@ async function patchStep(ctx: Ctx, step: StepOf<"patch">, input: Pick<StepOutput
   progress.start("patch", step.series ?? "no source patches");
   // The series is the plan's: the release and the strategy's series as the plan names them.
   const target = { version: ctx.plan.version, line: ctx.plan.line, strategy: step.strategy, patchSeries: step.series };
-  const patched = await ctx.steps.patch(staged.tree, target, { versionFile: join(staged.tree, step.versionFile), gitVersion: step.gitVersion, commit: ctx.facts.value(step.commit), facts, signal: ctx.deps.signal });
+  const patched = await ctx.steps.patch(staged.tree, target, {
+    versionFile: join(staged.tree, step.versionFile),
+    gitVersion: step.gitVersion,
+    commit: ctx.facts.value(step.commit),
+    facts,
+    signal: ctx.deps.signal,
+  });
   progress.done(`${patched.patches.length} patch(es), version file ${step.versionFile}`);
   return { patches: patched.patches };
 }
@@ -389,13 +417,24 @@ async function makeStep(ctx: Ctx, step: StepOf<"make">, input: Pick<StepOutputs,
   // stream keeps the error (`errored`); the attest step reports it.
   log.on("error", (err: NodeJS.ErrnoException) => void Object.assign(err, { path: err.path ?? ctx.logPath }));
   ctx.held.take("log", () => closeStream(log));
-  log.write(`# kubelet-nokmem build ${ctx.invocationId}\n# image ${inv.image.ref} (rule ${image.choice.rule}), Go ${inv.image.go ?? "unknown"}\n# toolchain: ${image.toolchain.note}\n# ${formatCommand(commandLine)}\n`);
+  log.write(
+    `# kubelet-nokmem build ${ctx.invocationId}\n# image ${inv.image.ref} (rule ${image.choice.rule}), Go ${inv.image.go ?? "unknown"}\n# toolchain: ${image.toolchain.note}\n# ${formatCommand(commandLine)}\n`,
+  );
   const onLine = (line: string) => {
     log.write(`${line}\n`);
     progress.output(line);
   };
   await prepareCache(inv, signal);
-  const make = () => run({ file: commandLine.file, args: commandLine.args, cwd: inv.runner === "local" ? inv.tree : undefined, env: inv.runner === "local" ? Object.fromEntries(inv.env) : undefined }, { onLine, signal });
+  const make = () =>
+    run(
+      {
+        file: commandLine.file,
+        args: commandLine.args,
+        cwd: inv.runner === "local" ? inv.tree : undefined,
+        env: inv.runner === "local" ? Object.fromEntries(inv.env) : undefined,
+      },
+      { onLine, signal },
+    );
   try {
     if (inv.containerName) {
       const name = inv.containerName;
@@ -409,7 +448,11 @@ async function makeStep(ctx: Ctx, step: StepOf<"make">, input: Pick<StepOutputs,
   } catch (err) {
     if (signal.aborted) throw err;
     if (err instanceof ToolError && err.code === "E_EXEC") {
-      throw new BuildError("E_MAKE", `expected \`${inv.command.join(" ")}\` to succeed, found it failing (${err.message.replace(/^`[^`]*` /, "")})`, "read the log tail above, or the full build.log");
+      throw new BuildError(
+        "E_MAKE",
+        `expected \`${inv.command.join(" ")}\` to succeed, found it failing (${err.message.replace(/^`[^`]*` /, "")})`,
+        "read the log tail above, or the full build.log",
+      );
     }
     throw err;
   }
@@ -449,14 +492,21 @@ async function verifyStep(ctx: Ctx, step: StepOf<"verify">, input: Pick<StepOutp
   for (const o of step.outputs) {
     const built = await inTree(tree, o.path);
     if (!(await isFile(built))) {
-      throw new BuildError("E_NO_KUBELET", `expected make to leave a kubelet at ${o.path}, found none`, "check build.log: the tree's Makefile may not honour KUBE_BUILD_PLATFORMS or WHAT=cmd/kubelet");
+      throw new BuildError(
+        "E_NO_KUBELET",
+        `expected make to leave a kubelet at ${o.path}, found none`,
+        "check build.log: the tree's Makefile may not honour KUBE_BUILD_PLATFORMS or WHAT=cmd/kubelet",
+      );
     }
     const outcome = await ctx.steps.verify(built);
     kubelets.push({ platform: o.platform, built, outcome });
     // The audit's verdict must be the strategy's expectation, whichever it is: a not-affected release whose kubelet carries kmem code is refused too.
     if (outcome.verdict !== step.expect) problems.push(`${o.platform}: ${outcome.verdict} (${VERDICT_MEANS[outcome.verdict]})`);
     // The audit read the stamp exactly when it could; otherwise search the bytes.
-    const stamp = outcome.gitVersion !== undefined ? { ok: outcome.gitVersion === step.gitVersion, found: outcome.gitVersion } : checkVersionStamp(await readFile(built), step.gitVersion);
+    const stamp =
+      outcome.gitVersion !== undefined
+        ? { ok: outcome.gitVersion === step.gitVersion, found: outcome.gitVersion }
+        : checkVersionStamp(await readFile(built), step.gitVersion);
     if (!stamp.ok) problems.push(`${o.platform}: version ${stamp.found} instead of ${step.gitVersion}`);
   }
   if (problems.length) {
@@ -469,7 +519,8 @@ async function verifyStep(ctx: Ctx, step: StepOf<"verify">, input: Pick<StepOutp
   // The build reports the audit's word (equal to the expectation, checked above), not the plan's.
   const verdicts = new Set(kubelets.map((k) => k.outcome.verdict));
   const [verdict] = verdicts;
-  if (verdicts.size !== 1 || verdict === undefined || !isNokmem(verdict)) throw new Error(`internal: the verify step passed with the verdicts ${[...verdicts].join(", ")}`);
+  if (verdicts.size !== 1 || verdict === undefined || !isNokmem(verdict))
+    throw new Error(`internal: the verify step passed with the verdicts ${[...verdicts].join(", ")}`);
   progress.done(verdict);
   return { kubelets, verdict };
 }
@@ -479,7 +530,8 @@ async function checksumStep(ctx: Ctx, step: StepOf<"checksum">, input: Pick<Step
   const { progress } = ctx.deps;
   progress.start("checksum");
   const kubelets = input.verify.kubelets;
-  if (kubelets.length !== step.binaries.length) throw new Error(`internal: ${kubelets.length} kubelet(s) verified for ${step.binaries.length} name(s) to publish`);
+  if (kubelets.length !== step.binaries.length)
+    throw new Error(`internal: ${kubelets.length} kubelet(s) verified for ${step.binaries.length} name(s) to publish`);
   const binaries: ChecksumOutput["binaries"] = [];
   for (const [n, k] of kubelets.entries()) {
     const rel = step.binaries[n] ?? "";
@@ -507,7 +559,11 @@ function nokmemChange(change: PlannedChange, patch: PatchOutput): NokmemChange {
 }
 
 /** The one place manifest.json is written. */
-async function attestStep(ctx: Ctx, step: StepOf<"attest">, input: Pick<StepOutputs, "image" | "stage" | "patch" | "make" | "verify" | "checksum">): Promise<AttestOutput> {
+async function attestStep(
+  ctx: Ctx,
+  step: StepOf<"attest">,
+  input: Pick<StepOutputs, "image" | "stage" | "patch" | "make" | "verify" | "checksum">,
+): Promise<AttestOutput> {
   const { progress } = ctx.deps;
   const { image, stage, patch, make, verify, checksum } = input;
   const staged = stage.staged;
@@ -521,7 +577,8 @@ async function attestStep(ctx: Ctx, step: StepOf<"attest">, input: Pick<StepOutp
   if (make.log.errored) throw make.log.errored;
   const logSha = await sha256File(ctx.logPath);
   const signKey = step.keyid ? (ctx.deps.signKey ?? null) : null;
-  if (step.keyid && signKey?.keyid !== step.keyid) throw new Error(`internal: the plan signs with ${step.keyid}, the build was given ${ctx.deps.signKey?.keyid ?? "no key"}`);
+  if (step.keyid && signKey?.keyid !== step.keyid)
+    throw new Error(`internal: the plan signs with ${step.keyid}, the build was given ${ctx.deps.signKey?.keyid ?? "no key"}`);
   // The one call that writes manifest.json (and the verdict, SBOMs and envelopes beside it).
   const files = await writeAttestations({
     product: "kubelet",
@@ -530,7 +587,16 @@ async function attestStep(ctx: Ctx, step: StepOf<"attest">, input: Pick<StepOutp
     strategy: ctx.plan.strategy,
     line: ctx.plan.line,
     platforms: ctx.plan.platforms,
-    source: { kind: staged.kind, origin: staged.origin, ref: staged.ref, commit: staged.commit, treeDigest: staged.digest.digest, dirHash: staged.digest.dirHash, gitTree: staged.gitTree, archiveSha256: staged.archiveSha256 },
+    source: {
+      kind: staged.kind,
+      origin: staged.origin,
+      ref: staged.ref,
+      commit: staged.commit,
+      treeDigest: staged.digest.digest,
+      dirHash: staged.digest.dirHash,
+      gitTree: staged.gitTree,
+      archiveSha256: staged.archiveSha256,
+    },
     sourceDateEpoch: inv.sourceDateEpoch ?? staged.time,
     env: inv.env,
     command: make.commandLine.file === DOCKER ? [make.commandLine.file, ...make.commandLine.args] : inv.command,
@@ -541,7 +607,15 @@ async function attestStep(ctx: Ctx, step: StepOf<"attest">, input: Pick<StepOutp
     patches: patch.patches.map((p) => ({ name: p.name, sha256: p.sha256 })),
     tree: staged.tree,
     change: nokmemChange(step.change, patch),
-    verdict: { verdict: verify.verdict, binaries: verify.kubelets.map((k) => ({ platform: k.platform, verdict: k.outcome.verdict, gitVersion: k.outcome.gitVersion, evidence: k.outcome.evidence })) },
+    verdict: {
+      verdict: verify.verdict,
+      binaries: verify.kubelets.map((k) => ({
+        platform: k.platform,
+        verdict: k.outcome.verdict,
+        gitVersion: k.outcome.gitVersion,
+        evidence: k.outcome.evidence,
+      })),
+    },
     linked: Object.fromEntries(verify.kubelets.flatMap((k) => (k.outcome.linked ? [[k.platform, k.outcome.linked]] : []))),
     signKey,
     stage: (rel) => ctx.publication.stagedPath(rel),
@@ -569,7 +643,14 @@ async function packageStep(ctx: Ctx, step: StepOf<"package">, input: Pick<StepOu
   ctx.deps.progress.start("package", `${step.formats.join(", ")} of ${step.out}`);
   // Dated as the kubelet is: the same build packaged twice gives the same packages.
   const epoch = input.make.invocation.sourceDateEpoch ?? input.stage.staged.time;
-  const r = await packageOutDir(ctx.deps.catalog, step.out, { formats: step.formats, release: step.release, gpgKey: step.signed ? ctx.deps.gpgKey : undefined, signKey: ctx.deps.signKey, date: new Date(epoch * 1000), signal: ctx.deps.signal });
+  const r = await packageOutDir(ctx.deps.catalog, step.out, {
+    formats: step.formats,
+    release: step.release,
+    gpgKey: step.signed ? ctx.deps.gpgKey : undefined,
+    signKey: ctx.deps.signKey,
+    date: new Date(epoch * 1000),
+    signal: ctx.deps.signal,
+  });
   ctx.deps.progress.done(`${r.packages.length} package${r.packages.length === 1 ? "" : "s"}`);
   return { files: r.packages.map((p) => p.name) };
 }
@@ -594,7 +675,13 @@ function result(ctx: Ctx, outs: Pick<StepOutputs, "image" | "stage" | "make" | "
     binaries: checksum.binaries.map((b) => ({ platform: b.platform, path: join(out, b.rel), sha256: b.sha256 })),
     sha256sums: join(out, "SHA256SUMS"),
     log: join(out, "build.log"),
-    source: { kind: staged.kind, origin: staged.origin, commit: staged.commit, treeDigest: staged.digest.digest, sourceDateEpoch: inv.sourceDateEpoch ?? staged.time },
+    source: {
+      kind: staged.kind,
+      origin: staged.origin,
+      commit: staged.commit,
+      treeDigest: staged.digest.digest,
+      sourceDateEpoch: inv.sourceDateEpoch ?? staged.time,
+    },
     image: { ref: inv.image.ref, id: inv.image.id, go: inv.image.go, rule: image.choice.rule, requested: image.choice.ref, pulled: image.pulled },
     toolchain: image.toolchain,
     runner: ctx.plan.runner,
@@ -638,7 +725,11 @@ async function inTree(tree: string, rel: string): Promise<string> {
     return await confine(await confinedRoot(tree), rel, "follow");
   } catch (err) {
     if (!(err instanceof ConfinementError)) throw err;
-    throw new TreeError("E_TREE_ESCAPE", `expected ${rel} to stay inside the source tree, found ${err.problem}; nothing was published`, "remove that symlink from the source tree (a release tree ships no _output/)");
+    throw new TreeError(
+      "E_TREE_ESCAPE",
+      `expected ${rel} to stay inside the source tree, found ${err.problem}; nothing was published`,
+      "remove that symlink from the source tree (a release tree ships no _output/)",
+    );
   }
 }
 

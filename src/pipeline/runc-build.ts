@@ -100,7 +100,16 @@ export function planRuncBuild(res: RuncResolution, source: { spec: SourceSpec; r
       out: o.out,
       files: [RUNC_BINARY, "build.log"],
       // Written by the kubelet build's own writer (artifact/attest.ts), in its order.
-      attest: { files: [`${RUNC_PLATFORM}/${SBOM_FILE}`, VERDICT_FILE, ...(o.keyid ? [envelopeFile(VERDICT_FILE)] : []), MANIFEST_FILE, ...(o.keyid ? [envelopeFile(MANIFEST_FILE)] : [])], keyid: o.keyid ?? null },
+      attest: {
+        files: [
+          `${RUNC_PLATFORM}/${SBOM_FILE}`,
+          VERDICT_FILE,
+          ...(o.keyid ? [envelopeFile(VERDICT_FILE)] : []),
+          MANIFEST_FILE,
+          ...(o.keyid ? [envelopeFile(MANIFEST_FILE)] : []),
+        ],
+        keyid: o.keyid ?? null,
+      },
       last: "SHA256SUMS",
     },
   ];
@@ -126,7 +135,12 @@ function runcBuildEnv(goMod: boolean): [string, string][] {
     ["GOPATH", RUNC_CONTAINER_GOPATH],
     ["GOCACHE", `${RUNC_CONTAINER_GOPATH}/cache`],
     // -buildvcs=false: Go 1.18+ would ask git about the tree, whose .git is not in the container.
-    ...(goMod ? ([["GO111MODULE", "on"], ["GOFLAGS", "-mod=vendor -buildvcs=false"]] as [string, string][]) : ([["GO111MODULE", "off"]] as [string, string][])),
+    ...(goMod
+      ? ([
+          ["GO111MODULE", "on"],
+          ["GOFLAGS", "-mod=vendor -buildvcs=false"],
+        ] as [string, string][])
+      : ([["GO111MODULE", "off"]] as [string, string][])),
   ];
 }
 
@@ -256,7 +270,13 @@ export async function runRuncBuild(plan: RuncBuildPlan, deps: RuncBuildDeps): Pr
       progress.start(step.step);
       switch (step.step) {
         case "stage":
-          o.staged = await stageSource(step.source, { cacheDir: plan.cacheDir, into: join(work, "tree"), ref: step.ref ?? "", willModify: plan.steps.flatMap((s) => (s.step === "patch" ? s.changes : [])), signal });
+          o.staged = await stageSource(step.source, {
+            cacheDir: plan.cacheDir,
+            into: join(work, "tree"),
+            ref: step.ref ?? "",
+            willModify: plan.steps.flatMap((s) => (s.step === "patch" ? s.changes : [])),
+            signal,
+          });
           keep = step.keep;
           progress.done(o.staged.commit ?? o.staged.tree);
           break;
@@ -283,7 +303,11 @@ export async function runRuncBuild(plan: RuncBuildPlan, deps: RuncBuildDeps): Pr
         case "image": {
           const got = await ensureImage(step.ref, step.pull, { signal, onLine: (l) => progress.output(l) }).catch((err: unknown) => {
             if (err instanceof EnvironmentError && err.code === "E_IMAGE_MISSING") {
-              throw new EnvironmentError("E_IMAGE_MISSING", `expected the runc build image ${step.ref} on this machine, found none`, "make it offline from Debian packages: `sudo kubelet-nokmem image build --runc`, or pass --image with Go, gcc, make and libseccomp-dev");
+              throw new EnvironmentError(
+                "E_IMAGE_MISSING",
+                `expected the runc build image ${step.ref} on this machine, found none`,
+                "make it offline from Debian packages: `sudo kubelet-nokmem image build --runc`, or pass --image with Go, gcc, make and libseccomp-dev",
+              );
             }
             throw err;
           });
@@ -296,13 +320,27 @@ export async function runRuncBuild(plan: RuncBuildPlan, deps: RuncBuildDeps): Pr
           const image = need(o.image, "the image");
           const volume = runcGopathVolume(image.id);
           await ensureCacheVolume(volume, image.id, deps.uid, deps.gid, signal);
-          const args = runcDockerArgs({ containerName, uid: deps.uid, gid: deps.gid, gopathVolume: volume, tree: need(o.staged, "the staged tree").tree, image, goMod: a.goMod, buildTags: a.buildTags, commit: o.staged?.commit ?? null });
+          const args = runcDockerArgs({
+            containerName,
+            uid: deps.uid,
+            gid: deps.gid,
+            gopathVolume: volume,
+            tree: need(o.staged, "the staged tree").tree,
+            image,
+            goMod: a.goMod,
+            buildTags: a.buildTags,
+            commit: o.staged?.commit ?? null,
+          });
           o.make = { command: [DOCKER, ...args], env: runcBuildEnv(a.goMod) };
           log.write(`$ ${DOCKER} ${args.join(" ")}\n`);
           const r = await run({ file: DOCKER, args }, { signal, reject: false, onLine: (l) => (log.write(`${l}\n`), progress.output(l)) });
           if (r.exitCode !== 0) {
             keep = true;
-            throw new BuildError("E_MAKE", `expected \`make runc\` to build runc ${plan.version}, found exit code ${r.exitCode}: ${tail(r.stderr || r.stdout, 5)}`, `read ${logPath}; the staged tree is kept at ${join(work, "tree")}`);
+            throw new BuildError(
+              "E_MAKE",
+              `expected \`make runc\` to build runc ${plan.version}, found exit code ${r.exitCode}: ${tail(r.stderr || r.stdout, 5)}`,
+              `read ${logPath}; the staged tree is kept at ${join(work, "tree")}`,
+            );
           }
           o.built = join(need(o.staged, "the staged tree").tree, "runc");
           progress.done(a.buildTags.join(" "));
@@ -389,14 +427,19 @@ export function checkBuiltRunc(report: BinaryReport, step: Extract<RuncStep, { s
   if (report.program !== "runc") problems.push(`expected the binary to be runc, found ${report.program ?? "no program"}`);
   if (report.verdict !== step.expect) problems.push(`expected the audit to find ${step.expect}, found ${report.verdict} (${report.reasons.join("; ")})`);
   const stamp = report.runcVersion;
-  if (!stamp || stamp.source === "heuristic") problems.push(`expected the runc --version stamp (main.version) in the binary's symbols, found ${stamp ? `only a guess (${stamp.version})` : "none"}`);
+  if (!stamp || stamp.source === "heuristic")
+    problems.push(`expected the runc --version stamp (main.version) in the binary's symbols, found ${stamp ? `only a guess (${stamp.version})` : "none"}`);
   else {
     if (stamp.version !== step.version) problems.push(`expected runc --version to say ${step.version}, found ${stamp.version}`);
     if (commit && stamp.commit !== commit) problems.push(`expected the commit stamp ${commit}, found ${stamp.commit ?? "none"}`);
   }
   if (problems.length) {
     const code = report.verdict !== step.expect || report.program !== "runc" ? "E_NOT_NOKMEM" : "E_RUNC_STAMP";
-    throw new VerificationError(code, problems.join("; "), "nothing was published; inspect the binary with `kubelet-nokmem audit PATH --verbose` (the staged tree is removed; re-run with --keep-work to keep it)");
+    throw new VerificationError(
+      code,
+      problems.join("; "),
+      "nothing was published; inspect the binary with `kubelet-nokmem audit PATH --verbose` (the staged tree is removed; re-run with --keep-work to keep it)",
+    );
   }
 }
 
@@ -433,7 +476,12 @@ interface PublishInput {
  * (artifact/attest.ts: SBOM, verdict.json, manifest.json, envelopes with
  * --sign-key) with product runc, SHA256SUMS last.
  */
-async function publish(publication: Publication, plan: RuncBuildPlan, step: Extract<RuncStep, { step: "publish" }>, i: PublishInput): Promise<{ files: string[]; sums: string; attestations: string[] }> {
+async function publish(
+  publication: Publication,
+  plan: RuncBuildPlan,
+  step: Extract<RuncStep, { step: "publish" }>,
+  i: PublishInput,
+): Promise<{ files: string[]; sums: string; attestations: string[] }> {
   const { report, staged, deps } = i;
   const binary = await publication.stagedPath(RUNC_BINARY);
   await copyFile(i.built, binary);
@@ -444,7 +492,8 @@ async function publish(publication: Publication, plan: RuncBuildPlan, step: Extr
   await copyFile(i.logPath, await publication.stagedPath("build.log"));
   const logSha = await sha256File(i.logPath);
   const signKey = step.attest.keyid ? (deps.signKey ?? null) : null;
-  if (step.attest.keyid && signKey?.keyid !== step.attest.keyid) throw new Error(`internal: the plan signs with ${step.attest.keyid}, the build was given ${deps.signKey?.keyid ?? "no key"}`);
+  if (step.attest.keyid && signKey?.keyid !== step.attest.keyid)
+    throw new Error(`internal: the plan signs with ${step.attest.keyid}, the build was given ${deps.signKey?.keyid ?? "no key"}`);
   const attestations = await writeAttestations({
     product: "runc",
     subjects: [{ platform: RUNC_PLATFORM, name: RUNC_BINARY, sha256: sha }],
@@ -452,7 +501,15 @@ async function publish(publication: Publication, plan: RuncBuildPlan, step: Extr
     strategy: i.assessment.strategy,
     line: plan.line,
     platforms: [RUNC_PLATFORM],
-    source: { kind: staged.kind, origin: staged.origin, ref: staged.ref, commit: staged.commit, treeDigest: staged.digest.digest, dirHash: staged.digest.dirHash, gitTree: staged.gitTree },
+    source: {
+      kind: staged.kind,
+      origin: staged.origin,
+      ref: staged.ref,
+      commit: staged.commit,
+      treeDigest: staged.digest.digest,
+      dirHash: staged.digest.dirHash,
+      gitTree: staged.gitTree,
+    },
     sourceDateEpoch: staged.time,
     env: i.make.env,
     command: i.make.command,
@@ -482,12 +539,19 @@ async function publish(publication: Publication, plan: RuncBuildPlan, step: Extr
     finishedOn,
     byproducts: [{ name: "build.log", digest: { sha256: logSha } }],
   });
-  if (JSON.stringify(attestations) !== JSON.stringify(step.attest.files)) throw new Error(`internal: the plan publishes ${step.attest.files.join(", ")}, the attestations were ${attestations.join(", ")}`);
+  if (JSON.stringify(attestations) !== JSON.stringify(step.attest.files))
+    throw new Error(`internal: the plan publishes ${step.attest.files.join(", ")}, the attestations were ${attestations.join(", ")}`);
   const sums = formatSha256Sums([
     { name: RUNC_BINARY, sha256: sha },
     { name: "build.log", sha256: logSha },
   ]);
   await writeFile(await publication.stagedPath(step.last), sums);
-  const files = await publication.commit([...step.files, ...attestations, step.last], new Map([[RUNC_BINARY, sha], ["build.log", logSha]]));
+  const files = await publication.commit(
+    [...step.files, ...attestations, step.last],
+    new Map([
+      [RUNC_BINARY, sha],
+      ["build.log", logSha],
+    ]),
+  );
   return { files, sums, attestations };
 }

@@ -117,10 +117,19 @@ function auditVerifyStep(catalog: Catalog): VerifyStep {
  * link needs breaking first). The version file must stamp the plan's version.
  */
 const enginePatchStep: PatchStep = async (tree, target, opts) => {
-  const record = await applyStrategy(tree, target, { versionFile: opts.versionFile, facts: opts.facts, signal: opts.signal, ...(opts.commit ? { commit: opts.commit } : {}) });
+  const record = await applyStrategy(tree, target, {
+    versionFile: opts.versionFile,
+    facts: opts.facts,
+    signal: opts.signal,
+    ...(opts.commit ? { commit: opts.commit } : {}),
+  });
   const stamped = record.versionFile?.gitVersion;
   if (stamped !== undefined && stamped !== opts.gitVersion) {
-    throw new BuildError("E_VERSION_STAMP", `expected the version file to stamp ${opts.gitVersion}, found ${stamped}`, "report this: the plan and the patch engine disagree on the release");
+    throw new BuildError(
+      "E_VERSION_STAMP",
+      `expected the version file to stamp ${opts.gitVersion}, found ${stamped}`,
+      "report this: the plan and the patch engine disagree on the release",
+    );
   }
   return { versionFile: record.versionFile?.path ?? opts.versionFile, patches: record.patches };
 };

@@ -73,7 +73,19 @@ export function packArgs(into: string): string[] {
 
 /** Install the tarball globally into a root's /usr/local, runtime dependencies only, from npm's cache when it has them. */
 export function toolInstallArgs(rootfs: string, tarball: string): string[] {
-  return ["install", "--global", "--prefix", join(rootfs, TOOL_PREFIX.slice(1)), "--omit=dev", "--prefer-offline", "--no-audit", "--no-fund", "--loglevel", "error", tarball];
+  return [
+    "install",
+    "--global",
+    "--prefix",
+    join(rootfs, TOOL_PREFIX.slice(1)),
+    "--omit=dev",
+    "--prefer-offline",
+    "--no-audit",
+    "--no-fund",
+    "--loglevel",
+    "error",
+    tarball,
+  ];
 }
 
 export function toolImportArgs(tag: string, version: string, node: string | null, suite: string): string[] {
@@ -99,7 +111,12 @@ export function toolImportArgs(tag: string, version: string, node: string | null
 export async function packPackage(into: string, dir = PACKAGE_ROOT, signal?: AbortSignal): Promise<string> {
   const r = await run({ file: "npm", args: packArgs(into), cwd: dir }, { signal });
   const packed = JSON.parse(r.stdout) as { filename: string }[];
-  if (!packed[0]?.filename) throw new EnvironmentError("E_NPM_PACK", `expected \`npm pack\` in ${dir} to name the tarball it made, found ${JSON.stringify(r.stdout.slice(0, 200))}`, `run \`npm pack\` in ${dir} and pass the tarball with --tarball`);
+  if (!packed[0]?.filename)
+    throw new EnvironmentError(
+      "E_NPM_PACK",
+      `expected \`npm pack\` in ${dir} to name the tarball it made, found ${JSON.stringify(r.stdout.slice(0, 200))}`,
+      `run \`npm pack\` in ${dir} and pass the tarball with --tarball`,
+    );
   return join(into, packed[0].filename);
 }
 
@@ -113,8 +130,18 @@ export function dpkgVersion(status: string, pkg: string): string | null {
 }
 
 export function validateToolImageOptions(o: ToolImageOptions): void {
-  if (o.tag !== undefined && !isImageReference(o.tag)) throw new UsageError("E_IMAGE_TAG", `expected --tag as a Docker image name such as ${toolTag("0.1.0")}, found ${quoteReference(o.tag)}`, "use lower case letters, digits, . _ - / : (no leading \"-\", no spaces)");
-  if (!/^[a-z]+(-[a-z]+)?$/.test(o.suite)) throw new UsageError("E_SUITE", `expected --suite as a Debian suite name such as ${TOOL_SUITE}, found ${JSON.stringify(o.suite)}`, `pass --suite ${TOOL_SUITE}`);
+  if (o.tag !== undefined && !isImageReference(o.tag))
+    throw new UsageError(
+      "E_IMAGE_TAG",
+      `expected --tag as a Docker image name such as ${toolTag("0.1.0")}, found ${quoteReference(o.tag)}`,
+      'use lower case letters, digits, . _ - / : (no leading "-", no spaces)',
+    );
+  if (!/^[a-z]+(-[a-z]+)?$/.test(o.suite))
+    throw new UsageError(
+      "E_SUITE",
+      `expected --suite as a Debian suite name such as ${TOOL_SUITE}, found ${JSON.stringify(o.suite)}`,
+      `pass --suite ${TOOL_SUITE}`,
+    );
 }
 
 export async function buildToolImage(o: ToolImageOptions, progress: Progress, signal: AbortSignal): Promise<ToolImageResult> {
@@ -122,7 +149,11 @@ export async function buildToolImage(o: ToolImageOptions, progress: Progress, si
   const started = Date.now();
   progress.start("preflight");
   if (typeof process.getuid === "function" && process.getuid() !== 0) {
-    throw new EnvironmentError("E_NOT_ROOT", `expected to run as root (debootstrap creates device nodes and chowns files), found uid ${process.getuid()}`, "run `sudo kubelet-nokmem image build --tool`");
+    throw new EnvironmentError(
+      "E_NOT_ROOT",
+      `expected to run as root (debootstrap creates device nodes and chowns files), found uid ${process.getuid()}`,
+      "run `sudo kubelet-nokmem image build --tool`",
+    );
   }
   await dockerPreflight(signal);
   progress.done();
@@ -146,7 +177,11 @@ export async function buildToolImage(o: ToolImageOptions, progress: Progress, si
 
     const tag = o.tag ?? toolTag(installed.version);
     progress.start("import", tag);
-    await runPipeline({ file: "tar", args: rootfsTarArgs(dir) }, { file: DOCKER, args: toolImportArgs(tag, installed.version, node, o.suite) }, { signal, onLine: (l) => progress.output(l) });
+    await runPipeline(
+      { file: "tar", args: rootfsTarArgs(dir) },
+      { file: DOCKER, args: toolImportArgs(tag, installed.version, node, o.suite) },
+      { signal, onLine: (l) => progress.output(l) },
+    );
     const img = await findImage(tag, signal);
     if (!img) throw imageMissing(tag);
     progress.done(img.id);
@@ -155,4 +190,3 @@ export async function buildToolImage(o: ToolImageOptions, progress: Progress, si
     await rm(work, { recursive: true, force: true }).catch(() => undefined);
   }
 }
-

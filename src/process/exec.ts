@@ -153,15 +153,10 @@ function toExecError(cmd: Command, err: unknown): ToolError {
   if (err instanceof ToolError) return err;
   const e = err as { code?: string; exitCode?: number; stderr?: unknown; signal?: string; isCanceled?: boolean };
   if (e.code === "ENOENT") {
-    return new EnvironmentError(
-      "E_PROGRAM_MISSING",
-      `expected the program \`${cmd.file}\` on PATH, found nothing`,
-      `install ${cmd.file} or put it on PATH`,
-    );
+    return new EnvironmentError("E_PROGRAM_MISSING", `expected the program \`${cmd.file}\` on PATH, found nothing`, `install ${cmd.file} or put it on PATH`);
   }
   return new ExecError(cmd, e.exitCode, tail(typeof e.stderr === "string" ? e.stderr : ""), e.signal);
 }
-
 
 /**
  * Run `from | to` without a shell: `from`'s stdout streams into `to`'s stdin

@@ -92,7 +92,14 @@ function gather(docs: LogDocument[]): Gathered {
         const path = str(b.path)!;
         // The audit's result, with its version and pin, wins over the doctor's summary of the same file.
         const audited = e.binaries.get(path);
-        if (!audited) e.binaries.set(path, { program, path, verdict: b.verdict === null ? "error" : verdictOf(b.verdict), version: str(b.kubernetesVersion), pin: str(b.pin) });
+        if (!audited)
+          e.binaries.set(path, {
+            program,
+            path,
+            verdict: b.verdict === null ? "error" : verdictOf(b.verdict),
+            version: str(b.kubernetesVersion),
+            pin: str(b.pin),
+          });
         // The doctor knows which program it looked for where the audit could not tell from the file.
         else if (audited.program === "other") audited.program = program;
       }
@@ -162,7 +169,9 @@ export function summariseFleet(logs: ParsedLogs): FleetReport {
     .sort((a, b) => b.idRatio - a.idRatio || a.node.localeCompare(b.node))
     .slice(0, NEAREST)
     .map((n) => ({ node: n.node, idsCounted: n.idsCounted, idLimit: n.idLimit, idRatio: n.idRatio }));
-  const unpatched = nodes.flatMap((n) => n.binaries.filter((b) => b.verdict === "unpatched").map((b) => ({ node: n.node, program: b.program, path: b.path, version: b.version })));
+  const unpatched = nodes.flatMap((n) =>
+    n.binaries.filter((b) => b.verdict === "unpatched").map((b) => ({ node: n.node, program: b.program, path: b.path, version: b.version })),
+  );
   return {
     schemaVersion: 1,
     nodes,
@@ -174,7 +183,10 @@ export function summariseFleet(logs: ParsedLogs): FleetReport {
       doctorReports: g.doctorReports,
       auditResults: g.auditResults,
       malformedCount: logs.malformedCount + g.notOurs,
-      malformed: [...logs.malformed, ...(g.notOurs ? [{ source: "(documents)", line: 0, reason: `${g.notOurs} JSON documents neither a doctor report nor an audit result` }] : [])],
+      malformed: [
+        ...logs.malformed,
+        ...(g.notOurs ? [{ source: "(documents)", line: 0, reason: `${g.notOurs} JSON documents neither a doctor report nor an audit result` }] : []),
+      ],
     },
   };
 }

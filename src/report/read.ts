@@ -18,10 +18,17 @@ export async function readLogInputs(paths: string[]): Promise<ParsedLogs> {
   const files: string[] = [];
   for (const p of paths) {
     const st = await stat(p).catch((err: unknown) => {
-      throw new UsageError("E_REPORT_INPUT", `expected a file or folder of kubectl logs output at ${p}, found ${describeReadFailure(err)}`, "pass what `kubectl logs` wrote, e.g. kubectl logs --prefix -l app.kubernetes.io/name=kubelet-nokmem-check --all-containers > fleet.log");
+      throw new UsageError(
+        "E_REPORT_INPUT",
+        `expected a file or folder of kubectl logs output at ${p}, found ${describeReadFailure(err)}`,
+        "pass what `kubectl logs` wrote, e.g. kubectl logs --prefix -l app.kubernetes.io/name=kubelet-nokmem-check --all-containers > fleet.log",
+      );
     });
     if (st.isDirectory()) {
-      const names = (await readdir(p, { withFileTypes: true })).filter((e) => e.isFile()).map((e) => e.name).sort();
+      const names = (await readdir(p, { withFileTypes: true }))
+        .filter((e) => e.isFile())
+        .map((e) => e.name)
+        .sort();
       files.push(...names.map((n) => join(p, n)));
     } else files.push(p);
     if (files.length > MAX_FILES) throw new UsageError("E_REPORT_INPUT", `expected at most ${MAX_FILES} input files, found more`, "pass fewer folders");
@@ -38,7 +45,8 @@ export async function readLogInputs(paths: string[]): Promise<ParsedLogs> {
       continue;
     }
     total += text.length;
-    if (total > MAX_TOTAL_BYTES) throw new UsageError("E_REPORT_INPUT", `expected at most ${formatBytes(MAX_TOTAL_BYTES)} of input in all, found more`, "report on fewer files at a time");
+    if (total > MAX_TOTAL_BYTES)
+      throw new UsageError("E_REPORT_INPUT", `expected at most ${formatBytes(MAX_TOTAL_BYTES)} of input in all, found more`, "report on fewer files at a time");
     parseLogs(text, f, logs);
   }
   return logs;

@@ -14,12 +14,22 @@ const ids = (n: FleetNode) => (n.idsCounted === null ? "-" : `${n.idsCounted}/${
 const unpatchedOf = (n: FleetNode) => n.binaries.filter((b) => b.verdict === "unpatched");
 
 function countsLine(r: FleetReport): string {
-  const states = Object.entries(r.counts.states).filter(([, n]) => n).map(([k, n]) => `${n} ${k}`).join(", ") || "none";
+  const states =
+    Object.entries(r.counts.states)
+      .filter(([, n]) => n)
+      .map(([k, n]) => `${n} ${k}`)
+      .join(", ") || "none";
   return `${r.counts.nodes} node${r.counts.nodes === 1 ? "" : "s"}: ${states}`;
 }
 
 function verdictLines(r: FleetReport): string[] {
-  return Object.entries(r.counts.verdicts).map(([program, v]) => `${program}: ${Object.entries(v).filter(([, n]) => n).map(([k, n]) => `${n} ${k}`).join(", ")}`);
+  return Object.entries(r.counts.verdicts).map(
+    ([program, v]) =>
+      `${program}: ${Object.entries(v)
+        .filter(([, n]) => n)
+        .map(([k, n]) => `${n} ${k}`)
+        .join(", ")}`,
+  );
 }
 
 /** Not a contract: use --json for machines. */
@@ -37,7 +47,12 @@ export function renderText(r: FleetReport): string {
   }
   lines.push("nodes by risk:");
   const width = Math.max(4, ...r.nodes.map((n) => n.node.length));
-  for (const n of r.nodes) lines.push(`  ${n.node.padEnd(width)}  ${n.state.padEnd(9)}  ${pct(n.idRatio).padStart(6)}  ${unpatchedOf(n).map((b) => `${b.program} unpatched`).join(", ")}`);
+  for (const n of r.nodes)
+    lines.push(
+      `  ${n.node.padEnd(width)}  ${n.state.padEnd(9)}  ${pct(n.idRatio).padStart(6)}  ${unpatchedOf(n)
+        .map((b) => `${b.program} unpatched`)
+        .join(", ")}`,
+    );
   if (r.input.malformedCount) {
     lines.push("", `${r.input.malformedCount} malformed input line(s) or document(s) skipped:`);
     for (const m of r.input.malformed) lines.push(`  ${m.source}:${m.line}: ${m.reason}`);
@@ -47,7 +62,10 @@ export function renderText(r: FleetReport): string {
 
 /** A Markdown table cell: no line breaks, pipes and backticks escaped, HTML escaped (Markdown renders it). */
 function md(v: string | number | null): string {
-  return escapeHtml(String(v ?? "-")).replace(/[\r\n]+/g, " ").replace(/\|/g, "\\|").replace(/`/g, "\\`");
+  return escapeHtml(String(v ?? "-"))
+    .replace(/[\r\n]+/g, " ")
+    .replace(/\|/g, "\\|")
+    .replace(/`/g, "\\`");
 }
 
 export function renderMarkdown(r: FleetReport): string {
@@ -71,11 +89,20 @@ export function escapeHtml(v: string): string {
   return v.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!);
 }
 
-const STATE_COLOUR: Record<FleetNode["state"], string> = { leaking: "#c62828", "at-risk": "#ef6c00", unknown: "#757575", "no-doctor": "#9e9e9e", healthy: "#2e7d32" };
+const STATE_COLOUR: Record<FleetNode["state"], string> = {
+  leaking: "#c62828",
+  "at-risk": "#ef6c00",
+  unknown: "#757575",
+  "no-doctor": "#9e9e9e",
+  healthy: "#2e7d32",
+};
 
 /** Horizontal bars: each node's counted ids against the limit, a line at 80%. */
 function chart(r: FleetReport): string {
-  const nodes = r.nodes.filter((n) => n.idRatio !== null).sort((a, b) => b.idRatio! - a.idRatio! || a.node.localeCompare(b.node)).slice(0, CHART_NODES);
+  const nodes = r.nodes
+    .filter((n) => n.idRatio !== null)
+    .sort((a, b) => b.idRatio! - a.idRatio! || a.node.localeCompare(b.node))
+    .slice(0, CHART_NODES);
   const label = 220;
   const width = 560;
   const bar = 16;
@@ -108,15 +135,24 @@ function chart(r: FleetReport): string {
 export function renderHtml(r: FleetReport, generatedAt: Date): string {
   const rows = r.nodes.map((n) => {
     const unpatched = unpatchedOf(n);
-    const bins = n.binaries.map((b) => `${escapeHtml(b.program)} <code>${escapeHtml(b.path)}</code>${b.version ? ` ${escapeHtml(b.version)}` : ""}: <span class="v-${escapeHtml(b.verdict)}">${escapeHtml(b.verdict)}</span>`).join("<br>");
+    const bins = n.binaries
+      .map(
+        (b) =>
+          `${escapeHtml(b.program)} <code>${escapeHtml(b.path)}</code>${b.version ? ` ${escapeHtml(b.version)}` : ""}: <span class="v-${escapeHtml(b.verdict)}">${escapeHtml(b.verdict)}</span>`,
+      )
+      .join("<br>");
     return (
       `<tr class="node s-${n.state}"><td>${escapeHtml(n.node)}</td><td><span class="state">${n.state}</span></td><td>${escapeHtml(n.kernel ?? "-")}</td>` +
       `<td class="num">${ids(n)}</td><td class="num">${pct(n.idRatio)}</td><td class="num">${n.idsCounted !== null && n.idsExisting !== null ? n.idsCounted - n.idsExisting : "-"}</td>` +
       `<td>${bins || "-"}</td><td class="num">${unpatched.length}</td></tr>`
     );
   });
-  const counts = Object.entries(r.counts.states).map(([k, n]) => `<li class="s-${k}"><b>${n}</b> ${k}</li>`).join("");
-  const verdicts = verdictLines(r).map((l) => `<li>${escapeHtml(l)}</li>`).join("");
+  const counts = Object.entries(r.counts.states)
+    .map(([k, n]) => `<li class="s-${k}"><b>${n}</b> ${k}</li>`)
+    .join("");
+  const verdicts = verdictLines(r)
+    .map((l) => `<li>${escapeHtml(l)}</li>`)
+    .join("");
   const malformed = r.input.malformedCount
     ? `<section><h2>Skipped input</h2><p>${r.input.malformedCount} malformed line(s) or document(s).</p><ul>${r.input.malformed.map((m) => `<li><code>${escapeHtml(`${m.source}:${m.line}`)}</code> ${escapeHtml(m.reason)}</li>`).join("")}</ul></section>`
     : "";

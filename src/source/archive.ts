@@ -37,7 +37,11 @@ function octal(field: Buffer): number | null {
 }
 
 const unreadable = (file: string, err: Error) =>
-  new TreeError("E_ARCHIVE", `expected a gzip-compressed tar file at ${file}, found unreadable data (${err.message})`, "pass a .tar.gz made by `tar czf` or `git archive --format=tar.gz`");
+  new TreeError(
+    "E_ARCHIVE",
+    `expected a gzip-compressed tar file at ${file}, found unreadable data (${err.message})`,
+    "pass a .tar.gz made by `tar czf` or `git archive --format=tar.gz`",
+  );
 
 export async function readArchiveHeader(file: string): Promise<ArchiveHeader> {
   const chunks: Buffer[] = [];

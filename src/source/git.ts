@@ -28,7 +28,11 @@ interface FetchedRef {
 
 /** The mirror folder for a URL: readable name plus a hash, so two URLs never share one. */
 export function mirrorPath(cacheDir: string, url: string): string {
-  const slug = basename(url.replace(/\/+$/, "")).replace(/\.git$/, "").replace(/[^\w.-]+/g, "_").slice(0, 40) || "repo";
+  const slug =
+    basename(url.replace(/\/+$/, ""))
+      .replace(/\.git$/, "")
+      .replace(/[^\w.-]+/g, "_")
+      .slice(0, 40) || "repo";
   const hash = createHash("sha256").update(url).digest("hex").slice(0, 12);
   return join(cacheDir, "git", `${slug}-${hash}.git`);
 }
@@ -72,7 +76,12 @@ function refspecsFor(ref: string): { remote: string; local: string }[] {
  * Make sure the mirror of `url` holds `ref`; return its commit, commit time and tree.
  * Mirrors are shared between concurrent builds, so fetching holds a lock.
  */
-export async function fetchRef(cacheDir: string, url: string, ref: string, opts: { signal?: AbortSignal; onProgress?: (l: string) => void } = {}): Promise<FetchedRef> {
+export async function fetchRef(
+  cacheDir: string,
+  url: string,
+  ref: string,
+  opts: { signal?: AbortSignal; onProgress?: (l: string) => void } = {},
+): Promise<FetchedRef> {
   const mirror = mirrorPath(cacheDir, url);
   await mkdir(join(cacheDir, "git"), { recursive: true });
   const lock = await acquireLock(`${mirror}.lock`, {
@@ -125,7 +134,11 @@ async function tryFetch(g: SimpleGit, url: string, s: { remote: string; local: s
 function fetchFailure(url: string, ref: string, errors: string[]): Error {
   const text = errors.join(" | ");
   if (/couldn't find remote ref|not our ref|no such remote ref|unadvertised object/i.test(text)) {
-    return new UsageError("E_REF_MISSING", `expected ${url} to have ${ref}, found no such tag, branch or commit`, "check the version, or pass --ref with the tag or commit to build");
+    return new UsageError(
+      "E_REF_MISSING",
+      `expected ${url} to have ${ref}, found no such tag, branch or commit`,
+      "check the version, or pass --ref with the tag or commit to build",
+    );
   }
   if (/ENOENT|spawn git/i.test(text)) return gitMissing();
   return new EnvironmentError(
@@ -144,7 +157,11 @@ async function guard<T>(fn: () => Promise<T>, url: string): Promise<T> {
     return await fn();
   } catch (err) {
     if (/ENOENT|spawn git/i.test(String((err as Error).message))) throw gitMissing();
-    throw new EnvironmentError("E_GIT", `expected to prepare a git mirror of ${url}, found: ${lastLine(String((err as Error).message))}`, "remove the mirror under the cache folder and retry");
+    throw new EnvironmentError(
+      "E_GIT",
+      `expected to prepare a git mirror of ${url}, found: ${lastLine(String((err as Error).message))}`,
+      "remove the mirror under the cache folder and retry",
+    );
   }
 }
 
@@ -167,7 +184,11 @@ export async function addWorktree(mirror: string, dir: string, commit: string, s
   try {
     await g.raw(["worktree", "add", "--detach", "--force", dir, commit]);
   } catch (err) {
-    throw new EnvironmentError("E_GIT_WORKTREE", `expected a working copy of ${commit.slice(0, 12)} at ${dir}, found: ${lastLine(String((err as Error).message))}`, "check free space in the cache folder (--cache-dir)");
+    throw new EnvironmentError(
+      "E_GIT_WORKTREE",
+      `expected a working copy of ${commit.slice(0, 12)} at ${dir}, found: ${lastLine(String((err as Error).message))}`,
+      "check free space in the cache folder (--cache-dir)",
+    );
   }
   let done = false;
   return async () => {
@@ -205,9 +226,15 @@ export async function readGitFacts(root: string, opts: { status?: boolean } = {}
   }
   const g = await git(root);
   try {
-    const commit = await g.raw(["rev-parse", "--verify", "--quiet", "HEAD^{commit}"]).then((s) => s.trim() || null, () => null);
+    const commit = await g.raw(["rev-parse", "--verify", "--quiet", "HEAD^{commit}"]).then(
+      (s) => s.trim() || null,
+      () => null,
+    );
     const describe = commit
-      ? await g.raw(["describe", "--tags", "--match", "v*", "--abbrev=14", "HEAD^{commit}"]).then((s) => s.trim() || null, () => null)
+      ? await g.raw(["describe", "--tags", "--match", "v*", "--abbrev=14", "HEAD^{commit}"]).then(
+          (s) => s.trim() || null,
+          () => null,
+        )
       : null;
     // `git status` stats every file of the tree; the patch step only needs the release and commit.
     const status = opts.status === false ? "" : await g.raw(["status", "--porcelain", "--untracked-files=normal"]);
@@ -234,7 +261,11 @@ export function parsePorcelain(text: string): string[] {
 function gitError(root: string, err: unknown): Error {
   const message = (err instanceof Error ? err.message : String(err)).trim();
   if (/ENOENT/.test(message) && /spawn/.test(message)) {
-    return new EnvironmentError("E_GIT_MISSING", `expected git to read the checkout at ${root}, found no git program`, "install git, or inspect a copy without .git and pass --version");
+    return new EnvironmentError(
+      "E_GIT_MISSING",
+      `expected git to read the checkout at ${root}, found no git program`,
+      "install git, or inspect a copy without .git and pass --version",
+    );
   }
   const first = message.split("\n").find((l) => l.trim()) ?? "unknown error";
   const hint = /dubious ownership/.test(message) ? `git config --global --add safe.directory ${root}` : "check the repository with `git status`";

@@ -52,7 +52,11 @@ export async function stageSource(spec: SourceSpec, opts: StageOptions): Promise
         const tree = await extractArchive(spec.path, opts.into, opts.signal);
         const sha256 = await archiveSha256(spec.path, opts.signal);
         if (sha256 !== before) {
-          throw new TreeError("E_ARCHIVE", `expected ${spec.path} to stay the same while it was extracted, found its sha256 changed (${before.slice(0, 12)}… → ${sha256.slice(0, 12)}…)`, "build from a copy nothing else writes to");
+          throw new TreeError(
+            "E_ARCHIVE",
+            `expected ${spec.path} to stay the same while it was extracted, found its sha256 changed (${before.slice(0, 12)}… → ${sha256.slice(0, 12)}…)`,
+            "build from a copy nothing else writes to",
+          );
         }
         const digest = await digestTree(tree, opts.signal);
         const time = header.mtime ?? digest.newestMtime;

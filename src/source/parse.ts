@@ -34,7 +34,11 @@ export function parseSource(input: string | undefined, cwd = process.cwd()): Sou
     return { kind: "directory", path };
   }
   if (TARBALL.test(path)) return { kind: "archive", path };
-  throw new UsageError("E_SOURCE", `expected --source to be a git URL, a directory or a .tar.gz file, found the file ${input}`, "pass a kubernetes source tarball ending in .tar.gz, or a directory");
+  throw new UsageError(
+    "E_SOURCE",
+    `expected --source to be a git URL, a directory or a .tar.gz file, found the file ${input}`,
+    "pass a kubernetes source tarball ending in .tar.gz, or a directory",
+  );
 }
 
 function isDir(p: string): boolean {
@@ -46,5 +50,9 @@ function isDir(p: string): boolean {
 }
 
 function missing(input: string, what: string): UsageError {
-  return new UsageError("E_SOURCE_MISSING", `expected --source to be ${what}, found nothing at ${input}`, "check the path, or omit --source to use the upstream repository");
+  return new UsageError(
+    "E_SOURCE_MISSING",
+    `expected --source to be ${what}, found nothing at ${input}`,
+    "check the path, or omit --source to use the upstream repository",
+  );
 }

@@ -94,4 +94,3 @@ export async function breakLink(path: string): Promise<boolean> {
   await rename(tmp, path);
   return true;
 }
-

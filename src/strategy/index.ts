@@ -4,7 +4,6 @@ import { none } from "./none.js";
 import type { KmemLayout, Strategy, StrategyId } from "./types.js";
 import { vendorStub } from "./vendor-stub.js";
 
-
 /** Every strategy the tool knows, by id. */
 export const STRATEGIES: Readonly<Record<StrategyId, Strategy>> = {
   "vendor-stub": vendorStub,

@@ -25,7 +25,14 @@ export const kmemOverride = defineStrategy({
     },
     "split-rc6": {
       present: [],
-      absent: ["enabled-string:kmem-limit-file", "enabled-string:kmem-failed-to-set", "enabled-string:kmem-not-supported", "disabled-string:runc-build", "source-path:kmem.go", "source-path:kmem_disabled.go"],
+      absent: [
+        "enabled-string:kmem-limit-file",
+        "enabled-string:kmem-failed-to-set",
+        "enabled-string:kmem-not-supported",
+        "disabled-string:runc-build",
+        "source-path:kmem.go",
+        "source-path:kmem_disabled.go",
+      ],
       verdict: "patched",
     },
   },

@@ -16,12 +16,25 @@ export const none = defineStrategy({
     // kernel-memory limits, which kubelet never sets.
     legacy: {
       present: ["enabled-string:kmem-limit-file"],
-      absent: ["enabled-string:kmem-failed-to-set", "enabled-string:kmem-not-supported", "disabled-string:runc-build", "source-path:kmem.go", "source-path:kmem_disabled.go"],
+      absent: [
+        "enabled-string:kmem-failed-to-set",
+        "enabled-string:kmem-not-supported",
+        "disabled-string:runc-build",
+        "source-path:kmem.go",
+        "source-path:kmem_disabled.go",
+      ],
       verdict: "not-affected",
     },
     absent: {
       present: [],
-      absent: ["enabled-string:kmem-limit-file", "enabled-string:kmem-failed-to-set", "enabled-string:kmem-not-supported", "disabled-string:runc-build", "source-path:kmem.go", "source-path:kmem_disabled.go"],
+      absent: [
+        "enabled-string:kmem-limit-file",
+        "enabled-string:kmem-failed-to-set",
+        "enabled-string:kmem-not-supported",
+        "disabled-string:runc-build",
+        "source-path:kmem.go",
+        "source-path:kmem_disabled.go",
+      ],
       verdict: "not-affected",
     },
   },

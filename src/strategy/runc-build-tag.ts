@@ -8,7 +8,7 @@ import { defineRuncStrategy } from "./runc-types.js";
  */
 export const runcBuildTag = defineRuncStrategy({
   id: "runc-build-tag",
-  summary: "Build with BUILDTAGS=\"<the Makefile's default tags> nokmem\" so libcontainer compiles kmem_disabled.go instead of kmem.go.",
+  summary: 'Build with BUILDTAGS="<the Makefile\'s default tags> nokmem" so libcontainer compiles kmem_disabled.go instead of kmem.go.',
   addTags: ["nokmem"],
   changes: [],
   layouts: ["split-rc6", "split-rc7+"],
@@ -18,7 +18,13 @@ export const runcBuildTag = defineRuncStrategy({
     // rc6's kmem_disabled.go returns nil from both functions: nothing to find.
     "split-rc6": {
       present: [],
-      absent: ["enabled-string:kmem-failed-to-set", "enabled-string:kmem-not-supported", "disabled-string:runc-build", "source-path:kmem.go", "source-path:kmem_disabled.go"],
+      absent: [
+        "enabled-string:kmem-failed-to-set",
+        "enabled-string:kmem-not-supported",
+        "disabled-string:runc-build",
+        "source-path:kmem.go",
+        "source-path:kmem_disabled.go",
+      ],
       verdict: "patched",
     },
     "split-rc7+": {

@@ -14,12 +14,24 @@ export const runcNone = defineRuncStrategy({
     // (not a kmem marker for runc: every era's memory.go names it).
     legacy: {
       present: [],
-      absent: ["enabled-string:kmem-failed-to-set", "enabled-string:kmem-not-supported", "disabled-string:runc-build", "source-path:kmem.go", "source-path:kmem_disabled.go"],
+      absent: [
+        "enabled-string:kmem-failed-to-set",
+        "enabled-string:kmem-not-supported",
+        "disabled-string:runc-build",
+        "source-path:kmem.go",
+        "source-path:kmem_disabled.go",
+      ],
       verdict: "not-affected",
     },
     absent: {
       present: [],
-      absent: ["enabled-string:kmem-failed-to-set", "enabled-string:kmem-not-supported", "disabled-string:runc-build", "source-path:kmem.go", "source-path:kmem_disabled.go"],
+      absent: [
+        "enabled-string:kmem-failed-to-set",
+        "enabled-string:kmem-not-supported",
+        "disabled-string:runc-build",
+        "source-path:kmem.go",
+        "source-path:kmem_disabled.go",
+      ],
       verdict: "not-affected",
     },
   },

@@ -16,7 +16,13 @@ export const vendorStub = defineStrategy({
     // binary carries that positive marker.
     "pre-split": {
       present: ["disabled-string:runc-build"],
-      absent: ["enabled-string:kmem-limit-file", "enabled-string:kmem-failed-to-set", "enabled-string:kmem-not-supported", "source-path:kmem.go", "source-path:kmem_disabled.go"],
+      absent: [
+        "enabled-string:kmem-limit-file",
+        "enabled-string:kmem-failed-to-set",
+        "enabled-string:kmem-not-supported",
+        "source-path:kmem.go",
+        "source-path:kmem_disabled.go",
+      ],
       verdict: "patched",
       // A normal pre-split build always carries the enabled strings (memory.go
       // is always compiled), so their absence alone shows a stub.

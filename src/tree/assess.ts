@@ -88,7 +88,11 @@ interface AssessOptions {
 export function parseVersionFlag(input: string): { version: string; line: string } {
   const q = parseVersionQuery(input);
   if (!q.version) {
-    throw new UsageError("E_VERSION_LINE", `expected an exact release for --version such as ${q.line}.0, found the line ${q.line}`, `pass the tree's release, e.g. --version ${q.line}.0`);
+    throw new UsageError(
+      "E_VERSION_LINE",
+      `expected an exact release for --version such as ${q.line}.0, found the line ${q.line}`,
+      `pass the tree's release, e.g. --version ${q.line}.0`,
+    );
   }
   return { version: q.version, line: q.line };
 }
@@ -121,7 +125,10 @@ function releaseFromTree(facts: TreeFacts): Findings & { fromTree: TreeVersion |
     }
     treeSource = fromTree ? "git" : null;
   } else if (facts.archive) {
-    evidence.push({ file: "hack/lib/version.sh", says: `git archive export of ${facts.archive.commit ?? "an unknown commit"}${facts.archive.refNames ? ` (refs: ${facts.archive.refNames})` : ""}` });
+    evidence.push({
+      file: "hack/lib/version.sh",
+      says: `git archive export of ${facts.archive.commit ?? "an unknown commit"}${facts.archive.refNames ? ` (refs: ${facts.archive.refNames})` : ""}`,
+    });
     fromTree = facts.archive.version;
     treeSource = fromTree ? "archive" : null;
     if (!fromTree) notes.push("the export names no release tag: the exported commit was not tagged");
@@ -132,10 +139,17 @@ function releaseFromTree(facts: TreeFacts): Findings & { fromTree: TreeVersion |
 }
 
 /** Whether --version names the release the tree says it is; null when either is unknown. */
-function flagAgreement(flag: { version: string } | null, fromTree: TreeVersion | null, treeSource: VersionSource | null): { agrees: boolean | null; notes: string[] } {
+function flagAgreement(
+  flag: { version: string } | null,
+  fromTree: TreeVersion | null,
+  treeSource: VersionSource | null,
+): { agrees: boolean | null; notes: string[] } {
   if (!flag || !fromTree) return { agrees: null, notes: [] };
   const agrees = coreOf(fromTree.version) === flag.version;
-  return { agrees, notes: agrees ? [] : [`--version ${flag.version} disagrees with the tree, which says ${fromTree.tag} (${treeSource}); using ${flag.version} as asked`] };
+  return {
+    agrees,
+    notes: agrees ? [] : [`--version ${flag.version} disagrees with the tree, which says ${fromTree.tag} (${treeSource}); using ${flag.version} as asked`],
+  };
 }
 
 interface CatalogAnswer {
@@ -160,20 +174,37 @@ function catalogAnswer(catalog: Catalog, version: string, line: string, askLine:
 }
 
 /** The strategy to use: the catalog's when the tree's layout fits it, else the one the layout calls for. */
-function strategyFit(answer: CatalogAnswer | null, layout: KmemLayout, version: string | null): { strategy: StrategyId; agrees: boolean | null; notes: string[] } {
+function strategyFit(
+  answer: CatalogAnswer | null,
+  layout: KmemLayout,
+  version: string | null,
+): { strategy: StrategyId; agrees: boolean | null; notes: string[] } {
   if (!answer) return { strategy: strategyForLayout(layout), agrees: null, notes: [] };
   const agrees = STRATEGIES[answer.strategy].layouts.includes(layout);
   const strategy = agrees ? answer.strategy : strategyForLayout(layout);
   if (!agrees) {
-    return { strategy, agrees, notes: [`the catalog gives ${answer.strategy} for ${version} (expecting the ${answer.layout} layout), but the tree has the ${layout} layout: using ${strategy}, the tree wins`] };
+    return {
+      strategy,
+      agrees,
+      notes: [
+        `the catalog gives ${answer.strategy} for ${version} (expecting the ${answer.layout} layout), but the tree has the ${layout} layout: using ${strategy}, the tree wins`,
+      ],
+    };
   }
-  if (answer.layout !== layout) return { strategy, agrees, notes: [`the catalog expects the ${answer.layout} layout for ${version}; the tree has ${layout}, which ${answer.strategy} also handles`] };
+  if (answer.layout !== layout)
+    return {
+      strategy,
+      agrees,
+      notes: [`the catalog expects the ${answer.layout} layout for ${version}; the tree has ${layout}, which ${answer.strategy} also handles`],
+    };
   return { strategy, agrees, notes: [] };
 }
 
 /** Where the runc version came from, and what disagreed. */
 function runcFindings(runc: TreeFacts["runc"]): Findings {
-  const evidence: Evidence[] = runc.source ? [{ file: runc.source, says: `runc ${runc.version ?? "(no version)"}${runc.replacedBy ? ` from ${runc.replacedBy}` : ""}` }] : [];
+  const evidence: Evidence[] = runc.source
+    ? [{ file: runc.source, says: `runc ${runc.version ?? "(no version)"}${runc.replacedBy ? ` from ${runc.replacedBy}` : ""}` }]
+    : [];
   const notes = runc.source ? [] : ["no dependency file (Godeps/Godeps.json, go.mod, vendor/modules.txt) names runc"];
   return { evidence, notes: [...notes, ...runc.notes] };
 }
@@ -182,7 +213,9 @@ function runcFindings(runc: TreeFacts["runc"]): Findings {
 function changedNotes(changed: string[]): string[] {
   if (!changed.length) return [];
   const shown = changed.slice(0, 5).join(", ");
-  return [`the checkout has ${changed.length} changed path(s): ${shown}${changed.length > 5 ? ", …" : ""}; version.sh would stamp -dirty unless KUBE_GIT_TREE_STATE=clean`];
+  return [
+    `the checkout has ${changed.length} changed path(s): ${shown}${changed.length > 5 ? ", …" : ""}; version.sh would stamp -dirty unless KUBE_GIT_TREE_STATE=clean`,
+  ];
 }
 
 export function assessTree(catalog: Catalog, facts: TreeFacts, opts: AssessOptions = {}): TreeReport {
@@ -299,6 +332,11 @@ export function resolveTreeRelease(catalog: Catalog, facts: TreeFacts, given: st
     );
   }
   const resolution = resolve(catalog, version);
-  if (!resolution.version) throw new UsageError("E_VERSION_NEEDED", `expected an exact release such as ${resolution.line}.0, found the line ${resolution.line}`, "pass --version MAJOR.MINOR.PATCH");
+  if (!resolution.version)
+    throw new UsageError(
+      "E_VERSION_NEEDED",
+      `expected an exact release such as ${resolution.line}.0, found the line ${resolution.line}`,
+      "pass --version MAJOR.MINOR.PATCH",
+    );
   return { resolution, tree };
 }

@@ -154,11 +154,15 @@ export function chooseImage(i: ImageInputs): ImageChoice {
   });
   if (i.runner === "local") return choice("local", "local", "--runner local builds with the Go on PATH");
   if (i.flag) return choice("flag", i.flag, "--image was given");
-  if (i.pin?.image) return choice("pin", i.pin.image, "the release is pinned in versions.json: the pinned image is used, not a tag", { pinnedId: i.pin.imageId ?? null });
+  if (i.pin?.image)
+    return choice("pin", i.pin.image, "the release is pinned in versions.json: the pinned image is used, not a tag", { pinnedId: i.pin.imageId ?? null });
   if (i.tree) {
     const mapped = mapFrozenRegistry(i.tree.requested);
     const moved = mapped.moved ? ` (${mapped.moved.from} is served by ${mapped.moved.to} since ${mapped.moved.since})` : "";
-    return choice("tree", mapped.ref, `the tree's ${BUILD_IMAGE_FILES.dockerfile} and cross/VERSION name it${moved}`, { requested: i.tree.requested, moved: mapped.moved });
+    return choice("tree", mapped.ref, `the tree's ${BUILD_IMAGE_FILES.dockerfile} and cross/VERSION name it${moved}`, {
+      requested: i.tree.requested,
+      moved: mapped.moved,
+    });
   }
   return choice("catalog", i.catalog.image, "no tree names an image: the catalog line's fallback");
 }

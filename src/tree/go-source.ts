@@ -183,7 +183,10 @@ interface ImportBlock {
 /** The package name Go code uses for an import path, as a best guess (`gopkg.in/yaml.v2` → yaml). */
 export function packageNameFor(path: string): string {
   const last = path.split("/").at(-1) ?? path;
-  return last.replace(/\.v\d+$/, "").replace(/^go-/, "").replace(/[-.]/g, "_");
+  return last
+    .replace(/\.v\d+$/, "")
+    .replace(/^go-/, "")
+    .replace(/[-.]/g, "_");
 }
 
 /** Every import declaration of a file, in order. */
@@ -281,7 +284,10 @@ export function fixImports(before: string, src: string, needs: readonly string[]
           inner = inner.slice(0, from) + inner.slice(s.lineEnd - block.innerStart);
         }
         // A group emptied by the removals leaves blank lines gofmt would collapse.
-        inner = inner.replace(/^\n+/, "").replace(/\n{2,}/g, "\n\n").replace(/\n\n$/, "\n");
+        inner = inner
+          .replace(/^\n+/, "")
+          .replace(/\n{2,}/g, "\n\n")
+          .replace(/\n\n$/, "\n");
         out = out.slice(0, block.innerStart) + inner + out.slice(block.innerEnd);
       }
       removed.push(...gone.map((s) => s.path));
@@ -306,7 +312,10 @@ function addImport(src: string, path: string): string {
   const block = blocks.find((b) => !b.single);
   if (block) {
     // The first group: spec lines up to the first blank line.
-    const groupEnd = block.specs.findIndex((s, i) => i > 0 && src.slice(block.specs[i - 1]!.lineEnd, s.lineStart).trim() === "" && src.slice(block.specs[i - 1]!.lineEnd, s.lineStart).includes("\n"));
+    const groupEnd = block.specs.findIndex(
+      (s, i) =>
+        i > 0 && src.slice(block.specs[i - 1]!.lineEnd, s.lineStart).trim() === "" && src.slice(block.specs[i - 1]!.lineEnd, s.lineStart).includes("\n"),
+    );
     const group = groupEnd === -1 ? block.specs : block.specs.slice(0, groupEnd);
     const firstGroupIsStd = group.length > 0 && !group[0]!.path.includes(".");
     const line = `\t"${path}"\n`;
@@ -318,7 +327,9 @@ function addImport(src: string, path: string): string {
   const single = blocks[0];
   if (single) {
     const existing = single.specs[0]!;
-    const specs = [`"${path}"`, `${existing.alias ? `${existing.alias} ` : ""}"${existing.path}"`].sort((a, b) => a.replace(/^\S+ /, "").localeCompare(b.replace(/^\S+ /, "")));
+    const specs = [`"${path}"`, `${existing.alias ? `${existing.alias} ` : ""}"${existing.path}"`].sort((a, b) =>
+      a.replace(/^\S+ /, "").localeCompare(b.replace(/^\S+ /, "")),
+    );
     return `${src.slice(0, single.start)}import (\n${specs.map((s) => `\t${s}\n`).join("")})\n${src.slice(single.end)}`;
   }
   const pkg = /^package \w+\n/m.exec(src);

@@ -15,7 +15,6 @@ import { detectKmemLayout, RUNC_FS_DIR } from "./kmem-layout.js";
 import { goVersionFromCross, goVersionFromDotFile, parseArchiveVersionSh } from "./release-version.js";
 import { runcFromGodeps, runcFromGoMod, runcFromModulesTxt, type RuncRecord } from "./runc-version.js";
 
-
 /** Paths that never make a checkout dirty: the build writes them (upstream ignores them too). */
 const BUILD_OUTPUT_PREFIXES = ["_output/"];
 
@@ -90,7 +89,8 @@ async function readRunc(tree: TreeFiles): Promise<TreeFacts["runc"]> {
   if (!first) return { version: null, source: null, notes: [] };
   const notes = found.flatMap((f) => f.record.notes);
   const other = found.find((f) => f.record.version && first.record.version && f.record.version !== first.record.version);
-  if (other) notes.push(`${other.source} names runc ${other.record.version} but ${first.source} names ${first.record.version}; ${first.source} is what is vendored`);
+  if (other)
+    notes.push(`${other.source} names runc ${other.record.version} but ${first.source} names ${first.record.version}; ${first.source} is what is vendored`);
   return { version: first.record.version, source: first.source, replacedBy: first.record.replacedBy, notes: [...new Set(notes)] };
 }
 
@@ -124,10 +124,23 @@ async function checkRoot(root: string, shown: string): Promise<void> {
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === "ENOENT") {
-      throw new TreeError("E_TREE_MISSING", `expected a Kubernetes source tree at ${shown}, found nothing there`, "check the path; clone or extract the tree first");
+      throw new TreeError(
+        "E_TREE_MISSING",
+        `expected a Kubernetes source tree at ${shown}, found nothing there`,
+        "check the path; clone or extract the tree first",
+      );
     }
-    if (code === "ELOOP") throw new TreeError("E_TREE_UNREADABLE", `expected a Kubernetes source tree directory at ${shown}, found a symbolic link loop (ELOOP)`, "replace the looping symbolic link on the way to the tree");
-    throw new TreeError("E_TREE_UNREADABLE", `expected a readable directory at ${shown}, found ${code ?? "an error"} (${(err as Error).message.split(",")[0]})`, "fix the path or its permissions");
+    if (code === "ELOOP")
+      throw new TreeError(
+        "E_TREE_UNREADABLE",
+        `expected a Kubernetes source tree directory at ${shown}, found a symbolic link loop (ELOOP)`,
+        "replace the looping symbolic link on the way to the tree",
+      );
+    throw new TreeError(
+      "E_TREE_UNREADABLE",
+      `expected a readable directory at ${shown}, found ${code ?? "an error"} (${(err as Error).message.split(",")[0]})`,
+      "fix the path or its permissions",
+    );
   }
   if (!st.isDirectory()) {
     const hint = /\.(tar(\.\w+)?|tgz)$/.test(root) ? `extract it first: mkdir src && tar -xf ${shown} -C src` : "pass the tree's top directory";
@@ -136,7 +149,11 @@ async function checkRoot(root: string, shown: string): Promise<void> {
   try {
     await readdir(root);
   } catch (err) {
-    throw new TreeError("E_TREE_UNREADABLE", `expected a readable directory at ${shown}, found ${(err as NodeJS.ErrnoException).code ?? "an error"}`, "fix its permissions (the tree must be readable by this user)");
+    throw new TreeError(
+      "E_TREE_UNREADABLE",
+      `expected a readable directory at ${shown}, found ${(err as NodeJS.ErrnoException).code ?? "an error"}`,
+      "fix its permissions (the tree must be readable by this user)",
+    );
   }
 }
 
@@ -166,7 +183,13 @@ async function childTree(root: string): Promise<string | null> {
   const entries = await readdir(root, { withFileTypes: true }).catch(() => []);
   const hits: string[] = [];
   for (const e of entries.filter((e) => e.isDirectory()).slice(0, 50)) {
-    if (await stat(join(root, e.name, "hack/lib/version.sh")).then((s) => s.isFile(), () => false)) hits.push(join(root, e.name));
+    if (
+      await stat(join(root, e.name, "hack/lib/version.sh")).then(
+        (s) => s.isFile(),
+        () => false,
+      )
+    )
+      hits.push(join(root, e.name));
   }
   return hits.length === 1 ? hits[0]! : null;
 }
@@ -183,7 +206,12 @@ class TreeFiles {
     });
     if (!st) return null;
     // Never open a FIFO or device: reading one could block forever.
-    if (!st.isFile()) throw new TreeError("E_TREE_UNREADABLE", `expected a regular file at ${rel}, found ${fileKind(st)}; nothing was changed`, `restore it: git checkout -- ${rel}`);
+    if (!st.isFile())
+      throw new TreeError(
+        "E_TREE_UNREADABLE",
+        `expected a regular file at ${rel}, found ${fileKind(st)}; nothing was changed`,
+        `restore it: git checkout -- ${rel}`,
+      );
     try {
       return await readRegularText(path, { maxBytes: 16 * 1024 * 1024 });
     } catch (err) {
@@ -207,6 +235,15 @@ class TreeFiles {
 }
 
 function unreadable(rel: string, err: NodeJS.ErrnoException): TreeError {
-  if (err instanceof FileTooLargeError) return new TreeError("E_TREE_UNREADABLE", `expected ${rel} to be source of at most ${formatBytes(err.limit)}, found more; nothing was changed`, `restore it: git checkout -- ${rel}`);
-  return new TreeError("E_TREE_UNREADABLE", `expected to read ${rel}, found ${err.code ?? "an error"}`, "fix its permissions (the tree must be readable by this user)");
+  if (err instanceof FileTooLargeError)
+    return new TreeError(
+      "E_TREE_UNREADABLE",
+      `expected ${rel} to be source of at most ${formatBytes(err.limit)}, found more; nothing was changed`,
+      `restore it: git checkout -- ${rel}`,
+    );
+  return new TreeError(
+    "E_TREE_UNREADABLE",
+    `expected to read ${rel}, found ${err.code ?? "an error"}`,
+    "fix its permissions (the tree must be readable by this user)",
+  );
 }

@@ -135,9 +135,7 @@ export function detectKmemLayout(files: Record<string, string>): KmemDetection {
     return { layout, patched, findings, notes };
   }
 
-  throw new UnknownLayoutError(
-    `${ENABLE_FN} is declared in ${withEnable.map((v) => `${v.file} (${v.constraint || "no build constraint"})`).join(", ")}`,
-  );
+  throw new UnknownLayoutError(`${ENABLE_FN} is declared in ${withEnable.map((v) => `${v.file} (${v.constraint || "no build constraint"})`).join(", ")}`);
 }
 
 /** Record what a default-build variant's kmem functions do; true when both are inert (patched). */

@@ -22,7 +22,13 @@ function parseReleaseTag(tag: string): TreeVersion | null {
   const r = text.startsWith("v") ? parseRelease(text) : null;
   if (!r || r.build !== null) return null;
   const core = releaseCore(r);
-  return { version: r.prerelease === null ? core : `${core}-${r.prerelease}`, line: lineOf(r), tag: text, prerelease: r.prerelease !== null, commitsSinceTag: 0 };
+  return {
+    version: r.prerelease === null ? core : `${core}-${r.prerelease}`,
+    line: lineOf(r),
+    tag: text,
+    prerelease: r.prerelease !== null,
+    commitsSinceTag: 0,
+  };
 }
 
 /**

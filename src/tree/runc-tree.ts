@@ -68,9 +68,19 @@ interface RuncTreeFacts {
 const RUNC_TREE_FILES = { version: "VERSION", makefile: "Makefile", dockerfile: "Dockerfile", goMod: "go.mod" } as const;
 
 /** Facts from file contents (null: the file is missing). Pure. */
-export function runcTreeFacts(files: { version: string | null; makefile: string | null; dockerfile: string | null; goMod: string | null; fs: Record<string, string> }): RuncTreeFacts {
+export function runcTreeFacts(files: {
+  version: string | null;
+  makefile: string | null;
+  dockerfile: string | null;
+  goMod: string | null;
+  fs: Record<string, string>;
+}): RuncTreeFacts {
   if (!Object.keys(files.fs).length) {
-    throw new TreeError("E_RUNC_TREE", `expected runc's ${RUNC_TREE_FS_DIR}/ with memory.go, found no Go files there`, "pass the top folder of a runc source tree (the one with VERSION, Makefile and libcontainer/)");
+    throw new TreeError(
+      "E_RUNC_TREE",
+      `expected runc's ${RUNC_TREE_FS_DIR}/ with memory.go, found no Go files there`,
+      "pass the top folder of a runc source tree (the one with VERSION, Makefile and libcontainer/)",
+    );
   }
   return {
     versionFile: files.version === null ? null : (files.version.split("\n")[0] ?? "").trim(),
@@ -129,7 +139,11 @@ export interface RuncAssessment {
 export function assessRuncTree(facts: RuncTreeFacts, res: Pick<RuncResolution, "version" | "line" | "strategy" | "kmemLayout" | "go">): RuncAssessment {
   const found = facts.versionFile === null ? null : parseRuncVersion(facts.versionFile);
   if (facts.versionFile === null) {
-    throw new TreeError("E_RUNC_VERSION_FILE", `expected a VERSION file saying ${res.version} at the top of the runc tree, found none`, "pass the top folder of a runc release tree, or a git URL and --ref v<version>");
+    throw new TreeError(
+      "E_RUNC_VERSION_FILE",
+      `expected a VERSION file saying ${res.version} at the top of the runc tree, found none`,
+      "pass the top folder of a runc release tree, or a git URL and --ref v<version>",
+    );
   }
   if (!found || formatRuncVersion(found) !== res.version) {
     throw new TreeError(
@@ -139,7 +153,11 @@ export function assessRuncTree(facts: RuncTreeFacts, res: Pick<RuncResolution, "
     );
   }
   if (!facts.hasMakefile) {
-    throw new TreeError("E_RUNC_MAKEFILE", "expected runc's Makefile at the top of the tree (it stamps the version and passes BUILDTAGS to go build), found none", "pass a complete runc release tree");
+    throw new TreeError(
+      "E_RUNC_MAKEFILE",
+      "expected runc's Makefile at the top of the tree (it stamps the version and passes BUILDTAGS to go build), found none",
+      "pass a complete runc release tree",
+    );
   }
   const mk = facts.makefile;
   const layout = facts.kmem.layout;
@@ -147,24 +165,53 @@ export function assessRuncTree(facts: RuncTreeFacts, res: Pick<RuncResolution, "
   const s = runcStrategyFor(strategy);
   const disagreements: string[] = [];
   if (strategy !== res.strategy || layout !== res.kmemLayout) {
-    disagreements.push(`the catalog says ${res.version} is ${res.strategy} (layout ${res.kmemLayout}); the tree's ${RUNC_TREE_FS_DIR} is ${layout}, so the build uses ${strategy}`);
+    disagreements.push(
+      `the catalog says ${res.version} is ${res.strategy} (layout ${res.kmemLayout}); the tree's ${RUNC_TREE_FS_DIR} is ${layout}, so the build uses ${strategy}`,
+    );
   }
   if (!mk) {
-    throw new TreeError("E_RUNC_MAKEFILE", "expected a BUILDTAGS variable in runc's Makefile (runc's go build takes its tags from it), found none", "pass an unmodified runc release tree");
+    throw new TreeError(
+      "E_RUNC_MAKEFILE",
+      "expected a BUILDTAGS variable in runc's Makefile (runc's go build takes its tags from it), found none",
+      "pass an unmodified runc release tree",
+    );
   }
   if (s.addTags.length && mk.override) {
-    throw new TreeError("E_RUNC_MAKEFILE", "expected the Makefile to let `make BUILDTAGS=…` set the build tags, found `override BUILDTAGS`: the nokmem tag could never reach go build", "restore the Makefile from the release");
+    throw new TreeError(
+      "E_RUNC_MAKEFILE",
+      "expected the Makefile to let `make BUILDTAGS=…` set the build tags, found `override BUILDTAGS`: the nokmem tag could never reach go build",
+      "restore the Makefile from the release",
+    );
   }
   if (s.addTags.length && !mk.reachesGoBuild) {
-    throw new TreeError("E_RUNC_MAKEFILE", "expected the Makefile's go build to pass -tags \"$(BUILDTAGS)\", found no such flag: the nokmem tag would not reach the compiler", "restore the Makefile from the release");
+    throw new TreeError(
+      "E_RUNC_MAKEFILE",
+      'expected the Makefile\'s go build to pass -tags "$(BUILDTAGS)", found no such flag: the nokmem tag would not reach the compiler',
+      "restore the Makefile from the release",
+    );
   }
   if (!mk.stampsVersion) {
-    throw new TreeError("E_RUNC_MAKEFILE", "expected the Makefile to stamp -X main.version and -X main.gitCommit, found neither: the built runc could not be checked against --version", "restore the Makefile from the release");
+    throw new TreeError(
+      "E_RUNC_MAKEFILE",
+      "expected the Makefile to stamp -X main.version and -X main.gitCommit, found neither: the built runc could not be checked against --version",
+      "restore the Makefile from the release",
+    );
   }
   const buildTags = [...mk.tags, ...s.addTags.filter((t) => !mk.tags.includes(t))];
   const go = facts.dockerfileGo ? { version: facts.dockerfileGo, from: "Dockerfile" as const } : { version: res.go, from: "catalog" as const };
-  if (facts.dockerfileGo && facts.dockerfileGo !== res.go) disagreements.push(`the catalog names Go ${res.go} for ${res.line}; the tree's Dockerfile names Go ${facts.dockerfileGo}`);
-  return { strategy, layout, affected: s.affected, buildTags, makefileTags: mk.tags, go, goMod: facts.goMod, disagreements, alreadyPatched: facts.kmem.patched };
+  if (facts.dockerfileGo && facts.dockerfileGo !== res.go)
+    disagreements.push(`the catalog names Go ${res.go} for ${res.line}; the tree's Dockerfile names Go ${facts.dockerfileGo}`);
+  return {
+    strategy,
+    layout,
+    affected: s.affected,
+    buildTags,
+    makefileTags: mk.tags,
+    go,
+    goMod: facts.goMod,
+    disagreements,
+    alreadyPatched: facts.kmem.patched,
+  };
 }
 
 /**
@@ -173,8 +220,17 @@ export function assessRuncTree(facts: RuncTreeFacts, res: Pick<RuncResolution, "
  * rather than risk a normal runc. The Docker runner never passes it on.
  */
 export function checkBuildEnvironment(env: Readonly<Record<string, string | undefined>>): void {
-  const bad = env.BUILDTAGS !== undefined ? `BUILDTAGS=${JSON.stringify(env.BUILDTAGS)}` : /\bBUILDTAGS\b/.test(env.MAKEFLAGS ?? "") ? `MAKEFLAGS=${JSON.stringify(env.MAKEFLAGS)}` : null;
+  const bad =
+    env.BUILDTAGS !== undefined
+      ? `BUILDTAGS=${JSON.stringify(env.BUILDTAGS)}`
+      : /\bBUILDTAGS\b/.test(env.MAKEFLAGS ?? "")
+        ? `MAKEFLAGS=${JSON.stringify(env.MAKEFLAGS)}`
+        : null;
   if (bad) {
-    throw new UsageError("E_RUNC_BUILDTAGS_ENV", `expected no BUILDTAGS in the environment (the build sets the tree's default tags plus nokmem itself), found ${bad}`, "unset BUILDTAGS (and remove it from MAKEFLAGS), then run the build again");
+    throw new UsageError(
+      "E_RUNC_BUILDTAGS_ENV",
+      `expected no BUILDTAGS in the environment (the build sets the tree's default tags plus nokmem itself), found ${bad}`,
+      "unset BUILDTAGS (and remove it from MAKEFLAGS), then run the build again",
+    );
   }
 }

@@ -98,7 +98,11 @@ function effective(required: string | null, replacement: ModuleRef | null, file:
   if (!replacement) return { version: required, notes: [] };
   const local = /^(\.{1,2}\/|\/)/.test(replacement.path);
   if (local) {
-    return { version: null, replacedBy: replacement.path, notes: [`${file} replaces runc with the local directory ${replacement.path}: its version is not recorded`] };
+    return {
+      version: null,
+      replacedBy: replacement.path,
+      notes: [`${file} replaces runc with the local directory ${replacement.path}: its version is not recorded`],
+    };
   }
   if (replacement.path === RUNC_MODULE) return { version: replacement.version ?? required, notes: [] };
   return {

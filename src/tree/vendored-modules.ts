@@ -48,7 +48,14 @@ export function modulesFromModulesTxt(text: string): VendoredModule[] {
     const line = raw.trim();
     if (!line) continue;
     if (line.startsWith("## ")) {
-      if (last && line.slice(3).split(";").some((a) => a.trim() === "explicit")) last.explicit = true;
+      if (
+        last &&
+        line
+          .slice(3)
+          .split(";")
+          .some((a) => a.trim() === "explicit")
+      )
+        last.explicit = true;
       continue;
     }
     if (line.startsWith("#")) {
@@ -126,7 +133,10 @@ export interface VendoredModules {
 
 /** What a tree vendors: vendor/modules.txt when it has one, else Godeps/Godeps.json. */
 export async function readVendoredModules(root: string): Promise<VendoredModules> {
-  const read = (rel: string) => readRegularText(join(root, rel), { maxBytes: 64 * 1024 * 1024 }).catch((err: NodeJS.ErrnoException) => (err.code === "ENOENT" || err.code === "ENOTDIR" ? null : Promise.reject(err)));
+  const read = (rel: string) =>
+    readRegularText(join(root, rel), { maxBytes: 64 * 1024 * 1024 }).catch((err: NodeJS.ErrnoException) =>
+      err.code === "ENOENT" || err.code === "ENOTDIR" ? null : Promise.reject(err),
+    );
   const modulesTxt = await read("vendor/modules.txt");
   if (modulesTxt !== null) return { source: "vendor/modules.txt", modules: modulesFromModulesTxt(modulesTxt) };
   const godeps = await read("Godeps/Godeps.json");

@@ -49,7 +49,15 @@ describe("manifest", () => {
       strategy: "kmem-override",
       line: "1.16",
       platforms: ["linux/amd64"],
-      source: { kind: "git", origin: "https://github.com/kubernetes/kubernetes.git", ref: "v1.16.15", commit: "c".repeat(40), treeDigest: `sha256:${"d".repeat(64)}`, dirHash: "9".repeat(64), gitTree: "e".repeat(40) },
+      source: {
+        kind: "git",
+        origin: "https://github.com/kubernetes/kubernetes.git",
+        ref: "v1.16.15",
+        commit: "c".repeat(40),
+        treeDigest: `sha256:${"d".repeat(64)}`,
+        dirHash: "9".repeat(64),
+        gitTree: "e".repeat(40),
+      },
       sourceDateEpoch: 1600000000,
       env: [["GOFLAGS", "-tags=nokmem"]],
       command: ["docker", "run", "img", "make", "WHAT=cmd/kubelet"],
@@ -69,7 +77,11 @@ describe("manifest", () => {
     expect(s.subject).toEqual([{ name: "linux/amd64/kubelet", digest: { sha256: "a".repeat(64) } }]);
     const bd = s.predicate.buildDefinition;
     expect(Object.keys(s).sort()).toEqual(["_type", "predicate", "predicateType", "subject"]); // no verdict beside the Statement's fields
-    expect(bd.externalParameters).toMatchObject({ version: "v1.16.15", platforms: ["linux/amd64"], source: { uri: `git+https://github.com/kubernetes/kubernetes.git@${"c".repeat(40)}`, ref: "v1.16.15" } });
+    expect(bd.externalParameters).toMatchObject({
+      version: "v1.16.15",
+      platforms: ["linux/amd64"],
+      source: { uri: `git+https://github.com/kubernetes/kubernetes.git@${"c".repeat(40)}`, ref: "v1.16.15" },
+    });
     expect(bd.internalParameters).toMatchObject({ env: { GOFLAGS: "-tags=nokmem" }, image: { id: `sha256:${"f".repeat(64)}` }, goVersion: "1.19.8" });
     const deps = bd.resolvedDependencies!;
     expect(deps.map((d) => d.name)).toEqual(["source", "patch:kmem-override/1.16/0001.patch", "image"]);

@@ -7,7 +7,15 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { BUILD_TYPE, BUILD_TYPE_DOC, BUILDER_IDS, provenanceStatement, readProvenance, statementBytes, type ProvenanceInput } from "../../src/artifact/manifest.js";
+import {
+  BUILD_TYPE,
+  BUILD_TYPE_DOC,
+  BUILDER_IDS,
+  provenanceStatement,
+  readProvenance,
+  statementBytes,
+  type ProvenanceInput,
+} from "../../src/artifact/manifest.js";
 import { ROOT } from "../helpers/cli.js";
 
 const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { repository: { url: string }; homepage: string };
@@ -17,7 +25,12 @@ const REPOSITORY = pkg.repository.url.replace(/^git\+/, "").replace(/\.git$/, ""
 function anchors(markdown: string): Set<string> {
   const out = new Set<string>();
   for (const m of markdown.matchAll(/^#{1,6} +(.+?) *$/gm)) {
-    out.add(m[1]!.toLowerCase().replace(/[^\p{L}\p{N}\s_-]/gu, "").replace(/\s/g, "-"));
+    out.add(
+      m[1]!
+        .toLowerCase()
+        .replace(/[^\p{L}\p{N}\s_-]/gu, "")
+        .replace(/\s/g, "-"),
+    );
   }
   return out;
 }
@@ -60,7 +73,8 @@ function input(kind: "git" | "archive" | "directory"): ProvenanceInput {
     platforms: ["linux/amd64"],
     source: {
       kind,
-      origin: kind === "git" ? "https://github.com/kubernetes/kubernetes.git" : kind === "archive" ? "/srv/src/kubernetes_1.20.2.orig.tar.gz" : "/srv/src/kubernetes",
+      origin:
+        kind === "git" ? "https://github.com/kubernetes/kubernetes.git" : kind === "archive" ? "/srv/src/kubernetes_1.20.2.orig.tar.gz" : "/srv/src/kubernetes",
       ref: kind === "git" ? "v1.20.2" : null,
       commit: kind === "directory" ? null : "c".repeat(40),
       treeDigest: `sha256:${"d".repeat(64)}`,
@@ -85,7 +99,8 @@ function input(kind: "git" | "archive" | "directory"): ProvenanceInput {
 }
 
 describe("the source dependency's digest is of what its uri names", () => {
-  const source = (kind: "git" | "archive" | "directory") => provenanceStatement(input(kind)).predicate.buildDefinition.resolvedDependencies!.find((d) => d.name === "source")!;
+  const source = (kind: "git" | "archive" | "directory") =>
+    provenanceStatement(input(kind)).predicate.buildDefinition.resolvedDependencies!.find((d) => d.name === "source")!;
 
   it("an archive: the file's sha256; the header's commit and the extracted tree's dirHash are annotations", () => {
     const s = source("archive");

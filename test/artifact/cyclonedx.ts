@@ -19,7 +19,7 @@ const BASE = "http://cyclonedx.org/schema/";
 
 const read = (name: string) => JSON.parse(readFileSync(join(SCHEMA_DIR, name), "utf8")) as Record<string, unknown>;
 
-let official: ((data: unknown) => boolean) & { errors?: unknown } | undefined;
+let official: (((data: unknown) => boolean) & { errors?: unknown }) | undefined;
 
 /** Errors of the official bom-1.6 schema (null when valid). */
 export function officialSchemaErrors(text: string): unknown[] | null {

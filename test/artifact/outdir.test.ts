@@ -39,7 +39,9 @@ async function signed(): Promise<SignedOutDir> {
 
 /** build.log's digest as the manifest records it, changed to the file's and signed again. */
 function recordLog(out: string, s: SignedOutDir): void {
-  const m = JSON.parse(readFileSync(join(out, "manifest.json"), "utf8")) as { predicate: { runDetails: { byproducts: { name: string; digest: { sha256: string } }[] } } };
+  const m = JSON.parse(readFileSync(join(out, "manifest.json"), "utf8")) as {
+    predicate: { runDetails: { byproducts: { name: string; digest: { sha256: string } }[] } };
+  };
   m.predicate.runDetails.byproducts.find((b) => b.name === "build.log")!.digest.sha256 = sha(readFileSync(join(out, "build.log")));
   writeFileSync(join(out, "manifest.json"), `${JSON.stringify(m, null, 2)}\n`);
   resign(out, "manifest.json", s.key);
@@ -47,20 +49,31 @@ function recordLog(out: string, s: SignedOutDir): void {
 
 describe("each limit: accepted at its number, refused above it, naming the file", () => {
   const CASES: [string, number, string, (out: string, size: number, s: SignedOutDir) => void][] = [
-    ["statement (manifest.json)", OUT_DIR_LIMITS.statement, "manifest.json", (o, n, s) => (padTo(join(o, "manifest.json"), n), resign(o, "manifest.json", s.key))],
+    [
+      "statement (manifest.json)",
+      OUT_DIR_LIMITS.statement,
+      "manifest.json",
+      (o, n, s) => (padTo(join(o, "manifest.json"), n), resign(o, "manifest.json", s.key)),
+    ],
     ["envelope (manifest.dsse.json)", OUT_DIR_LIMITS.envelope, "manifest.dsse.json", (o, n) => padTo(join(o, "manifest.dsse.json"), n)],
     ["sums (SHA256SUMS)", OUT_DIR_LIMITS.sums, "SHA256SUMS", (o, n) => padTo(join(o, "SHA256SUMS"), n)],
     ["byproduct (build.log)", OUT_DIR_LIMITS.byproduct, "build.log", (o, n, s) => (truncateSync(join(o, "build.log"), n), recordLog(o, s))],
   ];
 
-  it.each(CASES)("%s: %d bytes", async (_n, limit, file, grow) => {
-    const s = await signed();
-    grow(s.out, limit, s);
-    expect(await outcome(checkOutDir(s.out, await loadVerifyingKey(s.pub)))).toBe("ok");
-    grow(s.out, limit + 1, s);
-    const refused = await outcome(checkOutDir(s.out, await loadVerifyingKey(s.pub)));
-    expect(refused).toBe(`E_OUT_DIR_REFUSED expected ${join(s.out, file)} to be a regular file inside ${s.out}, found more than ${formatBytes(limit)}; it was not used`);
-  }, 60_000);
+  it.each(CASES)(
+    "%s: %d bytes",
+    async (_n, limit, file, grow) => {
+      const s = await signed();
+      grow(s.out, limit, s);
+      expect(await outcome(checkOutDir(s.out, await loadVerifyingKey(s.pub)))).toBe("ok");
+      grow(s.out, limit + 1, s);
+      const refused = await outcome(checkOutDir(s.out, await loadVerifyingKey(s.pub)));
+      expect(refused).toBe(
+        `E_OUT_DIR_REFUSED expected ${join(s.out, file)} to be a regular file inside ${s.out}, found more than ${formatBytes(limit)}; it was not used`,
+      );
+    },
+    60_000,
+  );
 
   it(`a key file: ${KEY_MAX_BYTES} bytes`, async () => {
     const s = await signed();
@@ -74,9 +87,12 @@ describe("each limit: accepted at its number, refused above it, naming the file"
   });
 
   it(`an envelope: ${MAX_ENVELOPE_SIGNATURES} signatures`, () => {
-    const env = (n: number) => JSON.stringify({ payloadType: "application/vnd.in-toto+json", payload: "e30=", signatures: Array.from({ length: n }, () => ({ sig: "AA==" })) });
+    const env = (n: number) =>
+      JSON.stringify({ payloadType: "application/vnd.in-toto+json", payload: "e30=", signatures: Array.from({ length: n }, () => ({ sig: "AA==" })) });
     expect(parseEnvelope(env(MAX_ENVELOPE_SIGNATURES), "e.json").signatures).toHaveLength(MAX_ENVELOPE_SIGNATURES);
-    expect(() => parseEnvelope(env(MAX_ENVELOPE_SIGNATURES + 1), "e.json")).toThrow(`expected e.json to be a DSSE envelope, found $.signatures: expected at most ${MAX_ENVELOPE_SIGNATURES} signatures, found ${MAX_ENVELOPE_SIGNATURES + 1}`);
+    expect(() => parseEnvelope(env(MAX_ENVELOPE_SIGNATURES + 1), "e.json")).toThrow(
+      `expected e.json to be a DSSE envelope, found $.signatures: expected at most ${MAX_ENVELOPE_SIGNATURES} signatures, found ${MAX_ENVELOPE_SIGNATURES + 1}`,
+    );
   });
 });
 

@@ -27,7 +27,12 @@ function shBlocks(markdown: string, section: string): string[] {
   const fence = /^( *)```sh\n([\s\S]*?)^\1```$/gm;
   for (let m = fence.exec(text); m; m = fence.exec(text)) {
     const indent = m[1]!.length;
-    blocks.push(m[2]!.split("\n").map((l) => l.slice(Math.min(indent, l.length - l.trimStart().length))).join("\n"));
+    blocks.push(
+      m[2]!
+        .split("\n")
+        .map((l) => l.slice(Math.min(indent, l.length - l.trimStart().length)))
+        .join("\n"),
+    );
   }
   return blocks;
 }
@@ -65,7 +70,16 @@ async function docWorkspace(kind: Kind): Promise<string> {
     strategy: "build-tag",
     line: "1.20",
     platforms: Object.keys(binaries),
-    source: { kind: "archive", origin: tarball, ref: null, commit: null, treeDigest: `sha256:${"d".repeat(64)}`, dirHash: "e".repeat(64), gitTree: null, archiveSha256: sha(readFileSync(tarball)) },
+    source: {
+      kind: "archive",
+      origin: tarball,
+      ref: null,
+      commit: null,
+      treeDigest: `sha256:${"d".repeat(64)}`,
+      dirHash: "e".repeat(64),
+      gitTree: null,
+      archiveSha256: sha(readFileSync(tarball)),
+    },
     sourceDateEpoch: 1_600_000_000,
     env: [["GOFLAGS", "-tags=nokmem"]],
     command: ["docker", "run", "--network", "none", "kubelet-nokmem-toolchain:go1.19", "make", "WHAT=cmd/kubelet"],
@@ -75,7 +89,10 @@ async function docWorkspace(kind: Kind): Promise<string> {
     patches: [],
     tree,
     change: { kind: "build-setting", env: [["GOFLAGS", "-tags=nokmem"]] },
-    verdict: { verdict: "patched", binaries: Object.keys(binaries).map((platform) => ({ platform, verdict: "patched" as const, gitVersion: "v1.20.15", evidence: [] })) },
+    verdict: {
+      verdict: "patched",
+      binaries: Object.keys(binaries).map((platform) => ({ platform, verdict: "patched" as const, gitVersion: "v1.20.15", evidence: [] })),
+    },
     linked: {},
     signKey: await loadSigningKey(key),
     stage: async (rel) => {
@@ -95,7 +112,11 @@ async function docWorkspace(kind: Kind): Promise<string> {
 function runBlocks(ws: string): { passed: number; stderr: string; code: number | null } {
   const script = ["set -euo pipefail", ...BLOCKS.flatMap((b, i) => [b, `echo "@@block ${i} ok" >&3`])].join("\n");
   writeFileSync(join(ws, "steps.sh"), script);
-  const r = spawnSync("bash", ["-c", `bash steps.sh 3>"${join(ws, "passed")}"`], { cwd: ws, encoding: "utf8", env: { ...process.env, TMPDIR: ws, LC_ALL: "C" } });
+  const r = spawnSync("bash", ["-c", `bash steps.sh 3>"${join(ws, "passed")}"`], {
+    cwd: ws,
+    encoding: "utf8",
+    env: { ...process.env, TMPDIR: ws, LC_ALL: "C" },
+  });
   const passed = readFileSync(join(ws, "passed"), "utf8").split("\n").filter(Boolean).length;
   return { passed, stderr: r.stderr, code: r.status };
 }
@@ -105,7 +126,8 @@ const stepOf = (needle: string) => BLOCKS.findIndex((b) => b.includes(needle));
 describe("docs/provenance.md, Verifying with standard tools", () => {
   it("has the steps: setup, sha256sum, both signatures, subjects, keyid, SBOMs, source tarball", () => {
     expect(BLOCKS).toHaveLength(7);
-    for (const needle of ["cd out/", "sha256sum -c SHA256SUMS", "openssl pkeyutl -verify", ".subject[]", "ssh-keygen -l", "sbom.cdx.json", "$SRC"]) expect(stepOf(needle), needle).toBeGreaterThanOrEqual(0);
+    for (const needle of ["cd out/", "sha256sum -c SHA256SUMS", "openssl pkeyutl -verify", ".subject[]", "ssh-keygen -l", "sbom.cdx.json", "$SRC"])
+      expect(stepOf(needle), needle).toBeGreaterThanOrEqual(0);
   });
 
   it.each<Kind>(["ed25519", "ecdsa-p256"])("every sh block exits 0 on a signed %s build from a tarball", async (kind) => {

@@ -40,9 +40,27 @@ beforeAll(async () => {
   execFileSync("openssl", ["pkey", "-in", key, "-pubout", "-out", pub], { stdio: "pipe" });
   out = join(tmp, "out");
   // The key comes from an environment variable, as a CI secret would.
-  const r = cli(["build", "--version", "1.20.15", "--image", IMAGE, "--cache-dir", join(tmp, "cache"), "--out", out, "--source", repo.root, "--sign-key", "env:KN_TEST_SIGNING_KEY", "--json"], {
-    KN_TEST_SIGNING_KEY: readFileSync(key, "utf8"),
-  });
+  const r = cli(
+    [
+      "build",
+      "--version",
+      "1.20.15",
+      "--image",
+      IMAGE,
+      "--cache-dir",
+      join(tmp, "cache"),
+      "--out",
+      out,
+      "--source",
+      repo.root,
+      "--sign-key",
+      "env:KN_TEST_SIGNING_KEY",
+      "--json",
+    ],
+    {
+      KN_TEST_SIGNING_KEY: readFileSync(key, "utf8"),
+    },
+  );
   expect(r.code, r.stderr).toBe(0);
   build = JSON.parse(r.stdout);
 });
@@ -52,7 +70,13 @@ describe("a Docker build with --sign-key", () => {
   it("publishes the Statements, their envelopes and an SBOM beside the kubelet", () => {
     expect(readdirSync(out).sort()).toEqual(["SHA256SUMS", "build.log", "linux", "manifest.dsse.json", "manifest.json", "verdict.dsse.json", "verdict.json"]);
     expect(readdirSync(join(out, "linux/amd64")).sort()).toEqual(["kubelet", "sbom.cdx.json"]);
-    expect(build.attestations.map((a) => a.slice(out.length + 1))).toEqual(["linux/amd64/sbom.cdx.json", "verdict.json", "verdict.dsse.json", "manifest.json", "manifest.dsse.json"]);
+    expect(build.attestations.map((a) => a.slice(out.length + 1))).toEqual([
+      "linux/amd64/sbom.cdx.json",
+      "verdict.json",
+      "verdict.dsse.json",
+      "manifest.json",
+      "manifest.dsse.json",
+    ]);
     expect(build.keyid).toMatch(/^SHA256:/);
     expect(execFileSync("sha256sum", ["-c", "SHA256SUMS"], { cwd: out, encoding: "utf8" })).toBe("linux/amd64/kubelet: OK\n");
   });
@@ -68,11 +92,18 @@ describe("a Docker build with --sign-key", () => {
     const export_ = join(tmp, "export");
     execFileSync("git", ["clone", "--quiet", "--branch", "v1.20.15", repo.root, export_], { stdio: "pipe" });
     rmSync(join(export_, ".git"), { recursive: true, force: true });
-    const dirHash = execFileSync("sh", ["-c", "find . -type f | cut -c3- | LC_ALL=C sort | xargs -r sha256sum | sha256sum | cut -f1 -d' '"], { cwd: export_, encoding: "utf8" }).trim();
+    const dirHash = execFileSync("sh", ["-c", "find . -type f | cut -c3- | LC_ALL=C sort | xargs -r sha256sum | sha256sum | cut -f1 -d' '"], {
+      cwd: export_,
+      encoding: "utf8",
+    }).trim();
     expect(source.digest).toMatchObject({ gitCommit: repo.commit, dirHash });
     expect(m.predicate.buildDefinition.resolvedDependencies.at(-1)).toMatchObject({ name: "image", uri: "pkg:docker/kubelet-nokmem-toolchain@go1.19" });
     expect(strictParseStatement(readFileSync(join(out, "verdict.json"), "utf8")).statement).toBeTruthy();
-    expect(JSON.parse(readFileSync(join(out, "verdict.json"), "utf8")).predicate).toMatchObject({ verdict: "patched", release: "v1.20.15", strategy: "build-tag" });
+    expect(JSON.parse(readFileSync(join(out, "verdict.json"), "utf8")).predicate).toMatchObject({
+      verdict: "patched",
+      release: "v1.20.15",
+      strategy: "build-tag",
+    });
   });
 
   it("signs it so that openssl verifies the DSSE PAE with the public key", () => {
@@ -80,7 +111,9 @@ describe("a Docker build with --sign-key", () => {
     const payload = Buffer.from(env.payload, "base64");
     writeFileSync(join(tmp, "pae"), Buffer.concat([Buffer.from(`DSSEv1 ${env.payloadType.length} ${env.payloadType} ${payload.length} `), payload]));
     writeFileSync(join(tmp, "sig"), Buffer.from(env.signatures[0].sig, "base64"));
-    expect(execFileSync("openssl", ["dgst", "-sha256", "-verify", pub, "-signature", join(tmp, "sig"), join(tmp, "pae")], { encoding: "utf8" })).toBe("Verified OK\n");
+    expect(execFileSync("openssl", ["dgst", "-sha256", "-verify", pub, "-signature", join(tmp, "sig"), join(tmp, "pae")], { encoding: "utf8" })).toBe(
+      "Verified OK\n",
+    );
   });
 
   it("writes an SBOM the official CycloneDX 1.6 schema and the library accept: one component per vendored module, the build setting as a note", async () => {

@@ -83,7 +83,15 @@ async function signedOutDir(kind: Kind): Promise<{ out: string; pub: string; key
     strategy: "kmem-override",
     line: "1.16",
     platforms: Object.keys(binaries),
-    source: { kind: "git", origin: "https://github.com/kubernetes/kubernetes.git", ref: "v1.16.15", commit: "c".repeat(40), treeDigest: `sha256:${"d".repeat(64)}`, dirHash: "e".repeat(64), gitTree: "f".repeat(40) },
+    source: {
+      kind: "git",
+      origin: "https://github.com/kubernetes/kubernetes.git",
+      ref: "v1.16.15",
+      commit: "c".repeat(40),
+      treeDigest: `sha256:${"d".repeat(64)}`,
+      dirHash: "e".repeat(64),
+      gitTree: "f".repeat(40),
+    },
     sourceDateEpoch: 1600000000,
     env: [["GOFLAGS", "-tags=nokmem"]],
     command: ["docker", "run", "--network", "none", "kubelet-nokmem-toolchain:go1.19", "make", "WHAT=cmd/kubelet"],
@@ -93,7 +101,15 @@ async function signedOutDir(kind: Kind): Promise<{ out: string; pub: string; key
     patches: series.patches.map((p) => ({ name: p.name, sha256: p.sha256 })),
     tree,
     change: { kind: "patches", patches: series.patches.map((p) => ({ name: p.name, sha256: p.sha256, text: p.text })) },
-    verdict: { verdict: "patched", binaries: Object.keys(binaries).map((platform) => ({ platform, verdict: "patched" as const, gitVersion: "v1.16.15", evidence: [{ check: "string memory.kmem.limit_in_bytes", found: false }] })) },
+    verdict: {
+      verdict: "patched",
+      binaries: Object.keys(binaries).map((platform) => ({
+        platform,
+        verdict: "patched" as const,
+        gitVersion: "v1.16.15",
+        evidence: [{ check: "string memory.kmem.limit_in_bytes", found: false }],
+      })),
+    },
     linked: {},
     signKey: await loadSigningKey(key),
     stage: async (rel) => {
@@ -163,7 +179,11 @@ describe("the Statements, parsed by the spec's protos (strict protojson + Valida
     expect(Object.keys(source.digest).sort()).toEqual(["dirHash", "gitCommit", "gitTree"]);
     expect(image).toMatchObject({ name: "image", uri: "pkg:docker/kubelet-nokmem-toolchain@go1.19", digest: { sha256: "a".repeat(64) } });
     expect(m.predicate.runDetails.builder.id).toBe(BUILDER_IDS.docker);
-    expect(m.predicate.runDetails.byproducts.map((b: { name: string }) => b.name)).toEqual(["linux/amd64/sbom.cdx.json", "linux/arm64/sbom.cdx.json", "verdict.json"]);
+    expect(m.predicate.runDetails.byproducts.map((b: { name: string }) => b.name)).toEqual([
+      "linux/amd64/sbom.cdx.json",
+      "linux/arm64/sbom.cdx.json",
+      "verdict.json",
+    ]);
   });
 
   it("gives --runner local its own builder id, a file: URI for the source folder and no image dependency", () => {
@@ -174,7 +194,15 @@ describe("the Statements, parsed by the spec's protos (strict protojson + Valida
       strategy: "build-tag",
       line: "1.20",
       platforms: ["linux/amd64"],
-      source: { kind: "directory", origin: "/src/kubernetes 1.20", ref: null, commit: null, treeDigest: `sha256:${"d".repeat(64)}`, dirHash: "e".repeat(64), gitTree: null },
+      source: {
+        kind: "directory",
+        origin: "/src/kubernetes 1.20",
+        ref: null,
+        commit: null,
+        treeDigest: `sha256:${"d".repeat(64)}`,
+        dirHash: "e".repeat(64),
+        gitTree: null,
+      },
       sourceDateEpoch: 1,
       env: [],
       command: ["make"],
@@ -195,7 +223,12 @@ describe("the Statements, parsed by the spec's protos (strict protojson + Valida
     const deps = st.predicate.buildDefinition.resolvedDependencies!;
     expect(deps[0]).toMatchObject({ uri: "file:///src/kubernetes%201.20", digest: { dirHash: "e".repeat(64) } });
     expect(deps.find((d) => d.name === "image")).toBeUndefined();
-    expect(deps.find((d) => d.name === "go")).toEqual({ name: "go", uri: "file:///usr/lib/go-1.19/bin/go", digest: { sha256: "2".repeat(64) }, annotations: { goVersion: "1.19.8" } });
+    expect(deps.find((d) => d.name === "go")).toEqual({
+      name: "go",
+      uri: "file:///usr/lib/go-1.19/bin/go",
+      digest: { sha256: "2".repeat(64) },
+      annotations: { goVersion: "1.19.8" },
+    });
   });
 });
 
@@ -218,7 +251,9 @@ describe.each(Object.keys(KINDS) as Kind[])("DSSE signatures (%s), checked by op
     writeFileSync(join(dir, "sig"), Buffer.from(env.signatures[0]!.sig, "base64"));
     const verify = () =>
       kind === "ed25519"
-        ? execFileSync("openssl", ["pkeyutl", "-verify", "-pubin", "-inkey", built.pub, "-rawin", "-in", join(dir, "pae"), "-sigfile", join(dir, "sig")], { encoding: "utf8" })
+        ? execFileSync("openssl", ["pkeyutl", "-verify", "-pubin", "-inkey", built.pub, "-rawin", "-in", join(dir, "pae"), "-sigfile", join(dir, "sig")], {
+            encoding: "utf8",
+          })
         : execFileSync("openssl", ["dgst", "-sha256", "-verify", built.pub, "-signature", join(dir, "sig"), join(dir, "pae")], { encoding: "utf8" });
     expect(verify()).toMatch(/Verified/);
     flip(join(dir, "pae"), (b) => b.indexOf("kubelet"));
@@ -275,12 +310,22 @@ describe("pin, verify and audit with --key", () => {
   it("pin records the keyid; verify --key matches; the reader returns the typed build", async () => {
     const pin = JSON.parse(readFileSync(catalog, "utf8")).pins["1.16.15"];
     const keyid = JSON.parse(readFileSync(join(built.out, "manifest.dsse.json"), "utf8")).signatures[0].keyid;
-    expect(pin).toMatchObject({ keyid, strategy: "kmem-override", commit: "c".repeat(40), image: "kubelet-nokmem-toolchain:go1.19", imageId: `sha256:${"a".repeat(64)}` });
+    expect(pin).toMatchObject({
+      keyid,
+      strategy: "kmem-override",
+      commit: "c".repeat(40),
+      image: "kubelet-nokmem-toolchain:go1.19",
+      imageId: `sha256:${"a".repeat(64)}`,
+    });
     expect(pin.patches.length).toBeGreaterThan(0);
     const ok = cli(["verify", built.out, "--catalog", catalog, "--key", built.pub, "--json"]);
     expect(ok.code, ok.stderr).toBe(0);
     const read = await checkOutDir(built.out);
-    expect(read).toMatchObject({ provenance: { version: "1.16.15", runner: "docker", strategy: "kmem-override" }, verdict: { predicate: { verdict: "patched" } }, signature: null });
+    expect(read).toMatchObject({
+      provenance: { version: "1.16.15", runner: "docker", strategy: "kmem-override" },
+      verdict: { predicate: { verdict: "patched" } },
+      signature: null,
+    });
   });
 
   it.each([
@@ -320,7 +365,19 @@ describe("pin, verify and audit with --key", () => {
     const mismatch = cli(["audit", changed, "--catalog", catalog, "--manifest", built.out, "--key", built.pub, "--fail-on", "mismatch", "--json"]);
     expect(mismatch.code, mismatch.stderr).toBe(4);
     expect(JSON.parse(mismatch.stdout).reports[0].pin.status).toBe("mismatch");
-    const good = cli(["audit", join(built.out, "linux/amd64/kubelet"), "--catalog", catalog, "--manifest", built.out, "--key", built.pub, "--fail-on", "none", "--json"]);
+    const good = cli([
+      "audit",
+      join(built.out, "linux/amd64/kubelet"),
+      "--catalog",
+      catalog,
+      "--manifest",
+      built.out,
+      "--key",
+      built.pub,
+      "--fail-on",
+      "none",
+      "--json",
+    ]);
     expect(good.code, good.stderr).toBe(0);
     expect(JSON.parse(good.stdout).reports[0].pin.checks.map((c: { source: string }) => c.source)).toContain(join(built.out, "manifest.json"));
   });
@@ -335,7 +392,11 @@ describe("the CycloneDX SBOM", () => {
     expect(await validator.validate(text)).toBeNull();
     const bom = JSON.parse(text);
     expect(bom.specVersion).toBe("1.6");
-    expect(bom.metadata.component).toMatchObject({ name: "kubelet", version: "v1.16.15", hashes: [{ alg: "SHA-256", content: sha(built.binaries["linux/arm64"]!) }] });
+    expect(bom.metadata.component).toMatchObject({
+      name: "kubelet",
+      version: "v1.16.15",
+      hashes: [{ alg: "SHA-256", content: sha(built.binaries["linux/arm64"]!) }],
+    });
     const patches = bom.metadata.component.pedigree.patches;
     const series = loadSeries("kmem-override/1.16");
     expect(patches.length).toBe(series.patches.length);
@@ -395,7 +456,13 @@ describe("a later publication into the same folder", () => {
       "verdict.dsse.json": "{}",
       SHA256SUMS: sums(["linux/amd64/kubelet", "linux/arm64/kubelet"]),
     });
-    await publish({ "linux/amd64/kubelet": "2", "linux/amd64/sbom.cdx.json": "{}", "manifest.json": "{}", "verdict.json": "{}", SHA256SUMS: sums(["linux/amd64/kubelet"]) });
+    await publish({
+      "linux/amd64/kubelet": "2",
+      "linux/amd64/sbom.cdx.json": "{}",
+      "manifest.json": "{}",
+      "verdict.json": "{}",
+      SHA256SUMS: sums(["linux/amd64/kubelet"]),
+    });
     expect(execFileSync("find", [".", "-type", "f"], { cwd: out, encoding: "utf8" }).split("\n").filter(Boolean).sort()).toEqual([
       "./SHA256SUMS",
       "./linux/amd64/kubelet",

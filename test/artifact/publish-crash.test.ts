@@ -122,7 +122,10 @@ process.stderr.write("ran to the end\\n");
     writeFileSync(join(tmp, "spec.json"), JSON.stringify(b));
     args.push(join(tmp, "spec.json"));
   }
-  const child = spawn(process.execPath, args, { env: { ...process.env, KUBELET_NOKMEM_PAUSE_AFTER_RENAMES: String(renames) }, stdio: ["ignore", "ignore", "pipe"] });
+  const child = spawn(process.execPath, args, {
+    env: { ...process.env, KUBELET_NOKMEM_PAUSE_AFTER_RENAMES: String(renames) },
+    stdio: ["ignore", "ignore", "pipe"],
+  });
   await new Promise<void>((resolve, reject) => {
     let err = "";
     child.stderr.on("data", (d) => {
@@ -202,7 +205,10 @@ describe("a reader meeting a publication that is still renaming", () => {
   it("is refused as busy (exit 9) rather than reading a mix, and the folder is left to its publisher", async () => {
     await publishInProcess(OLD);
     const script = join(tmp, "paused.mjs");
-    writeFileSync(script, `const { Publication } = await import(process.argv[2]); const fs = await import("node:fs"); const b = JSON.parse(process.argv[4]); const pub = await Publication.begin(process.argv[3]); for (const [rel, text] of Object.entries(b.files)) fs.writeFileSync(await pub.stagedPath(rel), text); await pub.commit(b.order);\n`);
+    writeFileSync(
+      script,
+      `const { Publication } = await import(process.argv[2]); const fs = await import("node:fs"); const b = JSON.parse(process.argv[4]); const pub = await Publication.begin(process.argv[3]); for (const [rel, text] of Object.entries(b.files)) fs.writeFileSync(await pub.stagedPath(rel), text); await pub.commit(b.order);\n`,
+    );
     const child = spawn(process.execPath, [script, pathToFileURL(join(REPO, "dist/artifact/publish.js")).href, out, JSON.stringify(NEW)], {
       env: { ...process.env, KUBELET_NOKMEM_PAUSE_AFTER_RENAMES: "2" },
       stdio: ["ignore", "ignore", "pipe"],

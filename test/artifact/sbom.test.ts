@@ -98,13 +98,18 @@ describe.each(PINNED_ERAS)("a %s-era vendor/modules.txt", (era) => {
     expect(modules).toHaveLength(expected.length);
     // Every purl names a version; no replace-only path became a component.
     for (const c of modules) expect(c.purl).toMatch(/^pkg:golang\/.+@v[^@]+$/);
-    for (const only of ["github.com/golang/mock", "rsc.io/quote/v3", "k8s.io/sample-apiserver", "cloud.google.com/go/bigquery"]) expect(modules.map((c) => c.name)).not.toContain(only);
+    for (const only of ["github.com/golang/mock", "rsc.io/quote/v3", "k8s.io/sample-apiserver", "cloud.google.com/go/bigquery"])
+      expect(modules.map((c) => c.name)).not.toContain(only);
   });
 
   it("names a replaced module by the code vendored: the fork's purl, the staging module at the version modules.txt records", async () => {
     const bom = JSON.parse(sbom(era, await vendoredOf(era), GOPATH_MODE)) as Bom;
     const fork = bom.components.find((c) => property(c, "kubelet-nokmem:module")?.startsWith("github.com/example/jsonpatch "))!;
-    expect(fork).toMatchObject({ name: "github.com/example-fork/jsonpatch", version: "v4.2.1+incompatible", purl: expect.stringMatching(/^pkg:golang\/github.com\/example-fork\/jsonpatch@v4.2.1(\+|%2B)incompatible$/) });
+    expect(fork).toMatchObject({
+      name: "github.com/example-fork/jsonpatch",
+      version: "v4.2.1+incompatible",
+      purl: expect.stringMatching(/^pkg:golang\/github.com\/example-fork\/jsonpatch@v4.2.1(\+|%2B)incompatible$/),
+    });
     const api = bom.components.find((c) => c.name === "k8s.io/api")!;
     expect(api).toMatchObject({ version: "v0.0.0", purl: "pkg:golang/k8s.io/api@v0.0.0" });
     expect(property(api, "kubelet-nokmem:replaced-by")).toBe("./staging/src/k8s.io/api");
@@ -156,7 +161,10 @@ describe.each(PINNED_ERAS)("a %s-era vendor/modules.txt", (era) => {
 describe("the SBOM's claims", () => {
   it("a GOPATH-mode build info (no main module) and no build info are both 'unknown', not 'depends on nothing'", () => {
     expect(linkedModules(null)).toMatchObject({ known: false });
-    expect(linkedModules(parseModinfo("go1.19.8", "path\tk8s.io/kubernetes/cmd/kubelet\nbuild\t-compiler=gc\n", "inline"))).toMatchObject({ known: false, reason: expect.stringContaining("GOPATH") });
+    expect(linkedModules(parseModinfo("go1.19.8", "path\tk8s.io/kubernetes/cmd/kubelet\nbuild\t-compiler=gc\n", "inline"))).toMatchObject({
+      known: false,
+      reason: expect.stringContaining("GOPATH"),
+    });
   });
 
   it("a build-tag build records the setting as a property and a note, never as a patch", async () => {
@@ -172,6 +180,8 @@ describe("the SBOM's claims", () => {
     const text = JSON.stringify(dup);
     expect(officialSchemaErrors(text)).not.toBeNull();
     expect(await libraryValidatorErrors(text)).not.toBeNull();
-    expect(referenceProblems(text)).toEqual(expect.arrayContaining([expect.stringMatching(/defined twice/), expect.stringMatching(/dependencies has .* twice/)]));
+    expect(referenceProblems(text)).toEqual(
+      expect.arrayContaining([expect.stringMatching(/defined twice/), expect.stringMatching(/dependencies has .* twice/)]),
+    );
   });
 });

@@ -45,11 +45,22 @@ describe("imagePurl", () => {
     "localhost/img:latest",
   ])("%s: the same purl packageurl-js writes", (ref) => {
     const at = ref.indexOf("@");
-    const [rest, version] = at >= 0 ? [ref.slice(0, at), ref.slice(at + 1)] : ref.lastIndexOf(":") > ref.lastIndexOf("/") ? [ref.slice(0, ref.lastIndexOf(":")), ref.slice(ref.lastIndexOf(":") + 1)] : [ref, "latest"];
+    const [rest, version] =
+      at >= 0
+        ? [ref.slice(0, at), ref.slice(at + 1)]
+        : ref.lastIndexOf(":") > ref.lastIndexOf("/")
+          ? [ref.slice(0, ref.lastIndexOf(":")), ref.slice(ref.lastIndexOf(":") + 1)]
+          : [ref, "latest"];
     const parts = rest.split("/");
     const registry = parts.length > 1 && /[.:]|^localhost$/.test(parts[0]!) ? parts.shift()! : undefined;
     const name = parts.pop()!;
-    const expected = new PackageURL("docker", parts.length ? parts.join("/") : undefined, name, version, registry ? { repository_url: registry } : undefined).toString();
+    const expected = new PackageURL(
+      "docker",
+      parts.length ? parts.join("/") : undefined,
+      name,
+      version,
+      registry ? { repository_url: registry } : undefined,
+    ).toString();
     expect(imagePurl(ref)).toBe(expected);
   });
 });

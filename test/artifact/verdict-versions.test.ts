@@ -98,7 +98,12 @@ describe("verdict/v1, as 0.1.0 wrote it", () => {
 
   it("is read and reported in the audit's words; the Statement itself stays as signed", () => {
     const r = readVerdict(v1Text(), "verdict.json");
-    expect(r.predicate).toMatchObject({ release: "v1.20.15", strategy: "build-tag", verdict: "patched", binaries: [{ name: "linux/amd64/kubelet", verdict: "patched", gitVersion: "v1.20.15" }] });
+    expect(r.predicate).toMatchObject({
+      release: "v1.20.15",
+      strategy: "build-tag",
+      verdict: "patched",
+      binaries: [{ name: "linux/amd64/kubelet", verdict: "patched", gitVersion: "v1.20.15" }],
+    });
     expect(r.predicate.binaries[0]!.evidence).toEqual([
       { check: "build-tag:nokmem", found: true, detail: "the Go build info records -tags=nokmem" },
       { check: "enabled-string:kmem-limit-file", found: false },

@@ -17,9 +17,22 @@ async function audit(o: SyntheticOptions, path = "/opt/bin/kubelet") {
   return analyse(path, layout, scan, { catalog });
 }
 
-const ENABLED = ["enabled-string:kmem-limit-file", "enabled-string:kmem-failed-to-set", "enabled-string:kmem-not-supported", "source-path:kmem.go", "identity:kubelet"];
+const ENABLED = [
+  "enabled-string:kmem-limit-file",
+  "enabled-string:kmem-failed-to-set",
+  "enabled-string:kmem-not-supported",
+  "source-path:kmem.go",
+  "identity:kubelet",
+];
 const DISABLED = ["disabled-string:runc-build", "source-path:kmem_disabled.go", "identity:kubelet"];
-const STAMPS = { gitVersion: "v1.20.2", gitCommit: "faecb196815e248d3ecfb03c680a4507229c2a56", gitTreeState: "clean", buildDate: "2021-01-13T13:20:00Z", gitMajor: "1", gitMinor: "20" };
+const STAMPS = {
+  gitVersion: "v1.20.2",
+  gitCommit: "faecb196815e248d3ecfb03c680a4507229c2a56",
+  gitTreeState: "clean",
+  buildDate: "2021-01-13T13:20:00Z",
+  gitMajor: "1",
+  gitMinor: "20",
+};
 
 describe("analyse", () => {
   it("reads the version stamps from the symbol table", async () => {
@@ -38,8 +51,19 @@ describe("analyse", () => {
   });
 
   it("finds the stamps of a stripped binary by heuristic, confirmed through Go string headers", async () => {
-    const r = await audit({ markers: ["identity:kubelet"], stamps: { gitVersion: "v1.15.12", gitCommit: STAMPS.gitCommit, buildDate: STAMPS.buildDate, gitTreeState: "clean" }, symbols: false });
-    expect(r.kubernetesVersion).toMatchObject({ gitVersion: "v1.15.12", gitCommit: STAMPS.gitCommit, buildDate: STAMPS.buildDate, gitTreeState: "clean", source: "heuristic", confirmed: true });
+    const r = await audit({
+      markers: ["identity:kubelet"],
+      stamps: { gitVersion: "v1.15.12", gitCommit: STAMPS.gitCommit, buildDate: STAMPS.buildDate, gitTreeState: "clean" },
+      symbols: false,
+    });
+    expect(r.kubernetesVersion).toMatchObject({
+      gitVersion: "v1.15.12",
+      gitCommit: STAMPS.gitCommit,
+      buildDate: STAMPS.buildDate,
+      gitTreeState: "clean",
+      source: "heuristic",
+      confirmed: true,
+    });
     // 1.15's nokmem build leaves no trace: absence in a recognised kubelet of an affected release.
     expect(r.verdict).toBe("patched");
     expect(r.evidence.map((e) => e.id)).toContain("absence:enabled-strings");
@@ -72,7 +96,13 @@ describe("analyse", () => {
   });
 
   it("recognises runc and its stamped version", async () => {
-    const r = await audit({ markers: ["identity:runc", "enabled-string:kmem-limit-file", "enabled-string:kmem-failed-to-set"], stamps: { "main.version": "1.0.0-rc93", "main.gitCommit": "12644e614e25b05da6fd08a38ffa0cfe1903fdec" } }, "/usr/bin/runc");
+    const r = await audit(
+      {
+        markers: ["identity:runc", "enabled-string:kmem-limit-file", "enabled-string:kmem-failed-to-set"],
+        stamps: { "main.version": "1.0.0-rc93", "main.gitCommit": "12644e614e25b05da6fd08a38ffa0cfe1903fdec" },
+      },
+      "/usr/bin/runc",
+    );
     expect(r.program).toBe("runc");
     expect(r.runcVersion).toEqual({ version: "1.0.0-rc93", commit: "12644e614e25b05da6fd08a38ffa0cfe1903fdec", source: "symbols" });
     expect(r.verdict).toBe("unpatched");

@@ -52,16 +52,19 @@ describe("audit of real kubelet builds, one per era and variant", () => {
     ["1.22 plain: no kmem code", "1.22", {}, undefined, false, "not-affected"],
     ["1.22 with the tag: still not-affected, never patched", "1.22", TAG, undefined, false, "not-affected"],
   ];
-  it.each(cases.map(([name, era, env, change, dropsTag, verdict]) => ({ name, era, env, change, dropsTag, verdict })))("$name → $verdict", async ({ name, era, env, change, dropsTag, verdict }) => {
-    const file = await build(name.replace(/\W+/g, "-"), era, dropsTag, env, change);
-    const r = await auditFile(file, { catalog });
-    expect(r.errors).toEqual([]);
-    expect(r.program).toBe("kubelet");
-    expect(r.go).toBe(true);
-    expect(r.kubernetesVersion?.gitVersion).toMatch(new RegExp(`^v${era.replace(".", "\\.")}\\.`));
-    expect(r.goBuildInfo?.goVersion).toMatch(/^go1\.19/);
-    expect(r.goBuildInfo?.path).toBe("k8s.io/kubernetes/cmd/kubelet");
-    if (env.GOFLAGS && !dropsTag) expect(r.goBuildInfo?.tags).toContain("nokmem");
-    expect({ verdict: r.verdict, reasons: r.reasons }).toMatchObject({ verdict });
-  });
+  it.each(cases.map(([name, era, env, change, dropsTag, verdict]) => ({ name, era, env, change, dropsTag, verdict })))(
+    "$name → $verdict",
+    async ({ name, era, env, change, dropsTag, verdict }) => {
+      const file = await build(name.replace(/\W+/g, "-"), era, dropsTag, env, change);
+      const r = await auditFile(file, { catalog });
+      expect(r.errors).toEqual([]);
+      expect(r.program).toBe("kubelet");
+      expect(r.go).toBe(true);
+      expect(r.kubernetesVersion?.gitVersion).toMatch(new RegExp(`^v${era.replace(".", "\\.")}\\.`));
+      expect(r.goBuildInfo?.goVersion).toMatch(/^go1\.19/);
+      expect(r.goBuildInfo?.path).toBe("k8s.io/kubernetes/cmd/kubelet");
+      if (env.GOFLAGS && !dropsTag) expect(r.goBuildInfo?.tags).toContain("nokmem");
+      expect({ verdict: r.verdict, reasons: r.reasons }).toMatchObject({ verdict });
+    },
+  );
 });

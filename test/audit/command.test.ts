@@ -25,7 +25,8 @@ async function cli(...argv: string[]) {
 }
 
 const patched = () => syntheticBinary({ markers: ["disabled-string:runc-build", "identity:kubelet"], stamps: { gitVersion: "v1.20.2" } });
-const unpatched = () => syntheticBinary({ markers: ["enabled-string:kmem-limit-file", "enabled-string:kmem-not-supported", "identity:kubelet"], stamps: { gitVersion: "v1.20.2" } });
+const unpatched = () =>
+  syntheticBinary({ markers: ["enabled-string:kmem-limit-file", "enabled-string:kmem-not-supported", "identity:kubelet"], stamps: { gitVersion: "v1.20.2" } });
 
 describe("kubelet-nokmem audit", () => {
   it("prints the JSON contract with one report per binary", async () => {
@@ -35,9 +36,31 @@ describe("kubelet-nokmem audit", () => {
     expect(r.code).toBe(0);
     const json = JSON.parse(r.stdout);
     expect(Object.keys(json)).toEqual(["schemaVersion", "node", "reports", "summary", "failOn", "failed"]);
-    expect(Object.keys(json.reports[0])).toEqual(["path", "size", "sha256", "elf", "go", "goBuildInfo", "program", "kubernetesVersion", "runcVersion", "release", "verdict", "reasons", "fix", "evidence", "pin", "errors"]);
+    expect(Object.keys(json.reports[0])).toEqual([
+      "path",
+      "size",
+      "sha256",
+      "elf",
+      "go",
+      "goBuildInfo",
+      "program",
+      "kubernetesVersion",
+      "runcVersion",
+      "release",
+      "verdict",
+      "reasons",
+      "fix",
+      "evidence",
+      "pin",
+      "errors",
+    ]);
     expect(json.reports.map((x: { verdict: string }) => x.verdict)).toEqual(["patched", "unknown"]);
-    expect(json.summary).toEqual({ binaries: 2, verdicts: { patched: 1, unpatched: 0, "not-affected": 0, unknown: 1 }, pins: { match: 0, mismatch: 0, unpinned: 2 }, errors: 1 });
+    expect(json.summary).toEqual({
+      binaries: 2,
+      verdicts: { patched: 1, unpatched: 0, "not-affected": 0, unknown: 1 },
+      pins: { match: 0, mismatch: 0, unpinned: 2 },
+      errors: 1,
+    });
   });
 
   it("exits 4 when an outcome listed in --fail-on occurs, with one JSON document on stdout", async () => {

@@ -19,9 +19,7 @@ export class ElfBuilder {
   private readonly sections: Pending[] = [];
   private readonly symbols: { name: string; value: number }[] = [];
   private cursor = 0x1000;
-  constructor(
-    private readonly opts: { machine?: number; type?: number; entry?: number } = {},
-  ) {}
+  constructor(private readonly opts: { machine?: number; type?: number; entry?: number } = {}) {}
 
   /** Add a section; returns its virtual address. SHF_ALLOC = 2, SHF_EXECINSTR = 4, SHF_WRITE = 1. */
   section(name: string, data: Buffer, flags = 2, type = 1): number {
@@ -152,4 +150,3 @@ export function inlineBuildInfo(goVersion: string, modinfo: string): Buffer {
   const vers = Buffer.from(goVersion, "utf8");
   return Buffer.concat([head, uvarintBytes(vers.length), vers, uvarintBytes(mod.length), mod]);
 }
-

@@ -18,7 +18,8 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-const kubelet = () => syntheticBinary({ markers: ["disabled-string:runc-build", "source-path:kmem_disabled.go", "identity:kubelet"], stamps: { gitVersion: "v1.20.2" } });
+const kubelet = () =>
+  syntheticBinary({ markers: ["disabled-string:runc-build", "source-path:kmem_disabled.go", "identity:kubelet"], stamps: { gitVersion: "v1.20.2" } });
 
 async function put(name: string, bytes: Buffer | string, mode = 0o755): Promise<string> {
   const p = join(dir, name);
@@ -41,7 +42,7 @@ describe("one file at a time", () => {
   });
 
   it("a file that is not ELF", async () => {
-    const r = await auditFile(await put("kubelet", "#!/bin/sh\nexec /usr/bin/kubelet.real \"$@\"\n"), { catalog });
+    const r = await auditFile(await put("kubelet", '#!/bin/sh\nexec /usr/bin/kubelet.real "$@"\n'), { catalog });
     expect(r.errors[0]).toMatchObject({ code: "E_AUDIT_NOT_ELF" });
     expect(r.errors[0]!.message).toMatch(/found a script/);
   });

@@ -30,7 +30,9 @@ describe("the one command that builds the fixed binary", () => {
   });
 
   it("the doctor's remedy for an unpatched runc names the same command", () => {
-    expect(remedies.nokmemRunc("/usr/bin/runc", "1.0.0-rc93")).toContain("`kubelet-nokmem build runc --version 1.0.0-rc93 --source https://github.com/opencontainers/runc.git`");
+    expect(remedies.nokmemRunc("/usr/bin/runc", "1.0.0-rc93")).toContain(
+      "`kubelet-nokmem build runc --version 1.0.0-rc93 --source https://github.com/opencontainers/runc.git`",
+    );
     expect(remedies.nokmemRunc("/usr/bin/runc", "1.0.0-rc93")).toContain("in place of /usr/bin/runc");
   });
 });
@@ -38,7 +40,13 @@ describe("the one command that builds the fixed binary", () => {
 describe("the doctor's runc-binary finding", () => {
   it("an unpatched runc on an affected node: critical, with the build command for its stamped version", () => {
     const f = assessBinary(
-      { kind: "runc", path: "/usr/bin/runc", searched: [], error: null, audit: { verdict: "unpatched", runcVersion: "1.0.0-rc93", evidence: [{ id: "enabled-string:kmem-not-supported" }] } },
+      {
+        kind: "runc",
+        path: "/usr/bin/runc",
+        searched: [],
+        error: null,
+        audit: { verdict: "unpatched", runcVersion: "1.0.0-rc93", evidence: [{ id: "enabled-string:kmem-not-supported" }] },
+      },
       "strong",
       false,
     );

@@ -21,7 +21,8 @@ describe("manifests", () => {
   });
 
   it("in-toto Statements are read strictly", () => {
-    const st = (subject: unknown[], extra = {}) => JSON.stringify({ _type: "https://in-toto.io/Statement/v1", subject, predicateType: "https://example.com/p/v1", predicate: {}, ...extra });
+    const st = (subject: unknown[], extra = {}) =>
+      JSON.stringify({ _type: "https://in-toto.io/Statement/v1", subject, predicateType: "https://example.com/p/v1", predicate: {}, ...extra });
     expect(readStatement(st([{ name: "kubelet", digest: { sha256: A } }]), "manifest.json").subject).toHaveLength(1);
     expect(() => readStatement("{", "m.json")).toThrow(/expected m.json to be JSON/);
     expect(() => readStatement("root:x:0:0:secret", "m.json")).not.toThrow(/secret|root/);
@@ -42,7 +43,12 @@ describe("checkPin as the audit uses it (catalog pin and a reference manifest bo
     ["no pin for the platform", { ...subject, platform: "linux/arm64" }, [], "unpinned"],
     ["no pin for the release", { ...subject, release: "1.20.14" }, [], "unpinned"],
     ["a manifest entry with the same digest", { ...subject, release: null }, [{ name: "kubelet", sha256: A, source: "S" }], "match"],
-    ["a manifest entry of the same name and another digest", { ...subject, release: null }, [{ name: "linux/amd64/kubelet", sha256: B, source: "S" }], "mismatch"],
+    [
+      "a manifest entry of the same name and another digest",
+      { ...subject, release: null },
+      [{ name: "linux/amd64/kubelet", sha256: B, source: "S" }],
+      "mismatch",
+    ],
     ["a manifest that names other files only", { ...subject, release: null }, [{ name: "kubectl", sha256: B, source: "S" }], "unpinned"],
   ] as const)("%s → %s", (_n, s, manifest, status) => {
     const recorded = [...catalogPin(catalog, s.release, s.platform), ...manifestPins(s.sha256, s.path, manifest)];

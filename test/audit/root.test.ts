@@ -13,8 +13,13 @@ import { cli, oneLineError } from "../helpers/cli.js";
 import { syntheticBinary } from "./synthetic.js";
 
 const catalog = loadCatalog();
-const nokmem = () => syntheticBinary({ markers: ["disabled-string:runc-build", "source-path:kmem_disabled.go", "identity:kubelet"], stamps: { gitVersion: "v1.20.2" } });
-const enabled = () => syntheticBinary({ markers: ["enabled-string:kmem-not-supported", "enabled-string:kmem-limit-file", "source-path:kmem.go", "identity:kubelet"], stamps: { gitVersion: "v1.20.2" } });
+const nokmem = () =>
+  syntheticBinary({ markers: ["disabled-string:runc-build", "source-path:kmem_disabled.go", "identity:kubelet"], stamps: { gitVersion: "v1.20.2" } });
+const enabled = () =>
+  syntheticBinary({
+    markers: ["enabled-string:kmem-not-supported", "enabled-string:kmem-limit-file", "source-path:kmem.go", "identity:kubelet"],
+    stamps: { gitVersion: "v1.20.2" },
+  });
 let root: string;
 let outside: string;
 

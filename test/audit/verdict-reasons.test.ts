@@ -90,7 +90,11 @@ describe("verdictFor: the verdict, its reasons and the evidence it adds", () => 
     [
       "an affected kubelet that names the kmem file only",
       kubelet(ev("enabled-string:kmem-limit-file"), R120),
-      { verdict: "unpatched", reasons: ["enabled-only kmem code is in the binary: enabled-string:kmem-limit-file (release 1.20.2 enables kmem through it)"], added: [] },
+      {
+        verdict: "unpatched",
+        reasons: ["enabled-only kmem code is in the binary: enabled-string:kmem-limit-file (release 1.20.2 enables kmem through it)"],
+        added: [],
+      },
     ],
     [
       "a not-affected kubelet that names the kmem file only",
@@ -107,14 +111,20 @@ describe("verdictFor: the verdict, its reasons and the evidence it adds", () => 
     [
       "a runc that names the kmem file only",
       kubelet(ev("enabled-string:kmem-limit-file"), null, { program: "runc" }),
-      { verdict: "unknown", reasons: ["the binary names enabled-string:kmem-limit-file but carries none of runc's kmem functions: it may only probe the file; cannot tell"], added: [] },
+      {
+        verdict: "unknown",
+        reasons: ["the binary names enabled-string:kmem-limit-file but carries none of runc's kmem functions: it may only probe the file; cannot tell"],
+        added: [],
+      },
     ],
     [
       "another program that names the kmem file only",
       kubelet(ev("enabled-string:kmem-limit-file"), null, { program: "other" }),
       {
         verdict: "unknown",
-        reasons: ["the binary names enabled-string:kmem-limit-file but carries none of runc's kmem functions and is neither a kubelet nor runc: it may only probe the file; cannot tell"],
+        reasons: [
+          "the binary names enabled-string:kmem-limit-file but carries none of runc's kmem functions and is neither a kubelet nor runc: it may only probe the file; cannot tell",
+        ],
         added: [],
       },
     ],
@@ -135,22 +145,38 @@ describe("verdictFor: the verdict, its reasons and the evidence it adds", () => 
     [
       "both disabled markers",
       kubelet(ev("disabled-string:runc-build", "source-path:kmem_disabled.go"), R120),
-      { verdict: "patched", reasons: ["the disabled kmem variant is in the binary: disabled-string:runc-build, source-path:kmem_disabled.go; no enabled-only kmem function is"], added: [] },
+      {
+        verdict: "patched",
+        reasons: ["the disabled kmem variant is in the binary: disabled-string:runc-build, source-path:kmem_disabled.go; no enabled-only kmem function is"],
+        added: [],
+      },
     ],
     [
       "no marker, a release the catalog does not cover",
       kubelet([], null, { kubernetesVersion: "v1.99.0" }),
-      { verdict: "unknown", reasons: ["no kmem marker found, and the catalog does not cover v1.99.0: cannot tell whether this release carries kmem code"], added: [] },
+      {
+        verdict: "unknown",
+        reasons: ["no kmem marker found, and the catalog does not cover v1.99.0: cannot tell whether this release carries kmem code"],
+        added: [],
+      },
     ],
     [
       "no marker, no version",
       kubelet([], null),
-      { verdict: "unknown", reasons: ["no kmem marker found, and no Kubernetes version stamp either: cannot tell whether this release carries kmem code"], added: [] },
+      {
+        verdict: "unknown",
+        reasons: ["no kmem marker found, and no Kubernetes version stamp either: cannot tell whether this release carries kmem code"],
+        added: [],
+      },
     ],
     [
       "no marker, a not-affected release",
       kubelet([], R122),
-      { verdict: "not-affected", reasons: ["release 1.22.17 carries no kmem code (catalog: strategy none, layout absent) and no kmem marker is in the binary"], added: [] },
+      {
+        verdict: "not-affected",
+        reasons: ["release 1.22.17 carries no kmem code (catalog: strategy none, layout absent) and no kmem marker is in the binary"],
+        added: [],
+      },
     ],
     [
       "no marker, an unconfirmed version",
@@ -175,7 +201,11 @@ describe("verdictFor: the verdict, its reasons and the evidence it adds", () => 
     [
       "no marker where a nokmem build leaves one",
       kubelet([], R120),
-      { verdict: "unknown", reasons: ["release 1.20.2 vendors a split-rc7+ runc: a normal build carries the enabled strings and a nokmem build the disabled one; found neither"], added: [] },
+      {
+        verdict: "unknown",
+        reasons: ["release 1.20.2 vendors a split-rc7+ runc: a normal build carries the enabled strings and a nokmem build the disabled one; found neither"],
+        added: [],
+      },
     ],
     [
       "no marker where a nokmem build leaves none, with the tag",

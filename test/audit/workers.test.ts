@@ -33,7 +33,10 @@ beforeAll(async () => {
   folder = join(dir, "bin");
   await mkdir(folder);
   const put = (name: string, bytes: Buffer | string) => writeFile(join(folder, name), bytes, { mode: 0o755 });
-  await put("kubelet-patched", syntheticBinary({ markers: ["disabled-string:runc-build", "source-path:kmem_disabled.go", "identity:kubelet"], stamps: { gitVersion: "v1.20.2" } }));
+  await put(
+    "kubelet-patched",
+    syntheticBinary({ markers: ["disabled-string:runc-build", "source-path:kmem_disabled.go", "identity:kubelet"], stamps: { gitVersion: "v1.20.2" } }),
+  );
   await put("kubelet-normal", syntheticBinary({ markers: ["enabled-string:kmem-limit-file", "identity:kubelet"], stamps: { gitVersion: "v1.20.2" } }));
   await put("runc", syntheticBinary({ markers: ["identity:runc"] }));
   await put("kubelet-script", "#!/bin/sh\necho kubelet\n");
@@ -70,9 +73,20 @@ describe("a folder audit on worker threads", () => {
     expect(threads).toEqual(one);
     const inline = await auditPaths([folder], { catalog, all: true, concurrency: 1 });
     expect(threads.reports).toEqual(JSON.parse(JSON.stringify(inline)));
-    expect(threads.reports.map((r) => r.path.split("/").at(-1))).toEqual(["kubelet-big", "kubelet-fifo", "kubelet-link", "kubelet-normal", "kubelet-patched", "runc"]);
+    expect(threads.reports.map((r) => r.path.split("/").at(-1))).toEqual([
+      "kubelet-big",
+      "kubelet-fifo",
+      "kubelet-link",
+      "kubelet-normal",
+      "kubelet-patched",
+      "runc",
+    ]);
     for (const r of threads.reports.filter((x) => x.sha256)) {
-      expect(r.sha256, r.path).toBe(createHash("sha256").update(await readFile(r.path)).digest("hex"));
+      expect(r.sha256, r.path).toBe(
+        createHash("sha256")
+          .update(await readFile(r.path))
+          .digest("hex"),
+      );
     }
     const big = threads.reports.find((r) => r.path.endsWith("kubelet-big"))!;
     expect(big.evidence.find((e) => e.id === "enabled-string:kmem-limit-file")?.offsets).toEqual([SEAM]);

@@ -64,7 +64,11 @@ describe("a broken catalog: one line naming the JSON path, exit 5", () => {
       },
       /at \/: unexpected property "strategies"/,
     ],
-    ["an unknown strategy id", () => bundledText.replace('"strategy": "kmem-override"', '"strategy": "buildtags"'), /at \/lines\/8\/strategy: expected one of \["vendor-stub","build-tag","kmem-override","none"\], found "buildtags"/],
+    [
+      "an unknown strategy id",
+      () => bundledText.replace('"strategy": "kmem-override"', '"strategy": "buildtags"'),
+      /at \/lines\/8\/strategy: expected one of \["vendor-stub","build-tag","kmem-override","none"\], found "buildtags"/,
+    ],
   ];
 
   it.each(cases)("%s: parseCatalog throws CatalogError naming the path", (_name, make, says) => {
@@ -162,7 +166,24 @@ describe("versions.schema.json and src/catalog/types.ts agree", () => {
   const sorted = (o: object) => Object.keys(o).sort();
 
   it.each<[string, object, string[]]>([
-    ["releaseLine", line, requiredKeys<ReleaseLine>()(["line", "range", "strategy", "runc", "kmemLayout", "go", "image", "goflags", "versionPackage", "env", "reason", "reference"])],
+    [
+      "releaseLine",
+      line,
+      requiredKeys<ReleaseLine>()([
+        "line",
+        "range",
+        "strategy",
+        "runc",
+        "kmemLayout",
+        "go",
+        "image",
+        "goflags",
+        "versionPackage",
+        "env",
+        "reason",
+        "reference",
+      ]),
+    ],
     ["pin", pin, requiredKeys<Pin>()(["commit", "image", "sha256"])],
     ["runcLine", runcLine, requiredKeys<RuncReleaseLine>()(["line", "range", "strategy", "kmemLayout", "go", "image", "reason", "reference"])],
   ])("$defs.%s: properties are the type's keys, required are its required keys", (def, example, required) => {

@@ -72,16 +72,23 @@ describe("the catalog schema holds the same check", () => {
   it.each(HOSTILE.filter(([, ref]) => ref !== ""))("a line image that is %s is refused on load", (_what, ref) => {
     const c = structuredClone(CATALOG);
     c.lines[0]!.image = ref;
-    expect(() => parseCatalog(JSON.stringify(c))).toThrow(expect.objectContaining({ code: "E_CATALOG_SCHEMA", message: expect.stringContaining("/lines/0/image: expected an image reference") }));
+    expect(() => parseCatalog(JSON.stringify(c))).toThrow(
+      expect.objectContaining({ code: "E_CATALOG_SCHEMA", message: expect.stringContaining("/lines/0/image: expected an image reference") }),
+    );
   });
   it.each(HOSTILE.filter(([, ref]) => ref !== ""))("a pin image that is %s is refused on load", (_what, ref) => {
     const c = structuredClone(CATALOG);
     c.pins = { [PINNED]: { commit: "", image: ref, sha256: {} } };
-    expect(() => parseCatalog(JSON.stringify(c))).toThrow(expect.objectContaining({ code: "E_CATALOG_SCHEMA", message: expect.stringContaining(`/pins/${PINNED}/image: expected an image reference`) }));
+    expect(() => parseCatalog(JSON.stringify(c))).toThrow(
+      expect.objectContaining({ code: "E_CATALOG_SCHEMA", message: expect.stringContaining(`/pins/${PINNED}/image: expected an image reference`) }),
+    );
   });
-  it("a pin without an image (\"\") and a pin with a digest reference load", () => {
+  it('a pin without an image ("") and a pin with a digest reference load', () => {
     const c = structuredClone(CATALOG);
-    c.pins = { [PINNED]: { commit: "", image: "", sha256: {} }, [`${AFFECTED_LINE.line}.3`]: { commit: "", image: `kube-cross@sha256:${"a".repeat(64)}`, sha256: {} } };
+    c.pins = {
+      [PINNED]: { commit: "", image: "", sha256: {} },
+      [`${AFFECTED_LINE.line}.3`]: { commit: "", image: `kube-cross@sha256:${"a".repeat(64)}`, sha256: {} },
+    };
     expect(() => parseCatalog(JSON.stringify(c))).not.toThrow();
   });
   it("a 10,000-character image is quoted bounded, never whole", () => {
@@ -110,7 +117,9 @@ describe("the matrix emits no entry with a bad image", () => {
 });
 
 describe("the CLI refuses them wherever a reference enters", () => {
-  const flagged: [string, string][] = HOSTILE.filter(([what]) => ["an option", "a privileged option", "a space", "a newline", "10,000 characters", "upper case in the repository"].includes(what));
+  const flagged: [string, string][] = HOSTILE.filter(([what]) =>
+    ["an option", "a privileged option", "a space", "a newline", "10,000 characters", "upper case in the repository"].includes(what),
+  );
   it.each(flagged)("matrix --image that is %s exits 2 with one line, nothing on stdout", (_what, ref) => {
     const r = cli(["matrix", "--releases", PINNED, `--image=${ref}`, "--format", "github"]);
     expect(r.code).toBe(2);
@@ -141,7 +150,11 @@ describe("the CLI refuses them wherever a reference enters", () => {
 });
 
 describe("pin refuses an out dir whose manifest names a bad image", () => {
-  it.each([["an option", "--privileged"], ["a newline", "kube-cross:v1\n  script: [id]"], ["upper case", "Kube-Cross:v1"]])("%s: exit 5, versions.json unchanged", (_what, ref) => {
+  it.each([
+    ["an option", "--privileged"],
+    ["a newline", "kube-cross:v1\n  script: [id]"],
+    ["upper case", "Kube-Cross:v1"],
+  ])("%s: exit 5, versions.json unchanged", (_what, ref) => {
     const dir = tempDir();
     const catalog = join(dir, "versions.json");
     const before = JSON.stringify({ ...CATALOG, pins: {} }, null, 2);

@@ -68,7 +68,12 @@ describe("catalogPin", () => {
 describe("manifestPins", () => {
   const entry = (name: string, sha256: string) => ({ name, sha256, source: "/ref/SHA256SUMS" });
   it.each([
-    ["an entry with the binary's digest, whatever its name", "/opt/bin/kubelet", [entry("elsewhere/kubelet-x", A), entry("kubelet", B)], ["elsewhere/kubelet-x"]],
+    [
+      "an entry with the binary's digest, whatever its name",
+      "/opt/bin/kubelet",
+      [entry("elsewhere/kubelet-x", A), entry("kubelet", B)],
+      ["elsewhere/kubelet-x"],
+    ],
     ["else an entry of the same path", "out/linux/amd64/kubelet", [entry("./out/linux/amd64/kubelet", B)], ["./out/linux/amd64/kubelet"]],
     ["else an entry of the same file name", "/opt/bin/kubelet", [entry("kubelet", B)], ["kubelet"]],
     ["else an entry ending in /file name", "/opt/bin/kubelet", [entry("linux/amd64/kubelet", B)], ["linux/amd64/kubelet"]],

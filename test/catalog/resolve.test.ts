@@ -89,7 +89,14 @@ describe("resolve through the CLI", () => {
 describe("releases the catalog does not list", () => {
   it.each(["1.25.0", "1.30.1", "1.99.3", "1.30"])("%s, newer than every line: none, not affected, with the reason", (input) => {
     const r = resolve(catalog, input);
-    expect(r).toMatchObject({ strategy: "none", affected: false, changes: [], patchSeries: null, range: ">=1.25.0", line: input.split(".").slice(0, 2).join(".") });
+    expect(r).toMatchObject({
+      strategy: "none",
+      affected: false,
+      changes: [],
+      patchSeries: null,
+      range: ">=1.25.0",
+      line: input.split(".").slice(0, 2).join("."),
+    });
     expect(r.reason).toMatch(/^Every release from 1\.21\.2 on vendors a runc without kmem code \(removed in 1\.0\.0-rc94\); the catalog's lines end at 1\.24/);
     expect(r.knownRelease).toBe(input === "1.30" ? null : false);
   });

@@ -5,7 +5,11 @@ import type { Catalog } from "../../src/catalog/types.js";
 
 const bundled = loadCatalog();
 const pin = (sha: string) => ({ commit: "", image: "img", sha256: { "linux/amd64": sha } });
-const mixed: Catalog = { ...bundled, pins: { "1.20.15": pin("a".repeat(64)) }, runcPins: { "1.0.0-rc93": pin("b".repeat(64)), "1.0.0-rc10": pin("c".repeat(64)), "1.0.0-rc94": pin("d".repeat(64)) } };
+const mixed: Catalog = {
+  ...bundled,
+  pins: { "1.20.15": pin("a".repeat(64)) },
+  runcPins: { "1.0.0-rc93": pin("b".repeat(64)), "1.0.0-rc10": pin("c".repeat(64)), "1.0.0-rc94": pin("d".repeat(64)) },
+};
 
 describe("the matrix with runc entries beside kubelet entries", () => {
   it("every entry names its product; runc pins come after kubelet's, in runc's own order (rc10 before rc93), unaffected ones left out", () => {
@@ -34,7 +38,15 @@ describe("the matrix with runc entries beside kubelet entries", () => {
 
   it("the GitLab child pipeline names each job by product and passes KUBE_PRODUCT", () => {
     const child = gitlabChildPipeline(buildMatrix(mixed));
-    expect(Object.keys(child).filter((k) => k !== "include")).toEqual(["kubelet 1.20.15 linux/amd64", "runc 1.0.0-rc10 linux/amd64", "runc 1.0.0-rc93 linux/amd64"]);
-    expect((child["runc 1.0.0-rc93 linux/amd64"] as { variables: Record<string, string> }).variables).toMatchObject({ KUBE_PRODUCT: "runc", KUBE_VERSION: "1.0.0-rc93", KUBE_SLUG: "runc-1.0.0-rc93-linux-amd64" });
+    expect(Object.keys(child).filter((k) => k !== "include")).toEqual([
+      "kubelet 1.20.15 linux/amd64",
+      "runc 1.0.0-rc10 linux/amd64",
+      "runc 1.0.0-rc93 linux/amd64",
+    ]);
+    expect((child["runc 1.0.0-rc93 linux/amd64"] as { variables: Record<string, string> }).variables).toMatchObject({
+      KUBE_PRODUCT: "runc",
+      KUBE_VERSION: "1.0.0-rc93",
+      KUBE_SLUG: "runc-1.0.0-rc93-linux-amd64",
+    });
   });
 });

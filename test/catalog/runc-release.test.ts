@@ -72,7 +72,16 @@ describe("the catalog's runc lines", () => {
   });
 
   const withRuncLines = (runcLines: unknown[]) => JSON.stringify({ ...catalog, runcLines });
-  const line = { line: "x", range: ">=1.0.0-rc6 <1.0.0-rc7", strategy: "runc-build-tag", kmemLayout: "split-rc6", go: "1.10", image: "i", reason: "r", reference: "https://example.invalid" };
+  const line = {
+    line: "x",
+    range: ">=1.0.0-rc6 <1.0.0-rc7",
+    strategy: "runc-build-tag",
+    kmemLayout: "split-rc6",
+    go: "1.10",
+    image: "i",
+    reason: "r",
+    reference: "https://example.invalid",
+  };
 
   it.each<[string, unknown[], string]>([
     ["overlapping ranges", [line, { ...line, range: ">=1.0.0-rc5 <1.0.0-rc8" }], "E_CATALOG_OVERLAP"],

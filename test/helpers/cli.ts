@@ -42,7 +42,6 @@ export function oneLineError(r: CliResult): string {
   return lines[0]!;
 }
 
-
 /** The CLI as a child process without blocking, for tests that run several at once. */
 export function cliAsync(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
   return new Promise((resolve) => {

@@ -19,10 +19,18 @@ const CASES: Case[] = [
   ["--commit xyz", () => ["--commit", "xyz"], /expected a 40-hex-digit commit, found "xyz"; nothing was changed/],
   ["--commit of 39 digits", () => ["--commit", "a".repeat(39)], /expected a 40-hex-digit commit/],
   ["--commit in upper case", () => ["--commit", "A".repeat(40)], /expected a 40-hex-digit commit/],
-  ["--version-suffix with a space", () => ["--version-suffix", "nokmem 1"], /expected build metadata such as nokmem\.1 .*found "nokmem 1"; nothing was changed/],
+  [
+    "--version-suffix with a space",
+    () => ["--version-suffix", "nokmem 1"],
+    /expected build metadata such as nokmem\.1 .*found "nokmem 1"; nothing was changed/,
+  ],
   ["--version-suffix with a quote", () => ["--version-suffix", "x'$(touch /tmp/pwned)"], /expected build metadata/],
   ["--version-suffix empty segment", () => ["--version-suffix", "a..b"], /expected build metadata/],
-  ["--version-file a directory", (p) => ["--version-file", p], /expected --version-file .* to name a regular file \(or nothing yet\) in a folder, found .* is a directory; nothing was changed/],
+  [
+    "--version-file a directory",
+    (p) => ["--version-file", p],
+    /expected --version-file .* to name a regular file \(or nothing yet\) in a folder, found .* is a directory; nothing was changed/,
+  ],
   [
     "--version-file through a file",
     (p) => {
@@ -54,7 +62,18 @@ describe("build", () => {
     [["--runner", "ssh"], /expected --runner docker or local/],
   ])("%j is refused before anything is made", (extra, message) => {
     const parent = tempDir();
-    const r = cli(["build", "--version", "1.16.15", "--out", join(parent, "out"), "--cache-dir", join(parent, "cache"), "--source", join(parent, "src"), ...extra]);
+    const r = cli([
+      "build",
+      "--version",
+      "1.16.15",
+      "--out",
+      join(parent, "out"),
+      "--cache-dir",
+      join(parent, "cache"),
+      "--source",
+      join(parent, "src"),
+      ...extra,
+    ]);
     expectOneLineError(r, 2, message);
     expect(snapshot(parent)).toEqual({});
   });

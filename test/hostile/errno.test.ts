@@ -75,8 +75,16 @@ describe("errno → the environment's or the user's error, with path and fix", (
     writeFileSync(join(parent, "outfile"), "mine\n");
     const before = snapshot(parent);
     const args = ["build", "--version", "1.16.15", "--runner", "local", "--source", join(parent, "nosuch"), "--cache-dir", join(parent, "cache")];
-    expectOneLineError(cli([...args, "--out", join(parent, "outfile")]), 2, /expected --out to be a folder \(or nothing yet\), found a file at .*outfile \(fix: pass another --out/);
-    expectOneLineError(cli([...args, "--out", join(parent, "outfile/x")]), 2, /expected a folder at .*outfile\/x \(or on the way to it\), found a file \(ENOTDIR\)/);
+    expectOneLineError(
+      cli([...args, "--out", join(parent, "outfile")]),
+      2,
+      /expected --out to be a folder \(or nothing yet\), found a file at .*outfile \(fix: pass another --out/,
+    );
+    expectOneLineError(
+      cli([...args, "--out", join(parent, "outfile/x")]),
+      2,
+      /expected a folder at .*outfile\/x \(or on the way to it\), found a file \(ENOTDIR\)/,
+    );
     expect(snapshot(parent)).toEqual(before);
   });
 
@@ -87,8 +95,15 @@ describe("errno → the environment's or the user's error, with path and fix", (
     const locked = join(parent, "locked");
     mkdirSync(locked, { mode: 0o755 });
     const before = snapshot(locked);
-    const r = cliAsNobody(["build", "--version", "1.16.15", "--runner", "local", "--source", tree.root, "--out", join(locked, "out"), "--cache-dir", join(parent, "cache")], parent);
-    expectOneLineError(r, 3, /expected permission to create the folder .*locked\/out, found permission denied \(EACCES\) \(fix: fix the permissions of .*locked\/out/);
+    const r = cliAsNobody(
+      ["build", "--version", "1.16.15", "--runner", "local", "--source", tree.root, "--out", join(locked, "out"), "--cache-dir", join(parent, "cache")],
+      parent,
+    );
+    expectOneLineError(
+      r,
+      3,
+      /expected permission to create the folder .*locked\/out, found permission denied \(EACCES\) \(fix: fix the permissions of .*locked\/out/,
+    );
     expect(snapshot(locked)).toEqual(before);
   });
 
@@ -98,7 +113,11 @@ describe("errno → the environment's or the user's error, with path and fix", (
     copyFileSync(REPO_CATALOG, catalog);
     chmodSync(catalog, 0o600);
     const before = snapshot(parent);
-    expectOneLineError(cliAsNobody(["resolve", "1.16", "--catalog", catalog], parent), 5, /expected a readable catalog at .*versions\.json, found permission denied \(fix: make .*versions\.json readable/);
+    expectOneLineError(
+      cliAsNobody(["resolve", "1.16", "--catalog", catalog], parent),
+      5,
+      /expected a readable catalog at .*versions\.json, found permission denied \(fix: make .*versions\.json readable/,
+    );
     expect(snapshot(parent)).toEqual(before);
   });
 
@@ -125,7 +144,11 @@ describe("errno → the environment's or the user's error, with path and fix", (
     const out = join(parent, "out");
     writeOutDir(out, "1.16.15", { "linux/amd64": fakeKubelet("erofs") });
     const before = snapshot(parent);
-    expectOneLineError(cli(["pin", out, "--catalog", join(ro, "versions.json")]), 3, /found a read-only file system \(EROFS\) \(fix: choose a path on a writable file system/);
+    expectOneLineError(
+      cli(["pin", out, "--catalog", join(ro, "versions.json")]),
+      3,
+      /found a read-only file system \(EROFS\) \(fix: choose a path on a writable file system/,
+    );
     expect(snapshot(parent)).toEqual(before);
   });
 

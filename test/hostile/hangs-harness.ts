@@ -27,7 +27,13 @@ export interface CliResult {
 }
 
 export function cli(args: string[], opts: { env?: Record<string, string>; cwd?: string } = {}): CliResult {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: "utf8", timeout: HANG_TIMEOUT_MS, killSignal: "SIGKILL", cwd: opts.cwd, env: { ...process.env, ...opts.env } });
+  const r = spawnSync(process.execPath, [CLI, ...args], {
+    encoding: "utf8",
+    timeout: HANG_TIMEOUT_MS,
+    killSignal: "SIGKILL",
+    cwd: opts.cwd,
+    env: { ...process.env, ...opts.env },
+  });
   return { code: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr, hung: r.signal === "SIGKILL" };
 }
 

@@ -58,7 +58,13 @@ interface TreeCase {
   expect: Record<PatchMode, string | null>;
 }
 
-const all = (code: string, over: Partial<Record<PatchMode, string | null>> = {}): Record<PatchMode, string | null> => ({ "--check": code, "--dry-run": code, write: code, "--revert": code, ...over });
+const all = (code: string, over: Partial<Record<PatchMode, string | null>> = {}): Record<PatchMode, string | null> => ({
+  "--check": code,
+  "--dry-run": code,
+  write: code,
+  "--revert": code,
+  ...over,
+});
 /** A journal of the right shape is only reported by --check / --dry-run (they never recover); writing runs check it entry by entry. */
 const pending = (write: string | null, revert: string | null = write) => all("E_JOURNAL_PENDING", { write, "--revert": revert });
 
@@ -71,8 +77,16 @@ const after = (stash = `${STATE}/txn/0.after`) => ({ sha256: sha(PAYLOAD), stash
 
 /** Patch crash journals (and the tool's folder) a source tree can ship. */
 export const TREE_CASES: TreeCase[] = [
-  { name: "a journal entry climbing out with ..", plant: (t) => journal(t, [{ path: "../escaped", before: null, after: after() }]), expect: all("E_JOURNAL_INVALID") },
-  { name: "a journal entry with an absolute path", plant: (t, v) => journal(t, [{ path: join(v, "keep"), before: null, after: after() }]), expect: all("E_JOURNAL_INVALID") },
+  {
+    name: "a journal entry climbing out with ..",
+    plant: (t) => journal(t, [{ path: "../escaped", before: null, after: after() }]),
+    expect: all("E_JOURNAL_INVALID"),
+  },
+  {
+    name: "a journal entry with an absolute path",
+    plant: (t, v) => journal(t, [{ path: join(v, "keep"), before: null, after: after() }]),
+    expect: all("E_JOURNAL_INVALID"),
+  },
   {
     name: "a journal entry through a symlinked folder",
     plant: (t, v) => {
@@ -89,8 +103,16 @@ export const TREE_CASES: TreeCase[] = [
     },
     expect: pending("E_JOURNAL_INVALID"),
   },
-  { name: "a stash name climbing out with ..", plant: (t) => journal(t, [{ path: "hack/new", before: null, after: after("../../victim/keep") }]), expect: all("E_JOURNAL_INVALID") },
-  { name: "an absolute stash name", plant: (t, v) => journal(t, [{ path: "hack/new", before: null, after: after(join(v, "keep")) }]), expect: all("E_JOURNAL_INVALID") },
+  {
+    name: "a stash name climbing out with ..",
+    plant: (t) => journal(t, [{ path: "hack/new", before: null, after: after("../../victim/keep") }]),
+    expect: all("E_JOURNAL_INVALID"),
+  },
+  {
+    name: "an absolute stash name",
+    plant: (t, v) => journal(t, [{ path: "hack/new", before: null, after: after(join(v, "keep")) }]),
+    expect: all("E_JOURNAL_INVALID"),
+  },
   {
     name: "a stash that is a symlink out of the tree (never read: the run rolls back inside the tree)",
     plant: (t, v) => {
@@ -135,8 +157,16 @@ export const TREE_CASES: TreeCase[] = [
     },
     expect: all("E_STATE_DIR"),
   },
-  { name: "_output as a symlink out of the tree (where the version file goes)", plant: (t, v) => symlinkSync(v, join(t, "_output")), expect: all("E_VERSION_FILE_ESCAPE", { "--revert": null }) },
-  { name: "_output as a dangling symlink", plant: (t, v) => symlinkSync(join(v, "not-yet"), join(t, "_output")), expect: all("E_VERSION_FILE_ESCAPE", { "--revert": null }) },
+  {
+    name: "_output as a symlink out of the tree (where the version file goes)",
+    plant: (t, v) => symlinkSync(v, join(t, "_output")),
+    expect: all("E_VERSION_FILE_ESCAPE", { "--revert": null }),
+  },
+  {
+    name: "_output as a dangling symlink",
+    plant: (t, v) => symlinkSync(join(v, "not-yet"), join(t, "_output")),
+    expect: all("E_VERSION_FILE_ESCAPE", { "--revert": null }),
+  },
 ];
 
 interface OutCase {
@@ -162,15 +192,74 @@ function staged(out: string, name: string): string {
 
 /** Publish journals an out dir handed to an auditor can hold. */
 export const OUT_CASES: OutCase[] = [
-  { name: "a file renamed through a symlinked folder", plant: (o, v) => { symlinkSync(v, join(o, "escape")); publishJournal(o, [{ name: "escape/planted", sha256: staged(o, "escape/planted") }]); }, readerCode: "E_PUBLISH_UNFINISHED", writerCode: "E_PUBLISH_ESCAPE" },
-  { name: "an old kubelet removed through a symlinked folder", plant: (o, v) => { rmSync(join(o, "linux"), { recursive: true }); symlinkSync(v, join(o, "linux")); publishJournal(o, [{ name: "SHA256SUMS", sha256: staged(o, "SHA256SUMS") }], ["linux/amd64/kubelet"]); }, readerCode: "E_PUBLISH_UNFINISHED", writerCode: "E_PUBLISH_ESCAPE" },
-  { name: "a staging folder that is a symlink out", plant: (o, v) => { writeFileSync(join(v, "planted"), PAYLOAD); symlinkSync(v, join(o, STAGING)); publishJournal(o, [{ name: "keep", sha256: sha(PAYLOAD) }]); }, readerCode: "E_PUBLISH_UNFINISHED", writerCode: "E_PUBLISH_ESCAPE" },
-  { name: "a name climbing out with ..", plant: (o) => publishJournal(o, [{ name: "../victim/keep", sha256: staged(o, "x") }]), readerCode: "E_PUBLISH_JOURNAL", writerCode: "E_PUBLISH_JOURNAL" },
-  { name: "an absolute name", plant: (o, v) => publishJournal(o, [{ name: join(v, "keep"), sha256: staged(o, "x") }]), readerCode: "E_PUBLISH_JOURNAL", writerCode: "E_PUBLISH_JOURNAL" },
-  { name: "a removal that is not a kubelet", plant: (o) => publishJournal(o, [], ["../victim/keep"]), readerCode: "E_PUBLISH_JOURNAL", writerCode: "E_PUBLISH_JOURNAL" },
-  { name: "a staging name that climbs out", plant: (o) => publishJournal(o, [], [], "../victim"), readerCode: "E_PUBLISH_JOURNAL", writerCode: "E_PUBLISH_JOURNAL" },
-  { name: "a journal that is a symlink", plant: (o, v) => { writeFileSync(join(v, "j.json"), "{}"); symlinkSync(join(v, "j.json"), join(o, ".publish-journal.json")); }, readerCode: "E_PUBLISH_JOURNAL", writerCode: "E_PUBLISH_JOURNAL" },
-  { name: "a journal that is not JSON", plant: (o) => writeFileSync(join(o, ".publish-journal.json"), "]["), readerCode: "E_PUBLISH_JOURNAL", writerCode: "E_PUBLISH_JOURNAL" },
+  {
+    name: "a file renamed through a symlinked folder",
+    plant: (o, v) => {
+      symlinkSync(v, join(o, "escape"));
+      publishJournal(o, [{ name: "escape/planted", sha256: staged(o, "escape/planted") }]);
+    },
+    readerCode: "E_PUBLISH_UNFINISHED",
+    writerCode: "E_PUBLISH_ESCAPE",
+  },
+  {
+    name: "an old kubelet removed through a symlinked folder",
+    plant: (o, v) => {
+      rmSync(join(o, "linux"), { recursive: true });
+      symlinkSync(v, join(o, "linux"));
+      publishJournal(o, [{ name: "SHA256SUMS", sha256: staged(o, "SHA256SUMS") }], ["linux/amd64/kubelet"]);
+    },
+    readerCode: "E_PUBLISH_UNFINISHED",
+    writerCode: "E_PUBLISH_ESCAPE",
+  },
+  {
+    name: "a staging folder that is a symlink out",
+    plant: (o, v) => {
+      writeFileSync(join(v, "planted"), PAYLOAD);
+      symlinkSync(v, join(o, STAGING));
+      publishJournal(o, [{ name: "keep", sha256: sha(PAYLOAD) }]);
+    },
+    readerCode: "E_PUBLISH_UNFINISHED",
+    writerCode: "E_PUBLISH_ESCAPE",
+  },
+  {
+    name: "a name climbing out with ..",
+    plant: (o) => publishJournal(o, [{ name: "../victim/keep", sha256: staged(o, "x") }]),
+    readerCode: "E_PUBLISH_JOURNAL",
+    writerCode: "E_PUBLISH_JOURNAL",
+  },
+  {
+    name: "an absolute name",
+    plant: (o, v) => publishJournal(o, [{ name: join(v, "keep"), sha256: staged(o, "x") }]),
+    readerCode: "E_PUBLISH_JOURNAL",
+    writerCode: "E_PUBLISH_JOURNAL",
+  },
+  {
+    name: "a removal that is not a kubelet",
+    plant: (o) => publishJournal(o, [], ["../victim/keep"]),
+    readerCode: "E_PUBLISH_JOURNAL",
+    writerCode: "E_PUBLISH_JOURNAL",
+  },
+  {
+    name: "a staging name that climbs out",
+    plant: (o) => publishJournal(o, [], [], "../victim"),
+    readerCode: "E_PUBLISH_JOURNAL",
+    writerCode: "E_PUBLISH_JOURNAL",
+  },
+  {
+    name: "a journal that is a symlink",
+    plant: (o, v) => {
+      writeFileSync(join(v, "j.json"), "{}");
+      symlinkSync(join(v, "j.json"), join(o, ".publish-journal.json"));
+    },
+    readerCode: "E_PUBLISH_JOURNAL",
+    writerCode: "E_PUBLISH_JOURNAL",
+  },
+  {
+    name: "a journal that is not JSON",
+    plant: (o) => writeFileSync(join(o, ".publish-journal.json"), "]["),
+    readerCode: "E_PUBLISH_JOURNAL",
+    writerCode: "E_PUBLISH_JOURNAL",
+  },
 ];
 
 /** Lock files a crash, a full disk or a hand edit can leave. */
@@ -178,5 +267,8 @@ export const STALE_LOCKS: { name: string; content: (deadPid: number) => string }
   { name: "empty (ENOSPC while it was written)", content: () => "" },
   { name: "garbage", content: () => "\u0000\u0001 not a lock" },
   { name: "truncated JSON", content: () => '{"pid":12' },
-  { name: "held by a dead process on this host", content: (pid) => JSON.stringify({ pid, host: hostname(), startedAt: "2020-01-01T00:00:00Z", purpose: "patch" }) },
+  {
+    name: "held by a dead process on this host",
+    content: (pid) => JSON.stringify({ pid, host: hostname(), startedAt: "2020-01-01T00:00:00Z", purpose: "patch" }),
+  },
 ];

@@ -90,7 +90,11 @@ describe("a FIFO or device where a file belongs is refused, never read", () => {
     writeFileSync(catalog, execFileSync("cat", [join(import.meta.dirname, "../../versions.json")]));
     const before = snapshot(parent);
     for (const command of ["verify", "pin"]) {
-      expectOneLineError(cli([command, out, "--catalog", catalog]), 4, /expected .*out\/linux\/amd64\/kubelet to be a regular file inside .*out, found a FIFO where a regular file was expected; it was not used/);
+      expectOneLineError(
+        cli([command, out, "--catalog", catalog]),
+        4,
+        /expected .*out\/linux\/amd64\/kubelet to be a regular file inside .*out, found a FIFO where a regular file was expected; it was not used/,
+      );
     }
     expect(snapshot(parent)).toEqual(before);
   });
@@ -128,7 +132,11 @@ describe("a FIFO or device where a file belongs is refused, never read", () => {
     const before = snapshot(parent);
     for (const mode of [[], ["--check"], ["--dry-run"]]) {
       const r = rel.replace(/\./g, "\\.");
-      expectOneLineError(cli(["patch", tree.root, "--version", "1.16.15", "--commit", "0".repeat(40), ...mode]), 6, new RegExp(`(expected a regular file at ${r}, found a FIFO|found ${r} is a FIFO); nothing was changed`));
+      expectOneLineError(
+        cli(["patch", tree.root, "--version", "1.16.15", "--commit", "0".repeat(40), ...mode]),
+        6,
+        new RegExp(`(expected a regular file at ${r}, found a FIFO|found ${r} is a FIFO); nothing was changed`),
+      );
     }
     expect(snapshot(parent)).toEqual(before);
   });
@@ -138,7 +146,11 @@ describe("a FIFO or device where a file belongs is refused, never read", () => {
     const tree = await makeTree(join(parent, "k"), { era: "1.16" });
     const vf = fifo(join(parent, "version.env"));
     const before = snapshot(parent);
-    expectOneLineError(cli(["patch", tree.root, "--version-file", vf]), 2, /expected --version-file .* to name a regular file .*, found .*version\.env is a FIFO; nothing was changed/);
+    expectOneLineError(
+      cli(["patch", tree.root, "--version-file", vf]),
+      2,
+      /expected --version-file .* to name a regular file .*, found .*version\.env is a FIFO; nothing was changed/,
+    );
     expect(snapshot(parent)).toEqual(before);
   });
 
@@ -146,7 +158,11 @@ describe("a FIFO or device where a file belongs is refused, never read", () => {
     const parent = tempDir();
     const tree = await makeTree(join(parent, "k"), { era: "1.16" });
     const before = snapshot(parent);
-    expectOneLineError(cli(["patch", tree.root, "--version-file", "/proc/nope/x"]), 2, /expected --version-file \/proc\/nope\/x to name a regular file .*, found \/proc is on procfs, where no file can be made; nothing was changed/);
+    expectOneLineError(
+      cli(["patch", tree.root, "--version-file", "/proc/nope/x"]),
+      2,
+      /expected --version-file \/proc\/nope\/x to name a regular file .*, found \/proc is on procfs, where no file can be made; nothing was changed/,
+    );
     expect(snapshot(parent)).toEqual(before);
   });
 
@@ -160,7 +176,12 @@ describe("a FIFO or device where a file belongs is refused, never read", () => {
     expect(r.hung).toBe(false);
     expect(r.code).not.toBe(0);
     expect(r.code).not.toBe(70);
-    expect(r.stderr.trim().split("\n").filter((l) => l.startsWith("kubelet-nokmem: "))).toEqual([expect.stringMatching(/journal\.json.*a FIFO/)]);
+    expect(
+      r.stderr
+        .trim()
+        .split("\n")
+        .filter((l) => l.startsWith("kubelet-nokmem: ")),
+    ).toEqual([expect.stringMatching(/journal\.json.*a FIFO/)]);
     expect(snapshot(parent)).toEqual(before);
   });
 
@@ -168,10 +189,17 @@ describe("a FIFO or device where a file belongs is refused, never read", () => {
     const parent = tempDir();
     const tarball = fifo(join(parent, "kubernetes.tar.gz"));
     const before = snapshot(parent);
-    const r = cli(["build", "--version", "1.16.15", "--runner", "local", "--source", tarball, "--out", join(parent, "out"), "--cache-dir", join(parent, "cache")], {
-      env: { PATH: `/usr/lib/go-1.19/bin:${process.env.PATH}` },
-    });
-    expectOneLineError(r, 6, /expected a gzip-compressed tar file at .*kubernetes\.tar\.gz, found unreadable data \(expected a regular file at .*, found a FIFO\)/);
+    const r = cli(
+      ["build", "--version", "1.16.15", "--runner", "local", "--source", tarball, "--out", join(parent, "out"), "--cache-dir", join(parent, "cache")],
+      {
+        env: { PATH: `/usr/lib/go-1.19/bin:${process.env.PATH}` },
+      },
+    );
+    expectOneLineError(
+      r,
+      6,
+      /expected a gzip-compressed tar file at .*kubernetes\.tar\.gz, found unreadable data \(expected a regular file at .*, found a FIFO\)/,
+    );
     const after = snapshot(parent);
     // The cache folder may be made; nothing is staged or published.
     expect(Object.keys(after).filter((k) => !k.startsWith("cache"))).toEqual(Object.keys(before));
@@ -184,7 +212,11 @@ describe("a FIFO or device where a file belongs is refused, never read", () => {
     mkdirSync(join(parent, "series/kmem-override/1.16"), { recursive: true });
     fifo(join(parent, "series/kmem-override/1.16/series"));
     const before = snapshot(parent);
-    expectOneLineError(cli(["patch", tree.root, "--patches", join(parent, "series")]), 7, /expected the series file of kmem-override\/1\.16 at .*, found a FIFO/);
+    expectOneLineError(
+      cli(["patch", tree.root, "--patches", join(parent, "series")]),
+      7,
+      /expected the series file of kmem-override\/1\.16 at .*, found a FIFO/,
+    );
     expect(snapshot(parent)).toEqual(before);
   });
 

@@ -101,7 +101,18 @@ afterAll(() => rmSync(suite, { recursive: true, force: true }));
 const READERS: Record<string, (out: string, key: string | null) => string[]> = {
   verify: (out, key) => ["verify", out, "--catalog", catalog, ...(key ? ["--key", key] : []), "--json"],
   pin: (out, key) => ["pin", out, "--catalog", catalog, "--dry-run", ...(key ? ["--key", key] : []), "--json"],
-  "audit --manifest": (out, key) => ["audit", kubeletCopy, "--manifest", out, "--catalog", catalog, "--fail-on", "mismatch,missing", ...(key ? ["--key", key] : []), "--json"],
+  "audit --manifest": (out, key) => [
+    "audit",
+    kubeletCopy,
+    "--manifest",
+    out,
+    "--catalog",
+    catalog,
+    "--fail-on",
+    "mismatch,missing",
+    ...(key ? ["--key", key] : []),
+    "--json",
+  ],
 };
 
 function copyOfGolden(): string {
@@ -142,9 +153,13 @@ describe("the signed folder as published", () => {
   it.each([
     ["with the key", true],
     ["without a key", false],
-  ])("passes verify, pin and audit --manifest %s", async (_n, withKey) => {
-    await expectReadersAgree(golden.out, withKey ? golden.pub : null, { exit: 0, code: null });
-  }, 60_000);
+  ])(
+    "passes verify, pin and audit --manifest %s",
+    async (_n, withKey) => {
+      await expectReadersAgree(golden.out, withKey ? golden.pub : null, { exit: 0, code: null });
+    },
+    60_000,
+  );
 });
 
 // ── every file of the folder, replaced
@@ -182,7 +197,13 @@ interface Mutation {
 }
 
 const MUTATIONS: Mutation[] = [
-  { name: "a symlink out of the folder", applies: () => true, plant: (o, f) => replaceWithLink(o, f, join(outside, "secret")), expect: refused, withoutKey: true },
+  {
+    name: "a symlink out of the folder",
+    applies: () => true,
+    plant: (o, f) => replaceWithLink(o, f, join(outside, "secret")),
+    expect: refused,
+    withoutKey: true,
+  },
   {
     name: "a symlink to its own copy inside the folder",
     applies: () => true,
@@ -230,7 +251,13 @@ const MUTATIONS: Mutation[] = [
   {
     name: `${MAX_ENVELOPE_SIGNATURES} signatures naming the key, the good one last`,
     applies: isEnvelope,
-    plant: (o, f) => envelopeWith(o, f, (s) => [...Array.from({ length: MAX_ENVELOPE_SIGNATURES - 1 }, () => JSON.stringify({ ...s, sig: Buffer.alloc(64).toString("base64") })), JSON.stringify(s)].join(",")),
+    plant: (o, f) =>
+      envelopeWith(o, f, (s) =>
+        [
+          ...Array.from({ length: MAX_ENVELOPE_SIGNATURES - 1 }, () => JSON.stringify({ ...s, sig: Buffer.alloc(64).toString("base64") })),
+          JSON.stringify(s),
+        ].join(","),
+      ),
     // Only the first few naming the key are tried.
     expect: (f) => ({ exit: 4, code: "E_SIGNATURE", names: f }),
     withoutKey: false,
@@ -241,23 +268,41 @@ const FILES = () => filesOf(golden.out);
 
 describe("every file of a signed out dir, replaced: verify, pin and audit --manifest refuse it alike, naming it", () => {
   it("the folder holds every kind of file a build publishes", () => {
-    expect(FILES()).toEqual(["SHA256SUMS", "build.log", "linux/amd64/kubelet", "linux/amd64/sbom.cdx.json", "manifest.dsse.json", "manifest.json", "verdict.dsse.json", "verdict.json"]);
+    expect(FILES()).toEqual([
+      "SHA256SUMS",
+      "build.log",
+      "linux/amd64/kubelet",
+      "linux/amd64/sbom.cdx.json",
+      "manifest.dsse.json",
+      "manifest.json",
+      "verdict.dsse.json",
+      "verdict.json",
+    ]);
   });
 
-  const cases = () => MUTATIONS.flatMap((m) => filesOf(golden.out).filter(m.applies).flatMap((f) => [true, ...(m.withoutKey ? [false] : [])].map((withKey) => ({ m, f, withKey }))));
+  const cases = () =>
+    MUTATIONS.flatMap((m) =>
+      filesOf(golden.out)
+        .filter(m.applies)
+        .flatMap((f) => [true, ...(m.withoutKey ? [false] : [])].map((withKey) => ({ m, f, withKey }))),
+    );
   // The list needs the folder, which beforeAll makes; each mutation is one test walking every file it applies to.
-  it.each(MUTATIONS.map((m) => [m.name, m] as const))("%s", async (_n, m) => {
-    const mine = cases().filter((c) => c.m === m);
-    expect(mine.length).toBeGreaterThan(0);
-    for (const { f, withKey } of mine) {
-      const out = copyOfGolden();
-      m.plant(out, f);
-      await expectReadersAgree(out, withKey ? golden.pub : null, m.expect(f)).catch((err: Error) => {
-        throw new Error(`${f} as ${m.name} (${withKey ? "with" : "without"} --key): ${err.message}`);
-      });
-      rmSync(dirname(out), { recursive: true, force: true });
-    }
-  }, 600_000);
+  it.each(MUTATIONS.map((m) => [m.name, m] as const))(
+    "%s",
+    async (_n, m) => {
+      const mine = cases().filter((c) => c.m === m);
+      expect(mine.length).toBeGreaterThan(0);
+      for (const { f, withKey } of mine) {
+        const out = copyOfGolden();
+        m.plant(out, f);
+        await expectReadersAgree(out, withKey ? golden.pub : null, m.expect(f)).catch((err: Error) => {
+          throw new Error(`${f} as ${m.name} (${withKey ? "with" : "without"} --key): ${err.message}`);
+        });
+        rmSync(dirname(out), { recursive: true, force: true });
+      }
+    },
+    600_000,
+  );
 });
 
 // ── the manifest's subjects, tampered (and signed again)
@@ -277,52 +322,80 @@ const SCOPES: [string, string[]][] = [
 ];
 
 describe("a tampered subject, signed again by the key: refused alike", () => {
-  it.each(SUBJECT_EDITS.flatMap(([edit, fn]) => SCOPES.map(([scope, files]) => [edit, scope, fn, files] as const)))("%s in %s", async (edit, _scope, fn, files) => {
-    const out = copyOfGolden();
-    for (const file of files) {
-      const st = JSON.parse(readFileSync(join(out, file), "utf8")) as Statement;
-      fn(st.subject[0]!);
-      writeFileSync(join(out, file), `${JSON.stringify(st, null, 2)}\n`);
-      resign(out, file, golden.key);
-    }
-    // A name that is no kubelet's is refused by the manifest's reader; otherwise the verdict no longer matches
-    // the manifest, or (both changed) SHA256SUMS and the file disagree with them.
-    const code = edit.startsWith("a name climbing") || files.length === 1 ? "E_MANIFEST" : "E_OUT_DIR_CHANGED";
-    for (const key of [golden.pub, null]) await expectReadersAgree(out, key, { exit: 4, code });
-  }, 120_000);
+  it.each(SUBJECT_EDITS.flatMap(([edit, fn]) => SCOPES.map(([scope, files]) => [edit, scope, fn, files] as const)))(
+    "%s in %s",
+    async (edit, _scope, fn, files) => {
+      const out = copyOfGolden();
+      for (const file of files) {
+        const st = JSON.parse(readFileSync(join(out, file), "utf8")) as Statement;
+        fn(st.subject[0]!);
+        writeFileSync(join(out, file), `${JSON.stringify(st, null, 2)}\n`);
+        resign(out, file, golden.key);
+      }
+      // A name that is no kubelet's is refused by the manifest's reader; otherwise the verdict no longer matches
+      // the manifest, or (both changed) SHA256SUMS and the file disagree with them.
+      const code = edit.startsWith("a name climbing") || files.length === 1 ? "E_MANIFEST" : "E_OUT_DIR_CHANGED";
+      for (const key of [golden.pub, null]) await expectReadersAgree(out, key, { exit: 4, code });
+    },
+    120_000,
+  );
 
   it.each([
-    ["the SBOM, one byte changed", (o: string) => writeFileSync(join(o, "linux/amd64/sbom.cdx.json"), readFileSync(join(o, "linux/amd64/sbom.cdx.json"), "utf8").replace("nokmem", "nokmex")), "E_OUT_DIR_CHANGED", "sbom.cdx.json"],
+    [
+      "the SBOM, one byte changed",
+      (o: string) =>
+        writeFileSync(join(o, "linux/amd64/sbom.cdx.json"), readFileSync(join(o, "linux/amd64/sbom.cdx.json"), "utf8").replace("nokmem", "nokmex")),
+      "E_OUT_DIR_CHANGED",
+      "sbom.cdx.json",
+    ],
     ["build.log, appended to", (o: string) => writeFileSync(join(o, "build.log"), "more\n", { flag: "a" }), "E_OUT_DIR_CHANGED", "build.log"],
     ["SHA256SUMS naming another digest", (o: string) => writeFileSync(join(o, SUMS_FILE), `${"0".repeat(64)} *${KUBELET}\n`), "E_OUT_DIR_CHANGED", SUMS_FILE],
     ["SHA256SUMS holding a secret instead", (o: string) => writeFileSync(join(o, SUMS_FILE), readFileSync(join(outside, "secret"))), "E_SUMS", SUMS_FILE],
-    ["manifest.json holding a secret instead (signed again)", (o: string) => (writeFileSync(join(o, "manifest.json"), readFileSync(join(outside, "secret"))), resign(o, "manifest.json", golden.key)), "E_MANIFEST", "manifest.json"],
-  ])("%s", async (_n, plant, code, names) => {
-    const out = copyOfGolden();
-    plant(out);
-    for (const key of [golden.pub, null]) await expectReadersAgree(out, key, { exit: 4, code, names });
-  }, 120_000);
+    [
+      "manifest.json holding a secret instead (signed again)",
+      (o: string) => (writeFileSync(join(o, "manifest.json"), readFileSync(join(outside, "secret"))), resign(o, "manifest.json", golden.key)),
+      "E_MANIFEST",
+      "manifest.json",
+    ],
+  ])(
+    "%s",
+    async (_n, plant, code, names) => {
+      const out = copyOfGolden();
+      plant(out);
+      for (const key of [golden.pub, null]) await expectReadersAgree(out, key, { exit: 4, code, names });
+    },
+    120_000,
+  );
 
-  it.each(["manifest.json", "verdict.json"])("%s and its envelope removed: refused with the key and without", async (file) => {
-    const out = copyOfGolden();
-    rmSync(join(out, file));
-    rmSync(join(out, envelopeFile(file)));
-    // No manifest: not an output folder. No verdict: the manifest records its digest.
-    const want: Expected = file === "manifest.json" ? { exit: 2, code: "E_OUT_DIR" } : { exit: 4, code: "E_OUT_DIR_CHANGED", names: "verdict.json is missing" };
-    for (const key of [golden.pub, null]) await expectReadersAgree(out, key, want);
-  }, 120_000);
+  it.each(["manifest.json", "verdict.json"])(
+    "%s and its envelope removed: refused with the key and without",
+    async (file) => {
+      const out = copyOfGolden();
+      rmSync(join(out, file));
+      rmSync(join(out, envelopeFile(file)));
+      // No manifest: not an output folder. No verdict: the manifest records its digest.
+      const want: Expected =
+        file === "manifest.json" ? { exit: 2, code: "E_OUT_DIR" } : { exit: 4, code: "E_OUT_DIR_CHANGED", names: "verdict.json is missing" };
+      for (const key of [golden.pub, null]) await expectReadersAgree(out, key, want);
+    },
+    120_000,
+  );
 
   it.each([
     ["a package, listed with its digest", (o: string) => writeFileSync(join(o, "pkg.deb"), "deb"), null, null],
     ["a package listed with another digest", (o: string) => writeFileSync(join(o, "pkg.deb"), "changed"), "E_OUT_DIR_CHANGED", "pkg.deb has sha256"],
     ["a package listed but missing", () => undefined, "E_OUT_DIR_CHANGED", "pkg.deb is missing"],
     ["a package that is a symlink out", (o: string) => symlinkSync(join(outside, "secret"), join(o, "pkg.deb")), "E_OUT_DIR_REFUSED", "pkg.deb"],
-  ] as const)("SHA256SUMS listing another file than the kubelets: %s", async (_n, plant, code, names) => {
-    const out = copyOfGolden();
-    writeFileSync(join(out, SUMS_FILE), `${readFileSync(join(out, SUMS_FILE), "utf8")}${createHash("sha256").update("deb").digest("hex")} *pkg.deb\n`);
-    plant(out);
-    for (const key of [golden.pub, null]) await expectReadersAgree(out, key, code === null ? { exit: 0, code: null } : { exit: 4, code, names });
-  }, 120_000);
+  ] as const)(
+    "SHA256SUMS listing another file than the kubelets: %s",
+    async (_n, plant, code, names) => {
+      const out = copyOfGolden();
+      writeFileSync(join(out, SUMS_FILE), `${readFileSync(join(out, SUMS_FILE), "utf8")}${createHash("sha256").update("deb").digest("hex")} *pkg.deb\n`);
+      plant(out);
+      for (const key of [golden.pub, null]) await expectReadersAgree(out, key, code === null ? { exit: 0, code: null } : { exit: 4, code, names });
+    },
+    120_000,
+  );
 });
 
 // ── keys: empty, blank or unset is a usage error on every command that takes one
@@ -337,7 +410,20 @@ const KEY_COMMANDS: Record<string, (out: string, key: string) => string[]> = {
   pin: (out, key) => ["pin", out, "--catalog", catalog, "--key", key],
   "audit --manifest": (out, key) => ["audit", kubeletCopy, "--manifest", out, "--catalog", catalog, "--key", key],
   "build --sign-key": (out, key) => ["build", "--version", VERSION, "--dry-run", "--catalog", catalog, "--out", join(dirname(out), "never"), "--sign-key", key],
-  "build --gpg-key": (out, key) => ["build", "--version", VERSION, "--dry-run", "--catalog", catalog, "--out", join(dirname(out), "never"), "--package", "rpm", "--gpg-key", key],
+  "build --gpg-key": (out, key) => [
+    "build",
+    "--version",
+    VERSION,
+    "--dry-run",
+    "--catalog",
+    catalog,
+    "--out",
+    join(dirname(out), "never"),
+    "--package",
+    "rpm",
+    "--gpg-key",
+    key,
+  ],
   "package --key": (out, key) => ["package", out, "--catalog", catalog, "--key", key],
   "package --sign-key": (out, key) => ["package", out, "--catalog", catalog, "--sign-key", key],
   "package --gpg-key": (out, key) => ["package", out, "--catalog", catalog, "--gpg-key", key],
@@ -360,17 +446,21 @@ describe("a key argument that is empty, blank or unset is a usage error, never n
     expect(taking.sort()).toEqual([...new Set(Object.keys(KEY_COMMANDS).map((k) => k.split(" ")[0]!))].sort());
   });
 
-  it.each(Object.keys(KEY_COMMANDS))("%s", async (name) => {
-    const out = copyOfGolden();
-    for (const f of filesOf(out).filter(isEnvelope)) rmSync(join(out, f));
-    const before = readFileSync(catalog, "utf8");
-    for (const [what, value, env] of BAD_KEYS) {
-      const r = await run([...KEY_COMMANDS[name]!(out, value), "--json"], env);
-      expect(r.killed).toBe(false);
-      expect(r.code, `${what}: ${r.stderr}`).toBe(2);
-      expect(oneLine(r), what).toMatch(/--(sign-|gpg-)?key|environment variable/);
-      expect((JSON.parse(r.stdout) as { error: { code: string } }).error.code, what).toBe("E_KEY_EMPTY");
-    }
-    expect(readFileSync(catalog, "utf8")).toBe(before);
-  }, 120_000);
+  it.each(Object.keys(KEY_COMMANDS))(
+    "%s",
+    async (name) => {
+      const out = copyOfGolden();
+      for (const f of filesOf(out).filter(isEnvelope)) rmSync(join(out, f));
+      const before = readFileSync(catalog, "utf8");
+      for (const [what, value, env] of BAD_KEYS) {
+        const r = await run([...KEY_COMMANDS[name]!(out, value), "--json"], env);
+        expect(r.killed).toBe(false);
+        expect(r.code, `${what}: ${r.stderr}`).toBe(2);
+        expect(oneLine(r), what).toMatch(/--(sign-|gpg-)?key|environment variable/);
+        expect((JSON.parse(r.stdout) as { error: { code: string } }).error.code, what).toBe("E_KEY_EMPTY");
+      }
+      expect(readFileSync(catalog, "utf8")).toBe(before);
+    },
+    120_000,
+  );
 });

@@ -60,27 +60,34 @@ describe.each([
   const random = mulberry32(SEED + Number(era.replace(".", "")));
   const cases = Array.from({ length: RUNS }, (_, i) => ({ i, fraction: random(), signal: random() < 0.5 ? ("SIGINT" as const) : ("SIGTERM" as const) }));
 
-  it.each(cases)("run $i: $signal after start-up and $fraction of the rest of a patch's time", async ({ fraction, signal }) => {
-    const tree = await fresh();
-    expect(snapshot(tree.root)).toEqual(original);
-    const r = start(["patch", tree.root, "--version", tree.version]);
-    await new Promise((res) => setTimeout(res, startup + fraction * Math.max(0, span - startup)));
-    r.child.kill(signal);
-    const result = await ended(r);
+  it.each(cases)(
+    "run $i: $signal after start-up and $fraction of the rest of a patch's time",
+    async ({ fraction, signal }) => {
+      const tree = await fresh();
+      expect(snapshot(tree.root)).toEqual(original);
+      const r = start(["patch", tree.root, "--version", tree.version]);
+      await new Promise((res) => setTimeout(res, startup + fraction * Math.max(0, span - startup)));
+      r.child.kill(signal);
+      const result = await ended(r);
 
-    if (result.signal !== null) expect(result.signal, "killed before the handlers were installed").toBe(signal);
-    else expect([0, EXIT[signal]], r.stderr()).toContain(result.code);
-    if (result.code === EXIT[signal]) {
-      const lines = r.stderr().split("\n").filter((l) => l.startsWith("kubelet-nokmem: "));
-      expect(lines, r.stderr()).toHaveLength(1);
-      expect(lines[0]).toMatch(new RegExp(signal));
-    }
+      if (result.signal !== null) expect(result.signal, "killed before the handlers were installed").toBe(signal);
+      else expect([0, EXIT[signal]], r.stderr()).toContain(result.code);
+      if (result.code === EXIT[signal]) {
+        const lines = r
+          .stderr()
+          .split("\n")
+          .filter((l) => l.startsWith("kubelet-nokmem: "));
+        expect(lines, r.stderr()).toHaveLength(1);
+        expect(lines[0]).toMatch(new RegExp(signal));
+      }
 
-    const again = cli(["patch", tree.root, "--version", tree.version]);
-    expect(again.code, again.stderr).toBe(0);
-    expect(snapshot(tree.root)).toEqual(patched);
-    const revert = cli(["patch", "--revert", tree.root, "--version", tree.version]);
-    expect(revert.code, revert.stderr).toBe(0);
-    expect(snapshot(tree.root)).toEqual(original);
-  }, 60_000);
+      const again = cli(["patch", tree.root, "--version", tree.version]);
+      expect(again.code, again.stderr).toBe(0);
+      expect(snapshot(tree.root)).toEqual(patched);
+      const revert = cli(["patch", "--revert", tree.root, "--version", tree.version]);
+      expect(revert.code, revert.stderr).toBe(0);
+      expect(snapshot(tree.root)).toEqual(original);
+    },
+    60_000,
+  );
 });

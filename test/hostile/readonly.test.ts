@@ -37,14 +37,26 @@ beforeAll(async () => {
   writeOutDir(join(data, "half"), "1.16.15", { "linux/amd64": kubelet });
   mkdirSync(join(data, "half/.staging-AbC123"));
   writeFileSync(join(data, "half/.staging-AbC123/SHA256SUMS"), `${sha(kubelet)}  linux/amd64/kubelet\n`);
-  writeFileSync(join(data, "half/.publish-journal.json"), JSON.stringify({ schemaVersion: 1, pid: 1, staging: ".staging-AbC123", files: [{ name: "SHA256SUMS", sha256: sha(`${sha(kubelet)}  linux/amd64/kubelet\n`) }], remove: [] }));
+  writeFileSync(
+    join(data, "half/.publish-journal.json"),
+    JSON.stringify({
+      schemaVersion: 1,
+      pid: 1,
+      staging: ".staging-AbC123",
+      files: [{ name: "SHA256SUMS", sha256: sha(`${sha(kubelet)}  linux/amd64/kubelet\n`) }],
+      remove: [],
+    }),
+  );
   writeFileSync(join(data, "half/.lock"), "");
   copyFileSync(join(ROOT, "versions.json"), join(data, "versions.json"));
   expect(cli(["pin", join(data, "out"), "--catalog", join(data, "versions.json")]).code).toBe(0);
   await makeTree(join(data, "tree"), { era: "1.16" });
   nodeRoot = await writeRoot(healthyNode());
   execFileSync("cp", ["-a", `${nodeRoot}/.`, join(data, "node")]);
-  writeFileSync(join(data, "fleet.log"), `[pod/check-x/doctor] ${cli(["doctor", "--root", nodeRoot, "--json", "--node", "worker-1"]).stdout.split("\n").join("\n[pod/check-x/doctor] ")}\n`);
+  writeFileSync(
+    join(data, "fleet.log"),
+    `[pod/check-x/doctor] ${cli(["doctor", "--root", nodeRoot, "--json", "--node", "worker-1"]).stdout.split("\n").join("\n[pod/check-x/doctor] ")}\n`,
+  );
   if (canMount) {
     execFileSync("mount", ["--bind", data, mnt]);
     mounted = true;

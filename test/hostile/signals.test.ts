@@ -22,7 +22,10 @@ const SIGNALS = [
 
 function expectStopped(r: Running, result: { code: number | null; signal: NodeJS.Signals | null }, code: number, message: RegExp): void {
   expect(result, r.stderr()).toEqual({ code, signal: null });
-  const errors = r.stderr().split("\n").filter((l) => l.startsWith("kubelet-nokmem: "));
+  const errors = r
+    .stderr()
+    .split("\n")
+    .filter((l) => l.startsWith("kubelet-nokmem: "));
   expect(errors).toHaveLength(1);
   expect(errors[0]).toMatch(message);
   expect(errors[0]).not.toMatch(/internal error/);
@@ -39,13 +42,16 @@ async function waitUntilOpen(r: Running, path: string): Promise<void> {
         return [];
       }
     })();
-    if (fds.some((fd) => {
-      try {
-        return readlinkSync(`/proc/${r.child.pid}/fd/${fd}`) === path;
-      } catch {
-        return false;
-      }
-    })) return;
+    if (
+      fds.some((fd) => {
+        try {
+          return readlinkSync(`/proc/${r.child.pid}/fd/${fd}`) === path;
+        } catch {
+          return false;
+        }
+      })
+    )
+      return;
     await new Promise((res) => setTimeout(res, 20));
   }
 }
@@ -106,9 +112,12 @@ describe.each(SIGNALS)("%s", (signal, code, message) => {
     const parent = tempDir();
     const tree = await makeTree(join(parent, "k"), { era: "1.20", version: "1.20.15", kind: "dir", sleepSeconds: 600 });
     const out = join(parent, "out");
-    const r = start(["build", "--version", "1.20.15", "--runner", "local", "--source", tree.root, "--out", out, "--cache-dir", join(parent, "cache"), "--verbose"], {
-      env: { PATH: envWithGo().PATH! },
-    });
+    const r = start(
+      ["build", "--version", "1.20.15", "--runner", "local", "--source", tree.root, "--out", out, "--cache-dir", join(parent, "cache"), "--verbose"],
+      {
+        env: { PATH: envWithGo().PATH! },
+      },
+    );
     // make → build.sh → sleep: the whole chain is running.
     let procs = descendants(r.child.pid!);
     while (!procs.some((p) => p.comm === "sleep")) {

@@ -49,7 +49,15 @@ export async function writeSignedOutDir(parent: string): Promise<SignedOutDir> {
     strategy: "build-tag",
     line: "1.20",
     platforms: ["linux/amd64"],
-    source: { kind: "git", origin: "https://github.com/kubernetes/kubernetes.git", ref: `v${VERSION}`, commit: "c".repeat(40), treeDigest: `sha256:${"d".repeat(64)}`, dirHash: "e".repeat(64), gitTree: "f".repeat(40) },
+    source: {
+      kind: "git",
+      origin: "https://github.com/kubernetes/kubernetes.git",
+      ref: `v${VERSION}`,
+      commit: "c".repeat(40),
+      treeDigest: `sha256:${"d".repeat(64)}`,
+      dirHash: "e".repeat(64),
+      gitTree: "f".repeat(40),
+    },
     sourceDateEpoch: 1600000000,
     env: [["GOFLAGS", "-tags=nokmem"]],
     command: ["make", "WHAT=cmd/kubelet"],
@@ -59,7 +67,10 @@ export async function writeSignedOutDir(parent: string): Promise<SignedOutDir> {
     patches: [],
     tree,
     change: { kind: "build-setting", env: [["GOFLAGS", "-tags=nokmem"]] },
-    verdict: { verdict: "patched", binaries: [{ platform: "linux/amd64", verdict: "patched", gitVersion: `v${VERSION}`, evidence: [{ check: "disabled-string:runc-build", found: true }] }] },
+    verdict: {
+      verdict: "patched",
+      binaries: [{ platform: "linux/amd64", verdict: "patched", gitVersion: `v${VERSION}`, evidence: [{ check: "disabled-string:runc-build", found: true }] }],
+    },
     linked: {},
     signKey: key,
     stage: async (rel) => {

@@ -19,15 +19,23 @@ const REPO_CATALOG = join(import.meta.dirname, "../../versions.json");
 /** Run the CLI in a process that reports its own peak memory (maxRSS, in MiB) on its last stderr line. */
 function cliWithPeakMemory(args: string[]): { code: number | null; stderr: string; stdout: string; peakMiB: number } {
   const script = `const { main } = await import(${JSON.stringify(CLI)}); const code = await main(process.argv.slice(1)); process.stderr.write("maxRSS=" + Math.round(process.resourceUsage().maxRSS / 1024) + "\\n"); process.exitCode = code;`;
-  const r = spawnSync(process.execPath, ["--input-type=module", "-e", script, ...args], { encoding: "utf8", timeout: HANG_TIMEOUT_MS * 3, killSignal: "SIGKILL" });
+  const r = spawnSync(process.execPath, ["--input-type=module", "-e", script, ...args], {
+    encoding: "utf8",
+    timeout: HANG_TIMEOUT_MS * 3,
+    killSignal: "SIGKILL",
+  });
   const peak = Number(/maxRSS=(\d+)/.exec(r.stderr)?.[1] ?? NaN);
   return { code: r.status, stderr: r.stderr.replace(/maxRSS=\d+\n$/, ""), stdout: r.stdout, peakMiB: peak };
 }
 
 describe("the catalog: each key once", () => {
   it.each([
-    ["a second top-level \"lines\"", (t: string) => t.replace(/^\{/, '{\n  "lines": [],'), /at \/: expected each key once, found "lines" twice/],
-    ["a key twice inside a line", (t: string) => t.replace(/"line": "1\.16",/, '"line": "1.16", "line": "1.16",'), /at \/lines\/\d+: expected each key once, found "line" twice/],
+    ['a second top-level "lines"', (t: string) => t.replace(/^\{/, '{\n  "lines": [],'), /at \/: expected each key once, found "lines" twice/],
+    [
+      "a key twice inside a line",
+      (t: string) => t.replace(/"line": "1\.16",/, '"line": "1.16", "line": "1.16",'),
+      /at \/lines\/\d+: expected each key once, found "line" twice/,
+    ],
   ])("%s: exit 5, one line naming the key and where", (_what, edit, message) => {
     const parent = tempDir();
     const catalog = join(parent, "versions.json");
@@ -49,11 +57,18 @@ describe("flags that would silently mean something else", () => {
     expectOneLineError(cli(args), 2, /expected (at least one platform|platforms such as linux\/amd64|platforms among linux\/amd64)/);
   });
 
-  it.each(["-v", "--privileged", "-", "UPPER/case", "Upper", "a b", "image:tag:tag", "host:notaport/x"])("build --image %j: exit 2 before docker is asked", (image) => {
-    const parent = tempDir();
-    expectOneLineError(cli(["build", "--version", "1.16.15", `--image=${image}`, "--out", join(parent, "out"), "--cache-dir", join(parent, "c")]), 2, /expected --image to be an image reference/);
-    expect(snapshot(parent)).toEqual({});
-  });
+  it.each(["-v", "--privileged", "-", "UPPER/case", "Upper", "a b", "image:tag:tag", "host:notaport/x"])(
+    "build --image %j: exit 2 before docker is asked",
+    (image) => {
+      const parent = tempDir();
+      expectOneLineError(
+        cli(["build", "--version", "1.16.15", `--image=${image}`, "--out", join(parent, "out"), "--cache-dir", join(parent, "c")]),
+        2,
+        /expected --image to be an image reference/,
+      );
+      expect(snapshot(parent)).toEqual({});
+    },
+  );
 
   it("image check of a name starting with '-': exit 2, never an option to docker", () => {
     expectOneLineError(cli(["image", "check", "--", "--help"]), 2, /expected --image to be an image reference .*found "--help"/);
@@ -97,7 +112,10 @@ describe("sizes that lie", () => {
     const r = cliWithPeakMemory(["audit", path, "--json"]);
     expect(r.code).not.toBe(70);
     const report = JSON.parse(r.stdout).reports[0];
-    expect(report.errors[0]).toMatchObject({ code: "E_AUDIT_ELF_MALFORMED", message: expect.stringMatching(/section headers of at most 256 bytes each, found 65535-byte entries/) });
+    expect(report.errors[0]).toMatchObject({
+      code: "E_AUDIT_ELF_MALFORMED",
+      message: expect.stringMatching(/section headers of at most 256 bytes each, found 65535-byte entries/),
+    });
     // Node alone is ~50 MiB; the claimed table is 4 GiB and the file 256 MiB.
     expect(r.peakMiB).toBeLessThan(200);
   });
@@ -112,9 +130,12 @@ describe("sizes that lie", () => {
     const r = cliWithPeakMemory(["patch", tree.root]);
     // Tree inspection (src/tree/inspect.ts) reads the runc package first, bounded: a tree error.
     expect(r.code).toBe(6);
-    expect(r.stderr.trim().split("\n").filter((l) => l.startsWith("kubelet-nokmem: "))).toEqual([
-      expect.stringMatching(/expected vendor\/.*\/memory\.go to be source of at most \d+ MiB, found more; nothing was changed/),
-    ]);
+    expect(
+      r.stderr
+        .trim()
+        .split("\n")
+        .filter((l) => l.startsWith("kubelet-nokmem: ")),
+    ).toEqual([expect.stringMatching(/expected vendor\/.*\/memory\.go to be source of at most \d+ MiB, found more; nothing was changed/)]);
     expect(r.peakMiB).toBeLessThan(200);
     expect(snapshot(parent)).toEqual(before);
   });

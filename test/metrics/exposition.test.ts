@@ -79,7 +79,10 @@ describe("doctor --metrics", () => {
   });
 
   it("the node name comes from env NODE_NAME when --node is not given", async () => {
-    const r = await run({ file: process.execPath, args: [CLI, "doctor", "--root", roots.healthy!, "--json"], env: { NODE_NAME: "from-downward-api" } }, { reject: false });
+    const r = await run(
+      { file: process.execPath, args: [CLI, "doctor", "--root", roots.healthy!, "--json"], env: { NODE_NAME: "from-downward-api" } },
+      { reject: false },
+    );
     expect(JSON.parse(r.stdout).node).toBe("from-downward-api");
   });
 
@@ -103,14 +106,19 @@ describe("label values and help are escaped per the text format", () => {
     ['a"b', 'a\\"b'],
     ["a\\b", "a\\\\b"],
     ["a\nb", "a\\nb"],
-    ["плохой\\\"\n", 'плохой\\\\\\"\\n'],
+    ['плохой\\"\n', 'плохой\\\\\\"\\n'],
   ])("%j -> %j", (raw, escaped) => {
     expect(escapeLabelValue(raw)).toBe(escaped);
   });
 
   it("a hostile node name and path still give metrics promtool accepts, the values intact", async () => {
     const text = renderFamilies([
-      { name: "kubelet_nokmem_binary_info", help: "a help with \\ and\nnewline", type: "gauge", samples: [{ labels: { program: "kubelet", path: '/usr/bin/ku"be\\let\n} 2', version: "" }, value: 1 }] },
+      {
+        name: "kubelet_nokmem_binary_info",
+        help: "a help with \\ and\nnewline",
+        type: "gauge",
+        samples: [{ labels: { program: "kubelet", path: '/usr/bin/ku"be\\let\n} 2', version: "" }, value: 1 }],
+      },
     ]);
     expect(text.split("\n").filter(Boolean)).toHaveLength(3);
     expect(await promtoolCheck(text)).toEqual({ code: 0, out: "" });

@@ -59,7 +59,11 @@ async function waitFor<T>(what: string, probe: () => Promise<T | null>): Promise
     }
     await new Promise((r) => setTimeout(r, 500));
   }
-  throw new Error(`gave up waiting for ${what}: ${String(last)}\n${Object.entries(tails).map(([n, t]) => `--- ${n}:\n${t}`).join("\n")}`);
+  throw new Error(
+    `gave up waiting for ${what}: ${String(last)}\n${Object.entries(tails)
+      .map(([n, t]) => `--- ${n}:\n${t}`)
+      .join("\n")}`,
+  );
 }
 
 interface PromResult {
@@ -86,7 +90,11 @@ beforeAll(async () => {
 
   const exporterPort = await freePort();
   exporterUrl = `http://127.0.0.1:${exporterPort}`;
-  start("prometheus-node-exporter", ["--web.listen-address", `127.0.0.1:${exporterPort}`, "--collector.disable-defaults", "--collector.textfile", "--collector.textfile.directory", textfile], "node-exporter");
+  start(
+    "prometheus-node-exporter",
+    ["--web.listen-address", `127.0.0.1:${exporterPort}`, "--collector.disable-defaults", "--collector.textfile", "--collector.textfile.directory", textfile],
+    "node-exporter",
+  );
 
   // The bundle's rules with every `for:` cut to a second, so the test does not wait 15 minutes.
   const rules = (await readFile(join(REPO, "deploy/prometheus/kubelet-nokmem.rules.yaml"), "utf8")).replace(/^(\s+for:) \S+$/gm, "$1 1s");
@@ -99,7 +107,11 @@ beforeAll(async () => {
   await writeFile(join(work, "prometheus.yml"), stringify(config));
   const promPort = await freePort();
   promUrl = `http://127.0.0.1:${promPort}`;
-  start("prometheus", ["--config.file", join(work, "prometheus.yml"), "--storage.tsdb.path", join(work, "data"), "--web.listen-address", `127.0.0.1:${promPort}`], "prometheus");
+  start(
+    "prometheus",
+    ["--config.file", join(work, "prometheus.yml"), "--storage.tsdb.path", join(work, "data"), "--web.listen-address", `127.0.0.1:${promPort}`],
+    "prometheus",
+  );
 }, WAIT_MS);
 
 afterAll(async () => {
@@ -140,6 +152,11 @@ describe("node-exporter's textfile collector and Prometheus over a leaking node'
     const names = firing.map((x) => x.metric.alertname);
     expect(names).not.toContain("KubeletNokmemCheckStale");
     expect(names).not.toContain("KubeletNokmemCheckAbsent");
-    expect(firing.filter((x) => x.metric.alertname === "KubeletNokmemUnpatchedBinary").map((x) => x.metric.program).sort()).toEqual(["kubelet", "runc"]);
+    expect(
+      firing
+        .filter((x) => x.metric.alertname === "KubeletNokmemUnpatchedBinary")
+        .map((x) => x.metric.program)
+        .sort(),
+    ).toEqual(["kubelet", "runc"]);
   });
 });

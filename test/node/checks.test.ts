@@ -132,7 +132,10 @@ describe("/proc/cgroups", () => {
   });
 
   it("a gap on a kernel that does not leak is dying cgroups, not the leak", () => {
-    expect(assessCgroupGap(row(20000, 8), dirs(500), "/sys/fs/cgroup/memory", false)).toMatchObject({ severity: "info", title: "kernel counts 20000 memory cgroups, 500 exist: 19500 dying, not the kmem leak on this kernel" });
+    expect(assessCgroupGap(row(20000, 8), dirs(500), "/sys/fs/cgroup/memory", false)).toMatchObject({
+      severity: "info",
+      title: "kernel counts 20000 memory cgroups, 500 exist: 19500 dying, not the kmem leak on this kernel",
+    });
   });
 
   it("a gap with directories that could not be listed is unknown, not a leak", () => {
@@ -193,7 +196,15 @@ describe("slab and kernel log", () => {
 
 describe("the node verdict", () => {
   const f = (id: Finding["id"], severity: Finding["severity"]): Finding => ({ id, severity, title: id, evidence: [], remedy: null });
-  const base: VerdictInputs = { risk: "strong", bootProtected: false, kmemBuiltIn: true, kmem: "on", kubelet: "unpatched", runc: "unpatched", findings: [f("kernel-release", "critical"), f("kubepods-kmem", "critical")] };
+  const base: VerdictInputs = {
+    risk: "strong",
+    bootProtected: false,
+    kmemBuiltIn: true,
+    kmem: "on",
+    kubelet: "unpatched",
+    runc: "unpatched",
+    findings: [f("kernel-release", "critical"), f("kubepods-kmem", "critical")],
+  };
   it.each<[string, Partial<VerdictInputs>, string]>([
     ["affected kernel, kmem on", {}, "at-risk"],
     ["leak visible", { findings: [f("memory-cgroup-gap", "critical")] }, "leaking"],

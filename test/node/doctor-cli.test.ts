@@ -65,8 +65,22 @@ describe("doctor --json", () => {
     expect(r.exitCode).toBe(0);
     const report = JSON.parse(r.stdout);
     expect(Object.keys(report)).toEqual(["schemaVersion", "root", "node", "kernelRelease", "verdict", "summary", "findings", "binaries", "facts"]);
-    expect(report.facts).toEqual({ kernelRisk: "strong", memoryCgroupsCounted: 60000, memoryCgroupsExisting: 40, memoryCgroupIdLimit: 65535, slabUnreclaimableBytes: 4_600_000 * 1024, kubepodsKmem: "on", bootNokmem: false });
-    expect(report).toMatchObject({ schemaVersion: 1, root: roots.leaking, node: "worker-7.example", kernelRelease: "3.10.0-957.el7.x86_64", verdict: "leaking" });
+    expect(report.facts).toEqual({
+      kernelRisk: "strong",
+      memoryCgroupsCounted: 60000,
+      memoryCgroupsExisting: 40,
+      memoryCgroupIdLimit: 65535,
+      slabUnreclaimableBytes: 4_600_000 * 1024,
+      kubepodsKmem: "on",
+      bootNokmem: false,
+    });
+    expect(report).toMatchObject({
+      schemaVersion: 1,
+      root: roots.leaking,
+      node: "worker-7.example",
+      kernelRelease: "3.10.0-957.el7.x86_64",
+      verdict: "leaking",
+    });
     expect(NODE_VERDICTS).toContain(report.verdict);
     for (const f of report.findings) {
       expect(Object.keys(f)).toEqual(["id", "severity", "title", "evidence", "remedy"]);

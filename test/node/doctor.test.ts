@@ -66,12 +66,18 @@ describe("verdicts on fixture nodes", () => {
     expect(finding(r, "boot-nokmem").severity).toBe("warning");
     expect(finding(r, "boot-nokmem").remedy).toContain("grubby --update-kernel=ALL --args=cgroup.memory=nokmem");
     expect(finding(r, "kernel-config-kmem").title).toContain("CONFIG_MEMCG_KMEM=y");
-    expect(finding(r, "memory-cgroup-ids")).toMatchObject({ severity: "critical", title: "60000/65535 memory cgroup ids in use (92%), pod creation fails soon" });
+    expect(finding(r, "memory-cgroup-ids")).toMatchObject({
+      severity: "critical",
+      title: "60000/65535 memory cgroup ids in use (92%), pod creation fails soon",
+    });
     expect(finding(r, "memory-cgroup-gap")).toMatchObject({ severity: "critical", title: "kernel counts 60000 memory cgroups, 40 exist: 59960 leaked" });
     expect(finding(r, "kubepods-kmem")).toMatchObject({ severity: "critical" });
     expect(finding(r, "kubepods-kmem").evidence.join("\n")).toContain("memory.kmem.usage_in_bytes: 1837056");
     expect(finding(r, "slab-memory").severity).toBe("warning");
-    expect(finding(r, "kernel-log")).toMatchObject({ severity: "critical", title: "2 SLUB allocation failures, 1 failed memory cgroup mkdirs in the kernel log" });
+    expect(finding(r, "kernel-log")).toMatchObject({
+      severity: "critical",
+      title: "2 SLUB allocation failures, 1 failed memory cgroup mkdirs in the kernel log",
+    });
     expect(finding(r, "kubelet-binary").severity).toBe("critical");
     expect(finding(r, "runc-binary").remedy).toContain("`kubelet-nokmem build runc --version ");
     expect(r.summary).toMatch(/^leaking: /);
@@ -84,7 +90,9 @@ describe("verdicts on fixture nodes", () => {
     expect(finding(r, "memory-cgroup-gap").severity).toBe("ok");
     expect(finding(r, "kernel-log").severity).toBe("ok");
     expect(finding(r, "kubelet-binary").remedy).toContain("`kubelet-nokmem build --version v1.17.9`");
-    expect(finding(r, "kubepods-kmem").remedy).toContain("boot with cgroup.memory=nokmem (see boot-nokmem), or run a nokmem kubelet (see kubelet-binary) and runc");
+    expect(finding(r, "kubepods-kmem").remedy).toContain(
+      "boot with cgroup.memory=nokmem (see boot-nokmem), or run a nokmem kubelet (see kubelet-binary) and runc",
+    );
     expect(r.binaries.kubelet).toMatchObject({ path: "/usr/bin/kubelet", verdict: "unpatched", kubernetesVersion: "1.17.9" });
   });
 
@@ -140,14 +148,20 @@ describe("verdicts on fixture nodes", () => {
     const dir = await writeRoot({ "dmesg.txt": "[43073.004575] SLUB: Unable to allocate memory on node -1 (gfp=0x8020)\n" });
     roots.push(dir);
     const r = await examine(centos7AtRiskNode(), realAuditor, { dmesg: `${dir}/dmesg.txt` });
-    expect(finding(r, "kernel-log")).toMatchObject({ severity: "critical", evidence: expect.arrayContaining([`${dir}/dmesg.txt: 1 SLUB allocation failures, 0 failed memory cgroup mkdirs`]) });
+    expect(finding(r, "kernel-log")).toMatchObject({
+      severity: "critical",
+      evidence: expect.arrayContaining([`${dir}/dmesg.txt: 1 SLUB allocation failures, 0 failed memory cgroup mkdirs`]),
+    });
     expect(r.verdict).toBe("leaking");
   });
 });
 
 describe("missing, unreadable and malformed files give unknown findings, never a crash", () => {
   it("a truncated /proc/cgroups", async () => {
-    const r = await examine({ ...centos7AtRiskNode(), "proc/cgroups": "#subsys_name\thierarchy\tnum_cgroups\tenabled\ncpuset\t5\t12\t1\ncpu\t2\t90\t1\nmemory\t8\t6" });
+    const r = await examine({
+      ...centos7AtRiskNode(),
+      "proc/cgroups": "#subsys_name\thierarchy\tnum_cgroups\tenabled\ncpuset\t5\t12\t1\ncpu\t2\t90\t1\nmemory\t8\t6",
+    });
     expect(finding(r, "memory-cgroup-ids")).toMatchObject({ severity: "unknown", title: expect.stringContaining("line 4 is malformed or cut short") });
     expect(finding(r, "memory-cgroup-gap").severity).toBe("unknown");
     expect(r.verdict).toBe("at-risk");
@@ -160,7 +174,10 @@ describe("missing, unreadable and malformed files give unknown findings, never a
 
   it("garbage in osrelease", async () => {
     const r = await examine({ ...centos7AtRiskNode(), "proc/sys/kernel/osrelease": Buffer.from([0x00, 0xff, 0x41, 0x0a, 0x42]) });
-    expect(finding(r, "kernel-release")).toMatchObject({ severity: "unknown", title: expect.stringMatching(/^kernel release unknown: expected e\.g\. 3\.10\.0-1160\.el7\.x86_64, found /) });
+    expect(finding(r, "kernel-release")).toMatchObject({
+      severity: "unknown",
+      title: expect.stringMatching(/^kernel release unknown: expected e\.g\. 3\.10\.0-1160\.el7\.x86_64, found /),
+    });
     expect(r.kernelRelease).toBeNull();
     expect(finding(r, "kernel-config-kmem").title).toBe("kernel config not checked: kernel release unknown");
     expect(r.verdict).toBe("unknown");
@@ -169,7 +186,17 @@ describe("missing, unreadable and malformed files give unknown findings, never a
   it("missing files: an empty root", async () => {
     const r = await examine({ "etc/motd": "nothing here\n" });
     expect(r.verdict).toBe("unknown");
-    for (const id of ["kernel-release", "boot-nokmem", "memory-cgroup-ids", "memory-cgroup-gap", "kubepods-kmem", "slab-memory", "kernel-log", "kubelet-binary", "runc-binary"] as const) {
+    for (const id of [
+      "kernel-release",
+      "boot-nokmem",
+      "memory-cgroup-ids",
+      "memory-cgroup-gap",
+      "kubepods-kmem",
+      "slab-memory",
+      "kernel-log",
+      "kubelet-binary",
+      "runc-binary",
+    ] as const) {
       const f = finding(r, id);
       expect(f.severity, id).toBe("unknown");
       expect(f.title.length, id).toBeGreaterThan(10);
@@ -185,7 +212,10 @@ describe("missing, unreadable and malformed files give unknown findings, never a
 
   it("an unreadable file: a directory where osrelease belongs reads as an I/O error", async () => {
     const r = await examine({ ...healthyNode(), "proc/sys/kernel/osrelease": DIR });
-    expect(finding(r, "kernel-release")).toMatchObject({ severity: "unknown", evidence: ["/proc/sys/kernel/osrelease: unreadable (EISDIR: a directory where a file belongs)"] });
+    expect(finding(r, "kernel-release")).toMatchObject({
+      severity: "unknown",
+      evidence: ["/proc/sys/kernel/osrelease: unreadable (EISDIR: a directory where a file belongs)"],
+    });
     expect(r.verdict).toBe("unknown");
   });
 

@@ -70,7 +70,9 @@ describe("HostFiles reads a node's files without writing or blocking", () => {
 
   it("with a pattern, hands over exactly the lines holding a match, also across the reader's 1 MiB pieces", async () => {
     const noise = "Mar  3 09:00:01 worker kubelet: I0303 SyncLoop (PLEG): event for pod web";
-    const lines = Array.from({ length: 60_000 }, (_, i) => (i % 7919 === 0 ? `Mar  3 09:00:0${i % 10} worker kernel: SLUB: Unable to allocate memory on node -1 #${i}` : `${noise} ${i}`));
+    const lines = Array.from({ length: 60_000 }, (_, i) =>
+      i % 7919 === 0 ? `Mar  3 09:00:0${i % 10} worker kernel: SLUB: Unable to allocate memory on node -1 #${i}` : `${noise} ${i}`,
+    );
     const h = await host({ "var/log/messages": `${lines.join("\n")}\n` });
     const wanted = /SLUB: Unable/i;
     for (const tail of [1 << 30, 3_000_000]) {

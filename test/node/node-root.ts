@@ -65,21 +65,35 @@ function procCgroups(memoryCount: number, opts: { hierarchy?: number; enabled?: 
 /** `count` memory cgroup directories (the top included): kubepods, QoS classes and pods. */
 function memoryCgroupTree(count: number, kubepods = "kubepods"): NodeFiles {
   const base = "sys/fs/cgroup/memory";
-  const files: NodeFiles = { [base]: DIR, [`${base}/${kubepods}`]: DIR, [`${base}/${kubepods}/burstable`]: DIR, [`${base}/${kubepods}/besteffort`]: DIR, [`${base}/system.slice`]: DIR };
+  const files: NodeFiles = {
+    [base]: DIR,
+    [`${base}/${kubepods}`]: DIR,
+    [`${base}/${kubepods}/burstable`]: DIR,
+    [`${base}/${kubepods}/besteffort`]: DIR,
+    [`${base}/system.slice`]: DIR,
+  };
   for (let i = 0; Object.keys(files).length < count; i++) files[`${base}/${kubepods}/burstable/pod${i}`] = DIR;
   return files;
 }
 
 function meminfo(totalKb: number, slabKb: number, unreclaimKb: number): string {
-  return [`MemTotal:       ${totalKb} kB`, "MemFree:         1048576 kB", `Slab:           ${slabKb} kB`, `SReclaimable:   ${slabKb - unreclaimKb} kB`, `SUnreclaim:     ${unreclaimKb} kB`, ""].join("\n");
+  return [
+    `MemTotal:       ${totalKb} kB`,
+    "MemFree:         1048576 kB",
+    `Slab:           ${slabKb} kB`,
+    `SReclaimable:   ${slabKb - unreclaimKb} kB`,
+    `SUnreclaim:     ${unreclaimKb} kB`,
+    "",
+  ].join("\n");
 }
 
-const SLABINFO_ON = "slabinfo - version: 2.1\n# name            <active_objs> <num_objs> <objsize> <objperslab> <pagesperslab> : tunables <limit> <batchcount> <sharedfactor> : slabdata <active_slabs> <num_slabs> <sharedavail>\n";
+const SLABINFO_ON =
+  "slabinfo - version: 2.1\n# name            <active_objs> <num_objs> <objsize> <objperslab> <pagesperslab> : tunables <limit> <batchcount> <sharedfactor> : slabdata <active_slabs> <num_slabs> <sharedavail>\n";
 const CENTOS_CMDLINE = "BOOT_IMAGE=/vmlinuz-3.10.0-957.el7.x86_64 root=/dev/mapper/centos-root ro crashkernel=auto rd.lvm.lv=centos/root rhgb quiet\n";
 const SLUB_LINES = [
   "Mar  3 10:11:12 worker-7 kernel: SLUB: Unable to allocate memory on node -1 (gfp=0x8020)",
   "Mar  3 10:11:12 worker-7 kernel:   cache: kmalloc-64(3713:a1b2c3), object size: 64, buffer size: 64, default order: 0, min order: 0",
-  'Mar  3 10:11:13 worker-7 kubelet: E0303 10:11:13 pod_workers.go:191] failed to create container for [kubepods burstable pod1234]: mkdir /sys/fs/cgroup/memory/kubepods/burstable/pod1234: cannot allocate memory',
+  "Mar  3 10:11:13 worker-7 kubelet: E0303 10:11:13 pod_workers.go:191] failed to create container for [kubepods burstable pod1234]: mkdir /sys/fs/cgroup/memory/kubepods/burstable/pod1234: cannot allocate memory",
   "Mar  3 10:12:40 worker-7 kernel: SLUB: Unable to allocate memory on node -1 (gfp=0x8020)",
 ];
 

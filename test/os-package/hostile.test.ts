@@ -21,7 +21,10 @@ const kubelet = syntheticBinary({ markers: ["disabled-string:runc-build", "ident
 function handMadeDeb(dir: string, data: string, tarArgs: string[]): string {
   const control = join(dir, "control");
   mkdirSync(control, { recursive: true });
-  writeFileSync(join(control, "control"), "Package: kubelet\nVersion: 1.20.2-01+nokmem1\nArchitecture: amd64\nMaintainer: t <t@example.invalid>\nDescription: t\n");
+  writeFileSync(
+    join(control, "control"),
+    "Package: kubelet\nVersion: 1.20.2-01+nokmem1\nArchitecture: amd64\nMaintainer: t <t@example.invalid>\nDescription: t\n",
+  );
   writeFileSync(join(dir, "debian-binary"), "2.0\n");
   execFileSync("tar", ["-czf", join(dir, "control.tar.gz"), "-C", control, "./control"]);
   execFileSync("tar", ["-czf", join(dir, "data.tar.gz"), "-C", data, ...tarArgs]);
@@ -79,7 +82,14 @@ describe("a package as hostile input", () => {
     const dir = tempDir();
     const data = dataWithKubelet(dir);
     mkdirSync(join(data, "usr/share/kubelet-nokmem"), { recursive: true });
-    const pin = { schemaVersion: 1, kubernetes: "1.20.2", platform: "linux/amd64", sha256: "0".repeat(64), package: { format: "deb", version: "1.20.2-01+nokmem1" }, pin: { commit: "a".repeat(40), strategy: "build-tag", keyid: null } };
+    const pin = {
+      schemaVersion: 1,
+      kubernetes: "1.20.2",
+      platform: "linux/amd64",
+      sha256: "0".repeat(64),
+      package: { format: "deb", version: "1.20.2-01+nokmem1" },
+      pin: { commit: "a".repeat(40), strategy: "build-tag", keyid: null },
+    };
     writeFileSync(join(data, "usr/share/kubelet-nokmem/pin.json"), JSON.stringify(pin));
     const deb = handMadeDeb(dir, data, ["./usr/bin/kubelet", "./usr/share/kubelet-nokmem/pin.json"]);
     const v = cli(["verify", deb, "--json"]);
@@ -98,7 +108,10 @@ describe("package and a build publishing into the same folder", () => {
     const out = join(tempDir(), "out");
     writeOutDir(out, "1.20.2", { "linux/amd64": kubelet });
     // The lock a build's publication holds: this test's own process, alive.
-    writeFileSync(join(out, ".lock"), `${JSON.stringify({ pid: process.pid, host: hostname(), startedAt: new Date().toISOString(), purpose: "kubelet-nokmem build" })}\n`);
+    writeFileSync(
+      join(out, ".lock"),
+      `${JSON.stringify({ pid: process.pid, host: hostname(), startedAt: new Date().toISOString(), purpose: "kubelet-nokmem build" })}\n`,
+    );
     const r = cli(["package", out]);
     expect(r.code, r.stderr).toBe(9);
     expect(oneLineError(r)).toContain("locked by process");

@@ -18,7 +18,11 @@ describe("package names and versions", () => {
     expect(packageVersion("1.16.15", 4, "deb")).toEqual({ version: "1.16.15", release: "01+nokmem4", full: "1.16.15-01+nokmem4" });
   });
 
-  it.each([["rpm,deb", ["rpm", "deb"]], ["deb", ["deb"]], ["rpm, rpm", ["rpm"]]])("--format %s", (given, formats) => {
+  it.each([
+    ["rpm,deb", ["rpm", "deb"]],
+    ["deb", ["deb"]],
+    ["rpm, rpm", ["rpm"]],
+  ])("--format %s", (given, formats) => {
     expect(parseFormats(given)).toEqual(formats);
   });
   it.each(["", "apk", "rpm,zip"])("--format %j is a usage error", (given) => {
@@ -41,8 +45,27 @@ describe("dependencies per release line, named as each distribution names them",
     expect(dependencies(version, "deb").map((d) => formatDependency(d, "deb"))).toContain(`kubernetes-cni (>= ${cni})`);
   });
   it("names iproute for yum and iproute2 plus mount for apt", () => {
-    expect(dependencies("1.20.2", "rpm").map((d) => d.name)).toEqual(["conntrack", "ebtables", "ethtool", "iproute", "iptables", "kubernetes-cni", "socat", "util-linux"]);
-    expect(dependencies("1.20.2", "deb").map((d) => d.name)).toEqual(["conntrack", "ebtables", "ethtool", "iproute2", "iptables", "kubernetes-cni", "socat", "util-linux", "mount"]);
+    expect(dependencies("1.20.2", "rpm").map((d) => d.name)).toEqual([
+      "conntrack",
+      "ebtables",
+      "ethtool",
+      "iproute",
+      "iptables",
+      "kubernetes-cni",
+      "socat",
+      "util-linux",
+    ]);
+    expect(dependencies("1.20.2", "deb").map((d) => d.name)).toEqual([
+      "conntrack",
+      "ebtables",
+      "ethtool",
+      "iproute2",
+      "iptables",
+      "kubernetes-cni",
+      "socat",
+      "util-linux",
+      "mount",
+    ]);
   });
 });
 

@@ -8,11 +8,13 @@ export const RPMLINT_ACCEPTED: Record<string, string> = {
   "unstripped-binary-or-object": "the kubelet's bytes are its pin: stripping would change its sha256 and lose the Go symbols the audit reads",
   "statically-linked-binary": "the kubelet is Go; upstream's own kubelet package ships it the same way",
   "position-independent-executable-suggested": "the kubelet is built as upstream builds it; a PIE build would be another binary than the pinned one",
-  "missing-PT_GNU_STACK-section": "the tests package a synthetic ELF file (test/audit/synthetic.ts) without program headers; a real Go kubelet has PT_GNU_STACK",
+  "missing-PT_GNU_STACK-section":
+    "the tests package a synthetic ELF file (test/audit/synthetic.ts) without program headers; a real Go kubelet has PT_GNU_STACK",
   "no-manual-page-for-binary": "upstream's kubelet package has no manual page either; `kubelet --help` is the reference",
   "no-documentation": "the package documents itself in its description and /usr/share/kubelet-nokmem/pin.json, as the stock one ships no %doc",
   "only-non-binary-in-usr-lib": "the unit belongs in /usr/lib/systemd/system, where the stock package and kubeadm's drop-in expect it",
-  "unknown-key": "rpmlint checks the signature against this host's rpm database, which holds no repository key; rpm -K with the public key imported verifies it (the same test)",
+  "unknown-key":
+    "rpmlint checks the signature against this host's rpm database, which holds no repository key; rpm -K with the public key imported verifies it (the same test)",
   "invalid-license": "Debian's rpmlint has no licence list configured; `ASL 2.0` is the name CentOS 7 and the stock package use",
 };
 

@@ -24,7 +24,10 @@ import { LINTIAN_ACCEPTED, RPMLINT_ACCEPTED } from "./lint-overrides.js";
 import { stockDebs, stockRpms } from "./stock.js";
 
 const ours = syntheticBinary({ markers: ["disabled-string:runc-build", "identity:kubelet"], stamps: { gitVersion: "v1.20.2" } });
-const stock = syntheticBinary({ markers: ["enabled-string:kmem-limit-file", "enabled-string:kmem-not-supported", "identity:kubelet"], stamps: { gitVersion: "v1.20.2" } });
+const stock = syntheticBinary({
+  markers: ["enabled-string:kmem-limit-file", "enabled-string:kmem-not-supported", "identity:kubelet"],
+  stamps: { gitVersion: "v1.20.2" },
+});
 const RPM = "kubelet-1.20.2-1.nokmem.x86_64.rpm";
 const DEB = "kubelet_1.20.2-01+nokmem1_amd64.deb";
 
@@ -83,7 +86,9 @@ beforeAll(() => {
   const signer = gpgKey("signer");
   const other = gpgKey("other");
   Object.assign(keys, { secret: signer.secret, public: signer.public, otherPublic: other.public, otherKeyring: other.keyring });
-  const r = cli(["package", out, "--key", dsse.public, "--sign-key", dsse.private, "--gpg-key", keys.secret, "--catalog", catalog, "--json"], { SOURCE_DATE_EPOCH: "1700000000" });
+  const r = cli(["package", out, "--key", dsse.public, "--sign-key", dsse.private, "--gpg-key", keys.secret, "--catalog", catalog, "--json"], {
+    SOURCE_DATE_EPOCH: "1700000000",
+  });
   expect(r.code, r.stderr).toBe(0);
   packaged = JSON.parse(r.stdout) as typeof packaged;
 }, 120_000);
@@ -129,20 +134,48 @@ describe("kubelet-nokmem package: the packages", () => {
     expect(ok("rpm", ["-qpc", rpm]).trim()).toBe("/etc/sysconfig/kubelet");
     expect(ok("rpm", ["-qp", "--qf", "[%{FILEFLAGS:fflags} %{FILENAMES}\n]", rpm])).toMatch(/^cn \/etc\/sysconfig\/kubelet$/m);
     const requires = ok("rpm", ["-qp", "--requires", rpm]).split("\n").filter(Boolean);
-    expect(requires.filter((l) => !/^(rpmlib|config)\(/.test(l))).toEqual(["conntrack", "ebtables", "ethtool", "iproute", "iptables >= 1.4.21", "kubernetes-cni >= 0.8.7", "socat", "util-linux"]);
+    expect(requires.filter((l) => !/^(rpmlib|config)\(/.test(l))).toEqual([
+      "conntrack",
+      "ebtables",
+      "ethtool",
+      "iproute",
+      "iptables >= 1.4.21",
+      "kubernetes-cni >= 0.8.7",
+      "socat",
+      "util-linux",
+    ]);
     // Only rpmlib features rpm 4.11 (CentOS 7) has: no PayloadIsZstd, no newer digest or payload feature.
-    expect(requires.filter((l) => l.startsWith("rpmlib(")).map((l) => l.replace(/ .*/, ""))).toEqual(["rpmlib(CompressedFileNames)", "rpmlib(FileDigests)", "rpmlib(PayloadFilesHavePrefix)"]);
+    expect(requires.filter((l) => l.startsWith("rpmlib(")).map((l) => l.replace(/ .*/, ""))).toEqual([
+      "rpmlib(CompressedFileNames)",
+      "rpmlib(FileDigests)",
+      "rpmlib(PayloadFilesHavePrefix)",
+    ]);
     // What rpm 4.11 (CentOS 7) reads: gzip payload, sha256 file digests; no payload feature it lacks.
     expect(ok("rpm", ["-qp", "--qf", "%{PAYLOADCOMPRESSOR} %{FILEDIGESTALGO}", rpm])).toBe("gzip 8");
     const deb = join(out, "packages", DEB);
     const listing = ok("dpkg-deb", ["-c", deb]);
-    for (const p of ["./usr/bin/kubelet", "./lib/systemd/system/kubelet.service", "./etc/default/kubelet", "./etc/kubernetes/manifests/", "./usr/share/kubelet-nokmem/pin.json"]) expect(listing).toContain(` ${p}`);
+    for (const p of [
+      "./usr/bin/kubelet",
+      "./lib/systemd/system/kubelet.service",
+      "./etc/default/kubelet",
+      "./etc/kubernetes/manifests/",
+      "./usr/share/kubelet-nokmem/pin.json",
+    ])
+      expect(listing).toContain(` ${p}`);
     expect(listing).not.toContain("10-kubeadm.conf");
     expect(ok("dpkg-deb", ["--info", deb, "conffiles"]).trim()).toBe("/etc/default/kubelet");
-    expect(ok("dpkg-deb", ["--field", deb, "Depends"]).trim()).toBe("conntrack, ebtables, ethtool, iproute2, iptables (>= 1.4.21), kubernetes-cni (>= 0.8.7), socat, util-linux, mount");
+    expect(ok("dpkg-deb", ["--field", deb, "Depends"]).trim()).toBe(
+      "conntrack, ebtables, ethtool, iproute2, iptables (>= 1.4.21), kubernetes-cni (>= 0.8.7), socat, util-linux, mount",
+    );
     const data = execFileSync("dpkg-deb", ["--fsys-tarfile", deb], { maxBuffer: 64 * 1024 * 1024 });
     const pin = JSON.parse(execFileSync("tar", ["-xO", "./usr/share/kubelet-nokmem/pin.json"], { input: data }).toString("utf8")) as Record<string, unknown>;
-    expect(pin).toMatchObject({ schemaVersion: 1, kubernetes: "1.20.2", platform: "linux/amd64", sha256: sha(ours), package: { format: "deb", version: "1.20.2-01+nokmem1" } });
+    expect(pin).toMatchObject({
+      schemaVersion: 1,
+      kubernetes: "1.20.2",
+      platform: "linux/amd64",
+      sha256: sha(ours),
+      package: { format: "deb", version: "1.20.2-01+nokmem1" },
+    });
   });
 
   it("is clean for rpmlint and lintian, apart from the tags lint-overrides.ts justifies", () => {
@@ -200,7 +233,9 @@ describe("kubelet-nokmem package: the packages", () => {
     const pkgs = [join(out, "packages", RPM), join(out, "packages", DEB)];
     const v = cli(["verify", ...pkgs, "--catalog", catalog, "--json"]);
     expect(v.code, v.stderr).toBe(0);
-    expect((JSON.parse(v.stdout) as { results: { outcome: string; path: string }[] }).results.map((r) => [r.outcome, r.path])).toEqual(pkgs.map((p) => ["match", `${p}!/usr/bin/kubelet`]));
+    expect((JSON.parse(v.stdout) as { results: { outcome: string; path: string }[] }).results.map((r) => [r.outcome, r.path])).toEqual(
+      pkgs.map((p) => ["match", `${p}!/usr/bin/kubelet`]),
+    );
     const a = cli(["audit", ...pkgs, "--catalog", catalog, "--json"]);
     expect(a.code, a.stderr).toBe(0);
     expect((JSON.parse(a.stdout) as { reports: { verdict: string; pin: { status: string } }[] }).reports.map((r) => [r.verdict, r.pin.status])).toEqual([
@@ -268,7 +303,20 @@ describe("yum: dnf --installroot from the generated repository, over a stock kub
       `[stock]\nname=stock-shaped packages\nbaseurl=file://${stockRepo}/yum\ngpgcheck=0\n\n` +
         `[kubelet-nokmem]\nname=kubelet-nokmem\nbaseurl=file://${out}/repo/yum\ngpgcheck=1\nrepo_gpgcheck=1\ngpgkey=file://${oursKey}\n`,
     );
-    return sh("dnf", ["-y", "--installroot", root, "--config", join(conf, "dnf.conf"), "--releasever", "7", "--setopt", `reposdir=${join(conf, "repos.d")}`, "--disablerepo", "*", ...args]);
+    return sh("dnf", [
+      "-y",
+      "--installroot",
+      root,
+      "--config",
+      join(conf, "dnf.conf"),
+      "--releasever",
+      "7",
+      "--setopt",
+      `reposdir=${join(conf, "repos.d")}`,
+      "--disablerepo",
+      "*",
+      ...args,
+    ]);
   };
 
   it("installs the stock kubelet, upgrades it to ours, and an update afterwards keeps ours; rpm -V is clean; the audit says patched and pinned", () => {
@@ -294,7 +342,9 @@ describe("yum: dnf --installroot from the generated repository, over a stock kub
     expect(ok("rpm", ["--root", root, "-qf", "/usr/lib/systemd/system/kubelet.service.d/10-kubeadm.conf"]).trim()).toBe("kubeadm-1.20.2-0.x86_64");
     const a = cli(["audit", join(root, "usr/bin/kubelet"), "--catalog", catalog, "--json"]);
     expect(a.code, a.stderr).toBe(0);
-    expect((JSON.parse(a.stdout) as { reports: { verdict: string; pin: { status: string } }[] }).reports.map((x) => [x.verdict, x.pin.status])).toEqual([["patched", "match"]]);
+    expect((JSON.parse(a.stdout) as { reports: { verdict: string; pin: { status: string } }[] }).reports.map((x) => [x.verdict, x.pin.status])).toEqual([
+      ["patched", "match"],
+    ]);
   });
 
   it("refuses the repository when its key is another one", () => {
@@ -307,7 +357,8 @@ describe("yum: dnf --installroot from the generated repository, over a stock kub
 
 describe("apt: a debootstrapped bookworm root, over a stock kubelet", () => {
   let root: string;
-  const chroot = (...cmd: string[]) => sh("chroot", [root, "/usr/bin/env", "-i", "PATH=/usr/sbin:/usr/bin:/sbin:/bin", "DEBIAN_FRONTEND=noninteractive", "LC_ALL=C", ...cmd]);
+  const chroot = (...cmd: string[]) =>
+    sh("chroot", [root, "/usr/bin/env", "-i", "PATH=/usr/sbin:/usr/bin:/sbin:/bin", "DEBIAN_FRONTEND=noninteractive", "LC_ALL=C", ...cmd]);
   const apt = (...args: string[]) => chroot("apt-get", "-y", "-q", "-o", "APT::Sandbox::User=root", ...args);
   const sources = (keyring: string) =>
     writeFileSync(
@@ -319,7 +370,10 @@ describe("apt: a debootstrapped bookworm root, over a stock kubelet", () => {
     root = join(work, "apt-root");
     // The real dependencies come from Debian; only kubernetes-cni and the stock kubelet/kubeadm are stand-ins.
     const spec = { suite: "bookworm", mirror: "http://deb.debian.org/debian", include: ["conntrack", "ebtables", "ethtool", "iproute2", "iptables", "socat"] };
-    await makeRootfs(spec, root, { cacheDir: process.env.KUBELET_NOKMEM_ROOTFS_CACHE ?? join(homedir(), ".cache", "kubelet-nokmem", "rootfs"), signal: new AbortController().signal });
+    await makeRootfs(spec, root, {
+      cacheDir: process.env.KUBELET_NOKMEM_ROOTFS_CACHE ?? join(homedir(), ".cache", "kubelet-nokmem", "rootfs"),
+      signal: new AbortController().signal,
+    });
     const stockRepo = join(work, "stock-apt");
     const debs = stockDebs(join(work, "stub-deb"), stock);
     await makeRepositories(stockRepo, { rpms: [], debs, debArch: new Map(debs.map((d) => [d, "amd64"])), gpg: null });
@@ -356,7 +410,9 @@ describe("apt: a debootstrapped bookworm root, over a stock kubelet", () => {
     expect(chroot("dpkg", "-S", "/etc/systemd/system/kubelet.service.d/10-kubeadm.conf").stdout.trim()).toMatch(/^kubeadm: /);
     const a = cli(["audit", join(root, "usr/bin/kubelet"), "--catalog", catalog, "--json"]);
     expect(a.code, a.stderr).toBe(0);
-    expect((JSON.parse(a.stdout) as { reports: { verdict: string; pin: { status: string } }[] }).reports.map((x) => [x.verdict, x.pin.status])).toEqual([["patched", "match"]]);
+    expect((JSON.parse(a.stdout) as { reports: { verdict: string; pin: { status: string } }[] }).reports.map((x) => [x.verdict, x.pin.status])).toEqual([
+      ["patched", "match"],
+    ]);
   });
 
   it("refuses the repository's Release when its keyring holds another key", () => {

@@ -12,7 +12,13 @@ const lastStep = (args: string[]) => {
 
 describe("build --package", () => {
   it("adds a package step after publish, with the formats, release and whether --gpg-key signs", () => {
-    expect(lastStep(["--package", "rpm,deb", "--package-release", "3", "--gpg-key", "env:REPO_KEY", "--out", "/tmp/kn-plan-out"])).toEqual({ step: "package", out: "/tmp/kn-plan-out", formats: ["rpm", "deb"], release: 3, signed: true });
+    expect(lastStep(["--package", "rpm,deb", "--package-release", "3", "--gpg-key", "env:REPO_KEY", "--out", "/tmp/kn-plan-out"])).toEqual({
+      step: "package",
+      out: "/tmp/kn-plan-out",
+      formats: ["rpm", "deb"],
+      release: 3,
+      signed: true,
+    });
   });
   it("leaves the plan as it was without the flag", () => {
     expect(lastStep([])).toMatchObject({ step: "publish" });

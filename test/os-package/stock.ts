@@ -49,7 +49,9 @@ function stubRpm(work: string, p: StubPackage): string {
     ...files.map(([path, [, , config]]) => (config ? `%config(noreplace) ${path}` : path)),
   ].join("\n");
   writeFileSync(join(top, "stub.spec"), `${spec}\n`);
-  execFileSync("rpmbuild", ["-bb", ...(p.arch === "x86_64" ? ["--target", "x86_64-linux"] : []), "--define", `_topdir ${top}`, join(top, "stub.spec")], { stdio: "pipe" });
+  execFileSync("rpmbuild", ["-bb", ...(p.arch === "x86_64" ? ["--target", "x86_64-linux"] : []), "--define", `_topdir ${top}`, join(top, "stub.spec")], {
+    stdio: "pipe",
+  });
   const dir = join(top, "RPMS", p.arch);
   return join(dir, readdirSync(dir)[0]!);
 }
@@ -67,7 +69,16 @@ function stubDeb(work: string, p: StubPackage): string {
   const arch = p.arch === "noarch" ? "all" : "amd64";
   writeFileSync(
     join(root, "DEBIAN", "control"),
-    [`Package: ${p.name}`, `Version: ${p.version}-${p.release}`, `Architecture: ${arch}`, "Maintainer: test <test@example.invalid>", ...(p.requires?.length ? [`Depends: ${p.requires.join(", ")}`] : []), "Description: stock-shaped test package", " A stand-in with the stock package's name, version and paths.", ""].join("\n"),
+    [
+      `Package: ${p.name}`,
+      `Version: ${p.version}-${p.release}`,
+      `Architecture: ${arch}`,
+      "Maintainer: test <test@example.invalid>",
+      ...(p.requires?.length ? [`Depends: ${p.requires.join(", ")}`] : []),
+      "Description: stock-shaped test package",
+      " A stand-in with the stock package's name, version and paths.",
+      "",
+    ].join("\n"),
   );
   if (conffiles.length) writeFileSync(join(root, "DEBIAN", "conffiles"), conffiles.map((c) => `${c}\n`).join(""));
   const out = join(work, `${p.name}_${p.version}-${p.release}_${arch}.deb`);
@@ -98,9 +109,20 @@ export function stockRpms(work: string, stockKubelet: Buffer): string[] {
       release: "0",
       arch: "x86_64",
       requires: ["kubernetes-cni >= 0.8.7"],
-      files: { "/usr/bin/kubelet": [stockKubelet, 0o755], "/usr/lib/systemd/system/kubelet.service": [STOCK_UNIT, 0o644], "/etc/sysconfig/kubelet": ["KUBELET_EXTRA_ARGS=\n", 0o644, true] },
+      files: {
+        "/usr/bin/kubelet": [stockKubelet, 0o755],
+        "/usr/lib/systemd/system/kubelet.service": [STOCK_UNIT, 0o644],
+        "/etc/sysconfig/kubelet": ["KUBELET_EXTRA_ARGS=\n", 0o644, true],
+      },
     }),
-    stubRpm(work, { name: "kubeadm", version: "1.20.2", release: "0", arch: "x86_64", requires: ["kubelet >= 1.19.0"], files: { "/usr/lib/systemd/system/kubelet.service.d/10-kubeadm.conf": [DROP_IN, 0o644] } }),
+    stubRpm(work, {
+      name: "kubeadm",
+      version: "1.20.2",
+      release: "0",
+      arch: "x86_64",
+      requires: ["kubelet >= 1.19.0"],
+      files: { "/usr/lib/systemd/system/kubelet.service.d/10-kubeadm.conf": [DROP_IN, 0o644] },
+    }),
   ];
 }
 
@@ -116,6 +138,13 @@ export function stockDebs(work: string, stockKubelet: Buffer): string[] {
       requires: ["kubernetes-cni (>= 0.8.7)", "iptables (>= 1.4.21)", "conntrack", "socat"],
       files: { "/usr/bin/kubelet": [stockKubelet, 0o755], "/lib/systemd/system/kubelet.service": [STOCK_UNIT, 0o644] },
     }),
-    stubDeb(work, { name: "kubeadm", version: "1.20.2", release: "00", arch: "x86_64", requires: ["kubelet (>= 1.19.0)"], files: { "/etc/systemd/system/kubelet.service.d/10-kubeadm.conf": [DROP_IN, 0o644] } }),
+    stubDeb(work, {
+      name: "kubeadm",
+      version: "1.20.2",
+      release: "00",
+      arch: "x86_64",
+      requires: ["kubelet (>= 1.19.0)"],
+      files: { "/etc/systemd/system/kubelet.service.d/10-kubeadm.conf": [DROP_IN, 0o644] },
+    }),
   ];
 }

@@ -122,7 +122,9 @@ describe("npm pack", () => {
     expect(figures![3], fix).toBe((packed.unpackedSize / 1e6).toFixed(1));
     // The compressed size moves a little with npm's and zlib's versions: within 10%.
     for (const kb of [Number(install![1]), Number(figures![1])]) expect(Math.abs(kb * 1000 - packed.size) / packed.size, fix).toBeLessThan(0.1);
-    const names = Object.keys(pkg.dependencies).map((d) => `\`${d}\``).join(", ");
+    const names = Object.keys(pkg.dependencies)
+      .map((d) => `\`${d}\``)
+      .join(", ");
     expect(install![3], fix).toBe(names);
     expect(deps![2], fix).toBe(names);
     expect(Number(deps![1]), fix).toBe(Object.keys(pkg.dependencies).length);

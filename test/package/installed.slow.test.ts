@@ -15,7 +15,16 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { run } from "../../src/process/exec.js";
 import { makeTree } from "../fixtures/k8s-tree.js";
-import { centos7AtRiskNode, centos7LeakingNode, healthyNode, KMEM_ENABLED_BINARY, NOKMEM_BINARY, nokmemBootNode, removeRoot, writeRoot } from "../node/node-root.js";
+import {
+  centos7AtRiskNode,
+  centos7LeakingNode,
+  healthyNode,
+  KMEM_ENABLED_BINARY,
+  NOKMEM_BINARY,
+  nokmemBootNode,
+  removeRoot,
+  writeRoot,
+} from "../node/node-root.js";
 import { CLI, ensureBuilt, REPO } from "../support/built-cli.js";
 import { packPackage } from "../../src/pipeline/tool-image.js";
 

@@ -30,13 +30,33 @@ describe("patch --json", () => {
     const first = cli(["patch", tree.root, "--json"]);
     expect(first.code).toBe(0);
     const j = JSON.parse(first.stdout);
-    expect(j).toMatchObject({ strategy: "vendor-stub", series: "vendor-stub/1.13", version: "1.13.12", operation: "apply", mode: "write", applied: true, alreadyApplied: false });
-    expect(j.files).toEqual([{ path: `${RUNC_FS}/memory.go`, state: "changed", before: expect.any(String), after: expect.any(String), patches: ["../common/0001-stub-kmem-functions-in-memory-go.patch"] }]);
+    expect(j).toMatchObject({
+      strategy: "vendor-stub",
+      series: "vendor-stub/1.13",
+      version: "1.13.12",
+      operation: "apply",
+      mode: "write",
+      applied: true,
+      alreadyApplied: false,
+    });
+    expect(j.files).toEqual([
+      {
+        path: `${RUNC_FS}/memory.go`,
+        state: "changed",
+        before: expect.any(String),
+        after: expect.any(String),
+        patches: ["../common/0001-stub-kmem-functions-in-memory-go.patch"],
+      },
+    ]);
     expect(j.versionFile).toMatchObject({ treePath: "_output/kubelet-nokmem/version.env", gitVersion: "v1.13.12", commit: tree.commit, written: true });
     const patched = snapshot(tree.root);
     const again = cli(["patch", tree.root, "--json"]);
     expect(again.code).toBe(0);
-    expect(JSON.parse(again.stdout)).toMatchObject({ applied: false, alreadyApplied: true, files: [{ state: "unchanged", before: j.files[0].before, after: j.files[0].after }] });
+    expect(JSON.parse(again.stdout)).toMatchObject({
+      applied: false,
+      alreadyApplied: true,
+      files: [{ state: "unchanged", before: j.files[0].before, after: j.files[0].after }],
+    });
     expect(snapshot(tree.root)).toEqual(patched);
   });
 
@@ -46,7 +66,9 @@ describe("patch --json", () => {
     const before = snapshot(tree.root);
     const r = cli(["patch", tree.root, "--json"]);
     expect(r.code).toBe(7);
-    expect(r.lastErr).toMatch(/^kubelet-nokmem: expected kmem-override\/1\.16 to apply cleanly, found 1 problem in .*kmem_disabled\.go; nothing was changed \(fix: restore/);
+    expect(r.lastErr).toMatch(
+      /^kubelet-nokmem: expected kmem-override\/1\.16 to apply cleanly, found 1 problem in .*kmem_disabled\.go; nothing was changed \(fix: restore/,
+    );
     const j = JSON.parse(r.stdout);
     expect(j.error).toMatchObject({ code: "E_PATCH_DRIFT", exitCode: 7 });
     expect(j.error.problems[0].message).toBe(`expected ${RUNC_FS}/kmem_disabled.go (the replacement's source) to exist, found no such file`);
@@ -89,7 +111,9 @@ describe("patch modes", () => {
     const git = await makeTree(join(tempDir(), "k"), { era: "1.16" });
     const wrong = cli(["patch", git.root, "--version", "1.13.12"]);
     expect(wrong.code).toBe(2);
-    expect(wrong.lastErr).toBe("kubelet-nokmem: expected --version to name the release the tree is, found --version 1.13.12 but the tree says v1.16.15 (git describe); nothing was changed (fix: drop --version, or pass --version 1.16.15)");
+    expect(wrong.lastErr).toBe(
+      "kubelet-nokmem: expected --version to name the release the tree is, found --version 1.13.12 but the tree says v1.16.15 (git describe); nothing was changed (fix: drop --version, or pass --version 1.16.15)",
+    );
     expect(JSON.parse(cli(["patch", git.root, "--version", "1.13.12", "--json"]).stdout)).toMatchObject({ error: { code: "E_VERSION_MISMATCH" } });
     const dir = await makeTree(join(tempDir(), "d"), { era: "1.16", kind: "dir" });
     const none = cli(["patch", dir.root]);
@@ -112,7 +136,10 @@ describe("patch modes", () => {
 describe("killed in the middle of a series", () => {
   /** Start a run that stops after `files` files, wait until it says so, SIGKILL it. */
   async function killAfter(args: string[], files: number): Promise<void> {
-    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, KUBELET_NOKMEM_PAUSE_AFTER_FILES: String(files) }, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [CLI, ...args], {
+      env: { ...process.env, KUBELET_NOKMEM_PAUSE_AFTER_FILES: String(files) },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     await new Promise<void>((resolve, reject) => {
       let err = "";
       child.stderr.on("data", (d) => {
@@ -178,7 +205,10 @@ describe("killed in the middle of a series", () => {
 
   it("a second run while one holds the tree is refused as busy", async () => {
     const tree = await makeTree(join(tempDir(), "k"), { era: "1.16" });
-    const child = spawn(process.execPath, [CLI, "patch", tree.root, "--edit-version-sh"], { env: { ...process.env, KUBELET_NOKMEM_PAUSE_AFTER_FILES: "1" }, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [CLI, "patch", tree.root, "--edit-version-sh"], {
+      env: { ...process.env, KUBELET_NOKMEM_PAUSE_AFTER_FILES: "1" },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     try {
       await new Promise<void>((resolve) => child.stderr.on("data", (d) => String(d).includes("paused") && resolve()));
       const r = cli(["patch", tree.root]);

@@ -15,7 +15,6 @@ import { ERAS, ERA_FACTS, makeTree, RUNC_FS } from "../fixtures/k8s-tree.js";
 import { tempDir } from "../helpers/tmp.js";
 import { CHANGES, KMEM_GO, MEMORY_GO, resolution, snapshot } from "./helpers.js";
 
-
 async function thrown(p: Promise<unknown>): Promise<ToolError> {
   try {
     await p;
@@ -144,9 +143,19 @@ describe("the version stamp", () => {
     const rec = await applyStrategy(tree.root, resolution(tree.version));
     expect(rec).toMatchObject({ strategy: "vendor-stub", series: "vendor-stub/1.13", version: "1.13.12", alreadyApplied: false });
     // With each patch's text as the series holds it: the build's SBOMs carry it without reading the file again.
-    expect(rec.patches).toEqual([{ name: "../common/0001-stub-kmem-functions-in-memory-go.patch", sha256: expect.stringMatching(/^[0-9a-f]{64}$/), text: expect.stringContaining("memory.go") }]);
+    expect(rec.patches).toEqual([
+      {
+        name: "../common/0001-stub-kmem-functions-in-memory-go.patch",
+        sha256: expect.stringMatching(/^[0-9a-f]{64}$/),
+        text: expect.stringContaining("memory.go"),
+      },
+    ]);
     const [p] = rec.patches;
-    expect(createHash("sha256").update(p?.text ?? "").digest("hex")).toBe(p?.sha256);
+    expect(
+      createHash("sha256")
+        .update(p?.text ?? "")
+        .digest("hex"),
+    ).toBe(p?.sha256);
     expect(rec.files).toEqual([{ path: MEMORY_GO, before: expect.stringMatching(/^[0-9a-f]{64}$/), after: expect.stringMatching(/^[0-9a-f]{64}$/) }]);
     const again = await applyStrategy(tree.root, resolution(tree.version));
     expect(again.alreadyApplied).toBe(true);
@@ -164,7 +173,20 @@ describe("refusals leave the tree unchanged, with one clear line", () => {
     const text = readFileSync(p, "utf8");
     const lines = text.split("\n");
     // A plain-hunks patch with two hunks, then the tree drifts under both.
-    const diff = [`--- a/${KMEM_GO}`, `+++ b/${KMEM_GO}`, "@@ -4,3 +4,4 @@", ` ${lines[3]}`, ` ${lines[4]}`, "+// one", ` ${lines[5]}`, "@@ -16,2 +17,3 @@", ` ${lines[15]}`, "+// two", ` ${lines[16]}`, ""].join("\n");
+    const diff = [
+      `--- a/${KMEM_GO}`,
+      `+++ b/${KMEM_GO}`,
+      "@@ -4,3 +4,4 @@",
+      ` ${lines[3]}`,
+      ` ${lines[4]}`,
+      "+// one",
+      ` ${lines[5]}`,
+      "@@ -16,2 +17,3 @@",
+      ` ${lines[15]}`,
+      "+// two",
+      ` ${lines[16]}`,
+      "",
+    ].join("\n");
     writeFileSync(join(patches, "kmem-override/1.16/0001-a.patch"), `Subject: test\n\n${diff}`);
     writeFileSync(p, text.replace("package fs", "package fsx").replace(lines[15]!, "// changed here"));
     const before = snapshot(tree.root);
@@ -172,7 +194,12 @@ describe("refusals leave the tree unchanged, with one clear line", () => {
     expect(err).toBeInstanceOf(PatchDriftError);
     const drift = err as PatchDriftError;
     expect(drift.problems.map((p) => p.hunk)).toEqual([1, 2]);
-    expect(drift.problems[0]).toMatchObject({ path: KMEM_GO, line: 4, expected: ["package fs", lines[4], lines[5]], found: ["package fsx", lines[4], lines[5]] });
+    expect(drift.problems[0]).toMatchObject({
+      path: KMEM_GO,
+      line: 4,
+      expected: ["package fs", lines[4], lines[5]],
+      found: ["package fsx", lines[4], lines[5]],
+    });
     expect(drift.oneLine()).toMatch(/^expected kmem-override\/1\.16 to apply cleanly, found 2 problems \(2 hunks\) in .*kmem\.go; nothing was changed \(fix: /);
     expect(drift.report().join("\n")).toContain("expected: package fs");
     expect(drift.exitCode).toBe(7);
@@ -186,7 +213,15 @@ describe("refusals leave the tree unchanged, with one clear line", () => {
     writeFileSync(join(patches, "kmem-override/1.16/series"), "0001-a.patch\n");
     const p = join(tree.root, KMEM_GO);
     const lines = readFileSync(p, "utf8").split("\n");
-    const diff = [`--- a/${KMEM_GO}`, `+++ b/${KMEM_GO}`, "@@ -4,5 +4,6 @@", ...[3, 4, 5].map((i) => ` ${lines[i]}`), "+\t// added", ...[6, 7].map((i) => ` ${lines[i]}`), ""].join("\n");
+    const diff = [
+      `--- a/${KMEM_GO}`,
+      `+++ b/${KMEM_GO}`,
+      "@@ -4,5 +4,6 @@",
+      ...[3, 4, 5].map((i) => ` ${lines[i]}`),
+      "+\t// added",
+      ...[6, 7].map((i) => ` ${lines[i]}`),
+      "",
+    ].join("\n");
     writeFileSync(join(patches, "kmem-override/1.16/0001-a.patch"), `Subject: test\n\n${diff}`);
     writeFileSync(p, lines.map((l, i) => (i === 3 ? "package fs // drifted" : l)).join("\n"));
     const err = await thrown(runPatch(tree.root, resolution(tree.version), { patchesRoot: patches }));
@@ -205,9 +240,19 @@ describe("refusals leave the tree unchanged, with one clear line", () => {
     const patches = join(tempDir(), "patches");
     mkdirSync(join(patches, "kmem-override/1.16"), { recursive: true });
     writeFileSync(join(patches, "kmem-override/1.16/series"), "0001-ok.patch\n0002-escape.patch\n");
-    writeFileSync(join(patches, "kmem-override/1.16/0001-ok.patch"), `Subject: ok\n\n--- a/README.md\n+++ b/README.md\n@@ -1,1 +1,2 @@\n${readFileSync(join(tree.root, "README.md"), "utf8").split("\n").slice(0, 1).map((l) => ` ${l}`).join("\n")}\n+added\n`);
+    writeFileSync(
+      join(patches, "kmem-override/1.16/0001-ok.patch"),
+      `Subject: ok\n\n--- a/README.md\n+++ b/README.md\n@@ -1,1 +1,2 @@\n${readFileSync(join(tree.root, "README.md"), "utf8")
+        .split("\n")
+        .slice(0, 1)
+        .map((l) => ` ${l}`)
+        .join("\n")}\n+added\n`,
+    );
     const prefix = target.startsWith("/") ? "" : "a/";
-    writeFileSync(join(patches, "kmem-override/1.16/0002-escape.patch"), `Subject: escape\n\n--- ${prefix}${target}\n+++ ${prefix.replace("a", "b")}${target}\n@@ -0,0 +1,1 @@\n+x\n`);
+    writeFileSync(
+      join(patches, "kmem-override/1.16/0002-escape.patch"),
+      `Subject: escape\n\n--- ${prefix}${target}\n+++ ${prefix.replace("a", "b")}${target}\n@@ -0,0 +1,1 @@\n+x\n`,
+    );
     const before = snapshot(tree.root);
     const err = await thrown(runPatch(tree.root, resolution(tree.version), { patchesRoot: patches }));
     expect(err.code).toBe("E_PATCH_ESCAPE");
@@ -246,7 +291,9 @@ describe("refusals leave the tree unchanged, with one clear line", () => {
     const before = snapshot(tree.root);
     const err = await thrown(runPatch(tree.root, resolution("1.16.15")));
     expect(err.code).toBe("E_TREE_LAYOUT");
-    expect(err.oneLine()).toMatch(/^expected a tree with the split-rc7\+ or split-rc6 kmem layout for v1\.16\.15 \(strategy kmem-override\), found the pre-split layout; nothing was changed/);
+    expect(err.oneLine()).toMatch(
+      /^expected a tree with the split-rc7\+ or split-rc6 kmem layout for v1\.16\.15 \(strategy kmem-override\), found the pre-split layout; nothing was changed/,
+    );
     expect(snapshot(tree.root)).toEqual(before);
   });
 
@@ -268,7 +315,9 @@ describe("refusals leave the tree unchanged, with one clear line", () => {
     const before = snapshot(tree.root);
     const err = await thrown(runPatch(tree.root, resolution("1.16.15")));
     expect(err.code).toBe("E_PATCH_UNREADABLE");
-    expect(err.oneLine()).toBe(`expected a regular file at ${RUNC_FS}/kmem_disabled.go, found a directory; nothing was changed (fix: restore ${RUNC_FS}/kmem_disabled.go from the release's source)`);
+    expect(err.oneLine()).toBe(
+      `expected a regular file at ${RUNC_FS}/kmem_disabled.go, found a directory; nothing was changed (fix: restore ${RUNC_FS}/kmem_disabled.go from the release's source)`,
+    );
     expect(snapshot(tree.root)).toEqual(before);
   });
 
@@ -306,7 +355,9 @@ describe("refusals leave the tree unchanged, with one clear line", () => {
       const before = snapshot(tree.root);
       const err = await thrown(runPatch(tree.root, resolution(tree.version)));
       expect(err.code).toBe("E_PATCH_READONLY");
-      expect(err.oneLine()).toBe(`expected to be able to write ${MEMORY_GO}, found a read-only file system; nothing was changed (fix: copy the tree somewhere writable (or remount it read-write) and run the patch there)`);
+      expect(err.oneLine()).toBe(
+        `expected to be able to write ${MEMORY_GO}, found a read-only file system; nothing was changed (fix: copy the tree somewhere writable (or remount it read-write) and run the patch there)`,
+      );
       expect(snapshot(tree.root)).toEqual(before);
       // Checking and showing still work on a read-only tree.
       expect((await runPatch(tree.root, resolution(tree.version), { write: false })).diff).toContain("+\treturn errors.New(");

@@ -42,7 +42,7 @@ describe("Go declarations", () => {
   it("finds functions and methods by name, never in comments or strings", () => {
     const spans = findFunctions(SRC, "setKernelMemory");
     expect(spans).toHaveLength(2);
-    expect(functionBody(SRC, spans[1]!)).toContain('return errors.New(\'}\' + "x")');
+    expect(functionBody(SRC, spans[1]!)).toContain("return errors.New('}' + \"x\")");
     expect(functionBody(SRC, spans[1]!).trim().endsWith('"x")')).toBe(true);
   });
 

@@ -15,7 +15,6 @@ import { ERAS, makeTree, treeFiles } from "../fixtures/k8s-tree.js";
 import { envWithGo, tempDir } from "../helpers/tmp.js";
 import { carriedSeries, CHANGES, gofmtDirty, MEMORY_GO, resolution, SERIES_REFERENCES, snapshot } from "./helpers.js";
 
-
 describe("fixture trees", () => {
   it.each(ERAS)("era %s: every Go file is gofmt-clean", (era) => {
     const { files } = treeFiles({ era, memoryGoVariant: era === "1.13" ? 1 : 0 });

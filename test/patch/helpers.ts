@@ -61,7 +61,10 @@ export const SERIES_REFERENCES: [series: string, era: Era][] = [
 ];
 
 /** Each change of each patch of a series, carried forward by the engine over its era's fixture tree, beside the patch's own diff. */
-export function carriedSeries(seriesId: string, era: Era): { change: Change; before: string; diff: PatchSeries["patches"][number]["files"][number]["diff"]; carried: ReturnType<typeof carry> }[] {
+export function carriedSeries(
+  seriesId: string,
+  era: Era,
+): { change: Change; before: string; diff: PatchSeries["patches"][number]["files"][number]["diff"]; carried: ReturnType<typeof carry> }[] {
   const files = treeFiles({ era }).files;
   return loadSeries(seriesId).patches.flatMap((patch) =>
     changesOf(patch).map((change, i) => {

@@ -16,7 +16,7 @@ import { mulberry32 } from "../helpers/random.js";
 import { tempDir } from "../helpers/tmp.js";
 import { resolution, snapshot } from "./helpers.js";
 
-const WORDS = ["\treturn nil", "}", "", "// note", "\tif err != nil {", "x := 1", "package fs", "\t\"os\"", "KUBE_GIT_TREE_STATE=\"dirty\"", "\t\treturn err"];
+const WORDS = ["\treturn nil", "}", "", "// note", "\tif err != nil {", "x := 1", "package fs", '\t"os"', 'KUBE_GIT_TREE_STATE="dirty"', "\t\treturn err"];
 
 /** 1–6 random line edits: insert, delete, replace, duplicate; sometimes drop or add the final newline. */
 function randomEdit(text: string, rnd: () => number): string {
@@ -85,7 +85,10 @@ it("round trip on disk: a random multi-file series applies all together and reve
       const after = randomEdit(before, rnd);
       edited[path] = after;
       const name = `000${i + 1}-random.patch`;
-      writeFileSync(join(dir, name), `Subject: random edit ${i + 1}\n\n${createTwoFilesPatch(`a/${path}`, `b/${path}`, before, after, undefined, undefined, { headerOptions: FILE_HEADERS_ONLY })}`);
+      writeFileSync(
+        join(dir, name),
+        `Subject: random edit ${i + 1}\n\n${createTwoFilesPatch(`a/${path}`, `b/${path}`, before, after, undefined, undefined, { headerOptions: FILE_HEADERS_ONLY })}`,
+      );
       names.push(name);
     }
     writeFileSync(join(dir, "series"), `${names.join("\n")}\n`);

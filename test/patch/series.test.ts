@@ -16,5 +16,4 @@ describe.each(SERIES_REFERENCES)("series %s", (seriesId, era) => {
       expect(asHunks).toBe(carried.ok ? carried.content : "");
     }
   });
-
 });

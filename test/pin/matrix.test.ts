@@ -29,7 +29,10 @@ describe("buildMatrix", () => {
   it("filters by line, strategy and platform", () => {
     expect(buildMatrix(pinned, { lines: ["1.18"] }).map((e) => e.version)).toEqual(["1.18.20"]);
     expect(buildMatrix(pinned, { strategies: ["vendor-stub"] }).map((e) => e.version)).toEqual(["1.13.12"]);
-    expect(buildMatrix(pinned, { platforms: ["linux/arm64"], lines: ["1.16", "1.18"] }).map((e) => e.slug)).toEqual(["1.16.15-linux-arm64", "1.18.20-linux-arm64"]);
+    expect(buildMatrix(pinned, { platforms: ["linux/arm64"], lines: ["1.16", "1.18"] }).map((e) => e.slug)).toEqual([
+      "1.16.15-linux-arm64",
+      "1.18.20-linux-arm64",
+    ]);
     expect(buildMatrix(pinned, { includeUnaffected: true }).map((e) => e.version)).toContain("1.22.17");
   });
   it("takes the pin's image over the line's", () => {
@@ -61,7 +64,10 @@ describe("buildMatrix", () => {
   });
   it("merges --releases with the pins, and --unpinned keeps only what has no checksum yet", () => {
     const cat: Catalog = { ...base, pins: { "1.16.15": { commit: "", image: "img:pinned", sha256: { "linux/amd64": "a".repeat(64) } } } };
-    expect(buildMatrix(cat, { releases: ["1.16.15", "1.18.20"], image: "img:new" }).map((e) => `${e.version} ${e.image}`)).toEqual(["1.16.15 img:pinned", "1.18.20 img:new"]);
+    expect(buildMatrix(cat, { releases: ["1.16.15", "1.18.20"], image: "img:new" }).map((e) => `${e.version} ${e.image}`)).toEqual([
+      "1.16.15 img:pinned",
+      "1.18.20 img:new",
+    ]);
     expect(buildMatrix(cat, { releases: ["1.16.15", "1.18.20"], unpinned: true }).map((e) => e.version)).toEqual(["1.18.20"]);
     expect(buildMatrix(cat, { unpinned: true })).toEqual([]);
     expect(buildMatrix(pinned, { unpinned: true, lines: ["1.16"] }).map((e) => e.slug)).toEqual(["1.16.15-linux-amd64", "1.16.15-linux-arm64"]);

@@ -46,7 +46,24 @@ describe("matrix → build → pin → verify", () => {
 
     for (const e of entries) {
       const out = join(tmp, "out", e.slug);
-      const build = run(["build", "--catalog", catalog, "--version", e.version, "--platform", e.platform, "--image", e.image, "--source", sources[e.version]!, "--cache-dir", join(tmp, "cache"), "--out", out, "--json"]);
+      const build = run([
+        "build",
+        "--catalog",
+        catalog,
+        "--version",
+        e.version,
+        "--platform",
+        e.platform,
+        "--image",
+        e.image,
+        "--source",
+        sources[e.version]!,
+        "--cache-dir",
+        join(tmp, "cache"),
+        "--out",
+        out,
+        "--json",
+      ]);
       expect(build.code, build.stderr).toBe(0);
       const pin = run(["pin", out, "--catalog", catalog, "--json"]);
       expect(pin.code, pin.stderr).toBe(0);
@@ -57,7 +74,21 @@ describe("matrix → build → pin → verify", () => {
 
     // Same inputs again, into a fresh folder: the pin must hold.
     const again = join(tmp, "again");
-    const rebuild = run(["build", "--catalog", catalog, "--version", "1.16.15", "--image", IMAGE, "--source", sources["1.16.15"]!, "--cache-dir", join(tmp, "cache"), "--out", again]);
+    const rebuild = run([
+      "build",
+      "--catalog",
+      catalog,
+      "--version",
+      "1.16.15",
+      "--image",
+      IMAGE,
+      "--source",
+      sources["1.16.15"]!,
+      "--cache-dir",
+      join(tmp, "cache"),
+      "--out",
+      again,
+    ]);
     expect(rebuild.code, rebuild.stderr).toBe(0);
     const verified = run(["verify", again, "--catalog", catalog, "--json"]);
     expect(verified.code, verified.stdout + verified.stderr).toBe(0);

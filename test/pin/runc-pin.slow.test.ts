@@ -22,7 +22,16 @@ let work: string;
 let out: string;
 let pub: string;
 let catalogPath: string;
-let build: { version: string; sha256: string; runc: string; manifest: string; attestations: string[]; keyid: string; strategy: string; stamp: { commit: string | null } };
+let build: {
+  version: string;
+  sha256: string;
+  runc: string;
+  manifest: string;
+  attestations: string[];
+  keyid: string;
+  strategy: string;
+  stamp: { commit: string | null };
+};
 
 const json = <T>(path: string) => JSON.parse(readFileSync(path, "utf8")) as T;
 const errorCode = (stdout: string) => (JSON.parse(stdout) as { error: { code: string } }).error.code;
@@ -36,12 +45,34 @@ beforeAll(async () => {
   // A catalog that already pins a kubelet: the runc pin goes beside it, never into it.
   const catalog = json<Record<string, unknown>>(join(ROOT, "versions.json"));
   catalogPath = join(work, "versions.json");
-  writeFileSync(catalogPath, `${JSON.stringify({ ...catalog, pins: { "1.16.15": { commit: "", image: "kubelet-nokmem-toolchain:go1.19", sha256: { "linux/amd64": KUBELET_SHA } } } }, null, 2)}\n`);
+  writeFileSync(
+    catalogPath,
+    `${JSON.stringify({ ...catalog, pins: { "1.16.15": { commit: "", image: "kubelet-nokmem-toolchain:go1.19", sha256: { "linux/amd64": KUBELET_SHA } } } }, null, 2)}\n`,
+  );
   const tree = await makeRuncTree(join(work, "tree"), { era: "rc4", git: true });
   out = join(work, "out");
-  const r = await cliAsync(["build", "runc", "--version", tree.version, "--source", tree.dir, "--image", IMAGE, "--out", out, "--cache-dir", join(work, "cache"), "--sign-key", "env:KN_TEST_SIGNING_KEY", "--json"], {
-    KN_TEST_SIGNING_KEY: readFileSync(key, "utf8"),
-  });
+  const r = await cliAsync(
+    [
+      "build",
+      "runc",
+      "--version",
+      tree.version,
+      "--source",
+      tree.dir,
+      "--image",
+      IMAGE,
+      "--out",
+      out,
+      "--cache-dir",
+      join(work, "cache"),
+      "--sign-key",
+      "env:KN_TEST_SIGNING_KEY",
+      "--json",
+    ],
+    {
+      KN_TEST_SIGNING_KEY: readFileSync(key, "utf8"),
+    },
+  );
   expect(r.code, `${r.stdout}${r.stderr}`).toBe(0);
   build = JSON.parse(r.stdout);
 }, 10 * 60_000);
@@ -50,29 +81,57 @@ afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 describe("a runc output folder's provenance", () => {
   it("manifest.json is SLSA provenance with product runc, written by the kubelet build's writer", () => {
-    const m = json<{ _type: string; predicateType: string; subject: { name: string; digest: { sha256: string } }[]; predicate: { buildDefinition: { externalParameters: Record<string, unknown>; resolvedDependencies: { name: string }[] }; runDetails: { byproducts: { name: string }[] } } }>(build.manifest);
+    const m = json<{
+      _type: string;
+      predicateType: string;
+      subject: { name: string; digest: { sha256: string } }[];
+      predicate: {
+        buildDefinition: { externalParameters: Record<string, unknown>; resolvedDependencies: { name: string }[] };
+        runDetails: { byproducts: { name: string }[] };
+      };
+    }>(build.manifest);
     expect(m._type).toBe("https://in-toto.io/Statement/v1");
     expect(m.predicateType).toBe("https://slsa.dev/provenance/v1");
     expect(m.subject).toEqual([{ name: "linux/amd64/runc", digest: { sha256: build.sha256 } }]);
-    expect(m.predicate.buildDefinition.externalParameters).toMatchObject({ product: "runc", version: "v1.0.0-rc4", strategy: "runc-stub", platforms: ["linux/amd64"], runner: "docker", image: IMAGE });
+    expect(m.predicate.buildDefinition.externalParameters).toMatchObject({
+      product: "runc",
+      version: "v1.0.0-rc4",
+      strategy: "runc-stub",
+      platforms: ["linux/amd64"],
+      runner: "docker",
+      image: IMAGE,
+    });
     // The stub series is recorded as a resolved dependency, as a kubelet's patches are.
-    expect(m.predicate.buildDefinition.resolvedDependencies.map((d) => d.name)).toEqual(expect.arrayContaining(["source", "image", expect.stringMatching(/^patch:/)]));
+    expect(m.predicate.buildDefinition.resolvedDependencies.map((d) => d.name)).toEqual(
+      expect.arrayContaining(["source", "image", expect.stringMatching(/^patch:/)]),
+    );
     expect(m.predicate.runDetails.byproducts.map((b) => b.name).sort()).toEqual(["build.log", "linux/amd64/sbom.cdx.json", "verdict.json"]);
   });
 
   it("verdict.json names product runc, the stamp, and the same subject; the SBOM describes runc with its patch", () => {
-    const v = json<{ subject: { name: string }[]; predicate: { product: string; release: string; verdict: string; binaries: { name: string; runcVersion: { version: string; commit: string | null } }[] } }>(join(out, "verdict.json"));
+    const v = json<{
+      subject: { name: string }[];
+      predicate: { product: string; release: string; verdict: string; binaries: { name: string; runcVersion: { version: string; commit: string | null } }[] };
+    }>(join(out, "verdict.json"));
     expect(v.subject.map((s) => s.name)).toEqual(["linux/amd64/runc"]);
     expect(v.predicate).toMatchObject({ product: "runc", release: "1.0.0-rc4", verdict: "patched" });
     expect(v.predicate.binaries[0]).toMatchObject({ name: "linux/amd64/runc", runcVersion: { version: "1.0.0-rc4", commit: build.stamp.commit } });
-    const sbom = json<{ metadata: { component: { name: string; purl: string; pedigree: { patches: unknown[]; notes: string } } } }>(join(out, "linux", "amd64", "sbom.cdx.json"));
+    const sbom = json<{ metadata: { component: { name: string; purl: string; pedigree: { patches: unknown[]; notes: string } } } }>(
+      join(out, "linux", "amd64", "sbom.cdx.json"),
+    );
     expect(sbom.metadata.component.name).toBe("runc");
     expect(sbom.metadata.component.purl).toMatch(/^pkg:golang\/github\.com\/opencontainers\/runc@v1\.0\.0-rc4\?/);
     expect(sbom.metadata.component.pedigree.patches).toHaveLength(1);
   });
 
   it("--sign-key: both Statements have envelopes, and the build reports the keyid", () => {
-    expect(build.attestations.map((a) => a.slice(out.length + 1))).toEqual(["linux/amd64/sbom.cdx.json", "verdict.json", "verdict.dsse.json", "manifest.json", "manifest.dsse.json"]);
+    expect(build.attestations.map((a) => a.slice(out.length + 1))).toEqual([
+      "linux/amd64/sbom.cdx.json",
+      "verdict.json",
+      "verdict.dsse.json",
+      "manifest.json",
+      "manifest.dsse.json",
+    ]);
     expect(build.keyid).toMatch(/^SHA256:/);
   });
 });
@@ -90,9 +149,18 @@ describe("pin → verify → matrix for a runc folder", () => {
     const r = cli(["pin", out, "--catalog", catalogPath, "--key", pub, "--json"]);
     expect(r.code, r.stdout + r.stderr).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ product: "runc", version: "1.0.0-rc4", written: true });
-    const c = json<{ pins: Record<string, unknown>; runcPins: Record<string, { image: string; strategy: string; keyid: string; patches: unknown[]; sha256: Record<string, string>; commit: string }> }>(catalogPath);
+    const c = json<{
+      pins: Record<string, unknown>;
+      runcPins: Record<string, { image: string; strategy: string; keyid: string; patches: unknown[]; sha256: Record<string, string>; commit: string }>;
+    }>(catalogPath);
     expect(Object.keys(c.pins)).toEqual(["1.16.15"]);
-    expect(c.runcPins["1.0.0-rc4"]).toMatchObject({ image: IMAGE, strategy: "runc-stub", keyid: build.keyid, commit: build.stamp.commit, sha256: { "linux/amd64": build.sha256 } });
+    expect(c.runcPins["1.0.0-rc4"]).toMatchObject({
+      image: IMAGE,
+      strategy: "runc-stub",
+      keyid: build.keyid,
+      commit: build.stamp.commit,
+      sha256: { "linux/amd64": build.sha256 },
+    });
     expect(c.runcPins["1.0.0-rc4"]!.patches).toHaveLength(1);
     // Pinning the same folder again changes nothing.
     const again = cli(["pin", out, "--catalog", catalogPath, "--json"]);
@@ -104,7 +172,9 @@ describe("pin → verify → matrix for a runc folder", () => {
     expect(folder.code, folder.stdout + folder.stderr).toBe(0);
     const bare = cli(["verify", build.runc, "--catalog", catalogPath, "--json"]);
     expect(bare.code, bare.stdout + bare.stderr).toBe(0);
-    expect((JSON.parse(bare.stdout) as { results: unknown[] }).results).toEqual([expect.objectContaining({ product: "runc", version: "1.0.0-rc4", platform: "linux/amd64", pinned: build.sha256, outcome: "match" })]);
+    expect((JSON.parse(bare.stdout) as { results: unknown[] }).results).toEqual([
+      expect.objectContaining({ product: "runc", version: "1.0.0-rc4", platform: "linux/amd64", pinned: build.sha256, outcome: "match" }),
+    ]);
     // The audit reads the same pin for the runc it finds.
     const audit = cli(["audit", build.runc, "--catalog", catalogPath, "--json"]);
     expect(JSON.stringify(JSON.parse(audit.stdout))).toContain('"status":"match"');
@@ -127,7 +197,11 @@ describe("pin → verify → matrix for a runc folder", () => {
     const bytes = readFileSync(runc);
     bytes[bytes.length - 1]! ^= 1;
     writeFileSync(runc, bytes);
-    for (const args of [["verify", copy], ["pin", copy, "--dry-run"], ["audit", build.runc, "--manifest", copy]]) {
+    for (const args of [
+      ["verify", copy],
+      ["pin", copy, "--dry-run"],
+      ["audit", build.runc, "--manifest", copy],
+    ]) {
       const r = cli([...args, "--catalog", catalogPath, "--json"]);
       expect({ args, code: r.code, error: errorCode(r.stdout) }).toEqual({ args, code: ExitCode.verification, error: "E_OUT_DIR_CHANGED" });
     }

@@ -96,7 +96,11 @@ describe("planBuild", () => {
     const p = planFor("1.20.15", { runner: "local" });
     const make = p.steps.find((s) => s.step === "make") as MakeInvocation;
     expect(new Map(make.env).get("KUBE_GIT_VERSION_FILE")).toEqual({ pending: "tree", template: "{}/_output/kubelet-nokmem/version.env" });
-    expect(make.goCache).toEqual({ kind: "dir", name: { pending: "imageGo", template: "/cache/gocache/1.20-local-{}" }, target: { pending: "tree", template: "{}/_output/local/go/cache" } });
+    expect(make.goCache).toEqual({
+      kind: "dir",
+      name: { pending: "imageGo", template: "/cache/gocache/1.20-local-{}" },
+      target: { pending: "tree", template: "{}/_output/local/go/cache" },
+    });
     const facts = new Facts();
     facts.set("tree", "/t");
     facts.set("imageGo", "1.19.8");
@@ -109,27 +113,50 @@ describe("planBuild", () => {
 });
 
 describe("build --dry-run --json on the four measured release layouts", () => {
-  it.each(MEASURED_BUILD_IMAGES.map((m) => [m.version, m] as const))("%s: the tree's image mapped to registry.k8s.io, the rule and the expected Go", async (_v, m) => {
-    const dir = tempDir("kn-plan-");
-    const tree = await makeTree(join(dir, "tree"), { era: m.era, version: m.version, buildImage: m.layout });
-    // No docker on PATH: a dry run never needs it.
-    const bin = join(dir, "bin");
-    mkdirSync(bin);
-    symlinkSync("/usr/bin/git", join(bin, "git"));
-    const r = cli(["build", "--version", m.version, "--source", tree.root, "--out", join(dir, "out"), "--dry-run", "--json"], { PATH: bin });
-    expect(r.code, r.stderr).toBe(0);
-    const j = JSON.parse(r.stdout);
-    expect(j.plan.image).toMatchObject({ rule: "tree", ref: m.mapped, requested: m.requested, expectedGo: m.go, expectedGoFrom: "build/build-image/cross/VERSION", moved: { to: "registry.k8s.io" } });
-    expect(j.plan.steps.find((s: { step: string }) => s.step === "image")).toMatchObject({ pull: "missing", strictToolchain: false });
-    const text = cli(["build", "--version", m.version, "--source", tree.root, "--out", join(dir, "out"), "--dry-run"], { PATH: bin });
-    expect(text.stdout).toContain(`${m.mapped} (rule: tree`);
-    expect(text.stdout).toContain(`expected ${m.go} (from build/build-image/cross/VERSION)`);
-  });
+  it.each(MEASURED_BUILD_IMAGES.map((m) => [m.version, m] as const))(
+    "%s: the tree's image mapped to registry.k8s.io, the rule and the expected Go",
+    async (_v, m) => {
+      const dir = tempDir("kn-plan-");
+      const tree = await makeTree(join(dir, "tree"), { era: m.era, version: m.version, buildImage: m.layout });
+      // No docker on PATH: a dry run never needs it.
+      const bin = join(dir, "bin");
+      mkdirSync(bin);
+      symlinkSync("/usr/bin/git", join(bin, "git"));
+      const r = cli(["build", "--version", m.version, "--source", tree.root, "--out", join(dir, "out"), "--dry-run", "--json"], { PATH: bin });
+      expect(r.code, r.stderr).toBe(0);
+      const j = JSON.parse(r.stdout);
+      expect(j.plan.image).toMatchObject({
+        rule: "tree",
+        ref: m.mapped,
+        requested: m.requested,
+        expectedGo: m.go,
+        expectedGoFrom: "build/build-image/cross/VERSION",
+        moved: { to: "registry.k8s.io" },
+      });
+      expect(j.plan.steps.find((s: { step: string }) => s.step === "image")).toMatchObject({ pull: "missing", strictToolchain: false });
+      const text = cli(["build", "--version", m.version, "--source", tree.root, "--out", join(dir, "out"), "--dry-run"], { PATH: bin });
+      expect(text.stdout).toContain(`${m.mapped} (rule: tree`);
+      expect(text.stdout).toContain(`expected ${m.go} (from build/build-image/cross/VERSION)`);
+    },
+  );
 
   it("--image and --pull are shown as given; a bad --pull is a usage error", async () => {
     const dir = tempDir("kn-plan-");
     const tree = await makeTree(join(dir, "tree"), { era: "1.20", kind: "dir" });
-    const r = cli(["build", "--version", tree.version, "--source", tree.root, "--image", "mine:1", "--pull", "never", "--strict-toolchain", "--dry-run", "--json"]);
+    const r = cli([
+      "build",
+      "--version",
+      tree.version,
+      "--source",
+      tree.root,
+      "--image",
+      "mine:1",
+      "--pull",
+      "never",
+      "--strict-toolchain",
+      "--dry-run",
+      "--json",
+    ]);
     expect(r.code, r.stderr).toBe(0);
     const j = JSON.parse(r.stdout);
     expect(j.plan.image).toMatchObject({ rule: "flag", ref: "mine:1", expectedGo: "1.15.8" });
@@ -150,7 +177,20 @@ describe("build --dry-run --json on the four measured release layouts", () => {
     expect(plan.image).toEqual({ pending: "imageChoice" });
     expect(plan.steps.map((s: { step: string }) => s.step).slice(0, 2)).toEqual(["stage", "image"]);
     // A real build stages, reads the tree's build-image files, and asks for the mapped image (absent here; never pulled).
-    const r = cli(["build", "--version", m.version, "--source", tarball, "--out", join(dir, "out"), "--cache-dir", join(dir, "cache"), "--pull", "never", "--json"]);
+    const r = cli([
+      "build",
+      "--version",
+      m.version,
+      "--source",
+      tarball,
+      "--out",
+      join(dir, "out"),
+      "--cache-dir",
+      join(dir, "cache"),
+      "--pull",
+      "never",
+      "--json",
+    ]);
     expect(r.code, r.stderr).toBe(3);
     expect(JSON.parse(r.stdout).error.message).toContain(`expected the build image ${m.mapped} on this machine`);
   });

@@ -46,7 +46,9 @@ function cli(args: string[], env: Record<string, string> = {}, onStart?: (child:
 const buildArgs = (out: string, extra: string[] = []) => ["build", "--version", "1.20.15", "--image", IMAGE, "--cache-dir", cache, "--out", out, ...extra];
 
 function containersNamed(prefix: string): string[] {
-  return execFileSync("docker", ["ps", "-a", "--filter", `name=${prefix}`, "--format", "{{.Names}}"], { encoding: "utf8" }).split("\n").filter(Boolean);
+  return execFileSync("docker", ["ps", "-a", "--filter", `name=${prefix}`, "--format", "{{.Names}}"], { encoding: "utf8" })
+    .split("\n")
+    .filter(Boolean);
 }
 
 describe("build in Docker", () => {
@@ -95,7 +97,9 @@ describe("build in Docker", () => {
     const out = join(tmp, "out-trap");
     const r = await cli([...buildArgs(out), "--source", trap.root, "--source-date-epoch", "1600000000"]);
     expect(r.code, r.stderr).toBe(4);
-    expect(r.stderr).toMatch(/expected a kubelet the audit judges patched, stamped v1.20.15; found linux\/amd64: unpatched \(kmem-enabled code in the binary\)/);
+    expect(r.stderr).toMatch(
+      /expected a kubelet the audit judges patched, stamped v1.20.15; found linux\/amd64: unpatched \(kmem-enabled code in the binary\)/,
+    );
     expect(existsSync(out)).toBe(false);
   });
 
@@ -144,7 +148,9 @@ describe("several platforms", () => {
 describe("build with --runner local", () => {
   it("runs the same make on the host with Go on PATH", async () => {
     const out = join(tmp, "out-local");
-    const r = await cli(["build", "--version", "1.20.15", "--runner", "local", "--cache-dir", cache, "--out", out, "--source", repo.root, "--json"], { PATH: GO_PATH });
+    const r = await cli(["build", "--version", "1.20.15", "--runner", "local", "--cache-dir", cache, "--out", out, "--source", repo.root, "--json"], {
+      PATH: GO_PATH,
+    });
     expect(r.code, r.stderr).toBe(0);
     const j = JSON.parse(r.stdout);
     expect(j).toMatchObject({ runner: "local", verdict: "patched" });

@@ -26,7 +26,18 @@ afterEach(() => {
   rmSync(tmp, { recursive: true, force: true });
 });
 
-const build = (extra: string[] = []) => ["build", "--version", "1.20.15", "--source", tmp, "--cache-dir", join(tmp, "cache"), "--out", join(tmp, "out"), ...extra];
+const build = (extra: string[] = []) => [
+  "build",
+  "--version",
+  "1.20.15",
+  "--source",
+  tmp,
+  "--cache-dir",
+  join(tmp, "cache"),
+  "--out",
+  join(tmp, "out"),
+  ...extra,
+];
 
 describe("Docker problems are environment errors (exit 3) that say how to fix them", () => {
   it("no docker client on PATH", async () => {
@@ -52,7 +63,9 @@ describe("Docker problems are environment errors (exit 3) that say how to fix th
   it("image missing locally", async () => {
     const { io, err } = captureIo();
     expect(await main(build(["--image", "kubelet-nokmem-no-such-image:1"]), io)).toBe(3);
-    expect(err.join("\n")).toMatch(/expected the build image kubelet-nokmem-no-such-image:1 on this machine, found no such image \(fix: build it offline with `kubelet-nokmem image build --tag kubelet-nokmem-no-such-image:1`, or `docker pull/);
+    expect(err.join("\n")).toMatch(
+      /expected the build image kubelet-nokmem-no-such-image:1 on this machine, found no such image \(fix: build it offline with `kubelet-nokmem image build --tag kubelet-nokmem-no-such-image:1`, or `docker pull/,
+    );
   });
 
   it("image check says the same for a missing image", async () => {
@@ -85,7 +98,24 @@ describe("usage errors (exit 2)", () => {
 describe("--dry-run", () => {
   it("prints the plan as JSON and touches nothing", async () => {
     const { io, out } = captureIo();
-    expect(await main(["build", "--version", "v1.16.15", "--dry-run", "--json", "--image", "kubelet-nokmem-toolchain:go1.19", "--out", join(tmp, "out"), "--source-date-epoch", "7"], io)).toBe(0);
+    expect(
+      await main(
+        [
+          "build",
+          "--version",
+          "v1.16.15",
+          "--dry-run",
+          "--json",
+          "--image",
+          "kubelet-nokmem-toolchain:go1.19",
+          "--out",
+          join(tmp, "out"),
+          "--source-date-epoch",
+          "7",
+        ],
+        io,
+      ),
+    ).toBe(0);
     const j = JSON.parse(out.join("\n"));
     expect(j.plan).toMatchObject({ version: "1.16.15", strategy: "kmem-override", runner: "docker", command: ["make", "WHAT=cmd/kubelet"] });
     expect(j.argv.slice(0, 4)).toEqual(["docker", "run", "--rm", "--name"]);

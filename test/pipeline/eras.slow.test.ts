@@ -23,7 +23,11 @@ beforeAll(() => {
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 function build(version: string, source: string, out: string, extra: string[] = []) {
-  const r = spawnSync(process.execPath, [CLI, "build", "--version", version, "--image", IMAGE, "--cache-dir", join(tmp, "cache"), "--source", source, "--out", out, "--json", ...extra], { encoding: "utf8" });
+  const r = spawnSync(
+    process.execPath,
+    [CLI, "build", "--version", version, "--image", IMAGE, "--cache-dir", join(tmp, "cache"), "--source", source, "--out", out, "--json", ...extra],
+    { encoding: "utf8" },
+  );
   return { code: r.status, stderr: r.stderr, json: r.status === 0 ? JSON.parse(r.stdout) : null };
 }
 

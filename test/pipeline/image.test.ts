@@ -16,7 +16,13 @@ describe("image build commands", () => {
   it("imports the tar stream with Go on PATH and the Go version as a label", () => {
     expect(rootfsTarArgs("/tmp/r")).toEqual(["--numeric-owner", "-C", "/tmp/r", "-c", "."]);
     const args = importArgs(o, "1.19.8");
-    expect(args.slice(0, 5)).toEqual(["import", "-c", "ENV PATH=/usr/lib/go-1.19/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "-c", "LABEL io.github.kubelet-nokmem.go-version=1.19.8"]);
+    expect(args.slice(0, 5)).toEqual([
+      "import",
+      "-c",
+      "ENV PATH=/usr/lib/go-1.19/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+      "-c",
+      "LABEL io.github.kubelet-nokmem.go-version=1.19.8",
+    ]);
     expect(args.slice(-2)).toEqual(["-", "kubelet-nokmem-toolchain:go1.19"]);
   });
   it("defaults the tag from the Go version", () => expect(defaultTag("1.19")).toBe("kubelet-nokmem-toolchain:go1.19"));

@@ -65,7 +65,21 @@ describe("plan", () => {
   });
 
   it("hands a new cache volume to the build user with a one-off chown", () => {
-    expect(chownVolumeArgs("vol", "img", 1000, 100)).toEqual(["run", "--rm", "--network", "none", "--user", "0:0", "-v", "vol:/c", "--entrypoint", "chown", "img", "1000:100", "/c"]);
+    expect(chownVolumeArgs("vol", "img", 1000, 100)).toEqual([
+      "run",
+      "--rm",
+      "--network",
+      "none",
+      "--user",
+      "0:0",
+      "-v",
+      "vol:/c",
+      "--entrypoint",
+      "chown",
+      "img",
+      "1000:100",
+      "/c",
+    ]);
   });
 });
 

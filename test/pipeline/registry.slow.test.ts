@@ -58,7 +58,10 @@ function freePort(): Promise<number> {
 async function waitForRegistry(): Promise<void> {
   for (;;) {
     if (registry?.exitCode !== null) throw new Error("docker-registry exited before it answered");
-    const ok = await fetch(`http://127.0.0.1:${port}/v2/`).then((r) => r.ok, () => false);
+    const ok = await fetch(`http://127.0.0.1:${port}/v2/`).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (ok) return;
     await new Promise((r) => setTimeout(r, 200));
   }
@@ -81,7 +84,10 @@ beforeAll(async () => {
   tmp = mkdtempSync(join(tmpdir(), "kn-registry-"));
   port = await freePort();
   const config = join(tmp, "registry.yml");
-  writeFileSync(config, `version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: ${join(tmp, "data")}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:${port}\n`);
+  writeFileSync(
+    config,
+    `version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: ${join(tmp, "data")}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:${port}\n`,
+  );
   registry = spawn(REGISTRY_BIN, ["serve", config], { stdio: "ignore" });
   await waitForRegistry();
 
@@ -116,10 +122,29 @@ afterAll(() => {
 });
 
 const build = (out: string, extra: string[] = []) =>
-  kn(["build", "--catalog", catalog, "--version", "1.20.2", "--source", tree.root, "--cache-dir", join(tmp, "cache"), "--out", join(tmp, out), "--json", ...extra]);
+  kn([
+    "build",
+    "--catalog",
+    catalog,
+    "--version",
+    "1.20.2",
+    "--source",
+    tree.root,
+    "--cache-dir",
+    join(tmp, "cache"),
+    "--out",
+    join(tmp, out),
+    "--json",
+    ...extra,
+  ]);
 
 describe("the image the tree asks for, from a registry", () => {
-  let first: { sha256: string; image: { ref: string; id: string; rule: string; pulled: boolean; go: string }; toolchain: { expected: string; matches: boolean; note: string }; manifest: string };
+  let first: {
+    sha256: string;
+    image: { ref: string; id: string; rule: string; pulled: boolean; go: string };
+    toolchain: { expected: string; matches: boolean; note: string };
+    manifest: string;
+  };
 
   it("--pull never fails cleanly when the image is not here, and publishes nothing", () => {
     expect(hasImage(tag)).toBe(false);

@@ -44,7 +44,19 @@ function errorLine(stderr: string): string {
 }
 
 function build(version: string, source: string[], name: string) {
-  const args = ["build", "--version", version, ...source, "--runner", "local", "--cache-dir", join(tmp, `cache-${name}`), "--out", join(tmp, `out-${name}`), "--json"];
+  const args = [
+    "build",
+    "--version",
+    version,
+    ...source,
+    "--runner",
+    "local",
+    "--cache-dir",
+    join(tmp, `cache-${name}`),
+    "--out",
+    join(tmp, `out-${name}`),
+    "--json",
+  ];
   return cli(args, { PATH: `${bin}:${process.env.PATH ?? ""}` });
 }
 

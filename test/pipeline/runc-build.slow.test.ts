@@ -56,9 +56,21 @@ interface RuncJson {
   seconds: number;
 }
 
-async function buildRunc(version: string, source: string, name: string, env: NodeJS.ProcessEnv = {}): Promise<{ code: number; json: RuncJson | null; err: string }> {
-  const r = await cliAsync(["build", "runc", "--version", version, "--source", source, "--out", join(work, `out-${name}`), "--cache-dir", cache, "--json"], env);
-  return { code: r.code ?? -1, json: r.code === 0 ? (JSON.parse(r.stdout) as RuncJson) : null, err: r.code === 0 ? "" : `${r.stdout}${r.stderr.split("\n").slice(-3).join("\n")}` };
+async function buildRunc(
+  version: string,
+  source: string,
+  name: string,
+  env: NodeJS.ProcessEnv = {},
+): Promise<{ code: number; json: RuncJson | null; err: string }> {
+  const r = await cliAsync(
+    ["build", "runc", "--version", version, "--source", source, "--out", join(work, `out-${name}`), "--cache-dir", cache, "--json"],
+    env,
+  );
+  return {
+    code: r.code ?? -1,
+    json: r.code === 0 ? (JSON.parse(r.stdout) as RuncJson) : null,
+    err: r.code === 0 ? "" : `${r.stdout}${r.stderr.split("\n").slice(-3).join("\n")}`,
+  };
 }
 
 /** `make runc` as a distribution runs it: the Makefile's default tags, the tree as released. */
@@ -69,7 +81,17 @@ async function buildNormally(tree: string, makefileTags: string[], goMod: boolea
   const uid = process.getuid?.() ?? 0;
   const gid = process.getgid?.() ?? 0;
   await ensureCacheVolume(volume, imageId, uid, gid);
-  const args = runcDockerArgs({ containerName: `kn-runc-normal-${Date.now()}`, uid, gid, gopathVolume: volume, tree: copy, image: { ref: IMAGE, id: imageId }, goMod, buildTags: makefileTags, commit: null });
+  const args = runcDockerArgs({
+    containerName: `kn-runc-normal-${Date.now()}`,
+    uid,
+    gid,
+    gopathVolume: volume,
+    tree: copy,
+    image: { ref: IMAGE, id: imageId },
+    goMod,
+    buildTags: makefileTags,
+    commit: null,
+  });
   execFileSync("docker", args, { stdio: ["ignore", "pipe", "pipe"] });
   return join(copy, "runc");
 }
@@ -103,7 +125,9 @@ describe("build runc: a fixture tree of each era, built for real in Docker", () 
     expect(readFileSync(j.runc).includes("fixture-feature:seccomp")).toBe(true);
     const sums = readFileSync(join(work, `out-${era}`, "SHA256SUMS"), "utf8");
     expect(sums).toContain(`${j.sha256} *linux/amd64/runc`);
-    const stmt = JSON.parse(readFileSync(join(work, `out-${era}`, "verdict.json"), "utf8")) as { predicate: { product: string; release: string; strategy: string } };
+    const stmt = JSON.parse(readFileSync(join(work, `out-${era}`, "verdict.json"), "utf8")) as {
+      predicate: { product: string; release: string; strategy: string };
+    };
     expect(stmt.predicate).toMatchObject({ product: "runc", release: tree.version, strategy });
   });
 
@@ -124,7 +148,11 @@ describe("build runc: the tree is the final word", () => {
     const tree = await makeRuncTree(join(work, "tree-disagree"), { era: "rc4", versionFile: "1.0.0-rc93" });
     const r = await buildRunc("1.0.0-rc93", tree.dir, "disagree");
     expect(r.err).toBe("");
-    expect({ strategy: r.json!.strategy, verdict: r.json!.verdict, stamp: r.json!.stamp.version }).toEqual({ strategy: "runc-stub", verdict: "patched", stamp: "1.0.0-rc93" });
+    expect({ strategy: r.json!.strategy, verdict: r.json!.verdict, stamp: r.json!.stamp.version }).toEqual({
+      strategy: "runc-stub",
+      verdict: "patched",
+      stamp: "1.0.0-rc93",
+    });
     expect(r.json!.disagreements).toEqual([
       "the catalog says 1.0.0-rc93 is runc-build-tag (layout split-rc7+); the tree's libcontainer/cgroups/fs is pre-split, so the build uses runc-stub",
       "the catalog names Go 1.15 for 1.0.0-rc93; the tree's Dockerfile names Go 1.8.0",
@@ -134,17 +162,34 @@ describe("build runc: the tree is the final word", () => {
 
 describe("build runc: a hostile tree or environment is refused, never built into a normal runc", () => {
   it.each<[string, Parameters<typeof makeRuncTree>[1], NodeJS.ProcessEnv, number, string, RegExp]>([
-    ["a VERSION file of another release", { era: "rc93", versionFile: "1.0.0-rc92" }, {}, ExitCode.tree, "E_RUNC_VERSION_FILE", /expected the tree's VERSION file to say 1\.0\.0-rc93 .*found "1\.0\.0-rc92"/],
+    [
+      "a VERSION file of another release",
+      { era: "rc93", versionFile: "1.0.0-rc92" },
+      {},
+      ExitCode.tree,
+      "E_RUNC_VERSION_FILE",
+      /expected the tree's VERSION file to say 1\.0\.0-rc93 .*found "1\.0\.0-rc92"/,
+    ],
     ["no VERSION file", { era: "rc93", versionFile: null }, {}, ExitCode.tree, "E_RUNC_VERSION_FILE", /found none/],
     ["no Makefile", { era: "rc93", noMakefile: true }, {}, ExitCode.tree, "E_RUNC_MAKEFILE", /expected runc's Makefile/],
-    ["a Makefile that overrides BUILDTAGS", { era: "rc93", buildtagsLine: "override BUILDTAGS := seccomp" }, {}, ExitCode.tree, "E_RUNC_MAKEFILE", /override BUILDTAGS/],
+    [
+      "a Makefile that overrides BUILDTAGS",
+      { era: "rc93", buildtagsLine: "override BUILDTAGS := seccomp" },
+      {},
+      ExitCode.tree,
+      "E_RUNC_MAKEFILE",
+      /override BUILDTAGS/,
+    ],
     ["BUILDTAGS in the environment", { era: "rc93" }, { BUILDTAGS: "seccomp" }, ExitCode.usage, "E_RUNC_BUILDTAGS_ENV", /found BUILDTAGS="seccomp"/],
     ["BUILDTAGS in MAKEFLAGS", { era: "rc6" }, { MAKEFLAGS: "BUILDTAGS=seccomp" }, ExitCode.usage, "E_RUNC_BUILDTAGS_ENV", /MAKEFLAGS/],
   ])("%s", async (name, opts, env, code, errorCode, message) => {
     const slug = name.replace(/\W+/g, "-");
     const dir = join(work, `hostile-${slug}`);
     await makeRuncTree(dir, opts);
-    const r = await cliAsync(["build", "runc", "--version", RUNC_ERAS[opts.era].version, "--source", dir, "--out", join(work, `hostile-out-${slug}`), "--cache-dir", cache, "--json"], env);
+    const r = await cliAsync(
+      ["build", "runc", "--version", RUNC_ERAS[opts.era].version, "--source", dir, "--out", join(work, `hostile-out-${slug}`), "--cache-dir", cache, "--json"],
+      env,
+    );
     const error = (JSON.parse(r.stdout) as { error: { code: string; message: string } }).error;
     expect({ status: r.code, code: error.code }).toEqual({ status: code, code: errorCode });
     expect(error.message).toMatch(message);
@@ -167,7 +212,12 @@ if (REAL_RUNC_GIT) {
       const r = await buildRunc(version, REAL_RUNC_GIT, `real-${version}`);
       expect(r.err).toBe("");
       const commit = execFileSync("git", ["--git-dir", gitDir(REAL_RUNC_GIT), "rev-parse", `v${version}^{commit}`], { encoding: "utf8" }).trim();
-      expect({ strategy: r.json!.strategy, verdict: r.json!.verdict, buildTags: r.json!.buildTags, stamp: r.json!.stamp }).toEqual({ strategy, verdict, buildTags: tags, stamp: { version, commit } });
+      expect({ strategy: r.json!.strategy, verdict: r.json!.verdict, buildTags: r.json!.buildTags, stamp: r.json!.stamp }).toEqual({
+        strategy,
+        verdict,
+        buildTags: tags,
+        stamp: { version, commit },
+      });
       expect((await auditFile(r.json!.runc, { catalog })).verdict).toBe(verdict);
       writeFileSync(join(work, `seconds-${version}`), String(r.json!.seconds));
     });

@@ -42,27 +42,80 @@ describe("the runc build plan", () => {
 });
 
 describe("docker run for make runc", () => {
-  const base = { containerName: "c1", uid: 1000, gid: 1000, gopathVolume: runcGopathVolume("sha256:4f5cd7d79730cc4ff6b0"), tree: "/w/tree", image: { ref: "img:1", id: "sha256:abc" } };
+  const base = {
+    containerName: "c1",
+    uid: 1000,
+    gid: 1000,
+    gopathVolume: runcGopathVolume("sha256:4f5cd7d79730cc4ff6b0"),
+    tree: "/w/tree",
+    image: { ref: "img:1", id: "sha256:abc" },
+  };
 
   it("a GOPATH tree (rc90 and earlier): GO111MODULE=off, the tree inside GOPATH, tags and commit on make's command line", () => {
     expect(runcDockerArgs({ ...base, goMod: false, buildTags: ["seccomp", "nokmem"], commit: "a".repeat(40) })).toEqual([
-      "run", "--rm", "--name", "c1", "--network", "none", "--user", "1000:1000",
-      "-v", "kubelet-nokmem-runc-gopath-4f5cd7d79730:/go", "-v", "/w/tree:/go/src/github.com/opencontainers/runc", "-w", "/go/src/github.com/opencontainers/runc",
-      "-e", "HOME=/tmp", "-e", "GOPATH=/go", "-e", "GOCACHE=/go/cache", "-e", "GO111MODULE=off",
-      "sha256:abc", "make", "runc", "BUILDTAGS=seccomp nokmem", `COMMIT=${"a".repeat(40)}`,
+      "run",
+      "--rm",
+      "--name",
+      "c1",
+      "--network",
+      "none",
+      "--user",
+      "1000:1000",
+      "-v",
+      "kubelet-nokmem-runc-gopath-4f5cd7d79730:/go",
+      "-v",
+      "/w/tree:/go/src/github.com/opencontainers/runc",
+      "-w",
+      "/go/src/github.com/opencontainers/runc",
+      "-e",
+      "HOME=/tmp",
+      "-e",
+      "GOPATH=/go",
+      "-e",
+      "GOCACHE=/go/cache",
+      "-e",
+      "GO111MODULE=off",
+      "sha256:abc",
+      "make",
+      "runc",
+      "BUILDTAGS=seccomp nokmem",
+      `COMMIT=${"a".repeat(40)}`,
     ]);
   });
 
   it("a module tree (rc91+): vendored modules, no VCS stamping, no COMMIT when the source has none", () => {
     const args = runcDockerArgs({ ...base, goMod: true, buildTags: ["seccomp", "selinux", "apparmor", "nokmem"], commit: null });
-    expect(args.slice(args.indexOf("GO111MODULE=on") - 1)).toEqual(["-e", "GO111MODULE=on", "-e", "GOFLAGS=-mod=vendor -buildvcs=false", "sha256:abc", "make", "runc", "BUILDTAGS=seccomp selinux apparmor nokmem"]);
+    expect(args.slice(args.indexOf("GO111MODULE=on") - 1)).toEqual([
+      "-e",
+      "GO111MODULE=on",
+      "-e",
+      "GOFLAGS=-mod=vendor -buildvcs=false",
+      "sha256:abc",
+      "make",
+      "runc",
+      "BUILDTAGS=seccomp selinux apparmor nokmem",
+    ]);
   });
 });
 
 describe("checkBuiltRunc: the binary must be what was asked for", () => {
   const report = (over: Partial<BinaryReport>): BinaryReport => ({
-    path: "/t/runc", size: 1, sha256: "0".repeat(64), elf: null, go: true, goBuildInfo: null, program: "runc", kubernetesVersion: null,
-    runcVersion: { version: "1.0.0-rc93", commit: "c".repeat(40), source: "symbols" }, release: null, verdict: "patched", reasons: [], fix: null, evidence: [], pin: { status: "unpinned", checks: [] }, errors: [],
+    path: "/t/runc",
+    size: 1,
+    sha256: "0".repeat(64),
+    elf: null,
+    go: true,
+    goBuildInfo: null,
+    program: "runc",
+    kubernetesVersion: null,
+    runcVersion: { version: "1.0.0-rc93", commit: "c".repeat(40), source: "symbols" },
+    release: null,
+    verdict: "patched",
+    reasons: [],
+    fix: null,
+    evidence: [],
+    pin: { status: "unpinned", checks: [] },
+    errors: [],
     ...over,
   });
   const step = { step: "verify" as const, output: "runc", expect: "patched" as const, version: "1.0.0-rc93" };
@@ -72,8 +125,20 @@ describe("checkBuiltRunc: the binary must be what was asked for", () => {
   });
 
   it.each<[string, Partial<BinaryReport>, string | null, string, RegExp]>([
-    ["an unpatched runc", { verdict: "unpatched", reasons: ["enabled-only kmem code"] }, null, "E_NOT_NOKMEM", /expected the audit to find patched, found unpatched/],
-    ["another version", { runcVersion: { version: "1.0.0-rc92", commit: null, source: "symbols" } }, null, "E_RUNC_STAMP", /expected runc --version to say 1\.0\.0-rc93, found 1\.0\.0-rc92/],
+    [
+      "an unpatched runc",
+      { verdict: "unpatched", reasons: ["enabled-only kmem code"] },
+      null,
+      "E_NOT_NOKMEM",
+      /expected the audit to find patched, found unpatched/,
+    ],
+    [
+      "another version",
+      { runcVersion: { version: "1.0.0-rc92", commit: null, source: "symbols" } },
+      null,
+      "E_RUNC_STAMP",
+      /expected runc --version to say 1\.0\.0-rc93, found 1\.0\.0-rc92/,
+    ],
     ["another commit", {}, "d".repeat(40), "E_RUNC_STAMP", /expected the commit stamp d+, found c+/],
     ["a guessed version", { runcVersion: { version: "1.0.0-rc93", commit: null, source: "heuristic" } }, null, "E_RUNC_STAMP", /only a guess/],
     ["not runc at all", { program: "other", runcVersion: null }, null, "E_NOT_NOKMEM", /expected the binary to be runc/],
@@ -92,7 +157,18 @@ describe("checkBuiltRunc: the binary must be what was asked for", () => {
 
 describe("build runc on the command line", () => {
   it("--dry-run --json prints the runc plan: product, strategy, the steps", () => {
-    const r = cli(["build", "runc", "--version", "v1.0.0-rc93", "--source", "https://example.invalid/runc.git", "--out", "/tmp/kn-runc-dry", "--dry-run", "--json"]);
+    const r = cli([
+      "build",
+      "runc",
+      "--version",
+      "v1.0.0-rc93",
+      "--source",
+      "https://example.invalid/runc.git",
+      "--out",
+      "/tmp/kn-runc-dry",
+      "--dry-run",
+      "--json",
+    ]);
     expect(r.code).toBe(0);
     const j = JSON.parse(r.stdout) as { dryRun: boolean; plan: { product: string; version: string; strategy: string; steps: { step: string }[] } };
     expect({ dryRun: j.dryRun, product: j.plan.product, version: j.plan.version, strategy: j.plan.strategy, steps: j.plan.steps.map((s) => s.step) }).toEqual({
@@ -122,7 +198,9 @@ describe("build runc on the command line", () => {
       execFileSync("openssl", ["genpkey", "-algorithm", "ed25519", "-out", join(dir, "k.pem")], { stdio: "pipe" });
       const r = cli(["build", "runc", "--version", "1.0.0-rc93", "--sign-key", join(dir, "k.pem"), "--dry-run", "--json"]);
       expect(r.code, r.stderr).toBe(0);
-      const publish = (JSON.parse(r.stdout) as { plan: { steps: { step: string; attest?: { keyid: string | null; files: string[] } }[] } }).plan.steps.find((s) => s.step === "publish")!;
+      const publish = (JSON.parse(r.stdout) as { plan: { steps: { step: string; attest?: { keyid: string | null; files: string[] } }[] } }).plan.steps.find(
+        (s) => s.step === "publish",
+      )!;
       expect(publish.attest!.keyid).toMatch(/^SHA256:/);
       expect(publish.attest!.files).toEqual(["linux/amd64/sbom.cdx.json", "verdict.json", "verdict.dsse.json", "manifest.json", "manifest.dsse.json"]);
       const missing = cli(["build", "runc", "--version", "1.0.0-rc93", "--sign-key", "env:KN_NO_SUCH_KEY", "--dry-run", "--json"]);

@@ -1,7 +1,16 @@
 import { describe, expect, it } from "vitest";
 import { main } from "../../src/cli.js";
 import { minbaseArgs, rootfsCacheFile } from "../../src/pipeline/image.js";
-import { dpkgVersion, packArgs, TOOL_BIN, toolImportArgs, toolInstallArgs, toolRootfsSpec, toolTag, validateToolImageOptions } from "../../src/pipeline/tool-image.js";
+import {
+  dpkgVersion,
+  packArgs,
+  TOOL_BIN,
+  toolImportArgs,
+  toolInstallArgs,
+  toolRootfsSpec,
+  toolTag,
+  validateToolImageOptions,
+} from "../../src/pipeline/tool-image.js";
 
 const spec = toolRootfsSpec({ suite: "trixie", mirror: "http://deb.debian.org/debian" });
 
@@ -30,9 +39,10 @@ describe("the tool image's commands", () => {
 
   it("names the image after the package version", () => expect(toolTag("0.1.0")).toBe("kubelet-nokmem:0.1.0"));
 
-  it.each([[{ tag: "Bad Tag" }, /--tag/], [{ suite: "trixie; rm" }, /--suite/]])("rejects %j", (patch, re) =>
-    expect(() => validateToolImageOptions({ suite: "trixie", mirror: "m", ...patch })).toThrow(re),
-  );
+  it.each([
+    [{ tag: "Bad Tag" }, /--tag/],
+    [{ suite: "trixie; rm" }, /--suite/],
+  ])("rejects %j", (patch, re) => expect(() => validateToolImageOptions({ suite: "trixie", mirror: "m", ...patch })).toThrow(re));
 });
 
 describe("the rootfs cache", () => {

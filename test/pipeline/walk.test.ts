@@ -66,20 +66,28 @@ const walk = vi.hoisted(() => {
 vi.mock("../../src/catalog/resolve.js", async (original) => walk.recording(await original<typeof import("../../src/catalog/resolve.js")>(), "resolve"));
 vi.mock("../../src/source/peek.js", async (original) => walk.recording(await original<typeof import("../../src/source/peek.js")>(), "peekSource"));
 vi.mock("../../src/tree/build-image.js", async (original) => walk.recording(await original<typeof import("../../src/tree/build-image.js")>(), "chooseImage"));
-vi.mock("../../src/pipeline/build-plan.js", async (original) => walk.recording(await original<typeof import("../../src/pipeline/build-plan.js")>(), "planBuild"));
+vi.mock("../../src/pipeline/build-plan.js", async (original) =>
+  walk.recording(await original<typeof import("../../src/pipeline/build-plan.js")>(), "planBuild"),
+);
 vi.mock("../../src/pipeline/docker.js", async (original) => walk.recording(await original<typeof import("../../src/pipeline/docker.js")>(), "ensureImage"));
 vi.mock("../../src/source/index.js", async (original) => walk.recording(await original<typeof import("../../src/source/index.js")>(), "stageSource"));
 vi.mock("../../src/patch/engine.js", async (original) => walk.recording(await original<typeof import("../../src/patch/engine.js")>(), "applyStrategy"));
 vi.mock("../../src/tree/inspect.js", async (original) => walk.recording(await original<typeof import("../../src/tree/inspect.js")>(), "readTreeFacts"));
 vi.mock("../../src/audit/index.js", async (original) => walk.recording(await original<typeof import("../../src/audit/index.js")>(), "auditFile"));
-vi.mock("../../src/artifact/checksums.js", async (original) => walk.recording(await original<typeof import("../../src/artifact/checksums.js")>(), "formatSha256Sums"));
-vi.mock("../../src/artifact/attest.js", async (original) => walk.recording(await original<typeof import("../../src/artifact/attest.js")>(), "writeAttestations"));
+vi.mock("../../src/artifact/checksums.js", async (original) =>
+  walk.recording(await original<typeof import("../../src/artifact/checksums.js")>(), "formatSha256Sums"),
+);
+vi.mock("../../src/artifact/attest.js", async (original) =>
+  walk.recording(await original<typeof import("../../src/artifact/attest.js")>(), "writeAttestations"),
+);
 // The one door to child processes: docker is answered by the fake below, anything else runs for real.
 vi.mock("../../src/process/exec.js", async (importOriginal) => {
   const m = await importOriginal<typeof import("../../src/process/exec.js")>();
   return {
     ...m,
-    run: vi.fn((cmd: Parameters<typeof m.run>[0], opts: RunOptions = {}) => (cmd.file === "docker" ? Promise.resolve().then(() => walk.docker!(cmd.args, opts)) : m.run(cmd, opts))),
+    run: vi.fn((cmd: Parameters<typeof m.run>[0], opts: RunOptions = {}) =>
+      cmd.file === "docker" ? Promise.resolve().then(() => walk.docker!(cmd.args, opts)) : m.run(cmd, opts),
+    ),
     runPipeline: vi.fn((from: Parameters<typeof m.runPipeline>[0], to: Parameters<typeof m.runPipeline>[1], opts?: RunOptions) => {
       if (from.file === "docker" || to.file === "docker") throw new Error("the build never pipes docker");
       return m.runPipeline(from, to, opts);
@@ -156,7 +164,8 @@ function constraintHolds(expr: string, tags: ReadonlySet<string>): boolean {
 function compileRuncFs(dir: string, tags: string[], extra: Record<string, string>): string[] {
   const held = new Set(["linux", "amd64", ...tags]);
   const files: Record<string, string> = {};
-  for (const name of existsSync(dir) ? readdirSync(dir) : []) if (name.endsWith(".go") && !name.endsWith("_test.go")) files[name] = readFileSync(join(dir, name), "utf8");
+  for (const name of existsSync(dir) ? readdirSync(dir) : [])
+    if (name.endsWith(".go") && !name.endsWith("_test.go")) files[name] = readFileSync(join(dir, name), "utf8");
   Object.assign(files, extra);
   const markers = new Set<string>();
   for (const [name, text] of Object.entries(files)) {
@@ -205,7 +214,14 @@ walk.docker = (args, opts) => {
   const [verb, sub] = args;
   if (verb === "version") return ok("20.10.24+dfsg1");
   if (verb === "image" && sub === "inspect") {
-    return ok(JSON.stringify({ Id: IMAGE_ID, Created: "2026-11-30T00:00:00Z", RepoDigests: [], Config: { Env: ["PATH=/usr/bin"], Labels: { [GO_VERSION_LABEL]: IMAGE_GO } } }));
+    return ok(
+      JSON.stringify({
+        Id: IMAGE_ID,
+        Created: "2026-11-30T00:00:00Z",
+        RepoDigests: [],
+        Config: { Env: ["PATH=/usr/bin"], Labels: { [GO_VERSION_LABEL]: IMAGE_GO } },
+      }),
+    );
   }
   if (verb === "volume" && sub === "inspect") return ok("[]");
   if (verb === "rm" && sub === "-f") return ok();
@@ -267,7 +283,11 @@ describe.each(["git", "dir"] as const)("build --version 1.20.15 from a %s source
     // Each entry once, in the order the plan's steps run (not a copy of it written here).
     const expected = [...DECIDE, ...plan.steps.flatMap((s) => ENTRIES[s.step])];
     expect(walk.calls).toEqual(expected);
-    for (const entry of new Set(expected)) expect(walk.calls.filter((c) => c === entry), entry).toHaveLength(1);
+    for (const entry of new Set(expected))
+      expect(
+        walk.calls.filter((c) => c === entry),
+        entry,
+      ).toHaveLength(1);
 
     // The one `docker run … make` is the dry run's make step with the facts the build bound.
     const facts = new Facts();
@@ -287,7 +307,11 @@ describe.each(["git", "dir"] as const)("build --version 1.20.15 from a %s source
     // The real audit judged the kubelet the fake make left, and the build reported its word: the one this release's strategy expects.
     expect(stepOf(plan, "verify").expect).toBe("patched");
     expect(built.json.verdict).toBe("patched");
-    expect(createHash("sha256").update(readFileSync(built.json.kubelet as string)).digest("hex")).toBe(built.json.sha256);
+    expect(
+      createHash("sha256")
+        .update(readFileSync(built.json.kubelet as string))
+        .digest("hex"),
+    ).toBe(built.json.sha256);
   });
 });
 
@@ -313,7 +337,9 @@ describe("the verify step compares the audit's verdict with the strategy's, for 
     const r = await buildOf("1.20", "1.20.15");
     expect(r.code, r.err).toBe(4);
     expect(r.json.error).toMatchObject({ code: "E_NOT_NOKMEM" });
-    expect((r.json.error as { message: string }).message).toMatch(/^expected a kubelet the audit judges patched, stamped v1\.20\.15; found linux\/amd64: unpatched \(kmem-enabled code in the binary\)/);
+    expect((r.json.error as { message: string }).message).toMatch(
+      /^expected a kubelet the audit judges patched, stamped v1\.20\.15; found linux\/amd64: unpatched \(kmem-enabled code in the binary\)/,
+    );
     expect(existsSync(join(r.out, "SHA256SUMS"))).toBe(false);
   });
 
@@ -322,7 +348,9 @@ describe("the verify step compares the audit's verdict with the strategy's, for 
     const r = await buildOf("1.22", "1.22.17");
     expect(r.code, r.err).toBe(4);
     expect(r.json.error).toMatchObject({ code: "E_NOT_NOKMEM" });
-    expect((r.json.error as { message: string }).message).toMatch(/^expected a kubelet the audit judges not-affected, stamped v1\.22\.17; found linux\/amd64: unpatched/);
+    expect((r.json.error as { message: string }).message).toMatch(
+      /^expected a kubelet the audit judges not-affected, stamped v1\.22\.17; found linux\/amd64: unpatched/,
+    );
     expect(existsSync(join(r.out, "SHA256SUMS"))).toBe(false);
   });
 });

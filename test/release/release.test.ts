@@ -19,7 +19,13 @@ import {
 } from "../../src/release.js";
 import { loadCatalog } from "../../src/catalog/load.js";
 
-const rel = (major: number, minor: number, patch: number, prerelease: string | null = null, build: string | null = null): Release => ({ major, minor, patch, prerelease, build });
+const rel = (major: number, minor: number, patch: number, prerelease: string | null = null, build: string | null = null): Release => ({
+  major,
+  minor,
+  patch,
+  prerelease,
+  build,
+});
 
 describe("parseReleaseOrLine", () => {
   it.each([
@@ -37,13 +43,32 @@ describe("parseReleaseOrLine", () => {
     expect(parseReleaseOrLine(text)).toEqual(expected);
   });
 
-  it.each(["", "v", "1", "1.", "1.16.", "1.16.x", "latest", "1.16.15.1", "V1.16.15", "vv1.16.15", "1.16-rc.1", "1.16+meta", "1.16.15-", "1.16.15+", "1.16.15-a b", "1.16; rm -rf /", "1234.1.1", "1.1234.1", "1.1.12345", "x1.16.15", "1.16.15x"])(
-    "refuses %j",
-    (text) => {
-      expect(parseReleaseOrLine(text)).toBeNull();
-      expect(parseRelease(text)).toBeNull();
-    },
-  );
+  it.each([
+    "",
+    "v",
+    "1",
+    "1.",
+    "1.16.",
+    "1.16.x",
+    "latest",
+    "1.16.15.1",
+    "V1.16.15",
+    "vv1.16.15",
+    "1.16-rc.1",
+    "1.16+meta",
+    "1.16.15-",
+    "1.16.15+",
+    "1.16.15-a b",
+    "1.16; rm -rf /",
+    "1234.1.1",
+    "1.1234.1",
+    "1.1.12345",
+    "x1.16.15",
+    "1.16.15x",
+  ])("refuses %j", (text) => {
+    expect(parseReleaseOrLine(text)).toBeNull();
+    expect(parseRelease(text)).toBeNull();
+  });
 });
 
 describe("parseRelease / parseExactRelease / coreOf", () => {

@@ -28,12 +28,40 @@ function doctorLine(i: number): string {
     verdict: leaking ? "leaking" : "healthy",
     summary: leaking ? "leaking: ids" : "healthy: fine",
     findings: [],
-    binaries: { kubelet: { path: "/usr/bin/kubelet", verdict: leaking ? "unpatched" : "patched", kubernetesVersion: "1.17.9", evidence: [], pin: "unpinned", error: null }, runc: { path: null, verdict: null, kubernetesVersion: null, evidence: [], pin: null, error: null } },
-    facts: { kernelRisk: leaking ? "strong" : "none", memoryCgroupsCounted: leaking ? 50000 + i * 1000 : 300 + i, memoryCgroupsExisting: 40, memoryCgroupIdLimit: 65535, slabUnreclaimableBytes: 1, kubepodsKmem: "on", bootNokmem: false },
+    binaries: {
+      kubelet: {
+        path: "/usr/bin/kubelet",
+        verdict: leaking ? "unpatched" : "patched",
+        kubernetesVersion: "1.17.9",
+        evidence: [],
+        pin: "unpinned",
+        error: null,
+      },
+      runc: { path: null, verdict: null, kubernetesVersion: null, evidence: [], pin: null, error: null },
+    },
+    facts: {
+      kernelRisk: leaking ? "strong" : "none",
+      memoryCgroupsCounted: leaking ? 50000 + i * 1000 : 300 + i,
+      memoryCgroupsExisting: 40,
+      memoryCgroupIdLimit: 65535,
+      slabUnreclaimableBytes: 1,
+      kubepodsKmem: "on",
+      bootNokmem: false,
+    },
   });
 }
 
-const chromiumArgs = (userData: string) => ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--hide-scrollbars", `--user-data-dir=${userData}`];
+const chromiumArgs = (userData: string) => [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+  "--hide-scrollbars",
+  `--user-data-dir=${userData}`,
+];
 
 /** chromium with no network: its own empty network namespace (unshare -n). */
 async function chromium(args: string[]) {

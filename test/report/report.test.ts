@@ -23,8 +23,15 @@ let dir = "";
 async function podLog(node: string, root: string, pod: string): Promise<string> {
   const env = { NODE_NAME: node };
   const doctor = await run({ file: process.execPath, args: [CLI, "doctor", "--root", root, "--json"], env }, { reject: false });
-  const audit = await run({ file: process.execPath, args: [CLI, "audit", "--json", "--root", root, "--skip-missing", "--fail-on", "none", "/usr/bin", "/usr/bin/runc"], env }, { reject: false });
-  const prefixed = (text: string, c: string) => text.split("\n").map((l) => `[pod/${pod}/${c}] ${l}`).join("\n");
+  const audit = await run(
+    { file: process.execPath, args: [CLI, "audit", "--json", "--root", root, "--skip-missing", "--fail-on", "none", "/usr/bin", "/usr/bin/runc"], env },
+    { reject: false },
+  );
+  const prefixed = (text: string, c: string) =>
+    text
+      .split("\n")
+      .map((l) => `[pod/${pod}/${c}] ${l}`)
+      .join("\n");
   return `${prefixed(doctor.stdout, "doctor")}\n${prefixed(audit.stdout, "audit")}\n`;
 }
 
@@ -107,11 +114,28 @@ describe("report over real doctor and audit output", () => {
 });
 
 describe("parsing kubectl logs output", () => {
-  const doc = (node: string, verdict = "healthy") => JSON.stringify({ schemaVersion: 1, node, verdict, summary: `${verdict}: x`, findings: [], binaries: {}, facts: { memoryCgroupsCounted: 100, memoryCgroupIdLimit: 65535 } }, null, 2);
+  const doc = (node: string, verdict = "healthy") =>
+    JSON.stringify(
+      {
+        schemaVersion: 1,
+        node,
+        verdict,
+        summary: `${verdict}: x`,
+        findings: [],
+        binaries: {},
+        facts: { memoryCgroupsCounted: 100, memoryCgroupIdLimit: 65535 },
+      },
+      null,
+      2,
+    );
 
   it("interleaved prefixed documents of two pods are kept apart", () => {
-    const a = doc("a").split("\n").map((l) => `[pod/p1/doctor] ${l}`);
-    const b = doc("b", "leaking").split("\n").map((l) => `[pod/p2/doctor] ${l}`);
+    const a = doc("a")
+      .split("\n")
+      .map((l) => `[pod/p1/doctor] ${l}`);
+    const b = doc("b", "leaking")
+      .split("\n")
+      .map((l) => `[pod/p2/doctor] ${l}`);
     const mixed = a.flatMap((l, i) => [l, b[i]!]).join("\n");
     const parsed = parseLogs(mixed, "mixed.log");
     expect(parsed.malformedCount).toBe(0);
@@ -153,7 +177,9 @@ describe("hostile values are escaped", () => {
   });
 
   it("in Markdown: no raw HTML, no table-breaking pipe or line break", () => {
-    const bad = summariseFleet(parseLogs(`${JSON.stringify({ node: "a|b\nc<x>", verdict: "leaking", findings: [], binaries: {}, facts: { memoryCgroupsCounted: 9 } })}\n`, "in.log"));
+    const bad = summariseFleet(
+      parseLogs(`${JSON.stringify({ node: "a|b\nc<x>", verdict: "leaking", findings: [], binaries: {}, facts: { memoryCgroupsCounted: 9 } })}\n`, "in.log"),
+    );
     const md = renderMarkdown(bad);
     expect(md).not.toContain("<x>");
     expect(md).toContain("a\\|b c&lt;x&gt;");

@@ -79,7 +79,10 @@ describe("git sources", () => {
 
   it("fails with the ref it looked for when the tag does not exist", async () => {
     const url = pathToFileURL(bare).href;
-    await expect(stageSource({ kind: "git", url, display: url }, stageOpts(join(tmp, "w"), { ref: "v9.9.9" }))).rejects.toMatchObject({ code: "E_REF_MISSING", exitCode: 2 });
+    await expect(stageSource({ kind: "git", url, display: url }, stageOpts(join(tmp, "w"), { ref: "v9.9.9" }))).rejects.toMatchObject({
+      code: "E_REF_MISSING",
+      exitCode: 2,
+    });
   });
 
   it("fails as an environment problem when the URL cannot be reached", async () => {

@@ -94,7 +94,11 @@ describe("patch series: one per line that uses a strategy with changed files", (
     const wanted = new Set([...catalog.lines.map((l) => STRATEGIES[l.strategy].patchSeries(l)), ...runcSeries].filter((s): s is string => s !== null));
     const found = readdirSync(PATCHES_ROOT, { withFileTypes: true })
       .filter((d) => d.isDirectory())
-      .flatMap((d) => readdirSync(join(PATCHES_ROOT, d.name), { withFileTypes: true }).filter((s) => s.isDirectory() && s.name !== "common").map((s) => `${d.name}/${s.name}`));
+      .flatMap((d) =>
+        readdirSync(join(PATCHES_ROOT, d.name), { withFileTypes: true })
+          .filter((s) => s.isDirectory() && s.name !== "common")
+          .map((s) => `${d.name}/${s.name}`),
+      );
     expect(found.filter((f) => !wanted.has(f)).sort(), "series folders no line uses").toEqual([]);
   });
 });
@@ -145,7 +149,10 @@ describe("audit signatures", () => {
     const sig = strategy.signatures[layout]!;
     if (sig.markerlessForms === undefined) return;
     expect(strategy.affected).toBe(true);
-    expect(sig.present.some((id) => kindOf(id) === "disabled"), "a build without a disabled marker is silent already").toBe(true);
+    expect(
+      sig.present.some((id) => kindOf(id) === "disabled"),
+      "a build without a disabled marker is silent already",
+    ).toBe(true);
   });
 
   /** What verdictFor says about a trusted kubelet of a release of this strategy and layout carrying exactly these markers. */

@@ -31,7 +31,10 @@ describe("runc strategy registry", () => {
 
   it("each kmem layout has exactly one runc strategy", () => {
     for (const layout of KMEM_LAYOUTS) {
-      expect(registered.filter(([, s]) => s.layouts.includes(layout)).map(([id]) => id), layout).toHaveLength(1);
+      expect(
+        registered.filter(([, s]) => s.layouts.includes(layout)).map(([id]) => id),
+        layout,
+      ).toHaveLength(1);
       expect(RUNC_STRATEGIES[runcStrategyForLayout(layout)].layouts).toContain(layout);
     }
   });
@@ -67,7 +70,10 @@ describe("runc audit signatures", () => {
 
   it("an rc6 runc without any marker is patched only when its stamped release is known to be rc6", () => {
     expect(auditSays("split-rc6", []).verdict).toBe("patched");
-    expect(verdictFor({ program: "runc", evidence: [], release: null, kubernetesVersion: null, versionTrusted: false, runcVersion: "1.0.0-rc6", runcLayout: null }).verdict).toBe("unknown");
+    expect(
+      verdictFor({ program: "runc", evidence: [], release: null, kubernetesVersion: null, versionTrusted: false, runcVersion: "1.0.0-rc6", runcLayout: null })
+        .verdict,
+    ).toBe("unknown");
     expect(auditSays("split-rc7+", [], "1.0.0-rc93").verdict).toBe("unknown");
     expect(auditSays("pre-split", [], "1.0.0-rc4").verdict).toBe("unknown");
   });

@@ -42,6 +42,9 @@ describe("a kubelet built with each era's strategy shows that strategy's audit s
     expect(r.program).toBe("kubelet");
     expect(r.kubernetesVersion?.gitVersion).toBe(`v${resolution.version}`);
     const kmemMarkers = r.evidence.map((e) => e.id).filter((id) => ["enabled", "disabled"].includes(MARKER_BY_ID.get(id)?.kind ?? ""));
-    expect({ markers: kmemMarkers.sort(), verdict: r.verdict }, r.reasons.join("; ")).toEqual({ markers: [...signature!.present].sort(), verdict: signature!.verdict });
+    expect({ markers: kmemMarkers.sort(), verdict: r.verdict }, r.reasons.join("; ")).toEqual({
+      markers: [...signature!.present].sort(),
+      verdict: signature!.verdict,
+    });
   });
 });

@@ -27,14 +27,23 @@ describe("the build image a tree names", () => {
   it.each([
     ["no Dockerfile", { dockerfile: null, cross: "v1.15.5-1\n", common: null }],
     ["no cross/VERSION", { dockerfile: "FROM k8s.gcr.io/kube-cross:KUBE_BUILD_IMAGE_CROSS_TAG\n", cross: null, common: null }],
-    ["a registry placeholder without build/common.sh", { dockerfile: "FROM KUBE_BASE_IMAGE_REGISTRY/kube-cross:KUBE_BUILD_IMAGE_CROSS_TAG\n", cross: "v1.13.15-1", common: null }],
+    [
+      "a registry placeholder without build/common.sh",
+      { dockerfile: "FROM KUBE_BASE_IMAGE_REGISTRY/kube-cross:KUBE_BUILD_IMAGE_CROSS_TAG\n", cross: "v1.13.15-1", common: null },
+    ],
     ["no FROM at all", { dockerfile: "# nothing\nRUN true\n", cross: "v1.13.15-1", common: null }],
   ])("names nothing with %s", (_what, files) => {
     expect(parseBuildImage(files)).toBeNull();
   });
 
   it("skips comments and --platform, and adds the cross tag to a FROM without one", () => {
-    expect(parseBuildImage({ dockerfile: "# FROM nope\nFROM --platform=linux/amd64 gcr.io/google_containers/kube-cross AS base\n", cross: "v1.9.2-1", common: null })).toEqual({
+    expect(
+      parseBuildImage({
+        dockerfile: "# FROM nope\nFROM --platform=linux/amd64 gcr.io/google_containers/kube-cross AS base\n",
+        cross: "v1.9.2-1",
+        common: null,
+      }),
+    ).toEqual({
       requested: "gcr.io/google_containers/kube-cross:v1.9.2-1",
       crossTag: "v1.9.2-1",
       expectedGo: "1.9.2",
@@ -78,7 +87,10 @@ describe("chooseImage: --image, then the pin, then the tree, then the catalog", 
   });
 
   it("says where the expected Go comes from: the tree when it names one, else the catalog", () => {
-    expect(chooseImage({ ...base, flag: "x:1", tree: { ...tree, expectedGo: "1.15.8" } })).toMatchObject({ expectedGo: "1.15.8", expectedGoFrom: "build/build-image/cross/VERSION" });
+    expect(chooseImage({ ...base, flag: "x:1", tree: { ...tree, expectedGo: "1.15.8" } })).toMatchObject({
+      expectedGo: "1.15.8",
+      expectedGoFrom: "build/build-image/cross/VERSION",
+    });
     expect(chooseImage({ ...base, flag: "x:1" })).toMatchObject({ expectedGo: "1.15.5", expectedGoFrom: "catalog" });
   });
 

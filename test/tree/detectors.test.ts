@@ -36,10 +36,7 @@ describe("release version", () => {
 
   /** What `git archive` does to version.sh's export-subst words. */
   const exported = (refs: string) =>
-    treeFiles({ era: "1.20" })
-      .files["hack/lib/version.sh"]!.replaceAll("$Format:%%$", "%")
-      .replaceAll("$Format:%H$", HASH)
-      .replaceAll("$Format:%D$", refs);
+    treeFiles({ era: "1.20" }).files["hack/lib/version.sh"]!.replaceAll("$Format:%%$", "%").replaceAll("$Format:%H$", HASH).replaceAll("$Format:%D$", refs);
 
   it("an archive export's version.sh gives the commit and the release tag", () => {
     expect(parseArchiveVersionSh(exported("HEAD -> master, tag: v1.20.2"))).toEqual({
@@ -113,9 +110,24 @@ describe("vendored runc version", () => {
       "v1.0.0-rc93",
       undefined,
     ],
-    ["a single replace line to a fork", "require github.com/opencontainers/runc v1.0.0-rc93\nreplace github.com/opencontainers/runc => github.com/example/runc v1.0.0-fork.1\n", "v1.0.0-fork.1", "github.com/example/runc"],
-    ["a replace to a local directory", "require github.com/opencontainers/runc v1.0.0-rc93\nreplace github.com/opencontainers/runc => ./third_party/runc\n", null, "./third_party/runc"],
-    ["a versioned replace for another version", "require github.com/opencontainers/runc v1.0.0-rc93\nreplace github.com/opencontainers/runc v1.0.0-rc92 => github.com/example/runc v9\n", "v1.0.0-rc93", undefined],
+    [
+      "a single replace line to a fork",
+      "require github.com/opencontainers/runc v1.0.0-rc93\nreplace github.com/opencontainers/runc => github.com/example/runc v1.0.0-fork.1\n",
+      "v1.0.0-fork.1",
+      "github.com/example/runc",
+    ],
+    [
+      "a replace to a local directory",
+      "require github.com/opencontainers/runc v1.0.0-rc93\nreplace github.com/opencontainers/runc => ./third_party/runc\n",
+      null,
+      "./third_party/runc",
+    ],
+    [
+      "a versioned replace for another version",
+      "require github.com/opencontainers/runc v1.0.0-rc93\nreplace github.com/opencontainers/runc v1.0.0-rc92 => github.com/example/runc v9\n",
+      "v1.0.0-rc93",
+      undefined,
+    ],
   ])("go.mod with %s", (_name, text, version, replacedBy) => {
     const r = runcFromGoMod(text)!;
     expect(r.version).toBe(version);
@@ -163,7 +175,11 @@ describe("kmem layout", () => {
   });
 
   it.each<[string, Record<string, string>, KmemLayout]>([
-    ["vendor-stub (memory.go stubs returning the disabled error)", { ...runcFsFiles("pre-split"), "memory.go": vendorStubPatched(runcFsFiles("pre-split")["memory.go"]!) }, "pre-split"],
+    [
+      "vendor-stub (memory.go stubs returning the disabled error)",
+      { ...runcFsFiles("pre-split"), "memory.go": vendorStubPatched(runcFsFiles("pre-split")["memory.go"]!) },
+      "pre-split",
+    ],
     ["vendor-stub on the other memory.go variant", { "memory.go": vendorStubPatched(runcFsFiles("pre-split", 1)["memory.go"]!) }, "pre-split"],
     ["kmem-override on rc7+ (kmem.go keeps !nokmem, body disabled)", kmemOverridePatched(runcFsFiles("split-rc7+")), "split-rc7+"],
     ["kmem-override on rc6", kmemOverridePatched(runcFsFiles("split-rc6")), "split-rc6"],
@@ -201,15 +217,20 @@ describe("kmem layout", () => {
   });
 
   it("test files and non-Go files are ignored", () => {
-    const d = detectKmemLayout({ ...runcFsFiles("absent"), "kmem_test.go": runcFsFiles("pre-split")["memory.go"]!, "notes.txt": "EnableKernelMemoryAccounting" });
+    const d = detectKmemLayout({
+      ...runcFsFiles("absent"),
+      "kmem_test.go": runcFsFiles("pre-split")["memory.go"]!,
+      "notes.txt": "EnableKernelMemoryAccounting",
+    });
     expect(d.layout).toBe("absent");
   });
 });
 
 describe("Go source reading", () => {
   it("function bodies skip braces inside strings, runes and comments", () => {
-    const src = 'package fs\n\n// func setKernelMemory() { in a comment }\nfunc setKernelMemory(p string) error {\n\ts := "}{"\n\tr := \'}\'\n\t/* } */\n\treturn nil\n}\n\nfunc other() {}\n';
-    expect(functionBody(src, "setKernelMemory")).toBe('\n\ts := "}{"\n\tr := \'}\'\n\t/* } */\n\treturn nil\n');
+    const src =
+      "package fs\n\n// func setKernelMemory() { in a comment }\nfunc setKernelMemory(p string) error {\n\ts := \"}{\"\n\tr := '}'\n\t/* } */\n\treturn nil\n}\n\nfunc other() {}\n";
+    expect(functionBody(src, "setKernelMemory")).toBe("\n\ts := \"}{\"\n\tr := '}'\n\t/* } */\n\treturn nil\n");
     expect(functionBody(src, "missing")).toBeNull();
   });
 
@@ -255,7 +276,14 @@ describe("assessTree: the catalog against the tree", () => {
   };
 
   it("agreeing: the catalog's strategy, agrees true", () => {
-    expect(assessTree(catalog, facts({}))).toMatchObject({ version: "1.16.15", versionSource: "git", strategy: "kmem-override", catalogStrategy: "kmem-override", agrees: true, treeKind: "git-clean" });
+    expect(assessTree(catalog, facts({}))).toMatchObject({
+      version: "1.16.15",
+      versionSource: "git",
+      strategy: "kmem-override",
+      catalogStrategy: "kmem-override",
+      agrees: true,
+      treeKind: "git-clean",
+    });
   });
 
   it.each<[string, KmemLayout, string, string]>([

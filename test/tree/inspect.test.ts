@@ -74,7 +74,14 @@ describe("inspect: the tree against the catalog", () => {
   it("a 1.21.5 tree that still vendors kmem code: the tree wins and the disagreement is reported", async () => {
     const tree = await makeTree(join(tempDir(), "k"), { era: "1.22", version: "1.21.5", layout: "split-rc7+" });
     const r = await inspectTree(tree.root, { catalog });
-    expect(r).toMatchObject({ version: "1.21.5", kmemLayout: "split-rc7+", catalogStrategy: "none", catalogLayout: "absent", strategy: "build-tag", agrees: false });
+    expect(r).toMatchObject({
+      version: "1.21.5",
+      kmemLayout: "split-rc7+",
+      catalogStrategy: "none",
+      catalogLayout: "absent",
+      strategy: "build-tag",
+      agrees: false,
+    });
     expect(r.notes.join("\n")).toMatch(/catalog gives none for 1\.21\.5 .* the tree has the split-rc7\+ layout: using build-tag, the tree wins/);
   });
 
@@ -82,7 +89,13 @@ describe("inspect: the tree against the catalog", () => {
     const tree = await makeTree(join(tempDir(), "k"), { era: "1.16", version: "1.16.2", layout: "pre-split" });
     const json = cli(["inspect", tree.root, "--json"]);
     expect(json.code).toBe(0);
-    expect(JSON.parse(json.stdout)).toMatchObject({ version: "1.16.2", kmemLayout: "pre-split", strategy: "vendor-stub", catalogStrategy: "kmem-override", agrees: false });
+    expect(JSON.parse(json.stdout)).toMatchObject({
+      version: "1.16.2",
+      kmemLayout: "pre-split",
+      strategy: "vendor-stub",
+      catalogStrategy: "kmem-override",
+      agrees: false,
+    });
     const text = cli(["inspect", tree.root]);
     expect(text.code).toBe(0);
     expect(text.stdout).toMatch(/strategy:\s+vendor-stub: DISAGREES with the catalog, which says kmem-override/);
@@ -129,7 +142,14 @@ describe("inspect: checkouts that changed, trees after a patch", () => {
     const memoryGo = join(tree.root, RUNC_FS, "memory.go");
     writeFileSync(memoryGo, vendorStubPatched(readFileSync(memoryGo, "utf8")));
     const r = await inspectTree(tree.root, { catalog });
-    expect(r).toMatchObject({ treeKind: "git-dirty", changed: [`${RUNC_FS}/memory.go`], kmemLayout: "pre-split", patched: true, strategy: "vendor-stub", agrees: true });
+    expect(r).toMatchObject({
+      treeKind: "git-dirty",
+      changed: [`${RUNC_FS}/memory.go`],
+      kmemLayout: "pre-split",
+      patched: true,
+      strategy: "vendor-stub",
+      agrees: true,
+    });
   });
 
   it("a 1.16 tree after the kmem-override patch: patched, still split-rc7+, strategy agrees", async () => {
@@ -228,7 +248,9 @@ describe("inspect: paths that are not readable Kubernetes trees (exit 6, one lin
     rmSync(join(tree.root, "vendor/github.com/opencontainers"), { recursive: true });
     const err = await inspectError(tree.root);
     expect(err.code).toBe("E_TREE_NO_RUNC");
-    expect(err.message).toMatch(/expected the vendored runc package vendor\/github\.com\/opencontainers\/runc\/libcontainer\/cgroups\/fs\/ in .*, found no such directory/);
+    expect(err.message).toMatch(
+      /expected the vendored runc package vendor\/github\.com\/opencontainers\/runc\/libcontainer\/cgroups\/fs\/ in .*, found no such directory/,
+    );
   });
 
   it("a vendored runc that matches no known layout", async () => {
@@ -265,7 +287,14 @@ describe("the inspect command", () => {
     for (const key of ["version", "treeKind", "runc", "kmemLayout", "strategy", "catalogStrategy", "agrees", "goVersion", "patched", "evidence", "notes"]) {
       expect(json, key).toHaveProperty(key);
     }
-    expect(json).toMatchObject({ version: "1.15.12", treeKind: "git-clean", kmemLayout: "split-rc6", strategy: "build-tag", agrees: true, goVersion: "1.12.17" });
+    expect(json).toMatchObject({
+      version: "1.15.12",
+      treeKind: "git-clean",
+      kmemLayout: "split-rc6",
+      strategy: "build-tag",
+      agrees: true,
+      goVersion: "1.12.17",
+    });
   });
 
   it("--version on a plain directory", async () => {

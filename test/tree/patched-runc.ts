@@ -27,8 +27,6 @@ export function vendorStubPatched(memoryGo: string): string {
 export function kmemOverridePatched(files: Record<string, string>): Record<string, string> {
   const disabled = files["kmem_disabled.go"];
   if (disabled === undefined) throw new Error("no kmem_disabled.go to copy");
-  const kmemGo = disabled
-    .replace("//go:build linux && nokmem", "//go:build linux && !nokmem")
-    .replace("// +build linux,nokmem", "// +build linux,!nokmem");
+  const kmemGo = disabled.replace("//go:build linux && nokmem", "//go:build linux && !nokmem").replace("// +build linux,nokmem", "// +build linux,!nokmem");
   return { ...files, "kmem.go": kmemGo };
 }

@@ -9,7 +9,11 @@ const lines = loadCatalog().runcLines ?? [];
 
 function facts(opts: RuncTreeOptions) {
   const f = runcTreeFiles(opts);
-  const fs = Object.fromEntries(Object.entries(f).filter(([k]) => k.startsWith("libcontainer/cgroups/fs/")).map(([k, v]) => [k.split("/").at(-1)!, v]));
+  const fs = Object.fromEntries(
+    Object.entries(f)
+      .filter(([k]) => k.startsWith("libcontainer/cgroups/fs/"))
+      .map(([k, v]) => [k.split("/").at(-1)!, v]),
+  );
   return runcTreeFacts({ version: f.VERSION ?? null, makefile: f.Makefile ?? null, dockerfile: f.Dockerfile ?? null, goMod: f["go.mod"] ?? null, fs });
 }
 
@@ -21,17 +25,23 @@ describe("runc's Makefile: the BUILDTAGS default and whether it reaches go build
     ["override BUILDTAGS := seccomp", { tags: ["seccomp"], assign: ":=", override: true }],
     ["BUILDTAGS :=", { tags: [], assign: ":=", override: false }],
   ])("%s", (line, want) => {
-    const mk = readMakefileTags(`PROJECT := x\n${line}\nrunc:\n\tgo build -tags "$(BUILDTAGS)" -ldflags "-X main.gitCommit=$(COMMIT) -X main.version=$(VERSION)" -o runc .\n`);
+    const mk = readMakefileTags(
+      `PROJECT := x\n${line}\nrunc:\n\tgo build -tags "$(BUILDTAGS)" -ldflags "-X main.gitCommit=$(COMMIT) -X main.version=$(VERSION)" -o runc .\n`,
+    );
     expect(mk).toMatchObject({ ...want, reachesGoBuild: true, stampsVersion: true });
   });
 
-  it("a go build without -tags \"$(BUILDTAGS)\" or without the stamps is seen", () => {
+  it('a go build without -tags "$(BUILDTAGS)" or without the stamps is seen', () => {
     expect(readMakefileTags("BUILDTAGS ?= seccomp\nrunc:\n\tgo build -o runc .\n")).toMatchObject({ reachesGoBuild: false, stampsVersion: false });
     expect(readMakefileTags("all:\n\tgo build .\n")).toBeNull();
   });
 
   it("reads a continued go build line (GO_BUILD := … \\ on two lines, as rc93 writes it)", () => {
-    expect(readMakefileTags('BUILDTAGS ?= seccomp\nGO_BUILD := $(GO) build -trimpath -tags "$(BUILDTAGS)" \\\n\t-ldflags "-X main.gitCommit=$(COMMIT) -X main.version=$(VERSION)"\n')).toMatchObject({ reachesGoBuild: true, stampsVersion: true });
+    expect(
+      readMakefileTags(
+        'BUILDTAGS ?= seccomp\nGO_BUILD := $(GO) build -trimpath -tags "$(BUILDTAGS)" \\\n\t-ldflags "-X main.gitCommit=$(COMMIT) -X main.version=$(VERSION)"\n',
+      ),
+    ).toMatchObject({ reachesGoBuild: true, stampsVersion: true });
   });
 });
 
@@ -68,7 +78,9 @@ describe("assessRuncTree: the tree is the final word", () => {
     const f = { ...facts({ era: "rc4" }), versionFile: "1.0.0-rc93" };
     const a = assessRuncTree(f, resolveRunc(lines, "1.0.0-rc93"));
     expect(a.strategy).toBe("runc-stub");
-    expect(a.disagreements.join("\n")).toMatch(/the catalog says 1\.0\.0-rc93 is runc-build-tag \(layout split-rc7\+\); the tree's libcontainer\/cgroups\/fs is pre-split, so the build uses runc-stub/);
+    expect(a.disagreements.join("\n")).toMatch(
+      /the catalog says 1\.0\.0-rc93 is runc-build-tag \(layout split-rc7\+\); the tree's libcontainer\/cgroups\/fs is pre-split, so the build uses runc-stub/,
+    );
   });
 
   it("the Go of the tree's Dockerfile wins over the catalog's, and a difference is said", () => {
@@ -97,7 +109,9 @@ describe("assessRuncTree: the tree is the final word", () => {
   });
 
   it("a folder without runc's fs package is not a runc tree", () => {
-    expect(() => runcTreeFacts({ version: "1.0.0-rc93", makefile: "", dockerfile: null, goMod: null, fs: {} })).toThrow(/E_RUNC_TREE|expected runc's libcontainer\/cgroups\/fs\//);
+    expect(() => runcTreeFacts({ version: "1.0.0-rc93", makefile: "", dockerfile: null, goMod: null, fs: {} })).toThrow(
+      /E_RUNC_TREE|expected runc's libcontainer\/cgroups\/fs\//,
+    );
   });
 });
 

@@ -46,7 +46,12 @@ describe("Godeps/Godeps.json", () => {
 
   it("groups packages by repository, the Comment as version over the Rev", () => {
     expect(modulesFromGodeps(text)).toEqual([
-      { path: "github.com/opencontainers/runc", version: "v1.0.0-rc4", rev: "2e7cfe0", packages: ["github.com/opencontainers/runc/libcontainer/cgroups", "github.com/opencontainers/runc/libcontainer/cgroups/fs"] },
+      {
+        path: "github.com/opencontainers/runc",
+        version: "v1.0.0-rc4",
+        rev: "2e7cfe0",
+        packages: ["github.com/opencontainers/runc/libcontainer/cgroups", "github.com/opencontainers/runc/libcontainer/cgroups/fs"],
+      },
       { path: "gopkg.in/yaml.v2", version: "53feefa", rev: "53feefa", packages: ["gopkg.in/yaml.v2"] },
       { path: "golang.org/x/sys", version: "95c6576", rev: "95c6576", packages: ["golang.org/x/sys/unix"] },
     ]);

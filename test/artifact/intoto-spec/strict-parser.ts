@@ -40,7 +40,10 @@ function compile(): { statement: DescMessage; resourceDescriptor: DescMessage; p
       qualify(m.nestedType, full);
     }
   };
-  const wkt: Record<string, typeof file_google_protobuf_struct> = { "google/protobuf/struct.proto": file_google_protobuf_struct, "google/protobuf/timestamp.proto": file_google_protobuf_timestamp };
+  const wkt: Record<string, typeof file_google_protobuf_struct> = {
+    "google/protobuf/struct.proto": file_google_protobuf_struct,
+    "google/protobuf/timestamp.proto": file_google_protobuf_timestamp,
+  };
   for (const f of files) {
     qualify(f.messageType, f.package);
     f.dependency = Object.keys(wkt);
@@ -67,7 +70,22 @@ interface RD {
 }
 
 // go/v1/resource_descriptor.go: hex digests of the named fixed-size algorithms.
-const SIZES: Record<string, number> = { md5: 16, sha1: 20, sha224: 28, sha512_224: 28, sha256: 32, sha512_256: 32, sha384: 48, sha512: 64, sha3_224: 28, sha3_256: 32, sha3_384: 48, sha3_512: 64, gitCommit: 20, dirHash: 32 };
+const SIZES: Record<string, number> = {
+  md5: 16,
+  sha1: 20,
+  sha224: 28,
+  sha512_224: 28,
+  sha256: 32,
+  sha512_256: 32,
+  sha384: 48,
+  sha512: 64,
+  sha3_224: 28,
+  sha3_256: 32,
+  sha3_384: 48,
+  sha3_512: 64,
+  gitCommit: 20,
+  dirHash: 32,
+};
 
 function validateRD(rd: RD, where: string): void {
   if (!rd.name && !rd.uri && !Object.keys(rd.digest).length) throw new Error(`${where}: at least one of name, URI, or digest are required`);
