@@ -4,8 +4,7 @@
  * Directories are read in place, local git repositories at the ref; for other
  * sources (remote git, tarballs) the files are read once the tree is staged.
  */
-import { readFile, stat } from "node:fs/promises";
-import { join } from "node:path";
+import { confinedRoot, readConfined } from "../io/confine.js";
 import { readFilesAtRef } from "./git.js";
 import type { SourceSpec } from "./types.js";
 
@@ -21,13 +20,21 @@ export async function peekSource(spec: SourceSpec, ref: string, paths: readonly 
   }
 }
 
-/** Files of a tree on disk: path → content, null when absent or not a regular file. */
+/**
+ * Files of a tree on disk: path → content, null when absent or not a regular
+ * file. Read through the same confinement as every tree read: a link out of
+ * the tree, a FIFO or a device is never opened (it counts as absent here; the
+ * staged tree's inspection reports it).
+ */
 async function readFiles(root: string, paths: readonly string[]): Promise<Record<string, string | null>> {
   const out: Record<string, string | null> = {};
+  const tree = await confinedRoot(root).catch(() => null);
   for (const p of paths) {
-    const st = await stat(join(root, p)).catch(() => null);
-    // Never open a FIFO or device: reading one could block.
-    out[p] = st?.isFile() ? await readFile(join(root, p), "utf8").catch(() => null) : null;
+    const bytes = tree ? await readConfined(tree, p, { maxBytes: PEEK_MAX_BYTES }).catch(() => null) : null;
+    out[p] = bytes === null ? null : bytes.toString("utf8");
   }
   return out;
 }
+
+/** A build-image file is a few kB; a larger one is not read. */
+const PEEK_MAX_BYTES = 1024 * 1024;
