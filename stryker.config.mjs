@@ -16,12 +16,14 @@ export default {
   reporters: ["clear-text", "progress"],
   clearTextReporter: { allowColor: false, logTests: false, reportMutants: true, reportScoreTable: true },
   ignorePatterns: ["dist", "bench", "ci", ".ci", "reports"],
-  // Measured 2026-12-06: 91.89 % (567 mutants: 517 killed, 4 timed out, 45
-  // survived, 1 without coverage; about 8 minutes on 2 busy cores, so not in
-  // `npm test`). Most survivors are equivalent mutants (", " joins of lists
-  // that hold one marker, a prerelease comparison whose equal case returned
-  // already, the `flags` defaults of callers that always pass one) or
-  // fall-throughs that end in the same refusal. `break` sits just below the
-  // score: an untested new branch of a handful of mutants fails the run.
+  // Measured 2026-12-06: 93.85 % (634 mutants: 591 killed, 4 timed out, 37
+  // survived, 2 without coverage; about 3.5 minutes on 2 busy cores; .ci/run
+  // runs it before the tests). Most survivors are equivalent mutants (", "
+  // joins of lists that hold one marker, a prerelease comparison whose equal
+  // case returned already, the `flags` defaults of callers that always pass
+  // one) or fall-throughs that end in the same refusal. `break` sits below the
+  // score by the margin of a new module's first untested branches: a module
+  // added without the tests of its decisions fails the run (adding runc's
+  // strategies and pins without theirs took it to 86.75 %).
   thresholds: { high: 95, low: 90, break: 90 },
 };

@@ -7,9 +7,15 @@ export default defineConfig({
   test: {
     include: [
       "test/strategy/registry.test.ts",
+      "test/strategy/runc-registry.test.ts",
       "test/audit/verdict.test.ts",
       "test/audit/verdict-reasons.test.ts",
       "test/audit/pin.test.ts",
+      "test/audit/fix.test.ts",
+      "test/audit/judge-runc.test.ts",
+      "test/audit/analyse.test.ts",
+      "test/artifact/outdir.test.ts",
+      "test/catalog/runc-release.test.ts",
       "test/catalog/pin-check.test.ts",
       "test/io/confine.test.ts",
       "test/io/confine-rules.test.ts",

@@ -62,6 +62,25 @@ describe("catalogPin", () => {
   });
   it("no catalog, no pin", () => {
     expect(catalogPin(null, "1.20.15", "linux/amd64")).toEqual([]);
+    expect(catalogPin(null, "1.0.0-rc93", "linux/amd64", "runc")).toEqual([]);
+  });
+
+  // A runc's pin is in runcPins, a kubelet's in pins: the same version string never reads the other's.
+  const both = {
+    pins: { "1.0.0-rc93": { commit: "", image: "img", sha256: { "linux/amd64": A } } },
+    runcPins: { "1.0.0-rc93": { commit: "", image: "img", sha256: { "linux/amd64": B } } },
+  };
+  it("a runc reads runcPins, named as runc", () => {
+    expect(catalogPin(both, "1.0.0-rc93", "linux/amd64", "runc")).toEqual([
+      { source: "versions.json", name: "runc 1.0.0-rc93 linux/amd64", expected: B, authority: "pin" },
+    ]);
+  });
+  it("a kubelet (the default) reads pins, never runcPins", () => {
+    expect(catalogPin(both, "1.0.0-rc93", "linux/amd64")).toEqual([{ source: "versions.json", name: "1.0.0-rc93 linux/amd64", expected: A, authority: "pin" }]);
+    expect(catalogPin({ pins: {}, runcPins: both.runcPins }, "1.0.0-rc93", "linux/amd64", "kubelet")).toEqual([]);
+  });
+  it("a runc with no runcPins has no pin, whatever pins holds", () => {
+    expect(catalogPin({ pins: both.pins }, "1.0.0-rc93", "linux/amd64", "runc")).toEqual([]);
   });
 });
 
