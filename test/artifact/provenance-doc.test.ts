@@ -6,15 +6,15 @@
  * changed tarball, SBOM or envelope stops the block that checks it.
  */
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { writeAttestations } from "../../src/artifact/attest.js";
 import { loadSigningKey } from "../../src/artifact/keys.js";
 import { treeFiles } from "../fixtures/k8s-tree.js";
 import { ROOT } from "../helpers/cli.js";
+import { writeSignedOutDir, writeTree } from "../helpers/signed-out-dir.js";
 import { tempDir } from "../helpers/tmp.js";
-import { fakeKubelet, sha } from "../pin/outdir-fixture.js";
+import { fakeKubelet } from "../pin/outdir-fixture.js";
 
 const DOC = readFileSync(join(ROOT, "docs", "provenance.md"), "utf8");
 
@@ -49,61 +49,19 @@ async function docWorkspace(kind: Kind): Promise<string> {
   execFileSync("openssl", ["genpkey", ...GENPKEY[kind], "-out", key], { stdio: "pipe" });
   execFileSync("openssl", ["pkey", "-in", key, "-pubout", "-out", join(ws, "kubelet-nokmem.pub")], { stdio: "pipe" });
   const tree = join(ws, "src", "kubernetes");
-  for (const [rel, text] of Object.entries(treeFiles({ era: "1.20", version: "1.20.15" }).files)) {
-    mkdirSync(dirname(join(tree, rel)), { recursive: true });
-    writeFileSync(join(tree, rel), text);
-  }
+  writeTree(tree, treeFiles({ era: "1.20", version: "1.20.15" }).files);
   const tarball = join(ws, "kubernetes-src.tar.gz");
   execFileSync("tar", ["-czf", tarball, "-C", join(ws, "src"), "kubernetes"]);
-  const out = join(ws, "out", "v1.20.15");
-  const binaries = { "linux/amd64": fakeKubelet("amd64"), "linux/arm64": fakeKubelet("arm64") };
-  for (const [platform, bytes] of Object.entries(binaries)) {
-    mkdirSync(join(out, platform), { recursive: true });
-    writeFileSync(join(out, platform, "kubelet"), bytes);
-  }
-  const subjects = Object.entries(binaries).map(([p, b]) => ({ platform: p, name: `${p}/kubelet`, sha256: sha(b) }));
-  writeFileSync(join(out, "SHA256SUMS"), subjects.map((s) => `${s.sha256}  ${s.name}\n`).join(""));
-  await writeAttestations({
-    product: "kubelet",
-    subjects,
+  await writeSignedOutDir({
+    out: join(ws, "out", "v1.20.15"),
+    tree,
+    era: "1.20",
     version: "1.20.15",
     strategy: "build-tag",
-    line: "1.20",
-    platforms: Object.keys(binaries),
-    source: {
-      kind: "archive",
-      origin: tarball,
-      ref: null,
-      commit: null,
-      treeDigest: `sha256:${"d".repeat(64)}`,
-      dirHash: "e".repeat(64),
-      gitTree: null,
-      archiveSha256: sha(readFileSync(tarball)),
-    },
-    sourceDateEpoch: 1_600_000_000,
-    env: [["GOFLAGS", "-tags=nokmem"]],
-    command: ["docker", "run", "--network", "none", "kubelet-nokmem-toolchain:go1.19", "make", "WHAT=cmd/kubelet"],
-    runner: "docker",
-    image: { ref: "kubelet-nokmem-toolchain:go1.19", id: `sha256:${"a".repeat(64)}` },
-    go: "1.19.8",
-    patches: [],
-    tree,
-    change: { kind: "build-setting", env: [["GOFLAGS", "-tags=nokmem"]] },
-    verdict: {
-      verdict: "patched",
-      binaries: Object.keys(binaries).map((platform) => ({ platform, verdict: "patched" as const, gitVersion: "v1.20.15", evidence: [] })),
-    },
-    linked: {},
+    binaries: { "linux/amd64": fakeKubelet("amd64"), "linux/arm64": fakeKubelet("arm64") },
     signKey: await loadSigningKey(key),
-    stage: async (rel) => {
-      mkdirSync(dirname(join(out, rel)), { recursive: true });
-      return join(out, rel);
-    },
-    tool: { name: "kubelet-nokmem", version: "0.1.0" },
+    tarball,
     invocationId: "doc",
-    startedOn: new Date("2024-01-01T00:00:00Z"),
-    finishedOn: new Date("2024-01-01T00:03:00Z"),
-    byproducts: [],
   });
   return ws;
 }

@@ -8,16 +8,15 @@
  */
 import { execFileSync } from "node:child_process";
 import { createPublicKey } from "node:crypto";
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { Spec, Validation } from "@cyclonedx/cyclonedx-library";
 import { Ajv2020 } from "ajv/dist/2020.js";
 import ajvFormats from "ajv-formats";
 import { bundleFromJSON } from "@sigstore/bundle";
 import { toSignedEntity, Verifier } from "@sigstore/verify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { writeAttestations } from "../../src/artifact/attest.js";
 import { loadSigningKey } from "../../src/artifact/keys.js";
 import { checkOutDir } from "../../src/artifact/outdir.js";
 import { pae, type Envelope } from "../../src/artifact/dsse.js";
@@ -28,6 +27,7 @@ import { readVendoredModules } from "../../src/tree/vendored-modules.js";
 import { productSbom } from "../../src/artifact/sbom.js";
 import { ERA_FACTS, ERAS, treeFiles } from "../fixtures/k8s-tree.js";
 import { cli, ROOT as REPO_ROOT } from "../helpers/cli.js";
+import { writeSignedOutDir, writeTree } from "../helpers/signed-out-dir.js";
 import { tempDir } from "../helpers/tmp.js";
 import { fakeKubelet, sha } from "../pin/outdir-fixture.js";
 import { strictParseStatement } from "./intoto-spec/strict-parser.js";
@@ -54,73 +54,21 @@ function keyPair(dir: string, kind: Kind): { key: string; pub: string } {
   return { key, pub };
 }
 
-function writeTree(root: string, files: Record<string, string>): void {
-  for (const [rel, text] of Object.entries(files)) {
-    mkdirSync(dirname(join(root, rel)), { recursive: true });
-    writeFileSync(join(root, rel), text);
-  }
-}
-
 /** A build output folder as `build` publishes it (1.16.15, kmem-override, two platforms), signed with `key`. */
 async function signedOutDir(kind: Kind): Promise<{ out: string; pub: string; key: string; binaries: Record<string, Buffer> }> {
   const dir = suiteDir();
   const { key, pub } = keyPair(dir, kind);
-  const tree = join(dir, "tree");
-  writeTree(tree, treeFiles({ era: "1.16", version: "1.16.15" }).files);
   const out = join(dir, "out");
   const binaries = { "linux/amd64": fakeKubelet("amd64"), "linux/arm64": fakeKubelet("arm64") };
-  for (const [platform, bytes] of Object.entries(binaries)) {
-    mkdirSync(join(out, platform), { recursive: true });
-    writeFileSync(join(out, platform, "kubelet"), bytes);
-  }
-  const subjects = Object.entries(binaries).map(([p, b]) => ({ platform: p, name: `${p}/kubelet`, sha256: sha(b) }));
-  writeFileSync(join(out, "SHA256SUMS"), subjects.map((s) => `${s.sha256}  ${s.name}\n`).join(""));
-  const series = loadSeries("kmem-override/1.16");
-  const files = await writeAttestations({
-    product: "kubelet",
-    subjects,
+  const { files } = await writeSignedOutDir({
+    out,
+    tree: join(dir, "tree"),
+    era: "1.16",
     version: "1.16.15",
     strategy: "kmem-override",
-    line: "1.16",
-    platforms: Object.keys(binaries),
-    source: {
-      kind: "git",
-      origin: "https://github.com/kubernetes/kubernetes.git",
-      ref: "v1.16.15",
-      commit: "c".repeat(40),
-      treeDigest: `sha256:${"d".repeat(64)}`,
-      dirHash: "e".repeat(64),
-      gitTree: "f".repeat(40),
-    },
-    sourceDateEpoch: 1600000000,
-    env: [["GOFLAGS", "-tags=nokmem"]],
-    command: ["docker", "run", "--network", "none", "kubelet-nokmem-toolchain:go1.19", "make", "WHAT=cmd/kubelet"],
-    runner: "docker",
-    image: { ref: "kubelet-nokmem-toolchain:go1.19", id: `sha256:${"a".repeat(64)}` },
-    go: "1.19.8",
-    patches: series.patches.map((p) => ({ name: p.name, sha256: p.sha256 })),
-    tree,
-    change: { kind: "patches", patches: series.patches.map((p) => ({ name: p.name, sha256: p.sha256, text: p.text })) },
-    verdict: {
-      verdict: "patched",
-      binaries: Object.keys(binaries).map((platform) => ({
-        platform,
-        verdict: "patched" as const,
-        gitVersion: "v1.16.15",
-        evidence: [{ check: "string memory.kmem.limit_in_bytes", found: false }],
-      })),
-    },
-    linked: {},
+    binaries,
     signKey: await loadSigningKey(key),
-    stage: async (rel) => {
-      mkdirSync(dirname(join(out, rel)), { recursive: true });
-      return join(out, rel);
-    },
-    tool: { name: "kubelet-nokmem", version: "0.1.0" },
     invocationId: "test",
-    startedOn: new Date("2024-01-01T00:00:00Z"),
-    finishedOn: new Date("2024-01-01T00:03:00Z"),
-    byproducts: [],
   });
   expect(files).toEqual(["linux/amd64/sbom.cdx.json", "linux/arm64/sbom.cdx.json", "verdict.json", "verdict.dsse.json", "manifest.json", "manifest.dsse.json"]);
   return { out, pub, key, binaries };

@@ -1,18 +1,15 @@
 /**
- * A signed build output folder as `build --sign-key` publishes it (1.20.15,
- * build-tag, one platform), written by the build's own writers
- * (artifact/attest.ts): kubelet, SHA256SUMS, build.log, the SBOM, both
- * Statements and both envelopes. No Go, no Docker: the kubelet is a small
- * ELF-headed file, the key an Ed25519 pair from node:crypto.
+ * The hostile suites' signed output folder (1.20.15, build-tag, one
+ * platform, a build.log), written by test/helpers/signed-out-dir.ts; the key
+ * an Ed25519 pair from node:crypto.
  */
 import { generateKeyPairSync } from "node:crypto";
-import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { writeAttestations } from "../../src/artifact/attest.js";
+import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { envelopeFile } from "../../src/artifact/keys.js";
 import { signEnvelope, signingKeyFromPem, type SigningKey } from "../../src/artifact/dsse.js";
-import { treeFiles } from "../fixtures/k8s-tree.js";
-import { fakeKubelet, sha } from "../pin/outdir-fixture.js";
+import { writeSignedOutDir as writeSignedFolder } from "../helpers/signed-out-dir.js";
+import { fakeKubelet } from "../pin/outdir-fixture.js";
 
 export const VERSION = "1.20.15";
 export const KUBELET = "linux/amd64/kubelet";
@@ -30,58 +27,18 @@ export async function writeSignedOutDir(parent: string): Promise<SignedOutDir> {
   const pub = join(parent, "key.pub");
   writeFileSync(pub, publicKey.export({ type: "spki", format: "pem" }));
   const key = signingKeyFromPem(privateKey.export({ type: "pkcs8", format: "pem" }).toString(), "test key");
-  const tree = join(parent, "tree");
-  for (const [rel, text] of Object.entries(treeFiles({ era: "1.20", version: VERSION }).files)) {
-    mkdirSync(dirname(join(tree, rel)), { recursive: true });
-    writeFileSync(join(tree, rel), text);
-  }
   const out = join(parent, "out");
   const kubelet = fakeKubelet("signed");
-  mkdirSync(join(out, "linux/amd64"), { recursive: true });
-  writeFileSync(join(out, KUBELET), kubelet);
-  writeFileSync(join(out, "SHA256SUMS"), `${sha(kubelet)} *${KUBELET}\n`);
-  const log = "make WHAT=cmd/kubelet\n";
-  writeFileSync(join(out, "build.log"), log);
-  await writeAttestations({
-    product: "kubelet",
-    subjects: [{ platform: "linux/amd64", name: KUBELET, sha256: sha(kubelet) }],
+  await writeSignedFolder({
+    out,
+    tree: join(parent, "tree"),
+    era: "1.20",
     version: VERSION,
     strategy: "build-tag",
-    line: "1.20",
-    platforms: ["linux/amd64"],
-    source: {
-      kind: "git",
-      origin: "https://github.com/kubernetes/kubernetes.git",
-      ref: `v${VERSION}`,
-      commit: "c".repeat(40),
-      treeDigest: `sha256:${"d".repeat(64)}`,
-      dirHash: "e".repeat(64),
-      gitTree: "f".repeat(40),
-    },
-    sourceDateEpoch: 1600000000,
-    env: [["GOFLAGS", "-tags=nokmem"]],
-    command: ["make", "WHAT=cmd/kubelet"],
-    runner: "docker",
-    image: { ref: "kubelet-nokmem-toolchain:go1.19", id: `sha256:${"a".repeat(64)}` },
-    go: "1.19.8",
-    patches: [],
-    tree,
-    change: { kind: "build-setting", env: [["GOFLAGS", "-tags=nokmem"]] },
-    verdict: {
-      verdict: "patched",
-      binaries: [{ platform: "linux/amd64", verdict: "patched", gitVersion: `v${VERSION}`, evidence: [{ check: "disabled-string:runc-build", found: true }] }],
-    },
-    linked: {},
+    binaries: { "linux/amd64": kubelet },
     signKey: key,
-    stage: async (rel) => {
-      mkdirSync(dirname(join(out, rel)), { recursive: true });
-      return join(out, rel);
-    },
-    tool: { name: "kubelet-nokmem", version: "0.1.0" },
+    log: "make WHAT=cmd/kubelet\n",
     invocationId: "hostile",
-    startedOn: new Date("2024-01-01T00:00:00Z"),
-    finishedOn: new Date("2024-01-01T00:03:00Z"),
-    byproducts: [{ name: "build.log", digest: { sha256: sha(log) } }],
   });
   return { out, pub, key, kubelet };
 }
