@@ -287,6 +287,59 @@ describe("kubelet-nokmem package: the packages", () => {
   });
 });
 
+describe("kubelet-nokmem package of several folders (a CI matrix): one repository", () => {
+  const ours204 = syntheticBinary({ markers: ["disabled-string:runc-build", "identity:kubelet"], stamps: { gitVersion: "v1.20.4" } });
+  const folder = (name: string, version: string, kubelet: Buffer) => {
+    const dir = join(work, "multi", name);
+    writeOutDir(dir, version, { "linux/amd64": kubelet });
+    const p = cli(["pin", dir, "--catalog", catalog]);
+    expect(p.code, p.stderr).toBe(0);
+    return dir;
+  };
+
+  it("packages two releases into one yum and one apt repository, each folder getting its own packages, SHA256SUMS lines and packages.json", () => {
+    const a = folder("a", "1.20.2", ours);
+    const b = folder("b", "1.20.4", ours204);
+    const repo = join(work, "multi", "repo");
+    const r = cli(["package", a, b, "--repo", repo, "--catalog", catalog, "--json"], { SOURCE_DATE_EPOCH: "1700000000" });
+    expect(r.code, r.stderr).toBe(0);
+    const result = JSON.parse(r.stdout) as { folders: { outDir: string; kubernetes: string; packages: { name: string }[] }[]; repositories: { root: string }; signed: { gpg: null } };
+    expect(result.folders.map((f) => [f.outDir, f.kubernetes, f.packages.map((p) => p.name)])).toEqual([
+      [a, "1.20.2", [`packages/${RPM}`, `packages/${DEB}`]],
+      [b, "1.20.4", ["packages/kubelet-1.20.4-1.nokmem.x86_64.rpm", "packages/kubelet_1.20.4-01+nokmem1_amd64.deb"]],
+    ]);
+    expect(result.repositories.root).toBe(repo);
+    expect(result.signed.gpg).toBeNull();
+    // createrepo_c and apt-ftparchive list both releases.
+    const primary = ok("sh", ["-c", `zcat ${join(repo, "yum", "repodata")}/*-primary.xml.gz`]);
+    expect([...primary.matchAll(/<version epoch="0" ver="([^"]+)" rel="([^"]+)"\/>/g)].map((m) => `${m[1]}-${m[2]}`).sort()).toEqual(["1.20.2-1.nokmem", "1.20.4-1.nokmem"]);
+    const packages = readFileSync(join(repo, "apt", "dists", "stable", "main", "binary-amd64", "Packages"), "utf8");
+    expect([...packages.matchAll(/^Version: (.+)$/gm)].map((m) => m[1]).sort()).toEqual(["1.20.2-01+nokmem1", "1.20.4-01+nokmem1"]);
+    for (const dir of [a, b]) {
+      const check = spawnSync("sha256sum", ["-c", "--strict", "SHA256SUMS"], { cwd: dir, encoding: "utf8" });
+      expect(check.status, check.stdout + check.stderr).toBe(0);
+      expect(existsSync(join(dir, "packages.json"))).toBe(true);
+    }
+  });
+
+  it("refuses several folders without --repo, a folder named twice, two folders of one release and platform, and packages none when one does not verify", () => {
+    const a = folder("c", "1.20.2", ours);
+    const twin = folder("c-twin", "1.20.2", ours);
+    const repo = join(work, "multi", "repo-refused");
+    for (const args of [[a, twin], [a, a, "--repo", repo], [a, twin, "--repo", repo]]) {
+      const r = cli(["package", ...args, "--catalog", catalog, "--json"]);
+      expect(r.code, r.stderr).toBe(2);
+      expect((JSON.parse(r.stdout) as { error: { code: string } }).error.code).toBe("E_USAGE");
+    }
+    const tampered = folder("d", "1.20.4", ours204);
+    writeFileSync(join(tampered, "linux/amd64/kubelet"), Buffer.concat([ours204, Buffer.from("x")]));
+    const r = cli(["package", a, tampered, "--repo", repo, "--catalog", catalog]);
+    expect(r.code, r.stderr).toBe(4);
+    for (const dir of [a, twin, tampered]) expect(existsSync(join(dir, "packages"))).toBe(false);
+    expect(existsSync(repo)).toBe(false);
+  });
+});
+
 describe("yum: dnf --installroot from the generated repository, over a stock kubelet", () => {
   let stockRepo: string;
   beforeAll(async () => {
