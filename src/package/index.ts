@@ -145,7 +145,15 @@ export async function packageOutDir(catalog: Catalog, outDir: string, o: Package
   const r = await packageOutDirs(catalog, [outDir], o);
   const [only] = r.folders;
   if (!only) throw new Error("internal: one folder packaged, no result");
-  return { outDir: only.outDir, kubernetes: only.kubernetes, release: only.release, packages: only.packages, repositories: r.repositories, signed: r.signed, verified: only.verified };
+  return {
+    outDir: only.outDir,
+    kubernetes: only.kubernetes,
+    release: only.release,
+    packages: only.packages,
+    repositories: r.repositories,
+    signed: r.signed,
+    verified: only.verified,
+  };
 }
 
 /**
@@ -189,7 +197,8 @@ export async function packageOutDirs(catalog: Catalog, outDirs: string[], o: Pac
 async function packageLocked(catalog: Catalog, outDirs: string[], repoRoot: string, o: PackageOptions): Promise<PackagesResult> {
   // Every folder verifies before anything is written into any of them.
   const checked = [];
-  for (const outDir of outDirs) checked.push({ outDir, verified: await requireVerified(catalog, outDir, o.key), build: await readPublishedBuild(outDir, o.key ?? null) });
+  for (const outDir of outDirs)
+    checked.push({ outDir, verified: await requireVerified(catalog, outDir, o.key), build: await readPublishedBuild(outDir, o.key ?? null) });
   const names = new Map<string, string>();
   for (const { outDir, build } of checked)
     for (const b of build.binaries)

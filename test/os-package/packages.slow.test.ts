@@ -303,7 +303,11 @@ describe("kubelet-nokmem package of several folders (a CI matrix): one repositor
     const repo = join(work, "multi", "repo");
     const r = cli(["package", a, b, "--repo", repo, "--catalog", catalog, "--json"], { SOURCE_DATE_EPOCH: "1700000000" });
     expect(r.code, r.stderr).toBe(0);
-    const result = JSON.parse(r.stdout) as { folders: { outDir: string; kubernetes: string; packages: { name: string }[] }[]; repositories: { root: string }; signed: { gpg: null } };
+    const result = JSON.parse(r.stdout) as {
+      folders: { outDir: string; kubernetes: string; packages: { name: string }[] }[];
+      repositories: { root: string };
+      signed: { gpg: null };
+    };
     expect(result.folders.map((f) => [f.outDir, f.kubernetes, f.packages.map((p) => p.name)])).toEqual([
       [a, "1.20.2", [`packages/${RPM}`, `packages/${DEB}`]],
       [b, "1.20.4", ["packages/kubelet-1.20.4-1.nokmem.x86_64.rpm", "packages/kubelet_1.20.4-01+nokmem1_amd64.deb"]],
@@ -312,7 +316,10 @@ describe("kubelet-nokmem package of several folders (a CI matrix): one repositor
     expect(result.signed.gpg).toBeNull();
     // createrepo_c and apt-ftparchive list both releases.
     const primary = ok("sh", ["-c", `zcat ${join(repo, "yum", "repodata")}/*-primary.xml.gz`]);
-    expect([...primary.matchAll(/<version epoch="0" ver="([^"]+)" rel="([^"]+)"\/>/g)].map((m) => `${m[1]}-${m[2]}`).sort()).toEqual(["1.20.2-1.nokmem", "1.20.4-1.nokmem"]);
+    expect([...primary.matchAll(/<version epoch="0" ver="([^"]+)" rel="([^"]+)"\/>/g)].map((m) => `${m[1]}-${m[2]}`).sort()).toEqual([
+      "1.20.2-1.nokmem",
+      "1.20.4-1.nokmem",
+    ]);
     const packages = readFileSync(join(repo, "apt", "dists", "stable", "main", "binary-amd64", "Packages"), "utf8");
     expect([...packages.matchAll(/^Version: (.+)$/gm)].map((m) => m[1]).sort()).toEqual(["1.20.2-01+nokmem1", "1.20.4-01+nokmem1"]);
     for (const dir of [a, b]) {
@@ -326,7 +333,11 @@ describe("kubelet-nokmem package of several folders (a CI matrix): one repositor
     const a = folder("c", "1.20.2", ours);
     const twin = folder("c-twin", "1.20.2", ours);
     const repo = join(work, "multi", "repo-refused");
-    for (const args of [[a, twin], [a, a, "--repo", repo], [a, twin, "--repo", repo]]) {
+    for (const args of [
+      [a, twin],
+      [a, a, "--repo", repo],
+      [a, twin, "--repo", repo],
+    ]) {
       const r = cli(["package", ...args, "--catalog", catalog, "--json"]);
       expect(r.code, r.stderr).toBe(2);
       expect((JSON.parse(r.stdout) as { error: { code: string } }).error.code).toBe("E_USAGE");
