@@ -394,6 +394,14 @@ describe("yum: dnf --installroot from the generated repository, over a stock kub
   /** Lines the stock repository's section gets (a page's `exclude=`). */
   let stockSectionExtra = "";
 
+  /** The page's .repo file for ours, as written. */
+  const yumRepoFile = () => {
+    const [ini] = fencedBlocks(docSection("## Rolling out on CentOS 7 / RHEL 7 (yum)"), "ini");
+    expect(ini).toMatch(/^gpgcheck=1$/m);
+    expect(ini).toMatch(/^repo_gpgcheck=1$/m);
+    return ini!;
+  };
+
   const dnf = (root: string, oursKey: string, args: string[]) => {
     const conf = join(work, `dnf-${root.split("/").at(-1)}`);
     mkdirSync(join(conf, "repos.d"), { recursive: true });
@@ -401,7 +409,10 @@ describe("yum: dnf --installroot from the generated repository, over a stock kub
     writeFileSync(
       join(conf, "repos.d", "kubelet.repo"),
       `[stock]\nname=stock-shaped packages\nbaseurl=file://${stockRepo}/yum\ngpgcheck=0\n${stockSectionExtra}\n` +
-        `[kubelet-nokmem]\nname=kubelet-nokmem\nbaseurl=file://${out}/repo/yum\ngpgcheck=1\nrepo_gpgcheck=1\ngpgkey=file://${oursKey}\n`,
+        // Ours as docs/packages.md writes it (/etc/yum.repos.d/kubelet-nokmem.repo), served from the folder instead of a web server.
+        yumRepoFile()
+          .replaceAll("https://repo.example.internal/kubelet-nokmem", `file://${out}/repo`)
+          .replace(/^gpgkey=.*$/m, `gpgkey=file://${oursKey}`),
     );
     return sh("dnf", [
       "-y",
@@ -425,7 +436,14 @@ describe("yum: dnf --installroot from the generated repository, over a stock kub
     let r = dnf(root, ourKey, ["--enablerepo", "stock", "install", "kubelet-1.20.2-0", "kubeadm"]);
     expect(r.code, r.out).toBe(0);
     expect(ok("rpm", ["--root", root, "-q", "kubelet"]).trim()).toBe("kubelet-1.20.2-0.x86_64");
-    r = dnf(root, ourKey, ["--enablerepo", "stock,kubelet-nokmem", "upgrade", "kubelet"]);
+    // The page's rollout line (`yum update kubelet-1.20.2`), run by dnf with the same arguments.
+    const update = indentedBlocks(docSection("## Rolling out on CentOS 7 / RHEL 7 (yum)"))
+      .flat()
+      .find((l) => l.startsWith("yum update "))!
+      .replace(/\s+#.*$/, "")
+      .split(/\s+/);
+    expect(update).toEqual(["yum", "update", "kubelet-1.20.2"]);
+    r = dnf(root, ourKey, ["--enablerepo", "stock,kubelet-nokmem", ...update.slice(1)]);
     expect(r.code, r.out).toBe(0);
     expect(ok("rpm", ["--root", root, "-q", "kubelet"]).trim()).toBe("kubelet-1.20.2-1.nokmem.x86_64");
     // The routine update that used to put the stock kubelet back.
