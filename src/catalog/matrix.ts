@@ -187,9 +187,17 @@ export function githubMatrix(entries: MatrixEntry[]): { include: MatrixEntry[] }
  * (GitLab reads it only from a file named .yml or .yaml): one job per entry,
  * extending the template job of the included file (`.kubelet-nokmem-build`),
  * and, when some entry has no pin yet, one job that pins the builds and
- * proposes the change (`.kubelet-nokmem-propose`).
+ * proposes the change (`.kubelet-nokmem-propose`); when some kubelet entry is
+ * pinned, one job that packages the verified builds into a yum and an apt
+ * repository (`.kubelet-nokmem-package`, which runs only when the CI/CD
+ * variable KUBELET_NOKMEM_PACKAGE is set).
  */
-export function gitlabChildPipeline(entries: MatrixEntry[], template = ".kubelet-nokmem-build", propose = ".kubelet-nokmem-propose"): Record<string, unknown> {
+export function gitlabChildPipeline(
+  entries: MatrixEntry[],
+  template = ".kubelet-nokmem-build",
+  propose = ".kubelet-nokmem-propose",
+  packageTemplate = ".kubelet-nokmem-package",
+): Record<string, unknown> {
   const jobs: Record<string, unknown> = {};
   for (const e of entries) {
     jobs[`${e.product} ${e.version} ${e.platform}`] = {
@@ -200,6 +208,9 @@ export function gitlabChildPipeline(entries: MatrixEntry[], template = ".kubelet
   const unpinned = entries.filter((e) => !e.sha256);
   // The propose job pins these builds, by slug, and lists those whose build failed.
   if (unpinned.length) jobs["propose pins"] = { extends: propose, variables: { KUBE_UNPINNED: unpinned.map((e) => e.slug).join(" ") } };
+  // Only a pinned kubelet can be packaged (`package` verifies each build against its pin first); runc is not packaged.
+  const packaged = entries.filter((e) => e.product === "kubelet" && e.sha256);
+  if (packaged.length) jobs["package repository"] = { extends: packageTemplate, variables: { KUBE_PINNED: packaged.map((e) => e.slug).join(" ") } };
   if (!entries.length) {
     // A child pipeline must have at least one job.
     jobs["nothing to build"] = { stage: "build", script: ["echo 'no affected release matches the filter'"] };

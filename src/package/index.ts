@@ -1,5 +1,5 @@
 /**
- * `package OUT_DIR`: from a verified build output folder, an RPM and/or a
+ * `package OUT_DIR…`: from verified build output folders, an RPM and/or a
  * DEB of the nokmem kubelet per platform, the yum and apt repositories that
  * serve them, and the packages as subjects of SHA256SUMS and of a Statement
  * of their own (packages.json, signed beside it with --sign-key):
@@ -9,13 +9,14 @@
  *     OUT_DIR/packages.json (+ packages.dsse.json)
  *     REPO (default OUT_DIR/repo)/yum, /apt
  *
- * The folder is checked first the way `verify` checks it (digests against
+ * Every folder is checked first the way `verify` checks it (digests against
  * the catalog's pin, its manifest and SHA256SUMS; with --key its signature):
- * anything but a match packages nothing; and each kubelet is audited, so a
- * pinned but unpatched (or unknown) kubelet is never packaged as ours.
+ * anything but a match in any of them packages nothing; and each kubelet is
+ * audited, so a pinned but unpatched (or unknown) kubelet is never packaged
+ * as ours. Several folders (releases, platforms) make one repository.
  */
 import { createHash } from "node:crypto";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import type { Catalog } from "../catalog/types.js";
 import { formatSha256Sums, parseSha256Sums, sha256File } from "../artifact/checksums.js";
 import { envelopeFile } from "../artifact/keys.js";
@@ -65,14 +66,38 @@ interface PackageRecord {
   kubeletSha256: string;
 }
 
-interface PackageResult {
+interface Repositories {
+  root: string;
+  yum: string | null;
+  apt: string | null;
+}
+
+interface Signed {
+  gpg: string | null;
+  statement: string | null;
+}
+
+/** What one output folder gave. */
+interface FolderResult {
   outDir: string;
   kubernetes: string;
   release: number;
   packages: PackageRecord[];
-  repositories: { root: string; yum: string | null; apt: string | null };
-  signed: { gpg: string | null; statement: string | null };
   verified: VerifyResult[];
+}
+
+/** `package OUT_DIR`: one folder and its repositories (the --json of one folder). */
+interface PackageResult extends FolderResult {
+  repositories: Repositories;
+  signed: Signed;
+}
+
+/** `package OUT_DIR OUT_DIR…`: every folder's packages, in one repository. */
+interface PackagesResult {
+  folders: FolderResult[];
+  release: number;
+  repositories: Repositories;
+  signed: Signed;
 }
 
 /** The check `verify OUT_DIR` makes; packaging starts only on a match. */
@@ -115,55 +140,113 @@ async function requireVerified(catalog: Catalog, outDir: string, key: VerifyingK
   return results;
 }
 
+/** One output folder, its repositories at --repo (default OUT_DIR/repo). */
 export async function packageOutDir(catalog: Catalog, outDir: string, o: PackageOptions): Promise<PackageResult> {
-  // The lock a build's publication takes (src/artifact/publish.ts): no build publishes into the folder while it is packaged.
-  const lock = await acquireLock(join(outDir, OUT_DIR_LOCK), {
-    what: `the output folder ${outDir}`,
-    purpose: "kubelet-nokmem package",
-    signal: o.signal,
-    hint: "wait for the build publishing into it, then package again",
-  });
+  const r = await packageOutDirs(catalog, [outDir], o);
+  const [only] = r.folders;
+  if (!only) throw new Error("internal: one folder packaged, no result");
+  return {
+    outDir: only.outDir,
+    kubernetes: only.kubernetes,
+    release: only.release,
+    packages: only.packages,
+    repositories: r.repositories,
+    signed: r.signed,
+    verified: only.verified,
+  };
+}
+
+/**
+ * Several output folders (releases, platforms of a CI matrix) into one
+ * repository at --repo: every folder is verified before any is packaged, and
+ * two folders that would give a package of the same name are refused.
+ */
+export async function packageOutDirs(catalog: Catalog, outDirs: string[], o: PackageOptions): Promise<PackagesResult> {
+  const seen = new Set<string>();
+  for (const d of outDirs) {
+    if (seen.has(resolve(d))) throw new UsageError("E_USAGE", `expected each output folder once, found ${d} twice`, "name each folder once");
+    seen.add(resolve(d));
+  }
+  const repoRoot = o.repo ?? (outDirs.length === 1 ? join(outDirs[0]!, "repo") : undefined);
+  if (repoRoot === undefined)
+    throw new UsageError(
+      "E_USAGE",
+      `expected --repo with ${outDirs.length} output folders (one repository holds them all), found none`,
+      "kubelet-nokmem package OUT_DIR… --repo DIR",
+    );
+  // The lock a build's publication takes (src/artifact/publish.ts): no build publishes into a folder while it is packaged.
+  // Taken in one order (sorted paths), so two runs over overlapping folders never hold one each and wait for the other.
+  const locks = [];
   try {
-    return await packageLocked(catalog, outDir, o);
+    for (const d of [...outDirs].sort((a, b) => resolve(a).localeCompare(resolve(b)))) {
+      locks.push(
+        await acquireLock(join(d, OUT_DIR_LOCK), {
+          what: `the output folder ${d}`,
+          purpose: "kubelet-nokmem package",
+          signal: o.signal,
+          hint: "wait for the build publishing into it, then package again",
+        }),
+      );
+    }
+    return await packageLocked(catalog, outDirs, repoRoot, o);
   } finally {
-    await lock.release();
+    for (const l of locks.reverse()) await l.release();
   }
 }
 
-async function packageLocked(catalog: Catalog, outDir: string, o: PackageOptions): Promise<PackageResult> {
-  const verified = await requireVerified(catalog, outDir, o.key);
-  const build = await readPublishedBuild(outDir, o.key ?? null);
+async function packageLocked(catalog: Catalog, outDirs: string[], repoRoot: string, o: PackageOptions): Promise<PackagesResult> {
+  // Every folder verifies before anything is written into any of them.
+  const checked = [];
+  for (const outDir of outDirs)
+    checked.push({ outDir, verified: await requireVerified(catalog, outDir, o.key), build: await readPublishedBuild(outDir, o.key ?? null) });
+  const names = new Map<string, string>();
+  for (const { outDir, build } of checked)
+    for (const b of build.binaries)
+      for (const format of o.formats) {
+        const id = `${format} ${build.version} ${b.platform}`;
+        const other = names.get(id);
+        if (other !== undefined)
+          throw new UsageError(
+            "E_USAGE",
+            `expected one folder per release and platform in a repository, found ${build.version} ${b.platform} in ${other} and in ${outDir}`,
+            "package one of them, or the other into a repository of its own (--repo)",
+          );
+        names.set(id, outDir);
+      }
   const gpg = o.gpgKey !== undefined ? await importGpgKey(o.gpgKey, o.signal) : null;
   try {
-    const records: PackageRecord[] = [];
+    const folders: FolderResult[] = [];
     const made: { path: string; format: PackageFormat; arch: string }[] = [];
-    for (const b of build.binaries) {
-      for (const format of o.formats) {
-        const version = packageVersion(build.version, o.release, format).full;
-        const pin: PackagePin = {
-          schemaVersion: 1,
-          kubernetes: build.version,
-          platform: b.platform,
-          sha256: b.sha256,
-          package: { format, version },
-          pin: { commit: build.pin.commit, strategy: build.pin.strategy ?? null, keyid: build.keyid },
-        };
-        const input = { kubernetes: build.version, release: o.release, platform: b.platform, sha256: b.sha256, date: o.date };
-        const p = await makePackage(format, input, { kubelet: join(outDir, b.name), pin, dir: join(outDir, PACKAGES_DIR), gpg, signal: o.signal });
-        const arch = packageArch(b.platform, format);
-        made.push({ path: p.path, format, arch });
-        records.push({
-          format,
-          platform: b.platform,
-          arch,
-          name: `${PACKAGES_DIR}/${p.name}`,
-          version,
-          sha256: await sha256File(p.path),
-          kubeletSha256: b.sha256,
-        });
+    for (const { outDir, verified, build } of checked) {
+      const records: PackageRecord[] = [];
+      for (const b of build.binaries) {
+        for (const format of o.formats) {
+          const version = packageVersion(build.version, o.release, format).full;
+          const pin: PackagePin = {
+            schemaVersion: 1,
+            kubernetes: build.version,
+            platform: b.platform,
+            sha256: b.sha256,
+            package: { format, version },
+            pin: { commit: build.pin.commit, strategy: build.pin.strategy ?? null, keyid: build.keyid },
+          };
+          const input = { kubernetes: build.version, release: o.release, platform: b.platform, sha256: b.sha256, date: o.date };
+          const p = await makePackage(format, input, { kubelet: join(outDir, b.name), pin, dir: join(outDir, PACKAGES_DIR), gpg, signal: o.signal });
+          const arch = packageArch(b.platform, format);
+          made.push({ path: p.path, format, arch });
+          records.push({
+            format,
+            platform: b.platform,
+            arch,
+            name: `${PACKAGES_DIR}/${p.name}`,
+            version,
+            sha256: await sha256File(p.path),
+            kubeletSha256: b.sha256,
+          });
+        }
       }
+      folders.push({ outDir, kubernetes: build.version, release: o.release, packages: records, verified });
     }
-    const repoRoot = o.repo ?? join(outDir, "repo");
     const repos = await makeRepositories(repoRoot, {
       rpms: made.filter((m) => m.format === "rpm").map((m) => m.path),
       debs: made.filter((m) => m.format === "deb").map((m) => m.path),
@@ -171,16 +254,15 @@ async function packageLocked(catalog: Catalog, outDir: string, o: PackageOptions
       gpg,
       signal: o.signal,
     });
-    await addToSums(outDir, records);
-    await writeStatement(outDir, build.version, o, records);
+    for (const f of folders) {
+      await addToSums(f.outDir, f.packages);
+      await writeStatement(f.outDir, f.kubernetes, o, f.packages);
+    }
     return {
-      outDir,
-      kubernetes: build.version,
+      folders,
       release: o.release,
-      packages: records,
       repositories: { root: repoRoot, ...repos },
       signed: { gpg: gpg?.fingerprint ?? null, statement: o.signKey?.keyid ?? null },
-      verified,
     };
   } finally {
     if (gpg) await dropGpgKey(gpg);

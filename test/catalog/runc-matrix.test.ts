@@ -42,7 +42,10 @@ describe("the matrix with runc entries beside kubelet entries", () => {
       "kubelet 1.20.15 linux/amd64",
       "runc 1.0.0-rc10 linux/amd64",
       "runc 1.0.0-rc93 linux/amd64",
+      "package repository",
     ]);
+    // The package job packages the pinned kubelet only: runc is installed from its folder, never packaged.
+    expect(child["package repository"]).toEqual({ extends: ".kubelet-nokmem-package", variables: { KUBE_PINNED: "1.20.15-linux-amd64" } });
     expect((child["runc 1.0.0-rc93 linux/amd64"] as { variables: Record<string, string> }).variables).toMatchObject({
       KUBE_PRODUCT: "runc",
       KUBE_VERSION: "1.0.0-rc93",

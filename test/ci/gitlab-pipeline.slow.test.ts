@@ -6,14 +6,19 @@
  * built with its product's command) in Docker through the generated child
  * pipeline, whose propose job pins both (pins and runcPins) and opens a merge
  * request by push options (and leaves pins.diff); once merged, the push
- * pipeline verifies both against their pins; a pin with one changed byte
+ * pipeline verifies both against their pins and, with KUBELET_NOKMEM_PACKAGE
+ * set and no key variable, the child pipeline's package job makes an
+ * unsigned yum and apt repository of the verified kubelet, saying so (the RPM
+ * in its artifact verifies against the pin); a pin with one changed byte
  * fails the pipeline. Every configuration, the child
  * pipeline included, passes GitLab's ci.json schema on the way.
  */
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { git } from "../fixtures/k8s-tree.js";
+import { cli } from "../helpers/cli.js";
 import { makeRuncTree } from "../fixtures/runc-tree.js";
 import { catalogAt, CI_IMAGE as IMAGE, commitPinDrift, mergeProposal, startConsumer } from "./runner/consumer.js";
 import { runPipeline, type GitlabRun, type GitlabRunOptions } from "./runner/gitlab.js";
@@ -30,7 +35,7 @@ beforeAll(async () => {
 
 function run(o: Partial<GitlabRunOptions> & Pick<GitlabRunOptions, "source">): Promise<GitlabRun> {
   runs++;
-  return runPipeline({ origin: start.consumer.origin, branch: "main", projectVariables: { ...start.variables, RUNC_SOURCE: runcSource, KUBELET_NOKMEM_PUSH_TOKEN: "glpat-harness" }, work: join(start.tmp, `pipeline-${runs}`), ...o });
+  return runPipeline({ origin: start.consumer.origin, branch: "main", projectVariables: { ...start.variables, RUNC_SOURCE: runcSource, KUBELET_NOKMEM_PUSH_TOKEN: "glpat-harness", KUBELET_NOKMEM_PACKAGE: "rpm,deb" }, work: join(start.tmp, `pipeline-${runs}`), ...o });
 }
 
 const job = (r: GitlabRun, name: string) => r.jobs.find((j) => j.job === name);
@@ -74,16 +79,39 @@ describe("GitLab pipeline, run as GitLab and a shell runner would", () => {
     mergeProposal(start.consumer, branch);
     const verified = await run({ source: "push", changed: ["versions.json"] });
     expect(verified.status, logs(verified)).toBe("success");
-    expect(statuses(verified)).toEqual({ plan: "success", "kubelet 1.16.15 linux/amd64": "success", [RUNC_JOB]: "success", build: "success" });
+    expect(statuses(verified)).toEqual({ plan: "success", "kubelet 1.16.15 linux/amd64": "success", [RUNC_JOB]: "success", "package repository": "success", build: "success" });
     expect(job(verified, "kubelet 1.16.15 linux/amd64")!.log).toMatch(/"outcome": "match"/);
     expect(job(verified, RUNC_JOB)!.log).toMatch(/"outcome": "match"/);
+
+    // The package job (KUBELET_NOKMEM_PACKAGE set, no key): the pinned kubelet, not the runc, in an unsigned yum and apt repository.
+    const packaging = job(verified, "package repository")!;
+    expect(packaging.variables).toMatchObject({ KUBE_PINNED: "1.16.15-linux-amd64" });
+    expect(packaging.log).toMatch(/KUBELET_NOKMEM_GPG_KEY is not set: the packages and the repository metadata are NOT signed/);
+    const repo = join(verified.artifacts["package repository"]!, "repository");
+    const RPM = "kubelet-1.16.15-1.nokmem.x86_64.rpm";
+    expect(readdirSync(join(repo, "yum")).sort()).toEqual([RPM, "repodata"]);
+    expect(existsSync(join(repo, "yum", "repodata", "repomd.xml"))).toBe(true);
+    expect(existsSync(join(repo, "yum", "repodata", "repomd.xml.asc"))).toBe(false);
+    expect(readdirSync(join(repo, "apt", "dists", "stable")).sort()).toEqual(["Release", "main"]);
+    expect(readFileSync(join(repo, "apt", "dists", "stable", "main", "binary-amd64", "Packages"), "utf8")).toMatch(/^Version: 1\.16\.15-01\+nokmem1$/m);
+    expect(readdirSync(repo).sort()).toEqual(["apt", "yum"]);
+    const rpm = join(repo, "yum", RPM);
+    const q = spawnSync("rpm", ["-qp", "--qf", "%{NAME} %{VERSION}-%{RELEASE} %{ARCH}", rpm], { encoding: "utf8" });
+    expect(q.stdout, q.stderr).toBe("kubelet 1.16.15-1.nokmem x86_64");
+    const catalogFile = join(start.tmp, "versions-main.json");
+    writeFileSync(catalogFile, JSON.stringify(catalogAt(start.consumer, "main")));
+    const v = cli(["verify", rpm, "--catalog", catalogFile, "--json"]);
+    expect(v.code, v.stderr).toBe(0);
+    expect((JSON.parse(v.stdout) as { results: { outcome: string; path: string }[] }).results).toEqual([
+      expect.objectContaining({ outcome: "match", path: `${rpm}!/usr/bin/kubelet`, version: "1.16.15" }),
+    ]);
 
     // 3. One changed byte in the pinned checksum: the scheduled pipeline fails on verify.
     commitPinDrift(start.consumer, "1.16.15", "linux/amd64");
     const drifted = await run({ source: "schedule" });
     expect(drifted.status).toBe("failed");
     // (The harness's shell runner stops the child pipeline at the first failed job; the runc job's own outcome is not the point here.)
-    expect(statuses(drifted)).toMatchObject({ plan: "success", "kubelet 1.16.15 linux/amd64": "failed", build: "failed" });
+    expect(statuses(drifted)).toMatchObject({ plan: "success", "kubelet 1.16.15 linux/amd64": "failed", "package repository": "skipped", build: "failed" });
     expect(job(drifted, "kubelet 1.16.15 linux/amd64")!.log).toMatch(/"outcome": "mismatch"/);
   });
 

@@ -35,6 +35,8 @@ describe("actionlint on the GitHub workflow", () => {
   it.each([
     ["an output the plan job does not have", (t: string) => t.replace("needs.plan.outputs.empty != 'true'", "needs.plan.outputs.emtpy != 'true'"), /emtpy/],
     ["a job without runs-on", (t: string) => t.replace("needs.plan.outputs.unpinned == 'true' }}\n    runs-on: ubuntu-24.04\n", "needs.plan.outputs.unpinned == 'true' }}\n"), /runs-on/],
+    ["a package job reading a plan output that does not exist", (t: string) => t.replace("needs.plan.outputs.pinned != ''", "needs.plan.outputs.pined != ''"), /pined/],
+    ["a package job that needs a job it does not wait for", (t: string) => t.replace("PINNED: ${{ needs.plan.outputs.pinned }}", "PINNED: ${{ needs.propose.outputs.pinned }}"), /propose/],
     ["a step id used twice", (t: string) => t.replace("      - id: matrix\n", "      - id: matrix\n        name: first\n        run: 'true'\n      - id: matrix\n"), /matrix/],
   ])("fails on a copy with %s", async (_what, breakIt, message) => {
     const broken = breakIt(read(WORKFLOW));
@@ -113,6 +115,36 @@ describe("GitLab's ci.json schema on the GitLab templates", () => {
     const broken = breakIt(text);
     expect(broken).not.toBe(text);
     const problems = gitlabConfigProblems(parse(broken), ".gitlab-ci.yml");
+    expect(problems.length).toBeGreaterThan(0);
+    expect(problems.join("\n")).toMatch(message);
+  });
+});
+
+/**
+ * The schema lets hidden jobs (`.name`) hold anything; the template jobs are
+ * checked as the child pipeline's jobs that extend them see them: made
+ * visible, as a job of their own.
+ */
+function templatesAsJobs(text: string): Record<string, unknown> {
+  const doc = parse(text) as Record<string, unknown>;
+  return Object.fromEntries(Object.entries(doc).map(([k, v]) => [k.startsWith(".kubelet-nokmem-") && k !== ".kubelet-nokmem-install" ? k.slice(1) : k, v]));
+}
+
+describe("GitLab's ci.json schema on the template jobs, the package job among them", () => {
+  it("build-job.yml's template jobs are accepted as jobs", () => {
+    const doc = templatesAsJobs(read("ci/gitlab/build-job.yml"));
+    expect(doc).toHaveProperty("kubelet-nokmem-package");
+    expect(gitlabConfigProblems(doc, "ci/gitlab/build-job.yml")).toEqual([]);
+  });
+
+  it.each([
+    ["an artifacts keyword GitLab does not know", (t: string) => t.replace("      - packaged.json\n", "      - packaged.json\n    keep: always\n"), /keep/],
+    ["rules that are not a list", (t: string) => t.replace("  rules:\n    - if: $KUBELET_NOKMEM_PACKAGE\n", "  rules: $KUBELET_NOKMEM_PACKAGE\n"), /rules/],
+  ])("the package job fails with %s", (_what, breakIt, message) => {
+    const text = read("ci/gitlab/build-job.yml");
+    const broken = breakIt(text);
+    expect(broken).not.toBe(text);
+    const problems = gitlabConfigProblems(templatesAsJobs(broken), "ci/gitlab/build-job.yml");
     expect(problems.length).toBeGreaterThan(0);
     expect(problems.join("\n")).toMatch(message);
   });

@@ -4,7 +4,7 @@
  * matrix fields they read are ones `matrix` prints, so the templates cannot rot.
  */
 import { execFileSync } from "node:child_process";
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -12,6 +12,7 @@ import { parse } from "yaml";
 import { buildMatrix, gitlabChildPipeline, type MatrixEntry } from "../../src/catalog/matrix.js";
 import { parseCatalog } from "../../src/catalog/load.js";
 import { cli, ROOT } from "../helpers/cli.js";
+import { parseEnvFile } from "./runner/env-file.js";
 
 const read = (rel: string) => readFileSync(join(ROOT, rel), "utf8");
 
@@ -83,9 +84,12 @@ describe("CI templates", () => {
 
   it("the GitLab child pipeline extends the template jobs and sets the variables each reads", () => {
     const template = parse(read("ci/gitlab/build-job.yml")) as Record<string, unknown>;
-    const child = gitlabChildPipeline([{ product: "kubelet", version: "1.16.15", line: "1.16", strategy: "kmem-override", platform: "linux/amd64", image: "i", sha256: "", slug: "s" }]);
+    const child = gitlabChildPipeline([
+      { product: "kubelet", version: "1.16.15", line: "1.16", strategy: "kmem-override", platform: "linux/amd64", image: "i", sha256: "", slug: "s" },
+      { product: "kubelet", version: "1.20.15", line: "1.20", strategy: "build-tag", platform: "linux/amd64", image: "i", sha256: "a".repeat(64), slug: "p" },
+    ]);
     const jobs = Object.values(child).filter((j): j is { extends: string; variables: Record<string, string> } => typeof j === "object" && j !== null && "extends" in j);
-    expect(jobs.map((j) => j.extends).sort()).toEqual([".kubelet-nokmem-build", ".kubelet-nokmem-propose"]);
+    expect([...new Set(jobs.map((j) => j.extends))].sort()).toEqual([".kubelet-nokmem-build", ".kubelet-nokmem-package", ".kubelet-nokmem-propose"]);
     for (const job of jobs) {
       expect(template).toHaveProperty(job.extends);
       const reads = [...JSON.stringify(template[job.extends]).matchAll(/\$\{?(KUBE_[A-Z0-9_]+)/g)].map((m) => m[1]!);
@@ -104,7 +108,7 @@ describe("CI templates", () => {
   it("every job installs the tool with the same script, on both engines", () => {
     const wf = parse(read("ci/github/nokmem-kubelets.yml")) as { jobs: Record<string, { steps: { name?: string; run?: string }[] }> };
     const github = Object.values(wf.jobs).map((j) => j.steps.find((s) => s.name === "Install kubelet-nokmem")?.run);
-    expect(github).toHaveLength(4);
+    expect(github).toHaveLength(5);
     const gitlab = (parse(read("ci/gitlab/install.yml")) as Record<string, { before_script: string[] }>)[".kubelet-nokmem-install"]!.before_script;
     expect(gitlab).toHaveLength(1);
     for (const script of github) expect(script).toBe(gitlab[0]);
@@ -179,5 +183,113 @@ describe("a mixed matrix: a runc entry next to a kubelet entry", () => {
       const calls = template.script.flatMap((line) => runScript(line, job.variables));
       expect(calls).toEqual([expected(e), `verify out/${e.slug} --catalog versions.json --json`]);
     }
+  });
+});
+
+/**
+ * The optional package job on both engines: off unless its variable is set,
+ * after the verified builds, every pinned kubelet folder into one
+ * repository, signed when the key secret is set and saying so when it is not.
+ * Its scripts run by bash with a stand-in `kubelet-nokmem` that records its
+ * arguments (test/ci/*-pipeline/workflow.slow.test.ts run them for real).
+ */
+describe("the package job", () => {
+  function runRecorded(script: string, env: Record<string, string>): { calls: string[]; output: string } {
+    const dir = mkdtempSync(join(tmpdir(), "kn-ci-package-"));
+    try {
+      const record = join(dir, "calls");
+      writeFileSync(record, "");
+      writeFileSync(join(dir, "kubelet-nokmem"), `#!/bin/sh\necho "$*" >> "${record}"\necho '{}'\n`);
+      chmodSync(join(dir, "kubelet-nokmem"), 0o755);
+      // The packaging tools are "installed" (the job installs only what is missing).
+      for (const tool of ["rpmbuild", "rpmsign", "rpm2cpio", "createrepo_c", "apt-ftparchive", "dpkg-deb", "gpg", "cpio"]) {
+        writeFileSync(join(dir, tool), "#!/bin/sh\nexit 0\n");
+        chmodSync(join(dir, tool), 0o755);
+      }
+      execFileSync("mkdir", ["-p", join(dir, "repository")]);
+      const output = execFileSync("bash", ["--noprofile", "--norc", "-eo", "pipefail", "-c", script], {
+        cwd: dir,
+        env: { PATH: `${dir}:/usr/bin:/bin`, GITHUB_STEP_SUMMARY: join(dir, "summary"), ...env },
+        encoding: "utf8",
+      });
+      const summary = join(dir, "summary");
+      return { calls: readFileSync(record, "utf8").trim().split("\n").filter(Boolean), output: output + (existsSync(summary) ? readFileSync(summary, "utf8") : "") };
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  type Job = { needs?: string[]; if?: string; steps: { name?: string; uses?: string; env?: Record<string, string>; run?: string; with?: Record<string, string> }[] };
+  const wf = parse(read("ci/github/nokmem-kubelets.yml")) as { jobs: Record<string, Job & { outputs?: Record<string, string> }> };
+  const gitlab = parse(read("ci/gitlab/build-job.yml")) as Record<string, { stage?: string; rules?: { if: string }[]; script: string[]; artifacts: { paths: string[] } }>;
+
+  it("GitHub: off unless KUBELET_NOKMEM_PACKAGE is set, after plan and the verified builds, when some kubelet is pinned; uploads the repository", () => {
+    const job = wf.jobs.package!;
+    expect(job.needs).toEqual(["plan", "build"]);
+    for (const part of ["vars.KUBELET_NOKMEM_PACKAGE != ''", "needs.build.result == 'success'", "needs.plan.outputs.pinned != ''"]) expect(job.if).toContain(part);
+    expect(wf.jobs.plan!.outputs).toHaveProperty("pinned");
+    const upload = job.steps.at(-1)!;
+    expect(upload.uses).toMatch(/^actions\/upload-artifact@[0-9a-f]{40}$/);
+    expect(upload.with).toMatchObject({ name: "repository", path: "repository/", "if-no-files-found": "error" });
+  });
+
+  it("GitHub: the plan's `pinned` output names the pinned kubelets only", () => {
+    const step = wf.jobs.plan!.steps.find((s) => s.run?.includes(`echo "pinned=`))!;
+    const line = step.run!.split("\n").find((l) => l.includes(`echo "pinned=`))!;
+    const matrix = JSON.stringify({
+      include: [
+        { product: "kubelet", sha256: "a".repeat(64), slug: "1.16.15-linux-amd64" },
+        { product: "kubelet", sha256: "", slug: "1.20.15-linux-amd64" },
+        { product: "runc", sha256: "b".repeat(64), slug: "runc-1.0.0-rc93-linux-amd64" },
+        { product: "kubelet", sha256: "c".repeat(64), slug: "1.18.20-linux-amd64" },
+      ],
+    });
+    const dir = mkdtempSync(join(tmpdir(), "kn-ci-pinned-"));
+    try {
+      const out = join(dir, "out");
+      writeFileSync(out, "");
+      execFileSync("bash", ["--noprofile", "--norc", "-eo", "pipefail", "-c", line], { env: { PATH: process.env.PATH, matrix, GITHUB_OUTPUT: out } });
+      expect(parseEnvFile(readFileSync(out, "utf8"))).toEqual({ pinned: "1.16.15-linux-amd64 1.18.20-linux-amd64" });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  const githubScript = () => wf.jobs.package!.steps.find((s) => s.run?.includes("kubelet-nokmem package"))!;
+  const gitlabScript = () => gitlab[".kubelet-nokmem-package"]!.script.join("\n");
+
+  it.each([
+    ["GitHub", () => githubScript().run!, (key: string) => ({ FORMATS: "rpm,deb", PINNED: "1.16.15-linux-amd64 1.20.15-linux-amd64", GPG_KEY: key })],
+    ["GitLab", gitlabScript, (key: string) => ({ KUBELET_NOKMEM_PACKAGE: "rpm,deb", KUBE_PINNED: "1.16.15-linux-amd64 1.20.15-linux-amd64", KUBELET_NOKMEM_GPG_KEY: key })],
+  ])("%s: every pinned folder into one repository, signed with the key secret when it is set", (engine, script, env) => {
+    const folder = (slug: string) => (engine === "GitHub" ? `built/kubelet-${slug}` : `out/${slug}`);
+    const folders = `${folder("1.16.15-linux-amd64")} ${folder("1.20.15-linux-amd64")}`;
+    const signed = runRecorded(script(), env("-----BEGIN PGP PRIVATE KEY BLOCK-----"));
+    const gpgArg = engine === "GitHub" ? "env:GPG_KEY" : "env:KUBELET_NOKMEM_GPG_KEY";
+    expect(signed.calls).toEqual([`package ${folders} --catalog versions.json --format rpm,deb --repo repository --gpg-key ${gpgArg} --json`]);
+    expect(signed.output).not.toMatch(/NOT signed/);
+    const unsigned = runRecorded(script(), env(""));
+    expect(unsigned.calls).toEqual([`package ${folders} --catalog versions.json --format rpm,deb --repo repository --json`]);
+    expect(unsigned.output).toMatch(/KUBELET_NOKMEM_GPG_KEY is not set: the packages and the repository metadata are NOT signed/);
+  });
+
+  it("GitLab: a File-type key variable (a path) is passed as the key file", () => {
+    const dir = mkdtempSync(join(tmpdir(), "kn-ci-keyfile-"));
+    try {
+      const file = join(dir, "key.asc");
+      writeFileSync(file, "key");
+      const r = runRecorded(gitlabScript(), { KUBELET_NOKMEM_PACKAGE: "true", KUBE_PINNED: "1.16.15-linux-amd64", KUBELET_NOKMEM_GPG_KEY: file });
+      expect(r.calls).toEqual([`package out/1.16.15-linux-amd64 --catalog versions.json --format rpm,deb --repo repository --gpg-key ${file} --json`]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("GitLab: off unless KUBELET_NOKMEM_PACKAGE is set, in a stage after the builds, keeping the repository", () => {
+    const job = gitlab[".kubelet-nokmem-package"]!;
+    expect(job.rules).toEqual([{ if: "$KUBELET_NOKMEM_PACKAGE" }]);
+    const stages = (parse(read("ci/gitlab/build-job.yml")) as { stages: string[] }).stages;
+    expect(stages.indexOf(job.stage!)).toBeGreaterThan(stages.indexOf("build"));
+    expect(job.artifacts.paths).toContain("repository/");
   });
 });

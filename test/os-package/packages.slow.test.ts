@@ -21,7 +21,7 @@ import { syntheticBinary } from "../audit/synthetic.js";
 import { cli, ROOT } from "../helpers/cli.js";
 import { sha, writeOutDir } from "../pin/outdir-fixture.js";
 import { LINTIAN_ACCEPTED, RPMLINT_ACCEPTED } from "./lint-overrides.js";
-import { stockDebs, stockRpms } from "./stock.js";
+import { stockDebs, stockNextDeb, stockNextRpm, stockRpms } from "./stock.js";
 
 const ours = syntheticBinary({ markers: ["disabled-string:runc-build", "identity:kubelet"], stamps: { gitVersion: "v1.20.2" } });
 const stock = syntheticBinary({
@@ -37,6 +37,38 @@ let catalog: string;
 const keys = { secret: "", public: "", otherPublic: "", otherKeyring: "" };
 const dsse = { private: "", public: "" };
 let packaged: { packages: { name: string; sha256: string; kubeletSha256: string; version: string }[]; signed: { gpg: string | null } };
+
+const DOC = readFileSync(join(ROOT, "docs", "packages.md"), "utf8");
+
+/** The text of a `## ` (or `### `) section of docs/packages.md, from its heading to the next heading of its level or above (outside code fences). */
+function docSection(heading: string, from = 0): string {
+  const start = DOC.indexOf(`\n${heading}\n`, from);
+  expect(start, `docs/packages.md has "${heading}"`).toBeGreaterThanOrEqual(0);
+  const level = heading.split(" ")[0]!.length;
+  const lines = DOC.slice(start + heading.length + 2).split("\n");
+  let fenced = false;
+  const end = lines.findIndex((l) => {
+    if (l.startsWith("```")) fenced = !fenced;
+    const m = /^(#+) /.exec(l);
+    return !fenced && m !== null && m[1]!.length <= level;
+  });
+  return (end < 0 ? lines : lines.slice(0, end)).join("\n");
+}
+
+/** The indented (four-space) command blocks of a section, each as its lines. */
+function indentedBlocks(section: string): string[][] {
+  return [...section.matchAll(/(?:^|\n)\n((?: {4}\S.*(?:\n|$))+)/g)].map((m) =>
+    m[1]!
+      .trimEnd()
+      .split("\n")
+      .map((l) => l.slice(4)),
+  );
+}
+
+/** The fenced blocks of a section with the given info string ("sh", or "" for none). */
+function fencedBlocks(section: string, info: string): string[] {
+  return [...section.matchAll(/^```(\S*)\n([\s\S]*?)^```$/gm)].filter((m) => m[1] === info).map((m) => m[2]!);
+}
 
 /** A real tool: its exit code, stdout, and both streams together (for messages and tools that report on stderr). */
 function sh(file: string, args: string[], env: NodeJS.ProcessEnv = {}): { code: number | null; stdout: string; out: string } {
@@ -287,12 +319,88 @@ describe("kubelet-nokmem package: the packages", () => {
   });
 });
 
+describe("kubelet-nokmem package of several folders (a CI matrix): one repository", () => {
+  const ours204 = syntheticBinary({ markers: ["disabled-string:runc-build", "identity:kubelet"], stamps: { gitVersion: "v1.20.4" } });
+  const folder = (name: string, version: string, kubelet: Buffer) => {
+    const dir = join(work, "multi", name);
+    writeOutDir(dir, version, { "linux/amd64": kubelet });
+    const p = cli(["pin", dir, "--catalog", catalog]);
+    expect(p.code, p.stderr).toBe(0);
+    return dir;
+  };
+
+  it("packages two releases into one yum and one apt repository, each folder getting its own packages, SHA256SUMS lines and packages.json", () => {
+    const a = folder("a", "1.20.2", ours);
+    const b = folder("b", "1.20.4", ours204);
+    const repo = join(work, "multi", "repo");
+    const r = cli(["package", a, b, "--repo", repo, "--catalog", catalog, "--json"], { SOURCE_DATE_EPOCH: "1700000000" });
+    expect(r.code, r.stderr).toBe(0);
+    const result = JSON.parse(r.stdout) as {
+      folders: { outDir: string; kubernetes: string; packages: { name: string }[] }[];
+      repositories: { root: string };
+      signed: { gpg: null };
+    };
+    expect(result.folders.map((f) => [f.outDir, f.kubernetes, f.packages.map((p) => p.name)])).toEqual([
+      [a, "1.20.2", [`packages/${RPM}`, `packages/${DEB}`]],
+      [b, "1.20.4", ["packages/kubelet-1.20.4-1.nokmem.x86_64.rpm", "packages/kubelet_1.20.4-01+nokmem1_amd64.deb"]],
+    ]);
+    expect(result.repositories.root).toBe(repo);
+    expect(result.signed.gpg).toBeNull();
+    // createrepo_c and apt-ftparchive list both releases.
+    const primary = ok("sh", ["-c", `zcat ${join(repo, "yum", "repodata")}/*-primary.xml.gz`]);
+    expect([...primary.matchAll(/<version epoch="0" ver="([^"]+)" rel="([^"]+)"\/>/g)].map((m) => `${m[1]}-${m[2]}`).sort()).toEqual([
+      "1.20.2-1.nokmem",
+      "1.20.4-1.nokmem",
+    ]);
+    const packages = readFileSync(join(repo, "apt", "dists", "stable", "main", "binary-amd64", "Packages"), "utf8");
+    expect([...packages.matchAll(/^Version: (.+)$/gm)].map((m) => m[1]).sort()).toEqual(["1.20.2-01+nokmem1", "1.20.4-01+nokmem1"]);
+    for (const dir of [a, b]) {
+      const check = spawnSync("sha256sum", ["-c", "--strict", "SHA256SUMS"], { cwd: dir, encoding: "utf8" });
+      expect(check.status, check.stdout + check.stderr).toBe(0);
+      expect(existsSync(join(dir, "packages.json"))).toBe(true);
+    }
+  });
+
+  it("refuses several folders without --repo, a folder named twice, two folders of one release and platform, and packages none when one does not verify", () => {
+    const a = folder("c", "1.20.2", ours);
+    const twin = folder("c-twin", "1.20.2", ours);
+    const repo = join(work, "multi", "repo-refused");
+    for (const args of [
+      [a, twin],
+      [a, a, "--repo", repo],
+      [a, twin, "--repo", repo],
+    ]) {
+      const r = cli(["package", ...args, "--catalog", catalog, "--json"]);
+      expect(r.code, r.stderr).toBe(2);
+      expect((JSON.parse(r.stdout) as { error: { code: string } }).error.code).toBe("E_USAGE");
+    }
+    const tampered = folder("d", "1.20.4", ours204);
+    writeFileSync(join(tampered, "linux/amd64/kubelet"), Buffer.concat([ours204, Buffer.from("x")]));
+    const r = cli(["package", a, tampered, "--repo", repo, "--catalog", catalog]);
+    expect(r.code, r.stderr).toBe(4);
+    for (const dir of [a, twin, tampered]) expect(existsSync(join(dir, "packages"))).toBe(false);
+    expect(existsSync(repo)).toBe(false);
+  });
+});
+
 describe("yum: dnf --installroot from the generated repository, over a stock kubelet", () => {
   let stockRepo: string;
   beforeAll(async () => {
     stockRepo = join(work, "stock-yum");
-    await makeRepositories(stockRepo, { rpms: stockRpms(join(work, "stub-rpm"), stock), debs: [], debArch: new Map(), gpg: null });
+    stockRpmFiles = stockRpms(join(work, "stub-rpm"), stock);
+    await makeRepositories(stockRepo, { rpms: stockRpmFiles, debs: [], debArch: new Map(), gpg: null });
   }, 120_000);
+  let stockRpmFiles: string[];
+  /** Lines the stock repository's section gets (a page's `exclude=`). */
+  let stockSectionExtra = "";
+
+  /** The page's .repo file for ours, as written. */
+  const yumRepoFile = () => {
+    const [ini] = fencedBlocks(docSection("## Rolling out on CentOS 7 / RHEL 7 (yum)"), "ini");
+    expect(ini).toMatch(/^gpgcheck=1$/m);
+    expect(ini).toMatch(/^repo_gpgcheck=1$/m);
+    return ini!;
+  };
 
   const dnf = (root: string, oursKey: string, args: string[]) => {
     const conf = join(work, `dnf-${root.split("/").at(-1)}`);
@@ -300,8 +408,11 @@ describe("yum: dnf --installroot from the generated repository, over a stock kub
     writeFileSync(join(conf, "dnf.conf"), `[main]\nreposdir=${join(conf, "repos.d")}\ncachedir=${join(conf, "cache")}\ninstall_weak_deps=False\n`);
     writeFileSync(
       join(conf, "repos.d", "kubelet.repo"),
-      `[stock]\nname=stock-shaped packages\nbaseurl=file://${stockRepo}/yum\ngpgcheck=0\n\n` +
-        `[kubelet-nokmem]\nname=kubelet-nokmem\nbaseurl=file://${out}/repo/yum\ngpgcheck=1\nrepo_gpgcheck=1\ngpgkey=file://${oursKey}\n`,
+      `[stock]\nname=stock-shaped packages\nbaseurl=file://${stockRepo}/yum\ngpgcheck=0\n${stockSectionExtra}\n` +
+        // Ours as docs/packages.md writes it (/etc/yum.repos.d/kubelet-nokmem.repo), served from the folder instead of a web server.
+        yumRepoFile()
+          .replaceAll("https://repo.example.internal/kubelet-nokmem", `file://${out}/repo`)
+          .replace(/^gpgkey=.*$/m, `gpgkey=file://${oursKey}`),
     );
     return sh("dnf", [
       "-y",
@@ -325,7 +436,14 @@ describe("yum: dnf --installroot from the generated repository, over a stock kub
     let r = dnf(root, ourKey, ["--enablerepo", "stock", "install", "kubelet-1.20.2-0", "kubeadm"]);
     expect(r.code, r.out).toBe(0);
     expect(ok("rpm", ["--root", root, "-q", "kubelet"]).trim()).toBe("kubelet-1.20.2-0.x86_64");
-    r = dnf(root, ourKey, ["--enablerepo", "stock,kubelet-nokmem", "upgrade", "kubelet"]);
+    // The page's rollout line (`yum update kubelet-1.20.2`), run by dnf with the same arguments.
+    const update = indentedBlocks(docSection("## Rolling out on CentOS 7 / RHEL 7 (yum)"))
+      .flat()
+      .find((l) => l.startsWith("yum update "))!
+      .replace(/\s+#.*$/, "")
+      .split(/\s+/);
+    expect(update).toEqual(["yum", "update", "kubelet-1.20.2"]);
+    r = dnf(root, ourKey, ["--enablerepo", "stock,kubelet-nokmem", ...update.slice(1)]);
     expect(r.code, r.out).toBe(0);
     expect(ok("rpm", ["--root", root, "-q", "kubelet"]).trim()).toBe("kubelet-1.20.2-1.nokmem.x86_64");
     // The routine update that used to put the stock kubelet back.
@@ -340,11 +458,46 @@ describe("yum: dnf --installroot from the generated repository, over a stock kub
     expect(readFileSync(join(root, "usr/bin/kubelet")).equals(ours)).toBe(true);
     // kubeadm keeps its drop-in beside our unit.
     expect(ok("rpm", ["--root", root, "-qf", "/usr/lib/systemd/system/kubelet.service.d/10-kubeadm.conf"]).trim()).toBe("kubeadm-1.20.2-0.x86_64");
+    // Every file at the path the stock RPM uses, owned by ours.
+    for (const path of ["/usr/bin/kubelet", "/usr/lib/systemd/system/kubelet.service", "/etc/sysconfig/kubelet", "/etc/kubernetes/manifests"]) {
+      expect(ok("rpm", ["--root", root, "-qf", path]).trim(), path).toBe("kubelet-1.20.2-1.nokmem.x86_64");
+      expect(existsSync(join(root, path)), path).toBe(true);
+    }
     const a = cli(["audit", join(root, "usr/bin/kubelet"), "--catalog", catalog, "--json"]);
     expect(a.code, a.stderr).toBe(0);
     expect((JSON.parse(a.stdout) as { reports: { verdict: string; pin: { status: string } }[] }).reports.map((x) => [x.verdict, x.pin.status])).toEqual([
       ["patched", "match"],
     ]);
+  });
+
+  it("holds ours as docs/packages.md says (exclude=kubelet in the stock repository's section) when stock publishes 1.20.3, and rolls back with its downgrade line", async () => {
+    const root = join(work, "yum-root");
+    const ourKey = join(out, "repo", "RPM-GPG-KEY-kubelet-nokmem");
+    expect(ok("rpm", ["--root", root, "-q", "kubelet"]).trim()).toBe("kubelet-1.20.2-1.nokmem.x86_64");
+    await makeRepositories(stockRepo, { rpms: [...stockRpmFiles, stockNextRpm(join(work, "stub-rpm-next"), stock)], debs: [], debArch: new Map(), gpg: null });
+    rmSync(join(work, "dnf-yum-root", "cache"), { recursive: true, force: true });
+    // Without the hold, the next stock release replaces ours: what the page's hold is for.
+    const unheld = dnf(root, ourKey, ["--enablerepo", "stock,kubelet-nokmem", "--assumeno", "upgrade"]);
+    expect(unheld.out).toMatch(/kubelet\s+x86_64\s+1\.20\.3-0\s+stock/);
+    const yumHold = docSection("### Holding it", DOC.indexOf("## Rolling out on CentOS 7 / RHEL 7 (yum)"));
+    const exclude = indentedBlocks(yumHold).find((b) => b.some((l) => l.startsWith("exclude=")))!;
+    expect(exclude).toEqual(["exclude=kubelet"]);
+    stockSectionExtra = `${exclude.join("\n")}\n`;
+    try {
+      let r = dnf(root, ourKey, ["--enablerepo", "stock,kubelet-nokmem", "upgrade"]);
+      expect(r.code, r.out).toBe(0);
+      expect(ok("rpm", ["--root", root, "-q", "kubelet"]).trim()).toBe("kubelet-1.20.2-1.nokmem.x86_64");
+      // Rolling back: the page's `yum downgrade` line, run by dnf (yum's successor, the same arguments), the exclude lifted as the page says first.
+      stockSectionExtra = "";
+      const back = indentedBlocks(docSection("## Rolling back to stock")).find((b) => b.some((l) => l.startsWith("yum downgrade")))!;
+      const line = back.find((l) => l.startsWith("yum downgrade"))!.split(/\s+/);
+      r = dnf(root, ourKey, ["--enablerepo", "stock,kubelet-nokmem", ...line.slice(1)]);
+      expect(r.code, r.out).toBe(0);
+      expect(ok("rpm", ["--root", root, "-q", "kubelet"]).trim()).toBe("kubelet-1.20.2-0.x86_64");
+      expect(readFileSync(join(root, "usr/bin/kubelet")).equals(stock)).toBe(true);
+    } finally {
+      stockSectionExtra = "";
+    }
   });
 
   it("refuses the repository when its key is another one", () => {
@@ -357,6 +510,8 @@ describe("yum: dnf --installroot from the generated repository, over a stock kub
 
 describe("apt: a debootstrapped bookworm root, over a stock kubelet", () => {
   let root: string;
+  let stockRepo: string;
+  let debs: string[];
   const chroot = (...cmd: string[]) =>
     sh("chroot", [root, "/usr/bin/env", "-i", "PATH=/usr/sbin:/usr/bin:/sbin:/bin", "DEBIAN_FRONTEND=noninteractive", "LC_ALL=C", ...cmd]);
   const apt = (...args: string[]) => chroot("apt-get", "-y", "-q", "-o", "APT::Sandbox::User=root", ...args);
@@ -374,8 +529,8 @@ describe("apt: a debootstrapped bookworm root, over a stock kubelet", () => {
       cacheDir: process.env.KUBELET_NOKMEM_ROOTFS_CACHE ?? join(homedir(), ".cache", "kubelet-nokmem", "rootfs"),
       signal: new AbortController().signal,
     });
-    const stockRepo = join(work, "stock-apt");
-    const debs = stockDebs(join(work, "stub-deb"), stock);
+    stockRepo = join(work, "stock-apt");
+    debs = stockDebs(join(work, "stub-deb"), stock);
     await makeRepositories(stockRepo, { rpms: [], debs, debArch: new Map(debs.map((d) => [d, "amd64"])), gpg: null });
     mkdirSync(join(root, "srv"), { recursive: true });
     cpSync(stockRepo, join(root, "srv/stock"), { recursive: true });
@@ -408,6 +563,11 @@ describe("apt: a debootstrapped bookworm root, over a stock kubelet", () => {
     expect(verify.out.trim()).toBe("");
     expect(readFileSync(join(root, "usr/bin/kubelet")).equals(ours)).toBe(true);
     expect(chroot("dpkg", "-S", "/etc/systemd/system/kubelet.service.d/10-kubeadm.conf").stdout.trim()).toMatch(/^kubeadm: /);
+    // Every file at the path the stock DEB uses, owned by ours.
+    for (const path of ["/usr/bin/kubelet", "/lib/systemd/system/kubelet.service", "/etc/default/kubelet", "/etc/kubernetes/manifests"]) {
+      expect(chroot("dpkg", "-S", path).stdout.trim(), path).toBe(`kubelet: ${path}`);
+      expect(existsSync(join(root, path)), path).toBe(true);
+    }
     const a = cli(["audit", join(root, "usr/bin/kubelet"), "--catalog", catalog, "--json"]);
     expect(a.code, a.stderr).toBe(0);
     expect((JSON.parse(a.stdout) as { reports: { verdict: string; pin: { status: string } }[] }).reports.map((x) => [x.verdict, x.pin.status])).toEqual([
@@ -425,4 +585,125 @@ describe("apt: a debootstrapped bookworm root, over a stock kubelet", () => {
     const policy = chroot("apt-cache", "policy", "kubelet").stdout;
     expect(policy).not.toContain("file:/srv/kubelet-nokmem/apt");
   });
+  it(
+    "runs docs/packages.md's apt steps as written: roll out, check the node, hold and pin against a newer stock release, roll back",
+    async () => {
+      // A node as the page starts from: the stock kubelet from the stock repository only, which has published 1.20.3 by now.
+      chroot("dpkg", "--purge", "kubeadm", "kubelet");
+      rmSync(join(root, "etc/apt/sources.list.d/kubelet.list"), { force: true });
+      writeFileSync(join(root, "etc/apt/sources.list.d/stock.list"), "deb [trusted=yes] file:/srv/stock/apt stable main\n");
+      // The test root's own set-up, not the page's: no network (curl, systemctl stand-ins), apt fetching as root.
+      writeFileSync(join(root, "etc/apt/apt.conf.d/99test-sandbox"), 'APT::Sandbox::User "root";\n');
+      mkdirSync(join(root, "usr/local/bin"), { recursive: true });
+      writeFileSync(
+        join(root, "usr/local/bin/curl"),
+        '#!/bin/sh\n# curl for file:// URLs only (the root has no network)\nout=""; url=""\nwhile [ $# -gt 0 ]; do case "$1" in -*o) out="$2"; shift 2;; -*) shift;; *) url="$1"; shift;; esac; done\n' +
+          'case "$url" in file://*) cp "${url#file://}" "$out";; *) echo "curl: no network: $url" >&2; exit 6;; esac\n',
+      );
+      writeFileSync(join(root, "usr/local/bin/systemctl"), '#!/bin/sh\necho "$*" >> /var/log/systemctl.calls\n');
+      for (const f of ["curl", "systemctl"]) execFileSync("chmod", ["0755", join(root, "usr/local/bin", f)]);
+      const next = stockNextDeb(join(work, "stub-deb-next"), stock);
+      await makeRepositories(stockRepo, { rpms: [], debs: [...debs, next], debArch: new Map([...debs, next].map((d) => [d, "amd64"])), gpg: null });
+      rmSync(join(root, "srv/stock"), { recursive: true, force: true });
+      cpSync(stockRepo, join(root, "srv/stock"), { recursive: true });
+      // The stock-shaped repository is made by the same writer as ours: it gets the stock repository's own origin, so a pin on ours can tell them apart.
+      const stockRelease = join(root, "srv/stock/apt/dists/stable/Release");
+      writeFileSync(
+        stockRelease,
+        readFileSync(stockRelease, "utf8")
+          .replace(/^Origin: .*$/m, "Origin: kubernetes")
+          .replace(/^Label: .*$/m, "Label: kubernetes"),
+      );
+      rmSync(join(root, "var/lib/apt/lists"), { recursive: true, force: true });
+      mkdirSync(join(root, "var/lib/apt/lists/partial"), { recursive: true });
+      expect(apt("update").code).toBe(0);
+      let r = apt("install", "kubelet=1.20.2-00");
+      expect(r.code, r.out).toBe(0);
+
+      /** A block of the page, in bash -eu in the root, its URLs pointing at the repository copied into the root. */
+      const runDoc = (script: string) =>
+        chroot(
+          "/usr/bin/env",
+          "PATH=/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+          "bash",
+          // --norc: bash run with a socket as stdin (as here) reads /etc/bash.bashrc otherwise.
+          "--norc",
+          "--noprofile",
+          "-euo",
+          "pipefail",
+          "-c",
+          script.replaceAll("https://repo.example.internal/kubelet-nokmem", "file:///srv/kubelet-nokmem"),
+        );
+      const version = () => chroot("dpkg-query", "-W", "-f", "${Version}", "kubelet").stdout;
+      const apt_ = docSection("## Rolling out on Debian / Ubuntu (apt)");
+
+      // 1. Roll out: the page's sh block.
+      const [rollout] = fencedBlocks(apt_, "sh");
+      expect(rollout).toContain("apt-get update");
+      r = runDoc(rollout!);
+      expect(r.code, r.out).toBe(0);
+      expect(version()).toBe("1.20.2-01+nokmem1");
+      expect(readFileSync(join(root, "var/log/systemctl.calls"), "utf8")).toBe("daemon-reload\nrestart kubelet\n");
+
+      // 2. Check the node: the page's dpkg lines in the root, its audit line on the root's kubelet, its cat of pin.json.
+      const [check] = indentedBlocks(docSection("## Checking a node afterwards"));
+      const commands = check!.map((l) => l.replace(/\s+#.*$/, ""));
+      for (const line of commands.filter((l) => l.startsWith("dpkg"))) {
+        const c = runDoc(line);
+        expect(c.code, `${line}: ${c.out}`).toBe(0);
+        if (line.startsWith("dpkg --verify")) expect(c.out.trim(), line).toBe("");
+        else expect(c.stdout, line).toBe("kubelet\t1.20.2-01+nokmem1\n");
+      }
+      const audit = commands.find((l) => l.startsWith("kubelet-nokmem audit "))!;
+      const a = cli([
+        ...audit
+          .split(" ")
+          .slice(1)
+          .map((w) => (w === "/usr/bin/kubelet" ? join(root, w) : w)),
+        "--catalog",
+        catalog,
+        "--json",
+      ]);
+      expect(a.code, a.stderr).toBe(0);
+      expect((JSON.parse(a.stdout) as { reports: { verdict: string; pin: { status: string } }[] }).reports.map((x) => [x.verdict, x.pin.status])).toEqual([
+        ["patched", "match"],
+      ]);
+      const pinJson = runDoc(commands.find((l) => l.startsWith("cat "))!);
+      expect(JSON.parse(pinJson.stdout)).toMatchObject({ kubernetes: "1.20.2", sha256: sha(ours) });
+
+      // 3. Unheld and unpinned, the next stock release would replace ours: what the page's hold and pin are for.
+      expect(apt("-s", "upgrade").out).toMatch(/^Inst kubelet \[1\.20\.2-01\+nokmem1\] \(1\.20\.3-00 /m);
+      const hold = docSection("### Holding it", DOC.indexOf("## Rolling out on Debian / Ubuntu (apt)"));
+      const [holdLines] = indentedBlocks(hold);
+      expect(holdLines).toEqual(["apt-mark hold kubelet"]);
+      r = runDoc(holdLines!.join("\n"));
+      expect(r.code, r.out).toBe(0);
+      r = apt("upgrade");
+      expect(r.code, r.out).toBe(0);
+      expect(version()).toBe("1.20.2-01+nokmem1");
+
+      // 4. Pinned instead of held: the page's preferences file, with the Pin line it names for a repository without a host name.
+      expect(chroot("apt-mark", "unhold", "kubelet").code).toBe(0);
+      const [prefs] = fencedBlocks(hold, "");
+      const path = /^# (\/etc\/apt\/preferences\.d\/\S+)$/m.exec(prefs!)![1]!;
+      const alternative = /`(Pin: release o=[^`]+)`/.exec(hold)![1]!;
+      writeFileSync(join(root, path), prefs!.replace(/^Pin: .*$/m, alternative));
+      expect(chroot("apt-cache", "policy", "kubelet").stdout).toMatch(/Candidate: 1\.20\.2-01\+nokmem1/);
+      r = apt("upgrade");
+      expect(r.code, r.out).toBe(0);
+      r = apt("dist-upgrade");
+      expect(r.code, r.out).toBe(0);
+      expect(version()).toBe("1.20.2-01+nokmem1");
+
+      // 5. Roll back to stock: the page's apt block.
+      const back = indentedBlocks(docSection("## Rolling back to stock")).find((b) => b.some((l) => l.startsWith("apt-get")))!;
+      r = runDoc(back.join("\n"));
+      expect(r.code, r.out).toBe(0);
+      expect(version()).toBe("1.20.2-00");
+      expect(existsSync(join(root, path))).toBe(false);
+      expect(readFileSync(join(root, "usr/bin/kubelet")).equals(stock)).toBe(true);
+      expect(readFileSync(join(root, "var/log/systemctl.calls"), "utf8")).toMatch(/restart kubelet\n$/);
+    },
+    5 * 60_000,
+  );
 });

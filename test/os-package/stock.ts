@@ -148,3 +148,31 @@ export function stockDebs(work: string, stockKubelet: Buffer): string[] {
     }),
   ];
 }
+
+/** The next stock release for apt, kubelet 1.20.3-00: what a hold or a pin must keep off a node that runs ours of 1.20.2. */
+export function stockNextDeb(work: string, stockKubelet: Buffer): string {
+  return stubDeb(work, {
+    name: "kubelet",
+    version: "1.20.3",
+    release: "00",
+    arch: "x86_64",
+    requires: ["kubernetes-cni (>= 0.8.7)", "iptables (>= 1.4.21)", "conntrack", "socat"],
+    files: { "/usr/bin/kubelet": [stockKubelet, 0o755], "/lib/systemd/system/kubelet.service": [STOCK_UNIT, 0o644] },
+  });
+}
+
+/** The next stock release for yum, kubelet-1.20.3-0: what `exclude=kubelet` must keep off a node that runs ours of 1.20.2. */
+export function stockNextRpm(work: string, stockKubelet: Buffer): string {
+  return stubRpm(work, {
+    name: "kubelet",
+    version: "1.20.3",
+    release: "0",
+    arch: "x86_64",
+    requires: ["kubernetes-cni >= 0.8.7"],
+    files: {
+      "/usr/bin/kubelet": [stockKubelet, 0o755],
+      "/usr/lib/systemd/system/kubelet.service": [STOCK_UNIT, 0o644],
+      "/etc/sysconfig/kubelet": ["KUBELET_EXTRA_ARGS=\n", 0o644, true],
+    },
+  });
+}

@@ -87,4 +87,12 @@ describe("buildMatrix", () => {
     const done = gitlabChildPipeline(buildMatrix({ ...base, pins: { "1.16.15": { commit: "", image: "i", sha256: { "linux/amd64": "b".repeat(64) } } } }));
     expect(done).not.toHaveProperty("propose pins");
   });
+  it("adds a package job to the GitLab child pipeline only when some kubelet is pinned, naming the pinned ones", () => {
+    const mixed = gitlabChildPipeline(
+      buildMatrix({ ...base, pins: { "1.16.15": { commit: "", image: "i", sha256: { "linux/amd64": "b".repeat(64) } } } }, { releases: ["1.20.15"] }),
+    );
+    expect(mixed["package repository"]).toEqual({ extends: ".kubelet-nokmem-package", variables: { KUBE_PINNED: "1.16.15-linux-amd64" } });
+    expect(gitlabChildPipeline(buildMatrix(base, { releases: ["1.16.15"] }))).not.toHaveProperty("package repository");
+    expect(gitlabChildPipeline([])).not.toHaveProperty("package repository");
+  });
 });

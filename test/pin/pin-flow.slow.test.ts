@@ -1,11 +1,13 @@
 /**
  * The flow of the "Pinning and CI" README section, end to end with real
  * Docker builds: `matrix` drives a loop that builds two fixture releases,
- * each build is pinned, a rebuild of the same inputs verifies as a match,
- * and a one-byte change is a mismatch.
+ * each build is pinned, a rebuild of the same inputs verifies as a match
+ * (and, built with `--package rpm,deb`, leaves an RPM and a DEB whose kubelet
+ * is the pinned one, in yum and apt repositories), and a one-byte change is a
+ * mismatch.
  */
 import { spawnSync } from "node:child_process";
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -72,7 +74,7 @@ describe("matrix → build → pin → verify", () => {
     const pinned = parseCatalog(readFileSync(catalog, "utf8")).pins;
     for (const e of entries) expect(pinned[e.version]!.sha256[e.platform]).toMatch(/^[0-9a-f]{64}$/);
 
-    // Same inputs again, into a fresh folder: the pin must hold.
+    // Same inputs again, into a fresh folder: the pin must hold. Packaged in the same run (`build --package`), now that the release is pinned.
     const again = join(tmp, "again");
     const rebuild = run([
       "build",
@@ -88,11 +90,36 @@ describe("matrix → build → pin → verify", () => {
       join(tmp, "cache"),
       "--out",
       again,
+      "--package",
+      "rpm,deb",
     ]);
     expect(rebuild.code, rebuild.stderr).toBe(0);
     const verified = run(["verify", again, "--catalog", catalog, "--json"]);
     expect(verified.code, verified.stdout + verified.stderr).toBe(0);
     expect(JSON.parse(verified.stdout).outcome).toBe("match");
+
+    // The package step of the real build: the packages, named in SHA256SUMS, the repositories, and the kubelet inside each is the pinned one.
+    const rpm = join(again, "packages", "kubelet-1.16.15-1.nokmem.x86_64.rpm");
+    const deb = join(again, "packages", "kubelet_1.16.15-01+nokmem1_amd64.deb");
+    const sums = readFileSync(join(again, "SHA256SUMS"), "utf8");
+    expect(sums).toMatch(/ \*packages\/kubelet-1\.16\.15-1\.nokmem\.x86_64\.rpm$/m);
+    expect(sums).toMatch(/ \*packages\/kubelet_1\.16\.15-01\+nokmem1_amd64\.deb$/m);
+    expect(spawnSync("rpm", ["-qp", "--qf", "%{VERSION}-%{RELEASE}", rpm], { encoding: "utf8" }).stdout).toBe("1.16.15-1.nokmem");
+    expect(spawnSync("dpkg-deb", ["--field", deb, "Version"], { encoding: "utf8" }).stdout.trim()).toBe("1.16.15-01+nokmem1");
+    expect(existsSync(join(again, "repo", "yum", "repodata", "repomd.xml"))).toBe(true);
+    expect(existsSync(join(again, "repo", "apt", "dists", "stable", "Release"))).toBe(true);
+    const packaged = run(["verify", rpm, deb, "--catalog", catalog, "--json"]);
+    expect(packaged.code, packaged.stdout + packaged.stderr).toBe(0);
+    expect((JSON.parse(packaged.stdout) as { results: { outcome: string; version: string }[] }).results.map((r) => [r.outcome, r.version])).toEqual([
+      ["match", "1.16.15"],
+      ["match", "1.16.15"],
+    ]);
+    const audited = run(["audit", rpm, deb, "--catalog", catalog, "--json"]);
+    expect(audited.code, audited.stdout + audited.stderr).toBe(0);
+    expect((JSON.parse(audited.stdout) as { reports: { verdict: string; pin: { status: string } }[] }).reports.map((r) => [r.verdict, r.pin.status])).toEqual([
+      ["patched", "match"],
+      ["patched", "match"],
+    ]);
 
     const kubelet = join(again, "linux/amd64/kubelet");
     // A bare binary: the release comes from its own version stamp, read without running it.
