@@ -13,7 +13,7 @@ import { loadSeries } from "../../src/patch/series.js";
 import { treeFiles, type Era } from "../fixtures/k8s-tree.js";
 import { sha } from "../pin/outdir-fixture.js";
 
-export interface SignedOutDirOptions {
+interface SignedOutDirOptions {
   /** The output folder to write (made if missing). */
   out: string;
   /** Where the fixture tree goes (made if missing). */
@@ -32,7 +32,7 @@ export interface SignedOutDirOptions {
   invocationId: string;
 }
 
-export interface SignedOutDir {
+interface SignedOutDir {
   out: string;
   subjects: { platform: string; name: string; sha256: string }[];
   /** What the attestation writer published, in its order. */
