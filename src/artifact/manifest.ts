@@ -17,7 +17,7 @@
 import { pathToFileURL } from "node:url";
 import { VerificationError } from "../errors.js";
 import { parseExactRelease, releaseCore } from "../release.js";
-import { formatRuncVersion, parseRuncVersion } from "../catalog/runc-release.js";
+import { formatRuncVersion, parseRuncVersion } from "../runc-version.js";
 import { describeJsonSyntax } from "../io/read.js";
 import { NOKMEM_VERDICTS, VERDICTS, type NokmemVerdict, type Verdict } from "../verdict.js";
 import {

@@ -5,6 +5,7 @@
  * evidence — and absence of the enabled-only strings counts as evidence only
  * for a recognised kubelet of a release whose nokmem build leaves no trace.
  */
+import { runcHasKmemCode } from "../runc-version.js";
 import { STRATEGIES } from "../strategy/index.js";
 import { RUNC_STRATEGIES, runcStrategyForLayout } from "../strategy/runc.js";
 import type { AuditSignature, KmemLayout, StrategyId } from "../strategy/types.js";
@@ -205,16 +206,6 @@ function kubeletByAbsence(input: VerdictInput, tag: boolean, reasons: string[], 
   );
   if (tag) reasons.push("the build info records -tags nokmem");
   return done("patched", [absence]);
-}
-
-/** runc rc94 removed kmem support; 1.0.0 and later have none. */
-export function runcHasKmemCode(version: string): boolean | null {
-  const m = /^v?(\d+)\.(\d+)\.(\d+)(?:-rc(\d+))?/.exec(version);
-  if (!m) return null;
-  const [maj, min, patch] = [+m[1]!, +m[2]!, +m[3]!];
-  if (maj > 1 || min > 0 || patch > 0) return false;
-  if (m[4] === undefined) return maj === 1 ? false : null;
-  return +m[4] < 94;
 }
 
 /**

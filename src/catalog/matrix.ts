@@ -9,7 +9,8 @@ import { IMAGE_REFERENCE_EXAMPLE, isImageReference, quoteReference } from "./ima
 import { strategyFor } from "../strategy/index.js";
 import { DEFAULT_PLATFORM } from "./platforms.js";
 import { lineFor, parseVersionQuery } from "./resolve.js";
-import { compareRunc, parseRuncVersion, resolveRunc, runcLineFor } from "./runc-release.js";
+import { compareRunc, parseRuncVersion } from "../runc-version.js";
+import { resolveRunc, runcLineFor } from "./runc-release.js";
 import { runcStrategyFor } from "../strategy/runc.js";
 import { RUNC_STRATEGY_IDS, type RuncStrategyId } from "../strategy/runc-types.js";
 import type { Catalog, StrategyId } from "./types.js";

@@ -5,7 +5,7 @@
  */
 import semver from "semver";
 import type { Product } from "../artifact/manifest.js";
-import { compareRunc, parseRuncVersion } from "../catalog/runc-release.js";
+import { compareRunc, parseRuncVersion } from "../runc-version.js";
 import type { Catalog, Pin } from "../catalog/types.js";
 import type { RuncStrategyId } from "../strategy/runc-types.js";
 import type { StrategyId } from "../strategy/types.js";

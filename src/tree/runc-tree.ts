@@ -10,7 +10,7 @@
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import type { RuncResolution } from "../catalog/runc-release.js";
-import { formatRuncVersion, parseRuncVersion } from "../catalog/runc-release.js";
+import { formatRuncVersion, parseRuncVersion } from "../runc-version.js";
 import { TreeError, UsageError } from "../errors.js";
 import { readRegularTextIfExists } from "../io/read.js";
 import { runcStrategyFor, runcStrategyForLayout } from "../strategy/runc.js";
