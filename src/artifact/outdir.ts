@@ -40,12 +40,12 @@ import {
   readProvenance,
   readVerdict,
   VERDICT_FILE,
-  type Product,
   type ProvenanceRecord,
   type PublishedBinary,
   type VerdictRecord,
 } from "./manifest.js";
 import { checkPublicationFinished } from "./publish.js";
+import type { Product } from "../strategy/types.js";
 
 export const SUMS_FILE = "SHA256SUMS";
 

@@ -6,8 +6,7 @@
  * for a recognised kubelet of a release whose nokmem build leaves no trace.
  */
 import { runcHasKmemCode } from "../runc-version.js";
-import { STRATEGIES } from "../strategy/index.js";
-import { RUNC_STRATEGIES, runcStrategyForLayout } from "../strategy/runc.js";
+import { strategiesOf, strategyFor, strategyForLayout } from "../strategy/index.js";
 import type { AuditSignature, KmemLayout, StrategyId } from "../strategy/types.js";
 import type { Verdict } from "../verdict.js";
 import { MARKER_BY_ID } from "./markers.js";
@@ -84,7 +83,7 @@ export function isSilentSignature(sig: AuditSignature): boolean {
  * the layouts where an affected strategy's signature is silent.
  */
 export const SILENT_WHEN_DISABLED: ReadonlySet<KmemLayout> = new Set(
-  Object.values(STRATEGIES)
+  strategiesOf("kubelet")
     .filter((s) => s.affected)
     .flatMap((s) => Object.entries(s.signatures).map(([layout, sig]) => ({ layout: layout as KmemLayout, sig })))
     .filter(({ sig }) => isSilentSignature(sig))
@@ -215,7 +214,7 @@ function kubeletByAbsence(input: VerdictInput, tag: boolean, reasons: string[], 
  * of the enabled-only strings was built nokmem.
  */
 const RUNC_SILENT_WHEN_DISABLED: ReadonlySet<KmemLayout> = new Set(
-  Object.values(RUNC_STRATEGIES)
+  strategiesOf("runc")
     .filter((s) => s.affected)
     .flatMap((s) => Object.entries(s.signatures).map(([layout, sig]) => ({ layout: layout as KmemLayout, sig })))
     .filter(({ sig }) => !sig.present.some((id) => MARKER_BY_ID.get(id)?.kind === "disabled"))
@@ -224,7 +223,7 @@ const RUNC_SILENT_WHEN_DISABLED: ReadonlySet<KmemLayout> = new Set(
 
 /** Whether runcs of a layout enable kmem accounting (the runc strategy for the layout says). */
 function runcLayoutAffected(layout: KmemLayout): boolean {
-  return RUNC_STRATEGIES[runcStrategyForLayout(layout)].affected;
+  return strategyFor(strategyForLayout("runc", layout)).affected;
 }
 
 function runcByAbsence(

@@ -5,9 +5,8 @@
  */
 import { CatalogError, UsageError } from "../errors.js";
 import { compareRunc, formatRuncVersion, parseRuncVersion, type RuncRelease } from "../runc-version.js";
-import { runcStrategyFor } from "../strategy/runc.js";
-import type { RuncStrategyId } from "../strategy/runc-types.js";
-import type { KmemLayout } from "../strategy/types.js";
+import { strategyFor } from "../strategy/index.js";
+import type { KmemLayout, RuncStrategyId } from "../strategy/types.js";
 
 export interface RuncReleaseLine {
   /** A name for the line, e.g. "1.0.0-rc6" or "1.0.0-rc7..rc8". */
@@ -104,7 +103,7 @@ export function resolveRunc(lines: readonly RuncReleaseLine[], input: string): R
       "add a runcLines entry to versions.json, or pass --catalog with one",
     );
   }
-  const s = runcStrategyFor(line.strategy);
+  const s = strategyFor(line.strategy);
   return {
     product: "runc",
     version,
@@ -115,7 +114,7 @@ export function resolveRunc(lines: readonly RuncReleaseLine[], input: string): R
     kmemLayout: line.kmemLayout,
     addTags: [...s.addTags],
     changes: [...s.changes],
-    patchSeries: s.patchSeries(version),
+    patchSeries: s.patchSeries(line),
     go: line.go,
     image: line.image,
     reason: line.reason,
@@ -138,10 +137,10 @@ export function checkRuncLines(lines: readonly RuncReleaseLine[], source: string
         "fix the range",
       );
     }
-    if (!runcStrategyFor(l.strategy).layouts.includes(l.kmemLayout)) {
+    if (!strategyFor(l.strategy).layouts.includes(l.kmemLayout)) {
       throw new CatalogError(
         "E_CATALOG_LAYOUT",
-        `${source}: at /runcLines/${i}: expected a kmemLayout that ${l.strategy} accepts (${runcStrategyFor(l.strategy).layouts.join(", ")}), found ${l.kmemLayout}`,
+        `${source}: at /runcLines/${i}: expected a kmemLayout that ${l.strategy} accepts (${strategyFor(l.strategy).layouts.join(", ")}), found ${l.kmemLayout}`,
         "correct the strategy or the layout",
       );
     }

@@ -11,7 +11,7 @@ import { parseExactRelease, parseRelease, releaseCore } from "../release.js";
 import { sha256File } from "../artifact/checksums.js";
 import { catalogPin, checkPin, pinReasons, type Recorded } from "../catalog/pin-check.js";
 import type { VerifyingKey } from "../artifact/dsse.js";
-import type { Product } from "../artifact/manifest.js";
+import type { Product } from "../strategy/types.js";
 import { formatRuncVersion, parseRuncVersion } from "../runc-version.js";
 import { readPublishedBuild } from "./outdir.js";
 import { describeReadFailure, fileKind, openRegular } from "../io/read.js";

@@ -34,9 +34,8 @@ import { assertNever, BuildError, EnvironmentError, VerificationError } from "..
 import { patchRuncTree } from "../patch/runc.js";
 import { run, tail } from "../process/exec.js";
 import { stageSource, type SourceSpec, type StagedSource } from "../source/index.js";
-import { runcStrategyFor } from "../strategy/runc.js";
-import type { RuncStrategyId } from "../strategy/runc-types.js";
-import type { KmemLayout } from "../strategy/types.js";
+import { strategyFor } from "../strategy/index.js";
+import type { KmemLayout, RuncStrategyId } from "../strategy/types.js";
 import { assessRuncTree, checkBuildEnvironment, readRuncTree, type RuncAssessment } from "../tree/runc-tree.js";
 import type { NokmemVerdict } from "../verdict.js";
 import { DOCKER, dockerPreflight, ensureCacheVolume, ensureImage, removeContainer, runImage, type PullPolicy } from "./docker.js";
@@ -289,8 +288,8 @@ export async function runRuncBuild(plan: RuncBuildPlan, deps: RuncBuildDeps): Pr
         case "patch": {
           const a = need(o.assessment, "the tree's layout");
           // The tree decides: its strategy's series applies even when the catalog named another (the disagreement is reported).
-          const strategy = runcStrategyFor(a.strategy);
-          const series = strategy.patchSeries(plan.version);
+          const strategy = strategyFor(a.strategy);
+          const series = strategy.patchSeries(plan);
           if (series && !a.alreadyPatched) {
             const record = await patchRuncTree(need(o.staged, "the staged tree").tree, series, { expectChanges: strategy.changes });
             o.patches = record.patches;
