@@ -3,7 +3,10 @@
  * form the tool meets (flags, VERSION files, `runc --version` stamps,
  * distribution spellings, catalog ranges) and the edges of each era.
  */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { PACKAGE_ROOT } from "../../src/catalog/load.js";
 import { compareRunc, formatRuncVersion, isRuncStamp, parseRuncVersion, runcHasKmemCode, runcReleaseOf, type RuncRelease } from "../../src/runc-version.js";
 
 const rc = (n: number, minor = 0, patch = 0): RuncRelease => ({ major: 1, minor, patch, rc: n });
@@ -93,5 +96,16 @@ describe("runc versions: one reader for every form", () => {
       .map((v) => parseRuncVersion(v)!)
       .sort(compareRunc);
     expect(sorted.map(formatRuncVersion)).toEqual(["1.0.0-rc2", "1.0.0-rc9", "1.0.0-rc10", "1.0.0-rc93", "1.0.0-rc95", "1.0.0", "1.1.0-rc.1", "1.1.12"]);
+  });
+});
+
+describe("the catalog schema's runcPins keys", () => {
+  const schema = JSON.parse(readFileSync(join(PACKAGE_ROOT, "versions.schema.json"), "utf8")) as {
+    properties: { runcPins: { propertyNames: { pattern: string } } };
+  };
+  const key = new RegExp(schema.properties.runcPins.propertyNames.pattern);
+
+  it.each(EDGES.map(([text]) => text))("%j is a runcPins key exactly when the owner reads it as a runc version, without a v", (text) => {
+    expect(key.test(text)).toBe(parseRuncVersion(text) !== null && !text.startsWith("v"));
   });
 });
