@@ -181,7 +181,7 @@ interface MakeOutput {
   log: WriteStream;
 }
 interface VerifyOutput {
-  kubelets: { platform: string; built: string; outcome: VerifyOutcome }[];
+  binaries: { platform: string; built: string; outcome: VerifyOutcome }[];
   /** The audit's verdict, the same for every kubelet and equal to the plan's expectation. */
   verdict: NokmemVerdict;
 }
@@ -614,7 +614,7 @@ async function verifyStep(ctx: Ctx, step: StepOf<"verify">, input: Pick<StepOutp
   const tree = input.stage.staged.tree;
   progress.start("verify");
   const problems: string[] = [];
-  const kubelets: VerifyOutput["kubelets"] = [];
+  const verified: VerifyOutput["binaries"] = [];
   for (const o of step.outputs) {
     const built = await inTree(tree, o.path);
     if (!(await isFile(built))) {
@@ -627,7 +627,7 @@ async function verifyStep(ctx: Ctx, step: StepOf<"verify">, input: Pick<StepOutp
       );
     }
     const outcome = await ctx.steps.verify(built);
-    kubelets.push({ platform: o.platform, built, outcome });
+    verified.push({ platform: o.platform, built, outcome });
     if (step.product !== "kubelet") {
       // The plan expects what the catalog predicts; the tree's own strategy is the final word.
       if (!inspect) throw new Error("internal: a runc's verify step before its tree was inspected");
@@ -651,24 +651,24 @@ async function verifyStep(ctx: Ctx, step: StepOf<"verify">, input: Pick<StepOutp
     );
   }
   // The build reports the audit's word (equal to the expectation, checked above), not the plan's.
-  const verdicts = new Set(kubelets.map((k) => k.outcome.verdict));
+  const verdicts = new Set(verified.map((k) => k.outcome.verdict));
   const [verdict] = verdicts;
   if (verdicts.size !== 1 || verdict === undefined || !isNokmem(verdict))
     throw new Error(`internal: the verify step passed with the verdicts ${[...verdicts].join(", ")}`);
-  const stamp = kubelets[0]?.outcome.runcVersion;
+  const stamp = verified[0]?.outcome.runcVersion;
   progress.done(stamp ? `${verdict}, runc ${stamp.version}` : verdict);
-  return { kubelets, verdict };
+  return { binaries: verified, verdict };
 }
 
 /** Move the binaries into staging (the verifier already hashed them) and write SHA256SUMS. */
 async function checksumStep(ctx: Ctx, step: StepOf<"checksum">, input: Pick<StepOutputs, "verify">): Promise<ChecksumOutput> {
   const { progress } = ctx.deps;
   progress.start("checksum");
-  const kubelets = input.verify.kubelets;
-  if (kubelets.length !== step.binaries.length)
-    throw new Error(`internal: ${kubelets.length} kubelet(s) verified for ${step.binaries.length} name(s) to publish`);
+  const verified = input.verify.binaries;
+  if (verified.length !== step.binaries.length)
+    throw new Error(`internal: ${verified.length} binaries verified for ${step.binaries.length} name(s) to publish`);
   const binaries: ChecksumOutput["binaries"] = [];
-  for (const [n, k] of kubelets.entries()) {
+  for (const [n, k] of verified.entries()) {
     const rel = step.binaries[n] ?? "";
     const dest = await ctx.publication.stagedPath(rel);
     await moveFile(k.built, dest);
@@ -679,7 +679,7 @@ async function checksumStep(ctx: Ctx, step: StepOf<"checksum">, input: Pick<Step
   return { binaries };
 }
 
-/** What made the kubelets nokmem, from the plan's change and the patches the patch step applied. */
+/** What made the kubelets nokmem (a runc: runcChange), from the plan's change and the patches the patch step applied. */
 function nokmemChange(change: PlannedChange, patch: PatchOutput): NokmemChange {
   switch (change.kind) {
     case "patches":
@@ -745,7 +745,7 @@ async function attestStep(
     change: inspect ? runcChange(inspect.assessment, patch.patches) : nokmemChange(step.change, patch),
     verdict: {
       verdict: verify.verdict,
-      binaries: verify.kubelets.map((k) => ({
+      binaries: verify.binaries.map((k) => ({
         platform: k.platform,
         verdict: k.outcome.verdict,
         gitVersion: k.outcome.gitVersion,
@@ -753,7 +753,7 @@ async function attestStep(
         evidence: k.outcome.evidence,
       })),
     },
-    linked: Object.fromEntries(verify.kubelets.flatMap((k) => (k.outcome.linked ? [[k.platform, k.outcome.linked]] : []))),
+    linked: Object.fromEntries(verify.binaries.flatMap((k) => (k.outcome.linked ? [[k.platform, k.outcome.linked]] : []))),
     signKey,
     stage: (rel) => ctx.publication.stagedPath(rel),
     tool: ctx.deps.tool,
@@ -835,7 +835,7 @@ function result(
 }
 
 function runcFacts(a: RuncAssessment, verify: VerifyOutput, patch: PatchOutput, imageGo: string | null): RuncFacts {
-  const stamp = verify.kubelets[0]?.outcome.runcVersion;
+  const stamp = verify.binaries[0]?.outcome.runcVersion;
   if (!stamp) throw new Error("internal: a runc passed verify without its stamp");
   return {
     stamp: { version: stamp.version, commit: stamp.commit },
