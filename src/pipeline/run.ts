@@ -247,7 +247,7 @@ export async function runBuild(plan: BuildPlan, deps: BuildDeps): Promise<BuildR
       checkAborted(signal);
       done = { ...done, ...(await runStep(ctx, step, done)) };
     }
-    return result(ctx, need(done, "image", "stage", "patch", "make", "verify", "checksum", "attest"), done.inspect ?? null);
+    return result(ctx, need(done, "image", "stage", "patch", "make", "verify", "checksum", "attest"), inspected(ctx, done));
   } catch (err) {
     // The log is complete before it is kept.
     await held.release("log").catch(() => undefined);
@@ -285,11 +285,11 @@ async function runStep(ctx: Ctx, step: BuildStep, done: Done): Promise<Done> {
     case "make":
       return { make: await makeStep(ctx, step, need(done, "image")) };
     case "verify":
-      return { verify: await verifyStep(ctx, step, need(done, "stage"), done.inspect ?? null) };
+      return { verify: await verifyStep(ctx, step, need(done, "stage"), inspected(ctx, done)) };
     case "checksum":
       return { checksum: await checksumStep(ctx, step, need(done, "verify")) };
     case "attest":
-      return { attest: await attestStep(ctx, step, need(done, "image", "stage", "patch", "make", "verify", "checksum"), done.inspect ?? null) };
+      return { attest: await attestStep(ctx, step, need(done, "image", "stage", "patch", "make", "verify", "checksum"), inspected(ctx, done)) };
     case "publish":
       return { publish: await publishStep(ctx, step, need(done, "checksum", "attest")) };
     case "package":
@@ -297,6 +297,11 @@ async function runStep(ctx: Ctx, step: BuildStep, done: Done): Promise<Done> {
     default:
       return assertNever(step, "build step");
   }
+}
+
+/** A runc's inspect output (its tree's word, which later steps and the records follow); null for a kubelet, whose plan has no inspect step. */
+function inspected(ctx: Ctx, done: Done): InspectOutput | null {
+  return ctx.plan.product === "runc" ? need(done, "inspect").inspect : null;
 }
 
 type StepOf<N extends StepName> = Extract<BuildStep, { step: N }>;
@@ -630,7 +635,7 @@ async function verifyStep(ctx: Ctx, step: StepOf<"verify">, input: Pick<StepOutp
     verified.push({ platform: o.platform, built, outcome });
     if (step.product !== "kubelet") {
       // The plan expects what the catalog predicts; the tree's own strategy is the final word.
-      if (!inspect) throw new Error("internal: a runc's verify step before its tree was inspected");
+      if (!inspect) throw new Error("internal: a runc's verify step without its tree's inspection");
       checkBuiltRunc(outcome, { verdict: inspect.assessment.affected ? "patched" : "not-affected", version: step.version }, input.stage.staged.commit);
       continue;
     }
