@@ -4,9 +4,9 @@
  * explains the layers. Type-only imports count: a type is a dependency too.
  *
  * Layers, lowest first (a module may import its own layer and lower ones):
- *   0 errors.ts, verdict.ts, release.ts, io/, process/
+ *   0 errors.ts, verdict.ts, release.ts, runc-version.ts, io/, process/
  *                                     side-effect doors, the error table, the verdict words,
- *                                     Kubernetes release versions
+ *                                     Kubernetes release versions, runc versions
  *   1 strategy/                       how each strategy makes a kubelet nokmem
  *   2 catalog/                        versions.json: lines, pins, resolution
  *   3 source/, artifact/              getting a tree; checksums, manifests, publishing
@@ -23,7 +23,7 @@
  */
 // Each layer is a list of path patterns, or a { path, pathNot } selector.
 const LAYERS = [
-  ["^src/(errors\\.ts|verdict\\.ts|release\\.ts|io/|process/)"],
+  ["^src/(errors\\.ts|verdict\\.ts|release\\.ts|runc-version\\.ts|io/|process/)"],
   ["^src/strategy/"],
   ["^src/catalog/"],
   { path: "^src/(source|artifact)/", pathNot: "^src/artifact/(attest|sbom)\\.ts$" },

@@ -17,9 +17,10 @@
 import { pathToFileURL } from "node:url";
 import { VerificationError } from "../errors.js";
 import { parseExactRelease, releaseCore } from "../release.js";
-import { formatRuncVersion, parseRuncVersion } from "../catalog/runc-release.js";
+import { formatRuncVersion, parseRuncVersion } from "../runc-version.js";
 import { describeJsonSyntax } from "../io/read.js";
 import { NOKMEM_VERDICTS, VERDICTS, type NokmemVerdict, type Verdict } from "../verdict.js";
+import { PRODUCTS, type Product } from "../strategy/types.js";
 import {
   checkResourceDescriptors,
   checkStatement,
@@ -61,13 +62,6 @@ const VERDICT_TYPE = `${PROJECT}/verdict/v2`;
 const VERDICT_TYPE_V1 = `${PROJECT}/verdict/v1`;
 
 export const MANIFEST_FILE = "manifest.json";
-/**
- * What a build made: the kubelet, or the runtime's runc (docs/runc.md).
- * Recorded in every Statement (externalParameters.product, the verdict's
- * product) and read from there, never from a file name.
- */
-export const PRODUCTS = ["kubelet", "runc"] as const;
-export type Product = (typeof PRODUCTS)[number];
 export const VERDICT_FILE = "verdict.json";
 
 export interface ProvenanceInput {

@@ -35,17 +35,9 @@ import { describeReadFailure, fileKind } from "../io/read.js";
 import { envelopeFile } from "./keys.js";
 import { parseSha256Sums } from "./checksums.js";
 import { envelopePayload, INTOTO_PAYLOAD_TYPE, openEnvelope, parseEnvelope, signaturesBy, type VerifyingKey } from "./dsse.js";
-import {
-  MANIFEST_FILE,
-  readProvenance,
-  readVerdict,
-  VERDICT_FILE,
-  type Product,
-  type ProvenanceRecord,
-  type PublishedBinary,
-  type VerdictRecord,
-} from "./manifest.js";
+import { MANIFEST_FILE, readProvenance, readVerdict, VERDICT_FILE, type ProvenanceRecord, type PublishedBinary, type VerdictRecord } from "./manifest.js";
 import { checkPublicationFinished } from "./publish.js";
+import type { Product } from "../strategy/types.js";
 
 export const SUMS_FILE = "SHA256SUMS";
 

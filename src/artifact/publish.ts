@@ -57,8 +57,9 @@ const STAGING_NAME = /^\.staging-[A-Za-z0-9]{6}$/;
 /** Files a reader trusts the rest by: removed first when a publication is discarded. */
 const INDEX_FILES = ["SHA256SUMS", "manifest.json", "manifest.dsse.json", "verdict.json", "verdict.dsse.json"];
 
-export function binaryName(platform: string): string {
-  return `${platform}/kubelet`;
+/** Where a platform's binary of a product is published, relative to --out: `linux/amd64/kubelet`, `linux/amd64/runc`. */
+export function binaryName(platform: string, program: "kubelet" | "runc" = "kubelet"): string {
+  return `${platform}/${program}`;
 }
 
 interface PublishJournal {

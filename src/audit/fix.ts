@@ -3,6 +3,7 @@
  * audit's fix hint and the doctor's remedy both say it (one owner, so the two
  * never drift apart). Pure.
  */
+import { formatRuncVersion, runcReleaseOf } from "../runc-version.js";
 import type { Program } from "./judge.js";
 
 /** runc's public repository: the default source of `build runc`. */
@@ -17,8 +18,8 @@ export function kubeletBuildCommand(version: string | null | undefined): string 
 /** `kubelet-nokmem build runc --version 1.0.0-rc93 --source https://github.com/opencontainers/runc.git` */
 export function runcBuildCommand(version: string | null | undefined): string {
   // The stamp may carry a suffix (1.0.0-rc93+dev, 1.0.0~rc93 in distributions): the release is what builds.
-  const m = version ? /^v?(\d+\.\d+\.\d+)(?:[-~]rc\.?(\d+))?/.exec(version) : null;
-  const v = m ? `${m[1]}${m[2] ? `-rc${m[2]}` : ""}` : "<X.Y.Z-rcN that runc --version prints>";
+  const release = version ? runcReleaseOf(version) : null;
+  const v = release ? formatRuncVersion(release) : "<X.Y.Z-rcN that runc --version prints>";
   return `kubelet-nokmem build runc --version ${v} --source ${RUNC_UPSTREAM_URL}`;
 }
 

@@ -5,8 +5,8 @@
  * evidence — and absence of the enabled-only strings counts as evidence only
  * for a recognised kubelet of a release whose nokmem build leaves no trace.
  */
-import { STRATEGIES } from "../strategy/index.js";
-import { RUNC_STRATEGIES, runcStrategyForLayout } from "../strategy/runc.js";
+import { runcHasKmemCode } from "../runc-version.js";
+import { strategiesOf, strategyFor, strategyForLayout } from "../strategy/index.js";
 import type { AuditSignature, KmemLayout, StrategyId } from "../strategy/types.js";
 import type { Verdict } from "../verdict.js";
 import { MARKER_BY_ID } from "./markers.js";
@@ -83,7 +83,7 @@ export function isSilentSignature(sig: AuditSignature): boolean {
  * the layouts where an affected strategy's signature is silent.
  */
 export const SILENT_WHEN_DISABLED: ReadonlySet<KmemLayout> = new Set(
-  Object.values(STRATEGIES)
+  strategiesOf("kubelet")
     .filter((s) => s.affected)
     .flatMap((s) => Object.entries(s.signatures).map(([layout, sig]) => ({ layout: layout as KmemLayout, sig })))
     .filter(({ sig }) => isSilentSignature(sig))
@@ -207,16 +207,6 @@ function kubeletByAbsence(input: VerdictInput, tag: boolean, reasons: string[], 
   return done("patched", [absence]);
 }
 
-/** runc rc94 removed kmem support; 1.0.0 and later have none. */
-export function runcHasKmemCode(version: string): boolean | null {
-  const m = /^v?(\d+)\.(\d+)\.(\d+)(?:-rc(\d+))?/.exec(version);
-  if (!m) return null;
-  const [maj, min, patch] = [+m[1]!, +m[2]!, +m[3]!];
-  if (maj > 1 || min > 0 || patch > 0) return false;
-  if (m[4] === undefined) return maj === 1 ? false : null;
-  return +m[4] < 94;
-}
-
 /**
  * runc layouts whose nokmem build leaves no marker (rc6: kmem_disabled.go
  * returns nil from both functions and is inlined away), from the runc
@@ -224,7 +214,7 @@ export function runcHasKmemCode(version: string): boolean | null {
  * of the enabled-only strings was built nokmem.
  */
 const RUNC_SILENT_WHEN_DISABLED: ReadonlySet<KmemLayout> = new Set(
-  Object.values(RUNC_STRATEGIES)
+  strategiesOf("runc")
     .filter((s) => s.affected)
     .flatMap((s) => Object.entries(s.signatures).map(([layout, sig]) => ({ layout: layout as KmemLayout, sig })))
     .filter(({ sig }) => !sig.present.some((id) => MARKER_BY_ID.get(id)?.kind === "disabled"))
@@ -233,7 +223,7 @@ const RUNC_SILENT_WHEN_DISABLED: ReadonlySet<KmemLayout> = new Set(
 
 /** Whether runcs of a layout enable kmem accounting (the runc strategy for the layout says). */
 function runcLayoutAffected(layout: KmemLayout): boolean {
-  return RUNC_STRATEGIES[runcStrategyForLayout(layout)].affected;
+  return strategyFor(strategyForLayout("runc", layout)).affected;
 }
 
 function runcByAbsence(

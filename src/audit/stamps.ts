@@ -12,6 +12,7 @@
  *     reported unconfirmed.
  */
 import { coreOf, parseRelease } from "../release.js";
+import { isRuncStamp } from "../runc-version.js";
 import type { ElfImage } from "./elf.js";
 
 const VERSION_PACKAGES = ["k8s.io/kubernetes/pkg/version", "k8s.io/kubernetes/vendor/k8s.io/component-base/version", "k8s.io/component-base/version"] as const;
@@ -165,8 +166,8 @@ async function referenced(elf: ElfImage): Promise<{ strings: string[]; ro: (Bloc
   };
 }
 
-function unique(strings: string[], re: RegExp): string | null {
-  const hits = strings.filter((s) => re.test(s));
+function unique(strings: string[], match: RegExp | ((s: string) => boolean)): string | null {
+  const hits = strings.filter((s) => (match instanceof RegExp ? match.test(s) : match(s)));
   return hits.length === 1 ? hits[0]! : null;
 }
 
@@ -216,11 +217,9 @@ export function runcFromLdflags(x: Map<string, string>): RuncVersion | null {
   return version ? { version, commit: x.get("main.gitCommit") ?? null, source: "buildinfo-ldflags" } : null;
 }
 
-const RUNC_VERSION = /^1\.\d{1,2}\.\d{1,3}(?:-rc\d{1,3})?(?:\+[0-9A-Za-z.-]{1,32})?$/;
-
 /** runc's version by heuristic: a version-shaped Go string that a data section points at. */
 export async function runcByHeuristic(elf: ElfImage): Promise<RuncVersion | null> {
-  const version = unique((await referenced(elf)).strings, RUNC_VERSION);
+  const version = unique((await referenced(elf)).strings, isRuncStamp);
   return version ? { version, commit: null, source: "heuristic" } : null;
 }
 

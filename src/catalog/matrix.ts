@@ -9,9 +9,9 @@ import { IMAGE_REFERENCE_EXAMPLE, isImageReference, quoteReference } from "./ima
 import { strategyFor } from "../strategy/index.js";
 import { DEFAULT_PLATFORM } from "./platforms.js";
 import { lineFor, parseVersionQuery } from "./resolve.js";
-import { compareRunc, parseRuncVersion, resolveRunc, runcLineFor } from "./runc-release.js";
-import { runcStrategyFor } from "../strategy/runc.js";
-import { RUNC_STRATEGY_IDS, type RuncStrategyId } from "../strategy/runc-types.js";
+import { compareRunc, parseRuncVersion } from "../runc-version.js";
+import { resolveRunc, runcLineFor } from "./runc-release.js";
+import { RUNC_STRATEGY_IDS, type RuncStrategyId } from "../strategy/types.js";
 import type { Catalog, StrategyId } from "./types.js";
 import { STRATEGY_IDS } from "./types.js";
 
@@ -150,7 +150,7 @@ function runcEntries(catalog: Catalog, requested: string[], filter: MatrixFilter
     if (!line) continue;
     const pin = pins[version];
     const strategy = line.strategy;
-    if (!filter.includeUnaffected && !runcStrategyFor(strategy).affected) continue;
+    if (!filter.includeUnaffected && !strategyFor(strategy).affected) continue;
     if (filter.lines?.length && !filter.lines.includes(line.line)) continue;
     if (filter.strategies?.length && !filter.strategies.includes(strategy)) continue;
     const platforms = filter.platforms ?? [DEFAULT_PLATFORM];

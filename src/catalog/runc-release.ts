@@ -1,13 +1,12 @@
 /**
- * runc release versions ("1.0.0-rc93", "1.1.12") and the catalog's runc
- * lines (versions.json `runcLines`). runc's release candidates are numbered
- * rc1 … rc95, which semver compares as text (rc10 < rc9), so this module
- * orders them itself. Pure.
+ * The catalog's runc lines (versions.json `runcLines`): ranges over runc
+ * versions (read and ordered by src/runc-version.ts) and the strategy each
+ * range needs. Pure.
  */
 import { CatalogError, UsageError } from "../errors.js";
-import { runcStrategyFor } from "../strategy/runc.js";
-import type { RuncStrategyId } from "../strategy/runc-types.js";
-import type { KmemLayout } from "../strategy/types.js";
+import { compareRunc, formatRuncVersion, parseRuncVersion, type RuncRelease } from "../runc-version.js";
+import { strategyFor } from "../strategy/index.js";
+import type { KmemLayout, RuncStrategyId } from "../strategy/types.js";
 
 export interface RuncReleaseLine {
   /** A name for the line, e.g. "1.0.0-rc6" or "1.0.0-rc7..rc8". */
@@ -24,36 +23,9 @@ export interface RuncReleaseLine {
   reference: string;
 }
 
-interface RuncVersion {
-  major: number;
-  minor: number;
-  patch: number;
-  /** The release candidate number (rc93, or 1.1.0-rc.1), null for a release. */
-  rc: number | null;
-}
-
-const RUNC_VERSION = /^v?(\d{1,3})\.(\d{1,3})\.(\d{1,3})(?:-rc\.?(\d{1,3}))?$/;
-
-export function parseRuncVersion(input: string): RuncVersion | null {
-  const m = RUNC_VERSION.exec(input.trim());
-  if (!m) return null;
-  return { major: +m[1]!, minor: +m[2]!, patch: +m[3]!, rc: m[4] === undefined ? null : +m[4] };
-}
-
-/** "1.0.0-rc93" (runc's own VERSION spelling before 1.1; 1.1.0-rc.1 keeps its dot). */
-export function formatRuncVersion(v: RuncVersion): string {
-  const base = `${v.major}.${v.minor}.${v.patch}`;
-  if (v.rc === null) return base;
-  return v.major === 1 && v.minor === 0 && v.patch === 0 ? `${base}-rc${v.rc}` : `${base}-rc.${v.rc}`;
-}
-
-export function compareRunc(a: RuncVersion, b: RuncVersion): number {
-  return a.major - b.major || a.minor - b.minor || a.patch - b.patch || (a.rc ?? Infinity) - (b.rc ?? Infinity);
-}
-
 interface Bounds {
-  from: RuncVersion | null;
-  until: RuncVersion | null;
+  from: RuncRelease | null;
+  until: RuncRelease | null;
 }
 
 /** `>=1.0.0-rc6 <1.0.0-rc7` → bounds; null when the text is not such a range. */
@@ -77,7 +49,7 @@ export function parseRuncRange(range: string): Bounds | null {
   return bounds;
 }
 
-export function runcInRange(v: RuncVersion, range: string): boolean {
+export function runcInRange(v: RuncRelease, range: string): boolean {
   const b = parseRuncRange(range);
   if (!b) return false;
   return (!b.from || compareRunc(v, b.from) >= 0) && (!b.until || compareRunc(v, b.until) < 0);
@@ -102,7 +74,7 @@ export interface RuncResolution {
   reference: string;
 }
 
-function parseRuncVersionArgument(input: string): RuncVersion {
+function parseRuncVersionArgument(input: string): RuncRelease {
   const v = parseRuncVersion(String(input ?? ""));
   if (!v) {
     throw new UsageError(
@@ -131,7 +103,7 @@ export function resolveRunc(lines: readonly RuncReleaseLine[], input: string): R
       "add a runcLines entry to versions.json, or pass --catalog with one",
     );
   }
-  const s = runcStrategyFor(line.strategy);
+  const s = strategyFor(line.strategy);
   return {
     product: "runc",
     version,
@@ -142,7 +114,7 @@ export function resolveRunc(lines: readonly RuncReleaseLine[], input: string): R
     kmemLayout: line.kmemLayout,
     addTags: [...s.addTags],
     changes: [...s.changes],
-    patchSeries: s.patchSeries(version),
+    patchSeries: s.patchSeries(line),
     go: line.go,
     image: line.image,
     reason: line.reason,
@@ -165,10 +137,10 @@ export function checkRuncLines(lines: readonly RuncReleaseLine[], source: string
         "fix the range",
       );
     }
-    if (!runcStrategyFor(l.strategy).layouts.includes(l.kmemLayout)) {
+    if (!strategyFor(l.strategy).layouts.includes(l.kmemLayout)) {
       throw new CatalogError(
         "E_CATALOG_LAYOUT",
-        `${source}: at /runcLines/${i}: expected a kmemLayout that ${l.strategy} accepts (${runcStrategyFor(l.strategy).layouts.join(", ")}), found ${l.kmemLayout}`,
+        `${source}: at /runcLines/${i}: expected a kmemLayout that ${l.strategy} accepts (${strategyFor(l.strategy).layouts.join(", ")}), found ${l.kmemLayout}`,
         "correct the strategy or the layout",
       );
     }

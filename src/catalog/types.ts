@@ -4,7 +4,7 @@
 // on strategy, never the reverse), and so does everything a strategy does:
 // its summary, env and changed files. A line names its strategy by id.
 import type { KmemLayout, StrategyId } from "../strategy/types.js";
-import type { RuncStrategyId } from "../strategy/runc-types.js";
+import type { RuncStrategyId } from "../strategy/types.js";
 import type { RuncReleaseLine } from "./runc-release.js";
 export { KMEM_LAYOUTS, STRATEGY_IDS, type KmemLayout, type StrategyId } from "../strategy/types.js";
 

@@ -262,9 +262,9 @@ const KUBELET_ONLY: [keyof BuildFlags, string][] = [
 ];
 
 /**
- * `build runc`: the container runtime's runc, the second product
- * (src/pipeline/runc-build.ts). Its `--json` contract is docs/build.md's
- * "build runc" section.
+ * `build runc`: the container runtime's runc, the second product, planned
+ * and walked by the same pipeline as a kubelet (src/pipeline/build-plan.ts,
+ * run.ts). Its `--json` contract is docs/build.md's "build runc" section.
  */
 async function buildRunc(o: BuildFlags, ctx: CommandContext): Promise<void> {
   const given = KUBELET_ONLY.find(([k]) => o[k] !== undefined && !(k === "platform" && o.platform === "linux/amd64"));
@@ -281,47 +281,95 @@ async function buildRunc(o: BuildFlags, ctx: CommandContext): Promise<void> {
       "drop --runner: runc builds run in the runc toolchain image",
     );
   const pull = parsePull(o.pull);
+  const linkMode = parseStage(o.stage);
   if (o.image !== undefined) checkImageReference(o.image);
-  const { resolveRunc } = await import("../catalog/runc-release.js");
-  const res = resolveRunc(ctx.catalog().runcLines ?? [], o.version!);
+  const { formatRuncVersion, parseRuncVersion } = await import("../runc-version.js");
+  const parsed = parseRuncVersion(String(o.version ?? ""));
   // The key is read and checked before anything is staged or built, as for kubelet.
   const signKey = o.signKey !== undefined ? await (await import("../artifact/keys.js")).loadSigningKey(o.signKey) : undefined;
-  const out = resolvePath(o.out ?? join("out", `runc-${res.version}`));
+  const out = resolvePath(o.out ?? join("out", `runc-${parsed ? formatRuncVersion(parsed) : o.version}`));
   const cacheDir = resolvePath(o.cacheDir ?? DEFAULT_CACHE_DIR);
+  const { decideRuncBuild } = await import("../pipeline/decide.js");
+  const plan = decideRuncBuild(ctx.catalog(), {
+    version: o.version!,
+    source: o.source ?? RUNC_UPSTREAM,
+    ref: o.ref,
+    image: o.image,
+    runner: "docker",
+    platforms: [],
+    out,
+    cacheDir,
+    uid: process.getuid?.() ?? 0,
+    gid: process.getgid?.() ?? 0,
+    pull,
+    strictToolchain: false,
+    linkMode,
+    keepWork: Boolean(o.keepWork),
+    signKeyId: signKey?.keyid ?? null,
+    package: null,
+  });
   await mustBeFolderOrNothing(out, "--out");
   await mustBeFolderOrNothing(cacheDir, "--cache-dir");
-  const { parseSource } = await import("../source/parse.js");
-  const { planRuncBuild, runcPhases, runRuncBuild } = await import("../pipeline/runc-build.js");
-  const plan = planRuncBuild(
-    res,
-    { spec: parseSource(o.source ?? RUNC_UPSTREAM), ref: o.ref },
-    { out, cacheDir, image: o.image, pull, keepWork: Boolean(o.keepWork), keyid: signKey?.keyid ?? null },
-  );
   if (o.dryRun) {
-    if (o.json) return printJson(ctx.io, { dryRun: true, plan });
-    return ctx.io.out(plan.steps.map((s, i) => `${i + 1}. ${s.step}: ${JSON.stringify({ ...s, step: undefined })}`).join("\n"));
+    const { dryRunJson, describeBuildPlan } = await import("../pipeline/describe.js");
+    if (o.json) return printJson(ctx.io, dryRunJson(plan));
+    return ctx.io.out(describeBuildPlan(plan));
   }
-  const progress = new Progress(progressSink(ctx.io), runcPhases(plan), Boolean(o.verbose) || ctx.verbose());
-  const r = await runRuncBuild(plan, {
+  const { buildPhases } = await import("../pipeline/build-plan.js");
+  const progress = new Progress(progressSink(ctx.io), buildPhases(plan), Boolean(o.verbose) || ctx.verbose());
+  const { runBuild } = await import("../pipeline/run.js");
+  const r = await runBuild(plan, {
     catalog: ctx.catalog(),
     signal: ctx.signal,
     progress,
-    uid: process.getuid?.() ?? 0,
-    gid: process.getgid?.() ?? 0,
-    tool: { name: "kubelet-nokmem", version: toolVersion() },
     signKey,
+    tool: { name: "kubelet-nokmem", version: toolVersion() },
+    onFailureTail: (t) => ctx.io.err(t),
   });
-  if (o.json) return printJson(ctx.io, r);
+  if (o.json) return printJson(ctx.io, runcBuildJson(r));
+  const runc = r.runc!;
   ctx.io.out(
     [
       `built:    runc ${r.version} (${r.strategy}, verdict ${r.verdict}) in ${r.seconds}s`,
-      `runc:     ${r.runc}`,
+      `runc:     ${r.kubelet}`,
       `sha256:   ${r.sha256}`,
-      `stamp:    runc version ${r.stamp.version}, commit ${r.stamp.commit ?? "(none)"}`,
-      `tags:     BUILDTAGS="${r.buildTags.join(" ")}" (Makefile default: ${r.makefileTags.join(" ") || "none"})`,
-      ...r.disagreements.map((d) => `note:     ${d}`),
+      `stamp:    runc version ${runc.stamp.version}, commit ${runc.stamp.commit ?? "(none)"}`,
+      `tags:     BUILDTAGS="${runc.buildTags.join(" ")}" (Makefile default: ${runc.makefileTags.join(" ") || "none"})`,
+      ...runc.disagreements.map((d) => `note:     ${d}`),
       `manifest: ${r.manifest}${r.keyid ? ` (signed by ${r.keyid})` : ""}`,
       `check:    (cd ${r.out} && sha256sum -c SHA256SUMS); kubelet-nokmem verify ${r.out}`,
     ].join("\n"),
   );
+}
+
+/** The `--json` contract of `build runc` (docs/build.md, "build runc"): the build's result in runc's words. */
+function runcBuildJson(r: BuildResult) {
+  if (!r.runc) throw new Error("internal: a runc build's result without its runc facts");
+  return {
+    product: "runc" as const,
+    version: r.version,
+    strategy: r.strategy,
+    verdict: r.verdict,
+    runc: r.kubelet,
+    sha256: r.sha256,
+    stamp: r.runc.stamp,
+    buildTags: r.runc.buildTags,
+    makefileTags: r.runc.makefileTags,
+    kmemLayout: r.runc.kmemLayout,
+    disagreements: r.runc.disagreements,
+    go: r.runc.go,
+    patches: r.runc.patches,
+    image: { ref: r.image.ref, id: r.image.id },
+    source: { kind: r.source.kind, origin: r.source.origin, commit: r.source.commit },
+    out: r.out,
+    sha256sums: r.sha256sums,
+    verdictFile: join(r.out, "verdict.json"),
+    manifest: r.manifest,
+    attestations: r.attestations,
+    keyid: r.keyid,
+    log: r.log,
+    seconds: r.seconds,
+    plan: r.plan,
+    bound: r.bound,
+  };
 }

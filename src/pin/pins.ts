@@ -4,10 +4,10 @@
  * catalog data; src/pin/store.ts does the locked write.
  */
 import semver from "semver";
-import type { Product } from "../artifact/manifest.js";
-import { compareRunc, parseRuncVersion } from "../catalog/runc-release.js";
+import type { Product } from "../strategy/types.js";
+import { compareRunc, parseRuncVersion } from "../runc-version.js";
 import type { Catalog, Pin } from "../catalog/types.js";
-import type { RuncStrategyId } from "../strategy/runc-types.js";
+import type { RuncStrategyId } from "../strategy/types.js";
 import type { StrategyId } from "../strategy/types.js";
 
 /** A pin of either product; which map it belongs in is the product's, never the pin's shape. */

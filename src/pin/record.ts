@@ -4,7 +4,7 @@
  * they become the reference anyone verifies against.
  */
 import type { VerifyingKey } from "../artifact/dsse.js";
-import type { Product } from "../artifact/manifest.js";
+import type { Product } from "../strategy/types.js";
 import { readPublishedBuild } from "./outdir.js";
 import { storePin, type StorePinOptions } from "./store.js";
 

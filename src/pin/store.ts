@@ -4,7 +4,7 @@
  * concurrent `pin` runs both land and neither can leave a broken catalog.
  */
 import { MAX_CATALOG_BYTES, parseCatalog } from "../catalog/load.js";
-import type { Product } from "../artifact/manifest.js";
+import type { Product } from "../strategy/types.js";
 import { VerificationError } from "../errors.js";
 import { writeFileAtomic } from "../io/atomic.js";
 import { acquireLock, type LockHolder } from "../io/lock.js";

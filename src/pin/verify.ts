@@ -11,8 +11,8 @@ import { parseExactRelease, parseRelease, releaseCore } from "../release.js";
 import { sha256File } from "../artifact/checksums.js";
 import { catalogPin, checkPin, pinReasons, type Recorded } from "../catalog/pin-check.js";
 import type { VerifyingKey } from "../artifact/dsse.js";
-import type { Product } from "../artifact/manifest.js";
-import { formatRuncVersion, parseRuncVersion } from "../catalog/runc-release.js";
+import type { Product } from "../strategy/types.js";
+import { formatRuncVersion, parseRuncVersion } from "../runc-version.js";
 import { readPublishedBuild } from "./outdir.js";
 import { describeReadFailure, fileKind, openRegular } from "../io/read.js";
 
@@ -94,8 +94,8 @@ function pinFor(catalog: Catalog, product: Product, version: string, platform: s
 export function parseVerifyVersion(given: string): string {
   const r = parseExactRelease(given);
   if (r) return releaseCore(r);
-  const runc = /-rc\.?\d+$/.test(given) ? parseRuncVersion(given) : null;
-  if (runc) return formatRuncVersion(runc);
+  const runc = parseRuncVersion(given);
+  if (runc?.rc != null) return formatRuncVersion(runc);
   throw new UsageError(
     "E_VERSION_SYNTAX",
     `expected --version to name a release such as 1.16.15 (or a runc release such as 1.0.0-rc93), found ${JSON.stringify(given)}`,
@@ -193,7 +193,7 @@ export async function verifyTarget(catalog: Catalog, target: string, opts: Verif
     manifest = build.binaries.find((b) => b.platform === platform)?.sha256 ?? null;
   }
   // --version 1.16.15 alone names a kubelet release, as before; a runc release candidate (rc…) or no --version asks the binary.
-  if (!product && (v === undefined || /-rc/.test(v))) {
+  if (!product && (v === undefined || parseRuncVersion(v)?.rc != null)) {
     const stamped = await stampedIdentity(catalog, target);
     product = stamped.product;
     v ??= stamped.version ?? undefined;

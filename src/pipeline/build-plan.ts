@@ -1,11 +1,15 @@
 /**
- * The whole build as data. `planBuild` is pure: from the release's resolution,
- * the source, the image choice and the options it decides every step a build
- * takes, in order:
+ * The whole build as data, of either product. `planBuild` is pure: from the
+ * release's resolution (a kubelet's or a runc's), the source, the image
+ * choice and the options it decides every step a build takes, in order:
  *
- *   image → stage → patch → make → verify → checksum → attest → publish
+ *   kubelet: image → stage → patch → make → verify → checksum → attest → publish
+ *   runc:    stage → inspect → patch → image → make → verify → checksum → attest → publish
  *
- * (stage comes first when the image can only be read from the staged tree).
+ * (a kubelet's stage comes first when the image can only be read from the
+ * staged tree; a runc's tree is inspected before anything else is done with
+ * it, since its Makefile and layout are the final word). The product is in
+ * the plan and in the steps that differ by product (patch, make, verify).
  * Facts known only while the build runs (its invocation id, the staged tree,
  * the commit and its time, the image digest) are explicit `Pending` fields,
  * bound once by the executor (src/pipeline/run.ts). `build --dry-run` prints
@@ -13,17 +17,19 @@
  */
 import { join, posix } from "node:path";
 import type { Resolution } from "../catalog/resolve.js";
-import type { StrategyId } from "../catalog/types.js";
+import type { RuncResolution } from "../catalog/runc-release.js";
 import { binaryName } from "../artifact/publish.js";
 import type { LinkMode, SourceSpec } from "../source/types.js";
 import { strategyFor } from "../strategy/index.js";
+import type { AnyStrategyId, KmemLayout, Product, RuncStrategyId, StrategyId } from "../strategy/types.js";
 import type { ImageChoice, ImageInputs } from "../tree/build-image.js";
 import type { NokmemVerdict } from "../verdict.js";
 import type { PackageFormat } from "../package/layout.js";
 import type { PullPolicy } from "./docker.js";
 import { makeInvocation, pending, type Fact, type Later, type MakeInvocation, type Runner } from "./make-invocation.js";
+import { RUNC_PLATFORM, runcMakeInvocation, type RuncMakeInvocation } from "./runc-make.js";
 
-export const PLAN_VERSION = 3;
+export const PLAN_VERSION = 4;
 
 type StepName = BuildStep["step"];
 
@@ -58,9 +64,29 @@ export type BuildStep =
       willModify: string[];
       keep: boolean;
     }
-  | { step: "patch"; strategy: StrategyId; series: string | null; changes: string[]; versionFile: string; gitVersion: string; commit: Later<string | null> }
-  | ({ step: "make" } & MakeInvocation)
-  | { step: "verify"; outputs: { platform: string; path: string }[]; expect: NokmemVerdict; gitVersion: string }
+  | {
+      /** runc: the staged tree's VERSION file, Makefile, layout and Go, read before anything is done with it (the tree is the final word). */
+      step: "inspect";
+      product: "runc";
+      expect: { version: string; line: string; strategy: RuncStrategyId; kmemLayout: KmemLayout; go: string };
+    }
+  | {
+      step: "patch";
+      product: "kubelet";
+      strategy: StrategyId;
+      series: string | null;
+      changes: string[];
+      versionFile: string;
+      gitVersion: string;
+      commit: Later<string | null>;
+    }
+  /** runc: the series of the strategy the inspect step found (the catalog's expectation is `series`). */
+  | { step: "patch"; product: "runc"; series: string | null; changes: string[] }
+  | ({ step: "make"; product: "kubelet" } & MakeInvocation)
+  | ({ step: "make"; product: "runc" } & RuncMakeInvocation)
+  | { step: "verify"; product: "kubelet"; outputs: { platform: string; path: string }[]; expect: NokmemVerdict; gitVersion: string }
+  /** runc: the audit's verdict (for the tree's strategy), and `runc --version`'s stamp: `version` and the staged commit. */
+  | { step: "verify"; product: "runc"; outputs: { platform: string; path: string }[]; expect: NokmemVerdict; version: string }
   | { step: "checksum"; binaries: string[]; file: "SHA256SUMS" }
   | {
       step: "attest";
@@ -90,11 +116,13 @@ export type BuildStep =
 
 export interface BuildPlan {
   planVersion: typeof PLAN_VERSION;
-  /** "1.16.15" */
+  product: Product;
+  /** "1.16.15"; a runc's as its VERSION file says it, "1.0.0-rc93" */
   version: string;
+  /** What the binary must say it is: "v1.16.15"; a runc's `runc --version`, "1.0.0-rc93" */
   gitVersion: string;
   line: string;
-  strategy: StrategyId;
+  strategy: AnyStrategyId;
   affected: boolean;
   runner: Runner;
   platforms: string[];
@@ -133,11 +161,9 @@ export interface BuildOptions {
 /** The image: chosen already, or chosen from the staged tree with these inputs. */
 export type ImagePlanInput = { choice: ImageChoice } | { chooseOnceStaged: Omit<ImageInputs, "tree"> };
 
-/** Where a platform's kubelet is published, relative to --out (artifact/publish.ts owns the layout). */
-const BINARY_NAME = binaryName;
-
-/** Decide the whole build. Pure. */
-export function planBuild(res: Resolution, source: { spec: SourceSpec; ref?: string }, image: ImagePlanInput, o: BuildOptions): BuildPlan {
+/** Decide the whole build of either product. Pure. */
+export function planBuild(res: Resolution | RuncResolution, source: { spec: SourceSpec; ref?: string }, image: ImagePlanInput, o: BuildOptions): BuildPlan {
+  if ("product" in res) return planRuncBuild(res, source, image, o);
   // The make invocation first: it is where an inexact release (a bare line) is refused, once.
   const invocation = makeInvocation(
     res,
@@ -160,7 +186,7 @@ export function planBuild(res: Resolution, source: { spec: SourceSpec; ref?: str
   const ref = source.spec.kind === "git" ? (source.ref ?? `v${version}`) : null;
   const choice: Later<ImageChoice> = "choice" in image ? image.choice : pending("imageChoice");
   const into = pending("invocationId", posix.join(o.cacheDir, "work", "{}", "tree"));
-  const binaries = invocation.platforms.map(BINARY_NAME);
+  const binaries = invocation.platforms.map((p) => binaryName(p));
 
   const imageStep: BuildStep = {
     step: "image",
@@ -176,6 +202,7 @@ export function planBuild(res: Resolution, source: { spec: SourceSpec; ref?: str
     ...("choice" in image ? [imageStep, stageStep] : [stageStep, imageStep]),
     {
       step: "patch",
+      product: "kubelet",
       strategy: res.strategy,
       series: res.patchSeries,
       changes: res.changes,
@@ -183,18 +210,9 @@ export function planBuild(res: Resolution, source: { spec: SourceSpec; ref?: str
       gitVersion: invocation.gitVersion,
       commit: pending("commit"),
     },
-    { step: "make", ...invocation },
-    { step: "verify", outputs: invocation.outputs, expect: res.affected ? "patched" : "not-affected", gitVersion: invocation.gitVersion },
-    { step: "checksum", binaries, file: "SHA256SUMS" },
-    {
-      step: "attest",
-      file: "manifest.json",
-      format: "in-toto Statement v1: SLSA provenance v1, nokmem verdict, CycloneDX SBOM per kubelet",
-      change: plannedChange(res),
-      keyid: o.signKeyId,
-    },
-    // SHA256SUMS last: a reader who sees it sees everything it lists.
-    { step: "publish", out: o.out, files: [...binaries, "build.log"], last: "SHA256SUMS" },
+    { step: "make", product: "kubelet", ...invocation },
+    { step: "verify", product: "kubelet", outputs: invocation.outputs, expect: res.affected ? "patched" : "not-affected", gitVersion: invocation.gitVersion },
+    ...publicationSteps("kubelet", binaries, plannedChange(res.strategy, res), o),
     ...(o.package ? [{ step: "package" as const, out: o.out, ...o.package }] : []),
   ];
 
@@ -213,6 +231,7 @@ export function planBuild(res: Resolution, source: { spec: SourceSpec; ref?: str
 
   return {
     planVersion: PLAN_VERSION,
+    product: "kubelet",
     version,
     gitVersion: invocation.gitVersion,
     line: res.line,
@@ -230,15 +249,95 @@ export function planBuild(res: Resolution, source: { spec: SourceSpec; ref?: str
   };
 }
 
+/** The steps after verify, the same for both products: SHA256SUMS, the Statements and SBOMs, the publication. */
+function publicationSteps(product: Product, binaries: string[], change: PlannedChange, o: Pick<BuildOptions, "out" | "signKeyId">): BuildStep[] {
+  return [
+    { step: "checksum", binaries, file: "SHA256SUMS" },
+    {
+      step: "attest",
+      file: "manifest.json",
+      format: `in-toto Statement v1: SLSA provenance v1, nokmem verdict, CycloneDX SBOM per ${product}`,
+      change,
+      keyid: o.signKeyId,
+    },
+    // SHA256SUMS last: a reader who sees it sees everything it lists.
+    { step: "publish", out: o.out, files: [...binaries, "build.log"], last: "SHA256SUMS" },
+  ];
+}
+
+/**
+ * A runc: the tree is inspected first (its VERSION file, Makefile, layout and
+ * Go), then patched, made with the Makefile's own BUILDTAGS plus the
+ * strategy's, in the GOPATH layout the tree needs, and verified against its
+ * `runc --version` stamp; from checksum on, as a kubelet.
+ */
+function planRuncBuild(res: RuncResolution, source: { spec: SourceSpec; ref?: string }, image: ImagePlanInput, o: BuildOptions): BuildPlan {
+  if (!("choice" in image)) throw new Error("internal: a runc build's image is chosen before its tree is staged");
+  const ref = source.spec.kind === "git" ? (source.ref ?? `v${res.version}`) : null;
+  const invocation = runcMakeInvocation(res.addTags, o);
+  const binaries = invocation.outputs.map((x) => binaryName(x.platform, "runc"));
+  const steps: BuildStep[] = [
+    {
+      step: "stage",
+      source: source.spec,
+      ref,
+      into: pending("invocationId", posix.join(o.cacheDir, "work", "{}", "tree")),
+      linkMode: o.linkMode,
+      willModify: res.changes,
+      keep: o.keepWork,
+    },
+    { step: "inspect", product: "runc", expect: { version: res.version, line: res.line, strategy: res.strategy, kmemLayout: res.kmemLayout, go: res.go } },
+    { step: "patch", product: "runc", series: res.patchSeries, changes: res.changes },
+    { step: "image", runner: "docker", choice: image.choice, chooseWith: null, pull: o.pull, strictToolchain: o.strictToolchain },
+    { step: "make", product: "runc", ...invocation },
+    { step: "verify", product: "runc", outputs: invocation.outputs, expect: res.affected ? "patched" : "not-affected", version: res.version },
+    ...publicationSteps("runc", binaries, plannedChange(res.strategy, res), o),
+  ];
+  return {
+    planVersion: PLAN_VERSION,
+    product: "runc",
+    version: res.version,
+    gitVersion: res.version,
+    line: res.line,
+    strategy: res.strategy,
+    affected: res.affected,
+    runner: "docker",
+    platforms: [RUNC_PLATFORM],
+    out: o.out,
+    cacheDir: o.cacheDir,
+    command: invocation.command,
+    source: { kind: source.spec.kind, origin: source.spec.kind === "git" ? source.spec.display : source.spec.path, ref },
+    image: image.choice,
+    pending: {
+      invocationId: "start",
+      containerName: "start",
+      tree: "stage",
+      commit: "stage",
+      commitTime: "stage",
+      buildTags: "inspect",
+      goModules: "inspect",
+      imageRef: "image",
+      imageId: "image",
+      imageGo: "image",
+      goCacheVolume: "image",
+    },
+    steps,
+  };
+}
+
 /** The change the release's strategy declares, with what the attest step records of it. */
-function plannedChange(res: Resolution): PlannedChange {
-  const strategy = strategyFor(res.strategy);
+function plannedChange(id: AnyStrategyId, res: { line: string; patchSeries: string | null }): PlannedChange {
+  const strategy = strategyFor(id);
   switch (strategy.change) {
     case "patches":
       if (!res.patchSeries) throw new Error(`internal: strategy ${strategy.id} declares patches but names no series for ${res.line}`);
       return { kind: "patches", series: res.patchSeries };
     case "build-setting":
-      return { kind: "build-setting", env: Object.entries(strategy.env) };
+      // A runc's tags are added to its Makefile's default, which only the staged tree says.
+      return {
+        kind: "build-setting",
+        env: strategy.product === "kubelet" ? Object.entries(strategy.env) : [["BUILDTAGS", `<the Makefile's default> ${strategy.addTags.join(" ")}`]],
+      };
     case "none":
       return { kind: "none", reason: "this release never enables kernel-memory accounting" };
   }

@@ -3,8 +3,10 @@
  * source, read the tree's build-image files where they can be read without
  * staging, choose the image, plan. Reads, never writes; needs no Docker.
  * `build --dry-run` stops here; a real build hands the plan to run.ts.
+ * Both products: `decideRuncBuild` is the same for `build runc`.
  */
 import { resolve, type VersionQuery } from "../catalog/resolve.js";
+import { resolveRunc } from "../catalog/runc-release.js";
 import type { Catalog } from "../catalog/types.js";
 import { parseSource } from "../source/parse.js";
 import { peekSource } from "../source/peek.js";
@@ -36,4 +38,22 @@ export async function decideBuild(catalog: Catalog, req: BuildRequest): Promise<
     image = { chooseOnceStaged: inputs };
   }
   return planBuild(res, { spec, ref: req.ref }, image, req);
+}
+
+interface RuncBuildRequest extends BuildOptions {
+  /** `--version` as runc spells it. */
+  version: string;
+  /** Default: runc's public repository. */
+  source: string;
+  ref?: string;
+  image?: string;
+  cwd?: string;
+}
+
+/** `build runc`: the catalog's runc line, and its image (or --image); the tree is read once staged. */
+export function decideRuncBuild(catalog: Catalog, req: RuncBuildRequest): BuildPlan {
+  const res = resolveRunc(catalog.runcLines ?? [], req.version);
+  const spec = parseSource(req.source, req.cwd);
+  const choice = chooseImage({ runner: "docker", flag: req.image, pin: null, tree: null, catalog: { image: res.image, go: res.go } });
+  return planBuild(res, { spec, ref: req.ref }, { choice }, req);
 }

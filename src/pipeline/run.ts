@@ -1,5 +1,5 @@
 /**
- * The executor: walks a BuildPlan's steps in order with one exhaustive switch,
+ * The executor of both products: walks a BuildPlan's steps in order with one exhaustive switch,
  * binds each pending fact once, and owns every resource a build holds: the
  * output lock and staging folder, the work folder and staged tree, the log,
  * the container. Each step that takes one says so (`r.held.take`) with the
@@ -26,6 +26,10 @@ import { stageSource, type StagedSource } from "../source/index.js";
 import { treeRelease, type TreeFacts } from "../tree/assess.js";
 import { readTreeFacts } from "../tree/inspect.js";
 import { chooseImage, toolchainMatches, type ImageChoice } from "../tree/build-image.js";
+import { assessRuncTree, checkBuildEnvironment, readRuncTree, type RuncAssessment } from "../tree/runc-tree.js";
+import { patchRuncTree } from "../patch/runc.js";
+import { strategyFor } from "../strategy/index.js";
+import type { KmemLayout, Product } from "../strategy/types.js";
 import { stepOf, workDirOf, type BuildPlan, type BuildStep, type PlannedChange } from "./build-plan.js";
 import {
   DOCKER,
@@ -41,6 +45,7 @@ import {
 } from "./docker.js";
 import { Facts, type Bound } from "./facts.js";
 import { cacheVolumeName, TREE_GO_CACHE, type MakeInvocation, type Runner } from "./make-invocation.js";
+import { checkBuiltRunc, runcBuildEnv, runcChange, runcDockerArgs, runcGopathVolume, type RuncMakeInvocation } from "./runc-make.js";
 import type { Progress } from "./progress.js";
 import { checkVersionStamp, defaultSteps, type BuildSteps, type PatchOutcome, type VerifyOutcome } from "./steps.js";
 import { isNokmem, type NokmemVerdict, type Verdict } from "../verdict.js";
@@ -59,6 +64,8 @@ interface BuildDeps {
   gpgKey?: string;
   /** Printed on failure: the tail of make's log. */
   onFailureTail?: (text: string) => void;
+  /** runc: the environment checked for BUILDTAGS (default: this process's). */
+  env?: Readonly<Record<string, string | undefined>>;
 }
 
 interface BuiltBinary {
@@ -77,10 +84,25 @@ interface ToolchainCheck {
   note: string;
 }
 
+/** What only a runc build reports: its stamp, its tags, and what its tree said. */
+interface RuncFacts {
+  /** `runc --version` as read from the binary: version and commit. */
+  stamp: { version: string; commit: string | null };
+  buildTags: string[];
+  makefileTags: string[];
+  kmemLayout: KmemLayout;
+  /** Where the tree and the catalog disagree (the tree won). */
+  disagreements: string[];
+  go: { tree: RuncAssessment["go"]; image: string | null };
+  patches: { name: string; sha256: string }[];
+}
+
 export interface BuildResult {
+  product: Product;
   version: string;
+  /** The strategy the build used: the plan's, or for runc the one its tree called for. */
   strategy: string;
-  /** The first platform's kubelet (absolute path). */
+  /** The first platform's binary (absolute path). */
   kubelet: string;
   sha256: string;
   manifest: string;
@@ -105,6 +127,8 @@ export interface BuildResult {
   plan: BuildPlan;
   /** The facts the build bound into the plan's pending fields. */
   bound: Record<string, unknown>;
+  /** runc builds: what only they report; null for a kubelet. */
+  runc: RuncFacts | null;
 }
 
 /** What every step may read and none changes: the plan, the build's dependencies, the run's identity and what it holds. */
@@ -135,20 +159,29 @@ interface ImageOutput {
 }
 interface StageOutput {
   staged: StagedSource;
-  /** What the staged tree says about itself (release, runc, kmem layout), read once. */
-  facts: TreeFacts;
+  /** What a kubelet's staged tree says about itself (release, runc, kmem layout), read once; null for a runc's (the inspect step reads it). */
+  facts: TreeFacts | null;
+}
+interface InspectOutput {
+  /** The runc tree's own word: its strategy, tags, layout, Go, and where it disagrees with the catalog. */
+  assessment: RuncAssessment;
 }
 interface PatchOutput {
   patches: PatchOutcome["patches"];
 }
 interface MakeOutput {
   /** The plan's make step with its facts bound: filled in once, here. */
-  invocation: Bound<MakeInvocation>;
+  invocation: Bound<MakeInvocation> | Bound<RuncMakeInvocation>;
   commandLine: { file: string; args: string[] };
+  /** What the make command ran with, as the provenance records it. */
+  env: [string, string][];
+  command: string[];
+  sourceDateEpoch: number | null;
+  image: { ref: string; id: string | null; go: string | null };
   log: WriteStream;
 }
 interface VerifyOutput {
-  kubelets: { platform: string; built: string; outcome: VerifyOutcome }[];
+  binaries: { platform: string; built: string; outcome: VerifyOutcome }[];
   /** The audit's verdict, the same for every kubelet and equal to the plan's expectation. */
   verdict: NokmemVerdict;
 }
@@ -164,6 +197,7 @@ interface AttestOutput {
 interface StepOutputs {
   image: ImageOutput;
   stage: StageOutput;
+  inspect: InspectOutput;
   patch: PatchOutput;
   make: MakeOutput;
   verify: VerifyOutput;
@@ -189,6 +223,8 @@ export async function runBuild(plan: BuildPlan, deps: BuildDeps): Promise<BuildR
   const facts = new Facts();
   const invocationId = facts.set("invocationId", `${startedOn.toISOString().replace(/[-:]/g, "").replace(/\..*/, "")}-${randomBytes(4).toString("hex")}`);
   if (plan.runner === "docker") facts.set("containerName", `kubelet-nokmem-build-${invocationId.toLowerCase()}`);
+  // A BUILDTAGS of the caller's would replace a runc Makefile's default silently: refused before anything is taken.
+  if (plan.product === "runc") checkBuildEnvironment(deps.env ?? process.env);
   const held = new Held();
   let logPath: string | null = null;
   try {
@@ -203,7 +239,7 @@ export async function runBuild(plan: BuildPlan, deps: BuildDeps): Promise<BuildR
     // Unless it is committed first, an unfinished publication is abandoned: its staging folder goes, the lock is released.
     held.take("publication", () => publication.abandon());
     if (publication.recovered) progress.info(describeRecovery(publication.out, publication.recovered));
-    progress.done(`${plan.strategy} for ${plan.gitVersion}`);
+    progress.done(`${plan.strategy} for ${plan.product === "runc" ? `runc ${plan.version}` : plan.gitVersion}`);
     logPath = await publication.stagedPath("build.log");
     const ctx: Ctx = { plan, deps, steps: deps.steps ?? defaultSteps(deps.catalog), facts, invocationId, startedOn, publication, held, logPath };
     let done: Done = {};
@@ -211,7 +247,7 @@ export async function runBuild(plan: BuildPlan, deps: BuildDeps): Promise<BuildR
       checkAborted(signal);
       done = { ...done, ...(await runStep(ctx, step, done)) };
     }
-    return result(ctx, need(done, "image", "stage", "make", "verify", "checksum", "attest"));
+    return result(ctx, need(done, "image", "stage", "patch", "make", "verify", "checksum", "attest"), inspected(ctx, done));
   } catch (err) {
     // The log is complete before it is kept.
     await held.release("log").catch(() => undefined);
@@ -240,16 +276,20 @@ async function runStep(ctx: Ctx, step: BuildStep, done: Done): Promise<Done> {
       return { image: await imageStep(ctx, step, step.chooseWith ? need(done, "stage").stage : null) };
     case "stage":
       return { stage: await stageStep(ctx, step) };
+    case "inspect":
+      return { inspect: await inspectStep(ctx, step, need(done, "stage")) };
     case "patch":
-      return { patch: await patchStep(ctx, step, need(done, "stage")) };
+      return {
+        patch: step.product === "runc" ? await runcPatchStep(ctx, step, need(done, "stage", "inspect")) : await patchStep(ctx, step, need(done, "stage")),
+      };
     case "make":
       return { make: await makeStep(ctx, step, need(done, "image")) };
     case "verify":
-      return { verify: await verifyStep(ctx, step, need(done, "stage")) };
+      return { verify: await verifyStep(ctx, step, need(done, "stage"), inspected(ctx, done)) };
     case "checksum":
       return { checksum: await checksumStep(ctx, step, need(done, "verify")) };
     case "attest":
-      return { attest: await attestStep(ctx, step, need(done, "image", "stage", "patch", "make", "verify", "checksum")) };
+      return { attest: await attestStep(ctx, step, need(done, "image", "stage", "patch", "make", "verify", "checksum"), inspected(ctx, done)) };
     case "publish":
       return { publish: await publishStep(ctx, step, need(done, "checksum", "attest")) };
     case "package":
@@ -259,13 +299,20 @@ async function runStep(ctx: Ctx, step: BuildStep, done: Done): Promise<Done> {
   }
 }
 
+/** A runc's inspect output (its tree's word, which later steps and the records follow); null for a kubelet, whose plan has no inspect step. */
+function inspected(ctx: Ctx, done: Done): InspectOutput | null {
+  return ctx.plan.product === "runc" ? need(done, "inspect").inspect : null;
+}
+
 type StepOf<N extends StepName> = Extract<BuildStep, { step: N }>;
+type KubeletStepOf<N extends StepName> = Extract<StepOf<N>, { product: "kubelet" }>;
+type RuncStepOf<N extends StepName> = Extract<StepOf<N>, { product: "runc" }>;
 
 async function imageStep(ctx: Ctx, step: StepOf<"image">, stage: StageOutput | null): Promise<ImageOutput> {
   const { progress, signal } = ctx.deps;
   let choice: ImageChoice;
   if (step.chooseWith) {
-    if (!stage) throw new Error("internal: the image is chosen from the staged tree, but nothing is staged");
+    if (!stage?.facts) throw new Error("internal: the image is chosen from the staged tree, but no tree's facts are read");
     // The only image fact the staged tree has to give: its build-image files, read once with the tree's facts.
     choice = ctx.facts.set("imageChoice", chooseImage({ ...step.chooseWith, tree: stage.facts.buildImage ?? null }));
   } else {
@@ -278,7 +325,16 @@ async function imageStep(ctx: Ctx, step: StepOf<"image">, stage: StageOutput | n
     found = { ref: "local", id: null, go, pulled: false };
   } else {
     await dockerPreflight(signal);
-    const { info, pulled } = await ensureImage(choice.ref, step.pull, { signal, onLine: (l) => progress.output(l) });
+    const { info, pulled } = await ensureImage(choice.ref, step.pull, { signal, onLine: (l) => progress.output(l) }).catch((err: unknown) => {
+      if (ctx.plan.product === "runc" && err instanceof EnvironmentError && err.code === "E_IMAGE_MISSING") {
+        throw new EnvironmentError(
+          "E_IMAGE_MISSING",
+          `expected the runc build image ${choice.ref} on this machine, found none`,
+          "make it offline from Debian packages: `sudo kubelet-nokmem image build --runc`, or pass --image with Go, gcc, make and libseccomp-dev",
+        );
+      }
+      throw err;
+    });
     if (choice.pinnedId && info.id !== choice.pinnedId) {
       throw new VerificationError(
         "E_IMAGE_PIN",
@@ -288,7 +344,8 @@ async function imageStep(ctx: Ctx, step: StepOf<"image">, stage: StageOutput | n
     }
     const go = await imageGoVersion(info, signal);
     found = { ref: digestRefFor(info, choice.ref) ?? choice.ref, id: info.id, go, pulled };
-    ctx.facts.set("goCacheVolume", cacheVolumeName(ctx.plan.line, info.id));
+    // A runc's is its GOPATH (older trees build only there); a kubelet's is the Go build cache the tree's build forces.
+    ctx.facts.set("goCacheVolume", ctx.plan.product === "runc" ? runcGopathVolume(info.id) : cacheVolumeName(ctx.plan.line, info.id));
   }
   ctx.facts.set("imageRef", found.ref);
   ctx.facts.set("imageId", found.id);
@@ -314,7 +371,7 @@ function checkToolchain(choice: Pick<ImageChoice, "expectedGo" | "expectedGoFrom
       ? `cannot compare the toolchain: expected Go ${choice.expectedGo ?? "unknown"}, image has Go ${found ?? "unknown"}`
       : matches
         ? `Go ${found} is the Go the release was built with`
-        : `Go ${found} differs from Go ${choice.expectedGo}, which the release was built with (${choice.expectedGoFrom}): allowed, but the kubelet is not what upstream's toolchain would produce`;
+        : `Go ${found} differs from Go ${choice.expectedGo}, which the release was built with (${choice.expectedGoFrom}): allowed, but the binary is not what upstream's toolchain would produce`;
   return { expected: choice.expectedGo, expectedFrom: choice.expectedGoFrom, found, matches, note };
 }
 
@@ -352,9 +409,10 @@ async function stageStep(ctx: Ctx, step: StepOf<"stage">): Promise<StageOutput> 
   ctx.facts.set("tree", staged.tree);
   ctx.facts.set("commit", staged.commit);
   ctx.facts.set("commitTime", staged.time);
-  // The staged tree's own release, read as `patch` reads it: a build is labelled with --version, so the tree must be that release.
-  const facts = await readTreeFacts(staged.tree, { status: false });
-  checkTreeRelease(facts, step, ctx.plan.version, (l) => progress.info(l));
+  // A kubelet's staged tree's own release, read as `patch` reads it: a build is labelled with --version, so the tree must be that release.
+  // A runc's tree is read by the inspect step.
+  const facts = ctx.plan.product === "kubelet" ? await readTreeFacts(staged.tree, { status: false }) : null;
+  if (facts) checkTreeRelease(facts, step, ctx.plan.version, (l) => progress.info(l));
   progress.done(
     `${staged.kind}${staged.commit ? ` ${staged.commit.slice(0, 12)}` : ""}, ${staged.digest.files} files, ${(staged.digest.bytes / 1e6).toFixed(1)} MB` +
       (staged.staging.method === "link" ? ` (${staged.staging.linked} hard-linked, ${staged.staging.copied} copied)` : ""),
@@ -386,9 +444,43 @@ function checkTreeRelease(facts: TreeFacts, step: StepOf<"stage">, version: stri
   }
 }
 
-async function patchStep(ctx: Ctx, step: StepOf<"patch">, input: Pick<StepOutputs, "stage">): Promise<PatchOutput> {
+/**
+ * runc: the tree is the final word. Its VERSION file must be the request's,
+ * its Makefile must honour BUILDTAGS, and its layout picks the strategy
+ * (a disagreement with the catalog is reported, the tree's is used).
+ */
+async function inspectStep(ctx: Ctx, step: StepOf<"inspect">, input: Pick<StepOutputs, "stage">): Promise<InspectOutput> {
+  const { progress } = ctx.deps;
+  progress.start("inspect");
+  const assessment = assessRuncTree(await readRuncTree(input.stage.staged.tree), step.expect);
+  ctx.facts.set("buildTags", assessment.buildTags);
+  ctx.facts.set("goModules", assessment.goMod);
+  for (const d of assessment.disagreements) progress.info(`note: ${d}`);
+  progress.done(`${assessment.layout}, ${assessment.strategy}, BUILDTAGS="${assessment.buildTags.join(" ")}"`);
+  return { assessment };
+}
+
+/** runc: the series of the strategy the tree called for, even when the catalog named another (the disagreement is reported). */
+async function runcPatchStep(ctx: Ctx, step: RuncStepOf<"patch">, input: Pick<StepOutputs, "stage" | "inspect">): Promise<PatchOutput> {
+  const { progress } = ctx.deps;
+  const a = input.inspect.assessment;
+  const strategy = strategyFor(a.strategy);
+  const series = strategy.patchSeries(ctx.plan);
+  progress.start("patch", series ?? "no source patches");
+  if (!series || a.alreadyPatched) {
+    progress.done(series ? "already patched" : "nothing to patch");
+    return { patches: [] };
+  }
+  if (series !== step.series) progress.info(`note: the tree's strategy ${a.strategy} applies ${series}, not the catalog's ${step.series ?? "nothing"}`);
+  const record = await patchRuncTree(input.stage.staged.tree, series, { expectChanges: strategy.changes });
+  progress.done(record.changed.join(", "));
+  return { patches: record.patches };
+}
+
+async function patchStep(ctx: Ctx, step: KubeletStepOf<"patch">, input: Pick<StepOutputs, "stage">): Promise<PatchOutput> {
   const { progress } = ctx.deps;
   const { staged, facts } = input.stage;
+  if (!facts) throw new Error("internal: a kubelet's patch step without the staged tree's facts");
   progress.start("patch", step.series ?? "no source patches");
   // The series is the plan's: the release and the strategy's series as the plan names them.
   const target = { version: ctx.plan.version, line: ctx.plan.line, strategy: step.strategy, patchSeries: step.series };
@@ -407,10 +499,8 @@ async function makeStep(ctx: Ctx, step: StepOf<"make">, input: Pick<StepOutputs,
   const { progress, signal } = ctx.deps;
   const { image } = input;
   // The one place the make step's pending facts are filled in; attest and the result take this.
-  const inv = ctx.facts.bind(step);
-  const [program, ...programArgs] = inv.command;
-  if (!program) throw new Error("internal: the make step has an empty command");
-  const commandLine = inv.runner === "docker" ? { file: DOCKER, args: dockerRunArgs(inv) } : { file: program, args: programArgs };
+  const made = makeCommand(ctx.facts.bind(step));
+  const { invocation: inv, commandLine } = made;
   progress.start("make", inv.runner === "docker" ? `in ${runImage(inv.image.ref, inv.image.id)}` : "on this host");
   const log = createWriteStream(ctx.logPath, { flags: "w" });
   // A failed write (ENOSPC) carries no path of its own: name the log. The
@@ -424,14 +514,14 @@ async function makeStep(ctx: Ctx, step: StepOf<"make">, input: Pick<StepOutputs,
     log.write(`${line}\n`);
     progress.output(line);
   };
-  await prepareCache(inv, signal);
+  await prepareCache(made, signal);
   const make = () =>
     run(
       {
         file: commandLine.file,
         args: commandLine.args,
         cwd: inv.runner === "local" ? inv.tree : undefined,
-        env: inv.runner === "local" ? Object.fromEntries(inv.env) : undefined,
+        env: inv.runner === "local" ? Object.fromEntries(made.env) : undefined,
       },
       { onLine, signal },
     );
@@ -456,11 +546,52 @@ async function makeStep(ctx: Ctx, step: StepOf<"make">, input: Pick<StepOutputs,
     }
     throw err;
   }
-  progress.done();
-  return { invocation: inv, commandLine, log };
+  progress.done(made.product === "runc" ? made.invocation.tags.buildTags.join(" ") : undefined);
+  return { ...made, log };
 }
 
-async function prepareCache(inv: Bound<MakeInvocation>, signal: AbortSignal): Promise<void> {
+/** A bound make step's command line and what the provenance records of it, per product. */
+type MadeCommand = Omit<MakeOutput, "log"> &
+  ({ product: "kubelet"; invocation: Bound<MakeInvocation> } | { product: "runc"; invocation: Bound<RuncMakeInvocation> });
+
+function makeCommand(step: Bound<StepOf<"make">>): MadeCommand {
+  const image = { ref: step.image.ref, id: step.image.id, go: step.image.go };
+  if (step.product === "runc") {
+    const args = runcDockerArgs({
+      containerName: step.containerName,
+      uid: step.user.uid,
+      gid: step.user.gid,
+      gopathVolume: step.gopathVolume,
+      tree: step.tree,
+      image,
+      goMod: step.goModules,
+      buildTags: step.tags.buildTags,
+      commit: step.commit,
+    });
+    const commandLine = { file: DOCKER, args };
+    return { product: "runc", invocation: step, commandLine, env: runcBuildEnv(step.goModules), command: [DOCKER, ...args], sourceDateEpoch: null, image };
+  }
+  const [program, ...programArgs] = step.command;
+  if (!program) throw new Error("internal: the make step has an empty command");
+  const commandLine = step.runner === "docker" ? { file: DOCKER, args: dockerRunArgs(step) } : { file: program, args: programArgs };
+  return {
+    product: "kubelet",
+    invocation: step,
+    commandLine,
+    env: step.env,
+    command: commandLine.file === DOCKER ? [commandLine.file, ...commandLine.args] : step.command,
+    sourceDateEpoch: step.sourceDateEpoch,
+    image,
+  };
+}
+
+async function prepareCache(made: MadeCommand, signal: AbortSignal): Promise<void> {
+  if (made.product === "runc") {
+    const inv = made.invocation;
+    await ensureCacheVolume(inv.gopathVolume, inv.image.id ?? inv.image.ref, inv.user.uid, inv.user.gid, signal);
+    return;
+  }
+  const inv = made.invocation;
   const cacheInTree = await inTree(inv.tree, TREE_GO_CACHE);
   if (inv.runner === "docker") {
     if (!inv.user) throw new Error("internal: a docker make step without --user");
@@ -483,23 +614,31 @@ const VERDICT_MEANS: Record<Verdict, string> = {
   unknown: "the evidence does not decide",
 };
 
-async function verifyStep(ctx: Ctx, step: StepOf<"verify">, input: Pick<StepOutputs, "stage">): Promise<VerifyOutput> {
+async function verifyStep(ctx: Ctx, step: StepOf<"verify">, input: Pick<StepOutputs, "stage">, inspect: InspectOutput | null): Promise<VerifyOutput> {
   const { progress } = ctx.deps;
   const tree = input.stage.staged.tree;
   progress.start("verify");
   const problems: string[] = [];
-  const kubelets: VerifyOutput["kubelets"] = [];
+  const verified: VerifyOutput["binaries"] = [];
   for (const o of step.outputs) {
     const built = await inTree(tree, o.path);
     if (!(await isFile(built))) {
       throw new BuildError(
         "E_NO_KUBELET",
-        `expected make to leave a kubelet at ${o.path}, found none`,
-        "check build.log: the tree's Makefile may not honour KUBE_BUILD_PLATFORMS or WHAT=cmd/kubelet",
+        `expected make to leave a ${ctx.plan.product} at ${o.path}, found none`,
+        step.product === "runc"
+          ? "check build.log: the tree's Makefile must build `runc` in the tree's root"
+          : "check build.log: the tree's Makefile may not honour KUBE_BUILD_PLATFORMS or WHAT=cmd/kubelet",
       );
     }
     const outcome = await ctx.steps.verify(built);
-    kubelets.push({ platform: o.platform, built, outcome });
+    verified.push({ platform: o.platform, built, outcome });
+    if (step.product !== "kubelet") {
+      // The plan expects what the catalog predicts; the tree's own strategy is the final word.
+      if (!inspect) throw new Error("internal: a runc's verify step without its tree's inspection");
+      checkBuiltRunc(outcome, { verdict: inspect.assessment.affected ? "patched" : "not-affected", version: step.version }, input.stage.staged.commit);
+      continue;
+    }
     // The audit's verdict must be the strategy's expectation, whichever it is: a not-affected release whose kubelet carries kmem code is refused too.
     if (outcome.verdict !== step.expect) problems.push(`${o.platform}: ${outcome.verdict} (${VERDICT_MEANS[outcome.verdict]})`);
     // The audit read the stamp exactly when it could; otherwise search the bytes.
@@ -512,28 +651,29 @@ async function verifyStep(ctx: Ctx, step: StepOf<"verify">, input: Pick<StepOutp
   if (problems.length) {
     throw new VerificationError(
       "E_NOT_NOKMEM",
-      `expected a kubelet the audit judges ${step.expect}, stamped ${step.gitVersion}; found ${problems.join("; ")}; nothing was published`,
+      `expected a kubelet the audit judges ${step.expect}, stamped ${ctx.plan.gitVersion}; found ${problems.join("; ")}; nothing was published`,
       "the tag or patch did not reach the compiler: read build.log, check the tree's hack/lib/golang.sh GOFLAGS handling, or use a patching strategy",
     );
   }
   // The build reports the audit's word (equal to the expectation, checked above), not the plan's.
-  const verdicts = new Set(kubelets.map((k) => k.outcome.verdict));
+  const verdicts = new Set(verified.map((k) => k.outcome.verdict));
   const [verdict] = verdicts;
   if (verdicts.size !== 1 || verdict === undefined || !isNokmem(verdict))
     throw new Error(`internal: the verify step passed with the verdicts ${[...verdicts].join(", ")}`);
-  progress.done(verdict);
-  return { kubelets, verdict };
+  const stamp = verified[0]?.outcome.runcVersion;
+  progress.done(stamp ? `${verdict}, runc ${stamp.version}` : verdict);
+  return { binaries: verified, verdict };
 }
 
 /** Move the binaries into staging (the verifier already hashed them) and write SHA256SUMS. */
 async function checksumStep(ctx: Ctx, step: StepOf<"checksum">, input: Pick<StepOutputs, "verify">): Promise<ChecksumOutput> {
   const { progress } = ctx.deps;
   progress.start("checksum");
-  const kubelets = input.verify.kubelets;
-  if (kubelets.length !== step.binaries.length)
-    throw new Error(`internal: ${kubelets.length} kubelet(s) verified for ${step.binaries.length} name(s) to publish`);
+  const verified = input.verify.binaries;
+  if (verified.length !== step.binaries.length)
+    throw new Error(`internal: ${verified.length} binaries verified for ${step.binaries.length} name(s) to publish`);
   const binaries: ChecksumOutput["binaries"] = [];
-  for (const [n, k] of kubelets.entries()) {
+  for (const [n, k] of verified.entries()) {
     const rel = step.binaries[n] ?? "";
     const dest = await ctx.publication.stagedPath(rel);
     await moveFile(k.built, dest);
@@ -544,7 +684,7 @@ async function checksumStep(ctx: Ctx, step: StepOf<"checksum">, input: Pick<Step
   return { binaries };
 }
 
-/** What made the kubelets nokmem, from the plan's change and the patches the patch step applied. */
+/** What made the kubelets nokmem (a runc: runcChange), from the plan's change and the patches the patch step applied. */
 function nokmemChange(change: PlannedChange, patch: PatchOutput): NokmemChange {
   switch (change.kind) {
     case "patches":
@@ -563,11 +703,11 @@ async function attestStep(
   ctx: Ctx,
   step: StepOf<"attest">,
   input: Pick<StepOutputs, "image" | "stage" | "patch" | "make" | "verify" | "checksum">,
+  inspect: InspectOutput | null,
 ): Promise<AttestOutput> {
   const { progress } = ctx.deps;
   const { image, stage, patch, make, verify, checksum } = input;
   const staged = stage.staged;
-  const inv = make.invocation;
   progress.start("publish", `${step.file}, then ${ctx.plan.out}`);
   const finishedOn = new Date();
   make.log.write(`# finished ${finishedOn.toISOString()}\n`);
@@ -581,10 +721,11 @@ async function attestStep(
     throw new Error(`internal: the plan signs with ${step.keyid}, the build was given ${ctx.deps.signKey?.keyid ?? "no key"}`);
   // The one call that writes manifest.json (and the verdict, SBOMs and envelopes beside it).
   const files = await writeAttestations({
-    product: "kubelet",
+    product: ctx.plan.product,
     subjects: checksum.binaries.map((b) => ({ platform: b.platform, name: b.rel, sha256: b.sha256 })),
     version: ctx.plan.version,
-    strategy: ctx.plan.strategy,
+    // A runc's tree is the final word on its strategy.
+    strategy: inspect?.assessment.strategy ?? ctx.plan.strategy,
     line: ctx.plan.line,
     platforms: ctx.plan.platforms,
     source: {
@@ -597,26 +738,27 @@ async function attestStep(
       gitTree: staged.gitTree,
       archiveSha256: staged.archiveSha256,
     },
-    sourceDateEpoch: inv.sourceDateEpoch ?? staged.time,
-    env: inv.env,
-    command: make.commandLine.file === DOCKER ? [make.commandLine.file, ...make.commandLine.args] : inv.command,
+    sourceDateEpoch: make.sourceDateEpoch ?? staged.time,
+    env: make.env,
+    command: make.command,
     runner: ctx.plan.runner,
-    image: ctx.plan.runner === "docker" ? { ref: inv.image.ref, id: inv.image.id, rule: image.choice.rule, requested: image.choice.ref } : null,
-    go: inv.image.go,
+    image: ctx.plan.runner === "docker" ? { ref: make.image.ref, id: make.image.id, rule: image.choice.rule, requested: image.choice.ref } : null,
+    go: make.image.go,
     toolchain: image.toolchain,
     patches: patch.patches.map((p) => ({ name: p.name, sha256: p.sha256 })),
     tree: staged.tree,
-    change: nokmemChange(step.change, patch),
+    change: inspect ? runcChange(inspect.assessment, patch.patches) : nokmemChange(step.change, patch),
     verdict: {
       verdict: verify.verdict,
-      binaries: verify.kubelets.map((k) => ({
+      binaries: verify.binaries.map((k) => ({
         platform: k.platform,
         verdict: k.outcome.verdict,
         gitVersion: k.outcome.gitVersion,
+        ...(k.outcome.runcVersion ? { runcVersion: { version: k.outcome.runcVersion.version, commit: k.outcome.runcVersion.commit } } : {}),
         evidence: k.outcome.evidence,
       })),
     },
-    linked: Object.fromEntries(verify.kubelets.flatMap((k) => (k.outcome.linked ? [[k.platform, k.outcome.linked]] : []))),
+    linked: Object.fromEntries(verify.binaries.flatMap((k) => (k.outcome.linked ? [[k.platform, k.outcome.linked]] : []))),
     signKey,
     stage: (rel) => ctx.publication.stagedPath(rel),
     tool: ctx.deps.tool,
@@ -642,7 +784,7 @@ async function packageStep(ctx: Ctx, step: StepOf<"package">, input: Pick<StepOu
   const { packageOutDir } = await import("../package/index.js");
   ctx.deps.progress.start("package", `${step.formats.join(", ")} of ${step.out}`);
   // Dated as the kubelet is: the same build packaged twice gives the same packages.
-  const epoch = input.make.invocation.sourceDateEpoch ?? input.stage.staged.time;
+  const epoch = input.make.sourceDateEpoch ?? input.stage.staged.time;
   const r = await packageOutDir(ctx.deps.catalog, step.out, {
     formats: step.formats,
     release: step.release,
@@ -655,16 +797,20 @@ async function packageStep(ctx: Ctx, step: StepOf<"package">, input: Pick<StepOu
   return { files: r.packages.map((p) => p.name) };
 }
 
-function result(ctx: Ctx, outs: Pick<StepOutputs, "image" | "stage" | "make" | "verify" | "checksum" | "attest">): BuildResult {
+function result(
+  ctx: Ctx,
+  outs: Pick<StepOutputs, "image" | "stage" | "patch" | "make" | "verify" | "checksum" | "attest">,
+  inspect: InspectOutput | null,
+): BuildResult {
   const out = ctx.publication.out;
-  const { image, stage, make, verify, checksum, attest } = outs;
+  const { image, stage, patch, make, verify, checksum, attest } = outs;
   const staged = stage.staged;
-  const inv = make.invocation;
   const [first] = checksum.binaries;
-  if (!first) throw new Error("internal: a build published no kubelet");
+  if (!first) throw new Error("internal: a build published no binary");
   return {
+    product: ctx.plan.product,
     version: ctx.plan.gitVersion,
-    strategy: ctx.plan.strategy,
+    strategy: inspect?.assessment.strategy ?? ctx.plan.strategy,
     kubelet: join(out, first.rel),
     sha256: first.sha256,
     manifest: join(out, "manifest.json"),
@@ -680,15 +826,30 @@ function result(ctx: Ctx, outs: Pick<StepOutputs, "image" | "stage" | "make" | "
       origin: staged.origin,
       commit: staged.commit,
       treeDigest: staged.digest.digest,
-      sourceDateEpoch: inv.sourceDateEpoch ?? staged.time,
+      sourceDateEpoch: make.sourceDateEpoch ?? staged.time,
     },
-    image: { ref: inv.image.ref, id: inv.image.id, go: inv.image.go, rule: image.choice.rule, requested: image.choice.ref, pulled: image.pulled },
+    image: { ...make.image, rule: image.choice.rule, requested: image.choice.ref, pulled: image.pulled },
     toolchain: image.toolchain,
     runner: ctx.plan.runner,
     invocationId: ctx.invocationId,
     seconds: Math.round((attest.finishedOn.getTime() - ctx.startedOn.getTime()) / 100) / 10,
     plan: ctx.plan,
     bound: ctx.facts.toJSON(),
+    runc: inspect ? runcFacts(inspect.assessment, verify, patch, make.image.go) : null,
+  };
+}
+
+function runcFacts(a: RuncAssessment, verify: VerifyOutput, patch: PatchOutput, imageGo: string | null): RuncFacts {
+  const stamp = verify.binaries[0]?.outcome.runcVersion;
+  if (!stamp) throw new Error("internal: a runc passed verify without its stamp");
+  return {
+    stamp: { version: stamp.version, commit: stamp.commit },
+    buildTags: a.buildTags,
+    makefileTags: a.makefileTags,
+    kmemLayout: a.layout,
+    disagreements: a.disagreements,
+    go: { tree: a.go, image: imageGo },
+    patches: patch.patches.map((p) => ({ name: p.name, sha256: p.sha256 })),
   };
 }
 

@@ -60,6 +60,10 @@ export interface VerifyOutcome {
   sha256?: string;
   /** The modules the binary's Go build info lists as linked in (for the SBOM's dependsOn), or why it lists none. */
   linked?: LinkedModules;
+  /** What the audit found the binary to be (kubelet, runc, other), when it tells. */
+  program?: string | null;
+  /** A runc's `runc --version` stamp, as the audit read it. */
+  runcVersion?: { version: string; commit: string | null; source: "symbols" | "buildinfo-ldflags" | "heuristic" } | null;
 }
 
 export type VerifyStep = (binary: string) => Promise<VerifyOutcome>;
@@ -106,7 +110,15 @@ function auditVerifyStep(catalog: Catalog): VerifyStep {
     for (const e of report.errors) evidence.push({ check: `error:${e.code}`, found: true, detail: e.message });
     const stamped = report.kubernetesVersion;
     const exact = stamped && stamped.source !== "heuristic" && stamped.gitVersion ? { gitVersion: stamped.gitVersion } : {};
-    return { verdict: report.verdict, evidence, ...exact, ...(report.sha256 ? { sha256: report.sha256 } : {}), linked: linkedModules(report.goBuildInfo) };
+    return {
+      verdict: report.verdict,
+      evidence,
+      ...exact,
+      ...(report.sha256 ? { sha256: report.sha256 } : {}),
+      linked: linkedModules(report.goBuildInfo),
+      program: report.program,
+      runcVersion: report.runcVersion,
+    };
   };
 }
 

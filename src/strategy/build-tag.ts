@@ -2,6 +2,7 @@ import { defineStrategy } from "./types.js";
 
 /** 1.14, 1.15, 1.17–1.21.1: runc's kmem_disabled.go is selected by GOFLAGS=-tags=nokmem. */
 export const buildTag = defineStrategy({
+  product: "kubelet",
   id: "build-tag",
   summary: "Build with the nokmem tag so the vendored runc compiles kmem_disabled.go instead of kmem.go.",
   change: "build-setting",

@@ -5,6 +5,7 @@ import { defineStrategy } from "./types.js";
  * nokmem even when the tag never reaches the compiler (the BUILDTAGS trap).
  */
 export const kmemOverride = defineStrategy({
+  product: "kubelet",
   id: "kmem-override",
   summary: "Replace the vendored runc kmem.go with the disabled implementation (keeping its !nokmem constraint), and pass the tag as well.",
   change: "patches",

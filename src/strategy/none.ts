@@ -2,6 +2,7 @@ import { defineStrategy } from "./types.js";
 
 /** Before 1.9 and from 1.21.2: the kubelet never enables kmem accounting. */
 export const none = defineStrategy({
+  product: "kubelet",
   id: "none",
   summary: "Nothing to change: this release's kubelet never enables kmem accounting.",
   change: "none",

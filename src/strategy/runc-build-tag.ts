@@ -1,4 +1,4 @@
-import { defineRuncStrategy } from "./runc-types.js";
+import { defineStrategy } from "./types.js";
 
 /**
  * runc rc6–rc93: kmem.go (`!nokmem`) and kmem_disabled.go (`nokmem`) since
@@ -6,12 +6,15 @@ import { defineRuncStrategy } from "./runc-types.js";
  * the Makefile's own default tags plus `nokmem` (never `nokmem` alone: that
  * would drop seccomp).
  */
-export const runcBuildTag = defineRuncStrategy({
+export const runcBuildTag = defineStrategy({
+  product: "runc",
   id: "runc-build-tag",
   summary: 'Build with BUILDTAGS="<the Makefile\'s default tags> nokmem" so libcontainer compiles kmem_disabled.go instead of kmem.go.',
+  change: "build-setting",
   addTags: ["nokmem"],
   changes: [],
   layouts: ["split-rc6", "split-rc7+"],
+  preferredFor: ["split-rc6", "split-rc7+"],
   affected: true,
   patchSeries: () => null,
   signatures: {

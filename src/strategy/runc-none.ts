@@ -1,12 +1,15 @@
-import { defineRuncStrategy } from "./runc-types.js";
+import { defineStrategy } from "./types.js";
 
 /** runc rc1 (kmem only for an explicit kernel-memory limit) and rc94+ (no kmem code at all). */
-export const runcNone = defineRuncStrategy({
+export const runcNone = defineStrategy({
+  product: "runc",
   id: "runc-none",
   summary: "Nothing to change: this runc never turns kmem accounting on by itself.",
+  change: "none",
   addTags: [],
   changes: [],
   layouts: ["legacy", "absent"],
+  preferredFor: ["legacy", "absent"],
   affected: false,
   patchSeries: () => null,
   signatures: {

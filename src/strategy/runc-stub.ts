@@ -1,16 +1,19 @@
-import { defineRuncStrategy, RUNC_TREE_FS_DIR } from "./runc-types.js";
+import { defineStrategy, RUNC_TREE_FS_DIR } from "./types.js";
 
 /**
  * runc rc2–rc5: EnableKernelMemoryAccounting and setKernelMemory live in
  * memory.go and run for every memory cgroup runc creates with a memory limit
  * (runc#1350, fe898e7); there is no nokmem tag, so the functions are stubbed.
  */
-export const runcStub = defineRuncStrategy({
+export const runcStub = defineStrategy({
+  product: "runc",
   id: "runc-stub",
   summary: "Stub EnableKernelMemoryAccounting and setKernelMemory in runc's own libcontainer/cgroups/fs/memory.go.",
+  change: "patches",
   addTags: [],
   changes: [`${RUNC_TREE_FS_DIR}/memory.go`],
   layouts: ["pre-split"],
+  preferredFor: ["pre-split"],
   affected: true,
   patchSeries: () => "runc-stub/pre-split",
   signatures: {

@@ -1,7 +1,26 @@
 import type { Verdict } from "../verdict.js";
 
+/**
+ * What a build makes: the kubelet, or the runtime's runc (docs/runc.md).
+ * Part of every strategy, plan and record (externalParameters.product, the
+ * verdict's product, pins, matrix entries), never inferred from a file name.
+ */
+export const PRODUCTS = ["kubelet", "runc"] as const;
+export type Product = (typeof PRODUCTS)[number];
+
+/** The kubelet's strategies (versions.json `lines`). */
 export const STRATEGY_IDS = ["vendor-stub", "build-tag", "kmem-override", "none"] as const;
 export type StrategyId = (typeof STRATEGY_IDS)[number];
+/** The runtime's runc's strategies (versions.json `runcLines`). */
+export const RUNC_STRATEGY_IDS = ["runc-stub", "runc-build-tag", "runc-none"] as const;
+export type RuncStrategyId = (typeof RUNC_STRATEGY_IDS)[number];
+/** A strategy of either product. */
+export type AnyStrategyId = StrategyId | RuncStrategyId;
+/** The strategy ids of one product. */
+export type StrategyIdOf<P extends Product> = P extends "runc" ? RuncStrategyId : StrategyId;
+
+/** Where runc's cgroup v1 fs driver lives in runc's own tree. */
+export const RUNC_TREE_FS_DIR = "libcontainer/cgroups/fs";
 
 /**
  * How the vendored runc's kmem code is laid out in a tree.
@@ -50,52 +69,72 @@ export interface AuditSignature {
  * record it: source patches (its series), a build setting (its env), or none.
  */
 export const CHANGE_KINDS = ["patches", "build-setting", "none"] as const;
-export type ChangeKind = (typeof CHANGE_KINDS)[number];
+type ChangeKind = (typeof CHANGE_KINDS)[number];
 
 /**
- * One way of making a kubelet nokmem: everything the tool knows about it.
- * Each strategy is a module behind this contract (made with
- * `defineStrategy`); src/strategy/index.ts lists them all.
+ * One way of making a kubelet or a runc nokmem: everything the tool knows
+ * about it. Each strategy is a module behind this contract (made with
+ * `defineStrategy`); src/strategy/index.ts lists them all, of both products.
+ * The products differ in one thing only, how a build setting reaches the
+ * compiler: Kubernetes' Makefile has no BUILDTAGS, so a kubelet strategy sets
+ * the build environment (`env`, GOFLAGS=-tags=nokmem); runc's Makefile
+ * honours BUILDTAGS, so a runc strategy names tags added to the Makefile's own
+ * default on make's command line (`addTags`).
  */
-export interface Strategy {
-  readonly id: StrategyId;
+interface StrategyContract<P extends Product> {
+  readonly product: P;
+  readonly id: StrategyIdOf<P>;
   /** One sentence: what the strategy does to the tree or the build. */
   readonly summary: string;
   /**
    * The kind of change it makes: `patches` when it changes source (a series,
-   * even if it sets env as well), `build-setting` when only its env makes the
-   * kubelet nokmem, `none` when nothing needs changing.
+   * even if it sets a build setting as well), `build-setting` when only its
+   * env or tags make the binary nokmem, `none` when nothing needs changing.
    */
   readonly change: ChangeKind;
-  /** Build environment the strategy needs, over the line's, e.g. GOFLAGS=-tags=nokmem. */
-  readonly env: Readonly<Record<string, string>>;
-  /** Files (relative to the tree) its patch series change; empty when it changes no source. */
+  /** Files (relative to the product's tree) its patch series change; empty when it changes no source. */
   readonly changes: readonly string[];
   /** Tree layouts (found by tree inspection) this strategy is right for. */
   readonly layouts: readonly KmemLayout[];
   /**
    * Layouts for which this is the strategy to use when the catalog's does not
-   * fit the tree. Each layout is preferred by exactly one strategy (the
-   * registry test checks this).
+   * fit the tree. Each layout is preferred by exactly one strategy of each
+   * product (the registry test checks this).
    */
   readonly preferredFor: readonly KmemLayout[];
-  /** Whether kubelets of this strategy's releases carry kmem-enabling code. */
+  /** Whether binaries of this strategy's releases carry kmem-enabling code. */
   readonly affected: boolean;
   /**
    * The patch series (a folder under patches/) for a release line, or null
    * when the strategy changes no source.
    */
   patchSeries(line: { line: string }): string | null;
-  /** What the audit finds in a kubelet built this way, per layout in `layouts`. */
+  /** What the audit finds in a binary built this way, per layout in `layouts`. */
   readonly signatures: Readonly<Partial<Record<KmemLayout, AuditSignature>>>;
 }
 
+export interface KubeletStrategy extends StrategyContract<"kubelet"> {
+  /** Build environment the strategy needs, over the line's, e.g. GOFLAGS=-tags=nokmem. */
+  readonly env: Readonly<Record<string, string>>;
+}
+
+export interface RuncStrategy extends StrategyContract<"runc"> {
+  /** Go build tags added to the tree's Makefile default (`BUILDTAGS ?= seccomp` …); never replacing it. */
+  readonly addTags: readonly string[];
+}
+
+export type Strategy = KubeletStrategy | RuncStrategy;
+/** The strategy of an id: a kubelet's or a runc's. */
+export type StrategyOf<I extends AnyStrategyId> = I extends RuncStrategyId ? RuncStrategy : KubeletStrategy;
+
 /** A strategy's definition: a signature for exactly the layouts it accepts (checked when compiling). */
-type StrategyDefinition<L extends KmemLayout> = Omit<Strategy, "layouts" | "signatures"> & {
+type StrategyDefinition<S extends Strategy, L extends KmemLayout> = Omit<S, "layouts" | "signatures"> & {
   readonly layouts: readonly L[];
   readonly signatures: { readonly [K in NoInfer<L>]: AuditSignature };
 };
 
-export function defineStrategy<const L extends KmemLayout>(definition: StrategyDefinition<L>): Strategy {
+export function defineStrategy<const L extends KmemLayout>(definition: StrategyDefinition<KubeletStrategy, L>): KubeletStrategy;
+export function defineStrategy<const L extends KmemLayout>(definition: StrategyDefinition<RuncStrategy, L>): RuncStrategy;
+export function defineStrategy(definition: Strategy): Strategy {
   return definition;
 }

@@ -2,6 +2,7 @@ import { defineStrategy } from "./types.js";
 
 /** 1.9–1.13: both kmem functions live in vendored runc memory.go; no build tag exists. */
 export const vendorStub = defineStrategy({
+  product: "kubelet",
   id: "vendor-stub",
   summary: "Stub EnableKernelMemoryAccounting and setKernelMemory in the vendored runc memory.go.",
   change: "patches",

@@ -179,9 +179,9 @@ function strategyFit(
   layout: KmemLayout,
   version: string | null,
 ): { strategy: StrategyId; agrees: boolean | null; notes: string[] } {
-  if (!answer) return { strategy: strategyForLayout(layout), agrees: null, notes: [] };
+  if (!answer) return { strategy: strategyForLayout("kubelet", layout), agrees: null, notes: [] };
   const agrees = STRATEGIES[answer.strategy].layouts.includes(layout);
-  const strategy = agrees ? answer.strategy : strategyForLayout(layout);
+  const strategy = agrees ? answer.strategy : strategyForLayout("kubelet", layout);
   if (!agrees) {
     return {
       strategy,

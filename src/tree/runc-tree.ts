@@ -10,11 +10,11 @@
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import type { RuncResolution } from "../catalog/runc-release.js";
-import { formatRuncVersion, parseRuncVersion } from "../catalog/runc-release.js";
+import { formatRuncVersion, parseRuncVersion } from "../runc-version.js";
 import { TreeError, UsageError } from "../errors.js";
 import { readRegularTextIfExists } from "../io/read.js";
-import { runcStrategyFor, runcStrategyForLayout } from "../strategy/runc.js";
-import { RUNC_TREE_FS_DIR, type RuncStrategyId } from "../strategy/runc-types.js";
+import { strategyFor, strategyForLayout } from "../strategy/index.js";
+import { RUNC_TREE_FS_DIR, type RuncStrategyId } from "../strategy/types.js";
 import type { KmemLayout } from "../strategy/types.js";
 import { detectKmemLayout, type KmemDetection } from "./kmem-layout.js";
 
@@ -161,8 +161,8 @@ export function assessRuncTree(facts: RuncTreeFacts, res: Pick<RuncResolution, "
   }
   const mk = facts.makefile;
   const layout = facts.kmem.layout;
-  const strategy = runcStrategyForLayout(layout);
-  const s = runcStrategyFor(strategy);
+  const strategy = strategyForLayout("runc", layout);
+  const s = strategyFor(strategy);
   const disagreements: string[] = [];
   if (strategy !== res.strategy || layout !== res.kmemLayout) {
     disagreements.push(

@@ -5,7 +5,7 @@
  * file pins down the words a person reads for each way of reaching one.
  */
 import { describe, expect, it } from "vitest";
-import { runcHasKmemCode, verdictFor, type Evidence, type ReleaseFacts, type VerdictInput } from "../../src/audit/judge.js";
+import { verdictFor, type Evidence, type ReleaseFacts, type VerdictInput } from "../../src/audit/judge.js";
 
 const KIND: Record<string, Evidence["kind"]> = {
   "enabled-string:kmem-limit-file": "enabled",
@@ -245,27 +245,5 @@ describe("verdictFor: the verdict, its reasons and the evidence it adds", () => 
     const r = verdictFor(input);
     expect({ verdict: r.verdict, reasons: r.reasons, added: r.added.map((e) => e.detail) }).toEqual(expected);
     for (const e of r.added) expect(e).toMatchObject({ id: "absence:enabled-strings", kind: "absence" });
-  });
-});
-
-describe("runcHasKmemCode: rc4 … rc93 carry kmem code, rc94 and 1.0.0 on do not", () => {
-  it.each([
-    ["1.0.0-rc93", true],
-    ["v1.0.0-rc10", true],
-    ["1.0.0-rc94", false],
-    ["1.0.0-rc95", false],
-    ["1.0.0", false],
-    ["1.0.1", false],
-    ["1.1.5", false],
-    ["1.10.0", false],
-    ["0.1.1", false],
-    ["0.0.1", false],
-    ["2.0.0", false],
-    ["10.0.0", false],
-    ["0.0.0", null],
-    ["x1.0.0-rc93", null],
-    ["1.0", null],
-  ] as const)("%s → %s", (version, has) => {
-    expect(runcHasKmemCode(version)).toBe(has);
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { runcHasKmemCode, verdictFor, type Evidence, type ReleaseFacts, type VerdictInput } from "../../src/audit/judge.js";
+import { verdictFor, type Evidence, type ReleaseFacts, type VerdictInput } from "../../src/audit/judge.js";
 import type { Verdict } from "../../src/verdict.js";
 
 const ev = (...ids: string[]): Evidence[] =>
@@ -95,16 +95,4 @@ describe("verdictFor", () => {
       }
     }
   });
-});
-
-describe("runcHasKmemCode", () => {
-  it.each([
-    ["1.0.0-rc93", true],
-    ["1.0.0-rc94", false],
-    ["1.0.0-rc10", true],
-    ["1.0.0", false],
-    ["1.1.5+ds1", false],
-    ["v1.0.0-rc5", true],
-    ["unknown", null],
-  ] as const)("%s → %s", (v, has) => expect(runcHasKmemCode(v)).toBe(has));
 });

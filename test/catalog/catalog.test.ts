@@ -10,7 +10,7 @@ import { DEFAULT_CATALOG_PATH, loadCatalog, parseCatalog, SCHEMA_PATH } from "..
 import { KMEM_LAYOUTS, STRATEGY_IDS, type Catalog, type GoflagsHandling, type Pin, type ReleaseLine } from "../../src/catalog/types.js";
 import type { RuncReleaseLine } from "../../src/catalog/runc-release.js";
 import { CatalogError, ExitCode } from "../../src/errors.js";
-import { RUNC_STRATEGY_IDS } from "../../src/strategy/runc-types.js";
+import { RUNC_STRATEGY_IDS } from "../../src/strategy/types.js";
 import { cli, oneLineError } from "../helpers/cli.js";
 import { tempDir } from "../helpers/tmp.js";
 

@@ -19,7 +19,7 @@ import { auditFile } from "../../src/audit/index.js";
 import { loadCatalog } from "../../src/catalog/load.js";
 import { ExitCode } from "../../src/errors.js";
 import { ensureCacheVolume, findImage } from "../../src/pipeline/docker.js";
-import { runcDockerArgs, runcGopathVolume } from "../../src/pipeline/runc-build.js";
+import { runcDockerArgs, runcGopathVolume } from "../../src/pipeline/runc-make.js";
 import { cliAsync } from "../helpers/cli.js";
 import { makeRuncTree, RUNC_ERAS, type RuncEra } from "../fixtures/runc-tree.js";
 
@@ -54,7 +54,22 @@ interface RuncJson {
   kmemLayout: string;
   disagreements: string[];
   seconds: number;
+  plan: unknown;
 }
+
+const buildArgs = (version: string, source: string, name: string) => [
+  "build",
+  "runc",
+  "--version",
+  version,
+  "--source",
+  source,
+  "--out",
+  join(work, `out-${name}`),
+  "--cache-dir",
+  cache,
+  "--json",
+];
 
 async function buildRunc(
   version: string,
@@ -62,10 +77,7 @@ async function buildRunc(
   name: string,
   env: NodeJS.ProcessEnv = {},
 ): Promise<{ code: number; json: RuncJson | null; err: string }> {
-  const r = await cliAsync(
-    ["build", "runc", "--version", version, "--source", source, "--out", join(work, `out-${name}`), "--cache-dir", cache, "--json"],
-    env,
-  );
+  const r = await cliAsync(buildArgs(version, source, name), env);
   return {
     code: r.code ?? -1,
     json: r.code === 0 ? (JSON.parse(r.stdout) as RuncJson) : null,
@@ -107,9 +119,13 @@ const EXPECTED: { era: RuncEra; strategy: string; verdict: string; tags: string[
 describe("build runc: a fixture tree of each era, built for real in Docker", () => {
   it.each(EXPECTED)("$era: $strategy, BUILDTAGS $tags, audited $verdict, stamped with the version and commit", async ({ era, strategy, verdict, tags }) => {
     const tree = await makeRuncTree(join(work, `tree-${era}`), { era, git: true });
+    const dry = await cliAsync([...buildArgs(tree.version, tree.dir, era), "--dry-run"]);
+    expect(dry.code, dry.stderr).toBe(0);
     const r = await buildRunc(tree.version, tree.dir, era);
     expect(r.err).toBe("");
     const j = r.json!;
+    // The build walked the very plan --dry-run printed: one plan, one executor, for runc as for kubelet.
+    expect(j.plan).toEqual((JSON.parse(dry.stdout) as { plan: unknown }).plan);
     expect({ product: j.product, strategy: j.strategy, verdict: j.verdict, buildTags: j.buildTags, stamp: j.stamp, disagreements: j.disagreements }).toEqual({
       product: "runc",
       strategy,

@@ -3,41 +3,71 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import type { BinaryReport } from "../../src/audit/report.js";
 import { loadCatalog } from "../../src/catalog/load.js";
-import { resolveRunc } from "../../src/catalog/runc-release.js";
 import { VerificationError } from "../../src/errors.js";
+import { buildPhases, PLAN_VERSION, stepOf } from "../../src/pipeline/build-plan.js";
+import { decideRuncBuild } from "../../src/pipeline/decide.js";
+import { argvOf } from "../../src/pipeline/describe.js";
 import { debootstrapArgs, defaultTag } from "../../src/pipeline/image.js";
-import { checkBuiltRunc, planRuncBuild, runcDockerArgs, runcGopathVolume, runcPhases } from "../../src/pipeline/runc-build.js";
+import { checkBuiltRunc, runcDockerArgs, runcGopathVolume } from "../../src/pipeline/runc-make.js";
+import type { VerifyOutcome } from "../../src/pipeline/steps.js";
 import { cli } from "../helpers/cli.js";
 
-const lines = loadCatalog().runcLines ?? [];
-const opts = { out: "/o", cacheDir: "/c", pull: "missing" as const, keepWork: false };
+const catalog = loadCatalog();
+const opts = {
+  runner: "docker" as const,
+  platforms: [],
+  out: "/o",
+  cacheDir: "/c",
+  uid: 1000,
+  gid: 1000,
+  pull: "missing" as const,
+  strictToolchain: false,
+  linkMode: "auto" as const,
+  keepWork: false,
+  signKeyId: null,
+};
+const RUNC_STEPS = ["stage", "inspect", "patch", "image", "make", "verify", "checksum", "attest", "publish"];
 
-describe("the runc build plan", () => {
+describe("the runc build plan: the one plan, with the product in it", () => {
   it("names the product and every step, and the tags it adds to the Makefile's", () => {
-    const p = planRuncBuild(resolveRunc(lines, "1.0.0-rc93"), { spec: { kind: "git", url: "https://x/runc.git", display: "https://x/runc.git" } }, opts);
-    expect({ product: p.product, version: p.version, strategy: p.strategy, ref: p.source.ref, phases: runcPhases(p) }).toEqual({
+    const p = decideRuncBuild(catalog, { ...opts, version: "1.0.0-rc93", source: "https://x/runc.git" });
+    expect({ planVersion: p.planVersion, product: p.product, version: p.version, strategy: p.strategy, ref: p.source.ref, phases: buildPhases(p) }).toEqual({
+      planVersion: PLAN_VERSION,
       product: "runc",
       version: "1.0.0-rc93",
       strategy: "runc-build-tag",
       ref: "v1.0.0-rc93",
-      phases: ["preflight", "stage", "inspect", "patch", "image", "make", "verify", "publish"],
+      phases: ["preflight", ...RUNC_STEPS.filter((s) => s !== "attest")],
     });
-    expect(p.steps.find((s) => s.step === "make")).toMatchObject({ tags: { add: ["nokmem"] } });
-    expect(p.steps.find((s) => s.step === "verify")).toMatchObject({ expect: "patched", version: "1.0.0-rc93" });
-    expect(p.steps.find((s) => s.step === "image")).toMatchObject({ ref: "kubelet-nokmem-toolchain:go1.19-runc" });
+    expect(stepOf(p, "make")).toMatchObject({ product: "runc", tags: { add: ["nokmem"], buildTags: { pending: "buildTags" } }, command: ["make", "runc"] });
+    expect(stepOf(p, "verify")).toMatchObject({
+      product: "runc",
+      expect: "patched",
+      version: "1.0.0-rc93",
+      outputs: [{ platform: "linux/amd64", path: "runc" }],
+    });
+    expect(stepOf(p, "image")).toMatchObject({ choice: { rule: "catalog", ref: "kubelet-nokmem-toolchain:go1.19-runc", expectedGo: "1.15" } });
+    expect(stepOf(p, "publish")).toMatchObject({ files: ["linux/amd64/runc", "build.log"], last: "SHA256SUMS" });
+    expect(stepOf(p, "attest").change).toEqual({ kind: "build-setting", env: [["BUILDTAGS", "<the Makefile's default> nokmem"]] });
+    expect(p.pending).toMatchObject({ buildTags: "inspect", goModules: "inspect", tree: "stage", commit: "stage", goCacheVolume: "image" });
   });
 
   it.each([
     ["1.0.0-rc4", "runc-stub/pre-split", "patched"],
     ["1.0.0-rc94", null, "not-affected"],
   ])("%s: series %s, expects %s", (version, series, verdict) => {
-    const p = planRuncBuild(resolveRunc(lines, version), { spec: { kind: "directory", path: "/t" } }, { ...opts, image: "my/runc-image:1" });
-    expect(p.steps.find((s) => s.step === "patch")).toMatchObject({ series });
-    expect(p.steps.find((s) => s.step === "verify")).toMatchObject({ expect: verdict });
-    expect(p.steps.find((s) => s.step === "image")).toMatchObject({ ref: "my/runc-image:1" });
+    const p = decideRuncBuild(catalog, { ...opts, version, source: "dir:/", image: "my/runc-image:1" });
+    expect(stepOf(p, "patch")).toMatchObject({ series });
+    expect(stepOf(p, "verify")).toMatchObject({ expect: verdict });
+    expect(stepOf(p, "image")).toMatchObject({ choice: { rule: "flag", ref: "my/runc-image:1" } });
     expect(p.source.ref).toBeNull();
+  });
+
+  it("the dry run's command shows the facts only the staged tree gives as pending", () => {
+    const argv = argvOf(decideRuncBuild(catalog, { ...opts, version: "1.0.0-rc93", source: "https://x/runc.git" }));
+    expect(argv).toContain("GO111MODULE=<goModules>");
+    expect(argv.slice(-3)).toEqual(["runc", "BUILDTAGS=<buildTags>", "COMMIT=<commit>"]);
   });
 });
 
@@ -99,35 +129,24 @@ describe("docker run for make runc", () => {
 });
 
 describe("checkBuiltRunc: the binary must be what was asked for", () => {
-  const report = (over: Partial<BinaryReport>): BinaryReport => ({
-    path: "/t/runc",
-    size: 1,
+  const report = (over: Partial<VerifyOutcome>): VerifyOutcome => ({
     sha256: "0".repeat(64),
-    elf: null,
-    go: true,
-    goBuildInfo: null,
     program: "runc",
-    kubernetesVersion: null,
     runcVersion: { version: "1.0.0-rc93", commit: "c".repeat(40), source: "symbols" },
-    release: null,
     verdict: "patched",
-    reasons: [],
-    fix: null,
     evidence: [],
-    pin: { status: "unpinned", checks: [] },
-    errors: [],
     ...over,
   });
-  const step = { step: "verify" as const, output: "runc", expect: "patched" as const, version: "1.0.0-rc93" };
+  const step = { verdict: "patched" as const, version: "1.0.0-rc93" };
 
   it("passes a nokmem runc stamped with the version and commit", () => {
     expect(() => checkBuiltRunc(report({}), step, "c".repeat(40))).not.toThrow();
   });
 
-  it.each<[string, Partial<BinaryReport>, string | null, string, RegExp]>([
+  it.each<[string, Partial<VerifyOutcome>, string | null, string, RegExp]>([
     [
       "an unpatched runc",
-      { verdict: "unpatched", reasons: ["enabled-only kmem code"] },
+      { verdict: "unpatched", evidence: [{ check: "reason", found: true, detail: "enabled-only kmem code" }] },
       null,
       "E_NOT_NOKMEM",
       /expected the audit to find patched, found unpatched/,
@@ -156,7 +175,7 @@ describe("checkBuiltRunc: the binary must be what was asked for", () => {
 });
 
 describe("build runc on the command line", () => {
-  it("--dry-run --json prints the runc plan: product, strategy, the steps", () => {
+  it("--dry-run --json prints the runc plan: product, strategy, the steps of the one pipeline", () => {
     const r = cli([
       "build",
       "runc",
@@ -176,7 +195,7 @@ describe("build runc on the command line", () => {
       product: "runc",
       version: "1.0.0-rc93",
       strategy: "runc-build-tag",
-      steps: ["stage", "inspect", "patch", "image", "make", "verify", "publish"],
+      steps: RUNC_STEPS,
     });
   });
 
@@ -192,17 +211,14 @@ describe("build runc on the command line", () => {
     expect({ code: r.code, error: (JSON.parse(r.stdout) as { error: { code: string } }).error.code }).toEqual({ code, error: errorCode });
   });
 
-  it("--sign-key is taken: the key is read before anything is staged, and the publish step names its keyid and the envelopes", () => {
+  it("--sign-key is taken: the key is read before anything is staged, and the attest step names its keyid", () => {
     const dir = mkdtempSync(join(tmpdir(), "kn-runc-key-"));
     try {
       execFileSync("openssl", ["genpkey", "-algorithm", "ed25519", "-out", join(dir, "k.pem")], { stdio: "pipe" });
       const r = cli(["build", "runc", "--version", "1.0.0-rc93", "--sign-key", join(dir, "k.pem"), "--dry-run", "--json"]);
       expect(r.code, r.stderr).toBe(0);
-      const publish = (JSON.parse(r.stdout) as { plan: { steps: { step: string; attest?: { keyid: string | null; files: string[] } }[] } }).plan.steps.find(
-        (s) => s.step === "publish",
-      )!;
-      expect(publish.attest!.keyid).toMatch(/^SHA256:/);
-      expect(publish.attest!.files).toEqual(["linux/amd64/sbom.cdx.json", "verdict.json", "verdict.dsse.json", "manifest.json", "manifest.dsse.json"]);
+      const attest = (JSON.parse(r.stdout) as { plan: { steps: { step: string; keyid?: string | null }[] } }).plan.steps.find((s) => s.step === "attest")!;
+      expect(attest.keyid).toMatch(/^SHA256:/);
       const missing = cli(["build", "runc", "--version", "1.0.0-rc93", "--sign-key", "env:KN_NO_SUCH_KEY", "--dry-run", "--json"]);
       expect(missing.code).toBe(2);
     } finally {

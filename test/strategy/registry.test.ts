@@ -1,6 +1,6 @@
 /**
- * The contract every registered strategy keeps (docs/architecture.md, "How to add a strategy":
- * one test walks the registry). A strategy is one module in src/strategy/; this test is what
+ * The contract every registered strategy keeps, of both products (docs/architecture.md, "How to add
+ * a strategy": one test walks the registry). A strategy is one module in src/strategy/; this test is what
  * tells its author what else it needs: a catalog line that uses it, a patch
  * series per such line touching exactly the files it declares, an audit
  * signature for every layout it accepts whose marker ids the audit knows and
@@ -14,21 +14,49 @@ import { MARKERS } from "../../src/audit/markers.js";
 import { isSilentSignature, SILENT_WHEN_DISABLED, verdictFor, type Evidence, type EvidenceKind } from "../../src/audit/judge.js";
 import { loadCatalog } from "../../src/catalog/load.js";
 import { loadSeries, PATCHES_ROOT } from "../../src/patch/series.js";
-import { STRATEGIES, strategyFor, strategyForLayout } from "../../src/strategy/index.js";
-import { RUNC_STRATEGIES } from "../../src/strategy/runc.js";
-import { CHANGE_KINDS, KMEM_LAYOUTS, STRATEGY_IDS, type AuditSignature, type KmemLayout, type Strategy, type StrategyId } from "../../src/strategy/types.js";
+import { STRATEGIES, strategiesOf, strategyFor, strategyForLayout } from "../../src/strategy/index.js";
+import {
+  CHANGE_KINDS,
+  KMEM_LAYOUTS,
+  PRODUCTS,
+  RUNC_STRATEGY_IDS,
+  STRATEGY_IDS,
+  type AnyStrategyId,
+  type AuditSignature,
+  type KmemLayout,
+  type KubeletStrategy,
+  type Strategy,
+  type StrategyId,
+} from "../../src/strategy/types.js";
 
 const catalog = loadCatalog();
-const registered = Object.entries(STRATEGIES) as [StrategyId, Strategy][];
-const linesUsing = (id: StrategyId) => catalog.lines.filter((l) => l.strategy === id);
+const registered = Object.entries(STRATEGIES) as [AnyStrategyId, Strategy][];
+const kubelet = registered.filter((r): r is [StrategyId, KubeletStrategy] => r[1].product === "kubelet");
+/** The catalog lines of a strategy's product that use it: `lines` for a kubelet's, `runcLines` for a runc's. */
+const linesUsing = (id: AnyStrategyId) => [...catalog.lines, ...(catalog.runcLines ?? [])].filter((l) => l.strategy === id);
+/** What a strategy's build setting changes: the env a kubelet is built with, the tags a runc's Makefile default gets. */
+const buildSetting = (s: Strategy): readonly string[] => (s.product === "kubelet" ? Object.keys(s.env) : s.addTags);
+/** The series every catalog line's strategy names, of both products. */
+const linesUsingAny = () => [...catalog.lines, ...(catalog.runcLines ?? [])].map((l) => strategyFor(l.strategy).patchSeries(l));
+const layoutRows = PRODUCTS.flatMap((product) => KMEM_LAYOUTS.map((layout) => [product, layout] as const));
 
 /** The audit's kmem markers: the ones a signature speaks about (identity and structure markers say nothing about kmem). */
 const KMEM_MARKERS = MARKERS.filter((m) => m.kind === "enabled" || m.kind === "disabled");
 const kindOf = (id: string) => MARKERS.find((m) => m.id === id)?.kind;
 
 describe("the strategy registry", () => {
-  it("registers exactly the strategy ids the catalog types know", () => {
-    expect(registered.map(([id]) => id).sort()).toEqual([...STRATEGY_IDS].sort());
+  it("registers exactly the strategy ids the catalog types know, of both products", () => {
+    expect(registered.map(([id]) => id).sort()).toEqual([...STRATEGY_IDS, ...RUNC_STRATEGY_IDS].sort());
+    expect(
+      strategiesOf("kubelet")
+        .map((s) => s.id)
+        .sort(),
+    ).toEqual([...STRATEGY_IDS].sort());
+    expect(
+      strategiesOf("runc")
+        .map((s) => s.id)
+        .sort(),
+    ).toEqual([...RUNC_STRATEGY_IDS].sort());
   });
 
   it.each(registered)("%s: registered under its own id, with a summary and layouts", (id, strategy) => {
@@ -39,59 +67,61 @@ describe("the strategy registry", () => {
     for (const layout of strategy.layouts) expect(KMEM_LAYOUTS).toContain(layout);
   });
 
-  it.each(registered)("%s: some catalog line uses it, and every such line expects a layout it accepts", (id, strategy) => {
+  it.each(registered)("%s: some catalog line of its product uses it, and every such line expects a layout it accepts", (id, strategy) => {
     const lines = linesUsing(id);
-    expect(lines.length, `no line in versions.json has "strategy": "${id}"`).toBeGreaterThan(0);
+    expect(lines.length, `no ${strategy.product === "runc" ? "runcLines" : "lines"} entry in versions.json has "strategy": "${id}"`).toBeGreaterThan(0);
     for (const l of lines) expect(strategy.layouts, `line ${l.line} (${l.range})`).toContain(l.kmemLayout);
   });
 
-  it.each(registered)("%s: affected exactly when it changes something (a tag or a file)", (_id, strategy) => {
-    const changesSomething = strategy.changes.length > 0 || Object.keys(strategy.env).length > 0;
+  it.each(registered)("%s: affected exactly when it changes something (a build setting or a file)", (_id, strategy) => {
+    const changesSomething = strategy.changes.length > 0 || buildSetting(strategy).length > 0;
     expect(strategy.affected).toBe(changesSomething);
   });
 
-  it.each(KMEM_LAYOUTS)("layout %s: strategyForLayout picks a strategy that accepts it", (layout) => {
-    expect(STRATEGIES[strategyForLayout(layout)].layouts).toContain(layout);
+  it.each(layoutRows)("%s, layout %s: strategyForLayout picks a strategy of the product that accepts it", (product, layout) => {
+    const id = strategyForLayout(product, layout);
+    expect(strategyFor(id).product).toBe(product);
+    expect(strategyFor(id).layouts).toContain(layout);
   });
 
-  it("every layout is handled by some strategy", () => {
-    const handled = new Set(registered.flatMap(([, s]) => s.layouts));
+  it.each(PRODUCTS)("%s: every layout is handled by some strategy of the product", (product) => {
+    const handled = new Set(strategiesOf(product).flatMap((s) => s.layouts));
     expect([...handled].sort()).toEqual([...KMEM_LAYOUTS].sort());
   });
 });
 
 describe("preferred strategy per kmem layout (replaces a switch over layouts)", () => {
-  it.each(KMEM_LAYOUTS)("layout %s is preferred by exactly one strategy, which accepts it", (layout) => {
-    const preferring = Object.values(STRATEGIES).filter((s) => s.preferredFor.includes(layout));
+  it.each(layoutRows)("%s, layout %s is preferred by exactly one strategy of the product, which accepts it", (product, layout) => {
+    const preferring = strategiesOf(product).filter((s) => s.preferredFor.includes(layout));
     expect(preferring.map((s) => s.id)).toHaveLength(1);
     expect(preferring[0]!.layouts).toContain(layout);
-    expect(strategyForLayout(layout)).toBe(preferring[0]!.id);
+    expect(strategyForLayout(product, layout)).toBe(preferring[0]!.id);
   });
 });
 
 describe("patch series: one per line that uses a strategy with changed files", () => {
-  const rows = catalog.lines.map((l) => [l.line, l.range, l.strategy, l] as const);
+  const rows = [...catalog.lines, ...(catalog.runcLines ?? [])].map((l) => [l.line, l.range, l.strategy, l] as const);
   it.each(rows)("line %s (%s, %s) has the series its strategy names, touching exactly the files it declares", (_line, _range, id, line) => {
-    const strategy = STRATEGIES[id];
+    const strategy = strategyFor(id);
     const seriesId = strategy.patchSeries(line);
     if (!strategy.changes.length) {
       expect(seriesId, `${id} declares no changed files, so it needs no series`).toBeNull();
       return;
     }
-    expect(seriesId).toBe(`${id}/${line.line}`);
+    // A kubelet's series is per line; runc's stubs are one series for its one pre-split layout.
+    if (strategy.product === "kubelet") expect(seriesId).toBe(`${id}/${line.line}`);
     const series = loadSeries(seriesId!); // a missing patches/<id>/<line>/series ends here, naming the path
     const touched = [...new Set(series.patches.flatMap((p) => p.files.map((f) => f.newPath ?? f.oldPath)))].sort();
     expect(touched, `the files patches/${seriesId}/ touches vs ${id}'s changes`).toEqual([...strategy.changes].sort());
     for (const p of series.patches) {
       expect(p.sha256).toMatch(/^[0-9a-f]{64}$/);
-      expect(p.headers.Bug ?? "", `${p.name}: Bug header`).toContain("kubernetes/kubernetes/issues/61937");
+      if (strategy.product === "kubelet") expect(p.headers.Bug ?? "", `${p.name}: Bug header`).toContain("kubernetes/kubernetes/issues/61937");
       expect(p.headers.Description ?? "", `${p.name}: Description header`).not.toBe("");
     }
   });
 
   it("every series folder under patches/ belongs to a line that uses its strategy (no stale series)", () => {
-    const runcSeries = (catalog.runcLines ?? []).map((l) => RUNC_STRATEGIES[l.strategy].patchSeries(l.line));
-    const wanted = new Set([...catalog.lines.map((l) => STRATEGIES[l.strategy].patchSeries(l)), ...runcSeries].filter((s): s is string => s !== null));
+    const wanted = new Set(linesUsingAny().filter((s): s is string => s !== null));
     const found = readdirSync(PATCHES_ROOT, { withFileTypes: true })
       .filter((d) => d.isDirectory())
       .flatMap((d) =>
@@ -105,24 +135,32 @@ describe("patch series: one per line that uses a strategy with changed files", (
 
 describe("the preferred strategy of a layout", () => {
   it("a layout no strategy prefers is a bug, said as such", () => {
-    expect(() => strategyForLayout("no-such-layout" as KmemLayout)).toThrow(new Error("no strategy is preferred for the kmem layout no-such-layout"));
+    expect(() => strategyForLayout("kubelet", "no-such-layout" as KmemLayout)).toThrow(
+      new Error("no kubelet strategy is preferred for the kmem layout no-such-layout"),
+    );
+    expect(() => strategyForLayout("runc", "no-such-layout" as KmemLayout)).toThrow(
+      new Error("no runc strategy is preferred for the kmem layout no-such-layout"),
+    );
   });
 });
 
 describe("the kind of change", () => {
-  it.each(registered)("%s: declares patches exactly when it changes files, a build setting when only its env does it, none when not affected", (_id, s) => {
-    const expected = s.changes.length ? "patches" : Object.keys(s.env).length ? "build-setting" : "none";
-    expect(CHANGE_KINDS).toContain(s.change);
-    expect(s.change).toBe(expected);
-    expect(s.change === "none").toBe(!s.affected);
-    expect(s.change === "patches").toBe(s.patchSeries({ line: "1.16" }) !== null);
-  });
+  it.each(registered)(
+    "%s: declares patches exactly when it changes files, a build setting when only its env or tags do it, none when not affected",
+    (_id, s) => {
+      const expected = s.changes.length ? "patches" : buildSetting(s).length ? "build-setting" : "none";
+      expect(CHANGE_KINDS).toContain(s.change);
+      expect(s.change).toBe(expected);
+      expect(s.change === "none").toBe(!s.affected);
+      expect(s.change === "patches").toBe(s.patchSeries({ line: "1.16" }) !== null);
+    },
+  );
 });
 
-describe("audit signatures", () => {
-  const rows = registered.flatMap(([id, s]) => s.layouts.map((layout) => [id, layout, s] as const));
+describe("kubelet audit signatures (runc's: runc-registry.test.ts)", () => {
+  const rows = kubelet.flatMap(([id, s]) => s.layouts.map((layout) => [id, layout, s] as const));
 
-  it.each(registered)("%s: a signature for exactly the layouts it accepts", (_id, strategy) => {
+  it.each(registered)("%s: a signature for exactly the layouts it accepts", (_id, strategy: Strategy) => {
     expect(Object.keys(strategy.signatures).sort()).toEqual([...strategy.layouts].sort());
   });
 
@@ -156,7 +194,7 @@ describe("audit signatures", () => {
   });
 
   /** What verdictFor says about a trusted kubelet of a release of this strategy and layout carrying exactly these markers. */
-  function auditSays(id: StrategyId, layout: KmemLayout, strategy: Strategy, present: readonly string[]) {
+  function auditSays(id: StrategyId, layout: KmemLayout, strategy: KubeletStrategy, present: readonly string[]) {
     const version = `${linesUsing(id)[0]?.line ?? "1.99"}.0`; // any release: verdictFor reads the facts given, not the catalog
     const evidence: Evidence[] = present.map((m) => ({ id: m, kind: kindOf(m) as EvidenceKind, detail: m }));
     return verdictFor({

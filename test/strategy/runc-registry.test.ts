@@ -1,55 +1,19 @@
 /**
- * The runc strategies (src/strategy/runc*.ts) against the catalog's runc
- * lines, their patch series and the audit: the same contract as the kubelet
- * strategies' registry test, for the second product.
+ * The runc strategies' audit signatures against the audit's runc rules. The
+ * contract every strategy keeps, of both products (catalog lines, layouts,
+ * series, kinds of change), is walked by registry.test.ts.
  */
 import { describe, expect, it } from "vitest";
-import { loadCatalog } from "../../src/catalog/load.js";
 import { MARKER_BY_ID, MARKERS } from "../../src/audit/markers.js";
 import { verdictFor, type Evidence, type EvidenceKind } from "../../src/audit/judge.js";
-import { loadSeries } from "../../src/patch/series.js";
-import { RUNC_STRATEGIES, runcStrategyForLayout } from "../../src/strategy/runc.js";
-import { KMEM_LAYOUTS, type KmemLayout } from "../../src/strategy/types.js";
+import { strategiesOf } from "../../src/strategy/index.js";
+import type { KmemLayout } from "../../src/strategy/types.js";
 
-const catalog = loadCatalog();
-const registered = Object.entries(RUNC_STRATEGIES);
+const registered = strategiesOf("runc").map((s) => [s.id, s] as const);
 const rows = registered.flatMap(([id, s]) => s.layouts.map((layout) => [id, layout, s] as const));
 const kindOf = (id: string) => MARKER_BY_ID.get(id)?.kind;
 /** Every kmem marker but the kmem limit file's name, which runc's memory.go names in every era (it reads kmem usage too). */
 const KMEM_MARKERS = MARKERS.filter((m) => (m.kind === "enabled" || m.kind === "disabled") && m.id !== "enabled-string:kmem-limit-file").map((m) => m.id);
-
-describe("runc strategy registry", () => {
-  it.each(registered)("%s: registered under its own id", (id, s) => {
-    expect(s.id).toBe(id);
-  });
-
-  it.each(registered)("%s: some catalog runc line uses it, with a layout it accepts", (id, s) => {
-    const using = (catalog.runcLines ?? []).filter((l) => l.strategy === id);
-    expect(using.length, `no runcLines entry has "strategy": "${id}"`).toBeGreaterThan(0);
-    for (const l of using) expect(s.layouts, `line ${l.line} (${l.range})`).toContain(l.kmemLayout);
-  });
-
-  it("each kmem layout has exactly one runc strategy", () => {
-    for (const layout of KMEM_LAYOUTS) {
-      expect(
-        registered.filter(([, s]) => s.layouts.includes(layout)).map(([id]) => id),
-        layout,
-      ).toHaveLength(1);
-      expect(RUNC_STRATEGIES[runcStrategyForLayout(layout)].layouts).toContain(layout);
-    }
-  });
-
-  it.each(registered)("%s: affected exactly when it changes a file or adds a tag", (_id, s) => {
-    expect(s.affected).toBe(s.changes.length > 0 || s.addTags.length > 0);
-  });
-
-  it.each(registered.filter(([, s]) => s.changes.length))("%s: its series touches exactly its changes, and says why", (_id, s) => {
-    const series = loadSeries(s.patchSeries("1.0.0-rc4")!);
-    const touched = [...new Set(series.patches.flatMap((p) => p.files.map((f) => f.newPath ?? f.oldPath)))].sort();
-    expect(touched).toEqual([...s.changes].sort());
-    for (const p of series.patches) expect(p.headers.Description ?? "").not.toBe("");
-  });
-});
 
 describe("runc audit signatures", () => {
   it.each(rows)("%s on %s: names every runc kmem marker once, present or absent", (_id, layout, s) => {
