@@ -83,23 +83,67 @@ function leaveOut(keep) {
  */
 const OWN_BUNDLE = ["resolve", "audit", "verify", "doctor"];
 
+/**
+ * The large libraries several command bundles use, in files of their own
+ * beside the bundles, which import them as "./vendor-NAME.js": one copy in
+ * the package instead of one per bundle, and a command that never runs a
+ * child process (audit of a binary, doctor) never compiles execa nor loads
+ * the Node modules it imports (child_process, stream …) at start-up. Only
+ * libraries that share no classes with the tool's own code are split out
+ * (the tool's error classes stay one copy per run: see above).
+ *
+ * commander and semver, which every run loads, share one file: each file
+ * costs a run about as much as compiling 50 kB more (resolution, realpath,
+ * module records). The tool imports semver's default export and commander's
+ * named ones, so the two fit one module's exports.
+ */
+const VENDOR = {
+  "vendor-cli": { libraries: ["commander", "semver"], contents: 'export * from "commander"; export { default } from "semver";' },
+  "vendor-execa": { libraries: ["execa"], contents: 'export * from "execa";' },
+};
+
+/** Imports of a vendor library become imports of its file; the library's own code is left to that file's build. */
+function vendorImports() {
+  const fileOf = new Map(Object.entries(VENDOR).flatMap(([file, v]) => v.libraries.map((l) => [l, file])));
+  return {
+    name: "vendor-imports",
+    setup(b) {
+      b.onResolve({ filter: new RegExp(`^(${[...fileOf.keys()].join("|")})$`) }, (args) =>
+        args.kind === "import-statement" || args.kind === "dynamic-import" ? { path: `./${fileOf.get(args.path)}.js`, external: true } : undefined,
+      );
+    },
+  };
+}
+
+// Bundled CommonJS packages (commander, semver) call require() for Node's
+// own modules, which an ES module does not have: give them one.
+// The CycloneDX library's resource paths are computed from __dirname when it loads.
+const banner = {
+  js: 'import { createRequire as __cliCreateRequire } from "node:module"; import { dirname as __cliDirname } from "node:path"; import { fileURLToPath as __cliFileURLToPath } from "node:url"; const require = __cliCreateRequire(import.meta.url); const __dirname = __cliDirname(__cliFileURLToPath(import.meta.url));',
+};
+// jsonc-parser's "main" is a UMD build whose require() calls esbuild cannot
+// follow; its ES module build is the same code.
+const alias = { "jsonc-parser": "jsonc-parser/lib/esm/main.js" };
+
 rmSync(join(dist, "chunks"), { recursive: true, force: true });
 await build({ ...common, entryPoints: { cli: "src/bin.ts" }, outdir: dist });
+for (const [file, { contents }] of Object.entries(VENDOR)) {
+  await build({
+    ...common,
+    stdin: { contents, resolveDir: root, loader: "js", sourcefile: `${file}.js` },
+    outfile: join(dist, "chunks", `${file}.js`),
+    banner,
+    alias,
+  });
+}
 for (const name of [...OWN_BUNDLE, "all"]) {
   await build({
     ...common,
     entryPoints: { [`chunks/cmd-${name}`]: "src/cli.ts" },
     outdir: dist,
-    plugins: name === "all" ? [] : [leaveOut(name)],
-    // Bundled CommonJS packages (commander, semver) call require() for Node's
-    // own modules, which an ES module does not have: give them one.
-    // The CycloneDX library's resource paths are computed from __dirname when it loads.
-    banner: {
-      js: 'import { createRequire as __cliCreateRequire } from "node:module"; import { dirname as __cliDirname } from "node:path"; import { fileURLToPath as __cliFileURLToPath } from "node:url"; const require = __cliCreateRequire(import.meta.url); const __dirname = __cliDirname(__cliFileURLToPath(import.meta.url));',
-    },
-    // jsonc-parser's "main" is a UMD build whose require() calls esbuild cannot
-    // follow; its ES module build is the same code.
-    alias: { "jsonc-parser": "jsonc-parser/lib/esm/main.js" },
+    plugins: [vendorImports(), ...(name === "all" ? [] : [leaveOut(name)])],
+    banner,
+    alias,
     // The CycloneDX library is bundled too, into the bundles of the commands
     // that build (it was a 7 MB runtime dependency). It require()s its
     // optional XML and validation plugins (xmlbuilder2, libxmljs2, ajv with
