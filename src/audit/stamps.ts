@@ -111,7 +111,14 @@ interface Block {
  * 32-bit halves and no call into JavaScript (no BigInt, no Buffer.readUInt*),
  * and a slot whose length word is out of range is left after one or two reads.
  */
-export function referencedStrings(data: readonly Buffer[], readOnly: readonly Block[], ptrSize: 4 | 8, littleEndian: boolean, min: number, max: number): string[] {
+export function referencedStrings(
+  data: readonly Buffer[],
+  readOnly: readonly Block[],
+  ptrSize: 4 | 8,
+  littleEndian: boolean,
+  min: number,
+  max: number,
+): string[] {
   const out = new Set<string>();
   // Where the halves of a 64-bit word lie: the low half first in little-endian files.
   const lo = littleEndian ? 0 : 4;
