@@ -31,6 +31,7 @@
  */
 import { build } from "esbuild";
 import { readFileSync, rmSync } from "node:fs";
+import { readFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 
@@ -95,12 +96,44 @@ const OWN_BUNDLE = ["resolve", "audit", "verify", "doctor"];
  * commander and semver, which every run loads, share one file: each file
  * costs a run about as much as compiling 50 kB more (resolution, realpath,
  * module records). The tool imports semver's default export and commander's
- * named ones, so the two fit one module's exports.
+ * named ones, so the two fit one module's exports. semver's default export
+ * is semver itself, evaluated on first use: its modules build some forty
+ * regular expressions and parse two ranges when they load, and most runs
+ * (an audit, a doctor) never ask it anything.
  */
 const VENDOR = {
-  "vendor-cli": { libraries: ["commander", "semver"], contents: 'export * from "commander"; export { default } from "semver";' },
+  "vendor-cli": {
+    libraries: ["commander", "semver"],
+    // esbuild bundles the require() and keeps its evaluation where the call is.
+    contents: `export * from "commander";
+      let semver;
+      const load = () => (semver ??= require("semver"));
+      export default new Proxy({}, { get: (_, name) => load()[name], has: (_, name) => name in load() });`,
+  },
   "vendor-execa": { libraries: ["execa"], contents: 'export * from "execa";' },
 };
+
+/**
+ * commander requires child_process when it loads, for subcommands that are
+ * executables of their own, which this tool has none of; loading it (with
+ * net, dgram and streams) was a few milliseconds of every run. It is
+ * required on first use instead. The build fails if commander's line
+ * changes, so an upgrade is looked at.
+ */
+function commanderChildProcessOnUse() {
+  const line = "const childProcess = require('node:child_process');";
+  return {
+    name: "commander-child-process-on-use",
+    setup(b) {
+      b.onLoad({ filter: /[\\/]commander[\\/]lib[\\/]command\.js$/ }, async (args) => {
+        const text = await readFile(args.path, "utf8");
+        if (!text.includes(line)) throw new Error(`commander's lib/command.js no longer has \`${line}\`: update scripts/bundle-cli.mjs`);
+        const lazy = "let childProcessModule; const childProcess = { spawn: (...a) => (childProcessModule ??= require('node:child_process')).spawn(...a) };";
+        return { contents: text.replace(line, lazy), loader: "js" };
+      });
+    },
+  };
+}
 
 /** Imports of a vendor library become imports of its file; the library's own code is left to that file's build. */
 function vendorImports() {
@@ -132,6 +165,7 @@ for (const [file, { contents }] of Object.entries(VENDOR)) {
     ...common,
     stdin: { contents, resolveDir: root, loader: "js", sourcefile: `${file}.js` },
     outfile: join(dist, "chunks", `${file}.js`),
+    plugins: [commanderChildProcessOnUse()],
     banner,
     alias,
   });

@@ -51,7 +51,7 @@ export async function auditPaths(paths: readonly string[], options: AuditPathsOp
   const auditable = targets.filter((t) => !t.error).length;
   const n = Math.max(1, Math.min(options.concurrency ?? 2, targets.length));
   const threads = Math.min(n, auditable, availableParallelism());
-  const workers = Array.from({ length: Math.max(0, threads - 1) }, () => PassWorker.start()).filter((w) => w !== null);
+  const workers = (await Promise.all(Array.from({ length: Math.max(0, threads - 1) }, () => PassWorker.start()))).filter((w) => w !== null);
   let inline = false;
   // This thread's pass when it has none running, else the worker with the fewest passes asked of it.
   const pass: Pass = async (input) => {

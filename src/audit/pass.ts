@@ -9,7 +9,7 @@ import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import type { FileHandle } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
-import { Worker } from "node:worker_threads";
+import type { Worker } from "node:worker_threads";
 import type { Marker } from "./markers.js";
 import { MarkerSearch, type MarkerHits } from "./scan.js";
 
@@ -116,8 +116,8 @@ export class PassWorker {
   private readonly waiting = new Map<number, Waiter>();
   private failed: Error | null = null;
 
-  private constructor(script: URL) {
-    this.worker = new Worker(script);
+  private constructor(WorkerThread: typeof Worker, script: URL) {
+    this.worker = new WorkerThread(script);
     // Idle between files: it must not keep the process alive.
     this.worker.unref();
     this.worker.on("message", (res: PassResponse) => this.answer(res));
@@ -125,10 +125,14 @@ export class PassWorker {
     this.worker.on("exit", (code) => this.fail(new WorkerGone(`exit code ${code}`)));
   }
 
-  /** A worker, or null when there is no worker script (the passes then run on this thread). */
-  static start(): PassWorker | null {
+  /**
+   * A worker, or null when there is no worker script (the passes then run on
+   * this thread). Node's worker module is loaded here, not at start-up: an
+   * audit of one file never starts a worker.
+   */
+  static async start(): Promise<PassWorker | null> {
     const script = workerScript();
-    return script ? new PassWorker(script) : null;
+    return script ? new PassWorker((await import("node:worker_threads")).Worker, script) : null;
   }
 
   /** Passes asked of it and not yet answered. */
