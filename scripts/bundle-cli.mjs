@@ -31,6 +31,7 @@
  */
 import { build } from "esbuild";
 import { readFileSync, rmSync } from "node:fs";
+import { readFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 
@@ -83,23 +84,100 @@ function leaveOut(keep) {
  */
 const OWN_BUNDLE = ["resolve", "audit", "verify", "doctor"];
 
+/**
+ * The large libraries several command bundles use, in files of their own
+ * beside the bundles, which import them as "./vendor-NAME.js": one copy in
+ * the package instead of one per bundle, and a command that never runs a
+ * child process (audit of a binary, doctor) never compiles execa nor loads
+ * the Node modules it imports (child_process, stream …) at start-up. Only
+ * libraries that share no classes with the tool's own code are split out
+ * (the tool's error classes stay one copy per run: see above).
+ *
+ * commander and semver, which every run loads, share one file: each file
+ * costs a run about as much as compiling 50 kB more (resolution, realpath,
+ * module records). The tool imports semver's default export and commander's
+ * named ones, so the two fit one module's exports. semver's default export
+ * is semver itself, evaluated on first use: its modules build some forty
+ * regular expressions and parse two ranges when they load, and most runs
+ * (an audit, a doctor) never ask it anything.
+ */
+const VENDOR = {
+  "vendor-cli": {
+    libraries: ["commander", "semver"],
+    // esbuild bundles the require() and keeps its evaluation where the call is.
+    contents: `export * from "commander";
+      let semver;
+      const load = () => (semver ??= require("semver"));
+      export default new Proxy({}, { get: (_, name) => load()[name], has: (_, name) => name in load() });`,
+  },
+  "vendor-execa": { libraries: ["execa"], contents: 'export * from "execa";' },
+};
+
+/**
+ * commander requires child_process when it loads, for subcommands that are
+ * executables of their own, which this tool has none of; loading it (with
+ * net, dgram and streams) was a few milliseconds of every run. It is
+ * required on first use instead. The build fails if commander's line
+ * changes, so an upgrade is looked at.
+ */
+function commanderChildProcessOnUse() {
+  const line = "const childProcess = require('node:child_process');";
+  return {
+    name: "commander-child-process-on-use",
+    setup(b) {
+      b.onLoad({ filter: /[\\/]commander[\\/]lib[\\/]command\.js$/ }, async (args) => {
+        const text = await readFile(args.path, "utf8");
+        if (!text.includes(line)) throw new Error(`commander's lib/command.js no longer has \`${line}\`: update scripts/bundle-cli.mjs`);
+        const lazy = "let childProcessModule; const childProcess = { spawn: (...a) => (childProcessModule ??= require('node:child_process')).spawn(...a) };";
+        return { contents: text.replace(line, lazy), loader: "js" };
+      });
+    },
+  };
+}
+
+/** Imports of a vendor library become imports of its file; the library's own code is left to that file's build. */
+function vendorImports() {
+  const fileOf = new Map(Object.entries(VENDOR).flatMap(([file, v]) => v.libraries.map((l) => [l, file])));
+  return {
+    name: "vendor-imports",
+    setup(b) {
+      b.onResolve({ filter: new RegExp(`^(${[...fileOf.keys()].join("|")})$`) }, (args) =>
+        args.kind === "import-statement" || args.kind === "dynamic-import" ? { path: `./${fileOf.get(args.path)}.js`, external: true } : undefined,
+      );
+    },
+  };
+}
+
+// Bundled CommonJS packages (commander, semver) call require() for Node's
+// own modules, which an ES module does not have: give them one.
+// The CycloneDX library's resource paths are computed from __dirname when it loads.
+const banner = {
+  js: 'import { createRequire as __cliCreateRequire } from "node:module"; import { dirname as __cliDirname } from "node:path"; import { fileURLToPath as __cliFileURLToPath } from "node:url"; const require = __cliCreateRequire(import.meta.url); const __dirname = __cliDirname(__cliFileURLToPath(import.meta.url));',
+};
+// jsonc-parser's "main" is a UMD build whose require() calls esbuild cannot
+// follow; its ES module build is the same code.
+const alias = { "jsonc-parser": "jsonc-parser/lib/esm/main.js" };
+
 rmSync(join(dist, "chunks"), { recursive: true, force: true });
 await build({ ...common, entryPoints: { cli: "src/bin.ts" }, outdir: dist });
+for (const [file, { contents }] of Object.entries(VENDOR)) {
+  await build({
+    ...common,
+    stdin: { contents, resolveDir: root, loader: "js", sourcefile: `${file}.js` },
+    outfile: join(dist, "chunks", `${file}.js`),
+    plugins: [commanderChildProcessOnUse()],
+    banner,
+    alias,
+  });
+}
 for (const name of [...OWN_BUNDLE, "all"]) {
   await build({
     ...common,
     entryPoints: { [`chunks/cmd-${name}`]: "src/cli.ts" },
     outdir: dist,
-    plugins: name === "all" ? [] : [leaveOut(name)],
-    // Bundled CommonJS packages (commander, semver) call require() for Node's
-    // own modules, which an ES module does not have: give them one.
-    // The CycloneDX library's resource paths are computed from __dirname when it loads.
-    banner: {
-      js: 'import { createRequire as __cliCreateRequire } from "node:module"; import { dirname as __cliDirname } from "node:path"; import { fileURLToPath as __cliFileURLToPath } from "node:url"; const require = __cliCreateRequire(import.meta.url); const __dirname = __cliDirname(__cliFileURLToPath(import.meta.url));',
-    },
-    // jsonc-parser's "main" is a UMD build whose require() calls esbuild cannot
-    // follow; its ES module build is the same code.
-    alias: { "jsonc-parser": "jsonc-parser/lib/esm/main.js" },
+    plugins: [vendorImports(), ...(name === "all" ? [] : [leaveOut(name)])],
+    banner,
+    alias,
     // The CycloneDX library is bundled too, into the bundles of the commands
     // that build (it was a 7 MB runtime dependency). It require()s its
     // optional XML and validation plugins (xmlbuilder2, libxmljs2, ajv with

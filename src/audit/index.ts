@@ -13,7 +13,7 @@ import type { VerifyingKey } from "../artifact/dsse.js";
 import type { BinaryReport } from "./report.js";
 import { expandTargets, type WalkOptions } from "./walk.js";
 import { failedReport } from "./analyse.js";
-import { PassWorker } from "./pass.js";
+import { passInline, PassWorker, type Pass } from "./pass.js";
 
 export { auditFile } from "./file.js";
 
@@ -39,9 +39,11 @@ interface AuditPathsOptions extends FileAuditOptions, WalkOptions {
 
 /**
  * Audit files and folders; reports come back in the order of the expanded
- * targets. Up to `concurrency` files at once: the first on this thread, each
- * other on a worker thread's pass (./pass.ts) while this thread opens,
- * checks and analyses; never more threads than cores.
+ * targets. Up to `concurrency` passes at once (never more threads than
+ * cores): one on this thread, the others each on a worker thread of a small
+ * pool (./pass.ts), while this thread also opens and checks the next files
+ * and analyses the finished ones. Each worker has its next file opened and
+ * asked for before it finishes one, so it never waits for this thread.
  */
 export async function auditPaths(paths: readonly string[], options: AuditPathsOptions): Promise<BinaryReport[]> {
   const targets = await expandTargets(paths, options);
@@ -49,11 +51,22 @@ export async function auditPaths(paths: readonly string[], options: AuditPathsOp
   const auditable = targets.filter((t) => !t.error).length;
   const n = Math.max(1, Math.min(options.concurrency ?? 2, targets.length));
   const threads = Math.min(n, auditable, availableParallelism());
-  const workers: (PassWorker | null)[] = Array.from({ length: Math.max(0, threads - 1) }, () => PassWorker.start());
+  const workers = (await Promise.all(Array.from({ length: Math.max(0, threads - 1) }, () => PassWorker.start()))).filter((w) => w !== null);
+  let inline = false;
+  // This thread's pass when it has none running, else the worker with the fewest passes asked of it.
+  const pass: Pass = async (input) => {
+    if (inline) return workers.reduce((a, b) => (b.pending < a.pending ? b : a)).pass(input);
+    inline = true;
+    try {
+      return await passInline(input);
+    } finally {
+      inline = false;
+    }
+  };
+  const fileOptions = workers.length ? { ...options, pass } : options;
+  const slots = Math.min(targets.length, n + workers.length);
   let next = 0;
-  const slot = async (k: number) => {
-    const w = k > 0 ? workers[k - 1] : null;
-    const fileOptions = w ? { ...options, pass: w.pass } : options;
+  const slot = async () => {
     while (next < targets.length) {
       const i = next++;
       const t = targets[i]!;
@@ -63,9 +76,9 @@ export async function auditPaths(paths: readonly string[], options: AuditPathsOp
     }
   };
   try {
-    await Promise.all(Array.from({ length: n }, (_, k) => slot(k)));
+    await Promise.all(Array.from({ length: slots }, () => slot()));
   } finally {
-    await Promise.all(workers.map((w) => (w ? w.stop() : Promise.resolve())));
+    await Promise.all(workers.map((w) => w.stop()));
   }
   return reports;
 }

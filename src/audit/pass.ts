@@ -9,7 +9,7 @@ import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import type { FileHandle } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
-import { Worker } from "node:worker_threads";
+import type { Worker } from "node:worker_threads";
 import type { Marker } from "./markers.js";
 import { MarkerSearch, type MarkerHits } from "./scan.js";
 
@@ -100,15 +100,24 @@ class WorkerGone extends Error {
   }
 }
 
-/** One worker thread making passes, one at a time. */
+interface Waiter {
+  resolve: (r: PassResult) => void;
+  reject: (e: Error) => void;
+}
+
+/**
+ * One worker thread making passes, one after another in the order asked:
+ * a caller may ask for the next pass before the last one is done, so the
+ * thread goes from one file to the next without waiting for this thread.
+ */
 export class PassWorker {
   private readonly worker: Worker;
   private seq = 0;
-  private waiting: { id: number; resolve: (r: PassResult) => void; reject: (e: Error) => void } | null = null;
+  private readonly waiting = new Map<number, Waiter>();
   private failed: Error | null = null;
 
-  private constructor(script: URL) {
-    this.worker = new Worker(script);
+  private constructor(WorkerThread: typeof Worker, script: URL) {
+    this.worker = new WorkerThread(script);
     // Idle between files: it must not keep the process alive.
     this.worker.unref();
     this.worker.on("message", (res: PassResponse) => this.answer(res));
@@ -116,10 +125,19 @@ export class PassWorker {
     this.worker.on("exit", (code) => this.fail(new WorkerGone(`exit code ${code}`)));
   }
 
-  /** A worker, or null when there is no worker script (the passes then run on this thread). */
-  static start(): PassWorker | null {
+  /**
+   * A worker, or null when there is no worker script (the passes then run on
+   * this thread). Node's worker module is loaded here, not at start-up: an
+   * audit of one file never starts a worker.
+   */
+  static async start(): Promise<PassWorker | null> {
     const script = workerScript();
-    return script ? new PassWorker(script) : null;
+    return script ? new PassWorker((await import("node:worker_threads")).Worker, script) : null;
+  }
+
+  /** Passes asked of it and not yet answered. */
+  get pending(): number {
+    return this.waiting.size;
   }
 
   /** The pass on the worker; on this thread if the worker is gone (it failed to start or died), so the result is the same. */
@@ -136,8 +154,8 @@ export class PassWorker {
     signal?.throwIfAborted();
     if (this.failed) throw this.failed;
     const id = ++this.seq;
-    const answer = new Promise<PassResult>((resolve, reject) => (this.waiting = { id, resolve, reject }));
-    this.worker.ref();
+    const answer = new Promise<PassResult>((resolve, reject) => this.waiting.set(id, { resolve, reject }));
+    if (this.waiting.size === 1) this.worker.ref();
     const req: PassRequest = { id, fd: fh.fd, size, chunk, markerIds: markers.map((m) => m.id), ignore };
     this.worker.postMessage(req);
     const onAbort = () => this.fail(signal!.reason instanceof Error ? signal!.reason : new Error("aborted"));
@@ -146,7 +164,6 @@ export class PassWorker {
       return await answer;
     } finally {
       signal?.removeEventListener("abort", onAbort);
-      this.worker.unref();
       // Stopped mid-pass: the worker may still be reading the descriptor, which the caller closes next.
       if (this.failed) await this.worker.terminate().catch(() => undefined);
     }
@@ -158,9 +175,10 @@ export class PassWorker {
   }
 
   private answer(res: PassResponse): void {
-    const w = this.waiting;
-    if (!w || w.id !== res.id) return;
-    this.waiting = null;
+    const w = this.waiting.get(res.id);
+    if (!w) return;
+    this.waiting.delete(res.id);
+    if (this.waiting.size === 0) this.worker.unref();
     if ("error" in res) {
       const err = Object.assign(new Error(res.error.message), res.error.code === undefined ? {} : { code: res.error.code });
       w.reject(err);
@@ -169,8 +187,8 @@ export class PassWorker {
 
   private fail(err: Error): void {
     this.failed ??= err;
-    const w = this.waiting;
-    this.waiting = null;
-    w?.reject(this.failed);
+    const all = [...this.waiting.values()];
+    this.waiting.clear();
+    for (const w of all) w.reject(this.failed);
   }
 }

@@ -105,25 +105,41 @@ interface Block {
 /**
  * Every Go string a data block points at with a string header (pointer,
  * length) aligned to the pointer size, whose bytes lie in a read-only block and
- * whose length is in [min, max]. Pure over buffers.
+ * whose length is in [min, max] (max below 2^32). Pure over buffers.
+ *
+ * The loop runs over every pointer slot of the data sections, mostly once per
+ * run and so mostly not yet compiled: each slot costs a few DataView reads of
+ * 32-bit halves and no call into JavaScript (no BigInt, no Buffer.readUInt*),
+ * and a slot whose length word is out of range is left after one or two reads.
  */
-function referencedStrings(data: readonly Buffer[], readOnly: readonly Block[], ptrSize: 4 | 8, littleEndian: boolean, min: number, max: number): string[] {
+export function referencedStrings(
+  data: readonly Buffer[],
+  readOnly: readonly Block[],
+  ptrSize: 4 | 8,
+  littleEndian: boolean,
+  min: number,
+  max: number,
+): string[] {
   const out = new Set<string>();
-  // Two 32-bit reads instead of a BigInt per word: this loop runs over every pointer slot of the data sections.
-  const word = (b: Buffer, o: number) =>
-    ptrSize === 4
-      ? littleEndian
-        ? b.readUInt32LE(o)
-        : b.readUInt32BE(o)
-      : littleEndian
-        ? b.readUInt32LE(o + 4) * 2 ** 32 + b.readUInt32LE(o)
-        : b.readUInt32BE(o) * 2 ** 32 + b.readUInt32BE(o + 4);
+  // Where the halves of a 64-bit word lie: the low half first in little-endian files.
+  const lo = littleEndian ? 0 : 4;
+  const hi = littleEndian ? 4 : 0;
   for (const b of data) {
+    const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
     for (let o = 0; o + 2 * ptrSize <= b.length; o += ptrSize) {
       // Cheap test first: the length word, then whether the pointer lands in read-only data.
-      const len = word(b, o + ptrSize);
-      if (len < min || len > max) continue;
-      const ptr = word(b, o);
+      let len: number;
+      let ptr: number;
+      if (ptrSize === 4) {
+        len = v.getUint32(o + 4, littleEndian);
+        if (len < min || len > max) continue;
+        ptr = v.getUint32(o, littleEndian);
+      } else {
+        if (v.getUint32(o + 8 + hi, littleEndian) !== 0) continue;
+        len = v.getUint32(o + 8 + lo, littleEndian);
+        if (len < min || len > max) continue;
+        ptr = v.getUint32(o + hi, littleEndian) * 2 ** 32 + v.getUint32(o + lo, littleEndian);
+      }
       for (const ro of readOnly) {
         if (ptr >= ro.addr && ptr + len <= ro.addr + ro.bytes.length) {
           out.add(ro.bytes.toString("latin1", ptr - ro.addr, ptr - ro.addr + len));

@@ -84,7 +84,34 @@ function coverage(catalog: Catalog): string {
 
 /** The catalog entry covering an exact release, or undefined. */
 export function lineFor(catalog: Catalog, version: string): ReleaseLine | undefined {
-  return catalog.lines.find((l) => semver.satisfies(version, l.range));
+  return catalog.lines.find((l) => satisfies(version, l.range));
+}
+
+/** A release line's range, ">=A.B.C <D.E.F", of plain versions (no leading zeros, safe integers). */
+const LINE_RANGE = /^>=(0|[1-9]\d{0,8})\.(0|[1-9]\d{0,8})\.(0|[1-9]\d{0,8}) <(0|[1-9]\d{0,8})\.(0|[1-9]\d{0,8})\.(0|[1-9]\d{0,8})$/;
+const PLAIN_VERSION = /^(0|[1-9]\d{0,8})\.(0|[1-9]\d{0,8})\.(0|[1-9]\d{0,8})$/;
+
+/**
+ * semver.satisfies, answered by comparing numbers when the version is plain
+ * and the range has a release line's form (what an audit asks for each
+ * binary): semver parses a range with a dozen regular expressions, each
+ * compiled on first use, which was a third of the audit's analysis of a
+ * binary. Anything else goes to semver.
+ * @public (test/catalog/satisfies.test.ts holds it to semver's answers)
+ */
+export function satisfies(version: string, range: string): boolean {
+  const v = PLAIN_VERSION.exec(version);
+  const r = v ? LINE_RANGE.exec(range) : null;
+  if (!v || !r) return semver.satisfies(version, range);
+  const at = [Number(v[1]), Number(v[2]), Number(v[3])];
+  const cmp = (k: number) => {
+    for (let i = 0; i < 3; i++) {
+      const d = at[i]! - Number(r[k + i]);
+      if (d !== 0) return d;
+    }
+    return 0;
+  };
+  return cmp(1) >= 0 && cmp(4) < 0;
 }
 
 export function resolve(catalog: Catalog, input: string | VersionQuery): Resolution {
