@@ -21,6 +21,7 @@ import type { ImageChoice, ImageInputs } from "../tree/build-image.js";
 import type { NokmemVerdict } from "../verdict.js";
 import type { PackageFormat } from "../package/layout.js";
 import type { PullPolicy } from "./docker.js";
+import { generatedReuse, type GeneratedReuse } from "./generated-cache.js";
 import { makeInvocation, pending, type Fact, type Later, type MakeInvocation, type Runner } from "./make-invocation.js";
 
 export const PLAN_VERSION = 3;
@@ -59,7 +60,7 @@ export type BuildStep =
       keep: boolean;
     }
   | { step: "patch"; strategy: StrategyId; series: string | null; changes: string[]; versionFile: string; gitVersion: string; commit: Later<string | null> }
-  | ({ step: "make" } & MakeInvocation)
+  | ({ step: "make"; generated: GeneratedReuse | null } & MakeInvocation)
   | { step: "verify"; outputs: { platform: string; path: string }[]; expect: NokmemVerdict; gitVersion: string }
   | { step: "checksum"; binaries: string[]; file: "SHA256SUMS" }
   | {
@@ -183,7 +184,7 @@ export function planBuild(res: Resolution, source: { spec: SourceSpec; ref?: str
       gitVersion: invocation.gitVersion,
       commit: pending("commit"),
     },
-    { step: "make", ...invocation },
+    { step: "make", ...invocation, generated: generatedReuse(o.cacheDir, o.runner) },
     { step: "verify", outputs: invocation.outputs, expect: res.affected ? "patched" : "not-affected", gitVersion: invocation.gitVersion },
     { step: "checksum", binaries, file: "SHA256SUMS" },
     {
@@ -207,7 +208,7 @@ export function planBuild(res: Resolution, source: { spec: SourceSpec; ref?: str
     imageId: "image",
     imageGo: "image",
   };
-  if (docker) Object.assign(pendingFacts, { containerName: "start", goCacheVolume: "image" });
+  if (docker) Object.assign(pendingFacts, { containerName: "start", goCacheVolume: "image", generatedKey: "make" });
   if (o.sourceDateEpoch !== undefined) delete pendingFacts.commitTime;
   if (!("choice" in image)) pendingFacts.imageChoice = "image";
 

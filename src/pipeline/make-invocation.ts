@@ -27,7 +27,8 @@ import { DEFAULT_VERSION_FILE } from "../patch/version-stamp.js";
  * time, the image digest… The executor binds each one once (see facts.ts);
  * `template` places the value in a longer string (`{}/_output/…`).
  */
-export type Fact = "invocationId" | "containerName" | "tree" | "commit" | "commitTime" | "imageChoice" | "imageRef" | "imageId" | "imageGo" | "goCacheVolume";
+export type Fact =
+  "invocationId" | "containerName" | "tree" | "commit" | "commitTime" | "imageChoice" | "imageRef" | "imageId" | "imageGo" | "goCacheVolume" | "generatedKey";
 export interface Pending {
   pending: Fact;
   template?: string;

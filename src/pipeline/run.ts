@@ -40,6 +40,7 @@ import {
   runImage,
 } from "./docker.js";
 import { Facts, type Bound } from "./facts.js";
+import { beforeMake, describeGenerated, type GeneratedOutcome } from "./generated-cache.js";
 import { cacheVolumeName, TREE_GO_CACHE, type MakeInvocation, type Runner } from "./make-invocation.js";
 import type { Progress } from "./progress.js";
 import { checkVersionStamp, defaultSteps, type BuildSteps, type PatchOutcome, type VerifyOutcome } from "./steps.js";
@@ -99,6 +100,8 @@ export interface BuildResult {
   image: { ref: string; id: string | null; go: string | null; rule: ImageChoice["rule"]; requested: string; pulled: boolean };
   toolchain: ToolchainCheck;
   runner: Runner;
+  /** Whether make's generated files came from an earlier build of the same inputs (generated-cache.ts). */
+  generated: GeneratedOutcome;
   invocationId: string;
   seconds: number;
   /** The plan this build walked, exactly as `--dry-run` prints it. */
@@ -146,6 +149,7 @@ interface MakeOutput {
   invocation: Bound<MakeInvocation>;
   commandLine: { file: string; args: string[] };
   log: WriteStream;
+  generated: GeneratedOutcome;
 }
 interface VerifyOutput {
   kubelets: { platform: string; built: string; outcome: VerifyOutcome }[];
@@ -243,7 +247,7 @@ async function runStep(ctx: Ctx, step: BuildStep, done: Done): Promise<Done> {
     case "patch":
       return { patch: await patchStep(ctx, step, need(done, "stage")) };
     case "make":
-      return { make: await makeStep(ctx, step, need(done, "image")) };
+      return { make: await makeStep(ctx, step, need(done, "image", "stage", "patch")) };
     case "verify":
       return { verify: await verifyStep(ctx, step, need(done, "stage")) };
     case "checksum":
@@ -403,9 +407,13 @@ async function patchStep(ctx: Ctx, step: StepOf<"patch">, input: Pick<StepOutput
   return { patches: patched.patches };
 }
 
-async function makeStep(ctx: Ctx, step: StepOf<"make">, input: Pick<StepOutputs, "image">): Promise<MakeOutput> {
+async function makeStep(ctx: Ctx, step: StepOf<"make">, input: Pick<StepOutputs, "image" | "stage" | "patch">): Promise<MakeOutput> {
   const { progress, signal } = ctx.deps;
   const { image } = input;
+  // What an earlier build of the same inputs generated, restored into this fresh tree (generated-cache.ts); binds generatedKey.
+  const staged = input.stage.staged;
+  const key = { version: ctx.plan.version, strategy: ctx.plan.strategy, series: stepOf(ctx.plan, "patch").series, patches: input.patch.patches };
+  const generated = await beforeMake(ctx.facts, step, { ...key, treeDigest: staged.digest.digest, commit: staged.commit }, signal);
   // The one place the make step's pending facts are filled in; attest and the result take this.
   const inv = ctx.facts.bind(step);
   const [program, ...programArgs] = inv.command;
@@ -418,8 +426,9 @@ async function makeStep(ctx: Ctx, step: StepOf<"make">, input: Pick<StepOutputs,
   log.on("error", (err: NodeJS.ErrnoException) => void Object.assign(err, { path: err.path ?? ctx.logPath }));
   ctx.held.take("log", () => closeStream(log));
   log.write(
-    `# kubelet-nokmem build ${ctx.invocationId}\n# image ${inv.image.ref} (rule ${image.choice.rule}), Go ${inv.image.go ?? "unknown"}\n# toolchain: ${image.toolchain.note}\n# ${formatCommand(commandLine)}\n`,
+    `# kubelet-nokmem build ${ctx.invocationId}\n# image ${inv.image.ref} (rule ${image.choice.rule}), Go ${inv.image.go ?? "unknown"}\n# toolchain: ${image.toolchain.note}\n# ${generated.note}\n# ${formatCommand(commandLine)}\n`,
   );
+  progress.info(generated.note);
   const onLine = (line: string) => {
     log.write(`${line}\n`);
     progress.output(line);
@@ -456,8 +465,10 @@ async function makeStep(ctx: Ctx, step: StepOf<"make">, input: Pick<StepOutputs,
     }
     throw err;
   }
-  progress.done();
-  return { invocation: inv, commandLine, log };
+  const reuse = await generated.after();
+  log.write(`# ${describeGenerated(reuse)}\n`);
+  progress.done(describeGenerated(reuse));
+  return { invocation: inv, commandLine, log, generated: reuse };
 }
 
 async function prepareCache(inv: Bound<MakeInvocation>, signal: AbortSignal): Promise<void> {
@@ -685,6 +696,7 @@ function result(ctx: Ctx, outs: Pick<StepOutputs, "image" | "stage" | "make" | "
     image: { ref: inv.image.ref, id: inv.image.id, go: inv.image.go, rule: image.choice.rule, requested: image.choice.ref, pulled: image.pulled },
     toolchain: image.toolchain,
     runner: ctx.plan.runner,
+    generated: make.generated,
     invocationId: ctx.invocationId,
     seconds: Math.round((attest.finishedOn.getTime() - ctx.startedOn.getTime()) / 100) / 10,
     plan: ctx.plan,
