@@ -25,6 +25,7 @@ import {
   excludedFor,
   generatedKey,
   indexProblem,
+  refreshGenerated,
   restoreGenerated,
   saveGenerated,
   snapshotTree,
@@ -232,6 +233,29 @@ describe("saving and restoring what make generated", () => {
     };
     visit("");
     expect(Math.max(...others)).toBeLessThanOrEqual(oldest);
+  });
+
+  it("takes into the entry what make rewrote with other content after a restore, and only that", async () => {
+    const { dir, entry, fresh } = await savedEntry();
+    const r = await restore(entry, fresh);
+    if (!r.ok) throw new Error(r.why);
+    // make lists the generated files it now sees, and reinstalls a generator byte for byte.
+    write(fresh, ".make/go-pkgdeps.mk", "k8s.io/kubernetes/pkg/apis/core/v1 := /src/pkg/apis/core/v1/ /src/pkg/apis/core/v1/zz_generated.deepcopy.go\n");
+    write(fresh, "_output/local/go/bin/deepcopy-gen", "\x7fELF deepcopy-gen", 0o755);
+    rmSync(join(fresh, ".make/_output/bin/deepcopy-gen.todo"));
+    write(fresh, "_output/local/go/bin/kubelet", "\x7fELF kubelet", 0o755);
+    expect(await refreshGenerated(dir, fresh, r.index, r.at, {})).toBe(1);
+    expect(readdirSync(dir)).toEqual([KEY]);
+    expect(indexOf(entry).paths.map((p) => p.path)).toEqual(r.index.paths.map((p) => p.path));
+    const next = sourceTree(join(dirname(dir), "next"));
+    expect(await restore(entry, next)).toMatchObject({ ok: true, files: 9 });
+    expect(readFileSync(join(next, ".make/go-pkgdeps.mk"), "utf8")).toMatch(/zz_generated\.deepcopy\.go/);
+    expect(readFileSync(join(next, ".make/_output/bin/deepcopy-gen.todo"), "utf8")).toBe("");
+    expect(existsSync(join(next, "_output/local/go/bin/kubelet"))).toBe(false);
+    // Nothing more to learn the second time.
+    const again = await restore(entry, sourceTree(join(dirname(dir), "again")));
+    if (!again.ok) throw new Error(again.why);
+    expect(await refreshGenerated(dir, join(dirname(dir), "again"), again.index, again.at, {})).toBe(0);
   });
 
   it("says there is no entry, and changes nothing, when the key has none", async () => {

@@ -103,7 +103,9 @@ function build(name: string, source: string): Built {
 
 function audit(kubelet: string): string {
   const r = spawnSync(process.execPath, [CLI, "audit", kubelet, "--json"], { encoding: "utf8" });
-  return (JSON.parse(r.stdout) as { verdict: string }).verdict;
+  const reports = (JSON.parse(r.stdout) as { reports: { verdict: string }[] }).reports;
+  expect(reports).toHaveLength(1);
+  return reports[0]!.verdict;
 }
 
 /** The generators make built in a build, from its log (build.sh names each target it builds). */
