@@ -223,7 +223,7 @@ export function symlinkProblem(path: string, target: string, workdir: string): s
 function excludedWhy(path: string, ex: Excluded): string | null {
   const top = path.split("/")[0];
   if (top === ".git") return "git's own data";
-  if (ex.subtrees.some((s) => path === s || path.startsWith(`${s}/`))) return "inside the Go build cache";
+  if (ex.subtrees.some((s) => path === s || path.startsWith(`${s}/`))) return "inside a folder never kept (the Go build cache, the patch step's own)";
   if (ex.files.includes(path)) return "a file the build itself makes or the patch step writes";
   if (top === "_output" && ex.outputNames.includes(basename(path))) return "the product binary";
   return null;
@@ -277,7 +277,7 @@ export async function restoreGenerated(
     const paths = (index as EntryIndex).paths;
     const root = await confinedRoot(tree);
     // Every blob is copied next to its place and checked before anything is renamed into the tree.
-    const staged: { temp: string; dest: string; mode: number }[] = [];
+    const staged: { temp: string; dest: string }[] = [];
     let bytes = 0;
     for (const p of paths) {
       o.signal?.throwIfAborted();
@@ -287,7 +287,7 @@ export async function restoreGenerated(
       const temp = tempNameFor(dest);
       written.push(temp);
       await copyBlob(entry, p, temp);
-      staged.push({ temp, dest, mode: p.mode });
+      staged.push({ temp, dest });
       bytes += p.size;
     }
     for (const s of staged) {
