@@ -44,6 +44,7 @@ export function describeBuildPlan(p: BuildPlan): string {
           `go:         expected ${img.expectedGo ?? "unknown"} (from ${img.expectedGoFrom ?? "nothing"}); the image's Go is known once it is resolved${imageStep.strictToolchain ? " (--strict-toolchain: a difference fails)" : ""}`,
         ]),
     `go cache:   ${make.goCache.kind} ${make.goCache.name} → ${make.goCache.target}`,
+    `generated:  ${make.generated ? `${make.generated.entry}, reused when its key matches (${make.generated.keyOf.join(", ")})` : "made by make every time (--runner local)"}`,
     `platforms:  ${p.platforms.join(", ")}`,
     `env:`,
     ...make.env.map(([k, v]) => `  ${k}=${v}`),
