@@ -1,12 +1,21 @@
 #!/usr/bin/env node
-// Cold build, warm rebuild (persistent Go cache volume) and the same `make`
-// run by hand in the same container, side by side. The tree is the tests'
-// Kubernetes-shaped fixture (test/fixtures/k8s-tree.ts: a real Makefile and
-// hack/ scripts) plus generated Go packages under vendor/, so that compiling
-// takes long enough for the cache to matter. Each build stages its own
-// fresh tree. With --json the last line is {cold, warm, identical} for
-// bench/run.mjs.
-// Run after `npm run build`:  node bench/build.mjs [packages] [--json]
+// Cold build, warm rebuild (persistent Go cache volume, generated files
+// reused) and the same `make` run by hand in the same container, side by
+// side. The tree is the tests' Kubernetes-shaped fixture
+// (test/fixtures/k8s-tree.ts: a real Makefile and hack/ scripts) plus
+// generated Go packages under vendor/, so that compiling takes long enough
+// for the cache to matter. Each build stages its own fresh tree. With --json
+// the last line is {cold, warm, identical} for bench/run.mjs.
+//
+// --source TARBALL builds a real release tree instead (e.g. Debian's
+// kubernetes_1.20.5+really1.20.2.orig.tar.gz, sha256 b83c0780…dfc, from
+// https://deb.debian.org/debian/pool/main/k/kubernetes/): its make runs code
+// generation first, which the fixture has not. Cold (a labelled copy of the
+// image, so the Go cache volume is new and the bench's own; no generated
+// files kept) then warm, through the tool only:
+// a real make by hand would double the minutes. --version names the release
+// (default 1.20.2).
+// Run after `npm run build`:  node bench/build.mjs [packages] [--source TARBALL [--version V]] [--json]
 import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -14,7 +23,12 @@ import { join, resolve } from "node:path";
 
 const PACKAGES = Number(process.argv.slice(2).find((a) => /^\d+$/.test(a)) ?? 120);
 const IMAGE = process.env.BENCH_IMAGE ?? "kubelet-nokmem-toolchain:go1.19";
-const VERSION = "1.19.16"; // a line of its own, so the bench's cache volume is not the tests'
+const argValue = (name) => {
+  const i = process.argv.indexOf(name);
+  return i === -1 ? undefined : process.argv[i + 1];
+};
+const SOURCE = argValue("--source");
+const VERSION = SOURCE ? (argValue("--version") ?? "1.20.2") : "1.19.16"; // the fixture: a line of its own, so the bench's cache volume is not the tests'
 const CLI = resolve("dist/cli.js");
 const root = mkdtempSync(join(tmpdir(), "kn-bench-build-"));
 
@@ -27,7 +41,49 @@ function timed(fn) {
   return { secs: (performance.now() - t) / 1000, r };
 }
 
-try {
+/**
+ * Cold and warm builds of a real tarball through the tool; the numbers
+ * bench/run.mjs prints. The image is the toolchain with one label added: the
+ * same Go and files under another id, so its Go cache volume is the bench's
+ * own and emptying it for the cold build touches no one else's cache.
+ */
+function realTree() {
+  const image = `kn-bench-toolchain:${process.pid}`;
+  sh("docker", ["build", "-q", "-t", image, "-"], {
+    input: `FROM ${IMAGE}\nLABEL io.github.kubelet-nokmem.bench=${process.pid}\n`,
+    env: { ...process.env, DOCKER_BUILDKIT: "0" },
+  });
+  const imageId = sh("docker", ["image", "inspect", "--format", "{{.Id}}", image]).trim();
+  const line = VERSION.split(".").slice(0, 2).join(".");
+  const volume = `kubelet-nokmem-gocache-${line}-${imageId.replace("sha256:", "").slice(0, 12)}`;
+  const cache = join(root, "cache");
+  const build = (out) => {
+    const t = timed(() =>
+      sh("node", [CLI, "build", "--version", VERSION, "--image", image, "--source", resolve(SOURCE), "--cache-dir", cache, "--out", join(root, out), "--json"]),
+    );
+    return { secs: t.secs, json: JSON.parse(t.r) };
+  };
+  try {
+    console.log(`tree: ${SOURCE} (v${VERSION}); image ${IMAGE} as ${image}`);
+    // Cold: a new Go cache volume, a cache folder without generated files.
+    const cold = build("out-cold");
+    const warm = build("out-warm");
+    const identical = cold.json.sha256 === warm.json.sha256;
+    console.log("");
+    console.log(`cold (empty Go cache, nothing kept)   ${cold.secs.toFixed(1).padStart(7)}s   generated files: ${cold.json.generated.reuse}`);
+    console.log(`warm (fresh tree)                     ${warm.secs.toFixed(1).padStart(7)}s   generated files: ${warm.json.generated.reuse}`);
+    console.log(`warm / cold                           ${((warm.secs / cold.secs) * 100).toFixed(1).padStart(7)}%`);
+    console.log(`same sha256 cold/warm: ${identical}; verdicts ${cold.json.verdict}/${warm.json.verdict}`);
+    if (process.argv.includes("--json"))
+      console.log(JSON.stringify({ source: SOURCE, cold: cold.secs, warm: warm.secs, identical, reuse: warm.json.generated.reuse }));
+  } finally {
+    sh("docker", ["volume", "rm", "-f", volume]);
+    sh("docker", ["image", "rm", image]);
+  }
+}
+
+/** The fixture tree: cold and warm through the tool, and the same make by hand. */
+async function fixtureTree() {
   // The fixture generator is TypeScript: compile it next to the bench's files.
   sh("npx", [
     "tsc",
@@ -156,6 +212,11 @@ try {
       }),
     );
   sh("docker", ["volume", "rm", "-f", handVolume]);
+}
+
+try {
+  if (SOURCE) realTree();
+  else await fixtureTree();
 } finally {
   rmSync(root, { recursive: true, force: true });
 }

@@ -10,11 +10,14 @@
  * compared with, after one warm-up run each (files in the page cache);
  * medians of wall time, process start included. The inputs are made once and
  * kept (bench/fixtures.mjs). The build row (a cold build and a warm rebuild in
- * Docker, bench/build.mjs) takes minutes: --no-build leaves it out.
+ * Docker, bench/build.mjs) takes minutes: --no-build leaves it out. With
+ * --source TARBALL (a real release tree, e.g. Debian's 1.20.2 orig tarball)
+ * the build row is that tree's instead of the fixture's, code generation
+ * included.
  */
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { bigNodeRoot, binaryFolder, folderFiles, kubelet } from "./fixtures.mjs";
 
@@ -108,7 +111,12 @@ async function main() {
 
   if (!process.argv.includes("--no-build")) {
     console.error("bench: cold build and warm rebuild in Docker (minutes) …");
-    const r = spawnSync(NODE, [join(ROOT, "bench", "build.mjs"), "--json"], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"], maxBuffer: 1 << 26 });
+    const source = argValue("--source", null);
+    const r = spawnSync(NODE, [join(ROOT, "bench", "build.mjs"), "--json", ...(source ? ["--source", source] : [])], {
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "inherit"],
+      maxBuffer: 1 << 26,
+    });
     const last = r.stdout.trim().split("\n").at(-1) ?? "";
     let b = null;
     try {
@@ -117,7 +125,8 @@ async function main() {
       console.error(`bench/build.mjs did not finish: ${last}`);
     }
     if (b) {
-      rows.push(["build: warm rebuild of a fresh tree", fmt(b.warm * 1000), "cold build", fmt(b.cold * 1000), `${(b.warm / b.cold).toFixed(2)}×`]);
+      const tree = b.source ? `real tree ${basename(b.source)}, generated files ${b.reuse}` : "fixture tree";
+      rows.push([`build: warm rebuild of a fresh tree (${tree})`, fmt(b.warm * 1000), "cold build", fmt(b.cold * 1000), `${(b.warm / b.cold).toFixed(2)}×`]);
       targets.push(["warm rebuild ≤ 10% of the cold build", b.warm / b.cold <= 0.1, `${((b.warm / b.cold) * 100).toFixed(1)}%`]);
       targets.push(["warm rebuild byte-identical to the cold one", b.identical, b.identical ? "same sha256" : "different sha256"]);
     } else {

@@ -61,6 +61,7 @@ const BUILD_JSON_FIELDS = [
   "image",
   "toolchain",
   "runner",
+  "generated",
   "seconds",
   "plan",
   "bound",

@@ -26,6 +26,7 @@ import type { ImageChoice, ImageInputs } from "../tree/build-image.js";
 import type { NokmemVerdict } from "../verdict.js";
 import type { PackageFormat } from "../package/layout.js";
 import type { PullPolicy } from "./docker.js";
+import { generatedReuse, type GeneratedReuse } from "./generated-cache.js";
 import { makeInvocation, pending, type Fact, type Later, type MakeInvocation, type Runner } from "./make-invocation.js";
 import { RUNC_PLATFORM, runcMakeInvocation, type RuncMakeInvocation } from "./runc-make.js";
 
@@ -82,7 +83,7 @@ export type BuildStep =
     }
   /** runc: the series of the strategy the inspect step found (the catalog's expectation is `series`). */
   | { step: "patch"; product: "runc"; series: string | null; changes: string[] }
-  | ({ step: "make"; product: "kubelet" } & MakeInvocation)
+  | ({ step: "make"; product: "kubelet"; generated: GeneratedReuse | null } & MakeInvocation)
   | ({ step: "make"; product: "runc" } & RuncMakeInvocation)
   | { step: "verify"; product: "kubelet"; outputs: { platform: string; path: string }[]; expect: NokmemVerdict; gitVersion: string }
   /** runc: the audit's verdict (for the tree's strategy), and `runc --version`'s stamp: `version` and the staged commit. */
@@ -210,7 +211,7 @@ export function planBuild(res: Resolution | RuncResolution, source: { spec: Sour
       gitVersion: invocation.gitVersion,
       commit: pending("commit"),
     },
-    { step: "make", product: "kubelet", ...invocation },
+    { step: "make", product: "kubelet", ...invocation, generated: generatedReuse(o.cacheDir, o.runner) },
     { step: "verify", product: "kubelet", outputs: invocation.outputs, expect: res.affected ? "patched" : "not-affected", gitVersion: invocation.gitVersion },
     ...publicationSteps("kubelet", binaries, plannedChange(res.strategy, res), o),
     ...(o.package ? [{ step: "package" as const, out: o.out, ...o.package }] : []),
@@ -225,7 +226,7 @@ export function planBuild(res: Resolution | RuncResolution, source: { spec: Sour
     imageId: "image",
     imageGo: "image",
   };
-  if (docker) Object.assign(pendingFacts, { containerName: "start", goCacheVolume: "image" });
+  if (docker) Object.assign(pendingFacts, { containerName: "start", goCacheVolume: "image", generatedKey: "make" });
   if (o.sourceDateEpoch !== undefined) delete pendingFacts.commitTime;
   if (!("choice" in image)) pendingFacts.imageChoice = "image";
 

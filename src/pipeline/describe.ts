@@ -72,6 +72,11 @@ export function describeBuildPlan(p: BuildPlan): string {
           `go:         expected ${img.expectedGo ?? "unknown"} (from ${img.expectedGoFrom ?? "nothing"}); the image's Go is known once it is resolved${imageStep.strictToolchain ? " (--strict-toolchain: a difference fails)" : ""}`,
         ]),
     `go cache:   ${cache}`,
+    ...(make.product === "kubelet"
+      ? [
+          `generated:  ${make.generated ? `${showPending(make.generated.entry)}, reused when its key matches (${make.generated.keyOf.join(", ")})` : "made by make every time (--runner local)"}`,
+        ]
+      : []),
     `platforms:  ${p.platforms.join(", ")}`,
     `env:`,
     ...env.map(([k, v]) => `  ${k}=${v}`),

@@ -38,6 +38,7 @@ export type Fact =
   | "imageId"
   | "imageGo"
   | "goCacheVolume"
+  | "generatedKey"
   // runc: what its staged tree says (the inspect step)
   | "buildTags"
   | "goModules";

@@ -44,6 +44,7 @@ import {
   runImage,
 } from "./docker.js";
 import { Facts, type Bound } from "./facts.js";
+import { beforeMake, describeGenerated, type GeneratedOutcome } from "./generated-cache.js";
 import { cacheVolumeName, TREE_GO_CACHE, type MakeInvocation, type Runner } from "./make-invocation.js";
 import { checkBuiltRunc, runcBuildEnv, runcChange, runcDockerArgs, runcGopathVolume, type RuncMakeInvocation } from "./runc-make.js";
 import type { Progress } from "./progress.js";
@@ -121,6 +122,8 @@ export interface BuildResult {
   image: { ref: string; id: string | null; go: string | null; rule: ImageChoice["rule"]; requested: string; pulled: boolean };
   toolchain: ToolchainCheck;
   runner: Runner;
+  /** Whether make's generated files came from an earlier build of the same inputs (generated-cache.ts); null for runc, which generates nothing. */
+  generated: GeneratedOutcome | null;
   invocationId: string;
   seconds: number;
   /** The plan this build walked, exactly as `--dry-run` prints it. */
@@ -179,6 +182,7 @@ interface MakeOutput {
   sourceDateEpoch: number | null;
   image: { ref: string; id: string | null; go: string | null };
   log: WriteStream;
+  generated: GeneratedOutcome | null;
 }
 interface VerifyOutput {
   binaries: { platform: string; built: string; outcome: VerifyOutcome }[];
@@ -283,7 +287,7 @@ async function runStep(ctx: Ctx, step: BuildStep, done: Done): Promise<Done> {
         patch: step.product === "runc" ? await runcPatchStep(ctx, step, need(done, "stage", "inspect")) : await patchStep(ctx, step, need(done, "stage")),
       };
     case "make":
-      return { make: await makeStep(ctx, step, need(done, "image")) };
+      return { make: await makeStep(ctx, step, need(done, "image", "stage", "patch")) };
     case "verify":
       return { verify: await verifyStep(ctx, step, need(done, "stage"), inspected(ctx, done)) };
     case "checksum":
@@ -495,9 +499,14 @@ async function patchStep(ctx: Ctx, step: KubeletStepOf<"patch">, input: Pick<Ste
   return { patches: patched.patches };
 }
 
-async function makeStep(ctx: Ctx, step: StepOf<"make">, input: Pick<StepOutputs, "image">): Promise<MakeOutput> {
+async function makeStep(ctx: Ctx, step: StepOf<"make">, input: Pick<StepOutputs, "image" | "stage" | "patch">): Promise<MakeOutput> {
   const { progress, signal } = ctx.deps;
   const { image } = input;
+  // What an earlier build of the same inputs generated, restored into this fresh tree (generated-cache.ts); binds generatedKey.
+  const staged = input.stage.staged;
+  const key = { version: ctx.plan.version, strategy: ctx.plan.strategy, series: stepOf(ctx.plan, "patch").series, patches: input.patch.patches };
+  const generated =
+    step.product === "kubelet" ? await beforeMake(ctx.facts, step, { ...key, treeDigest: staged.digest.digest, commit: staged.commit }, signal) : null;
   // The one place the make step's pending facts are filled in; attest and the result take this.
   const made = makeCommand(ctx.facts.bind(step));
   const { invocation: inv, commandLine } = made;
@@ -508,8 +517,9 @@ async function makeStep(ctx: Ctx, step: StepOf<"make">, input: Pick<StepOutputs,
   log.on("error", (err: NodeJS.ErrnoException) => void Object.assign(err, { path: err.path ?? ctx.logPath }));
   ctx.held.take("log", () => closeStream(log));
   log.write(
-    `# kubelet-nokmem build ${ctx.invocationId}\n# image ${inv.image.ref} (rule ${image.choice.rule}), Go ${inv.image.go ?? "unknown"}\n# toolchain: ${image.toolchain.note}\n# ${formatCommand(commandLine)}\n`,
+    `# kubelet-nokmem build ${ctx.invocationId}\n# image ${inv.image.ref} (rule ${image.choice.rule}), Go ${inv.image.go ?? "unknown"}\n# toolchain: ${image.toolchain.note}\n${generated ? `# ${generated.note}\n` : ""}# ${formatCommand(commandLine)}\n`,
   );
+  if (generated) progress.info(generated.note);
   const onLine = (line: string) => {
     log.write(`${line}\n`);
     progress.output(line);
@@ -546,12 +556,14 @@ async function makeStep(ctx: Ctx, step: StepOf<"make">, input: Pick<StepOutputs,
     }
     throw err;
   }
-  progress.done(made.product === "runc" ? made.invocation.tags.buildTags.join(" ") : undefined);
-  return { ...made, log };
+  const reuse = generated ? await generated.after() : null;
+  if (reuse) log.write(`# ${describeGenerated(reuse)}\n`);
+  progress.done(made.product === "runc" ? made.invocation.tags.buildTags.join(" ") : reuse ? describeGenerated(reuse) : undefined);
+  return { ...made, log, generated: reuse };
 }
 
 /** A bound make step's command line and what the provenance records of it, per product. */
-type MadeCommand = Omit<MakeOutput, "log"> &
+type MadeCommand = Omit<MakeOutput, "log" | "generated"> &
   ({ product: "kubelet"; invocation: Bound<MakeInvocation> } | { product: "runc"; invocation: Bound<RuncMakeInvocation> });
 
 function makeCommand(step: Bound<StepOf<"make">>): MadeCommand {
@@ -831,6 +843,7 @@ function result(
     image: { ...make.image, rule: image.choice.rule, requested: image.choice.ref, pulled: image.pulled },
     toolchain: image.toolchain,
     runner: ctx.plan.runner,
+    generated: make.generated,
     invocationId: ctx.invocationId,
     seconds: Math.round((attest.finishedOn.getTime() - ctx.startedOn.getTime()) / 100) / 10,
     plan: ctx.plan,

@@ -56,6 +56,7 @@ describe("planBuild", () => {
       imageId: "image",
       imageGo: "image",
       goCacheVolume: "image",
+      generatedKey: "make",
     });
     const make = p.steps.find((s) => s.step === "make") as MakeInvocation;
     expect(make.tree).toEqual({ pending: "tree" });
@@ -85,6 +86,7 @@ describe("planBuild", () => {
     facts.set("imageId", "sha256:" + "d".repeat(64));
     facts.set("imageGo", "1.12.9");
     facts.set("goCacheVolume", "kubelet-nokmem-gocache-1.16-dddddddddddd");
+    facts.set("generatedKey", "e".repeat(64));
     const make = facts.bind(p.steps.find((s) => s.step === "make")!) as MakeInvocation;
     // By digest: a moved tag cannot change what builds.
     expect(dockerRunArgs(make)).toEqual(v1_16_15DockerRun("kubelet-nokmem-gocache-1.16-dddddddddddd", "registry.k8s.io/kube-cross@sha256:" + "c".repeat(64)));
