@@ -11,13 +11,12 @@
  * byte fails the run and packages nothing.
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { git } from "../fixtures/k8s-tree.js";
-import { cli } from "../helpers/cli.js";
 import { makeRuncTree } from "../fixtures/runc-tree.js";
-import { catalogAt, CI_IMAGE as IMAGE, commitPinDrift, fakeGh, mergeProposal, startConsumer } from "./runner/consumer.js";
+import { catalogAt, CI_IMAGE as IMAGE, commitPinDrift, expectPinnedRpm, fakeGh, mergeProposal, startConsumer } from "./runner/consumer.js";
 import { runWorkflow, type GithubRun, type GithubRunOptions } from "./runner/github.js";
 
 const WORKFLOW = ".github/workflows/nokmem-kubelets.yml";
@@ -143,15 +142,7 @@ describe("GitHub workflow, run as a runner would", () => {
     expect(spawnSync("gpgv", ["--keyring", gpgKey.keyring, join(repo, "yum", "repodata", "repomd.xml.asc"), join(repo, "yum", "repodata", "repomd.xml")]).status).toBe(0);
     // The RPM as rpm reads it, and the kubelet inside matches the merged pin (verify of a package file).
     const rpm = join(repo, "yum", RPM);
-    const q = spawnSync("rpm", ["-qp", "--qf", "%{NAME} %{VERSION}-%{RELEASE} %{ARCH}", rpm], { encoding: "utf8" });
-    expect(q.stdout, q.stderr).toBe("kubelet 1.16.15-1.nokmem x86_64");
-    const catalogFile = join(start.tmp, "versions-main.json");
-    writeFileSync(catalogFile, JSON.stringify(catalogAt(start.consumer, "main")));
-    const v = cli(["verify", rpm, "--catalog", catalogFile, "--json"]);
-    expect(v.code, v.stderr).toBe(0);
-    expect((JSON.parse(v.stdout) as { results: { outcome: string; path: string }[] }).results).toEqual([
-      expect.objectContaining({ outcome: "match", path: `${rpm}!/usr/bin/kubelet`, version: "1.16.15" }),
-    ]);
+    expectPinnedRpm(start, rpm);
     // rpm -K with the repository's public key (yum's gpgkey=, the artifact holds it) in an empty database: the package's own signature.
     const db = join(start.tmp, "rpmdb");
     mkdirSync(db, { recursive: true });

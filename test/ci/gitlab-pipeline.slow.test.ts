@@ -13,14 +13,12 @@
  * fails the pipeline. Every configuration, the child
  * pipeline included, passes GitLab's ci.json schema on the way.
  */
-import { spawnSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { git } from "../fixtures/k8s-tree.js";
-import { cli } from "../helpers/cli.js";
 import { makeRuncTree } from "../fixtures/runc-tree.js";
-import { catalogAt, CI_IMAGE as IMAGE, commitPinDrift, mergeProposal, startConsumer } from "./runner/consumer.js";
+import { catalogAt, CI_IMAGE as IMAGE, commitPinDrift, expectPinnedRpm, mergeProposal, startConsumer } from "./runner/consumer.js";
 import { runPipeline, type GitlabRun, type GitlabRunOptions } from "./runner/gitlab.js";
 
 const start = startConsumer("kn-ci-gitlab-");
@@ -96,15 +94,7 @@ describe("GitLab pipeline, run as GitLab and a shell runner would", () => {
     expect(readFileSync(join(repo, "apt", "dists", "stable", "main", "binary-amd64", "Packages"), "utf8")).toMatch(/^Version: 1\.16\.15-01\+nokmem1$/m);
     expect(readdirSync(repo).sort()).toEqual(["apt", "yum"]);
     const rpm = join(repo, "yum", RPM);
-    const q = spawnSync("rpm", ["-qp", "--qf", "%{NAME} %{VERSION}-%{RELEASE} %{ARCH}", rpm], { encoding: "utf8" });
-    expect(q.stdout, q.stderr).toBe("kubelet 1.16.15-1.nokmem x86_64");
-    const catalogFile = join(start.tmp, "versions-main.json");
-    writeFileSync(catalogFile, JSON.stringify(catalogAt(start.consumer, "main")));
-    const v = cli(["verify", rpm, "--catalog", catalogFile, "--json"]);
-    expect(v.code, v.stderr).toBe(0);
-    expect((JSON.parse(v.stdout) as { results: { outcome: string; path: string }[] }).results).toEqual([
-      expect.objectContaining({ outcome: "match", path: `${rpm}!/usr/bin/kubelet`, version: "1.16.15" }),
-    ]);
+    expectPinnedRpm(start, rpm);
 
     // 3. One changed byte in the pinned checksum: the scheduled pipeline fails on verify.
     commitPinDrift(start.consumer, "1.16.15", "linux/amd64");

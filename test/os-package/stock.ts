@@ -103,18 +103,7 @@ export function stockRpms(work: string, stockKubelet: Buffer): string[] {
   ];
   return [
     ...deps.map(([name, version]) => stubRpm(work, { name: name!, version: version!, release: "0", arch: "noarch" })),
-    stubRpm(work, {
-      name: "kubelet",
-      version: "1.20.2",
-      release: "0",
-      arch: "x86_64",
-      requires: ["kubernetes-cni >= 0.8.7"],
-      files: {
-        "/usr/bin/kubelet": [stockKubelet, 0o755],
-        "/usr/lib/systemd/system/kubelet.service": [STOCK_UNIT, 0o644],
-        "/etc/sysconfig/kubelet": ["KUBELET_EXTRA_ARGS=\n", 0o644, true],
-      },
-    }),
+    stockKubeletRpm(work, "1.20.2", stockKubelet),
     stubRpm(work, {
       name: "kubeadm",
       version: "1.20.2",
@@ -130,14 +119,7 @@ export function stockRpms(work: string, stockKubelet: Buffer): string[] {
 export function stockDebs(work: string, stockKubelet: Buffer): string[] {
   return [
     stubDeb(work, { name: "kubernetes-cni", version: "0.8.7", release: "00", arch: "noarch" }),
-    stubDeb(work, {
-      name: "kubelet",
-      version: "1.20.2",
-      release: "00",
-      arch: "x86_64",
-      requires: ["kubernetes-cni (>= 0.8.7)", "iptables (>= 1.4.21)", "conntrack", "socat"],
-      files: { "/usr/bin/kubelet": [stockKubelet, 0o755], "/lib/systemd/system/kubelet.service": [STOCK_UNIT, 0o644] },
-    }),
+    stockKubeletDeb(work, "1.20.2", stockKubelet),
     stubDeb(work, {
       name: "kubeadm",
       version: "1.20.2",
@@ -149,23 +131,11 @@ export function stockDebs(work: string, stockKubelet: Buffer): string[] {
   ];
 }
 
-/** The next stock release for apt, kubelet 1.20.3-00: what a hold or a pin must keep off a node that runs ours of 1.20.2. */
-export function stockNextDeb(work: string, stockKubelet: Buffer): string {
-  return stubDeb(work, {
-    name: "kubelet",
-    version: "1.20.3",
-    release: "00",
-    arch: "x86_64",
-    requires: ["kubernetes-cni (>= 0.8.7)", "iptables (>= 1.4.21)", "conntrack", "socat"],
-    files: { "/usr/bin/kubelet": [stockKubelet, 0o755], "/lib/systemd/system/kubelet.service": [STOCK_UNIT, 0o644] },
-  });
-}
-
-/** The next stock release for yum, kubelet-1.20.3-0: what `exclude=kubelet` must keep off a node that runs ours of 1.20.2. */
-export function stockNextRpm(work: string, stockKubelet: Buffer): string {
+/** A stock-shaped kubelet RPM of `version` (release 0), as the upstream yum repository ships it. */
+function stockKubeletRpm(work: string, version: string, stockKubelet: Buffer): string {
   return stubRpm(work, {
     name: "kubelet",
-    version: "1.20.3",
+    version,
     release: "0",
     arch: "x86_64",
     requires: ["kubernetes-cni >= 0.8.7"],
@@ -175,4 +145,26 @@ export function stockNextRpm(work: string, stockKubelet: Buffer): string {
       "/etc/sysconfig/kubelet": ["KUBELET_EXTRA_ARGS=\n", 0o644, true],
     },
   });
+}
+
+/** A stock-shaped kubelet DEB of `version` (revision 00), as the upstream apt repository ships it. */
+function stockKubeletDeb(work: string, version: string, stockKubelet: Buffer): string {
+  return stubDeb(work, {
+    name: "kubelet",
+    version,
+    release: "00",
+    arch: "x86_64",
+    requires: ["kubernetes-cni (>= 0.8.7)", "iptables (>= 1.4.21)", "conntrack", "socat"],
+    files: { "/usr/bin/kubelet": [stockKubelet, 0o755], "/lib/systemd/system/kubelet.service": [STOCK_UNIT, 0o644] },
+  });
+}
+
+/** The next stock release for apt, kubelet 1.20.3-00: what a hold or a pin must keep off a node that runs ours of 1.20.2. */
+export function stockNextDeb(work: string, stockKubelet: Buffer): string {
+  return stockKubeletDeb(work, "1.20.3", stockKubelet);
+}
+
+/** The next stock release for yum, kubelet-1.20.3-0: what `exclude=kubelet` must keep off a node that runs ours of 1.20.2. */
+export function stockNextRpm(work: string, stockKubelet: Buffer): string {
+  return stockKubeletRpm(work, "1.20.3", stockKubelet);
 }

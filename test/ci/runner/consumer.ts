@@ -9,8 +9,8 @@ import { spawnSync } from "node:child_process";
 import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { afterAll, beforeAll } from "vitest";
-import { ROOT } from "../../helpers/cli.js";
+import { afterAll, beforeAll, expect } from "vitest";
+import { cli, ROOT } from "../../helpers/cli.js";
 import { git, makeTree } from "../../fixtures/k8s-tree.js";
 
 /** The build image the CI runs use. */
@@ -144,4 +144,20 @@ echo "https://github.invalid/pull/1"
   writeFileSync(join(bin, "gh"), script);
   chmodSync(join(bin, "gh"), 0o755);
   return { bin, record };
+}
+
+/**
+ * The RPM a repository job published, as rpm reads it, and the kubelet inside
+ * it matched against the consumer's merged pin (`verify` of a package file).
+ */
+export function expectPinnedRpm(start: CiStart, rpm: string): void {
+  const q = spawnSync("rpm", ["-qp", "--qf", "%{NAME} %{VERSION}-%{RELEASE} %{ARCH}", rpm], { encoding: "utf8" });
+  expect(q.stdout, q.stderr).toBe("kubelet 1.16.15-1.nokmem x86_64");
+  const catalogFile = join(start.tmp, "versions-main.json");
+  writeFileSync(catalogFile, JSON.stringify(catalogAt(start.consumer, "main")));
+  const v = cli(["verify", rpm, "--catalog", catalogFile, "--json"]);
+  expect(v.code, v.stderr).toBe(0);
+  expect((JSON.parse(v.stdout) as { results: { outcome: string; path: string }[] }).results).toEqual([
+    expect.objectContaining({ outcome: "match", path: `${rpm}!/usr/bin/kubelet`, version: "1.16.15" }),
+  ]);
 }
