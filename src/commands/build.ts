@@ -254,12 +254,14 @@ async function mustBeFolderOrNothing(path: string, flag: string): Promise<void> 
   }
 }
 
-/** Kubelet-only flags that mean nothing for a runc build, refused rather than ignored. */
-const KUBELET_ONLY: [keyof BuildFlags, string][] = [
-  ["platform", "--platform"],
-  ["sourceDateEpoch", "--source-date-epoch"],
-  ["wait", "--wait"],
-  ["strictToolchain", "--strict-toolchain"],
+/** Kubelet-only flags that mean nothing for a runc build, refused rather than ignored: each with why. */
+const KUBELET_ONLY: [keyof BuildFlags, string, string][] = [
+  ["platform", "--platform", "runc is built for linux/amd64, in Docker"],
+  ["sourceDateEpoch", "--source-date-epoch", "runc is built for linux/amd64, in Docker"],
+  ["wait", "--wait", "runc is built for linux/amd64, in Docker"],
+  ["strictToolchain", "--strict-toolchain", "runc is built for linux/amd64, in Docker"],
+  ["package", "--package", "the packages carry a kubelet; runc is not packaged"],
+  ["gpgKey", "--gpg-key", "it signs packages, and runc is not packaged"],
 ];
 
 /**
@@ -270,11 +272,7 @@ const KUBELET_ONLY: [keyof BuildFlags, string][] = [
 async function buildRunc(o: BuildFlags, ctx: CommandContext): Promise<void> {
   const given = KUBELET_ONLY.find(([k]) => o[k] !== undefined && !(k === "platform" && o.platform === "linux/amd64"));
   if (given)
-    throw new UsageError(
-      "E_FLAGS",
-      `expected only runc's flags with \`build runc\`, found ${given[1]}`,
-      "drop the flag: runc is built for linux/amd64, in Docker (docs/runc.md)",
-    );
+    throw new UsageError("E_FLAGS", `expected only runc's flags with \`build runc\`, found ${given[1]}`, `drop the flag: ${given[2]}; see docs/runc.md`);
   if (o.runner !== "docker")
     throw new UsageError(
       "E_RUNNER",

@@ -201,6 +201,8 @@ describe("build runc on the command line", () => {
 
   it.each<[string[], number, string]>([
     [["build", "runc", "--version", "1.0.0-rc93", "--strict-toolchain", "--dry-run", "--json"], 2, "E_FLAGS"],
+    [["build", "runc", "--version", "1.0.0-rc93", "--package", "rpm", "--dry-run", "--json"], 2, "E_FLAGS"],
+    [["build", "runc", "--version", "1.0.0-rc93", "--gpg-key", "env:KN_GPG", "--dry-run", "--json"], 2, "E_FLAGS"],
     [["build", "runc", "--version", "1.0.0-rc93", "--runner", "local", "--dry-run", "--json"], 2, "E_RUNNER"],
     [["build", "runc", "--version", "1.0.0-rc1", "--dry-run", "--json"], 2, "E_RUNC_NOT_COVERED"],
     [["build", "runc", "--version", "0.1.1", "--dry-run", "--json"], 2, "E_RUNC_NOT_COVERED"],
