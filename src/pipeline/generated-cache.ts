@@ -256,7 +256,7 @@ export async function restoreGenerated(
   entryDir: string,
   tree: string,
   o: { key: string; workdir: string; excluded: Excluded; signal?: AbortSignal },
-): Promise<{ ok: true; files: number; bytes: number; index: EntryIndex; at: number } | { ok: false; why: string }> {
+): Promise<{ ok: true; files: number; bytes: number; index: EntryIndex } | { ok: false; why: string }> {
   const st = await lstat(entryDir).catch(() => null);
   if (!st) return { ok: false, why: "no entry for this key" };
   const written: string[] = [];
@@ -313,7 +313,7 @@ export async function restoreGenerated(
     }
     // Used now: the newest entries are the ones kept.
     await utimes(entryDir, now, now).catch(() => undefined);
-    return { ok: true, files: paths.length, bytes, index: index as EntryIndex, at: now.getTime() };
+    return { ok: true, files: paths.length, bytes, index: index as EntryIndex };
   } catch (err) {
     await Promise.all(written.map((t) => rm(t, { force: true }).catch(() => undefined)));
     if (err instanceof Refused) return { ok: false, why: err.message };
@@ -469,14 +469,15 @@ async function pruneEntries(dir: string, keep: number): Promise<void> {
  * one. The new entry replaces the old one whole: a build that reads the
  * entry meanwhile finds its blobs gone and generates cold.
  */
-export async function refreshGenerated(dir: string, tree: string, index: EntryIndex, restoredAt: number, o: { signal?: AbortSignal }): Promise<number> {
+export async function refreshGenerated(dir: string, tree: string, index: EntryIndex, o: { signal?: AbortSignal }): Promise<number> {
   const changed = new Map<string, Buffer>();
   for (const p of index.paths) {
     o.signal?.throwIfAborted();
     if (p.type !== "file") continue;
     const st = await lstat(join(tree, p.path)).catch(() => null);
-    // Gone (make removes its .todo lists), replaced by something else, or left as restored: nothing to learn.
-    if (!st?.isFile() || Math.abs(st.mtimeMs - restoredAt) < 1) continue;
+    // Gone (make removes its .todo lists) or replaced by something else: nothing to learn.
+    if (!st?.isFile()) continue;
+    // By content, not by time: a file rewritten within the file system's clock tick of the restore has its time.
     const data = await readRegularFile(join(tree, p.path), { maxBytes: MAX_FILE_BYTES });
     if (createHash("sha256").update(data).digest("hex") !== p.sha256) changed.set(p.path, data);
   }
@@ -554,7 +555,7 @@ export async function beforeMake(facts: Facts, step: MakeWithReuse, k: KeySource
       note: describeGenerated({ ...done, refreshed: 0 }),
       after: async () => {
         try {
-          return { ...done, refreshed: await refreshGenerated(reuse.dir, tree, restored.index, restored.at, { signal }) };
+          return { ...done, refreshed: await refreshGenerated(reuse.dir, tree, restored.index, { signal }) };
         } catch (err) {
           if (signal?.aborted) throw err;
           // The entry stays as it was: still right, only slower to use than it could be.

@@ -414,8 +414,11 @@ describe("yum: dnf --installroot from the generated repository, over a stock kub
           .replaceAll("https://repo.example.internal/kubelet-nokmem", `file://${out}/repo`)
           .replace(/^gpgkey=.*$/m, `gpgkey=file://${oursKey}`),
     );
+    // --refresh: with --installroot dnf keeps its metadata cache inside the root, and a repository
+    // rewritten within the second of the last check would otherwise be taken as unchanged.
     return sh("dnf", [
       "-y",
+      "--refresh",
       "--installroot",
       root,
       "--config",
@@ -475,7 +478,6 @@ describe("yum: dnf --installroot from the generated repository, over a stock kub
     const ourKey = join(out, "repo", "RPM-GPG-KEY-kubelet-nokmem");
     expect(ok("rpm", ["--root", root, "-q", "kubelet"]).trim()).toBe("kubelet-1.20.2-1.nokmem.x86_64");
     await makeRepositories(stockRepo, { rpms: [...stockRpmFiles, stockNextRpm(join(work, "stub-rpm-next"), stock)], debs: [], debArch: new Map(), gpg: null });
-    rmSync(join(work, "dnf-yum-root", "cache"), { recursive: true, force: true });
     // Without the hold, the next stock release replaces ours: what the page's hold is for.
     const unheld = dnf(root, ourKey, ["--enablerepo", "stock,kubelet-nokmem", "--assumeno", "upgrade"]);
     expect(unheld.out).toMatch(/kubelet\s+x86_64\s+1\.20\.3-0\s+stock/);

@@ -244,7 +244,7 @@ describe("saving and restoring what make generated", () => {
     write(fresh, "_output/local/go/bin/deepcopy-gen", "\x7fELF deepcopy-gen", 0o755);
     rmSync(join(fresh, ".make/_output/bin/deepcopy-gen.todo"));
     write(fresh, "_output/local/go/bin/kubelet", "\x7fELF kubelet", 0o755);
-    expect(await refreshGenerated(dir, fresh, r.index, r.at, {})).toBe(1);
+    expect(await refreshGenerated(dir, fresh, r.index, {})).toBe(1);
     expect(readdirSync(dir)).toEqual([KEY]);
     expect(indexOf(entry).paths.map((p) => p.path)).toEqual(r.index.paths.map((p) => p.path));
     const next = sourceTree(join(dirname(dir), "next"));
@@ -255,7 +255,7 @@ describe("saving and restoring what make generated", () => {
     // Nothing more to learn the second time.
     const again = await restore(entry, sourceTree(join(dirname(dir), "again")));
     if (!again.ok) throw new Error(again.why);
-    expect(await refreshGenerated(dir, join(dirname(dir), "again"), again.index, again.at, {})).toBe(0);
+    expect(await refreshGenerated(dir, join(dirname(dir), "again"), again.index, {})).toBe(0);
   });
 
   it("says there is no entry, and changes nothing, when the key has none", async () => {
