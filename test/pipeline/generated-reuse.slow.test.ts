@@ -122,7 +122,8 @@ beforeAll(async () => {
   cache = join(work, "cache");
   cold = build("cold", tarball);
   warm = build("warm", tarball);
-});
+  // A cold build with an empty Go cache on a fresh, busy 2-core machine: over the slow project's 20 minutes for a hook.
+}, 45 * 60_000);
 
 afterAll(() => {
   if (work) rmSync(work, { recursive: true, force: true });
