@@ -7,9 +7,9 @@
  * every command's for the others, `--help` and unknown names — and runs it (src/cli.ts runProcess). Node then reads one file of
  * the tool's code per run instead of a few dozen chunks.
  */
-import { readFileSync, realpathSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { isEntryModule } from "./io/entry.js";
 import { PACKAGE_ROOT } from "./io/package-root.js";
 import { asksVersionOnly, commandWord, isCommandName, type CommandName } from "./commands/names.js";
 
@@ -41,18 +41,8 @@ export async function main(argv: string[]): Promise<number> {
   return (await bundleFor(argv)).main(argv);
 }
 
-/** By real paths, as src/cli.ts decides it: through npm's bin link or any symlink argv[1] names the link. */
-function invokedDirectly(): boolean {
-  const script = process.argv[1];
-  if (!script) return false;
-  try {
-    return realpathSync(script) === realpathSync(fileURLToPath(import.meta.url));
-  } catch {
-    return false;
-  }
-}
-
-if (invokedDirectly()) {
+// By real paths (io/entry.ts): through npm's bin link or any symlink argv[1] names the link.
+if (isEntryModule(import.meta.url)) {
   const argv = process.argv.slice(2);
   if (asksVersionOnly(argv)) {
     // As commander would answer it (src/cli.ts answers the same way).

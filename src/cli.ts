@@ -4,9 +4,9 @@
  * that turns errors into exit codes.
  */
 import type { Command } from "commander";
-import { readFileSync, realpathSync } from "node:fs";
-import { fileURLToPath } from "node:url";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { isEntryModule } from "./io/entry.js";
 import { PACKAGE_ROOT } from "./io/package-root.js";
 import { printable } from "./io/terminal.js";
 import { teardownSettled } from "./process/teardown.js";
@@ -167,22 +167,6 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
 
 export { UsageError };
 
-/**
- * Entry-ness from the real path of this module, never from the name the user
- * typed: through npm's bin link, npx or any symlink argv[1] is
- * `…/bin/kubelet-nokmem`, and a name test made the installed command a silent
- * no-op (a node-problem-detector plugin read that as "healthy").
- */
-function invokedDirectly(): boolean {
-  const script = process.argv[1];
-  if (!script) return false;
-  try {
-    return realpathSync(script) === realpathSync(fileURLToPath(import.meta.url));
-  } catch {
-    return false;
-  }
-}
-
 /** Run as the process: argv from the command line, the exit code set when done. */
 export function runProcess(): void {
   // `kubelet-nokmem … | head` closes the pipe early: stop quietly, as other tools do.
@@ -201,4 +185,4 @@ export function runProcess(): void {
 }
 
 // The bundle's bin is src/bin.ts, which calls runProcess of the bundle it picks.
-if (invokedDirectly()) runProcess();
+if (isEntryModule(import.meta.url)) runProcess();
