@@ -20,6 +20,7 @@ export default defineConfig({
       "test/io/confine.test.ts",
       "test/io/confine-rules.test.ts",
       "test/release/release.test.ts",
+      "test/release/runc-version.test.ts",
     ],
     reporters: ["dot"],
   },
