@@ -7,7 +7,7 @@
  */
 import { isImageReference, quoteReference } from "../catalog/image-ref.js";
 import { createHash } from "node:crypto";
-import { mkdir, mkdtemp, readFile, rename, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, realpath, rename, rm } from "node:fs/promises";
 import { existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -97,14 +97,18 @@ export async function makeRootfs(
   }
   const debootstrap = findDebootstrap();
   if (!debootstrap) throw debootstrapMissing();
-  await run({ file: debootstrap, args: minbaseArgs(spec, dir) }, { signal: o.signal, onLine: o.onLine }).catch((err: Error) => {
-    if (o.signal.aborted) throw err;
-    throw new EnvironmentError(
-      "E_DEBOOTSTRAP",
-      `expected debootstrap to make a ${spec.suite} root filesystem, found it failing: ${err.message}`,
-      `check that ${spec.mirror} is reachable and has ${spec.suite} and ${spec.include.join(", ")}, or pass --mirror`,
-    );
-  });
+  try {
+    await run({ file: debootstrap, args: minbaseArgs(spec, dir) }, { signal: o.signal, onLine: o.onLine }).catch((err: Error) => {
+      if (o.signal.aborted) throw err;
+      throw new EnvironmentError(
+        "E_DEBOOTSTRAP",
+        `expected debootstrap to make a ${spec.suite} root filesystem, found it failing: ${err.message}`,
+        `check that ${spec.mirror} is reachable and has ${spec.suite} and ${spec.include.join(", ")}, or pass --mirror`,
+      );
+    });
+  } finally {
+    await unmountUnder(dir);
+  }
   if (cached) {
     await mkdir(dirname(cached), { recursive: true });
     const part = `${cached}.${process.pid}.tmp`;
@@ -152,6 +156,29 @@ export function validateImageOptions(o: ImageBuildOptions): void {
     );
   if (!/^[a-z]+(-[a-z]+)?$/.test(o.suite))
     throw new UsageError("E_SUITE", `expected --suite as a Debian suite name such as bookworm, found ${JSON.stringify(o.suite)}`, "pass --suite bookworm");
+}
+
+/**
+ * Unmount whatever is mounted at or under `dir`, deepest first. debootstrap
+ * mounts proc (and sys, and in a container binds the host's /dev) inside the
+ * root it makes and unmounts them when it ends well; killed or failing, it
+ * leaves them mounted, and removing the root would then walk into them (a
+ * bound /dev is the host's). Lazily (`umount -l`), so a busy mount goes too.
+ */
+export async function unmountUnder(dir: string): Promise<void> {
+  let table: string;
+  let real: string;
+  try {
+    [table, real] = await Promise.all([readFile("/proc/self/mountinfo", "utf8"), realpath(dir)]);
+  } catch {
+    return;
+  }
+  // The fifth field is the mount point, with space, tab, newline and backslash written as octal escapes.
+  const points = table
+    .split("\n")
+    .map((line) => line.split(" ")[4]?.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8))))
+    .filter((p): p is string => p !== undefined && (p === real || p.startsWith(`${real}/`)));
+  for (const p of points.sort((a, b) => b.length - a.length)) await run({ file: "umount", args: ["-l", p] }).catch(() => undefined);
 }
 
 /** Checks that need no work done: root, debootstrap, Docker. */
