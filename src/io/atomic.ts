@@ -70,16 +70,12 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, o
   }
   await removeStaleTemps(dirname(path), { name: basename(path) });
   const tmp = tempNameFor(path);
-  const fh = await open(tmp, "wx", mode);
   try {
-    await fh.writeFile(data);
-    await fh.sync();
+    await writeNewFile(tmp, data, mode);
   } catch (err) {
-    await fh.close().catch(() => undefined);
     await rm(tmp, { force: true });
     throw withPath(err, path);
   }
-  await fh.close();
   try {
     await chmod(tmp, mode);
     await rename(tmp, path);
@@ -88,6 +84,17 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, o
     throw err;
   }
   await fsyncDir(dirname(path));
+}
+
+/** Create `path` (EEXIST when something is there: never over another file), write `data`, and sync it before closing. */
+export async function writeNewFile(path: string, data: string | Uint8Array, mode = 0o644): Promise<void> {
+  const fh = await open(path, "wx", mode);
+  try {
+    await fh.writeFile(data);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
 }
 
 /** A write error (ENOSPC, EIO) carries no path by itself: name the file, for the message a person reads. */

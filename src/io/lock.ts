@@ -13,11 +13,11 @@
  * end at once when the abort signal fires (SIGINT/SIGTERM: InterruptedError).
  */
 import { readFileSync } from "node:fs";
-import { link, open, rm, rename, writeFile } from "node:fs/promises";
+import { link, rm, rename, writeFile } from "node:fs/promises";
 import { readRegularText } from "./read.js";
 import { hostname } from "node:os";
 import { BusyError, InterruptedError } from "../errors.js";
-import { pidAlive, tempNameFor } from "./atomic.js";
+import { pidAlive, tempNameFor, writeNewFile } from "./atomic.js";
 
 export interface LockHolder {
   pid: number;
@@ -118,13 +118,7 @@ async function create(path: string, record: string): Promise<boolean> {
   }
   // A file system without hard links: O_EXCL, and the record written right after.
   try {
-    const fh = await open(path, "wx", 0o644);
-    try {
-      await fh.writeFile(record);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
+    await writeNewFile(path, record);
     return true;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === "EEXIST") return false;

@@ -74,7 +74,11 @@ export function describeBuildPlan(p: BuildPlan): string {
     `go cache:   ${cache}`,
     ...(make.product === "kubelet"
       ? [
-          `generated:  ${make.generated ? `${showPending(make.generated.entry)}, reused when its key matches (${make.generated.keyOf.join(", ")})` : "made by make every time (--runner local)"}`,
+          `generated:  ${
+            make.generated
+              ? `${showPending(make.generated.entry)}, reused when its key matches (${make.generated.keyOf.join(", ")})`
+              : "made by make every time (--runner local)"
+          }`,
         ]
       : []),
     `platforms:  ${p.platforms.join(", ")}`,

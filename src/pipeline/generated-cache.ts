@@ -43,7 +43,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { constants } from "node:fs";
 import { link, lstat, lutimes, mkdir, open, readdir, readlink, rename, rm, stat, symlink, utimes } from "node:fs/promises";
 import { basename, dirname, join, posix } from "node:path";
-import { fsyncDir, pidAlive, tempNameFor, writeFileAtomic } from "../io/atomic.js";
+import { fsyncDir, pidAlive, tempNameFor, writeFileAtomic, writeNewFile } from "../io/atomic.js";
 import { confine, confinedRoot, ConfinementError, nameProblem, readConfined, type ConfinedRoot } from "../io/confine.js";
 import { ensureDirectory } from "../io/directory.js";
 import { readRegularFile } from "../io/read.js";
@@ -402,7 +402,7 @@ export async function saveGenerated(
       const data = await readRegularFile(abs, { maxBytes: MAX_FILE_BYTES });
       const sha256 = createHash("sha256").update(data).digest("hex");
       const blob = join(temp, BLOBS, sha256);
-      if (!(await stat(blob).catch(() => null))) await writeDurable(blob, data);
+      if (!(await stat(blob).catch(() => null))) await writeNewFile(blob, data);
       paths.push({ path: e.rel, type: "file", mode: e.mode & 0o777, size: data.length, sha256 });
     }
     const index: EntryIndex = { format: FORMAT, key: o.key, paths };
@@ -423,16 +423,6 @@ export async function saveGenerated(
     return { saved: "saved", files: paths.length };
   } finally {
     await rm(temp, { recursive: true, force: true });
-  }
-}
-
-async function writeDurable(path: string, data: Buffer): Promise<void> {
-  const fh = await open(path, "wx", 0o644);
-  try {
-    await fh.writeFile(data);
-    await fh.sync();
-  } finally {
-    await fh.close();
   }
 }
 
@@ -497,7 +487,7 @@ export async function refreshGenerated(dir: string, tree: string, index: EntryIn
       const next = data ? { ...p, size: data.length, sha256: createHash("sha256").update(data).digest("hex") } : p;
       const blob = join(temp, BLOBS, next.sha256);
       if (!(await lstat(blob).catch(() => null))) {
-        if (data) await writeDurable(blob, data);
+        if (data) await writeNewFile(blob, data);
         else await link(join(entryDir, BLOBS, p.sha256), blob);
       }
       paths.push(next);
@@ -586,9 +576,11 @@ export function describeGenerated(o: GeneratedOutcome): string {
     case "off":
       return `generated files: not reused (${o.why})`;
     case "restored":
-      return `generated files: restored ${o.files} from the entry ${o.key.slice(0, 16)}… (${(o.bytes / 1e6).toFixed(1)} MB), dated so that make finds them up to date${
-        o.refreshed ? `; ${o.refreshed} that make rewrote with other content updated in the entry` : ""
-      }`;
+      return [
+        `generated files: restored ${o.files} from the entry ${o.key.slice(0, 16)}… (${(o.bytes / 1e6).toFixed(1)} MB)`,
+        ", dated so that make finds them up to date",
+        o.refreshed ? `; ${o.refreshed} that make rewrote with other content updated in the entry` : "",
+      ].join("");
     case "generated":
       return `generated files: made by make (${o.why}); ${
         o.saved === "saved"

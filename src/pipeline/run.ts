@@ -516,9 +516,14 @@ async function makeStep(ctx: Ctx, step: StepOf<"make">, input: Pick<StepOutputs,
   // stream keeps the error (`errored`); the attest step reports it.
   log.on("error", (err: NodeJS.ErrnoException) => void Object.assign(err, { path: err.path ?? ctx.logPath }));
   ctx.held.take("log", () => closeStream(log));
-  log.write(
-    `# kubelet-nokmem build ${ctx.invocationId}\n# image ${inv.image.ref} (rule ${image.choice.rule}), Go ${inv.image.go ?? "unknown"}\n# toolchain: ${image.toolchain.note}\n${generated ? `# ${generated.note}\n` : ""}# ${formatCommand(commandLine)}\n`,
-  );
+  const header = [
+    `kubelet-nokmem build ${ctx.invocationId}`,
+    `image ${inv.image.ref} (rule ${image.choice.rule}), Go ${inv.image.go ?? "unknown"}`,
+    `toolchain: ${image.toolchain.note}`,
+    ...(generated ? [generated.note] : []),
+    formatCommand(commandLine),
+  ];
+  log.write(header.map((l) => `# ${l}\n`).join(""));
   if (generated) progress.info(generated.note);
   const onLine = (line: string) => {
     log.write(`${line}\n`);
